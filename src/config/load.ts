@@ -1,0 +1,205 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { DeployError } from '../definitions/errors.js';
+import { interpolate, type InterpolationProblem } from './interpolate.js';
+import { configSchema, type Config } from './schema.js';
+import { suggest } from './suggest.js';
+
+export interface ConfigProblem {
+  file: string;
+  line: number;
+  column: number;
+  key: string;
+  message: string;
+}
+
+export interface LoadedConfig {
+  file: string;
+  dir: string;
+  config: Config;
+  /** Values that came from the environment; output masks them. */
+  secrets: string[];
+}
+
+type Path = (string | number)[];
+
+/** Keys a strict object allows, found by walking the schema along a path; used for "did you mean". */
+function knownKeys(schema: z.ZodType, at: Path): string[] {
+  let cur: any = schema;
+  const unwrap = (s: any): any => {
+    while (s?.def && ['optional', 'default', 'pipe', 'nullable'].includes(s.def.type)) {
+      s = s.def.type === 'pipe' ? s.def.in : s.def.innerType;
+    }
+    return s;
+  };
+  for (const seg of at) {
+    cur = unwrap(cur);
+    if (cur?.def?.type === 'object') cur = cur.def.shape[seg];
+    else if (cur?.def?.type === 'record') cur = cur.def.valueType;
+    else if (cur?.def?.type === 'array') cur = cur.def.element;
+    else if (cur?.def?.type === 'union')
+      cur = cur.def.options.find((o: any) => unwrap(o)?.def?.type === 'object');
+    else return [];
+  }
+  cur = unwrap(cur);
+  if (cur?.def?.type === 'union')
+    cur = unwrap(cur.def.options.find((o: any) => unwrap(o)?.def?.type === 'object'));
+  return cur?.def?.type === 'object' ? Object.keys(cur.def.shape) : [];
+}
+
+function locate(
+  doc: Document,
+  counter: LineCounter,
+  at: Path,
+  key?: string,
+): { line: number; column: number } {
+  let node: unknown = doc.contents;
+  let offset = 0;
+  for (const seg of at) {
+    const parent = node;
+    node = (parent as any)?.get?.(seg, true);
+    if (node === undefined) break;
+    offset = (node as Node).range?.[0] ?? offset;
+  }
+  if (key !== undefined && isMap(node)) {
+    const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
+    if (pair && isScalar(pair.key)) offset = pair.key.range?.[0] ?? offset;
+  } else if (node && (node as Node).range) {
+    offset = (node as Node).range![0];
+  } else if (at.length > 0) {
+    // A missing key: point at the map that should hold it.
+    const parent = doc.getIn(at.slice(0, -1), true) as Node | undefined;
+    offset = parent?.range?.[0] ?? 0;
+  }
+  const pos = counter.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}
+
+const keyPath = (p: Path): string => p.map(String).join('.') || '(top level)';
+
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.file}:${p.line}:${p.column}: ${p.key}: ${p.message}`;
+}
+
+/** Parses, interpolates and validates a deploy.yml. Throws ECONFIG with every problem at once. */
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  const problems: ConfigProblem[] = [];
+  const add = (at: Path, message: string, key?: string) => {
+    const pos = locate(doc, counter, at, key);
+    problems.push({ file, ...pos, key: keyPath(key === undefined ? at : [...at, key]), message });
+  };
+
+  for (const e of doc.errors) {
+    const pos = counter.linePos(e.pos[0]);
+    problems.push({
+      file,
+      line: pos.line,
+      column: pos.col,
+      key: '(yaml)',
+      message: `${e.message.split('\n')[0]} — fix the YAML syntax`,
+    });
+  }
+  if (problems.length) throw configError(file, problems);
+
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    problems.push({ file, line: 1, column: 1, key: '(yaml)', message: (e as Error).message });
+    throw configError(file, problems);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    problems.push({
+      file,
+      line: 1,
+      column: 1,
+      key: '(top level)',
+      message: 'must be a mapping of keys to values',
+    });
+    throw configError(file, problems);
+  }
+
+  const secrets = new Set<string>();
+  const envProblems: InterpolationProblem[] = [];
+  const value = interpolate(raw, env, envProblems, secrets);
+  for (const p of envProblems) add(p.path, p.message);
+
+  const parsed = configSchema.safeParse(value);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const at = issue.path as Path;
+      if (issue.code === 'unrecognized_keys') {
+        const known = knownKeys(configSchema, at);
+        for (const k of issue.keys) {
+          const guess = suggest(k, known);
+          add(
+            at,
+            guess
+              ? `unknown key \`${k}\` — did you mean \`${guess}\`?`
+              : `unknown key \`${k}\` — allowed: ${known.join(', ')}`,
+            k,
+          );
+        }
+      } else if (issue.code === 'invalid_key') {
+        add(at, issue.issues.map((i) => i.message).join('; '));
+      } else if (issue.code === 'invalid_type') {
+        const input = valueAt(value, at);
+        add(
+          at,
+          input === undefined
+            ? `is required (${issue.expected})`
+            : `expected ${issue.expected}, got ${describe(input)}`,
+        );
+      } else if (!envProblems.some((p) => keyPath(p.path) === keyPath(at))) {
+        add(at, issue.message);
+      }
+    }
+  }
+  if (problems.length) throw configError(file, problems);
+
+  const dir = path.dirname(path.resolve(file));
+  const config = parsed.data!;
+  for (const host of Object.values(config.hosts)) {
+    if (host.local) host.deploy_path = path.resolve(dir, host.deploy_path);
+  }
+  config.source = path.resolve(dir, config.source);
+  return { file, dir, config, secrets: [...secrets] };
+}
+
+function valueAt(root: unknown, at: Path): unknown {
+  return at.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as any)[k] : undefined), root);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)?.slice(0, 40)}`;
+}
+
+function configError(file: string, problems: ConfigProblem[]): DeployError {
+  problems.sort((a, b) => a.line - b.line || a.column - b.column);
+  return new DeployError('ECONFIG', {
+    file,
+    count: problems.length,
+    problems,
+    list: problems.map(formatProblem),
+  });
+}
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new DeployError('ENOCONFIG', {
+      file,
+      reason: (e as NodeJS.ErrnoException).code ?? (e as Error).message,
+    });
+  }
+  return parseConfig(text, file, env);
+}

@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import { SYSTEM_DIRS, isNormalizedAbsolute, isSafeRelative, stripTrailingSlash } from './paths.js';
+
+/** Subcommands: a host or stage with one of these names would make `deploy <name>` ambiguous. */
+export const RESERVED_NAMES = [
+  'rollback',
+  'releases',
+  'unlock',
+  'lock',
+  'verify',
+  'init',
+  'ssh',
+  'run',
+  'hosts',
+  'config',
+  'all',
+];
+
+const relativePath = z
+  .string()
+  .refine(isSafeRelative, { message: 'must be a relative path inside the release, without `..`' })
+  .transform(stripTrailingSlash);
+
+const sharedFile = z.union([
+  relativePath,
+  z
+    .strictObject({
+      path: relativePath.describe('File path relative to the release and to shared/.'),
+      optional: z
+        .boolean()
+        .default(false)
+        .describe('When true, a file missing from both shared/ and the release is not an error.'),
+    })
+    .describe('A shared file with options.'),
+]);
+
+const name = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { message: 'use letters, digits, `.`, `_` and `-`' })
+  .refine((n) => !RESERVED_NAMES.includes(n), {
+    message: `is a reserved subcommand name (${RESERVED_NAMES.join(', ')}); choose another`,
+  });
+
+export const hostSchema = z
+  .strictObject({
+    hostname: z.string().min(1).optional().describe('Address to connect to. Defaults to the host alias.'),
+    user: z.string().min(1).optional().describe('SSH user. Defaults to the local user.'),
+    port: z.number().int().min(1).max(65535).optional().describe('SSH port (default 22).'),
+    deploy_path: z
+      .string()
+      .min(1)
+      .describe(
+        'Directory that holds releases/, shared/, current and .deploy/. Absolute on remote hosts; may be relative to deploy.yml when local: true.',
+      ),
+    stage: name
+      .optional()
+      .describe('Stage this host belongs to, e.g. production. `deploy <stage>` selects it.'),
+    labels: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe('Free-form labels, selected with `deploy key=value`.'),
+    identity_file: z.string().min(1).optional().describe('Private key file; `~` is expanded.'),
+    local: z.boolean().default(false).describe('Deploy on this machine with child processes instead of SSH.'),
+  })
+  .superRefine(
+    (h, ctx) => {
+      // Runs even when other keys of the host are wrong, so every problem is reported at once.
+      const p: unknown = h?.deploy_path;
+      if (typeof p !== 'string' || p === '') return;
+      if (h.local !== true && !p.startsWith('/')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['deploy_path'],
+          message:
+            'must be an absolute path on a remote host (only `local: true` hosts may use a relative one)',
+        });
+        return;
+      }
+      if (p.startsWith('/') && !isNormalizedAbsolute(p)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['deploy_path'],
+          message: 'must be normalized (no `//`, `/./`, `/../` or trailing `/`)',
+        });
+      } else if (SYSTEM_DIRS.includes(p)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['deploy_path'],
+          message: `must not be the system directory ${p}`,
+        });
+      }
+    },
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  );
+
+export const configSchema = z
+  .strictObject({
+    application: z.string().min(1).describe('Name of the application, shown in output and the lock.'),
+    source: z.string().min(1).default('.').describe('Local directory to upload, relative to deploy.yml.'),
+    keep_releases: z
+      .number()
+      .int()
+      .min(1)
+      .default(5)
+      .describe('How many successful releases to keep; older ones are pruned.'),
+    exclude: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('gitignore-style patterns left out of the upload (a `.deployignore` in source adds more).'),
+    shared_dirs: z
+      .array(relativePath)
+      .default([])
+      .describe('Directories that live in shared/ and are linked into every release.'),
+    shared_files: z
+      .array(sharedFile)
+      .default([])
+      .describe('Files that live in shared/ and are linked into every release; required unless optional.'),
+    default_selector: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Selector used when `deploy` is run without one.'),
+    hosts: z
+      .record(name, hostSchema)
+      .refine((h) => Object.keys(h).length > 0, { message: 'declare at least one host' })
+      .describe('Targets by alias.'),
+  })
+  .describe('shipshape deploy.yml');
+
+export type Config = z.output<typeof configSchema>;
+export type HostConfig = z.output<typeof hostSchema>;
+export type SharedFile = { path: string; optional: boolean };
+
+export const sharedFiles = (c: Pick<Config, 'shared_files'>): SharedFile[] =>
+  c.shared_files.map((f) => (typeof f === 'string' ? { path: f, optional: false } : f));

@@ -1,0 +1,135 @@
+import { EXIT, type ExitCode } from './exit-codes.js';
+
+type Details = Record<string, unknown>;
+interface ErrorDefinition {
+  exit: ExitCode;
+  message: (d: Details) => string;
+  hint: (d: Details) => string;
+}
+
+const s = (v: unknown): string => (v === undefined ? '' : String(v));
+
+/**
+ * Every error a user can see, keyed by code. A message says what happened in one line,
+ * a hint says what to type next.
+ */
+export const ERRORS = {
+  ECONFIG: {
+    exit: EXIT.usage,
+    message: (d) => `${s(d.file)}: ${s(d.count)} problem(s) in the configuration`,
+    hint: () => 'Fix the problems listed above; no host was contacted.',
+  },
+  ENOCONFIG: {
+    exit: EXIT.usage,
+    message: (d) => `cannot read ${s(d.file)}: ${s(d.reason)}`,
+    hint: () => 'Create deploy.yml (see deploy.example.yml) or pass -c <file>.',
+  },
+  EUSAGE: {
+    exit: EXIT.usage,
+    message: (d) => s(d.reason),
+    hint: () => 'Run `deploy --help` for usage.',
+  },
+  ESELECTOR: {
+    exit: EXIT.usage,
+    message: (d) =>
+      d.selector
+        ? `selector \`${s(d.selector)}\` matches no host`
+        : 'no selector given and no default_selector set',
+    hint: (d) => `Choose one of: ${s(d.choices)}`,
+  },
+  EQUOTE: {
+    exit: EXIT.usage,
+    message: (d) => `refusing to pass ${s(d.value)} to a shell: it contains a NUL byte or is not a number`,
+    hint: () => 'Remove NUL bytes from paths and values in deploy.yml.',
+  },
+  ELOCKED: {
+    exit: EXIT.locked,
+    message: (d) => `${s(d.host)}: deploy lock held by ${s(d.holder)}`,
+    hint: (d) =>
+      d.stale
+        ? `The holder's process is gone (stale lock). Run \`deploy unlock ${s(d.selector)}\`.`
+        : `Wait for that deploy to finish, or if it is dead run \`deploy unlock ${s(d.selector)}\`.`,
+  },
+  ESTAGE: {
+    exit: EXIT.failed,
+    message: (d) =>
+      `${s(d.host)}: stage \`${s(d.stage)}\` failed (exit ${s(d.exitCode)})\n  command: ${s(d.command)}\n  stderr: ${s(d.stderr) || '(empty)'}`,
+    hint: () => '`current` was not switched. Fix the cause and run the deploy again.',
+  },
+  ECURRENT: {
+    exit: EXIT.failed,
+    message: (d) => `${s(d.host)}: ${s(d.path)} exists and is not a symlink`,
+    hint: () =>
+      'Move that directory aside by hand (e.g. `mv current current.bak`); shipshape never deletes it for you.',
+  },
+  ESHAREDMISSING: {
+    exit: EXIT.failed,
+    message: (d) => `${s(d.host)}: required shared files are missing: ${s(d.files)}`,
+    hint: (d) => `Put them on the server first, e.g. \`scp .env ${s(d.target)}\`, or mark them optional.`,
+  },
+  ECONNECT: {
+    exit: EXIT.connection,
+    message: (d) => `${s(d.host)}: cannot connect to ${s(d.address)}: ${s(d.reason)}`,
+    hint: (d) => s(d.advice) || 'Check the hostname, port and that sshd is running.',
+  },
+  ECONNLOST: {
+    exit: EXIT.connection,
+    message: (d) => `${s(d.host)}: connection lost during stage \`${s(d.stage)}\``,
+    hint: (d) =>
+      d.switched
+        ? '`current` already points at the new, complete release.'
+        : '`current` was not touched. Run the deploy again (use `deploy unlock` if it reports a stale lock).',
+  },
+  EAUTH: {
+    exit: EXIT.connection,
+    message: (d) => `${s(d.host)}: authentication failed (tried: ${s(d.tried)})`,
+    hint: () => 'Set identity_file, load the key into ssh-agent, or set SSH_PRIVATE_KEY.',
+  },
+  EHOSTKEY: {
+    exit: EXIT.connection,
+    message: (d) => `${s(d.host)}: ${s(d.reason)} host key ${s(d.fingerprint)}`,
+    hint: (d) =>
+      `Compare the fingerprint with the server's, then trust it: \`ssh-keyscan -p ${s(d.port)} ${s(d.hostname)} >> ~/.ssh/known_hosts\``,
+  },
+  EHEALTH: {
+    exit: EXIT.rolledBack,
+    message: (d) => `${s(d.host)}: health check failed after the switch: ${s(d.reason)}`,
+    hint: () =>
+      '`current` was switched back to the previous release. Check the new release before deploying again.',
+  },
+  ENOROLLBACK: {
+    exit: EXIT.failed,
+    message: (d) => `${s(d.host)}: ${s(d.reason)}`,
+    hint: (d) =>
+      d.candidates ? `Candidates: ${s(d.candidates)}` : 'Run `deploy releases` to see the history.',
+  },
+  EINTERRUPTED: {
+    exit: EXIT.sigint,
+    message: (d) => `interrupted by ${s(d.signal)}`,
+    hint: (d) =>
+      d.switched
+        ? 'The new release was already live and stays live.'
+        : '`current` was not touched; the incomplete release was removed.',
+  },
+} satisfies Record<string, ErrorDefinition>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class DeployError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string;
+  readonly exitCode: ExitCode;
+  readonly details: Details;
+
+  constructor(code: ErrorCode, details: Details = {}) {
+    const def: ErrorDefinition = ERRORS[code];
+    super(def.message(details));
+    this.name = 'DeployError';
+    this.code = code;
+    this.hint = def.hint(details);
+    this.exitCode = def.exit;
+    this.details = details;
+  }
+}
+
+export const isDeployError = (e: unknown): e is DeployError => e instanceof DeployError;

@@ -1,0 +1,45 @@
+import { spawn } from 'node:child_process';
+import { DeployError } from '../definitions/errors.js';
+import type { ExecRequest, ExecResult, Transport } from './transport.js';
+
+/** Runs scripts on this machine with /bin/sh, for `local: true` hosts and fast tests. */
+export class LocalTransport implements Transport {
+  readonly kind = 'local' as const;
+  execCount = 0;
+
+  exec({ script, stdin, signal, onStderr }: ExecRequest): Promise<ExecResult> {
+    this.execCount++;
+    return new Promise((resolve, reject) => {
+      // detached: the script leads its own process group, so an abort kills all of it.
+      const child = spawn('/bin/sh', ['-c', script], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on('data', (c: Buffer) => out.push(c));
+      child.stderr.on('data', (c: Buffer) => {
+        err.push(c);
+        onStderr?.(c.toString());
+      });
+      const onAbort = () => {
+        try {
+          if (child.pid) process.kill(-child.pid, 'SIGTERM');
+        } catch {
+          /* already gone */
+        }
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      child.stdin.on('error', () => {
+        /* the script may exit before reading all of stdin; its exit code tells */
+      });
+      if (stdin) stdin.pipe(child.stdin);
+      else child.stdin.end();
+      child.on('error', (e) => reject(e));
+      child.on('close', (code) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (signal?.aborted) return reject(new DeployError('EINTERRUPTED', { signal: String(signal.reason) }));
+        resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+      });
+    });
+  }
+
+  async close(): Promise<void> {}
+}

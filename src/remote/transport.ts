@@ -1,0 +1,47 @@
+import type { Readable } from 'node:stream';
+
+export interface ExecRequest {
+  /** A POSIX sh script, built with `sh`. */
+  script: string;
+  stdin?: Readable;
+  /** Aborting kills the remote process group and rejects. */
+  signal?: AbortSignal;
+  onStderr?: (chunk: string) => void;
+}
+
+export interface ExecResult {
+  /** null when the process was killed or the connection dropped before it exited. */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** One connection to one host, reused by every stage of a run. */
+export interface Transport {
+  readonly kind: 'ssh' | 'local';
+  exec(request: ExecRequest): Promise<ExecResult>;
+  /** Number of exec requests made so far; the speed budget counts them. */
+  readonly execCount: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Every script starts by reporting its process group, so an abort can kill everything
+ * it started (a hook's `sleep 30` included) instead of leaving it orphaned on the server.
+ */
+export const PGID_MARKER = '@@shipshape-pgid ';
+export const reportPgid = `printf '${PGID_MARKER}%s\\n' "$(cut -d' ' -f5 /proc/$$/stat 2>/dev/null)" >&2`;
+
+export function readPgid(stderr: string): number | undefined {
+  const at = stderr.indexOf(PGID_MARKER);
+  if (at < 0) return undefined;
+  const n = Number.parseInt(stderr.slice(at + PGID_MARKER.length), 10);
+  return Number.isInteger(n) && n > 1 ? n : undefined;
+}
+
+/** Removes our protocol lines from stderr before it is shown to a person. */
+export const stripMarkers = (stderr: string): string =>
+  stderr
+    .split('\n')
+    .filter((l) => !l.startsWith('@@shipshape-'))
+    .join('\n');

@@ -1,0 +1,4 @@
+<?php
+namespace App\Http;
+
+class Kernel {}

@@ -1,0 +1,3 @@
+<?php
+// Boots the demo application.
+return true;

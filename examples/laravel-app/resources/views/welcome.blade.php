@@ -1,0 +1,1 @@
+<h1>shipshape demo</h1>

@@ -1,0 +1,2 @@
+<?php
+// Routes of the demo application.

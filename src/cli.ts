@@ -1,0 +1,50 @@
+import { createRequire } from 'node:module';
+import { Command, CommanderError } from 'commander';
+import { deployCommand } from './commands/deploy-command.js';
+import { DeployError, isDeployError } from './definitions/errors.js';
+import { EXIT } from './definitions/exit-codes.js';
+import { formatError } from './ui/print-error.js';
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/** Ctrl-C or SIGTERM aborts the run (it cleans up, then exits 130/143); a second one exits at once. */
+function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (controller.signal.aborted) process.exit(sig === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
+      controller.abort(sig);
+    });
+  }
+  return controller.signal;
+}
+
+/** argv in, exit code out: commander parses, the commands in src/commands do the work. */
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = new Command()
+    .name('deploy')
+    .description('Atomic, zero-data-loss deployments over SSH.')
+    .version(version, '-V, --version')
+    .option('-c, --config <file>', 'configuration file', 'deploy.yml')
+    .option('--verbose', 'more output')
+    .option('--json', 'print one JSON result object on stdout at the end')
+    .option('--parallel <n>', 'hosts at once', (v) => Number.parseInt(v, 10))
+    .argument('[selector...]', 'host alias, stage, label=value, or all')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .action(async (selector: string[], opts) => {
+      code = await deployCommand({ ...opts, selector, signal: interruptSignal() });
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    process.stderr.write(`${formatError(e)}\n`);
+    return isDeployError(e) ? (e as DeployError).exitCode : EXIT.failed;
+  }
+}

@@ -1,0 +1,35 @@
+import { loadConfig } from '../config/load.js';
+import { deploy } from '../engine/deploy.js';
+import { chooseReporter } from '../ui/choose.js';
+import { createMask, maskReporter } from '../ui/mask.js';
+import { formatError } from '../ui/print-error.js';
+
+export interface DeployCommandOptions {
+  config: string;
+  selector: string[];
+  verbose?: boolean;
+  json?: boolean;
+  parallel?: number;
+  signal?: AbortSignal;
+}
+
+export async function deployCommand(o: DeployCommandOptions): Promise<number> {
+  const loaded = loadConfig(o.config);
+  const mask = createMask(loaded.secrets);
+  const reporter = maskReporter(chooseReporter(o), mask);
+  const result = await deploy({
+    loaded,
+    selector: o.selector,
+    reporter,
+    signal: o.signal,
+    parallel: o.parallel,
+    command: ['deploy', ...o.selector].join(' '),
+  });
+  if (o.json) {
+    process.stdout.write(
+      mask(JSON.stringify({ release: result.release, exitCode: result.exitCode, hosts: result.outcomes }, null, 2)) + '\n',
+    );
+  }
+  if (result.error) process.stderr.write(`${formatError(result.error, mask)}\n`);
+  return result.exitCode;
+}

@@ -1,0 +1,28 @@
+import { cleanup } from '../stages/cleanup.js';
+import { lock } from '../stages/lock.js';
+import { probe } from '../stages/probe.js';
+import { release } from '../stages/release.js';
+import { setup } from '../stages/setup.js';
+import { shared } from '../stages/shared.js';
+import { symlink } from '../stages/symlink.js';
+import type { StageInfo } from '../engine/reporter.js';
+import { unlock } from '../stages/unlock.js';
+import { upload } from '../stages/upload.js';
+
+/**
+ * The deploy, as phases. Each phase is one script (one exec request) per host; every
+ * host finishes a phase before any host starts the next, so no host switches until all
+ * are prepared.
+ */
+export const DEPLOY = {
+  /** Read-write: creates the layout, takes the lock, then reads the state under it. */
+  prepare: [setup, lock, probe],
+  upload: [release, upload],
+  link: [shared],
+  switch: [symlink],
+  finish: [cleanup, unlock],
+} as const;
+
+export const DEPLOY_STAGES: StageInfo[] = [setup, lock, probe, release, upload, shared, symlink, cleanup, unlock].map(
+  ({ id, title }) => ({ id, title }),
+);

@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { LoadedConfig } from '../config/load.js';
+import { DEPLOY, DEPLOY_STAGES } from '../definitions/pipeline.js';
+import { DeployError, isDeployError } from '../definitions/errors.js';
+import { EXIT } from '../definitions/exit-codes.js';
+import { connectHost } from '../remote/connect.js';
+import type { Transport } from '../remote/transport.js';
+import { readIgnorePatterns, scanSource } from '../source/scan.js';
+import { readRevision } from '../source/revision.js';
+import { discard } from '../stages/discard.js';
+import { switchCurrent } from '../stages/symlink.js';
+import { unlock } from '../stages/unlock.js';
+import type { HostContext, ReleaseContext, SourceInfo } from '../stages/types.js';
+import { runStages, type HostRunner } from './executor.js';
+import { deployPaths, releaseDir } from './paths.js';
+import { eachLimited } from './pool.js';
+import { nextReleaseName } from './release-log.js';
+import { parseRemoteState } from './remote-state.js';
+import type { HostOutcome, Reporter } from './reporter.js';
+import { readRunInfo } from './run-info.js';
+import { selectHosts, type SelectedHost } from './selector.js';
+
+export interface DeployOptions {
+  loaded: LoadedConfig;
+  selector?: string | readonly string[];
+  reporter: Reporter;
+  signal?: AbortSignal;
+  /** How the run names itself in the lock and the log. */
+  command?: string;
+  parallel?: number;
+  env?: NodeJS.ProcessEnv;
+  now?: () => Date;
+  connect?: (alias: string, selected: SelectedHost) => Promise<Transport>;
+}
+
+export interface DeployResult {
+  release?: string;
+  exitCode: number;
+  outcomes: HostOutcome[];
+  error?: DeployError;
+}
+
+interface HostRun extends SelectedHost {
+  runner?: HostRunner;
+  ctx?: ReleaseContext;
+  hostCtx?: HostContext;
+  created: boolean;
+  switched: boolean;
+  previous?: string;
+  error?: DeployError;
+  started: number;
+}
+
+export async function deploy(options: DeployOptions): Promise<DeployResult> {
+  const { loaded, reporter, signal } = options;
+  const { config } = loaded;
+  const env = options.env ?? process.env;
+  const selected = selectHosts(config, options.selector);
+  const run = readRunInfo(options.command ?? 'deploy', env, options.now?.() ?? new Date());
+  const lockToken = randomUUID();
+  const hosts: HostRun[] = selected.map((s) => ({ ...s, created: false, switched: false, started: Date.now() }));
+  const parallel = options.parallel ?? 10;
+
+  reporter.begin(
+    hosts.map((h) => h.alias),
+    DEPLOY_STAGES,
+  );
+
+  const source = await readSource(loaded);
+
+  const each = async (list: HostRun[], fn: (h: HostRun) => Promise<void>) => {
+    const results = await eachLimited(list, parallel, fn);
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') list[i]!.error ??= toDeployError(r.reason, list[i]!.alias);
+    });
+  };
+  const healthy = () => hosts.filter((h) => !h.error);
+  const anyFailed = () => hosts.some((h) => h.error) || signal?.aborted;
+
+  try {
+    await each(hosts, async (h) => {
+      const transport = await (options.connect ?? ((a, s) => connectHost(a, s.host, env)))(h.alias, h);
+      h.runner = { alias: h.alias, transport, reporter, signal };
+      h.hostCtx = { alias: h.alias, host: h.host, config, paths: deployPaths(h.host.deploy_path), run, lockToken };
+    });
+
+    if (!anyFailed()) {
+      await each(healthy(), async (h) => {
+        const out = await runStages(h.runner!, DEPLOY.prepare, h.hostCtx!);
+        const remote = parseRemoteState(out.stdout);
+        h.previous = remote.current.kind === 'link' ? remote.current.release : undefined;
+        h.ctx = { ...h.hostCtx!, release: '', releasePath: '', remote, source };
+      });
+    }
+
+    // One name for the whole fleet, later than every release on every host.
+    const name = nextReleaseName(options.now?.() ?? new Date(), hosts.flatMap((h) => h.ctx?.remote.releases ?? []));
+    for (const h of hosts) {
+      if (h.ctx) Object.assign(h.ctx, { release: name, releasePath: releaseDir(h.ctx.paths, name) });
+    }
+
+    for (const phase of [DEPLOY.upload, DEPLOY.link] as const) {
+      if (anyFailed()) break;
+      await each(healthy(), async (h) => {
+        if (phase === DEPLOY.upload) h.created = true;
+        await runStages(h.runner!, phase, h.ctx!);
+      });
+    }
+
+    if (!anyFailed()) {
+      await each(healthy(), async (h) => {
+        await runStages(h.runner!, DEPLOY.switch, h.ctx!);
+        h.switched = true;
+      });
+      if (hosts.some((h) => h.error)) await switchBack(hosts, reporter);
+    }
+
+    if (hosts.every((h) => h.switched)) {
+      await each(hosts, async (h) => {
+        await runStages(h.runner!, DEPLOY.finish, h.ctx!).catch((e: unknown) => {
+          // The release is live; a failed cleanup is worth a warning, not a failed deploy.
+          reporter.log('warn', `cleanup failed: ${(e as Error).message}`, h.alias);
+          return runStages(h.runner!, [unlock], h.ctx!, { quiet: true });
+        });
+      });
+    } else {
+      await abortAll(hosts, reporter, signal);
+    }
+  } finally {
+    await Promise.all(hosts.map((h) => h.runner?.transport.close().catch(() => undefined)));
+  }
+
+  const outcomes: HostOutcome[] = hosts.map((h) => ({
+    host: h.alias,
+    release: h.switched ? h.ctx?.release : undefined,
+    status: h.error ? 'failed' : h.switched ? 'success' : 'skipped',
+    durationMs: Date.now() - h.started,
+    error: h.error ? { code: h.error.code, message: h.error.message, hint: h.error.hint } : undefined,
+  }));
+  const errors = hosts.map((h) => h.error).filter((e): e is DeployError => !!e);
+  const interrupted = signal?.aborted
+    ? new DeployError('EINTERRUPTED', { signal: String(signal.reason ?? 'SIGINT'), switched: hosts.some((h) => h.switched) })
+    : undefined;
+  const error = interrupted ?? errors.sort((a, b) => b.exitCode - a.exitCode)[0];
+  await reporter.end(outcomes);
+  return {
+    release: hosts.find((h) => h.ctx)?.ctx?.release,
+    exitCode: interruptExit(interrupted, signal) ?? error?.exitCode ?? EXIT.ok,
+    outcomes,
+    error,
+  };
+}
+
+function interruptExit(e: DeployError | undefined, signal?: AbortSignal): number | undefined {
+  if (!e) return undefined;
+  return String(signal?.reason) === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint;
+}
+
+async function readSource(loaded: LoadedConfig): Promise<SourceInfo> {
+  const root = loaded.config.source;
+  const patterns = await readIgnorePatterns(root, loaded.config.exclude);
+  // deploy.yml itself may hold hostnames and paths; it is not part of the application.
+  const configRel = path.relative(root, path.resolve(loaded.file));
+  if (!configRel.startsWith('..')) patterns.push(`/${configRel}`);
+  const entries = await scanSource(root, patterns);
+  return { root, entries, revision: await readRevision(root) };
+}
+
+/** After a partial switch, hosts already switched go back to what they had, so the fleet never runs mixed releases. */
+async function switchBack(hosts: HostRun[], reporter: Reporter): Promise<void> {
+  for (const h of hosts.filter((x) => x.switched && x.previous)) {
+    try {
+      await h.runner!.transport.exec({ script: switchCurrent(h.ctx!.paths, h.previous!).text });
+      h.switched = false;
+      h.error ??= new DeployError('ESTAGE', {
+        host: h.alias,
+        stage: 'symlink',
+        exitCode: 0,
+        command: 'switched back because another host failed to switch',
+        stderr: '',
+      });
+      reporter.log('warn', `switched back to ${h.previous} because another host failed`, h.alias);
+    } catch (e) {
+      reporter.log('error', `could not switch back: ${(e as Error).message}`, h.alias);
+    }
+  }
+}
+
+/**
+ * Nothing switched: remove each created release, log it failed, release our locks.
+ * Unlock is safe on every host: it only removes a lock holding this run's token. Never throws.
+ */
+async function abortAll(hosts: HostRun[], reporter: Reporter, signal?: AbortSignal): Promise<void> {
+  const reason = signal?.aborted ? `interrupted (${String(signal.reason)})` : 'failed before the switch';
+  await Promise.all(
+    hosts.map(async (h) => {
+      if (!h.runner || !h.hostCtx || h.switched) return;
+      const runner = { ...h.runner, signal: undefined };
+      try {
+        if (h.created && h.ctx) {
+          const why = h.error ? `${h.error.code}: ${h.error.message.split('\n')[0]}` : reason;
+          await runStages<ReleaseContext & { reason: string }>(runner, [discard, unlock], { ...h.ctx, reason: why });
+        }
+        else await runStages(runner, [unlock], h.hostCtx);
+      } catch (e) {
+        reporter.log('error', `cleanup after failure did not finish: ${(e as Error).message}`, h.alias);
+      }
+    }),
+  );
+}
+
+export function toDeployError(e: unknown, host: string): DeployError {
+  if (isDeployError(e)) return e;
+  return new DeployError('ESTAGE', {
+    host,
+    stage: 'local',
+    exitCode: 1,
+    command: '(local)',
+    stderr: (e as Error)?.stack ?? String(e),
+  });
+}

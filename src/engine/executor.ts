@@ -1,0 +1,88 @@
+import { DeployError } from '../definitions/errors.js';
+import { stripMarkers, type Transport } from '../remote/transport.js';
+import type { HostContext, Stage, StageOutcome } from '../stages/types.js';
+import { composeScript, readScriptReport, STAGE_MARKER } from './compose.js';
+import type { Reporter } from './reporter.js';
+
+export interface HostRunner {
+  alias: string;
+  transport: Transport;
+  reporter: Reporter;
+  signal?: AbortSignal;
+}
+
+const STDERR_TAIL_LINES = 15;
+
+export function stderrTail(stderr: string): string {
+  const lines = stripMarkers(stderr).trimEnd().split('\n');
+  return lines.slice(-STDERR_TAIL_LINES).join('\n');
+}
+
+/**
+ * The only code that talks to a transport: plans the stages, sends them as one script,
+ * reports stage progress from the script's markers, and turns a failure into a DeployError
+ * naming host, stage, command and stderr.
+ */
+export async function runStages<C extends HostContext>(
+  runner: HostRunner,
+  stages: readonly Stage<C>[],
+  ctx: C,
+  options: { quiet?: boolean } = {},
+): Promise<StageOutcome> {
+  const planned = stages.map((s) => ({ id: s.id, commands: s.plan(ctx) }));
+  const withInput = stages.filter((s) => s.stdin);
+  if (withInput.length > 1) throw new Error(`stages ${withInput.map((s) => s.id)} both want stdin`);
+  const script = composeScript(planned);
+  const report = (id: string, state: 'start' | 'done' | 'failed', detail?: string) =>
+    !options.quiet && runner.reporter.stage(runner.alias, id, state, detail);
+
+  let active: string | undefined;
+  let pending = '';
+  const onStderr = (chunk: string) => {
+    pending += chunk;
+    const parts = pending.split('\n');
+    pending = parts.pop() ?? '';
+    for (const line of parts) {
+      if (!line.startsWith(STAGE_MARKER)) continue;
+      if (active) report(active, 'done');
+      active = line.slice(STAGE_MARKER.length).trim();
+      report(active, 'start');
+    }
+  };
+
+  const result = await runner.transport.exec({
+    script,
+    stdin: withInput[0]?.stdin?.(ctx),
+    signal: runner.signal,
+    onStderr,
+  });
+  const outcome: StageOutcome = { exitCode: result.code ?? -1, stdout: result.stdout, stderr: result.stderr };
+  if (result.code === 0) {
+    if (active) report(active, 'done');
+    return outcome;
+  }
+
+  const scriptReport = readScriptReport(result.stderr);
+  const failedId = scriptReport.failed?.stage ?? scriptReport.started.at(-1) ?? stages[0]?.id;
+  const stage = stages.find((s) => s.id === failedId) ?? stages[0]!;
+  const plannedStage = planned.find((p) => p.id === stage.id);
+  const command = scriptReport.failed
+    ? plannedStage?.commands[scriptReport.failed.index]?.text
+    : plannedStage?.commands.map((c) => c.text).join('\n');
+  const error =
+    stage.interpret?.(outcome, ctx) ??
+    new DeployError('ESTAGE', {
+      host: runner.alias,
+      stage: stage.id,
+      exitCode: outcome.exitCode,
+      command: oneLine(command ?? '(unknown)'),
+      stderr: stderrTail(result.stderr),
+    });
+  report(stage.id, 'failed', error.message);
+  throw Object.assign(error, { stage: stage.id });
+}
+
+function oneLine(command: string): string {
+  const flat = command.replace(/\s*\n\s*/g, '; ');
+  return flat.length > 400 ? `${flat.slice(0, 400)}…` : flat;
+}

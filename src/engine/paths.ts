@@ -1,0 +1,29 @@
+import path from 'node:path';
+
+export interface DeployPaths {
+  root: string;
+  releases: string;
+  shared: string;
+  current: string;
+  meta: string;
+  lock: string;
+  log: string;
+}
+
+export function deployPaths(root: string): DeployPaths {
+  const p = (...s: string[]) => path.posix.join(root, ...s);
+  return {
+    root,
+    releases: p('releases'),
+    shared: p('shared'),
+    current: p('current'),
+    meta: p('.deploy'),
+    lock: p('.deploy', 'lock'),
+    log: p('.deploy', 'releases.jsonl'),
+  };
+}
+
+export const releaseDir = (paths: DeployPaths, name: string): string => path.posix.join(paths.releases, name);
+
+/** Link text for a symlink at `from` pointing to `to`; relative so the tree can be moved or mounted elsewhere. */
+export const relativeLink = (from: string, to: string): string => path.posix.relative(path.posix.dirname(from), to);

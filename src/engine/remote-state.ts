@@ -1,0 +1,66 @@
+import { foldLog, parseLog, RELEASE_PATTERN, type ReleaseLogEntry } from './release-log.js';
+
+export interface LockRecord {
+  user?: string;
+  machine?: string;
+  pid?: number;
+  started_at?: string;
+  command?: string;
+  ci?: { provider?: string; job?: string; url?: string };
+  token?: string;
+}
+
+export interface RemoteState {
+  current: { kind: 'none' } | { kind: 'link'; target: string; release?: string } | { kind: 'other' };
+  /** Directory names under releases/ that look like releases, oldest first. */
+  releases: string[];
+  /** Every line of the release log, in order. */
+  log: ReleaseLogEntry[];
+  /** The folded state of each release named in the log. */
+  history: Map<string, ReleaseLogEntry>;
+  lock?: LockRecord;
+  badLogLines: number;
+}
+
+export const PROBE_BEGIN = '@@shipshape-probe-begin';
+export const PROBE_END = '@@shipshape-probe-end';
+
+export function emptyRemoteState(): RemoteState {
+  return { current: { kind: 'none' }, releases: [], log: [], history: new Map(), badLogLines: 0 };
+}
+
+/** Parses the probe stage's tab-separated report. */
+export function parseRemoteState(stdout: string): RemoteState {
+  const start = stdout.indexOf(PROBE_BEGIN);
+  const end = stdout.indexOf(PROBE_END, start);
+  const body = start >= 0 ? stdout.slice(start + PROBE_BEGIN.length, end >= 0 ? end : undefined) : '';
+  const state = emptyRemoteState();
+  const logLines: string[] = [];
+  for (const line of body.split('\n')) {
+    const tab = line.indexOf('\t');
+    if (tab < 0) continue;
+    const [kind, value] = [line.slice(0, tab), line.slice(tab + 1)];
+    if (kind === 'current-link') {
+      const m = /^(?:\.\/)?releases\/([^/]+)\/?$/.exec(value);
+      state.current = { kind: 'link', target: value, release: m?.[1] };
+    } else if (kind === 'current-other') {
+      state.current = { kind: 'other' };
+    } else if (kind === 'release' && RELEASE_PATTERN.test(value)) {
+      state.releases.push(value);
+    } else if (kind === 'log') {
+      logLines.push(value);
+    } else if (kind === 'lock') {
+      try {
+        state.lock = value ? (JSON.parse(value) as LockRecord) : {};
+      } catch {
+        state.lock = {};
+      }
+    }
+  }
+  state.releases.sort();
+  const { entries, bad } = parseLog(logLines.join('\n'));
+  state.log = entries;
+  state.history = foldLog(entries);
+  state.badLogLines = bad;
+  return state;
+}

@@ -1,0 +1,172 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LineCounter, parseDocument, type Node } from 'yaml';
+import type { z } from 'zod';
+import type { AppFiles } from './detect.js';
+import {
+  mergeHooks,
+  recipeFileSchema,
+  unionList,
+  unionSharedFiles,
+  universalSchema,
+  type Recipe,
+  type RecipeFile,
+  type Universal,
+} from './recipe-schema.js';
+
+export const UNIVERSAL_FILE = '_universal.yml';
+
+/**
+ * The package root is the nearest ancestor of this module that holds package.json. Walking up
+ * (instead of a fixed `../..`) keeps it right from src/ under tsx or vitest, from dist/, and from
+ * an installed copy in node_modules, whatever rootDir the build used.
+ */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`cannot find package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+
+export const defaultRecipesDir = (): string => path.join(packageRoot(), 'recipes');
+
+/**
+ * Reads every `*.yml` in `dir`: `_universal.yml` plus one recipe per file, whose `name` must equal
+ * the file name. Returns recipes with their `extends` chain merged. Throws an Error that names
+ * the file and lists every problem in it.
+ */
+export function loadRecipes(dir: string = defaultRecipesDir()): Recipe[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((n) => n.endsWith('.yml') || n.endsWith('.yaml'));
+  } catch (e) {
+    throw new Error(`cannot read recipes directory ${dir}: ${(e as Error).message}`);
+  }
+  names.sort();
+  if (!names.includes(UNIVERSAL_FILE)) {
+    throw new Error(`${path.join(dir, UNIVERSAL_FILE)}: missing (it holds the universal public_exclude list)`);
+  }
+
+  const universal = parseRecipeFile(path.join(dir, UNIVERSAL_FILE), universalSchema);
+  const files: { file: string; recipe: RecipeFile }[] = [];
+  for (const n of names) {
+    if (n === UNIVERSAL_FILE) continue;
+    const file = path.join(dir, n);
+    if (n.startsWith('_')) throw new Error(`${file}: only ${UNIVERSAL_FILE} may start with \`_\``);
+    const recipe = parseRecipeFile(file, recipeFileSchema);
+    const expected = n.replace(/\.ya?ml$/, '');
+    if (recipe.name !== expected) {
+      throw new Error(`${file}: name \`${recipe.name}\` must equal the file name \`${expected}\``);
+    }
+    files.push({ file, recipe });
+  }
+  return resolveExtends(files, universal);
+}
+
+/** Parses one YAML file against a schema; every problem is reported with its line and column. */
+export function parseRecipeFile<S extends z.ZodType>(file: string, schema: S): z.output<S> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`${file}: cannot read: ${(e as Error).message}`);
+  }
+  return parseRecipeText(text, file, schema);
+}
+
+export function parseRecipeText<S extends z.ZodType>(text: string, file: string, schema: S): z.output<S> {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number) => {
+    const p = counter.linePos(offset);
+    return `${file}:${p.line}:${p.col}`;
+  };
+  if (doc.errors.length > 0) {
+    const list = doc.errors.map((e) => `  ${at(e.pos[0])}: ${e.message.split('\n')[0]}`);
+    throw new Error(`${file}: invalid YAML\n${list.join('\n')}`);
+  }
+  const parsed = schema.safeParse(doc.toJS({ maxAliasCount: 100 }));
+  if (parsed.success) return parsed.data;
+
+  const list = parsed.error.issues.map((issue) => {
+    const keys = issue.path.map(String);
+    // Point at the deepest node that exists: a missing key points at the map that lacks it.
+    let node: Node | undefined;
+    for (let n = keys.length; n >= 0 && !node?.range; n--) {
+      node = (n === 0 ? doc.contents : doc.getIn(issue.path.slice(0, n), true)) as Node | undefined;
+    }
+    const where = node?.range ? at(node.range[0]) : `${file}:1:1`;
+    return `  ${where}: ${keys.join('.') || '(top level)'}: ${issue.message}`;
+  });
+  throw new Error(`${file}: ${list.length} problem(s) in the recipe\n${list.join('\n')}`);
+}
+
+/**
+ * Merges each recipe's `extends` chain, rooted at the universal list. Pure; exported so tests can
+ * compose in-memory recipes. Unknown parents and cycles are errors naming the file.
+ */
+export function resolveExtends(files: readonly { file: string; recipe: RecipeFile }[], universal: Universal): Recipe[] {
+  const byName = new Map(files.map((f) => [f.recipe.name, f]));
+  const done = new Map<string, Recipe>();
+
+  const resolve = (name: string, chain: string[]): Recipe => {
+    const cached = done.get(name);
+    if (cached) return cached;
+    const { file, recipe } = byName.get(name)!;
+    let base: Pick<Recipe, 'shared_dirs' | 'shared_files' | 'writable_dirs' | 'public_exclude' | 'shared_skeleton' | 'ephemeral' | 'hooks'> = {
+      shared_dirs: [],
+      shared_files: [],
+      writable_dirs: [],
+      public_exclude: universal.public_exclude,
+      shared_skeleton: [],
+      ephemeral: [],
+      hooks: {},
+    };
+    if (recipe.extends !== undefined) {
+      if (!byName.has(recipe.extends)) {
+        throw new Error(
+          `${file}: extends \`${recipe.extends}\`, which is not a recipe (known: ${[...byName.keys()].join(', ')})`,
+        );
+      }
+      if (chain.includes(recipe.extends)) {
+        throw new Error(`${file}: extends cycle ${[...chain, recipe.extends].join(' -> ')}`);
+      }
+      base = resolve(recipe.extends, [...chain, recipe.extends]);
+    }
+    const merged: Recipe = {
+      ...recipe,
+      shared_dirs: unionList(base.shared_dirs, recipe.shared_dirs),
+      shared_files: unionSharedFiles(base.shared_files, recipe.shared_files, 'more'),
+      writable_dirs: unionList(base.writable_dirs, recipe.writable_dirs),
+      public_exclude: unionList(base.public_exclude, recipe.public_exclude),
+      shared_skeleton: unionList(base.shared_skeleton, recipe.shared_skeleton),
+      ephemeral: unionList(base.ephemeral, recipe.ephemeral),
+      hooks: mergeHooks(base.hooks, recipe.hooks),
+    };
+    done.set(name, merged);
+    return merged;
+  };
+
+  return files.map((f) => resolve(f.recipe.name, [f.recipe.name]));
+}
+
+/**
+ * The file-system side of detection, kept here so detect.ts stays pure. `readJson` answers
+ * undefined for a missing or unparsable file: a broken package.json matches no dependency rule.
+ */
+export function appFilesAt(root: string): AppFiles {
+  return {
+    exists: (p) => fs.existsSync(path.join(root, p)),
+    readJson: (p) => {
+      try {
+        return JSON.parse(fs.readFileSync(path.join(root, p), 'utf8')) as unknown;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import { releaseDir } from '../engine/paths.js';
+import { releasesToRemove } from '../engine/retention.js';
+import { sh } from '../remote/sh.js';
+import type { ReleaseContext, Stage } from './types.js';
+
+export function plannedRemovals(ctx: ReleaseContext): string[] {
+  const history = new Map(ctx.remote.history);
+  history.set(ctx.release, { ...(history.get(ctx.release) ?? ({} as never)), name: ctx.release, status: 'success' });
+  const releases = [...new Set([...ctx.remote.releases, ctx.release])];
+  const current = ctx.remote.current.kind === 'link' ? ctx.remote.current.release : undefined;
+  return releasesToRemove({
+    releases,
+    history,
+    keep: ctx.config.keep_releases,
+    // The previous `current` stays: it is the rollback target.
+    protect: [ctx.release, ...(current ? [current] : [])],
+  });
+}
+
+export const cleanup: Stage = {
+  id: 'cleanup',
+  title: 'Remove old releases',
+  plan: (ctx) => plannedRemovals(ctx).map((name) => sh`rm -rf -- ${releaseDir(ctx.paths, name)}`),
+};

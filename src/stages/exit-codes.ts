@@ -1,0 +1,9 @@
+/**
+ * Exit codes our remote scripts use to tell the executor *why* a stage failed,
+ * chosen from sysexits.h's range so they never collide with a command's usual 1 or 2.
+ */
+export const REMOTE_EXIT = {
+  currentNotLink: 65,
+  sharedMissing: 66,
+  locked: 75,
+} as const;

@@ -1,0 +1,62 @@
+import { DeployError } from '../definitions/errors.js';
+import type { LockRecord } from '../engine/remote-state.js';
+import { sh } from '../remote/sh.js';
+import { REMOTE_EXIT } from './exit-codes.js';
+import type { HostContext, Stage } from './types.js';
+
+export const HOLDER_MARKER = '@@shipshape-holder ';
+
+export function lockRecord(ctx: HostContext): LockRecord {
+  const { user, machine, pid, started_at, command, ci } = ctx.run;
+  return { user, machine, pid, started_at, command, ci, token: ctx.lockToken };
+}
+
+export function describeHolder(rec: LockRecord | undefined): string {
+  if (!rec || !rec.user) return 'an unknown holder (the lock has no owner record)';
+  const ci = rec.ci?.url ?? rec.ci?.job;
+  return `${rec.user}@${rec.machine} (pid ${rec.pid}, since ${rec.started_at}, \`${rec.command}\`${ci ? `, CI ${ci}` : ''})`;
+}
+
+/**
+ * mkdir is the lock: it either creates the directory or fails, atomically, so two
+ * deploys can never both believe they hold it (test-then-write would race).
+ */
+export const lock: Stage<HostContext> = {
+  id: 'lock',
+  title: 'Take the deploy lock',
+  plan: (ctx) => {
+    const { paths } = ctx;
+    const tmp = `${paths.meta}/lock-owner.${ctx.lockToken}`;
+    return [
+      sh`printf '%s\n' ${JSON.stringify(lockRecord(ctx))} > ${tmp}`,
+      sh`if mkdir ${paths.lock} 2>/dev/null; then mv ${tmp} ${paths.lock}/owner.json; else rm -f ${tmp}; printf '%s' ${HOLDER_MARKER}; cat ${paths.lock}/owner.json 2>/dev/null | tr -d '\n'; printf '\n'; exit ${REMOTE_EXIT.locked}; fi`,
+    ];
+  },
+  interpret: (o, ctx) => {
+    if (o.exitCode !== REMOTE_EXIT.locked) return undefined;
+    const line = o.stdout.split('\n').find((l) => l.startsWith(HOLDER_MARKER));
+    let holder: LockRecord | undefined;
+    try {
+      holder = line ? (JSON.parse(line.slice(HOLDER_MARKER.length)) as LockRecord) : undefined;
+    } catch {
+      holder = undefined;
+    }
+    const stale = !!holder && holder.machine === ctx.run.machine && !!holder.pid && !isAlive(holder.pid);
+    return new DeployError('ELOCKED', {
+      host: ctx.alias,
+      holder: describeHolder(holder),
+      record: holder,
+      stale,
+      selector: ctx.alias,
+    });
+  },
+};
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

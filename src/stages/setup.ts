@@ -1,0 +1,18 @@
+import { DeployError } from '../definitions/errors.js';
+import { sh } from '../remote/sh.js';
+import { REMOTE_EXIT } from './exit-codes.js';
+import type { HostContext, Stage } from './types.js';
+
+export const setup: Stage<HostContext> = {
+  id: 'setup',
+  title: 'Prepare the deploy path',
+  plan: ({ paths }) => [
+    // A real directory named `current` is someone's data; we refuse rather than replace it.
+    sh`if [ -e ${paths.current} ] && [ ! -L ${paths.current} ]; then printf '%s exists and is not a symlink\n' ${paths.current} >&2; exit ${REMOTE_EXIT.currentNotLink}; fi`,
+    sh`mkdir -p ${paths.releases} ${paths.shared} ${paths.meta}`,
+  ],
+  interpret: (o, ctx) =>
+    o.exitCode === REMOTE_EXIT.currentNotLink
+      ? new DeployError('ECURRENT', { host: ctx.alias, path: ctx.paths.current })
+      : undefined,
+};

@@ -1,0 +1,23 @@
+import path from 'node:path';
+import { sh, type ShellText } from '../remote/sh.js';
+import type { DeployPaths } from '../engine/paths.js';
+import { REMOTE_EXIT } from './exit-codes.js';
+import { appendLog, logEntry } from './log-line.js';
+import type { Stage } from './types.js';
+
+/**
+ * Points `current` at a release atomically. `ln -sfn` unlinks and re-creates, leaving a
+ * moment with no `current` (and it follows a link-to-directory on some systems); renaming
+ * a fresh link over the old one with `mv -T` is a single rename(2), so readers always
+ * see either the old or the new complete release.
+ */
+export function switchCurrent(paths: DeployPaths, release: string): ShellText {
+  const tmp = path.posix.join(paths.root, `.current.${release}.tmp`);
+  return sh`if [ -e ${paths.current} ] && [ ! -L ${paths.current} ]; then printf '%s exists and is not a symlink\n' ${paths.current} >&2; exit ${REMOTE_EXIT.currentNotLink}; fi; rm -f ${tmp} && ln -s ${`releases/${release}`} ${tmp} && mv -T ${tmp} ${paths.current}`;
+}
+
+export const symlink: Stage = {
+  id: 'symlink',
+  title: 'Switch current to the new release',
+  plan: (ctx) => [switchCurrent(ctx.paths, ctx.release), appendLog(ctx.paths.log, logEntry(ctx, 'success'))],
+};

@@ -1,0 +1,51 @@
+import type { Config, HostConfig } from '../config/schema.js';
+import type { DeployError } from '../definitions/errors.js';
+import type { DeployPaths } from '../engine/paths.js';
+import type { RemoteState } from '../engine/remote-state.js';
+import type { RunInfo } from '../engine/run-info.js';
+import type { Readable } from 'node:stream';
+import type { ShellText } from '../remote/sh.js';
+import type { SourceEntry } from '../source/scan.js';
+
+/** What every stage may know about its host before anything has been read from it. */
+export interface HostContext {
+  alias: string;
+  host: HostConfig;
+  config: Config;
+  paths: DeployPaths;
+  run: RunInfo;
+  /** Written into the lock; only the run holding it may remove it. */
+  lockToken: string;
+}
+
+export interface SourceInfo {
+  root: string;
+  entries: readonly SourceEntry[];
+  revision?: string;
+}
+
+/** Context of a deploy once the host's state has been read and a release name chosen. */
+export interface ReleaseContext extends HostContext {
+  release: string;
+  releasePath: string;
+  remote: RemoteState;
+  source: SourceInfo;
+}
+
+/** How a stage's script ended, as the executor saw it. */
+export interface StageOutcome {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Stage<C extends HostContext = ReleaseContext> {
+  id: string;
+  title: string;
+  /** Pure: the remote commands, in order. Each must return non-zero on failure. */
+  plan(ctx: C): ShellText[];
+  /** Data streamed to the script's stdin (the upload's tar); only one stage of a phase may have it. */
+  stdin?(ctx: C): Readable;
+  /** Turns a known failure (e.g. "lock held") into a precise error; undefined means generic. */
+  interpret?(outcome: StageOutcome, ctx: C): DeployError | undefined;
+}

@@ -1,0 +1,45 @@
+import type { HostOutcome, Reporter, StageInfo, StageState } from '../engine/reporter.js';
+
+const MARK: Record<StageState, string> = { start: '>', done: 'ok', failed: 'FAILED', skipped: 'skipped' };
+
+/** Timestamped lines for CI logs and pipes: no spinners, no colour codes. */
+export class PlainReporter implements Reporter {
+  private titles = new Map<string, string>();
+  private startedAt = new Map<string, number>();
+  private multi = false;
+
+  constructor(private readonly write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)) {}
+
+  private line(text: string, host?: string): void {
+    const prefix = host && this.multi ? `[${host}] ` : host ? `${host}: ` : '';
+    this.write(`${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} ${prefix}${text}`);
+  }
+
+  begin(hosts: readonly string[], stages: readonly StageInfo[]): void {
+    this.multi = hosts.length > 1;
+    for (const s of stages) this.titles.set(s.id, s.title);
+    this.line(`deploying to ${hosts.join(', ')}`);
+  }
+
+  stage(host: string, id: string, state: StageState, detail?: string): void {
+    const key = `${host}\0${id}`;
+    const title = this.titles.get(id) ?? id;
+    if (state === 'start') {
+      this.startedAt.set(key, Date.now());
+      this.line(`${MARK.start} ${id}: ${title}`, host);
+      return;
+    }
+    const took = this.startedAt.has(key) ? ` (${((Date.now() - this.startedAt.get(key)!) / 1000).toFixed(1)}s)` : '';
+    this.line(`${MARK[state]} ${id}${took}${detail ? `: ${detail}` : ''}`, host);
+  }
+
+  log(level: 'info' | 'warn' | 'error', message: string, host?: string): void {
+    this.line(`${level === 'info' ? '' : `${level}: `}${message}`, host);
+  }
+
+  async end(outcomes: readonly HostOutcome[]): Promise<void> {
+    for (const o of outcomes) {
+      this.line(`${o.status}${o.release ? ` ${o.release}` : ''} in ${(o.durationMs / 1000).toFixed(1)}s`, o.host);
+    }
+  }
+}

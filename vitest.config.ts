@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // e2e files each start their own sshd; two cores, so keep the fan-out modest.
+    maxWorkers: 2,
+    pool: 'forks',
+  },
+});

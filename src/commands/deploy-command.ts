@@ -27,7 +27,13 @@ export async function deployCommand(o: DeployCommandOptions): Promise<number> {
   });
   if (o.json) {
     process.stdout.write(
-      mask(JSON.stringify({ release: result.release, exitCode: result.exitCode, hosts: result.outcomes }, null, 2)) + '\n',
+      mask(
+        JSON.stringify(
+          { release: result.release, exitCode: result.exitCode, hosts: result.outcomes },
+          null,
+          2,
+        ),
+      ) + '\n',
     );
   }
   if (result.error) process.stderr.write(`${formatError(result.error, mask)}\n`);

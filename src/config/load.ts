@@ -145,7 +145,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
           );
         }
       } else if (issue.code === 'invalid_key') {
-        add(at, issue.issues.map((i) => i.message).join('; '));
+        add(at.slice(0, -1), issue.issues.map((i) => i.message).join('; '), String(at.at(-1)));
       } else if (issue.code === 'invalid_type') {
         const input = valueAt(value, at);
         add(

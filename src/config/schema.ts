@@ -42,8 +42,38 @@ const name = z
     message: `is a reserved subcommand name (${RESERVED_NAMES.join(', ')}); choose another`,
   });
 
+/** SSH settings a host may set, or the top level may set for every host. */
+const sshSettings = {
+  host_key_checking: z
+    .enum(['strict', 'accept-new', 'off'])
+    .optional()
+    .describe(
+      'strict (default): unknown or changed host keys fail; accept-new: trust and record unknown keys; off: no check.',
+    ),
+  known_hosts_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('known_hosts file to check and (accept-new) append to.'),
+  proxy_jump: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Bastion(s) to connect through, like OpenSSH ProxyJump: `user@bastion:22` or `a,b`.'),
+  forward_agent: z
+    .boolean()
+    .optional()
+    .describe('Forward the local ssh-agent to the host (for hooks that fetch private code).'),
+  connect_timeout: z
+    .number()
+    .positive()
+    .optional()
+    .describe('Seconds to wait for a connection (default 10).'),
+};
+
 export const hostSchema = z
   .strictObject({
+    ...sshSettings,
     hostname: z.string().min(1).optional().describe('Address to connect to. Defaults to the host alias.'),
     user: z.string().min(1).optional().describe('SSH user. Defaults to the local user.'),
     port: z.number().int().min(1).max(65535).optional().describe('SSH port (default 22).'),
@@ -121,6 +151,12 @@ export const configSchema = z
       .min(1)
       .optional()
       .describe('Selector used when `deploy` is run without one.'),
+    ssh_config_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('OpenSSH client config to read (default ~/.ssh/config).'),
+    ...sshSettings,
     hosts: z
       .record(name, hostSchema)
       .refine((h) => Object.keys(h).length > 0, { message: 'declare at least one host' })

@@ -111,6 +111,12 @@ export const ERRORS = {
         ? 'The new release was already live and stays live.'
         : '`current` was not touched; the incomplete release was removed.',
   },
+  EKEYFILE: {
+    exit: EXIT.usage,
+    message: (d) => `${s(d.host)}: identity_file ${s(d.file)} ${s(d.reason)}`,
+    hint: (d) =>
+      `Fix identity_file in deploy.yml, create the key (\`ssh-keygen -t ed25519 -f ${s(d.file)}\`), or set SSH_PRIVATE_KEY.`,
+  },
 } satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof ERRORS;

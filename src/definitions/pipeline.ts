@@ -23,6 +23,14 @@ export const DEPLOY = {
   finish: [cleanup, unlock],
 } as const;
 
-export const DEPLOY_STAGES: StageInfo[] = [setup, lock, probe, release, upload, shared, symlink, cleanup, unlock].map(
-  ({ id, title }) => ({ id, title }),
-);
+export const DEPLOY_STAGES: StageInfo[] = [
+  setup,
+  lock,
+  probe,
+  release,
+  upload,
+  shared,
+  symlink,
+  cleanup,
+  unlock,
+].map(({ id, title }) => ({ id, title }));

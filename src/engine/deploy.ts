@@ -59,7 +59,12 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const selected = selectHosts(config, options.selector);
   const run = readRunInfo(options.command ?? 'deploy', env, options.now?.() ?? new Date());
   const lockToken = randomUUID();
-  const hosts: HostRun[] = selected.map((s) => ({ ...s, created: false, switched: false, started: Date.now() }));
+  const hosts: HostRun[] = selected.map((s) => ({
+    ...s,
+    created: false,
+    switched: false,
+    started: Date.now(),
+  }));
   const parallel = options.parallel ?? 10;
 
   reporter.begin(
@@ -82,7 +87,14 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     await each(hosts, async (h) => {
       const transport = await (options.connect ?? ((a, s) => connectHost(a, s.host, env)))(h.alias, h);
       h.runner = { alias: h.alias, transport, reporter, signal };
-      h.hostCtx = { alias: h.alias, host: h.host, config, paths: deployPaths(h.host.deploy_path), run, lockToken };
+      h.hostCtx = {
+        alias: h.alias,
+        host: h.host,
+        config,
+        paths: deployPaths(h.host.deploy_path),
+        run,
+        lockToken,
+      };
     });
 
     if (!anyFailed()) {
@@ -95,7 +107,10 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     }
 
     // One name for the whole fleet, later than every release on every host.
-    const name = nextReleaseName(options.now?.() ?? new Date(), hosts.flatMap((h) => h.ctx?.remote.releases ?? []));
+    const name = nextReleaseName(
+      options.now?.() ?? new Date(),
+      hosts.flatMap((h) => h.ctx?.remote.releases ?? []),
+    );
     for (const h of hosts) {
       if (h.ctx) Object.assign(h.ctx, { release: name, releasePath: releaseDir(h.ctx.paths, name) });
     }
@@ -140,7 +155,10 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   }));
   const errors = hosts.map((h) => h.error).filter((e): e is DeployError => !!e);
   const interrupted = signal?.aborted
-    ? new DeployError('EINTERRUPTED', { signal: String(signal.reason ?? 'SIGINT'), switched: hosts.some((h) => h.switched) })
+    ? new DeployError('EINTERRUPTED', {
+        signal: String(signal.reason ?? 'SIGINT'),
+        switched: hosts.some((h) => h.switched),
+      })
     : undefined;
   const error = interrupted ?? errors.sort((a, b) => b.exitCode - a.exitCode)[0];
   await reporter.end(outcomes);
@@ -200,9 +218,11 @@ async function abortAll(hosts: HostRun[], reporter: Reporter, signal?: AbortSign
       try {
         if (h.created && h.ctx) {
           const why = h.error ? `${h.error.code}: ${h.error.message.split('\n')[0]}` : reason;
-          await runStages<ReleaseContext & { reason: string }>(runner, [discard, unlock], { ...h.ctx, reason: why });
-        }
-        else await runStages(runner, [unlock], h.hostCtx);
+          await runStages<ReleaseContext & { reason: string }>(runner, [discard, unlock], {
+            ...h.ctx,
+            reason: why,
+          });
+        } else await runStages(runner, [unlock], h.hostCtx);
       } catch (e) {
         reporter.log('error', `cleanup after failure did not finish: ${(e as Error).message}`, h.alias);
       }

@@ -26,4 +26,5 @@ export function deployPaths(root: string): DeployPaths {
 export const releaseDir = (paths: DeployPaths, name: string): string => path.posix.join(paths.releases, name);
 
 /** Link text for a symlink at `from` pointing to `to`; relative so the tree can be moved or mounted elsewhere. */
-export const relativeLink = (from: string, to: string): string => path.posix.relative(path.posix.dirname(from), to);
+export const relativeLink = (from: string, to: string): string =>
+  path.posix.relative(path.posix.dirname(from), to);

@@ -27,7 +27,10 @@ export const RELEASE_FORMAT = 'YYYYMMDD-HHmmss';
  */
 export function nextReleaseName(now: Date, existing: readonly string[]): string {
   let t = dayjs.utc(now).startOf('second');
-  const newest = [...existing].filter((n) => RELEASE_PATTERN.test(n)).sort().at(-1);
+  const newest = [...existing]
+    .filter((n) => RELEASE_PATTERN.test(n))
+    .sort()
+    .at(-1);
   const floor = newest ? releaseTime(newest) : undefined;
   if (floor?.isValid() && !t.isAfter(floor)) t = floor.add(1, 'second');
   return t.format(RELEASE_FORMAT);
@@ -35,7 +38,9 @@ export function nextReleaseName(now: Date, existing: readonly string[]): string 
 
 export function releaseTime(name: string): dayjs.Dayjs {
   const [d, t] = [name.slice(0, 8), name.slice(9, 15)];
-  return dayjs.utc(`${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${t.slice(0, 2)}:${t.slice(2, 4)}:${t.slice(4, 6)}Z`);
+  return dayjs.utc(
+    `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${t.slice(0, 2)}:${t.slice(2, 4)}:${t.slice(4, 6)}Z`,
+  );
 }
 
 /** The log is append-only; the last line about a release is its state. */

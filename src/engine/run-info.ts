@@ -28,7 +28,11 @@ export function readCiInfo(env: NodeJS.ProcessEnv): CiInfo | undefined {
   return undefined;
 }
 
-export function readRunInfo(command: string, env: NodeJS.ProcessEnv = process.env, now = new Date()): RunInfo {
+export function readRunInfo(
+  command: string,
+  env: NodeJS.ProcessEnv = process.env,
+  now = new Date(),
+): RunInfo {
   return {
     user: os.userInfo().username,
     machine: os.hostname(),

@@ -22,12 +22,20 @@ function matchesTerm(alias: string, host: HostConfig, term: string): boolean | u
  * A selector is a host alias, a stage, `label=value`, or `all`. Terms joined by `,` must
  * all match (AND); several selectors separated by spaces or given as a list match any (OR).
  */
-export function selectHosts(config: Config, selector: string | readonly string[] | undefined): SelectedHost[] {
+export function selectHosts(
+  config: Config,
+  selector: string | readonly string[] | undefined,
+): SelectedHost[] {
   const given = typeof selector === 'string' ? selector.split(/\s+/).filter(Boolean) : [...(selector ?? [])];
   const selectors = given.length ? given : config.default_selector ? [config.default_selector] : [];
   const entries = Object.entries(config.hosts);
   const stages = [...new Set(entries.map(([, h]) => h.stage).filter((s): s is string => !!s))];
-  const choices = [...entries.map(([a]) => a), ...stages.map((s) => `${s} (stage)`), 'label=value', 'all'].join(', ');
+  const choices = [
+    ...entries.map(([a]) => a),
+    ...stages.map((s) => `${s} (stage)`),
+    'label=value',
+    'all',
+  ].join(', ');
   if (selectors.length === 0) throw new DeployError('ESELECTOR', { choices });
   const picked = entries.filter(([alias, host]) =>
     selectors.some((sel) => sel.split(',').every((term) => matchesTerm(alias, host, term.trim()))),

@@ -46,7 +46,11 @@ function declaredKeys(json: unknown, maps: readonly string[]): Set<string> {
 }
 
 /** Returns why `rule` holds, or undefined when it does not. */
-function evaluate(rule: Rule, files: AppFiles, keysOf: (file: 'package.json' | 'composer.json') => Set<string>): string | undefined {
+function evaluate(
+  rule: Rule,
+  files: AppFiles,
+  keysOf: (file: 'package.json' | 'composer.json') => Set<string>,
+): string | undefined {
   if ('files' in rule) {
     const hit = rule.files.find((p) => files.exists(p));
     return hit === undefined ? undefined : `\`${hit}\` exists`;
@@ -207,7 +211,9 @@ export function resolvePersistence(
     if (key === 'shared_files') continue;
     const user = userConfig[key as keyof PersistenceConfig] as readonly string[] | undefined;
     const { add, remove } = splitUserList(key, user ?? []);
-    for (const r of remove) if (!lists[key].includes(r)) warnings.push(`${key}: \`!${r}\` removes nothing; ${primary.name} does not list it`);
+    for (const r of remove)
+      if (!lists[key].includes(r))
+        warnings.push(`${key}: \`!${r}\` removes nothing; ${primary.name} does not list it`);
     out[key] = unionList(
       lists[key].filter((i) => !remove.has(i)),
       add,
@@ -244,14 +250,18 @@ export function resolvePersistence(
   for (const id of enabled) {
     if (!optInIds.has(id)) {
       const known = [...optInIds].join(', ') || 'none';
-      warnings.push(`enable_hooks: \`${id}\` is not an opt-in hook of ${primary.name} (opt-in hooks: ${known})`);
+      warnings.push(
+        `enable_hooks: \`${id}\` is not an opt-in hook of ${primary.name} (opt-in hooks: ${known})`,
+      );
     }
   }
 
   for (const e of out.ephemeral) {
     const clash = out.shared_dirs.find((d) => d === e || e.startsWith(`${d}/`) || d.startsWith(`${e}/`));
     if (clash !== undefined) {
-      warnings.push(`shared_dirs: \`${clash}\` overlaps \`${e}\`, a cache ${primary.name} rebuilds on every deploy`);
+      warnings.push(
+        `shared_dirs: \`${clash}\` overlaps \`${e}\`, a cache ${primary.name} rebuilds on every deploy`,
+      );
     }
   }
 

@@ -62,24 +62,48 @@ const RULE_HELP =
  * Leaf lists mean "any of": `{ dependencies: [nuxt, nuxt3] }` holds when either is declared.
  * Use `all` for a conjunction. Every leaf reads parsed data (a path exists, a key of a JSON map),
  * never a substring of a file, so `next-tick` or a `next-lint` script can not pass for Next.js.
+ *
+ * Written as one object with five optional keys plus an "exactly one" check, rather than a union
+ * of five objects: a union that fails reports only "invalid input" at the rule itself, while this
+ * form reports the problem at its own path (e.g. `detect.any.1.files.0`).
  */
 export const ruleSchema: z.ZodType<Rule> = z.lazy(() =>
-  z.union(
-    [
-      z
-        .strictObject({ files: z.array(relativePath).min(1) })
-        .describe('Holds when any listed path exists, relative to the app root.'),
-      z
-        .strictObject({ dependencies: z.array(packageName).min(1) })
-        .describe('Holds when any name is a key of package.json `dependencies` or `devDependencies`.'),
-      z
-        .strictObject({ composer: z.array(packageName).min(1) })
-        .describe('Holds when any name is a key of composer.json `require` or `require-dev`.'),
-      z.strictObject({ any: z.array(ruleSchema).min(1) }).describe('Holds when one sub-rule holds.'),
-      z.strictObject({ all: z.array(ruleSchema).min(1) }).describe('Holds when every sub-rule holds.'),
-    ],
-    { error: RULE_HELP },
-  ),
+  z
+    .strictObject(
+      {
+        files: z
+          .array(relativePath)
+          .min(1)
+          .optional()
+          .describe('Holds when any listed path exists, relative to the app root.'),
+        dependencies: z
+          .array(packageName)
+          .min(1)
+          .optional()
+          .describe('Holds when any name is a key of package.json `dependencies` or `devDependencies`.'),
+        composer: z
+          .array(packageName)
+          .min(1)
+          .optional()
+          .describe('Holds when any name is a key of composer.json `require` or `require-dev`.'),
+        any: z.array(ruleSchema).min(1).optional().describe('Holds when one sub-rule holds.'),
+        all: z.array(ruleSchema).min(1).optional().describe('Holds when every sub-rule holds.'),
+      },
+      {
+        error: (issue) =>
+          issue.code === 'unrecognized_keys'
+            ? `unknown rule ${issue.keys.map((k) => `\`${k}\``).join(', ')}; ${RULE_HELP}`
+            : issue.code === 'invalid_type'
+              ? RULE_HELP
+              : undefined,
+      },
+    )
+    .refine((r) => Object.values(r).filter((v) => v !== undefined).length === 1, {
+      message: RULE_HELP,
+      // An unknown key was already reported with the same help; say it once.
+      when: (payload) => payload.issues.length === 0,
+    })
+    .transform((r) => r as Rule),
 );
 
 export interface SharedFile {
@@ -105,7 +129,10 @@ export const hookSchema = z
       .regex(/^[a-z0-9][a-z0-9:_-]*$/, { message: 'use lowercase letters, digits, `:`, `_` and `-`' })
       .describe('Names the hook so a child recipe can replace it and a user can enable an opt-in one.'),
     run: z.string().min(1).describe('Shell command, run with the new release as working directory.'),
-    optional: z.boolean().default(false).describe('When true, a failure is reported but does not fail the deploy.'),
+    optional: z
+      .boolean()
+      .default(false)
+      .describe('When true, a failure is reported but does not fail the deploy.'),
     when_command_exists: z
       .string()
       .regex(/^[A-Za-z0-9._+-]+$/, { message: 'must be a bare command name' })
@@ -153,10 +180,23 @@ export const recipeFileSchema = z
     public_exclude: z
       .array(entryName)
       .default([])
-      .describe('Top-level entries of public_dir that are build output or framework code and stay per release.'),
-    shared_skeleton: pathList('Directories created inside shared/ before the first link (framework expects them).'),
-    ephemeral: pathList('Release paths rebuilt on every deploy (caches); created if missing, never moved to shared/.'),
-    hooks: z.partialRecord(z.enum(HOOK_POINTS), z.array(hookSchema)).default({}),
+      .describe(
+        'Top-level entries of public_dir that are build output or framework code and stay per release.',
+      ),
+    shared_skeleton: pathList(
+      'Directories created inside shared/ before the first link (framework expects them).',
+    ),
+    ephemeral: pathList(
+      'Release paths rebuilt on every deploy (caches); created if missing, never moved to shared/.',
+    ),
+    hooks: z
+      .partialRecord(z.enum(HOOK_POINTS), z.array(hookSchema), {
+        // Every issue of the record itself, other than "not a map", is about an unknown key.
+        error: (issue) =>
+          issue.code === 'invalid_type' ? undefined : `hook points are ${HOOK_POINTS.join(', ')}`,
+      })
+      .default({})
+      .describe('Commands by hook point, run in list order.'),
   })
   .describe('shipshape framework recipe');
 
@@ -214,10 +254,15 @@ export function mergeHooks(parent: RecipeFile['hooks'], child: RecipeFile['hooks
 }
 
 /** Adds the lists named by `keys` from `more` to `base`; `base` wins on a shared file conflict. */
-export function addLists<T extends Pick<Recipe, ListKey>>(base: T, more: Pick<Recipe, ListKey>, keys: readonly ListKey[]): T {
+export function addLists<T extends Pick<Recipe, ListKey>>(
+  base: T,
+  more: Pick<Recipe, ListKey>,
+  keys: readonly ListKey[],
+): T {
   const out = { ...base };
   for (const key of keys) {
-    if (key === 'shared_files') out.shared_files = unionSharedFiles(base.shared_files, more.shared_files, 'base');
+    if (key === 'shared_files')
+      out.shared_files = unionSharedFiles(base.shared_files, more.shared_files, 'base');
     else out[key] = unionList(base[key], more[key]);
   }
   return out;

@@ -48,7 +48,9 @@ export function loadRecipes(dir: string = defaultRecipesDir()): Recipe[] {
   }
   names.sort();
   if (!names.includes(UNIVERSAL_FILE)) {
-    throw new Error(`${path.join(dir, UNIVERSAL_FILE)}: missing (it holds the universal public_exclude list)`);
+    throw new Error(
+      `${path.join(dir, UNIVERSAL_FILE)}: missing (it holds the universal public_exclude list)`,
+    );
   }
 
   const universal = parseRecipeFile(path.join(dir, UNIVERSAL_FILE), universalSchema);
@@ -89,27 +91,41 @@ export function parseRecipeText<S extends z.ZodType>(text: string, file: string,
     const list = doc.errors.map((e) => `  ${at(e.pos[0])}: ${e.message.split('\n')[0]}`);
     throw new Error(`${file}: invalid YAML\n${list.join('\n')}`);
   }
-  const parsed = schema.safeParse(doc.toJS({ maxAliasCount: 100 }));
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
 
-  const list = parsed.error.issues.map((issue) => {
+  const problems = parsed.error.issues.map((issue) => {
     const keys = issue.path.map(String);
     // Point at the deepest node that exists: a missing key points at the map that lacks it.
     let node: Node | undefined;
     for (let n = keys.length; n >= 0 && !node?.range; n--) {
       node = (n === 0 ? doc.contents : doc.getIn(issue.path.slice(0, n), true)) as Node | undefined;
     }
-    const where = node?.range ? at(node.range[0]) : `${file}:1:1`;
-    return `  ${where}: ${keys.join('.') || '(top level)'}: ${issue.message}`;
+    const offset = node?.range?.[0] ?? 0;
+    const missing = issue.code === 'invalid_type' && valueAt(raw, issue.path) === undefined;
+    const message = missing ? `is required (${issue.expected})` : issue.message;
+    return { offset, text: `  ${at(offset)}: ${keys.join('.') || '(top level)'}: ${message}` };
   });
+  const list = problems.sort((a, b) => a.offset - b.offset).map((p) => p.text);
   throw new Error(`${file}: ${list.length} problem(s) in the recipe\n${list.join('\n')}`);
+}
+
+function valueAt(root: unknown, at: readonly PropertyKey[]): unknown {
+  return at.reduce<unknown>(
+    (v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+    root,
+  );
 }
 
 /**
  * Merges each recipe's `extends` chain, rooted at the universal list. Pure; exported so tests can
  * compose in-memory recipes. Unknown parents and cycles are errors naming the file.
  */
-export function resolveExtends(files: readonly { file: string; recipe: RecipeFile }[], universal: Universal): Recipe[] {
+export function resolveExtends(
+  files: readonly { file: string; recipe: RecipeFile }[],
+  universal: Universal,
+): Recipe[] {
   const byName = new Map(files.map((f) => [f.recipe.name, f]));
   const done = new Map<string, Recipe>();
 
@@ -117,7 +133,16 @@ export function resolveExtends(files: readonly { file: string; recipe: RecipeFil
     const cached = done.get(name);
     if (cached) return cached;
     const { file, recipe } = byName.get(name)!;
-    let base: Pick<Recipe, 'shared_dirs' | 'shared_files' | 'writable_dirs' | 'public_exclude' | 'shared_skeleton' | 'ephemeral' | 'hooks'> = {
+    let base: Pick<
+      Recipe,
+      | 'shared_dirs'
+      | 'shared_files'
+      | 'writable_dirs'
+      | 'public_exclude'
+      | 'shared_skeleton'
+      | 'ephemeral'
+      | 'hooks'
+    > = {
       shared_dirs: [],
       shared_files: [],
       writable_dirs: [],

@@ -41,7 +41,10 @@ export interface SharedLinkPlan {
 }
 
 /** Fails (exit 66) listing every required file that is in neither shared/ nor the release. */
-export function planMissingCheck({ releasePath, sharedRoot, files }: SharedLinkPlan, exitCode: number): ShellText[] {
+export function planMissingCheck(
+  { releasePath, sharedRoot, files }: SharedLinkPlan,
+  exitCode: number,
+): ShellText[] {
   const required = files.filter((f) => !f.optional);
   if (required.length === 0) return [];
   return [

@@ -9,7 +9,11 @@ import type { Transport } from './transport.js';
 const expandHome = (p: string): string => (p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p);
 
 /** Opens the one connection a host gets for the whole run. */
-export async function connectHost(alias: string, host: HostConfig, env: NodeJS.ProcessEnv = process.env): Promise<Transport> {
+export async function connectHost(
+  alias: string,
+  host: HostConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Transport> {
   if (host.local) return new LocalTransport();
   const identity = host.identity_file ? expandHome(host.identity_file) : undefined;
   return SshTransport.connect({

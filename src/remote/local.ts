@@ -35,7 +35,8 @@ export class LocalTransport implements Transport {
       child.on('error', (e) => reject(e));
       child.on('close', (code) => {
         signal?.removeEventListener('abort', onAbort);
-        if (signal?.aborted) return reject(new DeployError('EINTERRUPTED', { signal: String(signal.reason) }));
+        if (signal?.aborted)
+          return reject(new DeployError('EINTERRUPTED', { signal: String(signal.reason) }));
         resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
       });
     });

@@ -79,7 +79,10 @@ function classifyConnectError(alias: string, config: NodeSshConfig, e: unknown):
   const address = `${config.host}:${config.port ?? 22}`;
   const msg = err.message ?? String(e);
   if (err.level === 'client-authentication' || /authentication methods failed/i.test(msg)) {
-    const tried = [config.privateKey || config.privateKeyPath ? 'publickey (identity file)' : '', config.agent ? 'agent' : '']
+    const tried = [
+      config.privateKey || config.privateKeyPath ? 'publickey (identity file)' : '',
+      config.agent ? 'agent' : '',
+    ]
       .filter(Boolean)
       .join(', ');
     return new DeployError('EAUTH', { host: alias, tried: tried || 'none' });

@@ -7,7 +7,13 @@ const run = promisify(execFile);
 export async function readRevision(source: string): Promise<string | undefined> {
   try {
     const { stdout: head } = await run('git', ['-C', source, 'rev-parse', 'HEAD']);
-    const { stdout: status } = await run('git', ['-C', source, 'status', '--porcelain', '--untracked-files=no']);
+    const { stdout: status } = await run('git', [
+      '-C',
+      source,
+      'status',
+      '--porcelain',
+      '--untracked-files=no',
+    ]);
     return head.trim() + (status.trim() ? '-dirty' : '');
   } catch {
     return undefined;

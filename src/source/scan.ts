@@ -38,7 +38,14 @@ export async function scanSource(source: string, patterns: readonly string[]): P
       const st = await fs.lstat(abs);
       const mode = st.mode & 0o7777;
       if (st.isSymbolicLink()) {
-        out.push({ path: p, type: 'symlink', mode, size: 0, mtimeMs: st.mtimeMs, linkTarget: await fs.readlink(abs) });
+        out.push({
+          path: p,
+          type: 'symlink',
+          mode,
+          size: 0,
+          mtimeMs: st.mtimeMs,
+          linkTarget: await fs.readlink(abs),
+        });
       } else if (st.isDirectory()) {
         out.push({ path: p, type: 'dir', mode, size: 0, mtimeMs: st.mtimeMs });
         await walk(p);

@@ -32,11 +32,19 @@ export function packTar(
   void (async () => {
     try {
       for (const e of entries) {
-        const header = { name: e.path, mode: e.mode, mtime: new Date(e.mtimeMs), uid: 0, gid: 0, uname: '', gname: '' };
+        const header = {
+          name: e.path,
+          mode: e.mode,
+          mtime: new Date(e.mtimeMs),
+          uid: 0,
+          gid: 0,
+          uname: '',
+          gname: '',
+        };
         if (e.type === 'dir') {
           await addEntry(pack, { ...header, type: 'directory' });
         } else if (e.type === 'symlink') {
-          await addEntry(pack, { ...header, type: 'symlink', linkname: e.linkTarget ?? "" });
+          await addEntry(pack, { ...header, type: 'symlink', linkname: e.linkTarget ?? '' });
         } else {
           const hash = createHash('sha256');
           const sink = pack.entry({ ...header, type: 'file', size: e.size });
@@ -50,14 +58,18 @@ export function packTar(
         hooks.onProgress?.(progress);
       }
       for (const f of extra) {
-        await addEntry(pack, {
-          name: f.path,
-          mode: f.mode ?? 0o644,
-          mtime: new Date(),
-          type: 'file',
-          uid: 0,
-          gid: 0,
-        }, Buffer.from(f.content));
+        await addEntry(
+          pack,
+          {
+            name: f.path,
+            mode: f.mode ?? 0o644,
+            mtime: new Date(),
+            type: 'file',
+            uid: 0,
+            gid: 0,
+          },
+          Buffer.from(f.content),
+        );
       }
       pack.finalize();
     } catch (err) {
@@ -67,7 +79,11 @@ export function packTar(
   return pack as unknown as Readable;
 }
 
-function addEntry(pack: tar.Pack, header: Partial<tar.Header> & { name: string }, body?: Buffer): Promise<void> {
+function addEntry(
+  pack: tar.Pack,
+  header: Partial<tar.Header> & { name: string },
+  body?: Buffer,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const done = (err?: Error | null) => (err ? reject(err) : resolve());
     if (body) pack.entry(header as tar.Header, body, done);

@@ -205,7 +205,12 @@ export function preferredHostKeyAlgorithms(
 }
 
 /** One known_hosts line as `ssh` writes it on accept-new: lowercase host, `[host]:port` off 22. */
-export function formatKnownHostsLine(hostname: string, port: number, keyType: string, keyBlob: Buffer): string {
+export function formatKnownHostsLine(
+  hostname: string,
+  port: number,
+  keyType: string,
+  keyBlob: Buffer,
+): string {
   // A space, comma or newline would split the line or smuggle in another entry; `*?!` would
   // turn the name into a pattern that vouches for other hosts.
   if (!/^[^\s,#|@[\]*?!]+$/.test(hostname)) {

@@ -5,7 +5,11 @@ import type { ReleaseContext, Stage } from './types.js';
 
 export function plannedRemovals(ctx: ReleaseContext): string[] {
   const history = new Map(ctx.remote.history);
-  history.set(ctx.release, { ...(history.get(ctx.release) ?? ({} as never)), name: ctx.release, status: 'success' });
+  history.set(ctx.release, {
+    ...(history.get(ctx.release) ?? ({} as never)),
+    name: ctx.release,
+    status: 'success',
+  });
   const releases = [...new Set([...ctx.remote.releases, ctx.release])];
   const current = ctx.remote.current.kind === 'link' ? ctx.remote.current.release : undefined;
   return releasesToRemove({

@@ -2,7 +2,11 @@ import type { ReleaseLogEntry, ReleaseStatus } from '../engine/release-log.js';
 import { sh, type ShellText } from '../remote/sh.js';
 import type { ReleaseContext } from './types.js';
 
-export function logEntry(ctx: ReleaseContext, status: ReleaseStatus, extra: Partial<ReleaseLogEntry> = {}): ReleaseLogEntry {
+export function logEntry(
+  ctx: ReleaseContext,
+  status: ReleaseStatus,
+  extra: Partial<ReleaseLogEntry> = {},
+): ReleaseLogEntry {
   return {
     name: ctx.release,
     status,

@@ -14,7 +14,10 @@ const linkPlan = (ctx: ReleaseContext) => ({
 export const shared: Stage = {
   id: 'shared',
   title: 'Link shared files and directories',
-  plan: (ctx) => [...planMissingCheck(linkPlan(ctx), REMOTE_EXIT.sharedMissing), ...planSharedLinks(linkPlan(ctx))],
+  plan: (ctx) => [
+    ...planMissingCheck(linkPlan(ctx), REMOTE_EXIT.sharedMissing),
+    ...planSharedLinks(linkPlan(ctx)),
+  ],
   interpret: (o, ctx) => {
     if (o.exitCode !== REMOTE_EXIT.sharedMissing) return undefined;
     const files = o.stdout
@@ -24,6 +27,11 @@ export const shared: Stage = {
     const target = ctx.host.local
       ? `${ctx.paths.shared}/`
       : `${ctx.host.user ? `${ctx.host.user}@` : ''}${ctx.host.hostname ?? ctx.alias}:${ctx.paths.shared}/${files[0] ?? ''}`;
-    return new DeployError('ESHAREDMISSING', { host: ctx.alias, files: files.join(', '), list: files, target });
+    return new DeployError('ESHAREDMISSING', {
+      host: ctx.alias,
+      files: files.join(', '),
+      list: files,
+      target,
+    });
   },
 };

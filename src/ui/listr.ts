@@ -12,7 +12,9 @@ function waiter(): Waiter {
   let start!: () => void;
   let settle!: (state: StageState, detail?: string) => void;
   const started = new Promise<void>((r) => (start = r));
-  const result = new Promise<{ state: StageState; detail?: string }>((r) => (settle = (state, detail) => r({ state, detail })));
+  const result = new Promise<{ state: StageState; detail?: string }>(
+    (r) => (settle = (state, detail) => r({ state, detail })),
+  );
   return { started, start, settle, result };
 }
 
@@ -67,7 +69,9 @@ export class ListrReporter implements Reporter {
     await this.running;
     for (const n of this.notes) process.stdout.write(`${n}\n`);
     for (const o of outcomes) {
-      process.stdout.write(`${o.host}: ${o.status}${o.release ? ` ${o.release}` : ''} in ${(o.durationMs / 1000).toFixed(1)}s\n`);
+      process.stdout.write(
+        `${o.host}: ${o.status}${o.release ? ` ${o.release}` : ''} in ${(o.durationMs / 1000).toFixed(1)}s\n`,
+      );
     }
   }
 }

@@ -17,7 +17,9 @@ export function maskReporter(inner: Reporter, mask: Mask): Reporter {
     end: (outcomes: readonly HostOutcome[]) =>
       inner.end(
         outcomes.map((o) =>
-          o.error ? { ...o, error: { ...o.error, message: mask(o.error.message), hint: mask(o.error.hint) } } : o,
+          o.error
+            ? { ...o, error: { ...o.error, message: mask(o.error.message), hint: mask(o.error.hint) } }
+            : o,
         ),
       ),
   };

@@ -29,7 +29,9 @@ export class PlainReporter implements Reporter {
       this.line(`${MARK.start} ${id}: ${title}`, host);
       return;
     }
-    const took = this.startedAt.has(key) ? ` (${((Date.now() - this.startedAt.get(key)!) / 1000).toFixed(1)}s)` : '';
+    const took = this.startedAt.has(key)
+      ? ` (${((Date.now() - this.startedAt.get(key)!) / 1000).toFixed(1)}s)`
+      : '';
     this.line(`${MARK[state]} ${id}${took}${detail ? `: ${detail}` : ''}`, host);
   }
 
@@ -39,7 +41,10 @@ export class PlainReporter implements Reporter {
 
   async end(outcomes: readonly HostOutcome[]): Promise<void> {
     for (const o of outcomes) {
-      this.line(`${o.status}${o.release ? ` ${o.release}` : ''} in ${(o.durationMs / 1000).toFixed(1)}s`, o.host);
+      this.line(
+        `${o.status}${o.release ? ` ${o.release}` : ''} in ${(o.durationMs / 1000).toFixed(1)}s`,
+        o.host,
+      );
     }
   }
 }

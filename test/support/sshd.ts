@@ -12,6 +12,8 @@ import ssh2, { type Connection, type ServerChannel } from 'ssh2';
 export interface SshdOptions {
   /** extra sshd_config lines appended (OpenSSH only; the ssh2 fallback ignores them) */
   extraConfig?: string[];
+  /** environment of every session (values without spaces); HOME is the harness's clean home */
+  env?: Record<string, string>;
   /** bind address, default 127.0.0.1 */
   listenAddress?: string;
 }
@@ -137,7 +139,10 @@ async function startOpenSsh(options: SshdOptions): Promise<SshdServer> {
     // The free port can be taken between our probe and sshd's bind: retry on a fresh one.
     for (let attempt = 1; ; attempt++) {
       const port = await findFreePort(host);
-      await writeFile(layout.configFile, sshdConfig(layout, host, port, options.extraConfig ?? []));
+      await writeFile(
+        layout.configFile,
+        sshdConfig(layout, host, port, options.extraConfig ?? [], options.env ?? {}),
+      );
       const child = await spawnSshd(layout);
       try {
         await waitUntilListening(host, port, child, layout.logFile);
@@ -168,7 +173,13 @@ async function startOpenSsh(options: SshdOptions): Promise<SshdServer> {
   }
 }
 
-function sshdConfig(layout: Layout, host: string, port: number, extra: string[]): string {
+function sshdConfig(
+  layout: Layout,
+  host: string,
+  port: number,
+  extra: string[],
+  env: Record<string, string>,
+): string {
   return [
     `ListenAddress ${host}`,
     `Port ${port}`,
@@ -182,7 +193,10 @@ function sshdConfig(layout: Layout, host: string, port: number, extra: string[])
     'PasswordAuthentication no',
     'KbdInteractiveAuthentication no',
     'PermitRootLogin prohibit-password',
-    `SetEnv HOME=${layout.home}`,
+    // sshd uses only the first SetEnv line, so every variable goes on this one.
+    `SetEnv ${Object.entries({ HOME: layout.home, ...env })
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
     // sshd reads ~/.ssh/rc from the real home (it chdirs to the passwd home, whatever HOME says).
     'PermitUserRC no',
     'Subsystem sftp internal-sftp',

@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { stringify } from 'yaml';
+import type { SshdServer } from './sshd.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// By absolute URL, so the CLI can run with any working directory.
+const TSX = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  output: string;
+}
+
+/** Runs the real CLI in a child process, from source, as a user would. */
+export function runCli(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; onSpawn?: (pid: number) => void } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', TSX, path.join(ROOT, 'test/support/run-cli.ts'), ...args],
+      {
+        cwd: options.cwd ?? ROOT,
+        env: { ...process.env, CI: 'true', FORCE_COLOR: '0', ...options.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    options.onSpawn?.(child.pid!);
+    let [stdout, stderr] = ['', ''];
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, output: stdout + stderr }));
+  });
+}
+
+export const tmpDir = (prefix = 'shipshape-'): string => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+
+/** Writes files (content string, or { link } for a symlink, or { mode }) under root. */
+export function writeTree(
+  root: string,
+  files: Record<string, string | { content?: string; link?: string; mode?: number }>,
+) {
+  for (const [rel, spec] of Object.entries(files)) {
+    const abs = path.join(root, rel);
+    fs.mkdirSync(path.dirname(abs), { recursive: true });
+    if (typeof spec === 'string') fs.writeFileSync(abs, spec);
+    else if (spec.link !== undefined) fs.symlinkSync(spec.link, abs);
+    else {
+      fs.writeFileSync(abs, spec.content ?? '');
+      if (spec.mode !== undefined) fs.chmodSync(abs, spec.mode);
+    }
+  }
+}
+
+/** A host block for deploy.yml that reaches the test sshd. */
+export function sshHost(server: SshdServer, deployPath: string, extra: Record<string, unknown> = {}) {
+  return {
+    hostname: server.host,
+    port: server.port,
+    user: server.user,
+    identity_file: server.identityFile,
+    known_hosts_file: server.knownHostsFile,
+    deploy_path: deployPath,
+    ...extra,
+  };
+}
+
+export function writeConfig(dir: string, config: Record<string, unknown>): string {
+  const file = path.join(dir, 'deploy.yml');
+  fs.writeFileSync(file, stringify(config));
+  return file;
+}
+
+/** Path, type, mode, link target and content hash of every entry under root (not following links). */
+export function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const name of fs.readdirSync(path.join(root, rel)).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const abs = path.join(root, r);
+      const st = fs.lstatSync(abs);
+      const mode = (st.mode & 0o7777).toString(8);
+      if (st.isSymbolicLink()) out[r] = `link ${fs.readlinkSync(abs)}`;
+      else if (st.isDirectory()) {
+        out[r] = `dir ${mode}`;
+        walk(r);
+      } else out[r] = `file ${mode} ${createHash('sha256').update(fs.readFileSync(abs)).digest('hex')}`;
+    }
+  };
+  walk('');
+  return out;
+}
+
+export const releasesOf = (deployPath: string): string[] =>
+  fs.existsSync(path.join(deployPath, 'releases'))
+    ? fs.readdirSync(path.join(deployPath, 'releases')).sort()
+    : [];
+
+export const logOf = (deployPath: string): { name: string; status: string }[] => {
+  const file = path.join(deployPath, '.deploy/releases.jsonl');
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+};

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { DeployError } from '../../src/definitions/errors.js';
+
+const valid = `application: shop
+hosts:
+  web1:
+    hostname: web1.example.com
+    deploy_path: /srv/shop
+    stage: production
+`;
+
+function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig(text, 'deploy.yml', env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(DeployError);
+    expect((e as DeployError).code).toBe('ECONFIG');
+    expect((e as DeployError).exitCode).toBe(2);
+    return (e as DeployError).details.list as string[];
+  }
+  throw new Error('expected a config error');
+}
+
+describe('parseConfig accepts', () => {
+  it('a minimal config, filling defaults', () => {
+    const { config } = parseConfig(valid, '/tmp/x/deploy.yml', {});
+    expect(config.keep_releases).toBe(5);
+    expect(config.source).toBe('/tmp/x');
+    expect(config.hosts.web1?.labels).toEqual({});
+  });
+
+  it('${VAR} and ${VAR:-default} from the environment, remembering the values as secrets', () => {
+    const text = valid.replace('web1.example.com', '${HOST}').replace('/srv/shop', '${ROOT:-/srv/default}');
+    const loaded = parseConfig(text, 'deploy.yml', { HOST: 'secret-host.internal' });
+    expect(loaded.config.hosts.web1?.hostname).toBe('secret-host.internal');
+    expect(loaded.config.hosts.web1?.deploy_path).toBe('/srv/default');
+    expect(loaded.secrets).toContain('secret-host.internal');
+  });
+
+  it('a relative deploy_path on a local host, resolved against the config file', () => {
+    const text = `application: a\nhosts:\n  here:\n    local: true\n    deploy_path: ../target\n`;
+    expect(parseConfig(text, '/tmp/app/deploy.yml', {}).config.hosts.here?.deploy_path).toBe('/tmp/target');
+  });
+});
+
+describe('parseConfig rejects, with file:line:column, key and advice', () => {
+  const cases: [string, string, string][] = [
+    ['YAML syntax error', `application: a\nhosts:\n  web1: [\n`, 'deploy.yml:4:1: (yaml):'],
+    [
+      'unknown key with a suggestion',
+      valid + 'keep_release: 3\n',
+      'deploy.yml:7:1: keep_release: unknown key `keep_release` — did you mean `keep_releases`?',
+    ],
+    [
+      'unknown host key',
+      valid + '    hostnme: x\n',
+      'deploy.yml:7:5: hosts.web1.hostnme: unknown key `hostnme` — did you mean `hostname`?',
+    ],
+    [
+      'wrong type',
+      valid + 'keep_releases: three\n',
+      'deploy.yml:7:16: keep_releases: expected number, got string "three"',
+    ],
+    ['port out of range', valid + '    port: 70000\n', 'deploy.yml:7:11: hosts.web1.port: Too big'],
+    [
+      'relative deploy_path on a remote host',
+      valid.replace('/srv/shop', 'srv/shop'),
+      'deploy.yml:5:18: hosts.web1.deploy_path: must be an absolute path on a remote host',
+    ],
+    [
+      'deploy_path is a system directory',
+      valid.replace('/srv/shop', '/etc'),
+      'deploy.yml:5:18: hosts.web1.deploy_path: must not be the system directory /etc',
+    ],
+    [
+      'deploy_path not normalized',
+      valid.replace('/srv/shop', '/srv/../shop'),
+      'deploy.yml:5:18: hosts.web1.deploy_path: must be normalized',
+    ],
+    [
+      'missing env var',
+      valid.replace('web1.example.com', '${WEB_HOST}'),
+      'deploy.yml:4:15: hosts.web1.hostname: environment variable WEB_HOST is not set',
+    ],
+    [
+      'missing application',
+      valid.replace('application: shop\n', ''),
+      'deploy.yml:1:1: application: is required',
+    ],
+    [
+      'shared dir escaping the release',
+      valid + 'shared_dirs: [storage, ../etc]\n',
+      'deploy.yml:7:24: shared_dirs.1: must be a relative path inside the release, without `..`',
+    ],
+    [
+      'host named like a subcommand',
+      valid.replace('web1:', 'rollback:'),
+      'deploy.yml:3:3: hosts.rollback: is a reserved subcommand name',
+    ],
+    ['top level is a list', '- a\n- b\n', 'deploy.yml:1:1: (top level): must be a mapping'],
+    ['duplicate key', valid + 'application: again\n', 'deploy.yml:7:1: (yaml): Map keys must be unique'],
+    ['no hosts', 'application: a\nhosts: {}\n', 'deploy.yml:2:8: hosts: declare at least one host'],
+  ];
+
+  it.each(cases)('%s', (_name, text, expected) => {
+    const list = problems(text);
+    expect(list.some((l) => l.startsWith(expected))).toBe(true);
+  });
+
+  it('reports every problem at once', () => {
+    const text = `application: a\nkeep_release: 1\nhosts:\n  web1:\n    deploy_path: relative\n    port: "22"\n`;
+    const list = problems(text);
+    expect(list).toHaveLength(3);
+    expect(list.map((l) => l.split(': ')[1])).toEqual([
+      'keep_release',
+      'hosts.web1.deploy_path',
+      'hosts.web1.port',
+    ]);
+  });
+
+  it('rejects alias bombs without expanding them', () => {
+    const bomb = ['application: a', 'a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 0; i < 8; i++)
+      bomb.push(
+        `${'b'.repeat(i + 1)}: &${'b'.repeat(i + 1)} [*${i === 0 ? 'a' : 'b'.repeat(i)},*${i === 0 ? 'a' : 'b'.repeat(i)},*${i === 0 ? 'a' : 'b'.repeat(i)},*${i === 0 ? 'a' : 'b'.repeat(i)},*${i === 0 ? 'a' : 'b'.repeat(i)},*${i === 0 ? 'a' : 'b'.repeat(i)},*${i === 0 ? 'a' : 'b'.repeat(i)},*${i === 0 ? 'a' : 'b'.repeat(i)},*${i === 0 ? 'a' : 'b'.repeat(i)},*${i === 0 ? 'a' : 'b'.repeat(i)}]`,
+      );
+    const list = problems(bomb.join('\n') + '\n');
+    expect(list.length).toBeGreaterThan(0);
+  });
+});

@@ -34,7 +34,11 @@ function tree(dir, prefix = '', depth = 0) {
     const abs = path.join(dir, name);
     const last = i === names.length - 1;
     const st = fs.lstatSync(abs);
-    const label = st.isSymbolicLink() ? `${name} -> ${fs.readlinkSync(abs)}` : st.isDirectory() ? `${name}/` : name;
+    const label = st.isSymbolicLink()
+      ? `${name} -> ${fs.readlinkSync(abs)}`
+      : st.isDirectory()
+        ? `${name}/`
+        : name;
     console.log(`${prefix}${last ? '└── ' : '├── '}${label}`);
     const deeper = name === 'releases' || name === 'shared' || depth >= 1;
     if (st.isDirectory() && !st.isSymbolicLink() && depth < 2 && deeper) {

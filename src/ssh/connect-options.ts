@@ -58,7 +58,8 @@ export interface ConnectOptions {
   triedKeys: string[];
 }
 
-export const DEFAULT_READY_TIMEOUT_MS = 20_000;
+/** deploy.yml documents connect_timeout as "default 10" (seconds). */
+export const DEFAULT_READY_TIMEOUT_MS = 10_000;
 /**
  * OpenSSH sends no keepalives by default. A deploy step can stay silent for minutes (composer,
  * asset builds) and NAT boxes drop idle flows; keepalives keep the flow open and let ssh2 notice a
@@ -216,6 +217,6 @@ function currentUser(env: ConnectContext['env']): string {
   try {
     return userInfo().username;
   } catch {
-    return env.USER ?? env.LOGNAME ?? 'root';
+    return env.USER ?? env.LOGNAME ?? '';
   }
 }

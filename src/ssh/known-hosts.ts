@@ -125,6 +125,7 @@ function parseLine(raw: string, source: string, line: number): KnownHostEntry | 
  * For a port other than 22 OpenSSH also accepts a key recorded under the bare host name; only a
  * hit counts there (a different key under the bare name leaves the answer 'unknown'), except
  * that a revocation under the bare name is honoured too, which is stricter than OpenSSH.
+ * Keys are compared as whole blobs; `keyType` only picks which offending line to report.
  */
 export function checkHostKey(
   entries: readonly KnownHostEntry[],

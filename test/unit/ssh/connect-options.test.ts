@@ -64,7 +64,7 @@ describe('resolveConnectOptions', () => {
       port: 22,
       username: 'localme',
       agentForward: false,
-      readyTimeout: 20_000,
+      readyTimeout: 10_000,
       keepaliveInterval: 15_000,
       hostKeyMode: 'strict',
       knownHostsFiles: [

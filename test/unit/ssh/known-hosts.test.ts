@@ -125,6 +125,7 @@ describe.skipIf(!hasSshKeygen)('checkHostKey', () => {
     const text = line('*.example.com,!db.example.com,10.0.0.?', ed);
     expect(check(text, at('web.example.com'), ed)).toBe('match');
     expect(check(text, at('WEB.Example.COM'), ed)).toBe('match');
+    expect(check(line('WEB.Example.com', ed), at('web.example.com'), ed)).toBe('match');
     expect(check(text, at('db.example.com'), ed)).toBe('unknown');
     expect(check(text, at('10.0.0.7'), ed)).toBe('match');
     expect(check(text, at('10.0.0.17'), ed)).toBe('unknown');

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { deployCommand } from './commands/deploy-command.js';
+import { hostsCommand } from './commands/hosts.js';
 import { DeployError, isDeployError } from './definitions/errors.js';
 import { EXIT } from './definitions/exit-codes.js';
 import { formatError } from './ui/print-error.js';
@@ -30,11 +31,20 @@ export async function main(argv: string[]): Promise<number> {
     .option('--verbose', 'more output')
     .option('--json', 'print one JSON result object on stdout at the end')
     .option('--parallel <n>', 'hosts at once', (v) => Number.parseInt(v, 10))
+    .option('--limit <n>', 'only the first n selected hosts (a trial run)', (v) => Number.parseInt(v, 10))
     .argument('[selector...]', 'host alias, stage, label=value, or all')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .action(async (selector: string[], opts) => {
       code = await deployCommand({ ...opts, selector, signal: interruptSignal() });
+    });
+
+  program
+    .command('hosts')
+    .description('list the hosts a selector picks, without connecting')
+    .argument('[selector...]', 'host alias, stage, label=value, or all')
+    .action(async (selector: string[], _o, cmd: Command) => {
+      code = await hostsCommand({ ...cmd.optsWithGlobals(), selector });
     });
 
   try {

@@ -10,6 +10,7 @@ export interface DeployCommandOptions {
   verbose?: boolean;
   json?: boolean;
   parallel?: number;
+  limit?: number;
   signal?: AbortSignal;
 }
 
@@ -23,6 +24,7 @@ export async function deployCommand(o: DeployCommandOptions): Promise<number> {
     reporter,
     signal: o.signal,
     parallel: o.parallel,
+    limit: o.limit,
     command: ['deploy', ...o.selector].join(' '),
   });
   if (o.json) {

@@ -6,6 +6,7 @@ import { DeployError, isDeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
 import { connectHost } from '../remote/connect.js';
 import type { Transport } from '../remote/transport.js';
+import { resolveAppPersistence } from '../persistence/app-persistence.js';
 import { readIgnorePatterns, scanSource } from '../source/scan.js';
 import { readRevision } from '../source/revision.js';
 import { discard } from '../stages/discard.js';
@@ -29,6 +30,8 @@ export interface DeployOptions {
   /** How the run names itself in the lock and the log. */
   command?: string;
   parallel?: number;
+  /** Only the first n selected hosts. */
+  limit?: number;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
   connect?: (alias: string, selected: SelectedHost) => Promise<Transport>;
@@ -56,7 +59,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const { loaded, reporter, signal } = options;
   const { config } = loaded;
   const env = options.env ?? process.env;
-  const selected = selectHosts(config, options.selector);
+  const selected = selectHosts(config, options.selector, options.limit);
   const run = readRunInfo(options.command ?? 'deploy', env, options.now?.() ?? new Date());
   const lockToken = randomUUID();
   const hosts: HostRun[] = selected.map((s) => ({
@@ -73,6 +76,8 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   );
 
   const source = await readSource(loaded);
+  const persistence = await resolveAppPersistence(config, source.entries);
+  for (const w of persistence.warnings) reporter.log('warn', w);
 
   const each = async (list: HostRun[], fn: (h: HostRun) => Promise<void>) => {
     const results = await eachLimited(list, parallel, fn);
@@ -102,7 +107,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
         const out = await runStages(h.runner!, DEPLOY.prepare, h.hostCtx!);
         const remote = parseRemoteState(out.stdout);
         h.previous = remote.current.kind === 'link' ? remote.current.release : undefined;
-        h.ctx = { ...h.hostCtx!, release: '', releasePath: '', remote, source };
+        h.ctx = { ...h.hostCtx!, release: '', releasePath: '', remote, source, persistence };
       });
     }
 

@@ -25,6 +25,8 @@ function matchesTerm(alias: string, host: HostConfig, term: string): boolean | u
 export function selectHosts(
   config: Config,
   selector: string | readonly string[] | undefined,
+  /** `--limit`: only the first n matches, in deploy.yml order, for a trial run. */
+  limit?: number,
 ): SelectedHost[] {
   const given = typeof selector === 'string' ? selector.split(/\s+/).filter(Boolean) : [...(selector ?? [])];
   const selectors = given.length ? given : config.default_selector ? [config.default_selector] : [];
@@ -41,5 +43,5 @@ export function selectHosts(
     selectors.some((sel) => sel.split(',').every((term) => matchesTerm(alias, host, term.trim()))),
   );
   if (picked.length === 0) throw new DeployError('ESELECTOR', { selector: selectors.join(' '), choices });
-  return picked.map(([alias, host]) => ({ alias, host }));
+  return picked.slice(0, limit && limit > 0 ? limit : undefined).map(([alias, host]) => ({ alias, host }));
 }

@@ -1,4 +1,5 @@
 import { Listr, type ListrTask } from 'listr2';
+import { formatResults } from './results.js';
 import type { HostOutcome, Reporter, StageInfo, StageState } from '../engine/reporter.js';
 
 interface Waiter {
@@ -68,10 +69,6 @@ export class ListrReporter implements Reporter {
     for (const w of this.waiters.values()) w.settle('skipped');
     await this.running;
     for (const n of this.notes) process.stdout.write(`${n}\n`);
-    for (const o of outcomes) {
-      process.stdout.write(
-        `${o.host}: ${o.status}${o.release ? ` ${o.release}` : ''} in ${(o.durationMs / 1000).toFixed(1)}s\n`,
-      );
-    }
+    for (const row of formatResults(outcomes)) process.stdout.write(`${row}\n`);
   }
 }

@@ -1,3 +1,4 @@
+import { formatResults } from './results.js';
 import type { HostOutcome, Reporter, StageInfo, StageState } from '../engine/reporter.js';
 
 const MARK: Record<StageState, string> = { start: '>', done: 'ok', failed: 'FAILED', skipped: 'skipped' };

@@ -1,0 +1,35 @@
+import { loadConfig } from '../config/load.js';
+import { selectHosts } from '../engine/selector.js';
+import { createMask } from '../ui/mask.js';
+import { formatTable } from '../ui/table.js';
+
+export interface HostsCommandOptions {
+  config: string;
+  selector: string[];
+  limit?: number;
+  json?: boolean;
+}
+
+/** `deploy hosts [selector]`: what a selector picks, without contacting anything. */
+export async function hostsCommand(o: HostsCommandOptions): Promise<number> {
+  const loaded = loadConfig(o.config);
+  const mask = createMask(loaded.secrets);
+  const hosts = selectHosts(loaded.config, o.selector, o.limit);
+  if (o.json) {
+    process.stdout.write(mask(JSON.stringify(hosts.map((h) => ({ alias: h.alias, ...h.host })), null, 2)) + '\n');
+    return 0;
+  }
+  const rows = hosts.map(({ alias, host }) => [
+    alias,
+    host.stage ?? '-',
+    host.local ? '(local)' : `${host.user ? `${host.user}@` : ''}${host.hostname ?? alias}:${host.port ?? 22}`,
+    host.deploy_path,
+    Object.entries(host.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',') || '-',
+  ]);
+  for (const line of formatTable(['HOST', 'STAGE', 'ADDRESS', 'DEPLOY_PATH', 'LABELS'], rows)) {
+    process.stdout.write(`${mask(line)}\n`);
+  }
+  return 0;
+}

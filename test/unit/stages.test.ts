@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { composeScript, readScriptReport } from '../../src/engine/compose.js';
+import { deployPaths, releaseDir } from '../../src/engine/paths.js';
+import { emptyRemoteState, parseRemoteState } from '../../src/engine/remote-state.js';
+import { quote, sh } from '../../src/remote/sh.js';
+import { cleanup } from '../../src/stages/cleanup.js';
+import { discard } from '../../src/stages/discard.js';
+import { lock } from '../../src/stages/lock.js';
+import { probe } from '../../src/stages/probe.js';
+import { release } from '../../src/stages/release.js';
+import { setup } from '../../src/stages/setup.js';
+import { shared } from '../../src/stages/shared.js';
+import { symlink } from '../../src/stages/symlink.js';
+import type { ReleaseContext } from '../../src/stages/types.js';
+import { unlock } from '../../src/stages/unlock.js';
+import { upload } from '../../src/stages/upload.js';
+
+const root = "/srv/it's $(app)";
+const { config } = parseConfig(
+  `application: a\nkeep_releases: 2\nshared_dirs: [storage, "var/log files"]\nshared_files: [.env, {path: config/x.json, optional: true}]\nhosts:\n  web: {deploy_path: /srv/app}\n`,
+  'deploy.yml',
+  {},
+);
+
+function ctx(over: Partial<ReleaseContext> = {}): ReleaseContext {
+  const paths = deployPaths(root);
+  return {
+    alias: 'web',
+    host: config.hosts.web!,
+    config,
+    paths,
+    run: { user: 'ann', machine: 'laptop', pid: 42, started_at: '2026-01-01T00:00:00Z', command: 'deploy web' },
+    lockToken: 'tok-123',
+    release: '20260101-000003',
+    releasePath: releaseDir(paths, '20260101-000003'),
+    remote: emptyRemoteState(),
+    source: { root: '/src', entries: [], revision: 'abc' },
+    ...over,
+  } as ReleaseContext;
+}
+const text = (cmds: { text: string }[]) => cmds.map((c) => c.text).join('\n');
+const q = (rel: string) => quote(rel ? `${root}/${rel}` : root);
+
+describe('stage plans', () => {
+  it('quote every path: the deploy path never appears raw', () => {
+    for (const stage of [setup, lock, probe, release, upload, shared, symlink, unlock]) {
+      const t = text(stage.plan(ctx() as never));
+      expect(t, stage.id).not.toMatch(/(^|[^'])\/srv\/it's/);
+      expect(t, stage.id).toContain(`'/srv/it'\\''s $(app)/`);
+    }
+  });
+
+  it('setup refuses a current that is not a symlink before creating anything', () => {
+    const [check, mk] = setup.plan(ctx());
+    expect(check!.text).toContain('[ ! -L');
+    expect(mk!.text).toMatch(/^mkdir -p .*releases.*shared.*\.deploy/);
+  });
+
+  it('lock is a mkdir that reports the holder and exits 75 when held', () => {
+    const t = text(lock.plan(ctx()));
+    expect(t).toContain(`if mkdir ${q('.deploy/lock')} 2>/dev/null`);
+    expect(t).toContain('exit 75');
+    expect(t).toContain('"token":"tok-123"');
+  });
+
+  it('unlock removes only a lock holding our token', () => {
+    expect(text(unlock.plan(ctx()))).toContain(`grep -qF tok-123 ${q('.deploy/lock')}/owner.json`);
+  });
+
+  it('release logs started first and never reuses a directory (mkdir without -p)', () => {
+    const [log, mk] = release.plan(ctx());
+    expect(log!.text).toContain('"status":"started"');
+    expect(mk!.text).toBe(`mkdir ${q('releases/20260101-000003')}`);
+  });
+
+  it('upload extracts one tar stream into the release', () => {
+    expect(text(upload.plan(ctx()))).toBe(`tar -x --no-same-owner -p -f - -C ${q('releases/20260101-000003')}`);
+  });
+
+  it('shared checks required files first, then links dirs and files relatively', () => {
+    const t = text(shared.plan(ctx()));
+    expect(t.indexOf('__missing')).toBeLessThan(t.indexOf('ln -s'));
+    expect(t).toContain("ln -s ../../shared/storage");
+    expect(t).toContain("ln -s '../../../shared/var/log files'");
+    expect(t).toContain('mv -n -T');
+    expect(t).not.toContain('config/x.json; __missing=1');
+    const removed = [...t.matchAll(/rm -rf (?:-- )?('(?:[^']|'\\'')*'|\S+)/g)].map((m) => m[1]!);
+    expect(removed.length).toBeGreaterThan(0);
+    for (const r of removed) expect(r.startsWith(`'${root.replace(/'/g, `'\\''`)}/releases/20260101-000003/`), r).toBe(true);
+  });
+
+  it('symlink renames a relative temporary link over current and logs success', () => {
+    const [sw, log] = symlink.plan(ctx());
+    expect(sw!.text).toContain(`ln -s releases/20260101-000003 ${q('.current.20260101-000003.tmp')}`);
+    expect(sw!.text).toContain(`mv -T ${q('.current.20260101-000003.tmp')} ${q('current')}`);
+    expect(log!.text).toContain('"status":"success"');
+  });
+
+  it('cleanup removes only logged releases beyond keep, never current', () => {
+    const remote = parseRemoteState(
+      [
+        '@@shipshape-probe-begin',
+        'current-link\treleases/20260101-000002',
+        'release\t20260101-000001',
+        'release\t20260101-000002',
+        'release\tmanual-backup',
+        'log\t{"name":"20260101-000001","status":"success"}',
+        'log\t{"name":"20260101-000002","status":"success"}',
+        '@@shipshape-probe-end',
+      ].join('\n'),
+    );
+    expect(text(cleanup.plan(ctx({ remote })))).toBe(`rm -rf -- ${q('releases/20260101-000001')}`);
+  });
+
+  it('discard removes the failed release and logs why', () => {
+    const t = text(discard.plan({ ...ctx(), reason: 'ESTAGE: boom' }));
+    expect(t).toContain(`rm -rf -- ${q('releases/20260101-000003')}`);
+    expect(t).toContain('"status":"failed"');
+    expect(t).toContain('"reason":"ESTAGE: boom"');
+  });
+});
+
+describe('composeScript', () => {
+  it('marks stages and failing commands so the executor can name them', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const script = composeScript([
+      { id: 'one', commands: [sh`true`] },
+      { id: 'two', commands: [sh`true`, sh`echo boom >&2; false`] },
+    ]);
+    let stderr = '';
+    try {
+      execFileSync('/bin/sh', ['-c', script], { stdio: 'pipe' });
+    } catch (e) {
+      stderr = String((e as { stderr: Buffer }).stderr);
+    }
+    expect(readScriptReport(stderr)).toEqual({ started: ['one', 'two'], failed: { stage: 'two', index: 1, code: 1 } });
+  });
+});

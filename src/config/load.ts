@@ -77,7 +77,11 @@ function locate(
   return { line: pos.line, column: pos.col };
 }
 
-const keyPath = (p: Path): string => p.map(String).join('.') || '(top level)';
+/** `hosts.web.port`; odd keys (spaces, empty, dots) are shown as JSON strings so the path stays readable. */
+const keyPath = (p: Path): string =>
+  p
+    .map((k) => (typeof k === 'number' || /^[A-Za-z0-9_-]+$/.test(k) ? String(k) : JSON.stringify(k)))
+    .join('.') || '(top level)';
 
 export function formatProblem(p: ConfigProblem): string {
   return `${p.file}:${p.line}:${p.column}: ${p.key}: ${p.message}`;

@@ -1,0 +1,170 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import fc from 'fast-check';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { DeployError } from '../../src/definitions/errors.js';
+import { runCli, tmpDir } from '../support/project.js';
+import { startSshd, type SshdServer } from '../support/sshd.js';
+
+const valid = {
+  application: 'shop',
+  keep_releases: 3,
+  shared_dirs: ['storage'],
+  shared_files: ['.env'],
+  hosts: { web: { hostname: '127.0.0.1', port: 2222, deploy_path: '/srv/shop', stage: 'production' } },
+};
+
+/** Either a valid config or a config error: never another exception. */
+function outcome(text: string): 'ok' | 'config-error' {
+  try {
+    parseConfig(text, 'deploy.yml', {});
+    return 'ok';
+  } catch (e) {
+    expect(e).toBeInstanceOf(DeployError);
+    const err = e as DeployError;
+    expect(['ECONFIG']).toContain(err.code);
+    expect(err.exitCode).toBe(2);
+    for (const line of err.details.list as string[]) expect(line).toMatch(/^deploy\.yml:\d+:\d+: \S/);
+    return 'config-error';
+  }
+}
+
+const anyValue = fc.oneof(
+  fc.string(),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string(), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 8 }), fc.string(), { maxKeys: 3 }),
+  fc.constant('x'.repeat(200_000)),
+  fc.constant('${MISSING_VAR}'),
+);
+
+type Path = string[];
+const paths: Path[] = [
+  ['application'],
+  ['keep_releases'],
+  ['shared_dirs'],
+  ['shared_files'],
+  ['hosts'],
+  ['hosts', 'web'],
+  ['hosts', 'web', 'deploy_path'],
+  ['hosts', 'web', 'port'],
+  ['hosts', 'web', 'hostname'],
+  ['hosts', 'web', 'stage'],
+  ['hosts', 'web', 'labels'],
+  ['source'],
+  ['exclude'],
+];
+
+function setAt(obj: any, at: Path, value: unknown): any {
+  const copy = structuredClone(obj);
+  let cur = copy;
+  for (const k of at.slice(0, -1)) {
+    if (typeof cur[k] !== 'object' || cur[k] === null) cur[k] = {};
+    cur = cur[k];
+  }
+  if (value === undefined) delete cur[at.at(-1)!];
+  else cur[at.at(-1)!] = value;
+  return copy;
+}
+
+const mutation = fc.oneof(
+  fc
+    .record({ at: fc.constantFrom(...paths), value: anyValue })
+    .map(({ at, value }) => setAt(valid, at, value)),
+  fc.constantFrom(...paths).map((at) => setAt(valid, at, undefined)),
+  fc
+    .record({ at: fc.constantFrom(...paths), key: fc.string({ minLength: 1, maxLength: 12 }) })
+    .map(({ at, key }) => setAt(valid, [...at.slice(0, -1), key], 'surprise')),
+  fc.integer({ min: 1, max: 300 }).map((depth) => {
+    let v: unknown = 'deep';
+    for (let i = 0; i < depth; i++) v = { nest: v };
+    return setAt(valid, ['hosts', 'web', 'labels'], v);
+  }),
+);
+
+const bomb = (levels: number) => {
+  const lines = ['application: x', 'a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+  for (let i = 1; i <= levels; i++) {
+    lines.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => `*a${i - 1}`).join(', ')}]`);
+  }
+  return lines.join('\n') + '\n';
+};
+
+describe('deploy.yml fuzzing', () => {
+  it('random YAML documents end in a config error, never an exception', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), (doc) => {
+        expect(outcome(stringify(doc))).toBeDefined();
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('random text, including broken YAML and unicode, ends in a config error', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (text) => {
+        expect(outcome(text)).toBeDefined();
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('mutations of a valid config are either valid or precise config errors', () => {
+    let errors = 0;
+    fc.assert(
+      fc.property(mutation, (doc) => {
+        if (outcome(stringify(doc)) === 'config-error') errors++;
+      }),
+      { numRuns: 400 },
+    );
+    expect(errors).toBeGreaterThan(100);
+  });
+
+  it('an alias bomb is refused without expanding it', () => {
+    expect(outcome(bomb(9))).toBe('config-error');
+  });
+});
+
+describe('bad input through the CLI', () => {
+  let server: SshdServer;
+  let dir: string;
+  beforeAll(async () => {
+    server = await startSshd();
+    dir = tmpDir('shipshape-fuzz-');
+  });
+  afterAll(async () => {
+    await server?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('exits 2 with a message, no stack trace and no connection, for nasty files', async () => {
+    const host = { hostname: server.host, port: server.port, deploy_path: '/srv/x' };
+    const files: [string, Buffer | string][] = [
+      ['non-utf8.yml', Buffer.from([0x61, 0x3a, 0x20, 0xff, 0xfe, 0x0a, 0xc3, 0x28])],
+      ['bomb.yml', bomb(9)],
+      [
+        'huge-string.yml',
+        stringify({ ...valid, application: 'x'.repeat(2_000_000), hosts: { web: host }, x: 1 }),
+      ],
+      ['deep.yml', `${'['.repeat(5000)}${']'.repeat(5000)}\n`],
+      ['unknown-key.yml', stringify({ ...valid, hosts: { web: { ...host, deploy_pth: '/x' } } })],
+      ['empty.yml', ''],
+      ['binary.yml', Buffer.from(Array.from({ length: 256 }, (_, i) => i))],
+    ];
+    const before = await server.connections();
+    for (const [name, content] of files) {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, content);
+      const r = await runCli(['-c', file, 'web']);
+      expect(r.code, `${name}: ${r.output.slice(0, 500)}`).toBe(2);
+      expect(r.stderr, name).toMatch(/error E[A-Z]+: /);
+      expect(r.stderr, name).not.toMatch(/\n\s+at .+:\d+:\d+\)?\n/);
+    }
+    expect(await server.connections()).toBe(before);
+  });
+});

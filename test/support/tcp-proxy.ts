@@ -1,0 +1,75 @@
+import net from 'node:net';
+
+export interface TcpProxy {
+  port: number;
+  /** Bytes relayed server→client and client→server since start. */
+  bytes(): { down: number; up: number };
+  /** Cut every open connection now (as a dropped network would: RST, no goodbye). */
+  cut(): void;
+  /** Cut once the client has sent more than n bytes in total (counted across connections). */
+  cutAfterUpload(n: number): void;
+  /** Resolves when the client→server byte count first passes n. */
+  whenUploaded(n: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A TCP relay on 127.0.0.1 in front of sshd, for cutting connections mid-stage. */
+export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+  const sockets = new Set<net.Socket>();
+  let up = 0;
+  let down = 0;
+  let cutAt = Infinity;
+  const waiters: { n: number; resolve: () => void }[] = [];
+
+  const cutAll = () => {
+    for (const s of sockets) s.resetAndDestroy();
+    sockets.clear();
+  };
+
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, targetHost);
+    sockets.add(client).add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('data', (chunk) => {
+      up += chunk.length;
+      for (const w of waiters.filter((x) => up >= x.n)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+      if (up >= cutAt) {
+        cutAll();
+        return;
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => {
+      down += chunk.length;
+      client.write(chunk);
+    });
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+
+  return {
+    port,
+    bytes: () => ({ down, up }),
+    cut: cutAll,
+    cutAfterUpload: (n) => {
+      cutAt = up + n;
+    },
+    whenUploaded: (n) =>
+      up >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve })),
+    close: () =>
+      new Promise<void>((resolve) => {
+        cutAll();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,4 +1,5 @@
 import type { Reporter } from '../engine/reporter.js';
+import { FoldingReporter, GITHUB, GITLAB } from './ci-folding.js';
 import { ListrReporter } from './listr.js';
 import { PlainReporter } from './plain.js';
 
@@ -15,7 +16,11 @@ export function chooseReporter({
   env = process.env,
   isTTY = !!process.stdout.isTTY,
 }: OutputOptions): Reporter {
-  if (json) return new PlainReporter((l) => process.stderr.write(`${l}\n`));
+  // With --json stdout holds only the result; CI runners read workflow commands from stderr too.
+  const write = json ? (l: string) => process.stderr.write(`${l}\n`) : undefined;
+  if (env.GITHUB_ACTIONS === 'true') return new FoldingReporter(GITHUB, write);
+  if (env.GITLAB_CI) return new FoldingReporter(GITLAB, write);
+  if (json) return new PlainReporter(write);
   if (!isTTY || env.CI) return new PlainReporter();
   return new ListrReporter();
 }

@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, tmpDir, writeConfig, writeTree } from '../support/project.js';
+
+// The local transport is enough here: what is under test is the CLI's output on a CI runner.
+describe('output on GitHub Actions', () => {
+  const work = tmpDir('shipshape-ci-output-');
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  it('folds stages with ::group:: and raises ::error:: when a required shared file is missing', async () => {
+    writeTree(path.join(work, 'app'), { 'index.php': '<?php echo 1;\n' });
+    const file = writeConfig(work, {
+      application: 'ci',
+      source: 'app',
+      shared_files: ['.env'],
+      hosts: { web: { local: true, deploy_path: './target' } },
+    });
+    const r = await runCli(['-c', file, 'web'], { env: { GITHUB_ACTIONS: 'true', GITLAB_CI: '' } });
+    expect(r.code, r.output).toBe(1);
+    const lines = r.stdout.split('\n');
+    const opened = lines.filter((l) => l.startsWith('::group::'));
+    const closed = lines.filter((l) => l === '::endgroup::');
+    expect(opened).toContain('::group::web: Link shared files and directories');
+    expect(closed.length).toBe(opened.length);
+    // Every fold is closed before the next opens.
+    let depth = 0;
+    for (const l of lines) {
+      if (l.startsWith('::group::')) expect(++depth).toBe(1);
+      if (l === '::endgroup::') expect(--depth).toBe(0);
+    }
+    const annotation = lines.find((l) => l.startsWith('::error '));
+    expect(annotation).toMatch(
+      /^::error title=ESHAREDMISSING on web::web: required shared files are missing: \S*\.env%0A/,
+    );
+    expect(fs.existsSync(path.join(work, 'target/current'))).toBe(false);
+  });
+});

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { FoldingReporter, GITHUB, GITLAB } from '../../../src/ui/ci-folding.js';
+
+const stages = [
+  { id: 'lock', title: 'Take the deploy lock' },
+  { id: 'upload', title: 'Upload the code' },
+];
+
+function reporter(dialect = GITHUB) {
+  const lines: string[] = [];
+  return { lines, r: new FoldingReporter(dialect, (l) => lines.push(...l.split('\n'))) };
+}
+
+describe('FoldingReporter on GitHub Actions', () => {
+  it('folds each stage of one host as it runs', async () => {
+    const { lines, r } = reporter();
+    r.begin(['web'], stages);
+    r.stage('web', 'lock', 'start');
+    expect(lines.at(-2)).toBe('::group::web: Take the deploy lock');
+    r.stage('web', 'lock', 'done');
+    expect(lines.at(-1)).toBe('::endgroup::');
+    await r.end([{ host: 'web', status: 'success', durationMs: 5 }]);
+    expect(lines.filter((l) => l.startsWith('::group::'))).toHaveLength(1);
+  });
+
+  it('never interleaves the folds of hosts that run at once', async () => {
+    const { lines, r } = reporter();
+    r.begin(['a', 'b'], stages);
+    r.stage('a', 'upload', 'start');
+    r.stage('b', 'upload', 'start');
+    r.log('info', 'sent 3 files', 'a');
+    r.stage('b', 'upload', 'done');
+    r.stage('a', 'upload', 'done');
+    await r.end([]);
+    const folds = lines.filter((l) => l.startsWith('::')).join(' ');
+    expect(folds).toBe('::group::b: Upload the code ::endgroup:: ::group::a: Upload the code ::endgroup::');
+    const aBlock = lines.slice(lines.indexOf('::group::a: Upload the code'));
+    expect(aBlock.slice(0, 4).some((l) => l.includes('sent 3 files'))).toBe(true);
+  });
+
+  it('raises an escaped ::error:: annotation per failed host, and remote text cannot issue commands', async () => {
+    const { lines, r } = reporter();
+    r.begin(['web'], stages);
+    r.stage('web', 'upload', 'start');
+    r.stage('web', 'upload', 'failed', 'tar failed\n::set-env name=X::1\n100% bad');
+    await r.end([
+      {
+        host: 'web',
+        status: 'failed',
+        durationMs: 1,
+        error: { code: 'ESTAGE', message: 'web: stage `upload` failed\n100%', hint: 'Fix it, then deploy.' },
+      },
+    ]);
+    expect(lines).toContain(' ::set-env name=X::1');
+    expect(lines).not.toContain('::set-env name=X::1');
+    expect(lines.at(-1)).toBe(
+      '::error title=ESTAGE on web::web: stage `upload` failed%0A100%25%0AFix it, then deploy.',
+    );
+  });
+});
+
+describe('FoldingReporter on GitLab CI', () => {
+  it('writes collapsed sections with matching names', async () => {
+    const { lines, r } = reporter(GITLAB);
+    r.begin(['web 1'], stages);
+    r.stage('web 1', 'lock', 'start');
+    r.stage('web 1', 'lock', 'done');
+    await r.end([]);
+    const start = lines.find((l) => l.includes('section_start:'));
+    const end = lines.find((l) => l.includes('section_end:'));
+    expect(start).toMatch(
+      /^\u001b\[0Ksection_start:\d+:web_1_lock\[collapsed=true\]\r\u001b\[0Kweb 1: Take the deploy lock$/,
+    );
+    expect(end).toMatch(/^\u001b\[0Ksection_end:\d+:web_1_lock\r\u001b\[0K$/);
+  });
+});

@@ -78,18 +78,24 @@ export const ERRORS = {
     hint: (d) =>
       d.switched
         ? '`current` already points at the new, complete release.'
-        : '`current` was not touched. Run the deploy again (use `deploy unlock` if it reports a stale lock).',
+        : d.switchMaybe
+          ? '`current` may already point at the new release: check with `deploy releases`, then deploy again.'
+          : '`current` was not touched. Run the deploy again (use `deploy unlock` if it reports a stale lock).',
   },
   EAUTH: {
     exit: EXIT.connection,
-    message: (d) => `${s(d.host)}: authentication failed (tried: ${s(d.tried)})`,
-    hint: () => 'Set identity_file, load the key into ssh-agent, or set SSH_PRIVATE_KEY.',
+    message: (d) =>
+      `${s(d.host)}: authentication as ${s(d.user)} at ${s(d.address)} failed (tried: ${s(d.tried)})${d.skipped ? `; skipped ${s(d.skipped)}` : ''}`,
+    hint: () =>
+      'Check the user, then set identity_file, load the key with `ssh-add`, or set SSH_PRIVATE_KEY (see docs/ssh.md).',
   },
   EHOSTKEY: {
     exit: EXIT.connection,
-    message: (d) => `${s(d.host)}: ${s(d.reason)} host key ${s(d.fingerprint)}`,
+    message: (d) =>
+      `${s(d.host)}: ${s(d.reason)} host key for ${s(d.hostname)} port ${s(d.port)}: ${s(d.keyType)} ${s(d.fingerprint)}`,
     hint: (d) =>
-      `Compare the fingerprint with the server's, then trust it: \`ssh-keyscan -p ${s(d.port)} ${s(d.hostname)} >> ~/.ssh/known_hosts\``,
+      `${d.reason === 'changed' ? `If the server was really re-keyed, remove the old entry first (\`ssh-keygen -R '${s(d.entryName)}'${d.knownHostsFile ? ` -f ${s(d.knownHostsFile)}` : ''}\`). ` : ''}` +
+      `Compare the fingerprint with the server's (\`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub\` on it), then trust it: \`ssh-keyscan -p ${s(d.port)} ${s(d.hostname)} >> ${s(d.knownHostsFile) || '~/.ssh/known_hosts'}\``,
   },
   EHEALTH: {
     exit: EXIT.rolledBack,

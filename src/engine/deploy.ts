@@ -90,7 +90,10 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
 
   try {
     await each(hosts, async (h) => {
-      const transport = await (options.connect ?? ((a, s) => connectHost(a, s.host, env)))(h.alias, h);
+      const connect =
+        options.connect ??
+        ((a, s) => connectHost(a, s.host, env, { config, log: (m) => reporter.log('warn', m, a) }));
+      const transport = await connect(h.alias, h);
       h.runner = { alias: h.alias, transport, reporter, signal };
       h.hostCtx = {
         alias: h.alias,

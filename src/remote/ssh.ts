@@ -1,33 +1,108 @@
-import { NodeSSH, type Config as NodeSshConfig } from 'node-ssh';
+import type { Duplex } from 'node:stream';
+import { NodeSSH } from 'node-ssh';
+import ssh2, { type Client, type ConnectConfig } from 'ssh2';
 import { DeployError } from '../definitions/errors.js';
+import { STAGE_MARKER } from '../engine/compose.js';
+import type { AuthPlan } from '../ssh/auth.js';
+import type { ConnectOptions } from '../ssh/connect-options.js';
+import type { HostVerifier } from '../ssh/host-verifier.js';
 import { quote } from './sh.js';
 import { readPgid, type ExecRequest, type ExecResult, type Transport } from './transport.js';
 
-export type SshConnectOptions = NodeSshConfig & { alias: string };
+/** ssh2 declares a peer dead after this many unanswered keepalives (OpenSSH's ServerAliveCountMax). */
+const KEEPALIVE_COUNT_MAX = 3;
 
-/** One node-ssh connection per host; every stage of the run execs over it. */
+/** Everything one SSH hop needs: where, how to authenticate, which key to trust, and an optional tunnel. */
+export interface SshLink {
+  options: ConnectOptions;
+  verifier: HostVerifier;
+  auth: AuthPlan;
+  /** A channel forwarded by the previous hop (ProxyJump); absent for a direct TCP connection. */
+  sock?: Duplex;
+  /** How messages name this hop: the alias, or `bastion (jump host for web)`. */
+  label: string;
+}
+
+/** Opens one ssh2 client; every failure becomes ECONNECT, EAUTH or EHOSTKEY naming the hop. */
+export function openClient(link: SshLink): Promise<Client> {
+  const { options, verifier, auth, sock } = link;
+  const config: ConnectConfig = {
+    host: options.host,
+    port: options.port,
+    username: options.username,
+    ...(sock ? { sock } : {}),
+    // With agentForward in the connect config ssh2 asks for forwarding on every channel it opens.
+    ...(options.agent ? { agent: options.agent, agentForward: options.agentForward } : {}),
+    authHandler: auth.authHandler,
+    hostVerifier: (key: Buffer) => verifier.verify(key),
+    ...(verifier.hostKeyAlgorithms
+      ? { algorithms: { serverHostKey: verifier.hostKeyAlgorithms as never } }
+      : {}),
+    readyTimeout: options.readyTimeout,
+    keepaliveInterval: options.keepaliveInterval,
+    keepaliveCountMax: KEEPALIVE_COUNT_MAX,
+  };
+  return new Promise((resolve, reject) => {
+    const client = new ssh2.Client();
+    let settled = false;
+    const fail = (e: unknown) => {
+      if (settled) return;
+      settled = true;
+      client.end();
+      reject(classifyConnectError(link, e));
+    };
+    client.on('error', fail);
+    client.on('close', () => fail(new Error('the server closed the connection during the handshake')));
+    client.on('ready', () => {
+      settled = true;
+      client.removeListener('error', fail);
+      resolve(client);
+    });
+    client.connect(config);
+  });
+}
+
+/** Asks `via` to open a TCP channel to the next hop, as `ssh -J` does with a direct-tcpip channel. */
+export function forwardTo(via: Client, viaLabel: string, next: SshLink): Promise<Duplex> {
+  const { host, port } = next.options;
+  return new Promise((resolve, reject) => {
+    via.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
+      if (!err) return resolve(stream);
+      reject(
+        new DeployError('ECONNECT', {
+          host: next.label,
+          address: `${host}:${port}`,
+          reason: `jump host ${viaLabel} could not open a channel: ${err.message}`,
+          advice: `Check that ${viaLabel} can reach ${host}:${port} (e.g. \`ssh ${viaLabel} nc -zv ${host} ${port}\`) and that its sshd allows TCP forwarding.`,
+        }),
+      );
+    });
+  });
+}
+
+export interface SshTransportOptions {
+  /** Jump host connections under this one; closed with it. */
+  jumps?: Client[];
+}
+
+/** One SSH connection per host; every stage of the run execs over it. */
 export class SshTransport implements Transport {
   readonly kind = 'ssh' as const;
   execCount = 0;
   private lost = false;
+  private readonly ssh = new NodeSSH();
+  /** Stages whose start marker this connection has seen, to say what a lost connection interrupted. */
+  private readonly started: string[] = [];
 
-  private constructor(
-    private readonly ssh: NodeSSH,
+  constructor(
+    readonly client: Client,
     readonly alias: string,
+    private readonly options: SshTransportOptions = {},
   ) {
-    ssh.connection?.on('close', () => (this.lost = true));
-    ssh.connection?.on('error', () => (this.lost = true));
-  }
-
-  static async connect(options: SshConnectOptions): Promise<SshTransport> {
-    const ssh = new NodeSSH();
-    const { alias, ...config } = options;
-    try {
-      await ssh.connect(config);
-    } catch (e) {
-      throw classifyConnectError(alias, config, e);
-    }
-    return new SshTransport(ssh, alias);
+    this.ssh.connection = client;
+    client.on('close', () => (this.lost = true));
+    client.on('error', () => (this.lost = true));
+    for (const jump of options.jumps ?? []) jump.on('close', () => (this.lost = true));
   }
 
   get isConnected(): boolean {
@@ -35,7 +110,7 @@ export class SshTransport implements Transport {
   }
 
   async exec({ script, stdin, signal, onStderr }: ExecRequest): Promise<ExecResult> {
-    if (!this.isConnected) throw new DeployError('ECONNLOST', { host: this.alias, stage: 'exec' });
+    if (!this.isConnected) throw this.lostError();
     this.execCount++;
     let stderrSoFar = '';
     const onAbort = () => void this.killGroup(readPgid(stderrSoFar));
@@ -48,17 +123,63 @@ export class SshTransport implements Transport {
         onStderr: (c) => {
           const text = c.toString();
           stderrSoFar += text;
+          this.noteStages(text);
           onStderr?.(text);
         },
       });
       if (signal?.aborted) throw new DeployError('EINTERRUPTED', { signal: String(signal.reason) });
-      if (res.code === null && !this.isConnected) {
-        throw new DeployError('ECONNLOST', { host: this.alias, stage: 'exec' });
-      }
+      if (res.code === null && !this.isConnected) throw this.lostError();
       return { code: res.code, stdout: res.stdout, stderr: res.stderr };
+    } catch (e) {
+      if (e instanceof DeployError) throw e;
+      if (!this.isConnected) throw this.lostError();
+      throw e;
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** Runs `command` with a pty wired to this process's terminal; resolves with its exit code. */
+  shell(command: string, io: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream }): Promise<number> {
+    const { stdin, stdout } = io;
+    return new Promise((resolve, reject) => {
+      const pty = { term: process.env.TERM ?? 'xterm', rows: stdout.rows ?? 24, cols: stdout.columns ?? 80 };
+      this.client.exec(command, { pty }, (err, channel) => {
+        if (err) return reject(err);
+        this.execCount++;
+        const raw = stdin.isTTY && !stdin.isRaw;
+        if (raw) stdin.setRawMode(true);
+        const onResize = () => channel.setWindow(stdout.rows ?? 24, stdout.columns ?? 80, 0, 0);
+        stdout.on('resize', onResize);
+        stdin.pipe(channel);
+        channel.pipe(stdout, { end: false });
+        channel.stderr.pipe(stdout, { end: false });
+        let code = 255;
+        channel.on('exit', (c: number | null) => (code = c ?? 255));
+        channel.on('close', () => {
+          stdin.unpipe(channel);
+          if (raw) stdin.setRawMode(false);
+          stdin.pause();
+          stdout.off('resize', onResize);
+          resolve(code);
+        });
+      });
+    });
+  }
+
+  private noteStages(chunk: string): void {
+    for (const line of chunk.split('\n')) {
+      if (line.startsWith(STAGE_MARKER)) this.started.push(line.slice(STAGE_MARKER.length).trim());
+    }
+  }
+
+  /** Whether `current` may have moved is only known from the markers: symlink is the stage that moves it. */
+  private lostError(): DeployError {
+    return new DeployError('ECONNLOST', {
+      host: this.alias,
+      stage: this.started.at(-1) ?? 'connect',
+      switchMaybe: this.started.includes('symlink'),
+    });
   }
 
   /** Kills what an aborted script left running; its channel closing alone would orphan it. */
@@ -70,35 +191,44 @@ export class SshTransport implements Transport {
 
   async close(): Promise<void> {
     this.ssh.dispose();
+    for (const jump of [...(this.options.jumps ?? [])].reverse()) jump.end();
   }
 }
 
-function classifyConnectError(alias: string, config: NodeSshConfig, e: unknown): DeployError {
+const ADVICE: Record<string, (address: string) => string> = {
+  ECONNREFUSED: (a) => `Nothing listens on ${a}: check the port and that sshd runs there.`,
+  ETIMEDOUT: (a) => `No answer from ${a}: check the address, firewalls and VPN, or raise connect_timeout.`,
+  ENOTFOUND: () => 'The name does not resolve: check hostname (and HostName in your ssh config).',
+  EAI_AGAIN: () => 'DNS lookup failed: check hostname and your resolver.',
+  EHOSTUNREACH: () => 'No route to host: check the network or VPN.',
+  ENETUNREACH: () => 'Network unreachable: check the network or VPN.',
+  ECONNRESET: (a) => `${a} dropped the connection: check that it is an SSH server and not blocking you.`,
+};
+
+export function classifyConnectError(link: SshLink, e: unknown): DeployError {
+  if (link.verifier.failure) return link.verifier.failure;
   if (e instanceof DeployError) return e;
   const err = e as NodeJS.ErrnoException & { level?: string };
-  const address = `${config.host}:${config.port ?? 22}`;
-  const msg = err.message ?? String(e);
-  if (err.level === 'client-authentication' || /authentication methods failed/i.test(msg)) {
-    const tried = [
-      config.privateKey || config.privateKeyPath ? 'publickey (identity file)' : '',
-      config.agent ? 'agent' : '',
-    ]
-      .filter(Boolean)
-      .join(', ');
-    return new DeployError('EAUTH', { host: alias, tried: tried || 'none' });
+  const { host, port } = link.options;
+  const address = `${host}:${port}`;
+  const msg = err?.message ?? String(e);
+  if (err?.level === 'client-authentication' || /authentication methods failed/i.test(msg)) {
+    const tried = link.auth.tried.length ? link.auth.tried.join(', ') : 'nothing (no agent, no key file)';
+    return new DeployError('EAUTH', {
+      host: link.label,
+      user: link.options.username,
+      address,
+      tried,
+      skipped: link.auth.skipped.join('; '),
+    });
   }
-  const advice: Record<string, string> = {
-    ECONNREFUSED: 'Nothing listens there: check port and that sshd runs.',
-    ETIMEDOUT: 'No answer: check the address, firewalls and connect_timeout.',
-    ENOTFOUND: 'The name does not resolve: check hostname.',
-    EAI_AGAIN: 'DNS lookup failed: check hostname and your resolver.',
-    EHOSTUNREACH: 'No route to host: check the network.',
-  };
-  const timedOut = /timed out/i.test(msg);
+  const timedOut = err?.level === 'client-timeout' || /timed out/i.test(msg);
+  const code = err?.code ?? (timedOut ? 'ETIMEDOUT' : undefined);
+  const seconds = link.options.readyTimeout / 1000;
   return new DeployError('ECONNECT', {
-    host: alias,
+    host: link.label,
     address,
-    reason: err.code ?? msg,
-    advice: advice[err.code ?? (timedOut ? 'ETIMEDOUT' : '')],
+    reason: timedOut ? `timed out after ${seconds} s` : code ? `${code} (${msg})` : msg,
+    advice: code ? ADVICE[code]?.(address) : undefined,
   });
 }

@@ -5,6 +5,7 @@ import {
   checkHostKey,
   fingerprintSha256,
   formatKnownHostsLine,
+  hostKeyName,
   keyTypeOf,
   parseKnownHosts,
   preferredHostKeyAlgorithms,
@@ -92,6 +93,8 @@ export function createHostVerifier(options: HostVerifierOptions): HostVerifier {
         keyType,
         fingerprint: fingerprintSha256(key),
         reason: REASON[status],
+        entryName: hostKeyName(hostname, port),
+        ...(options.writeFile ? { knownHostsFile: options.writeFile } : {}),
       });
       return false;
     },

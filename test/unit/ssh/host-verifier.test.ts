@@ -65,7 +65,9 @@ describe.skipIf(!hasSshKeygen)('createHostVerifier', () => {
       keyType: 'ssh-ed25519',
       fingerprint: fingerprintSha256(ed.blob),
     });
-    expect(v.failure?.message).toBe(`web: unknown host key ${fingerprintSha256(ed.blob)}`);
+    expect(v.failure?.message).toBe(
+      `web: unknown host key for 127.0.0.1 port 2222: ssh-ed25519 ${fingerprintSha256(ed.blob)}`,
+    );
     expect(v.failure?.hint).toContain('ssh-keyscan -p 2222 127.0.0.1');
   });
 

@@ -1,0 +1,51 @@
+import type { PassphrasePrompt } from './auth.js';
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Asks for a key passphrase on the terminal without echoing it, like ssh does. Hosts connect in
+ * parallel, so questions are asked one after another; without a terminal on both stdin and
+ * stderr nobody could answer, and the key is skipped instead of hanging the deploy.
+ */
+export function terminalPassphrasePrompt(
+  input: NodeJS.ReadStream = process.stdin,
+  output: NodeJS.WriteStream = process.stderr,
+): PassphrasePrompt | undefined {
+  if (!input.isTTY || !output.isTTY) return undefined;
+  return (label) => {
+    const asked = queue.then(() => ask(input, output, `Enter passphrase for key '${label}': `));
+    queue = asked.catch(() => undefined);
+    return asked;
+  };
+}
+
+function ask(
+  input: NodeJS.ReadStream,
+  output: NodeJS.WriteStream,
+  question: string,
+): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    output.write(question);
+    let typed = '';
+    const wasRaw = input.isRaw;
+    input.setRawMode(true);
+    input.resume();
+    const finish = (value: string | undefined) => {
+      input.off('data', onData);
+      input.setRawMode(wasRaw);
+      input.pause();
+      output.write('\n');
+      resolve(value);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return finish(typed);
+        // Ctrl-C or Ctrl-D: no passphrase, the key is skipped.
+        if (ch === '\u0003' || ch === '\u0004') return finish(undefined);
+        if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
+        else typed += ch;
+      }
+    };
+    input.on('data', onData);
+  });
+}

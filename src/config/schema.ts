@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SYSTEM_DIRS, isNormalizedAbsolute, isSafeRelative, stripTrailingSlash } from './paths.js';
+import { persistenceSettings } from './persistence-schema.js';
 
 /** Subcommands: a host or stage with one of these names would make `deploy <name>` ambiguous. */
 export const RESERVED_NAMES = [
@@ -146,6 +147,7 @@ export const configSchema = z
       .array(sharedFile)
       .default([])
       .describe('Files that live in shared/ and are linked into every release; required unless optional.'),
+    ...persistenceSettings,
     default_selector: z
       .string()
       .min(1)

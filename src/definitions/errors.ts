@@ -64,8 +64,17 @@ export const ERRORS = {
   },
   ESHAREDMISSING: {
     exit: EXIT.failed,
-    message: (d) => `${s(d.host)}: required shared files are missing: ${s(d.files)}`,
-    hint: (d) => `Put them on the server first, e.g. \`scp .env ${s(d.target)}\`, or mark them optional.`,
+    message: (d) =>
+      `${s(d.host)}: required shared files are missing: ${s(d.files)}${d.dir ? ` (expected in ${s(d.dir)})` : ''}`,
+    hint: (d) =>
+      `Put them on the server first, e.g. \`scp ${s(d.source) || '.env'} ${s(d.target)}\`, or mark them optional.`,
+  },
+  ERECIPE: {
+    exit: EXIT.usage,
+    message: (d) => `persistence settings: ${s(d.reason)}`,
+    hint: (d) =>
+      s(d.advice) ||
+      'Fix `recipe:` and the persistence keys in deploy.yml (see docs/persistence.md); no host was contacted.',
   },
   ECONNECT: {
     exit: EXIT.connection,

@@ -8,6 +8,11 @@ import { symlink } from '../stages/symlink.js';
 import type { StageInfo } from '../engine/reporter.js';
 import { unlock } from '../stages/unlock.js';
 import { upload } from '../stages/upload.js';
+import { writable } from '../stages/writable.js';
+import { recipeHooks } from '../stages/recipe-hooks.js';
+
+const recipeBefore = recipeHooks(['after_shared', 'after_writable', 'before_symlink']);
+const recipeAfter = recipeHooks(['after_symlink'], 'recipe-hooks-after');
 
 /**
  * The deploy, as phases. Each phase is one script (one exec request) per host; every
@@ -18,9 +23,9 @@ export const DEPLOY = {
   /** Read-write: creates the layout, takes the lock, then reads the state under it. */
   prepare: [setup, lock, probe],
   upload: [release, upload],
-  link: [shared],
+  link: [shared, writable, recipeBefore],
   switch: [symlink],
-  finish: [cleanup, unlock],
+  finish: [recipeAfter, cleanup, unlock],
 } as const;
 
 export const DEPLOY_STAGES: StageInfo[] = [
@@ -30,7 +35,10 @@ export const DEPLOY_STAGES: StageInfo[] = [
   release,
   upload,
   shared,
+  writable,
+  recipeBefore,
   symlink,
+  recipeAfter,
   cleanup,
   unlock,
 ].map(({ id, title }) => ({ id, title }));

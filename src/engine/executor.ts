@@ -59,6 +59,8 @@ export async function runStages<C extends HostContext>(
   const outcome: StageOutcome = { exitCode: result.code ?? -1, stdout: result.stdout, stderr: result.stderr };
   if (result.code === 0) {
     if (active) report(active, 'done');
+    for (const note of stages.flatMap((s) => s.notes?.(outcome, ctx) ?? []))
+      runner.reporter.log(note.level, note.message, runner.alias);
     return outcome;
   }
 

@@ -1,23 +1,77 @@
-import { sharedFiles } from '../config/schema.js';
+import path from 'node:path';
 import { DeployError } from '../definitions/errors.js';
-import { MISSING_MARKER, planMissingCheck, planSharedLinks } from '../persistence/shared-links.js';
+import { releaseDir } from '../engine/paths.js';
+import { persistenceOf } from '../persistence/app-persistence.js';
+import { planPublicShare, readPublicReport } from '../persistence/public-share.js';
+import { publicNotes } from '../persistence/public-notes.js';
+import {
+  MISSING_MARKER,
+  parentsAreReal,
+  planMissingCheck,
+  planSharedLinks,
+} from '../persistence/shared-links.js';
+import { lines, sh } from '../remote/sh.js';
 import { REMOTE_EXIT } from './exit-codes.js';
 import type { ReleaseContext, Stage } from './types.js';
+import { modeFunction } from './writable.js';
 
-const linkPlan = (ctx: ReleaseContext) => ({
-  releasePath: ctx.releasePath,
-  sharedRoot: ctx.paths.shared,
-  dirs: ctx.config.shared_dirs,
-  files: sharedFiles(ctx.config),
-});
+/**
+ * Settings: `recipe`, `shared_dirs`, `shared_files`, `public_dir`, `public_exclude` (the recipe's
+ * lists, extended by deploy.yml). Links what must outlive the release from shared/, creates the
+ * framework's skeleton there, and shares public_dir entry by entry. One script per host.
+ */
+const linkPlan = (ctx: ReleaseContext) => {
+  const p = persistenceOf(ctx);
+  return {
+    releasePath: ctx.releasePath,
+    sharedRoot: ctx.paths.shared,
+    dirs: p.shared_dirs,
+    files: p.shared_files,
+  };
+};
+
+export const PLACED_MANIFEST = 'public-placed.tsv';
 
 export const shared: Stage = {
   id: 'shared',
   title: 'Link shared files and directories',
-  plan: (ctx) => [
-    ...planMissingCheck(linkPlan(ctx), REMOTE_EXIT.sharedMissing),
-    ...planSharedLinks(linkPlan(ctx)),
-  ],
+  plan: (ctx) => {
+    const p = persistenceOf(ctx);
+    const live = ctx.remote.current.kind === 'link' ? ctx.remote.current.release : undefined;
+    return [
+      ...planMissingCheck(linkPlan(ctx), REMOTE_EXIT.sharedMissing),
+      modeFunction(p.writable),
+      ...planSharedLinks(linkPlan(ctx)),
+      // After the links: a skeleton made first would stop the first deploy seeding shared/ from the release.
+      ...p.shared_skeleton.map((d) => {
+        const at = path.posix.join(ctx.paths.shared, d);
+        return sh`[ -d ${at} ] || { mkdir -p ${at} && __ss_mode ${at}; }`;
+      }),
+      ...p.ephemeral
+        .filter((e) => !p.shared_dirs.some((d) => e === d || e.startsWith(`${d}/`)))
+        .map((e) =>
+          lines(parentsAreReal(ctx.releasePath, e), sh`mkdir -p ${path.posix.join(ctx.releasePath, e)}`),
+        ),
+      ...(p.public_dir
+        ? planPublicShare({
+            release: ctx.release,
+            releasePath: ctx.releasePath,
+            sharedRoot: ctx.paths.shared,
+            publicDir: p.public_dir,
+            exclude: p.public_exclude,
+            entries: p.publicEntries,
+            items: p.publicItems,
+            placedManifest: path.posix.join(ctx.paths.meta, PLACED_MANIFEST),
+            liveReleasePath: live && live !== ctx.release ? releaseDir(ctx.paths, live) : undefined,
+            liveRelease: live,
+          })
+        : []),
+    ];
+  },
+  notes: (o, ctx) => {
+    const report = readPublicReport(o.stdout);
+    return report ? publicNotes(report, persistenceOf(ctx).public_dir ?? 'public') : [];
+  },
   interpret: (o, ctx) => {
     if (o.exitCode !== REMOTE_EXIT.sharedMissing) return undefined;
     const files = o.stdout
@@ -25,13 +79,15 @@ export const shared: Stage = {
       .filter((l) => l.startsWith(MISSING_MARKER))
       .map((l) => l.slice(MISSING_MARKER.length));
     const target = ctx.host.local
-      ? `${ctx.paths.shared}/`
+      ? `${ctx.paths.shared}/${files[0] ?? ''}`
       : `${ctx.host.user ? `${ctx.host.user}@` : ''}${ctx.host.hostname ?? ctx.alias}:${ctx.paths.shared}/${files[0] ?? ''}`;
     return new DeployError('ESHAREDMISSING', {
       host: ctx.alias,
       files: files.join(', '),
+      dir: `${ctx.paths.shared}/`,
       list: files,
       target,
+      source: path.posix.basename(files[0] ?? '.env'),
     });
   },
 };

@@ -6,6 +6,7 @@ import type { RunInfo } from '../engine/run-info.js';
 import type { Readable } from 'node:stream';
 import type { ShellText } from '../remote/sh.js';
 import type { SourceEntry } from '../source/scan.js';
+import type { AppPersistence } from '../persistence/app-persistence.js';
 
 /** What every stage may know about its host before anything has been read from it. */
 export interface HostContext {
@@ -30,6 +31,8 @@ export interface ReleaseContext extends HostContext {
   releasePath: string;
   remote: RemoteState;
   source: SourceInfo;
+  /** Recipe and persistence keys, resolved once per deploy; absent means deploy.yml's lists only. */
+  persistence?: AppPersistence;
 }
 
 /** How a stage's script ended, as the executor saw it. */
@@ -48,4 +51,11 @@ export interface Stage<C extends HostContext = ReleaseContext> {
   stdin?(ctx: C): Readable;
   /** Turns a known failure (e.g. "lock held") into a precise error; undefined means generic. */
   interpret?(outcome: StageOutcome, ctx: C): DeployError | undefined;
+  /** After a successful script: lines for the reporter, read from the stage's own stdout markers. */
+  notes?(outcome: StageOutcome, ctx: C): StageNote[];
+}
+
+export interface StageNote {
+  level: 'info' | 'warn';
+  message: string;
 }

@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/schema.js';
+import { sharedFiles } from '../config/schema.js';
+import type { WritableMode } from '../config/persistence-schema.js';
+import { DeployError } from '../definitions/errors.js';
+import type { SourceEntry } from '../source/scan.js';
+import { detectRecipes, resolvePersistence, type Persistence } from './detect.js';
+import { appFilesAt, loadRecipes } from './recipes.js';
+
+/** A file or directory the deploy puts under public_dir, relative to public_dir. */
+export interface PublicItem {
+  path: string;
+  type: 'file' | 'dir';
+  /** sha256 of a file's bytes, computed locally: the manifest of what deploys placed in shared. */
+  sha256?: string;
+}
+
+export interface WritableSettings {
+  mode: WritableMode;
+  user?: string;
+  recursive: boolean;
+}
+
+/** Everything the persistence stages need, resolved once per deploy from the local source. */
+export interface AppPersistence extends Persistence {
+  writable: WritableSettings;
+  /** Top-level entries of public_dir in the source; `link` entries stay per release. */
+  publicEntries: { name: string; type: 'file' | 'dir' | 'link' }[];
+  publicItems: PublicItem[];
+}
+
+const persistenceInput = (config: Config) => ({
+  shared_dirs: config.shared_dirs,
+  shared_files: config.shared_files,
+  writable_dirs: config.writable_dirs ?? [],
+  public_exclude: config.public_exclude ?? [],
+  public_dir: config.public_dir,
+  enable_hooks: config.enable_hooks ?? [],
+});
+
+function writableOf(config: Config): WritableSettings {
+  const mode = config.writable_mode ?? 'chmod';
+  if ((mode === 'acl' || mode === 'chown') && !config.writable_user) {
+    throw new DeployError('ERECIPE', {
+      reason: `writable_mode ${mode} needs writable_user`,
+      advice:
+        'Add `writable_user: www-data` (the web server user) to deploy.yml, or use writable_mode: chmod.',
+    });
+  }
+  return { mode, user: config.writable_user, recursive: config.writable_recursive ?? false };
+}
+
+/** Detects the recipe in `source` and applies the user's keys. Throws ERECIPE (exit 2) before any host is contacted. */
+export function resolveRecipe(config: Config, recipesDir?: string): Persistence {
+  try {
+    const recipes = loadRecipes(recipesDir);
+    const detection = detectRecipes(appFilesAt(config.source), recipes);
+    return resolvePersistence(config.recipe ?? 'auto', persistenceInput(config), detection);
+  } catch (e) {
+    if (e instanceof DeployError) throw e;
+    throw new DeployError('ERECIPE', { reason: (e as Error).message });
+  }
+}
+
+const sha256 = (file: string): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file)
+      .on('data', (c) => hash.update(c))
+      .on('error', reject)
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+
+/**
+ * Names with a tab or newline cannot be written to the placed-files manifest (one line per
+ * file); such files are copied into shared only when absent and otherwise left alone.
+ */
+export const isManifestSafe = (p: string): boolean => !/[\t\n\r]/.test(p);
+
+export async function resolveAppPersistence(
+  config: Config,
+  entries: readonly SourceEntry[],
+  recipesDir?: string,
+): Promise<AppPersistence> {
+  const base = resolveRecipe(config, recipesDir);
+  const writable = writableOf(config);
+  const publicEntries: AppPersistence['publicEntries'] = [];
+  const publicItems: PublicItem[] = [];
+  const pd = base.public_dir;
+  if (pd) {
+    const prefix = `${pd}/`;
+    for (const e of entries) {
+      if (!e.path.startsWith(prefix)) continue;
+      const rel = e.path.slice(prefix.length);
+      if (!rel.includes('/')) {
+        publicEntries.push({ name: rel, type: e.type === 'symlink' ? 'link' : e.type });
+      }
+      if (e.type === 'file') {
+        publicItems.push({ path: rel, type: 'file', sha256: await sha256(path.join(config.source, e.path)) });
+      } else if (e.type === 'dir') publicItems.push({ path: rel, type: 'dir' });
+    }
+  }
+  return { ...base, writable, publicEntries, publicItems };
+}
+
+/** Persistence from deploy.yml alone, for contexts built without a recipe (tests, other commands). */
+export function configOnlyPersistence(config: Config): AppPersistence {
+  return {
+    recipe: 'none',
+    contributors: [],
+    shared_dirs: [...config.shared_dirs],
+    shared_files: sharedFiles(config),
+    writable_dirs: [],
+    public_dir: null,
+    public_exclude: [],
+    shared_skeleton: [],
+    ephemeral: [],
+    hooks: { after_shared: [], after_writable: [], before_symlink: [], after_symlink: [] },
+    warnings: [],
+    writable: { mode: 'skip', recursive: false },
+    publicEntries: [],
+    publicItems: [],
+  };
+}
+
+export const persistenceOf = (ctx: { config: Config; persistence?: AppPersistence }): AppPersistence =>
+  ctx.persistence ?? configOnlyPersistence(ctx.config);

@@ -1,0 +1,36 @@
+import type { StageNote } from '../stages/types.js';
+import type { PublicReport } from './public-share.js';
+
+const list = (items: readonly string[], max = 10): string =>
+  items.length > max ? `${items.slice(0, max).join(', ')} and ${items.length - max} more` : items.join(', ');
+
+/** The public-sharing report as reporter lines: counts always, each conflict and surprise as a warning. */
+export function publicNotes(r: PublicReport, publicDir: string): StageNote[] {
+  const notes: StageNote[] = [
+    {
+      level: 'info',
+      message: `${publicDir}/: ${r.added} file(s) added to shared, ${r.updated} updated, ${r.leftAlone} left alone (edited in shared), ${r.unchanged} unchanged`,
+    },
+  ];
+  if (r.moved.length)
+    notes.push({ level: 'info', message: `${publicDir}/: moved into shared: ${list(r.moved)}` });
+  if (r.adopted.length)
+    notes.push({
+      level: 'warn',
+      message: `${publicDir}/: the running app created ${list(r.adopted)} inside the live release; moved into shared and linked`,
+    });
+  for (const c of r.conflicts)
+    notes.push({
+      level: 'warn',
+      message: `conflict: shared/${publicDir}/${c} was edited on the server; kept it, the release's version is not live`,
+    });
+  for (const q of r.rescued)
+    notes.push({ level: 'warn', message: `rescued ${q} (a copy of it already existed in shared)` });
+  if (r.excludedInShared.length)
+    notes.push({
+      level: 'warn',
+      message: `shared/${publicDir}/ holds excluded entries (${list(r.excludedInShared)}), left by an older layout: not linked, not deleted; remove them by hand once you are sure`,
+    });
+  for (const w of r.warnings) notes.push({ level: 'warn', message: w });
+  return notes;
+}

@@ -1,0 +1,203 @@
+import path from 'node:path';
+import { relativeLink } from '../engine/paths.js';
+import { lines, quote, sh, ShellText } from '../remote/sh.js';
+import { isManifestSafe, type PublicItem } from './app-persistence.js';
+
+/** stdout lines of the public-sharing script; `readPublicReport` turns them into reporter lines. */
+export const PUBLIC_MARKER = '@@shipshape-public ';
+
+const join = path.posix.join;
+
+export interface PublicSharePlan {
+  release: string;
+  releasePath: string;
+  sharedRoot: string;
+  publicDir: string;
+  exclude: readonly string[];
+  /** Top-level entries of public_dir as uploaded; links stay per release. */
+  entries: readonly { name: string; type: 'file' | 'dir' | 'link' }[];
+  items: readonly PublicItem[];
+  /** Append-only `sha256<TAB>path` lines, last wins: what deploys put in shared, so a user's edit is recognised. */
+  placedManifest: string;
+  /** The live release's directory, whose app-created public entries move into shared. */
+  liveReleasePath?: string;
+  liveRelease?: string;
+}
+
+/** The exact-name `case` pattern of the excluded entries, each quoted so no name acts as a glob. */
+const casePattern = (names: readonly string[]): ShellText => new ShellText(names.map(quote).join('|'));
+
+/**
+ * Helpers of the script. Counters are shell variables because the whole plan runs in one shell;
+ * each function returns non-zero on a failed write so the caller's `&&` chain stops.
+ */
+function helpers(p: PublicSharePlan): ShellText {
+  const R = join(p.releasePath, p.publicDir);
+  const S = join(p.sharedRoot, p.publicDir);
+  return lines(
+    sh`__R=${R} __S=${S} __M=${p.placedManifest} __H=${join(p.sharedRoot, '.history', p.release, p.publicDir)}`,
+    sh`__P=${relativeLink(join(R, 'x'), join(S, 'x')).slice(0, -2)}`,
+    sh`__ss_added=0 __ss_updated=0 __ss_kept=0 __ss_same=0 __ss_linked=0 __ss_err=0`,
+    sh`__ss_say() { printf '%s%s\n' ${PUBLIC_MARKER} "$*"; }`,
+    // ENVIRON, not awk -v: -v would interpret backslashes in the path.
+    sh`__ss_placed() { [ -f "$__M" ] || return 0; __ssp="$1" awk -F '\t' '$2 == ENVIRON["__ssp"] { h = $1 } END { print h }' "$__M"; }`,
+    sh`__ss_record() { [ "$(__ss_placed "$1")" = "$2" ] || printf '%s\t%s\n' "$2" "$1" >> "$__M"; }`,
+    sh`__ss_hash() { sha256sum < "$1" | cut -c1-64; }`,
+    // A file the release has: copied when shared lacks it; replaced only when shared still holds what a deploy put there.
+    sh`__ss_sync() {
+  __d="$__S/$1"
+  if [ ! -e "$__d" ] && [ ! -L "$__d" ]; then
+    mkdir -p "$(dirname -- "$__d")" && cp -p "$__R/$1" "$__d" && { [ -n "$3" ] || __ss_record "$1" "$2"; } && __ss_added=$((__ss_added + 1))
+    return
+  fi
+  if [ -L "$__d" ] || [ ! -f "$__d" ]; then __ss_say conflict "$1"; __ss_kept=$((__ss_kept + 1)); return 0; fi
+  __h=$(__ss_hash "$__d") || return 1
+  if [ "$__h" = "$2" ]; then __ss_same=$((__ss_same + 1)); __ss_record "$1" "$2"; return; fi
+  if [ -n "$3" ] || [ "$(__ss_placed "$1")" != "$__h" ]; then __ss_say conflict "$1"; __ss_kept=$((__ss_kept + 1)); return 0; fi
+  mkdir -p "$(dirname -- "$__H/$1")" && mv -f "$__d" "$__H/$1" && cp -p "$__R/$1" "$__d" && __ss_record "$1" "$2" && __ss_updated=$((__ss_updated + 1))
+}`,
+    sh`__ss_mkdir() { [ -d "$__S/$1" ] || mkdir -p "$__S/$1"; }`,
+    // Same kind on both sides (dir and dir, file and file), or shared wins and the entry is a conflict.
+    sh`__ss_same_kind() { __a=0 __b=0; [ -d "$__R/$1" ] && __a=1; [ -d "$__S/$1" ] && __b=1; [ $__a = $__b ] && return 0; __ss_say conflict "$1"; __ss_kept=$((__ss_kept + 1)); return 1; }`,
+    // -T: if something reappeared under the name, fail instead of creating the link inside it.
+    sh`__ss_link() { ln -s -T "$__P/$2" "$1/$2"; }`,
+    sh`command -v __ss_mode >/dev/null 2>&1 || __ss_mode() { :; }`,
+  );
+}
+
+function entryCommand(p: PublicSharePlan, name: string): ShellText {
+  const inside = p.items.filter((i) => i.path === name || i.path.startsWith(`${name}/`));
+  const records = inside
+    .filter((i) => i.type === 'file' && isManifestSafe(i.path))
+    .map((i) => sh`__ss_record ${i.path} ${i.sha256 ?? ''}`);
+  const syncs = inside.map((i) =>
+    i.type === 'dir'
+      ? sh`__ss_mkdir ${i.path}`
+      : sh`__ss_sync ${i.path} ${i.sha256 ?? ''} ${isManifestSafe(i.path) ? '' : 'unsafe-name'}`,
+  );
+  const chain = (cmds: ShellText[]) => new ShellText(cmds.map((c) => c.text).join(' && ') || 'true');
+  const count = inside.filter((i) => i.type === 'file').length;
+  return sh`if [ ! -e "$__S"/${name} ] && [ ! -L "$__S"/${name} ]; then mv -T "$__R"/${name} "$__S"/${name} && ${chain(records)} && __ss_added=$((__ss_added + ${count})) && __ss_say moved ${name}; else { ! __ss_same_kind ${name} || { ${chain(syncs)}; }; } && rm -rf -- "$__R"/${name}; fi && __ss_link "$__R" ${name}`;
+}
+
+/** Runs over a public dir's entries at run time: `$__n` is each name, hidden ones included. */
+const eachEntry = (dir: string, body: ShellText): ShellText =>
+  sh`for __p in ${new ShellText(dir)}/* ${new ShellText(dir)}/.[!.]* ${new ShellText(dir)}/..?*; do { [ -e "$__p" ] || [ -L "$__p" ]; } || continue; __n=\${__p##*/}; ${body}; done`;
+
+/**
+ * Entry-level sharing of public_dir: the directory stays real in every release; each top-level
+ * entry that is not excluded becomes a link into shared/<public_dir>/. See docs/persistence.md.
+ * Nothing in shared is deleted; a replaced file goes to shared/.history/<release>/.
+ */
+export function planPublicShare(p: PublicSharePlan): ShellText[] {
+  const S = join(p.sharedRoot, p.publicDir);
+  const skip = p.exclude.length
+    ? sh`case "$__n" in .shared-exclusions|${casePattern(p.exclude)}) continue ;; esac`
+    : sh`case "$__n" in .shared-exclusions) continue ;; esac`;
+  const out: ShellText[] = [
+    helpers(p),
+    sh`if [ -L "$__R" ]; then printf '%s is a symlink in the release; public_dir must be a real directory\n' ${p.publicDir} >&2; false; else mkdir -p "$__R"; fi`,
+    sh`[ -d "$__S" ] || { mkdir -p "$__S" && __ss_mode "$__S" && __ss_say created ${S}; }`,
+    sh`for __n in ${p.exclude.length ? p.exclude : ['']}; do if [ -n "$__n" ] && { [ -e "$__S/$__n" ] || [ -L "$__S/$__n" ]; }; then __ss_say excluded-in-shared "$__n"; fi; done`,
+  ];
+  if (p.liveReleasePath) {
+    const L = join(p.liveReleasePath, p.publicDir);
+    const Q = join(p.sharedRoot, '.rescued', p.liveRelease ?? 'live', p.publicDir);
+    // The running app made these inside the live release; they move to shared and stay served by a link.
+    out.push(
+      sh`if [ -d ${L} ] && [ ! -L ${L} ] && [ ! -L ${p.liveReleasePath} ]; then __L=${L}; ${eachEntry(
+        '"$__L"',
+        lines(
+          skip,
+          sh`[ -L "$__p" ] && continue`,
+          sh`if [ ! -e "$__S/$__n" ] && [ ! -L "$__S/$__n" ]; then mv -T "$__p" "$__S/$__n" && __ss_say adopted "$__n"; else mkdir -p ${Q} && mv -T "$__p" ${Q}/"$__n" && __ss_say rescued ${`${Q}/`}"$__n"; fi || { __ss_err=1; break; }`,
+          sh`ln -s -T "$__P/$__n" "$__p" || __ss_say warn "could not link $__n back into the live release"`,
+        ),
+      )}; [ "$__ss_err" = 0 ]; fi`,
+    );
+  }
+  const shareable = p.entries.filter((e) => e.type !== 'link' && !p.exclude.includes(e.name));
+  for (const e of shareable) out.push(entryCommand(p, e.name));
+  out.push(
+    lines(
+      eachEntry(
+        '"$__S"',
+        lines(
+          skip,
+          sh`if [ ! -e "$__R/$__n" ] && [ ! -L "$__R/$__n" ]; then __ss_link "$__R" "$__n" || { __ss_err=1; break; }; __ss_linked=$((__ss_linked + 1)); fi`,
+        ),
+      ),
+      sh`[ "$__ss_err" = 0 ]`,
+    ),
+    sh`printf '%s\n' ${exclusionDoc(p)} > "$__S/.shared-exclusions"`,
+    sh`__ss_say summary "$__ss_added" "$__ss_updated" "$__ss_kept" "$__ss_same" "$__ss_linked"`,
+  );
+  return out;
+}
+
+/** The seed's `.shared-exclusions` note, kept so a person on the server sees the rule. */
+function exclusionDoc(p: PublicSharePlan): string[] {
+  return [
+    '# Public folder sharing - the "one-line rule" (written by shipshape on every deploy)',
+    `# Release: ${p.release}`,
+    '# RULE: share every top-level entry of the public directory EXCEPT build artifacts and framework code.',
+    '# Each shared entry is a symlink from releases/<release>/' + p.publicDir + '/<entry> to this directory.',
+    '# EXCLUDED (each release keeps its own):',
+    ...p.exclude.map((e) => `# - ${e}`),
+    '# An excluded name found here is never linked and never deleted; move it away when you are sure.',
+  ];
+}
+
+export interface PublicReport {
+  added: number;
+  updated: number;
+  leftAlone: number;
+  unchanged: number;
+  linked: number;
+  conflicts: string[];
+  moved: string[];
+  adopted: string[];
+  rescued: string[];
+  excludedInShared: string[];
+  warnings: string[];
+}
+
+export function readPublicReport(stdout: string): PublicReport | undefined {
+  const r: PublicReport = {
+    added: 0,
+    updated: 0,
+    leftAlone: 0,
+    unchanged: 0,
+    linked: 0,
+    conflicts: [],
+    moved: [],
+    adopted: [],
+    rescued: [],
+    excludedInShared: [],
+    warnings: [],
+  };
+  let seen = false;
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith(PUBLIC_MARKER)) continue;
+    const body = line.slice(PUBLIC_MARKER.length);
+    const sp = body.indexOf(' ');
+    const [kind, rest] = sp < 0 ? [body, ''] : [body.slice(0, sp), body.slice(sp + 1)];
+    if (kind === 'summary') {
+      seen = true;
+      const [a, u, k, s, l] = rest.split(' ').map(Number);
+      Object.assign(r, {
+        added: a ?? 0,
+        updated: u ?? 0,
+        leftAlone: k ?? 0,
+        unchanged: s ?? 0,
+        linked: l ?? 0,
+      });
+    } else if (kind === 'conflict') r.conflicts.push(rest);
+    else if (kind === 'moved') r.moved.push(rest);
+    else if (kind === 'adopted') r.adopted.push(rest);
+    else if (kind === 'rescued') r.rescued.push(rest);
+    else if (kind === 'excluded-in-shared') r.excludedInShared.push(rest);
+    else if (kind === 'warn') r.warnings.push(rest);
+  }
+  return seen ? r : undefined;
+}

@@ -1,0 +1,89 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SCHEMA_PATH } from '../../src/config/json-schema.js';
+import { releasesOf, tmpDir, writeConfig, writeTree } from '../support/project.js';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+};
+
+/** What the package may contain: compiled code, its entry point, data it reads at run time, and the papers. */
+const ALLOWED =
+  /^(dist\/.+\.(js|d\.ts)|bin\/deploy\.js|schema\/deploy\.schema\.json|recipes\/[\w-]+\.yml|README\.md|LICENSE|package\.json)$/;
+
+// Packs the tarball (`npm pack` runs `prepare`, which builds dist/), installs it into an empty
+// prefix as a user would, and deploys a small app with the installed binary.
+describe('the npm package', { timeout: 600_000 }, () => {
+  const work = tmpDir('shipshape-package-');
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+  const prefix = path.join(work, 'project');
+  const bin = path.join(prefix, 'node_modules/.bin/deploy');
+  let tarball = '';
+
+  it('packs only what it needs', async () => {
+    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], {
+      cwd: ROOT,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const [packed] = JSON.parse(stdout.slice(stdout.indexOf('['))) as {
+      filename: string;
+      files: { path: string }[];
+    }[];
+    tarball = path.join(work, packed!.filename);
+    const files = packed!.files.map((f) => f.path);
+    expect(files.filter((f) => !ALLOWED.test(f))).toEqual([]);
+    for (const needed of [
+      'bin/deploy.js',
+      'dist/cli.js',
+      'dist/index.d.ts',
+      'schema/deploy.schema.json',
+      'recipes/_universal.yml',
+      'recipes/laravel.yml',
+      'LICENSE',
+      'README.md',
+    ]) {
+      expect(files).toContain(needed);
+    }
+  });
+
+  it('installs into a fresh prefix and deploys a demo app with the installed binary', async () => {
+    expect(tarball, 'the pack step must run first').not.toBe('');
+    fs.mkdirSync(prefix, { recursive: true });
+    await run(
+      'npm',
+      ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tarball],
+      {
+        cwd: prefix,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
+
+    const { stdout: shown } = await run(bin, ['--version'], { cwd: prefix });
+    expect(shown.trim()).toBe(version);
+
+    writeTree(path.join(prefix, 'app'), { 'index.html': '<h1>installed</h1>\n' });
+    const file = writeConfig(prefix, {
+      application: 'demo',
+      source: 'app',
+      hosts: { here: { local: true, deploy_path: './target' } },
+    });
+    // The editor line written into deploy.yml files resolves, next to a deploy.yml at the project root.
+    expect(fs.existsSync(path.resolve(prefix, SCHEMA_PATH))).toBe(true);
+    const env = { ...process.env, CI: 'true', GITHUB_ACTIONS: '', GITLAB_CI: '' };
+    const deployed = await run(bin, ['-c', file, 'here'], { cwd: prefix, env }).catch(
+      (e: { stdout: string; stderr: string }) => {
+        throw new Error(`installed deploy failed:\n${e.stdout}\n${e.stderr}`);
+      },
+    );
+    expect(deployed.stdout).toContain('success');
+    const target = path.join(prefix, 'target');
+    expect(releasesOf(target)).toHaveLength(1);
+    expect(fs.readFileSync(path.join(target, 'current/index.html'), 'utf8')).toBe('<h1>installed</h1>\n');
+  });
+});

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { deployCommand } from './commands/deploy-command.js';
+import { configCommand } from './commands/config.js';
 import { hostsCommand } from './commands/hosts.js';
 import { DeployError, isDeployError } from './definitions/errors.js';
 import { EXIT } from './definitions/exit-codes.js';
@@ -45,6 +46,14 @@ export async function main(argv: string[]): Promise<number> {
     .argument('[selector...]', 'host alias, stage, label=value, or all')
     .action(async (selector: string[], _o, cmd: Command) => {
       code = await hostsCommand({ ...cmd.optsWithGlobals(), selector });
+    });
+
+  program
+    .command('config')
+    .description('print the resolved configuration per host (secrets masked), without connecting')
+    .argument('[selector...]', 'host alias, stage, label=value, or all')
+    .action(async (selector: string[], _o, cmd: Command) => {
+      code = await configCommand({ ...cmd.optsWithGlobals(), selector });
     });
 
   try {

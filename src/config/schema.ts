@@ -139,6 +139,18 @@ export const configSchema = z
       .array(z.string().min(1))
       .default([])
       .describe('gitignore-style patterns left out of the upload (a `.deployignore` in source adds more).'),
+    upload: z
+      .enum(['incremental', 'full', 'copy'])
+      .default('incremental')
+      .describe(
+        'incremental (default): build the release from the previous one with hard links and send only new and changed files; full: send everything; copy: like incremental but with independent copies, for apps that write into their release.',
+      ),
+    compression: z
+      .enum(['none', 'gzip'])
+      .optional()
+      .describe(
+        'Compress the upload stream: none or gzip (level 1). Default: none for local and loopback hosts, gzip otherwise.',
+      ),
     shared_dirs: z
       .array(relativePath)
       .default([])

@@ -9,6 +9,7 @@ import type { Transport } from '../remote/transport.js';
 import { resolveAppPersistence } from '../persistence/app-persistence.js';
 import { readIgnorePatterns, scanSource } from '../source/scan.js';
 import { readRevision } from '../source/revision.js';
+import { prepareUpload } from '../source/prepare-upload.js';
 import { discard } from '../stages/discard.js';
 import { switchCurrent } from '../stages/symlink.js';
 import { unlock } from '../stages/unlock.js';
@@ -121,6 +122,13 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     );
     for (const h of hosts) {
       if (h.ctx) Object.assign(h.ctx, { release: name, releasePath: releaseDir(h.ctx.paths, name) });
+    }
+    if (!anyFailed()) {
+      await each(healthy(), async (h) => {
+        const { plan, notice } = await prepareUpload(h.ctx!);
+        h.ctx!.upload = plan;
+        reporter.log(notice.level, notice.message, h.alias);
+      });
     }
 
     for (const phase of [DEPLOY.upload, DEPLOY.link] as const) {

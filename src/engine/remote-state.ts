@@ -1,3 +1,4 @@
+import { PREVIOUS_KINDS, readPreviousLine, type PreviousReleaseRaw } from '../source/previous-release.js';
 import { foldLog, parseLog, RELEASE_PATTERN, type ReleaseLogEntry } from './release-log.js';
 
 export interface LockRecord {
@@ -20,6 +21,8 @@ export interface RemoteState {
   history: Map<string, ReleaseLogEntry>;
   lock?: LockRecord;
   badLogLines: number;
+  /** The release `current` points to, its upload manifest and on-disk listing (for incremental upload). */
+  previous?: PreviousReleaseRaw;
 }
 
 export const PROBE_BEGIN = '@@shipshape-probe-begin';
@@ -49,6 +52,8 @@ export function parseRemoteState(stdout: string): RemoteState {
       state.releases.push(value);
     } else if (kind === 'log') {
       logLines.push(value);
+    } else if (PREVIOUS_KINDS.includes(kind as (typeof PREVIOUS_KINDS)[number])) {
+      state.previous = readPreviousLine(state.previous, kind, value);
     } else if (kind === 'lock') {
       try {
         state.lock = value ? (JSON.parse(value) as LockRecord) : {};

@@ -8,8 +8,9 @@ import type { SourceEntry } from './scan.js';
 
 export interface ExtraFile {
   path: string;
-  content: string;
+  content: string | Buffer;
   mode?: number;
+  mtime?: Date;
 }
 
 export interface PackProgress {
@@ -19,12 +20,13 @@ export interface PackProgress {
 
 /**
  * Streams a tar of the given entries without holding file contents in memory; file
- * hashes are computed on the way through and reported to `onHash`.
+ * hashes are computed on the way through and reported to `onHash`. `extra` files go last;
+ * given as a function, they are asked for after every entry has streamed (and been hashed).
  */
 export function packTar(
   source: string,
   entries: readonly SourceEntry[],
-  extra: readonly ExtraFile[] = [],
+  extra: readonly ExtraFile[] | (() => Promise<readonly ExtraFile[]>) = [],
   hooks: { onHash?: (p: string, sha256: string) => void; onProgress?: (p: PackProgress) => void } = {},
 ): Readable {
   const pack = tar.pack();
@@ -57,18 +59,18 @@ export function packTar(
         progress.bytes += e.size;
         hooks.onProgress?.(progress);
       }
-      for (const f of extra) {
+      for (const f of typeof extra === 'function' ? await extra() : extra) {
         await addEntry(
           pack,
           {
             name: f.path,
             mode: f.mode ?? 0o644,
-            mtime: new Date(),
+            mtime: f.mtime ?? new Date(),
             type: 'file',
             uid: 0,
             gid: 0,
           },
-          Buffer.from(f.content),
+          typeof f.content === 'string' ? Buffer.from(f.content) : f.content,
         );
       }
       pack.finalize();

@@ -6,6 +6,7 @@ import type { RunInfo } from '../engine/run-info.js';
 import type { Readable } from 'node:stream';
 import type { ShellText } from '../remote/sh.js';
 import type { SourceEntry } from '../source/scan.js';
+import type { UploadPlan } from '../source/upload-plan.js';
 import type { AppPersistence } from '../persistence/app-persistence.js';
 
 /** What every stage may know about its host before anything has been read from it. */
@@ -31,6 +32,8 @@ export interface ReleaseContext extends HostContext {
   releasePath: string;
   remote: RemoteState;
   source: SourceInfo;
+  /** How upload builds the release on this host (incremental or full); chosen after the probe. */
+  upload?: UploadPlan;
   /** Recipe and persistence keys, resolved once per deploy; absent means deploy.yml's lists only. */
   persistence?: AppPersistence;
 }

@@ -1,0 +1,86 @@
+import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { DeployPaths } from '../engine/paths.js';
+import type { EntryType } from './scan.js';
+
+/**
+ * The upload manifest says what shipshape put into a release: one entry per path with its
+ * content hash, computed on the deploying machine while the file streamed by. The next deploy
+ * compares the source against it to send only what changed.
+ *
+ * It lives in `.deploy/upload-manifests/<release>.json.gz`, not inside the release: a file in
+ * the release would be served by any app whose web root is the release itself, the app could
+ * rewrite it, and it would have to be kept out of its own listing. It is distinct from the
+ * runtime manifest the persistence stage records at switch time (what was linked where).
+ */
+export const MANIFEST_FORMAT = 'shipshape-upload-manifest/1';
+
+export interface ManifestEntry {
+  path: string;
+  type: EntryType;
+  mode: number;
+  /** Bytes; 0 for directories and symlinks. */
+  size: number;
+  /** Whole seconds, as tar wrote them on the server; tells the next deploy the file was not touched since. */
+  mtime: number;
+  sha256?: string;
+  link?: string;
+}
+
+export interface Manifest {
+  format: typeof MANIFEST_FORMAT;
+  release: string;
+  created_at: string;
+  entries: ManifestEntry[];
+}
+
+export const manifestDir = (paths: DeployPaths): string => path.posix.join(paths.meta, 'upload-manifests');
+export const manifestFile = (paths: DeployPaths, release: string): string =>
+  path.posix.join(manifestDir(paths), `${release}.json.gz`);
+
+export function encodeManifest(m: Manifest): Buffer {
+  return gzipSync(JSON.stringify(m), { level: 6 });
+}
+
+/** A manifest read back from a server, or why it cannot be used. */
+export type ManifestRead = { ok: true; manifest: Manifest } | { ok: false; reason: string };
+
+const TYPES = new Set<EntryType>(['file', 'dir', 'symlink']);
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** True for a path that stays inside the release: relative, no `.`/`..`/empty segments. */
+export function isInsidePath(p: string): boolean {
+  if (!p || p.startsWith('/') || p.includes('\0')) return false;
+  return p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+}
+
+/**
+ * Every entry is checked, because the paths in it end up in an `rm -rf` on the server: a
+ * manifest someone edited or a disk truncated is refused whole, and the deploy uploads in full.
+ */
+export function decodeManifest(gz: Buffer): ManifestRead {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(gunzipSync(gz).toString('utf8'));
+  } catch (e) {
+    return { ok: false, reason: `unreadable (${(e as Error).message})` };
+  }
+  const m = doc as Partial<Manifest>;
+  if (!m || m.format !== MANIFEST_FORMAT || !Array.isArray(m.entries)) {
+    return { ok: false, reason: 'not a shipshape upload manifest' };
+  }
+  for (const e of m.entries as Partial<ManifestEntry>[]) {
+    const bad =
+      !e ||
+      typeof e.path !== 'string' ||
+      !isInsidePath(e.path) ||
+      !TYPES.has(e.type as EntryType) ||
+      !Number.isInteger(e.mode) ||
+      !Number.isInteger(e.size) ||
+      !Number.isInteger(e.mtime) ||
+      (e.type === 'file' && !SHA256.test(e.sha256 ?? '')) ||
+      (e.type === 'symlink' && typeof e.link !== 'string');
+    if (bad) return { ok: false, reason: `invalid entry ${JSON.stringify(e).slice(0, 120)}` };
+  }
+  return { ok: true, manifest: m as Manifest };
+}

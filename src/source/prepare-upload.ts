@@ -1,0 +1,58 @@
+import type { ReleaseContext, SourceInfo } from '../stages/types.js';
+import { hashEntries } from './hash.js';
+import { loadHashCache, type HashCache } from './hash-cache.js';
+import type { SourceEntry } from './scan.js';
+import {
+  chooseCompression,
+  planUpload,
+  uploadSettings,
+  type UploadNotice,
+  type UploadPlan,
+} from './upload-plan.js';
+
+interface SourceHashing {
+  cache: Promise<HashCache>;
+  /** One hash per file per run, however many hosts ask for it. */
+  pending: Map<string, Promise<string>>;
+}
+
+const bySource = new WeakMap<SourceInfo, SourceHashing>();
+
+function hashingFor(source: SourceInfo): SourceHashing {
+  let h = bySource.get(source);
+  if (!h) {
+    h = { cache: loadHashCache(source.root), pending: new Map() };
+    bySource.set(source, h);
+  }
+  return h;
+}
+
+/** Decides, for one host after its probe, how upload builds the release; the notice says what and why. */
+export async function prepareUpload(
+  ctx: ReleaseContext,
+): Promise<{ plan: UploadPlan; notice: UploadNotice }> {
+  const { mode, compression } = uploadSettings(ctx.config);
+  const hashing = hashingFor(ctx.source);
+  const cache = await hashing.cache;
+  const hash = async (entries: readonly SourceEntry[]) => {
+    const todo = entries.filter((e) => !hashing.pending.has(e.path));
+    const batch = hashEntries(ctx.source.root, todo, cache);
+    for (const e of todo)
+      hashing.pending.set(
+        e.path,
+        batch.then((m) => m.get(e.path)!),
+      );
+    const out = new Map<string, string>();
+    for (const e of entries) out.set(e.path, await hashing.pending.get(e.path)!);
+    await cache.save();
+    return out;
+  };
+  const { plan, notice } = await planUpload({
+    entries: ctx.source.entries,
+    mode,
+    compression: chooseCompression(compression, ctx.alias, ctx.host),
+    previous: ctx.remote.previous,
+    hash,
+  });
+  return { plan: { ...plan, cache }, notice };
+}

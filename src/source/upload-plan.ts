@@ -1,0 +1,173 @@
+import type { Config, HostConfig } from '../config/schema.js';
+import type { HashCache } from './hash-cache.js';
+import { decodeManifest, type ManifestEntry } from './manifest.js';
+import { decodeTree, type PreviousReleaseRaw, type RemoteEntry } from './previous-release.js';
+import type { SourceEntry } from './scan.js';
+
+export type UploadMode = 'incremental' | 'full' | 'copy';
+export type Compression = 'none' | 'gzip';
+
+/** Written by upload with the revision of the source; never part of the source scan. */
+export const REVISION_FILE = 'REVISION';
+
+/** What the upload stage does on one host, decided on this machine before anything is sent. */
+export interface UploadPlan {
+  /** The new release starts empty, as hard links to `base`, or as an independent copy of it. */
+  seed: 'empty' | 'link' | 'copy';
+  base?: string;
+  /** Source entries to stream, in scan order (a directory before its contents). */
+  send: SourceEntry[];
+  /**
+   * Removed from the seeded release before extracting: what left the source, what changed
+   * type, and every file about to be replaced, so no hard-linked inode is ever written
+   * through. Only the top-most path of a removed subtree is listed.
+   */
+  remove: string[];
+  /** Carried over from `base` untouched, with the hashes its manifest recorded. */
+  kept: Map<string, ManifestEntry>;
+  compression: Compression;
+  /** Where hashes taken while streaming are remembered for the next deploy. */
+  cache?: HashCache;
+}
+
+export interface UploadNotice {
+  level: 'info' | 'warn';
+  message: string;
+}
+
+export type HashLookup = (entries: readonly SourceEntry[]) => Promise<Map<string, string>>;
+
+export interface UploadInput {
+  entries: readonly SourceEntry[];
+  mode: UploadMode;
+  compression: Compression;
+  previous?: PreviousReleaseRaw;
+  /** Hashes source files on demand; only called for files that might be unchanged. */
+  hash: HashLookup;
+}
+
+export const fullPlan = (entries: readonly SourceEntry[], compression: Compression): UploadPlan => ({
+  seed: 'empty',
+  send: [...entries],
+  remove: [],
+  kept: new Map(),
+  compression,
+});
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
+
+/** gzip costs CPU on both ends and only pays off when the network is slower than that CPU. */
+export function chooseCompression(
+  configured: Compression | undefined,
+  alias: string,
+  host: Pick<HostConfig, 'local' | 'hostname'>,
+): Compression {
+  if (configured) return configured;
+  if (host.local || LOOPBACK.test(host.hostname ?? alias)) return 'none';
+  return 'gzip';
+}
+
+export function uploadSettings(config: Pick<Config, 'upload' | 'compression'>): {
+  mode: UploadMode;
+  compression?: Compression;
+} {
+  // `?? 'incremental'`: contexts built in code (tests, the library API) may skip the schema's defaults.
+  return { mode: config.upload ?? 'incremental', compression: config.compression };
+}
+
+/** Chooses between an incremental and a full upload and says why when it falls back. */
+export async function planUpload(input: UploadInput): Promise<{ plan: UploadPlan; notice: UploadNotice }> {
+  const { entries, mode, compression, previous } = input;
+  const full = (level: UploadNotice['level'], why: string) => ({
+    plan: fullPlan(entries, compression),
+    notice: { level, message: `full upload: ${why}` },
+  });
+  if (mode === 'full') return full('info', '`upload: full` is set');
+  if (!previous?.release) return full('info', 'no previous release on this host');
+  const base = previous.release;
+  if (!previous.manifest) return full('warn', `release ${base} has no upload manifest`);
+  const read = decodeManifest(Buffer.from(previous.manifest, 'base64'));
+  if (!read.ok) return full('warn', `the upload manifest of ${base} is ${read.reason}`);
+  if (read.manifest.release !== base)
+    return full('warn', `the upload manifest of ${base} names another release`);
+  const tree = decodeTree(previous.tree);
+  if (!tree) return full('warn', `could not list ${base} on the server (GNU find and gzip are needed)`);
+
+  const diff = await diffAgainst(entries, tree, read.manifest.entries, input.hash);
+  const plan: UploadPlan = { seed: mode === 'copy' ? 'copy' : 'link', base, compression, ...diff };
+  const files = plan.send.filter((e) => e.type !== 'dir').length;
+  return {
+    plan,
+    notice: {
+      level: 'info',
+      message: `incremental upload from ${base} (${mode === 'copy' ? 'copied' : 'hard links'}): ${files} new or changed, ${plan.remove.length} removed or replaced, ${plan.kept.size} kept`,
+    },
+  };
+}
+
+/**
+ * The previous release as it is on disk (`tree`) decides what can be kept; its manifest only
+ * supplies content hashes, and only for files whose size and mtime still match what was
+ * uploaded. Hashes, not mtimes, decide whether the source changed: a fresh CI checkout has
+ * new mtimes for every file.
+ */
+async function diffAgainst(
+  entries: readonly SourceEntry[],
+  tree: ReadonlyMap<string, RemoteEntry>,
+  manifest: readonly ManifestEntry[],
+  hash: HashLookup,
+): Promise<Pick<UploadPlan, 'send' | 'remove' | 'kept'>> {
+  const recorded = new Map(manifest.map((m) => [m.path, m]));
+  const inSource = new Set(entries.map((e) => e.path));
+  const replace = new Set<string>();
+  const keep = new Map<string, ManifestEntry>();
+  const candidates: { e: SourceEntry; m: ManifestEntry }[] = [];
+
+  for (const e of entries) {
+    const r = tree.get(e.path);
+    if (!r) continue;
+    if (r.type !== e.type) {
+      replace.add(e.path);
+      continue;
+    }
+    const carried = { path: e.path, type: e.type, mode: e.mode, size: e.size, mtime: r.mtime };
+    if (e.type === 'dir') {
+      // A directory in the new release is a fresh one even when seeded by hard links, so tar may chmod it.
+      if (r.mode === e.mode) keep.set(e.path, carried);
+    } else if (e.type === 'symlink') {
+      if (r.link === e.linkTarget) keep.set(e.path, { ...carried, link: e.linkTarget });
+      else replace.add(e.path);
+    } else {
+      const m = recorded.get(e.path);
+      const trusted = m?.type === 'file' && m.size === r.size && m.mtime === r.mtime && m.sha256;
+      if (trusted && r.size === e.size && r.mode === e.mode) candidates.push({ e, m: m! });
+      else replace.add(e.path);
+    }
+  }
+
+  const hashes = await hash(candidates.map((c) => c.e));
+  for (const { e, m } of candidates) {
+    if (hashes.get(e.path) === m.sha256) keep.set(e.path, { ...m, mode: e.mode });
+    else replace.add(e.path);
+  }
+
+  const gone = [...tree.keys()].filter((p) => !inSource.has(p));
+  return {
+    send: entries.filter((e) => !keep.has(e.path)),
+    remove: topMost([...gone, ...replace]),
+    kept: keep,
+  };
+}
+
+/** Drops every path inside another listed path: removing the parent removes it. */
+export function topMost(paths: readonly string[]): string[] {
+  const set = new Set(paths);
+  return [...set]
+    .filter((p) => {
+      for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) {
+        if (set.has(p.slice(0, i))) return false;
+      }
+      return true;
+    })
+    .sort();
+}

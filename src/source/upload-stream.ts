@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import type { HashCache } from './hash-cache.js';
+import { encodeManifest, MANIFEST_FORMAT, type Manifest, type ManifestEntry } from './manifest.js';
+import type { SourceEntry } from './scan.js';
+import { packTar, type ExtraFile } from './tar.js';
+import { REVISION_FILE, type UploadPlan } from './upload-plan.js';
+
+/** The removal list as it travels: NUL-terminated paths, read on the server by `head -c`. */
+export const removalBytes = (plan: Pick<UploadPlan, 'remove'>): Buffer =>
+  Buffer.from(plan.remove.map((p) => `${p}\0`).join(''), 'utf8');
+
+/**
+ * Name of the manifest inside the archive. It is extracted with the release and moved out
+ * by the upload script; the run's token keeps it from colliding with any application file.
+ */
+export const manifestEntryName = (token: string): string => `.shipshape-upload-manifest.${token}.json.gz`;
+
+export interface UploadStreamInput {
+  root: string;
+  entries: readonly SourceEntry[];
+  plan: UploadPlan;
+  release: string;
+  revision?: string;
+  token: string;
+  cache?: HashCache;
+}
+
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+/**
+ * stdin of the upload script: the removal list, then the tar (gzipped if asked). The new
+ * release's manifest is the archive's last entry, built from the hashes taken while the
+ * files streamed, so the archive itself is never held in memory and no file is read twice.
+ */
+export function uploadStream(input: UploadStreamInput): Readable {
+  const { root, entries, plan, release, revision, token, cache } = input;
+  const byPath = new Map(entries.map((e) => [e.path, e]));
+  const hashes = new Map<string, string>();
+  const now = new Date();
+
+  const extras = async (): Promise<ExtraFile[]> => {
+    const out: ExtraFile[] = [];
+    const rows: ManifestEntry[] = [];
+    for (const e of entries) {
+      const kept = plan.kept.get(e.path);
+      if (kept) rows.push(kept);
+      else rows.push(entryOf(e, hashes.get(e.path)));
+    }
+    if (revision !== undefined) {
+      const content = `${revision}\n`;
+      out.push({ path: REVISION_FILE, content, mtime: now });
+      rows.push({
+        path: REVISION_FILE,
+        type: 'file',
+        mode: 0o644,
+        size: Buffer.byteLength(content),
+        mtime: seconds(now.getTime()),
+        sha256: createHash('sha256').update(content).digest('hex'),
+      });
+    }
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      release,
+      created_at: now.toISOString(),
+      entries: rows,
+    };
+    out.push({ path: manifestEntryName(token), content: encodeManifest(manifest), mode: 0o600, mtime: now });
+    await cache?.save();
+    return out;
+  };
+
+  const tar = packTar(root, plan.send, extras, {
+    onHash: (p, sha) => {
+      hashes.set(p, sha);
+      const e = byPath.get(p);
+      if (e) cache?.set(e, sha);
+    },
+  });
+  const body = plan.compression === 'gzip' ? tar.pipe(createGzip({ level: 1 })) : tar;
+  if (plan.compression === 'gzip') tar.on('error', (err) => body.destroy(err));
+  const head = removalBytes(plan);
+  return Readable.from(concat(head, body));
+}
+
+async function* concat(head: Buffer, body: Readable): AsyncGenerator<Buffer> {
+  if (head.length > 0) yield head;
+  for await (const chunk of body) yield chunk as Buffer;
+}
+
+function entryOf(e: SourceEntry, sha256: string | undefined): ManifestEntry {
+  const base = { path: e.path, type: e.type, mode: e.mode, size: e.size, mtime: seconds(e.mtimeMs) };
+  if (e.type === 'symlink') return { ...base, link: e.linkTarget ?? '' };
+  if (e.type === 'file') return { ...base, sha256 };
+  return base;
+}

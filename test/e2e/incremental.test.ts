@@ -1,0 +1,218 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { releasesOf, runCli, snapshot, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
+import { startSshd, type SshdServer } from '../support/sshd.js';
+
+let server: SshdServer;
+let work: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  work = tmpDir('shipshape-incr-');
+  // A private hash cache, so runs neither read nor leave one in the user's ~/.cache.
+  env = { SHIPSHAPE_CACHE_DIR: path.join(work, 'cache') };
+  server = await startSshd();
+});
+
+afterAll(async () => {
+  await server?.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+function project(name: string, extra: Record<string, unknown> = {}) {
+  const source = path.join(work, name, 'app');
+  writeTree(source, {
+    'index.php': '<?php echo "v1";\n',
+    'same-size.php': '<?php return 1;\n',
+    'grows.php': 'short\n',
+    'bin/run.sh': { content: '#!/bin/sh\necho run\n', mode: 0o750 },
+    'mode-only.sh': { content: 'echo mode\n', mode: 0o644 },
+    'config/app.php': '<?php return [];\n',
+    link: { link: 'config/app.php' },
+    'old/a.txt': 'goes away\n',
+    'old/deep/b.txt': 'goes away too\n',
+    'gone.txt': 'deleted later\n',
+    'becomes-file/x.txt': 'a dir that turns into a file\n',
+    'becomes-link.txt': 'a file that turns into a symlink\n',
+    'touched.txt': 'only its mtime changes\n',
+    'storage/logs/.keep': '',
+    '.env': 'APP_ENV=from-release\n',
+  });
+  const deployPath = path.join(work, name, 'server');
+  const file = writeConfig(path.join(work, name), {
+    application: name,
+    source: 'app',
+    shared_dirs: ['storage'],
+    shared_files: ['.env'],
+    hosts: { web: sshHost(server, deployPath) },
+    ...extra,
+  });
+  return { source, deployPath, file };
+}
+
+/** Every kind of change a new revision of an app can bring. */
+function changeSource(source: string) {
+  fs.writeFileSync(path.join(source, 'same-size.php'), '<?php return 2;\n');
+  fs.writeFileSync(path.join(source, 'grows.php'), 'a longer content\n');
+  fs.chmodSync(path.join(source, 'mode-only.sh'), 0o755);
+  fs.rmSync(path.join(source, 'old'), { recursive: true });
+  fs.rmSync(path.join(source, 'gone.txt'));
+  fs.rmSync(path.join(source, 'becomes-file'), { recursive: true });
+  fs.writeFileSync(path.join(source, 'becomes-file'), 'now a file\n');
+  fs.rmSync(path.join(source, 'becomes-link.txt'));
+  fs.symlinkSync('index.php', path.join(source, 'becomes-link.txt'));
+  fs.rmSync(path.join(source, 'link'));
+  fs.symlinkSync('index.php', path.join(source, 'link'));
+  writeTree(source, { 'new/dir/file.txt': 'brand new\n', 'new/tool.sh': { content: 'x\n', mode: 0o700 } });
+  const later = new Date(Date.now() + 60_000);
+  fs.utimesSync(path.join(source, 'touched.txt'), later, later);
+}
+
+const releasePath = (deployPath: string, name: string) => path.join(deployPath, 'releases', name);
+const ino = (p: string) => fs.lstatSync(p).ino;
+
+/** What upload put into a release: everything but the entries the shared stage replaced by links. */
+function uploaded(release: string): Record<string, string> {
+  const snap = snapshot(release);
+  for (const p of Object.keys(snap)) {
+    if (p === 'storage' || p.startsWith('storage/') || p === '.env') delete snap[p];
+  }
+  return snap;
+}
+
+function sourceSnapshot(source: string): Record<string, string> {
+  const snap = snapshot(source);
+  for (const p of Object.keys(snap)) {
+    if (p === 'storage' || p.startsWith('storage/') || p === '.env') delete snap[p];
+  }
+  return snap;
+}
+
+function readManifest(deployPath: string, release: string) {
+  const file = path.join(deployPath, '.deploy/upload-manifests', `${release}.json.gz`);
+  return JSON.parse(gunzipSync(fs.readFileSync(file)).toString()) as {
+    release: string;
+    entries: { path: string; type: string; sha256?: string; mode: number }[];
+  };
+}
+
+describe('incremental upload over a real sshd', () => {
+  it('builds the release from the previous one: byte-identical to the source and to a full upload, previous release untouched', async () => {
+    const { source, deployPath, file } = project('incremental');
+    const first = await runCli(['-c', file, 'web'], { env });
+    expect(first.code, first.output).toBe(0);
+    expect(first.stdout).toContain('full upload: no previous release on this host');
+    const [prev] = releasesOf(deployPath);
+    const prevPath = releasePath(deployPath, prev!);
+    const prevBefore = snapshot(prevPath);
+    const sharedBefore = snapshot(path.join(deployPath, 'shared'));
+    const unchangedIno = ino(path.join(prevPath, 'index.php'));
+    const manifest = readManifest(deployPath, prev!);
+    expect(manifest.release).toBe(prev);
+    expect(manifest.entries.find((e) => e.path === 'index.php')?.sha256).toBe(
+      snapshot(source)['index.php']!.split(' ')[2],
+    );
+
+    changeSource(source);
+    const execsBefore = await server.execRequests();
+    const second = await runCli(['-c', file, 'web'], { env });
+    expect(second.code, second.output).toBe(0);
+    expect(await server.execRequests()).toBeLessThanOrEqual(execsBefore + 6);
+    expect(second.stdout).toMatch(
+      new RegExp(`incremental upload from ${prev} \\(hard links\\): \\d+ new or changed`),
+    );
+
+    const next = releasesOf(deployPath).at(-1)!;
+    const nextPath = releasePath(deployPath, next);
+    expect(uploaded(nextPath)).toEqual(sourceSnapshot(source));
+    for (const p of ['old', 'old/a.txt', 'gone.txt', 'becomes-file/x.txt']) {
+      expect(fs.existsSync(path.join(nextPath, p)), p).toBe(false);
+    }
+    // Unchanged files are hard links to the previous release; changed ones are new inodes.
+    expect(ino(path.join(nextPath, 'index.php'))).toBe(unchangedIno);
+    expect(ino(path.join(nextPath, 'touched.txt'))).toBe(ino(path.join(prevPath, 'touched.txt')));
+    expect(ino(path.join(nextPath, 'same-size.php'))).not.toBe(ino(path.join(prevPath, 'same-size.php')));
+    expect(ino(path.join(nextPath, 'mode-only.sh'))).not.toBe(ino(path.join(prevPath, 'mode-only.sh')));
+    expect(snapshot(prevPath)).toEqual(prevBefore);
+    expect(snapshot(path.join(deployPath, 'shared'))).toEqual(sharedBefore);
+    expect(fs.readlinkSync(path.join(nextPath, 'storage'))).toBe('../../shared/storage');
+
+    const fresh = project('incremental-full', { upload: 'full' });
+    fs.rmSync(fresh.source, { recursive: true });
+    fs.cpSync(source, fresh.source, { recursive: true, verbatimSymlinks: true });
+    const full = await runCli(['-c', fresh.file, 'web'], { env });
+    expect(full.code, full.output).toBe(0);
+    expect(full.stdout).toContain('full upload: `upload: full` is set');
+    const fullRelease = releasePath(fresh.deployPath, releasesOf(fresh.deployPath)[0]!);
+    expect(uploaded(nextPath)).toEqual(uploaded(fullRelease));
+  });
+
+  it('a deploy with no change sends only what the shared stage replaced, and still matches the source', async () => {
+    const { source, deployPath, file } = project('no-change');
+    expect((await runCli(['-c', file, 'web'], { env })).code).toBe(0);
+    const r = await runCli(['-c', file, 'web'], { env });
+    expect(r.code, r.output).toBe(0);
+    // `.env` and `storage/` are links into shared/ on the server, so the source's copies go again (2 files).
+    expect(r.stdout).toMatch(
+      /incremental upload from \S+ \(hard links\): 2 new or changed, 2 removed or replaced/,
+    );
+    expect(uploaded(releasePath(deployPath, releasesOf(deployPath).at(-1)!))).toEqual(sourceSnapshot(source));
+  });
+
+  it('files the app wrote or rewrote in the previous release are not carried over', async () => {
+    const { source, deployPath, file } = project('app-writes');
+    expect((await runCli(['-c', file, 'web'], { env })).code).toBe(0);
+    const prevPath = releasePath(deployPath, releasesOf(deployPath)[0]!);
+    fs.writeFileSync(path.join(prevPath, 'cache.tmp'), 'written at runtime\n');
+    // Rewritten in place, same size: only its mtime tells; an hour back so the second differs for sure.
+    fs.writeFileSync(path.join(prevPath, 'config/app.php'), '<?php return [1];'.slice(0, 17) + '\n');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    fs.utimesSync(path.join(prevPath, 'config/app.php'), hourAgo, hourAgo);
+    const r = await runCli(['-c', file, 'web'], { env });
+    expect(r.code, r.output).toBe(0);
+    const nextPath = releasePath(deployPath, releasesOf(deployPath).at(-1)!);
+    expect(uploaded(nextPath)).toEqual(sourceSnapshot(source));
+  });
+
+  it('a missing manifest falls back to a full upload with a notice', async () => {
+    const { source, deployPath, file } = project('no-manifest');
+    expect((await runCli(['-c', file, 'web'], { env })).code).toBe(0);
+    const [prev] = releasesOf(deployPath);
+    fs.rmSync(path.join(deployPath, '.deploy/upload-manifests', `${prev}.json.gz`));
+    const r = await runCli(['-c', file, 'web'], { env });
+    expect(r.code, r.output).toBe(0);
+    expect(r.stdout).toContain(`full upload: release ${prev} has no upload manifest`);
+    const nextPath = releasePath(deployPath, releasesOf(deployPath).at(-1)!);
+    expect(uploaded(nextPath)).toEqual(sourceSnapshot(source));
+    expect(ino(path.join(nextPath, 'index.php'))).not.toBe(
+      ino(path.join(releasePath(deployPath, prev!), 'index.php')),
+    );
+  });
+
+  it('a corrupt manifest falls back to a full upload with a notice, and the next deploy is incremental again', async () => {
+    const { source, deployPath, file } = project('corrupt-manifest');
+    expect((await runCli(['-c', file, 'web'], { env })).code).toBe(0);
+    const [prev] = releasesOf(deployPath);
+    fs.writeFileSync(path.join(deployPath, '.deploy/upload-manifests', `${prev}.json.gz`), 'not gzip at all');
+    const r = await runCli(['-c', file, 'web'], { env });
+    expect(r.code, r.output).toBe(0);
+    expect(r.stdout).toContain(`full upload: the upload manifest of ${prev} is unreadable`);
+    expect(uploaded(releasePath(deployPath, releasesOf(deployPath).at(-1)!))).toEqual(sourceSnapshot(source));
+    const again = await runCli(['-c', file, 'web'], { env });
+    expect(again.stdout).toContain('incremental upload from');
+  });
+
+  it('upload: copy makes independent copies; gzip compression round-trips', async () => {
+    const { source, deployPath, file } = project('copy', { upload: 'copy', compression: 'gzip' });
+    expect((await runCli(['-c', file, 'web'], { env })).code).toBe(0);
+    changeSource(source);
+    const r = await runCli(['-c', file, 'web'], { env });
+    expect(r.code, r.output).toBe(0);
+    expect(r.stdout).toContain('(copied)');
+    const [prev, next] = releasesOf(deployPath).map((n) => releasePath(deployPath, n));
+    expect(uploaded(next!)).toEqual(sourceSnapshot(source));
+    expect(ino(path.join(next!, 'index.php'))).not.toBe(ino(path.join(prev!, 'index.php')));
+  });
+});

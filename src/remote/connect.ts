@@ -67,21 +67,26 @@ export async function connectHost(
     } catch (e) {
       throw new DeployError('ECONNECT', { host: alias, address: spec, reason: (e as Error).message });
     }
-    // A hop is its own ssh-config alias, checked as strictly as the host it leads to. It also
-    // gets the host's identity_file: a bastion usually takes the same deploy key.
+    // A hop is its own ssh-config alias, checked as strictly as the host it leads to.
     const hop = resolveConnectOptions(
       jump.host,
       {
         user: jump.user,
         port: jump.port,
-        identity_file: settings.identity_file,
         host_key_checking: settings.host_key_checking,
         known_hosts_file: settings.known_hosts_file,
         connect_timeout: settings.connect_timeout,
       },
       context,
     );
-    return { options: hop, label: `${spec} (jump host for ${alias})` };
+    // A bastion often takes the same deploy key: offer the host's key file after the hop's own.
+    const extra = target.identityFiles.filter(
+      (f) => settings.identity_file && !hop.identityFiles.includes(f),
+    );
+    return {
+      options: { ...hop, identityFiles: [...hop.identityFiles, ...extra] },
+      label: `${spec} (jump host for ${alias})`,
+    };
   });
 
   const prompt = options.prompt ?? terminalPassphrasePrompt();

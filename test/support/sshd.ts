@@ -16,6 +16,8 @@ export interface SshdOptions {
   env?: Record<string, string>;
   /** bind address, default 127.0.0.1 */
   listenAddress?: string;
+  /** run sshd inside this network namespace (`ip netns exec`); OpenSSH only, the caller creates it */
+  netns?: string;
 }
 
 export interface SshdServer {
@@ -138,14 +140,15 @@ async function startOpenSsh(options: SshdOptions): Promise<SshdServer> {
 
     // The free port can be taken between our probe and sshd's bind: retry on a fresh one.
     for (let attempt = 1; ; attempt++) {
-      const port = await findFreePort(host);
+      // A fresh namespace has every port free, and its address may not be bindable from here.
+      const port = await findFreePort(options.netns ? '127.0.0.1' : host);
       await writeFile(
         layout.configFile,
         sshdConfig(layout, host, port, options.extraConfig ?? [], options.env ?? {}),
       );
-      const child = await spawnSshd(layout);
+      const child = await spawnSshd(layout, options.netns);
       try {
-        await waitUntilListening(host, port, child, layout.logFile);
+        await waitUntilListening(host, port, child, layout.logFile, !!options.netns);
       } catch (e) {
         await terminate(child);
         const portTaken = /Address already in use/.test(await readFile(layout.logFile, 'utf8'));
@@ -211,10 +214,18 @@ async function sshKeygen(file: string, comment: string): Promise<void> {
   await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
 }
 
-async function spawnSshd(layout: Layout): Promise<ChildProcess> {
+async function spawnSshd(layout: Layout, netns?: string): Promise<ChildProcess> {
   // -E, not -e: with -e a session child's debug lines, logged after it dup2()s the session's stderr,
   // reach the client as part of the command's stderr. Stderr still goes to the log for anything unlogged.
-  const sshdArgs = [SSHD, '-D', '-E', layout.logFile, '-f', layout.configFile];
+  const sshdArgs = [
+    ...(netns ? ['ip', 'netns', 'exec', netns] : []),
+    SSHD,
+    '-D',
+    '-E',
+    layout.logFile,
+    '-f',
+    layout.configFile,
+  ];
   // setpriv's parent-death signal stops sshd even when the test process is SIGKILLed.
   const [command, ...args] = existsSync(SETPRIV)
     ? [SETPRIV, '--pdeathsig', 'SIGTERM', ...sshdArgs]
@@ -249,7 +260,14 @@ async function terminate(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function waitUntilListening(host: string, port: number, child: ChildProcess, logFile: string) {
+async function waitUntilListening(
+  host: string,
+  port: number,
+  child: ChildProcess,
+  logFile: string,
+  /** inside a namespace the address may be unreachable from here: trust sshd's own log line */
+  fromLog = false,
+) {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -258,7 +276,10 @@ async function waitUntilListening(host: string, port: number, child: ChildProces
         `sshd exited (${status}) before listening on ${host}:${port}.${await logTail(logFile)}`,
       );
     }
-    if (await canConnect(host, port)) return;
+    if (
+      fromLog ? /^Server listening on /m.test(await readFile(logFile, 'utf8')) : await canConnect(host, port)
+    )
+      return;
     await delay(25);
   }
   throw new Error(

@@ -1,6 +1,7 @@
 import { releaseDir } from '../engine/paths.js';
 import { releasesToRemove } from '../engine/retention.js';
-import { sh } from '../remote/sh.js';
+import { persistenceOf } from '../persistence/app-persistence.js';
+import { planRemoveRelease, rescueNotes } from '../persistence/rescue.js';
 import type { ReleaseContext, Stage } from './types.js';
 
 export function plannedRemovals(ctx: ReleaseContext): string[] {
@@ -24,5 +25,8 @@ export function plannedRemovals(ctx: ReleaseContext): string[] {
 export const cleanup: Stage = {
   id: 'cleanup',
   title: 'Remove old releases',
-  plan: (ctx) => plannedRemovals(ctx).map((name) => sh`rm -rf -- ${releaseDir(ctx.paths, name)}`),
+  // Files the app wrote into a release after it went live are moved to shared/.rescued/ first.
+  plan: (ctx) =>
+    plannedRemovals(ctx).map((name) => planRemoveRelease(ctx.paths, name, persistenceOf(ctx).ephemeral)),
+  notes: (o, ctx) => rescueNotes(o.stdout, ctx.paths.shared),
 };

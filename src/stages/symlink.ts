@@ -3,6 +3,7 @@ import { sh, type ShellText } from '../remote/sh.js';
 import type { DeployPaths } from '../engine/paths.js';
 import { REMOTE_EXIT } from './exit-codes.js';
 import { appendLog, logEntry } from './log-line.js';
+import { recordManifest } from '../persistence/rescue.js';
 import type { Stage } from './types.js';
 
 /**
@@ -19,5 +20,10 @@ export function switchCurrent(paths: DeployPaths, release: string): ShellText {
 export const symlink: Stage = {
   id: 'symlink',
   title: 'Switch current to the new release',
-  plan: (ctx) => [switchCurrent(ctx.paths, ctx.release), appendLog(ctx.paths.log, logEntry(ctx, 'success'))],
+  plan: (ctx) => [
+    // The release as deployed, so cleanup can later tell what the running app wrote into it.
+    recordManifest(ctx.paths, ctx.releasePath, ctx.release),
+    switchCurrent(ctx.paths, ctx.release),
+    appendLog(ctx.paths.log, logEntry(ctx, 'success')),
+  ],
 };

@@ -1,0 +1,230 @@
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { encodeManifest, MANIFEST_FORMAT, type ManifestEntry } from '../../../src/source/manifest.js';
+import type { SourceEntry } from '../../../src/source/scan.js';
+import { chooseCompression, planUpload, topMost, type UploadInput } from '../../../src/source/upload-plan.js';
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+const T = 1_700_000_000;
+
+const file = (p: string, content: string, mode = 0o644): SourceEntry & { content: string } => ({
+  path: p,
+  type: 'file',
+  mode,
+  size: Buffer.byteLength(content),
+  mtimeMs: Date.now(),
+  content,
+});
+const dir = (p: string, mode = 0o755): SourceEntry => ({ path: p, type: 'dir', mode, size: 0, mtimeMs: 0 });
+const link = (p: string, target: string): SourceEntry => ({
+  path: p,
+  type: 'symlink',
+  mode: 0o777,
+  size: 0,
+  mtimeMs: 0,
+  linkTarget: target,
+});
+
+/** The probe's listing, as `find -printf` and gzip | base64 would send it. */
+function treeOf(
+  rows: [type: string, mode: number, size: number, mtime: number, path: string, link?: string][],
+) {
+  const text = rows.map(
+    ([y, m, s, t, p, l]) => [y, m.toString(8), s, `${t}.0000000000`, p, l ?? ''].join('\0') + '\0',
+  );
+  return gzipSync(text.join('') + 'end\0').toString('base64');
+}
+
+const manifestOf = (release: string, entries: ManifestEntry[]) =>
+  encodeManifest({ format: MANIFEST_FORMAT, release, created_at: '', entries }).toString('base64');
+
+const hashOf = (source: (SourceEntry & { content?: string })[]) => {
+  const asked: string[] = [];
+  const hash: UploadInput['hash'] = async (entries) => {
+    asked.push(...entries.map((e) => e.path));
+    return new Map(entries.map((e) => [e.path, sha(source.find((s) => s.path === e.path)!.content ?? '')]));
+  };
+  return { hash, asked };
+};
+
+describe('planUpload', () => {
+  const prevFiles = {
+    'a.txt': 'same\n',
+    'b.txt': 'old b\n',
+    'c.txt': 'same size 1\n',
+  };
+  const recorded: ManifestEntry[] = [
+    { path: 'lib', type: 'dir', mode: 0o755, size: 0, mtime: T },
+    ...Object.entries(prevFiles).map(([p, c]) => ({
+      path: p,
+      type: 'file' as const,
+      mode: 0o644,
+      size: Buffer.byteLength(c),
+      mtime: T,
+      sha256: sha(c),
+    })),
+    { path: 'lib/x.php', type: 'file', mode: 0o644, size: 2, mtime: T, sha256: sha('x\n') },
+    { path: 'storage', type: 'dir', mode: 0o755, size: 0, mtime: T },
+    { path: 'storage/.keep', type: 'file', mode: 0o644, size: 0, mtime: T, sha256: sha('') },
+  ];
+  const previous = {
+    release: '20260101-000000',
+    manifest: manifestOf('20260101-000000', recorded),
+    tree: treeOf([
+      ['f', 0o644, 5, T, 'a.txt'],
+      ['f', 0o644, 6, T, 'b.txt'],
+      ['f', 0o644, 12, T, 'c.txt'],
+      ['d', 0o755, 4096, T, 'lib'],
+      ['f', 0o644, 2, T, 'lib/x.php'],
+      // The shared stage replaced storage/ by a link; the app wrote a cache file.
+      ['l', 0o777, 20, T, 'storage', '../../shared/storage'],
+      ['f', 0o644, 3, T + 50, 'cache.tmp'],
+      ['f', 0o644, 9, T, 'REVISION'],
+    ]),
+  };
+
+  it('keeps what is unchanged, sends what changed, removes what left or is replaced', async () => {
+    const source = [
+      file('a.txt', 'same\n'),
+      file('b.txt', 'new b, longer\n'),
+      file('c.txt', 'same size 2\n'),
+      link('lib', 'a.txt'),
+      dir('storage'),
+      file('storage/.keep', ''),
+      dir('new'),
+      file('new/n.txt', 'n\n'),
+    ];
+    const { hash, asked } = hashOf(source);
+    const { plan, notice } = await planUpload({
+      entries: source,
+      mode: 'incremental',
+      compression: 'none',
+      previous,
+      hash,
+    });
+    expect(notice.message).toContain('incremental upload from 20260101-000000 (hard links)');
+    expect(plan.seed).toBe('link');
+    expect(plan.base).toBe('20260101-000000');
+    expect([...plan.kept.keys()]).toEqual(['a.txt']);
+    expect(plan.send.map((e) => e.path)).toEqual([
+      'b.txt',
+      'c.txt',
+      'lib',
+      'storage',
+      'storage/.keep',
+      'new',
+      'new/n.txt',
+    ]);
+    // lib/x.php goes with lib; storage (the link) is removed, never followed.
+    expect(plan.remove).toEqual(['REVISION', 'b.txt', 'c.txt', 'cache.tmp', 'lib', 'storage']);
+    // Only files whose size still matches are hashed; b.txt's size already says it changed.
+    expect(asked.sort()).toEqual(['a.txt', 'c.txt']);
+  });
+
+  it('re-sends a file whose size or mtime on disk no longer matches its manifest entry', async () => {
+    const tampered = {
+      ...previous,
+      tree: treeOf([['f', 0o644, 5, T + 1, 'a.txt']]),
+    };
+    const source = [file('a.txt', 'same\n')];
+    const { plan } = await planUpload({
+      entries: source,
+      mode: 'incremental',
+      compression: 'none',
+      previous: tampered,
+      hash: hashOf(source).hash,
+    });
+    expect(plan.send.map((e) => e.path)).toEqual(['a.txt']);
+    expect(plan.remove).toEqual(['a.txt']);
+  });
+
+  it('re-sends a file whose mode changed rather than chmod a shared inode', async () => {
+    const source = [file('a.txt', 'same\n', 0o755)];
+    const { plan } = await planUpload({
+      entries: source,
+      mode: 'incremental',
+      compression: 'none',
+      previous,
+      hash: hashOf(source).hash,
+    });
+    expect(plan.send.map((e) => e.path)).toEqual(['a.txt']);
+    expect(plan.remove).toContain('a.txt');
+  });
+
+  it('upload: copy seeds with an independent copy', async () => {
+    const source = [file('a.txt', 'same\n')];
+    const { plan, notice } = await planUpload({
+      entries: source,
+      mode: 'copy',
+      compression: 'gzip',
+      previous,
+      hash: hashOf(source).hash,
+    });
+    expect(plan.seed).toBe('copy');
+    expect(plan.compression).toBe('gzip');
+    expect(notice.message).toContain('(copied)');
+  });
+
+  it.each([
+    ['upload: full', { mode: 'full' as const, previous }, 'info', '`upload: full` is set'],
+    ['no previous release', { previous: undefined }, 'info', 'no previous release on this host'],
+    ['no manifest', { previous: { ...previous, manifest: undefined } }, 'warn', 'has no upload manifest'],
+    ['garbage', { previous: { ...previous, manifest: 'bm90IGd6aXA=' } }, 'warn', 'is unreadable'],
+    [
+      'a path escaping the release',
+      {
+        previous: {
+          ...previous,
+          manifest: manifestOf(previous.release, [
+            { path: '../x', type: 'file', mode: 420, size: 0, mtime: T, sha256: sha('') },
+          ]),
+        },
+      },
+      'warn',
+      'invalid entry',
+    ],
+    [
+      'another release',
+      { previous: { ...previous, manifest: manifestOf('20250101-000000', []) } },
+      'warn',
+      'names another release',
+    ],
+    [
+      'truncated listing',
+      { previous: { ...previous, tree: gzipSync('f\x00644\x00').toString('base64') } },
+      'warn',
+      'could not list',
+    ],
+  ])('falls back to a full upload: %s', async (_name, over, level, text) => {
+    const source = [dir('d'), file('d/a.txt', 'a')];
+    const { plan, notice } = await planUpload({
+      entries: source,
+      mode: 'incremental',
+      compression: 'none',
+      hash: hashOf(source).hash,
+      ...over,
+    });
+    expect(plan.seed).toBe('empty');
+    expect(plan.send).toEqual(source);
+    expect(plan.remove).toEqual([]);
+    expect(notice.level).toBe(level);
+    expect(notice.message).toContain(text);
+  });
+});
+
+describe('topMost', () => {
+  it('keeps only the outermost of nested paths', () => {
+    expect(topMost(['a/b/c', 'a/b', 'ab', 'a/bc', 'x/y'])).toEqual(['a/b', 'a/bc', 'ab', 'x/y']);
+  });
+});
+
+describe('chooseCompression', () => {
+  it('defaults to none for local and loopback hosts and gzip elsewhere; explicit wins', () => {
+    expect(chooseCompression(undefined, 'w', { local: true })).toBe('none');
+    expect(chooseCompression(undefined, 'w', { local: false, hostname: '127.0.0.1' })).toBe('none');
+    expect(chooseCompression(undefined, 'localhost', { local: false })).toBe('none');
+    expect(chooseCompression(undefined, 'w', { local: false, hostname: 'web1.example.com' })).toBe('gzip');
+    expect(chooseCompression('none', 'w', { local: false, hostname: 'web1.example.com' })).toBe('none');
+  });
+});

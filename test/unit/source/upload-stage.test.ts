@@ -1,0 +1,116 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { deployPaths } from '../../../src/engine/paths.js';
+import { lines } from '../../../src/remote/sh.js';
+import { decodeTree, probePreviousRelease, readPreviousLine } from '../../../src/source/previous-release.js';
+import type { SourceEntry } from '../../../src/source/scan.js';
+import { upload } from '../../../src/stages/upload.js';
+import type { ReleaseContext } from '../../../src/stages/types.js';
+
+const paths = deployPaths("/srv/it's app");
+const entries: SourceEntry[] = [{ path: 'a', type: 'file', mode: 0o644, size: 1, mtimeMs: 0 }];
+
+function ctx(upload?: ReleaseContext['upload']): ReleaseContext {
+  return {
+    paths,
+    release: '20260102-000000',
+    releasePath: `${paths.releases}/20260102-000000`,
+    lockToken: 'tok',
+    source: { root: '/src', entries },
+    upload,
+  } as unknown as ReleaseContext;
+}
+
+describe('upload stage plan', () => {
+  it('a full upload extracts into the empty release and files the manifest', () => {
+    const text = upload.plan(ctx()).map((c) => c.text);
+    expect(text[0]).toBe(`tar -x --no-same-owner -p -f - -C '/srv/it'\\''s app/releases/20260102-000000'`);
+    expect(text[1]).toContain(
+      `mv -f -- '/srv/it'\\''s app/releases/20260102-000000/.shipshape-upload-manifest.tok.json.gz'`,
+    );
+    expect(text[1]).toContain(`'/srv/it'\\''s app/.deploy/upload-manifests/20260102-000000.json.gz'`);
+    expect(text.join('\n')).not.toContain('cp -a');
+  });
+
+  it('an incremental upload hard-links, reads exactly the removal list, then extracts with gzip', () => {
+    const text = upload
+      .plan(
+        ctx({
+          seed: 'link',
+          base: '20260101-000000',
+          send: [],
+          remove: ['gone', 'dir/é'],
+          kept: new Map(),
+          compression: 'gzip',
+        }),
+      )
+      .map((c) => c.text);
+    expect(text[0]).toBe(
+      `cp -al -- '/srv/it'\\''s app/releases/20260101-000000/.' '/srv/it'\\''s app/releases/20260102-000000'`,
+    );
+    // 'gone\0' + 'dir/é\0' in UTF-8 is 5 + 7 bytes.
+    expect(text[1]).toBe(
+      `head -c 12 | { cd '/srv/it'\\''s app/releases/20260102-000000' && xargs -0 -r rm -rf --; }`,
+    );
+    expect(text[2]).toMatch(/^tar -x -z --no-same-owner -p -f - -C /);
+  });
+
+  it('upload: copy seeds with cp -a, not hard links', () => {
+    const text = upload
+      .plan(
+        ctx({
+          seed: 'copy',
+          base: '20260101-000000',
+          send: [],
+          remove: [],
+          kept: new Map(),
+          compression: 'none',
+        }),
+      )
+      .map((c) => c.text);
+    expect(text[0]).toMatch(/^cp -a -- /);
+  });
+});
+
+describe('probe of the previous release (run by /bin/sh on a real tree)', () => {
+  it('lists the release current points to, with an end marker, and the manifest when present', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "probe it's-"));
+    const p = deployPaths(root);
+    const rel = path.join(p.releases, '20260101-000000');
+    fs.mkdirSync(path.join(rel, 'd'), { recursive: true });
+    fs.writeFileSync(path.join(rel, 'd', 'new\nline.txt'), 'abc');
+    fs.chmodSync(path.join(rel, 'd', 'new\nline.txt'), 0o640);
+    fs.symlinkSync('../../shared/storage', path.join(rel, 'storage'));
+    fs.symlinkSync('releases/20260101-000000', p.current);
+    fs.mkdirSync(path.join(p.meta, 'upload-manifests'), { recursive: true });
+    fs.writeFileSync(path.join(p.meta, 'upload-manifests', '20260101-000000.json.gz'), 'MANIFEST');
+
+    const out = execFileSync('/bin/sh', ['-c', lines(...probePreviousRelease(p)).text]).toString();
+    let raw;
+    for (const line of out.split('\n')) {
+      const tab = line.indexOf('\t');
+      raw = readPreviousLine(raw, line.slice(0, tab), line.slice(tab + 1));
+    }
+    expect(raw?.release).toBe('20260101-000000');
+    expect(Buffer.from(raw!.manifest!, 'base64').toString()).toBe('MANIFEST');
+    const tree = decodeTree(raw?.tree);
+    expect(tree?.get('d/new\nline.txt')).toMatchObject({ type: 'file', mode: 0o640, size: 3 });
+    expect(tree?.get('d')).toMatchObject({ type: 'dir' });
+    expect(tree?.get('storage')).toMatchObject({ type: 'symlink', link: '../../shared/storage' });
+    expect(tree?.size).toBe(3);
+    fs.rmSync(root, { recursive: true });
+  });
+
+  it('says nothing when current is missing or points outside releases/', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'probe-'));
+    const p = deployPaths(root);
+    const script = lines(...probePreviousRelease(p)).text;
+    expect(execFileSync('/bin/sh', ['-c', script]).toString()).toBe('');
+    fs.symlinkSync('/etc', p.current);
+    expect(execFileSync('/bin/sh', ['-c', script]).toString()).toBe('');
+    fs.rmSync(root, { recursive: true });
+  });
+});

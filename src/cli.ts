@@ -3,6 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { deployCommand } from './commands/deploy-command.js';
 import { configCommand } from './commands/config.js';
 import { hostsCommand } from './commands/hosts.js';
+import { lockStatusCommand, unlockCommand } from './commands/locks.js';
+import { releasesCommand } from './commands/releases.js';
+import { rollbackCommand } from './commands/rollback.js';
 import { DeployError, isDeployError } from './definitions/errors.js';
 import { EXIT } from './definitions/exit-codes.js';
 import { formatError } from './ui/print-error.js';
@@ -54,6 +57,40 @@ export async function main(argv: string[]): Promise<number> {
     .argument('[selector...]', 'host alias, stage, label=value, or all')
     .action(async (selector: string[], _o, cmd: Command) => {
       code = await configCommand({ ...cmd.optsWithGlobals(), selector });
+    });
+
+  const selectorArg = ['[selector...]', 'host alias, stage, label=value, or all'] as const;
+  program
+    .command('rollback')
+    .description('switch current back to the previous successful release')
+    .argument(...selectorArg)
+    .option('--to <release>', 'the release to switch to')
+    .option('--force', 'allow a failed or rolled-back release with --to')
+    .action(async (selector: string[], _o, cmd: Command) => {
+      code = await rollbackCommand({ ...cmd.optsWithGlobals(), selector, signal: interruptSignal() });
+    });
+  program
+    .command('releases')
+    .description('list the releases of each host (read-only)')
+    .argument(...selectorArg)
+    .action(async (selector: string[], _o, cmd: Command) => {
+      code = await releasesCommand({ ...cmd.optsWithGlobals(), selector });
+    });
+  program
+    .command('unlock')
+    .description('remove the deploy lock and print whose it was')
+    .argument(...selectorArg)
+    .action(async (selector: string[], _o, cmd: Command) => {
+      code = await unlockCommand({ ...cmd.optsWithGlobals(), selector });
+    });
+  program
+    .command('lock')
+    .description('deploy lock commands')
+    .command('status')
+    .description('show who holds the deploy lock (read-only)')
+    .argument(...selectorArg)
+    .action(async (selector: string[], _o, cmd: Command) => {
+      code = await lockStatusCommand({ ...cmd.optsWithGlobals(), selector });
     });
 
   try {

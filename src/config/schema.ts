@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SYSTEM_DIRS, isNormalizedAbsolute, isSafeRelative, stripTrailingSlash } from './paths.js';
 import { persistenceSettings } from './persistence-schema.js';
+import { checkTaskReferences, healthcheckSchema, hooksSchema, tasksSchema } from './hooks-schema.js';
 
 /** Subcommands: a host or stage with one of these names would make `deploy <name>` ambiguous. */
 export const RESERVED_NAMES = [
@@ -93,6 +94,7 @@ export const hostSchema = z
       .describe('Free-form labels, selected with `deploy key=value`.'),
     identity_file: z.string().min(1).optional().describe('Private key file; `~` is expanded.'),
     local: z.boolean().default(false).describe('Deploy on this machine with child processes instead of SSH.'),
+    healthcheck: healthcheckSchema.optional().describe('Overrides the top-level healthcheck for this host.'),
   })
   .superRefine(
     (h, ctx) => {
@@ -175,7 +177,11 @@ export const configSchema = z
       .record(name, hostSchema)
       .refine((h) => Object.keys(h).length > 0, { message: 'declare at least one host' })
       .describe('Targets by alias.'),
+    hooks: hooksSchema,
+    tasks: tasksSchema,
+    healthcheck: healthcheckSchema.optional(),
   })
+  .superRefine(checkTaskReferences)
   .describe('shipshape deploy.yml');
 
 export type Config = z.output<typeof configSchema>;

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
-import { DEPLOY, DEPLOY_STAGES } from '../definitions/pipeline.js';
 import { DeployError, isDeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
 import { connectHost } from '../remote/connect.js';
@@ -22,6 +21,10 @@ import { parseRemoteState } from './remote-state.js';
 import type { HostOutcome, Reporter } from './reporter.js';
 import { readRunInfo } from './run-info.js';
 import { selectHosts, type SelectedHost } from './selector.js';
+import { gateOnHealth, healthcheckFor } from './health.js';
+import { hookBook } from './hooks.js';
+import { runLocalHooks } from './hooks-local.js';
+import { deployPhases, phaseStageInfo } from './hooks-phases.js';
 
 export interface DeployOptions {
   loaded: LoadedConfig;
@@ -70,12 +73,21 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     started: Date.now(),
   }));
   const parallel = options.parallel ?? 10;
+  const book = hookBook(config, selected);
+  const phases = deployPhases(book);
+  const checksHealth = selected.some((s) => healthcheckFor(config, s.host));
 
   reporter.begin(
     hosts.map((h) => h.alias),
-    DEPLOY_STAGES,
+    [
+      ...phaseStageInfo(phases),
+      ...(checksHealth ? [{ id: 'healthcheck', title: 'Check the new release' }] : []),
+    ],
   );
 
+  // Local steps up to the upload (builds) run first: a broken build fails before any host is touched.
+  const localOpts = { cwd: config.source, reporter, signal };
+  await runLocalHooks(book, [...phases.prepare, ...phases.upload], 'before', localOpts);
   const source = await readSource(loaded);
   const persistence = await resolveAppPersistence(config, source.entries);
   for (const w of persistence.warnings) reporter.log('warn', w);
@@ -87,6 +99,19 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     });
   };
   const healthy = () => hosts.filter((h) => !h.error);
+  /** A failing local step fails the deploy on every host, like a failing stage would. */
+  const localAt = (phase: readonly { id: string }[], when: 'before' | 'after') =>
+    runLocalHooks(book, phase, when, localOpts).catch((e: unknown) => {
+      for (const h of hosts) h.error ??= toDeployError(e, 'local');
+    });
+  // The release is live by then: a failing local step is reported, the deploy stands.
+  const localAfterSwitch = (phase: readonly { id: string }[], when: 'before' | 'after') =>
+    runLocalHooks(book, phase, when, localOpts).catch((e: unknown) =>
+      reporter.log(
+        'warn',
+        `local step ${when} ${phase.map((s) => s.id).join(', ')} failed: ${(e as Error).message}`,
+      ),
+    );
   const anyFailed = () => hosts.some((h) => h.error) || signal?.aborted;
 
   try {
@@ -108,7 +133,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
 
     if (!anyFailed()) {
       await each(healthy(), async (h) => {
-        const out = await runStages(h.runner!, DEPLOY.prepare, h.hostCtx!);
+        const out = await runStages(h.runner!, phases.prepare, h.hostCtx!);
         const remote = parseRemoteState(out.stdout);
         h.previous = remote.current.kind === 'link' ? remote.current.release : undefined;
         h.ctx = { ...h.hostCtx!, release: '', releasePath: '', remote, source, persistence };
@@ -131,31 +156,44 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
       });
     }
 
-    for (const phase of [DEPLOY.upload, DEPLOY.link] as const) {
+    for (const phase of [phases.upload, phases.link]) {
       if (anyFailed()) break;
+      if (phase !== phases.upload) await localAt(phase, 'before');
       await each(healthy(), async (h) => {
-        if (phase === DEPLOY.upload) h.created = true;
+        if (phase === phases.upload) h.created = true;
         await runStages(h.runner!, phase, h.ctx!);
       });
+      if (phase === phases.upload) await localAt([...phases.prepare, ...phases.upload], 'after');
+      else await localAt(phase, 'after');
     }
 
+    if (!anyFailed()) await localAt(phases.switch, 'before');
     if (!anyFailed()) {
       await each(healthy(), async (h) => {
-        await runStages(h.runner!, DEPLOY.switch, h.ctx!);
+        await runStages(h.runner!, phases.switch, h.ctx!);
         h.switched = true;
       });
       if (hosts.some((h) => h.error)) await switchBack(hosts, reporter);
     }
 
+    const reverted =
+      hosts.every((h) => h.switched) &&
+      !signal?.aborted &&
+      (await gateOnHealth(hosts, config, book, reporter));
     if (hosts.every((h) => h.switched)) {
+      await localAfterSwitch(phases.switch, 'after');
+      await localAfterSwitch(phases.finish, 'before');
       await each(hosts, async (h) => {
-        await runStages(h.runner!, DEPLOY.finish, h.ctx!).catch((e: unknown) => {
+        // Live already: an interrupt from here on must not stop cleanup and unlock halfway.
+        const runner = { ...h.runner!, signal: undefined };
+        await runStages(runner, phases.finish, h.ctx!).catch((e: unknown) => {
           // The release is live; a failed cleanup is worth a warning, not a failed deploy.
           reporter.log('warn', `cleanup failed: ${(e as Error).message}`, h.alias);
-          return runStages(h.runner!, [unlock], h.ctx!, { quiet: true });
+          return runStages(runner, [unlock], h.ctx!, { quiet: true });
         });
       });
-    } else {
+      await localAfterSwitch(phases.finish, 'after');
+    } else if (!reverted) {
       await abortAll(hosts, reporter, signal);
     }
   } finally {

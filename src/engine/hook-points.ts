@@ -1,0 +1,23 @@
+/**
+ * Stages a hook may name, kept as a plain list so the config schema can validate keys without
+ * importing the pipeline (which imports the schema). A unit test keeps it equal to the deploy
+ * stages plus `rollback`; a new stage must be added here too.
+ */
+export const HOOK_STAGES = [
+  'setup',
+  'lock',
+  'probe',
+  'release',
+  'upload',
+  'shared',
+  'symlink',
+  'cleanup',
+  'unlock',
+  'rollback',
+] as const;
+
+export type HookStage = (typeof HOOK_STAGES)[number];
+export type HookWhen = 'before' | 'after';
+
+/** Stages that run before the release directory exists: their hooks run in deploy_path. */
+export const BEFORE_RELEASE_DIR: readonly string[] = ['setup', 'lock', 'probe'];

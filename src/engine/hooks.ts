@@ -1,0 +1,114 @@
+import type { Step } from '../config/hooks-schema.js';
+import type { Config, HostConfig } from '../config/schema.js';
+import { sh, type ShellText } from '../remote/sh.js';
+import type { HostContext, Stage } from '../stages/types.js';
+import { BEFORE_RELEASE_DIR, type HookStage, type HookWhen } from './hook-points.js';
+
+interface Filter {
+  once: boolean;
+  hosts?: string[];
+  labels?: Record<string, string>;
+}
+
+/** A step with its task nesting flattened: every filter on the way down must pass. */
+interface FlatStep {
+  run: string;
+  local: boolean;
+  filters: Filter[];
+}
+
+export interface HookBook {
+  /** Remote commands of one hook point for one host, in order. */
+  remote(when: HookWhen, stage: string, alias: string): string[];
+  /** Commands to run on this machine, once per deploy. */
+  local(when: HookWhen, stage: string): string[];
+  /** Whether any selected host has remote steps at this point. */
+  hasRemote(when: HookWhen, stage: string): boolean;
+}
+
+function flatten(steps: readonly Step[], tasks: Config['tasks'], outer: Filter[]): FlatStep[] {
+  return steps.flatMap((step): FlatStep[] => {
+    if (typeof step === 'string') return [{ run: step, local: false, filters: outer }];
+    const filters = [...outer, { once: step.once, hosts: step.hosts, labels: step.labels }];
+    if ('task' in step) return flatten(tasks[step.task] ?? [], tasks, filters);
+    return [{ run: step.run, local: step.local, filters }];
+  });
+}
+
+const passes = (f: Filter, alias: string, host: HostConfig): boolean =>
+  (!f.hosts || f.hosts.includes(alias)) &&
+  Object.entries(f.labels ?? {}).every(([k, v]) => host.labels[k] === v);
+
+/** The selected hosts a step runs on: all that pass its filters, or the first of them if `once`. */
+function hostsOf(step: FlatStep, selection: readonly { alias: string; host: HostConfig }[]): string[] {
+  const eligible = selection.filter((s) => step.filters.every((f) => passes(f, s.alias, s.host)));
+  const once = step.filters.some((f) => f.once);
+  return (once ? eligible.slice(0, 1) : eligible).map((s) => s.alias);
+}
+
+/**
+ * Resolves `hooks` and `tasks` for one run. Filters are decided here, against the whole
+ * selection, because `once` means "the first selected host", which no single host can know.
+ */
+export function hookBook(
+  config: Pick<Config, 'hooks' | 'tasks'>,
+  selection: readonly { alias: string; host: HostConfig }[],
+  extra: Partial<Record<HookWhen, Partial<Record<string, Step[]>>>> = {},
+): HookBook {
+  const at = (when: HookWhen, stage: string) =>
+    flatten(
+      [
+        ...((config.hooks[when] as Record<string, Step[] | undefined>)[stage] ?? []),
+        ...(extra[when]?.[stage] ?? []),
+      ],
+      config.tasks,
+      [],
+    ).map((step) => ({ step, hosts: hostsOf(step, selection) }));
+  return {
+    remote: (when, stage, alias) =>
+      at(when, stage)
+        .filter(({ step, hosts }) => !step.local && hosts.includes(alias))
+        .map(({ step }) => step.run),
+    local: (when, stage) =>
+      at(when, stage)
+        .filter(({ step, hosts }) => step.local && hosts.length > 0)
+        .map(({ step }) => step.run),
+    hasRemote: (when, stage) => at(when, stage).some(({ step, hosts }) => !step.local && hosts.length > 0),
+  };
+}
+
+export const NO_HOOKS: HookBook = { remote: () => [], local: () => [], hasRemote: () => false };
+
+/** Where a hook of this point runs: the new release once it exists, else deploy_path. */
+function hookDir(ctx: HostContext, when: HookWhen, stage: string): string {
+  const releasePath = (ctx as { releasePath?: string }).releasePath;
+  const early = BEFORE_RELEASE_DIR.includes(stage) || (when === 'before' && stage === 'release');
+  return !early && releasePath ? releasePath : ctx.paths.root;
+}
+
+/**
+ * One hook command. The subshell keeps `cd` from leaking into the next stage of the phase
+ * script; `/bin/sh -c` runs the user's text as written, in the script's process group, so
+ * an interrupt kills it along with everything else.
+ */
+export const hookCommand = (dir: string, run: string): ShellText => sh`(cd ${dir} && /bin/sh -c ${run})`;
+
+export function hookStage<C extends HostContext>(book: HookBook, when: HookWhen, stage: string): Stage<C> {
+  return {
+    id: `${when}:${stage}`,
+    title: `Hooks ${when} ${stage}`,
+    plan: (ctx) =>
+      book.remote(when, stage, ctx.alias).map((run) => hookCommand(hookDir(ctx, when, stage), run)),
+  };
+}
+
+/** The stages with their hooks around them; a hook point without remote steps adds nothing. */
+export function withHooks<C extends HostContext>(stages: readonly Stage<C>[], book: HookBook): Stage<C>[] {
+  return stages.flatMap((s) => [
+    ...(book.hasRemote('before', s.id) ? [hookStage<C>(book, 'before', s.id)] : []),
+    s,
+    ...(book.hasRemote('after', s.id) ? [hookStage<C>(book, 'after', s.id)] : []),
+  ]);
+}
+
+export type { HookStage, HookWhen };

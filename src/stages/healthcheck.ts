@@ -1,0 +1,20 @@
+import type { Healthcheck } from '../config/hooks-schema.js';
+import { sh } from '../remote/sh.js';
+import type { ReleaseContext, Stage } from './types.js';
+
+/**
+ * A `command` health check, retried on the host inside one script so retries cost no extra
+ * round trips. `timeout` bounds each attempt; the last attempt's output is what the user sees.
+ */
+export function healthcheckStage(check: Healthcheck & { command: string }): Stage {
+  return {
+    id: 'healthcheck',
+    title: 'Check the new release',
+    plan: (ctx: ReleaseContext) => {
+      const out = `${ctx.paths.meta}/healthcheck.${ctx.release}.out`;
+      return [
+        sh`__n=0; while :; do if (cd ${ctx.releasePath} && timeout ${check.timeout} /bin/sh -c ${check.command}) > ${out} 2>&1; then rm -f ${out}; break; fi; __code=$?; __n=$((__n + 1)); if [ "$__n" -gt ${check.retries} ]; then printf 'health check exited %s after %s attempt(s):\n' "$__code" "$__n" >&2; tail -n 20 ${out} >&2; rm -f ${out}; exit 1; fi; sleep ${check.interval}; done`,
+      ];
+    },
+  };
+}

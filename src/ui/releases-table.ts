@@ -1,0 +1,82 @@
+import dayjs from 'dayjs';
+import relativeTime from 'dayjs/plugin/relativeTime.js';
+import utc from 'dayjs/plugin/utc.js';
+import type { HostState, ReleaseRow } from '../engine/releases.js';
+import type { LockReport } from '../engine/locks.js';
+import { formatTable } from './table.js';
+
+dayjs.extend(utc);
+dayjs.extend(relativeTime);
+
+const STATUS: Record<ReleaseRow['status'], string> = {
+  current: 'current',
+  success: 'success',
+  failed: 'failed',
+  rolled_back: 'rolled back',
+  started: 'started (unfinished)',
+  unknown: 'unknown (not in the log)',
+};
+
+export function formatWhen(iso: string | undefined, now: Date): string {
+  if (!iso) return '-';
+  const t = dayjs.utc(iso);
+  return t.isValid() ? `${t.format('YYYY-MM-DD HH:mm:ss')} UTC (${t.from(dayjs.utc(now))})` : iso;
+}
+
+const origin = (r: ReleaseRow): string => {
+  const ci = r.ci?.url ?? (r.ci?.job ? `CI job ${r.ci.job}` : undefined);
+  return [r.machine, ci].filter(Boolean).join(', ') || '-';
+};
+
+/** `deploy releases`: a table per host, newest first, as a person scans it. */
+export function formatReleases(hosts: readonly HostState[], now = new Date()): string {
+  const out: string[] = [];
+  for (const h of hosts) {
+    out.push(`${h.host}:`);
+    if (h.error) {
+      out.push(`  error ${h.error.code}: ${h.error.message}`, '');
+      continue;
+    }
+    if (h.releases.length === 0) {
+      out.push('  no releases', '');
+      continue;
+    }
+    const rows = [...h.releases]
+      .reverse()
+      .map((r) => [
+        r.name,
+        STATUS[r.status],
+        formatWhen(r.started_at, now),
+        r.user ?? '-',
+        origin(r),
+        r.revision ?? '-',
+      ]);
+    out.push(
+      ...formatTable(['RELEASE', 'STATUS', 'WHEN', 'WHO', 'FROM', 'REVISION'], rows).map((l) => `  ${l}`),
+    );
+    if (h.lock)
+      out.push(`  (locked: a deploy is running or was interrupted; see \`deploy lock status ${h.host}\`)`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+/** `deploy lock status` and `deploy unlock`: one line per host. */
+export function formatLocks(reports: readonly LockReport[], verb: 'held' | 'removed'): string {
+  return reports
+    .map((r) => {
+      if (r.error) return `${r.host}: error ${r.error.code}: ${r.error.message}`;
+      if (!r.locked) return `${r.host}: ${verb === 'held' ? 'not locked' : 'was not locked'}`;
+      const line =
+        verb === 'held'
+          ? `${r.host}: locked by ${r.description}`
+          : `${r.host}: removed the lock of ${r.description}`;
+      const stale = r.stale
+        ? verb === 'held'
+          ? `\n  stale: that process is gone from this machine. Run \`deploy unlock ${r.host}\`.`
+          : ' (stale: its process was gone)'
+        : '';
+      return line + stale;
+    })
+    .join('\n');
+}

@@ -1,0 +1,242 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  logOf,
+  releasesOf,
+  runCli,
+  snapshot,
+  sshHost,
+  tmpDir,
+  writeConfig,
+  writeTree,
+} from '../support/project.js';
+import { startSshd, type SshdServer } from '../support/sshd.js';
+
+let server: SshdServer;
+let work: string;
+
+beforeAll(async () => {
+  work = tmpDir('shipshape-lifecycle-');
+  server = await startSshd();
+});
+
+afterAll(async () => {
+  await server?.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+function project(name: string, extra: Record<string, unknown> = {}, hostExtra: Record<string, unknown> = {}) {
+  const source = path.join(work, name, 'app');
+  writeTree(source, { 'index.html': `<p>${name}</p>\n`, 'health.txt': 'ok\n' });
+  const deployPath = path.join(work, name, 'server');
+  const file = writeConfig(path.join(work, name), {
+    application: name,
+    source: 'app',
+    hosts: { web: sshHost(server, deployPath, hostExtra) },
+    ...extra,
+  });
+  return { source, deployPath, file };
+}
+
+const current = (deployPath: string) => fs.readlinkSync(path.join(deployPath, 'current'));
+const lockFree = (deployPath: string) => !fs.existsSync(path.join(deployPath, '.deploy/lock'));
+const statusOf = (deployPath: string) => {
+  const folded = new Map<string, string>();
+  for (const e of logOf(deployPath)) folded.set(e.name, e.status);
+  return folded;
+};
+
+async function deployOk(file: string, ...args: string[]) {
+  const r = await runCli(['-c', file, ...args, 'web']);
+  expect(r.code, r.output).toBe(0);
+  return r;
+}
+
+describe('rollback and releases', () => {
+  it('A, B, C; rollback twice; --to refuses a rolled-back release; releases --json shows the history', async () => {
+    const { deployPath, file } = project('rollback');
+    for (let i = 0; i < 3; i++) await deployOk(file);
+    const [a, b, c] = releasesOf(deployPath);
+    expect(current(deployPath)).toBe(`releases/${c}`);
+
+    const execsBefore = await server.execRequests();
+    const first = await runCli(['-c', file, 'rollback', 'web']);
+    expect(first.code, first.output).toBe(0);
+    expect(await server.execRequests()).toBeLessThanOrEqual(execsBefore + 2);
+    expect(current(deployPath)).toBe(`releases/${b}`);
+    expect(statusOf(deployPath).get(c!)).toBe('rolled_back');
+    expect(first.stderr).toContain(`rolled back from ${c} to ${b}`);
+    expect(lockFree(deployPath)).toBe(true);
+
+    const second = await runCli(['-c', file, 'rollback', 'web']);
+    expect(second.code, second.output).toBe(0);
+    expect(current(deployPath)).toBe(`releases/${a}`);
+
+    const refused = await runCli(['-c', file, 'rollback', 'web', '--to', c!]);
+    expect(refused.code, refused.output).toBe(1);
+    expect(refused.stderr).toContain(`ENOROLLBACK: web: release ${c} is rolled back; pass --force`);
+    expect(current(deployPath)).toBe(`releases/${a}`);
+    expect(lockFree(deployPath)).toBe(true);
+
+    const nothing = await runCli(['-c', file, 'rollback', 'web']);
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toContain(`no successful release older than ${a}`);
+
+    const listed = await runCli(['-c', file, 'releases', 'web', '--json']);
+    expect(listed.code, listed.output).toBe(0);
+    const json = JSON.parse(listed.stdout) as {
+      hosts: { host: string; current: string; releases: { name: string; status: string; user: string }[] }[];
+    };
+    expect(json.hosts[0]!.current).toBe(a);
+    expect(json.hosts[0]!.releases.map((r) => [r.name, r.status])).toEqual([
+      [a, 'current'],
+      [b, 'rolled_back'],
+      [c, 'rolled_back'],
+    ]);
+    expect(json.hosts[0]!.releases[0]!.user).toBeTruthy();
+
+    const forced = await runCli(['-c', file, 'rollback', 'web', '--to', c!, '--force', '--json']);
+    expect(forced.code, forced.output).toBe(0);
+    expect(JSON.parse(forced.stdout).hosts[0]).toMatchObject({
+      host: 'web',
+      from: a,
+      to: c,
+      status: 'rolled_back',
+    });
+    expect(current(deployPath)).toBe(`releases/${c}`);
+
+    const table = await runCli(['-c', file, 'releases', 'web']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(
+      new RegExp(`${c}\\s+current\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC \\(.+ago\\)`),
+    );
+    expect(table.stdout).toMatch(new RegExp(`${a}\\s+rolled back`));
+  });
+});
+
+describe('hooks', () => {
+  it('a before-symlink hook that exits 1 fails the deploy: exit 1, current unchanged, release removed, lock free', async () => {
+    const { deployPath, file } = project('hook-fails');
+    await deployOk(file);
+    const before = { current: current(deployPath), releases: releasesOf(deployPath) };
+    const failing = writeConfig(path.dirname(file), {
+      application: 'hook-fails',
+      source: 'app',
+      hosts: { web: sshHost(server, deployPath) },
+      hooks: { before: { symlink: ['echo checking; exit 1'] } },
+    });
+    const r = await runCli(['-c', failing, 'web']);
+    expect(r.code, r.output).toBe(1);
+    expect(r.stderr).toContain('stage `before:symlink` failed');
+    expect(current(deployPath)).toBe(before.current);
+    expect(releasesOf(deployPath)).toEqual(before.releases);
+    expect(lockFree(deployPath)).toBe(true);
+    expect(logOf(deployPath).at(-1)?.status).toBe('failed');
+  });
+
+  it('runs remote steps in the release, tasks by name, local steps in source before upload', async () => {
+    const { source, deployPath, file } = project('hook-order', {
+      tasks: { stamp: ['pwd > stamp-dir.txt'] },
+      hooks: {
+        before: {
+          upload: [{ run: 'echo built > build.txt', local: true }],
+          symlink: [{ task: 'stamp' }, 'test -f build.txt'],
+        },
+      },
+    });
+    await deployOk(file);
+    const [release] = releasesOf(deployPath);
+    expect(fs.readFileSync(path.join(deployPath, 'current/stamp-dir.txt'), 'utf8').trim()).toBe(
+      path.join(deployPath, 'releases', release!),
+    );
+    expect(fs.readFileSync(path.join(source, 'build.txt'), 'utf8')).toBe('built\n');
+  });
+
+  it('a `once: true` step runs on exactly one of two hosts', async () => {
+    const base = path.join(work, 'once');
+    writeTree(path.join(base, 'app'), { 'index.html': 'x\n' });
+    const paths = [path.join(base, 'one'), path.join(base, 'two')];
+    const file = writeConfig(base, {
+      application: 'once',
+      source: 'app',
+      hosts: {
+        one: sshHost(server, paths[0]!, { stage: 'production' }),
+        two: sshHost(server, paths[1]!, { stage: 'production' }),
+      },
+      hooks: { after: { shared: [{ run: 'touch ../../migrated', once: true }, 'touch ../../everywhere'] } },
+    });
+    const r = await runCli(['-c', file, 'production']);
+    expect(r.code, r.output).toBe(0);
+    const migrated = paths.filter((p) => fs.existsSync(path.join(p, 'migrated')));
+    expect(migrated).toHaveLength(1);
+    expect(paths.every((p) => fs.existsSync(path.join(p, 'everywhere')))).toBe(true);
+  });
+});
+
+describe('health-gated switch', () => {
+  it('a URL check answering 500 for the new release switches back, logs failed, exits 4', async () => {
+    const { source, deployPath, file: plain } = project('health-url');
+    const httpServer = http.createServer((_req, res) => {
+      // Answers from what `current` holds, as the app behind a web server would.
+      const body = fs.readFileSync(path.join(deployPath, 'current/health.txt'), 'utf8');
+      res.writeHead(body.trim() === 'ok' ? 200 : 500).end(body);
+    });
+    await new Promise<void>((r) => httpServer.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = httpServer.address() as AddressInfo;
+      const file = writeConfig(path.dirname(plain), {
+        application: 'health-url',
+        source: 'app',
+        hosts: { web: sshHost(server, deployPath) },
+        healthcheck: { url: `http://127.0.0.1:${port}/health`, retries: 1, interval: 0.2 },
+        hooks: { after: { rollback: ['echo rolled > ../../after-rollback.txt'] } },
+      });
+      await deployOk(file);
+      const good = current(deployPath);
+      fs.writeFileSync(path.join(source, 'health.txt'), 'broken\n');
+      const r = await runCli(['-c', file, 'web']);
+      expect(r.code, r.output).toBe(4);
+      expect(r.stderr).toContain('EHEALTH');
+      expect(r.stderr).toContain('answered 500 (expected 200): broken');
+      expect(current(deployPath)).toBe(good);
+      const bad = releasesOf(deployPath).at(-1)!;
+      expect(`releases/${bad}`).not.toBe(good);
+      expect(statusOf(deployPath).get(bad)).toBe('failed');
+      expect(fs.readFileSync(path.join(deployPath, 'after-rollback.txt'), 'utf8')).toBe('rolled\n');
+      expect(lockFree(deployPath)).toBe(true);
+    } finally {
+      httpServer.close();
+    }
+  });
+});
+
+describe('cleanup', () => {
+  it('five failed deploys in a row prune no successful release (keep_releases: 2)', async () => {
+    const { source, deployPath, file } = project('five-failed', {
+      keep_releases: 2,
+      healthcheck: { command: 'test -f HEALTHY', retries: 0, interval: 0 },
+    });
+    writeTree(source, { HEALTHY: '' });
+    await deployOk(file);
+    await deployOk(file);
+    const successes = releasesOf(deployPath);
+    fs.rmSync(path.join(source, 'HEALTHY'));
+    for (let i = 0; i < 5; i++) {
+      const r = await runCli(['-c', file, 'web']);
+      expect(r.code, r.output).toBe(4);
+    }
+    expect(releasesOf(deployPath).filter((r) => successes.includes(r))).toEqual(successes);
+    expect(current(deployPath)).toBe(`releases/${successes[1]}`);
+    const failed = [...statusOf(deployPath)].filter(([, s]) => s === 'failed').map(([n]) => n);
+    expect(failed).toHaveLength(5);
+
+    writeTree(source, { HEALTHY: '' });
+    await deployOk(file);
+    const left = releasesOf(deployPath);
+    // The newest two successes stay; failed releases older than the newest kept success go.
+    expect(left).toEqual([successes[1], left.at(-1)]);
+  });
+});

@@ -1,4 +1,5 @@
 import { loadConfig } from '../config/load.js';
+import { sharedFileSecrets } from '../config/secrets.js';
 import { deploy } from '../engine/deploy.js';
 import { chooseReporter } from '../ui/choose.js';
 import { createMask, maskReporter } from '../ui/mask.js';
@@ -16,7 +17,7 @@ export interface DeployCommandOptions {
 
 export async function deployCommand(o: DeployCommandOptions): Promise<number> {
   const loaded = loadConfig(o.config);
-  const mask = createMask(loaded.secrets);
+  const mask = createMask([...loaded.secrets, ...sharedFileSecrets(loaded.config)]);
   const reporter = maskReporter(chooseReporter(o), mask);
   const result = await deploy({
     loaded,

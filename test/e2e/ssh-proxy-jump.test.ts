@@ -124,7 +124,7 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-const env = { HOME: home, SSH_AUTH_SOCK: '', SSH_PRIVATE_KEY: '', SSH_KNOWN_HOSTS: '' };
+const env = () => ({ HOME: home, SSH_AUTH_SOCK: '', SSH_PRIVATE_KEY: '', SSH_KNOWN_HOSTS: '' });
 
 function project(name: string, hostExtra: Record<string, unknown>) {
   const dir = path.join(work, name);
@@ -161,7 +161,7 @@ describe('ProxyJump through a bastion, target reachable only from inside the bas
     expect(await tryTcp(bastion.host, bastion.port)).toBe('connected');
 
     const { deployPath, file } = project('direct', { connect_timeout: 2 });
-    const r = await runCli(['-c', file, 'web'], { env });
+    const r = await runCli(['-c', file, 'web'], { env: env() });
     expect(r.code, r.output).toBe(5);
     expect(r.stderr).toContain(`ECONNECT: web: cannot connect to ${target.host}:${target.port}`);
     expect(fs.existsSync(deployPath)).toBe(false);
@@ -169,7 +169,7 @@ describe('ProxyJump through a bastion, target reachable only from inside the bas
 
   it('deploys through proxy_jump, and the target sees the connection coming from the bastion', async () => {
     const { deployPath, file } = project('jump', { proxy_jump: 'bastion' });
-    const r = await runCli(['-c', file, 'web'], { env });
+    const r = await runCli(['-c', file, 'web'], { env: env() });
     expect(r.code, r.output).toBe(0);
     expect(releasesOf(deployPath)).toHaveLength(1);
     expect(fs.readFileSync(target.logFile, 'utf8')).toMatch(
@@ -180,7 +180,7 @@ describe('ProxyJump through a bastion, target reachable only from inside the bas
   it('chains several hops (`a,b`), each over the previous one’s forwarded channel', async () => {
     const { deployPath, file } = project('two-hops', { proxy_jump: 'bastion,bastion-loopback' });
     const loginsBefore = await bastion.connections();
-    const r = await runCli(['-c', file, 'web'], { env });
+    const r = await runCli(['-c', file, 'web'], { env: env() });
     expect(r.code, r.output).toBe(0);
     expect(releasesOf(deployPath)).toHaveLength(1);
     expect(await bastion.connections()).toBe(loginsBefore + 2);
@@ -192,7 +192,7 @@ describe('ProxyJump through a bastion, target reachable only from inside the bas
     fs.writeFileSync(targetOnly, fs.readFileSync(target.knownHostsFile));
     const { deployPath, file } = project('hop-key', { proxy_jump: 'bastion', known_hosts_file: targetOnly });
     const execsBefore = await target.execRequests();
-    const r = await runCli(['-c', file, 'web'], { env });
+    const r = await runCli(['-c', file, 'web'], { env: env() });
     expect(r.code, r.output).toBe(5);
     expect(r.stderr).toContain('EHOSTKEY: bastion (jump host for web): unknown host key');
     expect(await target.execRequests()).toBe(execsBefore);

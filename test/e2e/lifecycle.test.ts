@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -238,5 +240,103 @@ describe('cleanup', () => {
     const left = releasesOf(deployPath);
     // The newest two successes stay; failed releases older than the newest kept success go.
     expect(left).toEqual([successes[1], left.at(-1)]);
+  });
+});
+
+/** Runs the CLI and sends `signal` once a line matching `marker` appeared on its stdout. */
+async function interruptAt(args: string[], marker: RegExp, signal: NodeJS.Signals = 'SIGINT') {
+  let pid = 0;
+  let sentAt = 0;
+  const result = runCli(args, {
+    onSpawn: (p) => (pid = p),
+    onStdout: (text) => {
+      if (!sentAt && marker.test(text)) {
+        sentAt = Date.now();
+        process.kill(pid, signal);
+      }
+    },
+  });
+  const r = await result;
+  return { ...r, sent: sentAt > 0, tookMs: Date.now() - sentAt };
+}
+
+const psLines = (needle: string): string[] =>
+  execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.includes(needle) && !l.includes('ps -eo'));
+
+describe('interrupts', () => {
+  it('SIGINT during a long remote hook kills it, removes the release, frees the lock, exits 130', async () => {
+    const { deployPath, file: plain } = project('sigint-hook');
+    await deployOk(plain);
+    const before = { current: current(deployPath), releases: releasesOf(deployPath) };
+    const file = writeConfig(path.dirname(plain), {
+      application: 'sigint-hook',
+      source: 'app',
+      hosts: { web: sshHost(server, deployPath) },
+      hooks: { after: { upload: ['sleep 31.5'] } },
+    });
+    const r = await interruptAt(['-c', file, 'web'], /> after:upload/);
+    expect(r.sent, r.output).toBe(true);
+    expect(r.code, r.output).toBe(130);
+    expect(r.tookMs).toBeLessThan(5000);
+    expect(r.stderr).toContain('EINTERRUPTED');
+    expect(psLines('sleep 31.5')).toEqual([]);
+    expect(current(deployPath)).toBe(before.current);
+    expect(releasesOf(deployPath)).toEqual(before.releases);
+    expect(lockFree(deployPath)).toBe(true);
+    expect(logOf(deployPath).at(-1)).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining('interrupted by SIGINT'),
+    });
+  });
+
+  it('SIGTERM during the upload of a large tree stops tar, leaves no partial release, exits 143', async () => {
+    const { source, deployPath, file } = project('sigterm-upload');
+    await deployOk(file);
+    const before = { current: current(deployPath), releases: releasesOf(deployPath) };
+    // Incompressible, so the stream takes a while even over loopback.
+    fs.writeFileSync(path.join(source, 'big.bin'), crypto.randomBytes(256 * 1024 * 1024));
+    const r = await interruptAt(['-c', file, 'web'], /> upload/, 'SIGTERM');
+    expect(r.sent, r.output).toBe(true);
+    expect(r.code, r.output).toBe(143);
+    expect(r.tookMs).toBeLessThan(5000);
+    expect(psLines(path.join(deployPath, 'releases'))).toEqual([]);
+    expect(current(deployPath)).toBe(before.current);
+    expect(releasesOf(deployPath)).toEqual(before.releases);
+    expect(lockFree(deployPath)).toBe(true);
+  });
+
+  it('kill -9 mid-deploy leaves a stale lock: deploy exits 3 naming it, unlock says whose it was, deploy succeeds', async () => {
+    const { deployPath, file: plain } = project('kill9');
+    const file = writeConfig(path.dirname(plain), {
+      application: 'kill9',
+      source: 'app',
+      hosts: { web: sshHost(server, deployPath) },
+      hooks: { after: { upload: ['test -f ../../fast || sleep 3'] } },
+    });
+    const killed = await interruptAt(['-c', file, 'web'], /> after:upload/, 'SIGKILL');
+    expect(killed.code).toBe(null);
+    expect(lockFree(deployPath)).toBe(false);
+    fs.writeFileSync(path.join(deployPath, 'fast'), '');
+
+    const status = await runCli(['-c', file, 'lock', 'status', 'web']);
+    expect(status.code, status.output).toBe(0);
+    expect(status.stdout).toMatch(/web: locked by \S+@\S+ \(pid \d+/);
+    expect(status.stdout).toContain('stale');
+    expect(status.stdout).toContain('deploy unlock web');
+
+    const blocked = await runCli(['-c', file, 'web']);
+    expect(blocked.code, blocked.output).toBe(3);
+    expect(blocked.stderr).toMatch(/deploy lock held by \S+@\S+ \(pid \d+/);
+    expect(blocked.stderr).toContain('stale lock');
+
+    const unlocked = await runCli(['-c', file, 'unlock', 'web']);
+    expect(unlocked.code, unlocked.output).toBe(0);
+    expect(unlocked.stdout).toMatch(/web: removed the lock of \S+@\S+ \(pid \d+.*\(stale/);
+    expect(lockFree(deployPath)).toBe(true);
+
+    await deployOk(file);
+    expect((await runCli(['-c', file, 'lock', 'status', 'web'])).stdout).toContain('web: not locked');
   });
 });

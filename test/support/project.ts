@@ -21,7 +21,13 @@ export interface CliResult {
 /** Runs the real CLI in a child process, from source, as a user would. */
 export function runCli(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; onSpawn?: (pid: number) => void } = {},
+  options: {
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    onSpawn?: (pid: number) => void;
+    /** Sees stdout as it grows (all of it so far), e.g. to interrupt at a marker line. */
+    onStdout?: (soFar: string) => void;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -35,7 +41,10 @@ export function runCli(
     );
     options.onSpawn?.(child.pid!);
     let [stdout, stderr] = ['', ''];
-    child.stdout.on('data', (c) => (stdout += c));
+    child.stdout.on('data', (c) => {
+      stdout += c;
+      options.onStdout?.(stdout);
+    });
     child.stderr.on('data', (c) => (stderr += c));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr, output: stdout + stderr }));

@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { deployCommand } from './commands/deploy-command.js';
+import { initCommand } from './commands/init.js';
+import { verifyCommand } from './commands/verify.js';
 import { configCommand } from './commands/config.js';
 import { hostsCommand } from './commands/hosts.js';
 import { lockStatusCommand, unlockCommand } from './commands/locks.js';
@@ -91,6 +93,21 @@ export async function main(argv: string[]): Promise<number> {
     .argument(...selectorArg)
     .action(async (selector: string[], _o, cmd: Command) => {
       code = await lockStatusCommand({ ...cmd.optsWithGlobals(), selector });
+    });
+
+  program
+    .command('verify')
+    .description('check the shared layout of each host: links, shared dirs, writable dirs (read-only)')
+    .argument('[selector...]', 'host alias, stage, label=value, or all')
+    .action(async (selector: string[], _o, cmd: Command) => {
+      code = await verifyCommand({ ...cmd.optsWithGlobals(), selector });
+    });
+  program
+    .command('init')
+    .description('write a commented deploy.yml for the framework detected in this directory')
+    .option('--force', 'overwrite an existing file')
+    .action(async (_o, cmd: Command) => {
+      code = await initCommand(cmd.optsWithGlobals());
     });
 
   try {

@@ -1,0 +1,139 @@
+import path from 'node:path';
+import type { AppPersistence } from '../persistence/app-persistence.js';
+import { sharedTarget } from '../persistence/shared-links.js';
+import { lines, quote, sh, ShellText } from '../remote/sh.js';
+import type { HostContext, Stage } from './types.js';
+
+/**
+ * `deploy verify`: the seed's verify_persistence.sh as a read-only check. Every check prints one
+ * marker line (ok, fail or info) and the script itself always succeeds, so the command can list
+ * every problem at once; the command, not the script, turns a failure into exit 1.
+ */
+export const VERIFY_MARKER = '@@shipshape-verify ';
+
+export type VerifyContext = HostContext & { persistence: AppPersistence };
+
+const say = (status: 'ok' | 'fail' | 'info', label: ShellText | string): ShellText =>
+  typeof label === 'string'
+    ? sh`printf '%s%s %s\n' ${VERIFY_MARKER} ${status} ${label}`
+    : sh`printf '%s%s %s\n' ${VERIFY_MARKER} ${status} ${label}`;
+
+const check = (test: ShellText, ok: string, fail: string): ShellText =>
+  sh`if ${test}; then ${say('ok', ok)}; else ${say('fail', fail)}; fi`;
+
+export function planVerify(ctx: VerifyContext): ShellText[] {
+  const { paths } = ctx;
+  const p = ctx.persistence;
+  const C = paths.current;
+  // Link text is the same from every release directory: they all sit at releases/<name>.
+  const anyRelease = path.posix.join(paths.releases, 'x');
+  const out: ShellText[] = [
+    check(
+      sh`[ -L ${C} ] && [ -d ${C}/ ]`,
+      'current is a link to a release',
+      `${C} is missing or not a link to a release`,
+    ),
+    sh`if [ ! -d ${C}/ ]; then exit 0; fi`,
+    check(sh`[ -d ${paths.shared} ]`, `${paths.shared} exists`, `${paths.shared} is missing`),
+  ];
+  for (const d of p.shared_dirs) {
+    const expected = sharedTarget(anyRelease, paths.shared, d);
+    out.push(
+      check(sh`[ -d ${`${paths.shared}/${d}`} ]`, `shared/${d} exists`, `shared/${d} is missing`),
+      check(
+        sh`[ -L ${`${C}/${d}`} ] && [ "$(readlink ${`${C}/${d}`})" = ${expected} ] && [ -e ${`${C}/${d}`} ]`,
+        `current/${d} -> ${expected}`,
+        `current/${d} is not a link to ${expected}`,
+      ),
+    );
+  }
+  for (const f of p.shared_files) {
+    const expected = sharedTarget(anyRelease, paths.shared, f.path);
+    const at = `${C}/${f.path}`;
+    out.push(
+      f.optional
+        ? sh`if [ -e ${`${paths.shared}/${f.path}`} ]; then ${check(
+            sh`[ -L ${at} ] && [ "$(readlink ${at})" = ${expected} ]`,
+            `current/${f.path} -> ${expected}`,
+            `current/${f.path} is not a link to ${expected}`,
+          )}; else ${say('info', `shared/${f.path} is absent (optional)`)}; fi`
+        : check(
+            sh`[ -L ${at} ] && [ "$(readlink ${at})" = ${expected} ] && [ -f ${at} ]`,
+            `current/${f.path} -> ${expected}`,
+            `current/${f.path} is not a link to an existing ${expected}`,
+          ),
+    );
+  }
+  for (const d of p.shared_skeleton) {
+    out.push(check(sh`[ -d ${`${paths.shared}/${d}`} ]`, `shared/${d} exists`, `shared/${d} is missing`));
+  }
+  if (p.public_dir) out.push(...planPublicChecks(ctx, p.public_dir));
+  const probes = p.writable_dirs.length
+    ? p.writable_dirs
+    : p.shared_dirs.includes('storage')
+      ? ['storage/logs']
+      : [];
+  for (const w of probes) {
+    const at = `${C}/${w}`;
+    out.push(
+      sh`if [ -d ${at} ]; then __t=${at}/.shipshape-verify.$$; if ( : > "$__t" ) 2>/dev/null && rm -f "$__t"; then ${say('ok', `${w} is writable`)}; else ${say('fail', `${w} is not writable`)}; fi; fi`,
+    );
+  }
+  if (p.recipe === 'laravel' && p.public_dir) {
+    const link = `${C}/${p.public_dir}/storage`;
+    out.push(
+      sh`if [ -L ${link} ] && [ -e ${link} ]; then ${say('ok', 'Laravel storage link exists')}; elif ! command -v php >/dev/null 2>&1; then ${say('info', 'Laravel storage link absent: php is not on this host, so storage:link cannot run')}; else ${say('fail', `Laravel storage link ${p.public_dir}/storage is missing (run php artisan storage:link)`)}; fi`,
+    );
+  }
+  return [lines(...out)];
+}
+
+function planPublicChecks(ctx: VerifyContext, pd: string): ShellText[] {
+  const { paths } = ctx;
+  const S = `${paths.shared}/${pd}`;
+  const P = `${paths.current}/${pd}`;
+  const exclude = ctx.persistence.public_exclude;
+  const prefix = path.posix.relative(path.posix.join(paths.releases, 'x', pd), S);
+  const excluded = exclude.length ? new ShellText(exclude.map(quote).join('|')) : new ShellText("''");
+  const each = (dir: string, body: ShellText) =>
+    sh`for __p in ${new ShellText(dir)}/* ${new ShellText(dir)}/.[!.]* ${new ShellText(dir)}/..?*; do { [ -e "$__p" ] || [ -L "$__p" ]; } || continue; __n=\${__p##*/}; ${body}; done`;
+  return [
+    check(sh`[ -d ${S} ]`, `shared/${pd} exists`, `shared/${pd} is missing`),
+    check(
+      sh`[ -d ${P} ] && [ ! -L ${P} ]`,
+      `current/${pd} is a real directory of the release`,
+      `current/${pd} is a link (the whole-directory layout); deploy again to split it into entries`,
+    ),
+    sh`__S=${S} __P=${P} __X=${prefix} __pd=${pd}`,
+    each(
+      '"$__S"',
+      sh`case "$__n" in .shared-exclusions) continue ;; ${excluded}) printf '%s%s %s\n' ${VERIFY_MARKER} info "shared/$__pd/$__n is an excluded name left in shared (not linked)"; continue ;; esac; if [ -L "$__P/$__n" ] && [ "$(readlink "$__P/$__n")" = "$__X/$__n" ]; then printf '%s%s %s\n' ${VERIFY_MARKER} ok "current/$__pd/$__n -> $__X/$__n"; else printf '%s%s %s\n' ${VERIFY_MARKER} fail "current/$__pd/$__n is not a link to $__X/$__n"; fi`,
+    ),
+    each(
+      '"$__P"',
+      sh`case "$__n" in ${excluded}) if [ -L "$__p" ]; then printf '%s%s %s\n' ${VERIFY_MARKER} fail "current/$__pd/$__n is excluded but is a link; it must be the release's own"; else printf '%s%s %s\n' ${VERIFY_MARKER} ok "current/$__pd/$__n is the release's own"; fi; continue ;; esac; if [ ! -L "$__p" ]; then printf '%s%s %s\n' ${VERIFY_MARKER} fail "current/$__pd/$__n is a real entry in the release, not a link into shared"; elif [ ! -e "$__p" ]; then printf '%s%s %s\n' ${VERIFY_MARKER} fail "current/$__pd/$__n is a broken link"; fi`,
+    ),
+  ];
+}
+
+export const verify: Stage<VerifyContext> = {
+  id: 'verify',
+  title: 'Verify the shared layout',
+  plan: planVerify,
+};
+
+export interface VerifyLine {
+  status: 'ok' | 'fail' | 'info';
+  label: string;
+}
+
+export function readVerifyLines(stdout: string): VerifyLine[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith(VERIFY_MARKER))
+    .map((l) => {
+      const body = l.slice(VERIFY_MARKER.length);
+      const sp = body.indexOf(' ');
+      return { status: body.slice(0, sp) as VerifyLine['status'], label: body.slice(sp + 1) };
+    });
+}

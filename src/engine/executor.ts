@@ -52,7 +52,10 @@ export async function runStages<C extends HostContext>(
 
   const result = await runner.transport.exec({
     script,
-    stdin: withInput[0]?.stdin?.(ctx),
+    stdin: withInput[0]?.stdin?.(
+      ctx,
+      (p) => !options.quiet && runner.reporter.progress?.(runner.alias, withInput[0]!.id, p),
+    ),
     signal: runner.signal,
     onStderr,
   });

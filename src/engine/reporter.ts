@@ -13,11 +13,21 @@ export interface HostOutcome {
   error?: { code: string; message: string; hint: string };
 }
 
+/** How far a stage's stdin (the upload) has got; totals are what this run sends, not the whole source. */
+export interface TransferProgress {
+  files: number;
+  bytes: number;
+  totalFiles: number;
+  totalBytes: number;
+}
+
 /** How the engine tells the world what it does; implementations live in src/ui. Stages never print. */
 export interface Reporter {
   begin(hosts: readonly string[], stages: readonly StageInfo[]): void;
   stage(host: string, stageId: string, state: StageState, detail?: string): void;
   log(level: 'info' | 'warn' | 'error', message: string, host?: string): void;
+  /** Called often (per file sent); a renderer decides how often to show it. */
+  progress?(host: string, stageId: string, progress: TransferProgress): void;
   end(outcomes: readonly HostOutcome[]): Promise<void>;
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
+import type { TransferProgress } from '../engine/reporter.js';
 import type { HashCache } from './hash-cache.js';
 import { encodeManifest, MANIFEST_FORMAT, type Manifest, type ManifestEntry } from './manifest.js';
 import type { SourceEntry } from './scan.js';
@@ -25,6 +26,7 @@ export interface UploadStreamInput {
   revision?: string;
   token: string;
   cache?: HashCache;
+  onProgress?: (p: TransferProgress) => void;
 }
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
@@ -35,7 +37,8 @@ const seconds = (ms: number) => Math.floor(ms / 1000);
  * files streamed, so the archive itself is never held in memory and no file is read twice.
  */
 export function uploadStream(input: UploadStreamInput): Readable {
-  const { root, entries, plan, release, revision, token, cache } = input;
+  const { root, entries, plan, release, revision, token, cache, onProgress } = input;
+  const totals = { totalFiles: plan.send.length, totalBytes: plan.send.reduce((n, e) => n + e.size, 0) };
   const byPath = new Map(entries.map((e) => [e.path, e]));
   const hashes = new Map<string, string>();
   const now = new Date();
@@ -77,6 +80,7 @@ export function uploadStream(input: UploadStreamInput): Readable {
       const e = byPath.get(p);
       if (e) cache?.set(e, sha);
     },
+    onProgress: onProgress && ((p) => onProgress({ ...p, ...totals })),
   });
   const body = plan.compression === 'gzip' ? tar.pipe(createGzip({ level: 1 })) : tar;
   if (plan.compression === 'gzip') tar.on('error', (err) => body.destroy(err));

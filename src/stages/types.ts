@@ -2,6 +2,7 @@ import type { Config, HostConfig } from '../config/schema.js';
 import type { DeployError } from '../definitions/errors.js';
 import type { DeployPaths } from '../engine/paths.js';
 import type { RemoteState } from '../engine/remote-state.js';
+import type { TransferProgress } from '../engine/reporter.js';
 import type { RunInfo } from '../engine/run-info.js';
 import type { Readable } from 'node:stream';
 import type { ShellText } from '../remote/sh.js';
@@ -51,7 +52,7 @@ export interface Stage<C extends HostContext = ReleaseContext> {
   /** Pure: the remote commands, in order. Each must return non-zero on failure. */
   plan(ctx: C): ShellText[];
   /** Data streamed to the script's stdin (the upload's tar); only one stage of a phase may have it. */
-  stdin?(ctx: C): Readable;
+  stdin?(ctx: C, onProgress?: (p: TransferProgress) => void): Readable;
   /** Turns a known failure (e.g. "lock held") into a precise error; undefined means generic. */
   interpret?(outcome: StageOutcome, ctx: C): DeployError | undefined;
   /** After a successful script: lines for the reporter, read from the stage's own stdout markers. */

@@ -50,8 +50,9 @@ export const upload: Stage = {
       sh`for __m in ${dir}/*.json.gz; do __r=\${__m##*/}; __r=\${__r%.json.gz}; if [ -f "$__m" ] && [ ! -d ${ctx.paths.releases}/"$__r" ]; then rm -f -- "$__m" || exit 1; fi; done`,
     ];
   },
-  stdin: (ctx) =>
+  stdin: (ctx, onProgress) =>
     uploadStream({
+      onProgress,
       root: ctx.source.root,
       entries: ctx.source.entries,
       plan: planOf(ctx),

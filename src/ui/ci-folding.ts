@@ -1,4 +1,4 @@
-import type { HostOutcome, Reporter, StageInfo, StageState } from '../engine/reporter.js';
+import type { HostOutcome, Reporter, StageInfo, StageState, TransferProgress } from '../engine/reporter.js';
 import { PlainReporter } from './plain.js';
 
 /** How a CI system folds a block of log lines and raises an error or warning. */
@@ -115,6 +115,10 @@ export class FoldingReporter implements Reporter {
       const title = host ? `shipshape: ${host}` : 'shipshape';
       this.emit(this.dialect.annotate(level === 'warn' ? 'warning' : 'error', title, message), host);
     }
+  }
+
+  progress(host: string, stageId: string, p: TransferProgress): void {
+    this.as(host, () => this.plain.progress(host, stageId, p));
   }
 
   async end(outcomes: readonly HostOutcome[]): Promise<void> {

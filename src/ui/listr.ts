@@ -1,12 +1,16 @@
 import { Listr, type ListrTask } from 'listr2';
 import { formatResults } from './results.js';
-import type { HostOutcome, Reporter, StageInfo, StageState } from '../engine/reporter.js';
+import type { HostOutcome, Reporter, StageInfo, StageState, TransferProgress } from '../engine/reporter.js';
+import { formatProgress, throttle } from './progress.js';
 
 interface Waiter {
   started: Promise<void>;
   start(): void;
   settle(state: StageState, detail?: string): void;
   result: Promise<{ state: StageState; detail?: string }>;
+  startedAt?: number;
+  /** Writes under the task's title, once the task runs. */
+  show?: (text: string) => void;
 }
 
 function waiter(): Waiter {
@@ -38,6 +42,7 @@ export class ListrReporter implements Reporter {
         title: s.title,
         task: async (_ctx, task) => {
           const w = this.get(host, s.id);
+          w.show = (text) => (task.output = text);
           const r = await w.result;
           if (r.state === 'failed') throw new Error(r.detail ?? `${s.id} failed`);
           if (r.state === 'skipped') task.skip(r.detail ?? `${s.title} (skipped)`);
@@ -57,8 +62,18 @@ export class ListrReporter implements Reporter {
 
   stage(host: string, id: string, state: StageState, detail?: string): void {
     const w = this.get(host, id);
-    if (state === 'start') w.start();
-    else w.settle(state, detail);
+    if (state === 'start') {
+      w.startedAt = Date.now();
+      w.start();
+    } else w.settle(state, detail);
+  }
+
+  private progressDue = throttle(250);
+
+  progress(host: string, id: string, p: TransferProgress): void {
+    const w = this.get(host, id);
+    if (!w.show || !this.progressDue(`${host}\0${id}`)) return;
+    w.show(formatProgress(p, Date.now() - (w.startedAt ?? Date.now())));
   }
 
   log(level: 'info' | 'warn' | 'error', message: string, host?: string): void {

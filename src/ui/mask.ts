@@ -22,6 +22,7 @@ export function maskReporter(inner: Reporter, mask: Mask): Reporter {
     stage: (host: string, id: string, state: StageState, detail?: string) =>
       inner.stage(host, id, state, detail === undefined ? undefined : mask(detail)),
     log: (level, message, host) => inner.log(level, mask(message), host),
+    progress: inner.progress?.bind(inner),
     end: (outcomes: readonly HostOutcome[]) =>
       inner.end(
         outcomes.map((o) =>

@@ -1,5 +1,6 @@
 import { formatResults } from './results.js';
-import type { HostOutcome, Reporter, StageInfo, StageState } from '../engine/reporter.js';
+import type { HostOutcome, Reporter, StageInfo, StageState, TransferProgress } from '../engine/reporter.js';
+import { formatProgress } from './progress.js';
 
 const MARK: Record<StageState, string> = { start: '>', done: 'ok', failed: 'FAILED', skipped: 'skipped' };
 
@@ -8,8 +9,14 @@ export class PlainReporter implements Reporter {
   private titles = new Map<string, string>();
   private startedAt = new Map<string, number>();
   private multi = false;
+  private progressShown = new Map<string, number>();
 
-  constructor(private readonly write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)) {}
+  constructor(
+    private readonly write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+    /** A progress line at most this often per host and stage; the first after as long from its start. */
+    private readonly progressEveryMs = 5000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   private line(text: string, host?: string): void {
     const prefix = host && this.multi ? `[${host}] ` : host ? `${host}: ` : '';
@@ -26,18 +33,27 @@ export class PlainReporter implements Reporter {
     const key = `${host}\0${id}`;
     const title = this.titles.get(id) ?? id;
     if (state === 'start') {
-      this.startedAt.set(key, Date.now());
+      this.startedAt.set(key, this.now());
       this.line(`${MARK.start} ${id}: ${title}`, host);
       return;
     }
     const took = this.startedAt.has(key)
-      ? ` (${((Date.now() - this.startedAt.get(key)!) / 1000).toFixed(1)}s)`
+      ? ` (${((this.now() - this.startedAt.get(key)!) / 1000).toFixed(1)}s)`
       : '';
     this.line(`${MARK[state]} ${id}${took}${detail ? `: ${detail}` : ''}`, host);
   }
 
   log(level: 'info' | 'warn' | 'error', message: string, host?: string): void {
     this.line(`${level === 'info' ? '' : `${level}: `}${message}`, host);
+  }
+
+  progress(host: string, id: string, p: TransferProgress): void {
+    const key = `${host}\0${id}`;
+    const started = this.startedAt.get(key) ?? this.now();
+    const t = this.now();
+    if (t - (this.progressShown.get(key) ?? started) < this.progressEveryMs) return;
+    this.progressShown.set(key, t);
+    this.line(`  ${id}: ${formatProgress(p, t - started)}`, host);
   }
 
   async end(outcomes: readonly HostOutcome[]): Promise<void> {

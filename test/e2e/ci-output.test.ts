@@ -31,7 +31,7 @@ describe('output on GitHub Actions', () => {
     }
     const annotation = lines.find((l) => l.startsWith('::error '));
     expect(annotation).toMatch(
-      /^::error title=ESHAREDMISSING on web::web: required shared files are missing: \S*\.env%0A/,
+      /^::error title=ESHAREDMISSING on web::web: required shared files are missing: [^%]*\.env[^%]*%0APut them/,
     );
     expect(fs.existsSync(path.join(work, 'target/current'))).toBe(false);
   });

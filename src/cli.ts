@@ -37,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--verbose', 'more output')
     .option('--json', 'print one JSON result object on stdout at the end')
     .option('--parallel <n>', 'hosts at once', (v) => Number.parseInt(v, 10))
+    .option('--dry-run', 'read the hosts and print the scripts a deploy would run; change nothing')
     .option('--limit <n>', 'only the first n selected hosts (a trial run)', (v) => Number.parseInt(v, 10))
     .argument('[selector...]', 'host alias, stage, label=value, or all')
     .exitOverride()

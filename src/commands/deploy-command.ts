@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/load.js';
 import { sharedFileSecrets } from '../config/secrets.js';
 import { deploy } from '../engine/deploy.js';
+import { dryRunCommand } from './dry-run.js';
 import { chooseReporter } from '../ui/choose.js';
 import { createMask, maskReporter } from '../ui/mask.js';
 import { formatError } from '../ui/print-error.js';
@@ -12,10 +13,12 @@ export interface DeployCommandOptions {
   json?: boolean;
   parallel?: number;
   limit?: number;
+  dryRun?: boolean;
   signal?: AbortSignal;
 }
 
 export async function deployCommand(o: DeployCommandOptions): Promise<number> {
+  if (o.dryRun) return dryRunCommand(o);
   const loaded = loadConfig(o.config);
   const mask = createMask([...loaded.secrets, ...sharedFileSecrets(loaded.config)]);
   const reporter = maskReporter(chooseReporter(o), mask);

@@ -1,4 +1,5 @@
 import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { sharedFileSecrets } from '../config/secrets.js';
 import { createMask, type Mask } from '../ui/mask.js';
 
 /** What every lifecycle subcommand takes from the command line. */
@@ -13,7 +14,7 @@ export interface LifecycleOptions {
 
 export function loadMasked(o: LifecycleOptions): { loaded: LoadedConfig; mask: Mask } {
   const loaded = loadConfig(o.config);
-  return { loaded, mask: createMask(loaded.secrets) };
+  return { loaded, mask: createMask([...loaded.secrets, ...sharedFileSecrets(loaded.config)]) };
 }
 
 export const printJson = (mask: Mask, value: unknown): void =>

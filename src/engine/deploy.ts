@@ -229,7 +229,7 @@ function interruptExit(e: DeployError | undefined, signal?: AbortSignal): number
   return String(signal?.reason) === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint;
 }
 
-async function readSource(loaded: LoadedConfig): Promise<SourceInfo> {
+export async function readSource(loaded: LoadedConfig): Promise<SourceInfo> {
   const root = loaded.config.source;
   const patterns = await readIgnorePatterns(root, loaded.config.exclude);
   // deploy.yml itself may hold hostnames and paths; it is not part of the application.

@@ -15,6 +15,7 @@ import {
   writeConfig,
   writeTree,
 } from '../support/project.js';
+import { DEPLOY } from '../../src/definitions/pipeline.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 
 let server: SshdServer;
@@ -338,5 +339,42 @@ describe('interrupts', () => {
 
     await deployOk(file);
     expect((await runCli(['-c', file, 'lock', 'status', 'web'])).stdout).toContain('web: not locked');
+  });
+});
+
+/** Paths, types, modes, link targets, content hashes and mtimes of everything under root. */
+function snapshotWithTimes(root: string): Record<string, string> {
+  const out = snapshot(root);
+  for (const rel of Object.keys(out)) {
+    out[rel] += ` mtime ${fs.lstatSync(path.join(root, rel)).mtimeMs}`;
+  }
+  return out;
+}
+
+describe('dry run', () => {
+  it('prints the plan per host and changes nothing on a host with a previous release', async () => {
+    const { deployPath, file: plain } = project('dry-run');
+    await deployOk(plain);
+    const file = writeConfig(path.dirname(plain), {
+      application: 'dry-run',
+      source: 'app',
+      hosts: { web: sshHost(server, deployPath) },
+      hooks: { before: { symlink: ['php artisan migrate --force'] } },
+    });
+    const before = snapshotWithTimes(deployPath);
+    const r = await runCli(['-c', file, '--dry-run', 'web']);
+    expect(r.code, r.output).toBe(0);
+    expect(snapshotWithTimes(deployPath)).toEqual(before);
+    expect(r.stdout).toContain(`current: ${releasesOf(deployPath)[0]}`);
+    expect(r.stdout).toMatch(/--- phase prepare: setup, lock, probe/);
+    expect(r.stdout).toMatch(/--- phase switch: before:symlink, symlink/);
+    expect(r.stdout).toContain("/bin/sh -c 'php artisan migrate --force'");
+    expect(r.stdout).toMatch(/mv -T \S+ \S+\/current/);
+
+    const json = await runCli(['-c', file, '--dry-run', '--json', 'web']);
+    expect(json.code, json.output).toBe(0);
+    const plan = JSON.parse(json.stdout) as { hosts: { phases: { phase: string }[] }[] };
+    expect(plan.hosts[0]!.phases.map((p) => p.phase)).toEqual(Object.keys(DEPLOY));
+    expect(snapshotWithTimes(deployPath)).toEqual(before);
   });
 });

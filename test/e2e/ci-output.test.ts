@@ -1,7 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, tmpDir, writeConfig, writeTree } from '../support/project.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 // The local transport is enough here: what is under test is the CLI's output on a CI runner.
 describe('output on GitHub Actions', () => {
@@ -34,5 +38,22 @@ describe('output on GitHub Actions', () => {
       /^::error title=ESHAREDMISSING on web::web: required shared files are missing: [^%]*\.env[^%]*%0APut them/,
     );
     expect(fs.existsSync(path.join(work, 'target/current'))).toBe(false);
+  });
+
+  it('--json prints only the documented result object on stdout; the folds go to stderr', async () => {
+    const docs = fs.readFileSync(path.join(ROOT, 'docs/ci.md'), 'utf8');
+    const block = /<!-- json-output-schema -->\n```json\n([\s\S]*?)\n```/.exec(docs)?.[1];
+    expect(block, 'docs/ci.md lost its json-output-schema block').toBeTruthy();
+    const validate = new Ajv2020({ allErrors: true }).compile(JSON.parse(block!) as object);
+    const file = path.join(work, 'deploy.yml');
+    const r = await runCli(['-c', file, '--json', 'web'], { env: { GITHUB_ACTIONS: 'true', GITLAB_CI: '' } });
+    expect(r.code, r.output).toBe(1);
+    const result = JSON.parse(r.stdout) as unknown;
+    expect(validate(result), JSON.stringify(validate.errors)).toBe(true);
+    expect(result).toMatchObject({
+      exitCode: 1,
+      hosts: [{ host: 'web', status: 'failed', error: { code: 'ESHAREDMISSING' } }],
+    });
+    expect(r.stderr).toContain('::group::web: Link shared files and directories');
   });
 });

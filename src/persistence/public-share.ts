@@ -47,6 +47,7 @@ function helpers(p: PublicSharePlan): ShellText {
     sh`__ss_sync() {
   __d="$__S/$1"
   if [ ! -e "$__d" ] && [ ! -L "$__d" ]; then
+    [ -e "$__R/$1" ] || { __ss_kept=$((__ss_kept + 1)); return 0; }
     mkdir -p "$(dirname -- "$__d")" && cp -p "$__R/$1" "$__d" && { [ -n "$3" ] || __ss_record "$1" "$2"; } && __ss_added=$((__ss_added + 1))
     return
   fi
@@ -85,38 +86,73 @@ const eachEntry = (dir: string, body: ShellText): ShellText =>
   sh`for __p in ${new ShellText(dir)}/* ${new ShellText(dir)}/.[!.]* ${new ShellText(dir)}/..?*; do { [ -e "$__p" ] || [ -L "$__p" ]; } || continue; __n=\${__p##*/}; ${body}; done`;
 
 /**
+ * Real entries of `dir` that are neither excluded nor deployed move into shared (or, when shared
+ * already has the name, to shared/.rescued/<release>/) and are replaced by a link. Links are left.
+ */
+function adoptLoop(
+  p: PublicSharePlan,
+  dir: string,
+  release: string,
+  deployed: readonly string[],
+  verb: 'adopted' | 'carried',
+): ShellText {
+  const Q = join(p.sharedRoot, '.rescued', release, p.publicDir);
+  const skipDeployed = deployed.length
+    ? sh`case "$__n" in ${casePattern(deployed)}) continue ;; esac`
+    : sh`:`;
+  return lines(
+    sh`__D=${dir}`,
+    eachEntry(
+      '"$__D"',
+      lines(
+        skipExcluded(p),
+        skipDeployed,
+        sh`[ -L "$__p" ] && continue`,
+        sh`if [ ! -e "$__S/$__n" ] && [ ! -L "$__S/$__n" ]; then mv -T "$__p" "$__S/$__n" && __ss_say ${verb} "$__n"; else mkdir -p ${Q} && mv -T "$__p" ${Q}/"$__n" && __ss_say rescued ${`${Q}/`}"$__n"; fi || { __ss_err=1; break; }`,
+        sh`ln -s -T "$__P/$__n" "$__p" || __ss_say warn "could not link $__n into $__D"`,
+      ),
+    ),
+    sh`[ "$__ss_err" = 0 ]`,
+  );
+}
+
+const skipExcluded = (p: PublicSharePlan): ShellText =>
+  p.exclude.length
+    ? sh`case "$__n" in .shared-exclusions|${casePattern(p.exclude)}) continue ;; esac`
+    : sh`case "$__n" in .shared-exclusions) continue ;; esac`;
+
+/**
  * Entry-level sharing of public_dir: the directory stays real in every release; each top-level
  * entry that is not excluded becomes a link into shared/<public_dir>/. See docs/persistence.md.
  * Nothing in shared is deleted; a replaced file goes to shared/.history/<release>/.
  */
 export function planPublicShare(p: PublicSharePlan): ShellText[] {
   const S = join(p.sharedRoot, p.publicDir);
-  const skip = p.exclude.length
-    ? sh`case "$__n" in .shared-exclusions|${casePattern(p.exclude)}) continue ;; esac`
-    : sh`case "$__n" in .shared-exclusions) continue ;; esac`;
+  const skip = skipExcluded(p);
   const out: ShellText[] = [
     helpers(p),
     sh`if [ -L "$__R" ]; then printf '%s is a symlink in the release; public_dir must be a real directory\n' ${p.publicDir} >&2; false; else mkdir -p "$__R"; fi`,
     sh`[ -d "$__S" ] || { mkdir -p "$__S" && __ss_mode "$__S" && __ss_say created ${S}; }`,
     sh`for __n in ${p.exclude.length ? p.exclude : ['']}; do if [ -n "$__n" ] && { [ -e "$__S/$__n" ] || [ -L "$__S/$__n" ]; }; then __ss_say excluded-in-shared "$__n"; fi; done`,
   ];
+  const shareable = p.entries.filter((e) => e.type !== 'link' && !p.exclude.includes(e.name));
   if (p.liveReleasePath) {
     const L = join(p.liveReleasePath, p.publicDir);
-    const Q = join(p.sharedRoot, '.rescued', p.liveRelease ?? 'live', p.publicDir);
     // The running app made these inside the live release; they move to shared and stay served by a link.
     out.push(
-      sh`if [ -d ${L} ] && [ ! -L ${L} ] && [ ! -L ${p.liveReleasePath} ]; then __L=${L}; ${eachEntry(
-        '"$__L"',
-        lines(
-          skip,
-          sh`[ -L "$__p" ] && continue`,
-          sh`if [ ! -e "$__S/$__n" ] && [ ! -L "$__S/$__n" ]; then mv -T "$__p" "$__S/$__n" && __ss_say adopted "$__n"; else mkdir -p ${Q} && mv -T "$__p" ${Q}/"$__n" && __ss_say rescued ${`${Q}/`}"$__n"; fi || { __ss_err=1; break; }`,
-          sh`ln -s -T "$__P/$__n" "$__p" || __ss_say warn "could not link $__n back into the live release"`,
-        ),
-      )}; [ "$__ss_err" = 0 ]; fi`,
+      sh`if [ -d ${L} ] && [ ! -L ${L} ] && [ ! -L ${p.liveReleasePath} ]; then ${adoptLoop(p, L, p.liveRelease ?? 'live', [], 'adopted')}; fi`,
     );
   }
-  const shareable = p.entries.filter((e) => e.type !== 'link' && !p.exclude.includes(e.name));
+  // A release seeded from the previous one (incremental upload) may carry copies of such entries too.
+  out.push(
+    adoptLoop(
+      p,
+      join(p.releasePath, p.publicDir),
+      p.release,
+      shareable.map((e) => e.name),
+      'carried',
+    ),
+  );
   for (const e of shareable) out.push(entryCommand(p, e.name));
   out.push(
     lines(
@@ -194,7 +230,7 @@ export function readPublicReport(stdout: string): PublicReport | undefined {
       });
     } else if (kind === 'conflict') r.conflicts.push(rest);
     else if (kind === 'moved') r.moved.push(rest);
-    else if (kind === 'adopted') r.adopted.push(rest);
+    else if (kind === 'adopted' || kind === 'carried') r.adopted.push(rest);
     else if (kind === 'rescued') r.rescued.push(rest);
     else if (kind === 'excluded-in-shared') r.excludedInShared.push(rest);
     else if (kind === 'warn') r.warnings.push(rest);

@@ -7,6 +7,8 @@ import { configCommand } from './commands/config.js';
 import { hostsCommand } from './commands/hosts.js';
 import { lockStatusCommand, unlockCommand } from './commands/locks.js';
 import { releasesCommand } from './commands/releases.js';
+import { runCommand } from './commands/run.js';
+import { sshCommand } from './commands/ssh.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { DeployError, isDeployError } from './definitions/errors.js';
 import { EXIT } from './definitions/exit-codes.js';
@@ -94,6 +96,21 @@ export async function main(argv: string[]): Promise<number> {
     .argument(...selectorArg)
     .action(async (selector: string[], _o, cmd: Command) => {
       code = await lockStatusCommand({ ...cmd.optsWithGlobals(), selector });
+    });
+  program
+    .command('ssh')
+    .description('open a shell in current on one host')
+    .argument('<host>', 'host alias')
+    .action(async (host: string, _o, cmd: Command) => {
+      code = await sshCommand({ ...cmd.optsWithGlobals(), host });
+    });
+  program
+    .command('run')
+    .description('run a command in current on each selected host: deploy run <selector> -- <command>')
+    .argument('<selector>', 'host alias, stage, label=value, or all')
+    .argument('<command...>', 'the command, after --')
+    .action(async (selector: string, command: string[], _o, cmd: Command) => {
+      code = await runCommand({ ...cmd.optsWithGlobals(), selector, command });
     });
 
   program

@@ -98,6 +98,11 @@ export const ERRORS = {
     hint: () =>
       'Check the user, then set identity_file, load the key with `ssh-add`, or set SSH_PRIVATE_KEY (see docs/ssh.md).',
   },
+  ERUN: {
+    exit: EXIT.failed,
+    message: (d) => `${s(d.host)}: command exited with ${s(d.exitCode)}`,
+    hint: (d) => `See its output above; \`deploy ssh ${s(d.host)}\` opens a shell in current.`,
+  },
   EHOSTKEY: {
     exit: EXIT.connection,
     message: (d) =>

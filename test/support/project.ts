@@ -27,6 +27,8 @@ export function runCli(
     onSpawn?: (pid: number) => void;
     /** Sees stdout as it grows (all of it so far), e.g. to interrupt at a marker line. */
     onStdout?: (soFar: string) => void;
+    /** Written to the CLI's stdin, which is then closed (otherwise stdin is empty). */
+    input?: string;
   } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
@@ -36,9 +38,11 @@ export function runCli(
       {
         cwd: options.cwd ?? ROOT,
         env: { ...process.env, CI: 'true', FORCE_COLOR: '0', ...options.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['pipe', 'pipe', 'pipe'],
       },
     );
+    child.stdin.on('error', () => undefined); // the CLI may exit without reading it
+    child.stdin.end(options.input ?? '');
     options.onSpawn?.(child.pid!);
     let [stdout, stderr] = ['', ''];
     child.stdout.on('data', (c) => {

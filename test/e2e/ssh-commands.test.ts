@@ -1,0 +1,119 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { releasesOf, runCli, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
+import { startSshd, type SshdServer } from '../support/sshd.js';
+
+let server: SshdServer;
+let work: string;
+let home: string;
+let agent: ChildProcess | undefined;
+let file: string;
+let deployPath: string;
+
+const env = (extra: Record<string, string> = {}) => ({
+  HOME: home,
+  SSH_AUTH_SOCK: '',
+  SSH_PRIVATE_KEY: '',
+  ...extra,
+});
+
+beforeAll(async () => {
+  work = tmpDir('shipshape-sshcmd-');
+  home = path.join(work, 'home');
+  fs.mkdirSync(home);
+  server = await startSshd();
+  writeTree(path.join(work, 'app'), { 'index.html': 'hello from current\n' });
+  deployPath = path.join(work, 'server');
+  file = writeConfig(work, {
+    application: 'cmds',
+    source: 'app',
+    hosts: {
+      web: sshHost(server, deployPath, { stage: 'production' }),
+      fresh: sshHost(server, path.join(work, 'never-deployed'), { stage: 'production' }),
+      agentweb: sshHost(server, deployPath, { forward_agent: true }),
+    },
+  });
+  const first = await runCli(['-c', file, 'web'], { env: env() });
+  if (first.code !== 0) throw new Error(`setup deploy failed:\n${first.output}`);
+});
+
+afterAll(async () => {
+  if (agent?.pid) process.kill(agent.pid, 'SIGTERM');
+  await server?.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('deploy run', () => {
+  it('runs the command in current and prefixes its output with the host', async () => {
+    const r = await runCli(['-c', file, 'run', 'web', '--', 'cat', 'index.html', '&&', 'pwd', '-P'], {
+      env: env(),
+    });
+    expect(r.code, r.output).toBe(0);
+    const release = releasesOf(deployPath)[0]!;
+    expect(r.stdout).toBe(`[web] hello from current\n[web] ${deployPath}/releases/${release}\n`);
+  });
+
+  it('exits non-zero when any host fails, and still prints the others', async () => {
+    const r = await runCli(['-c', file, 'run', 'production', '--', 'echo ran here'], { env: env() });
+    expect(r.code, r.output).toBe(1);
+    expect(r.stdout).toContain('[web] ran here');
+    expect(r.stdout).not.toContain('[fresh] ran here');
+    expect(r.stderr).toContain('[fresh] error ERUN: fresh: command exited with 2');
+  });
+
+  it('reports the command’s own exit code and stderr', async () => {
+    const r = await runCli(['-c', file, 'run', 'web', '--', 'echo oops >&2; exit 7'], { env: env() });
+    expect(r.code, r.output).toBe(1);
+    expect(r.stderr).toContain('[web] oops');
+    expect(r.stderr).toContain('[web] error ERUN: web: command exited with 7');
+  });
+});
+
+describe('deploy ssh', () => {
+  it('opens a login shell with a pty in current; its exit code becomes ours', async () => {
+    const r = await runCli(['-c', file, 'ssh', 'web'], {
+      env: env(),
+      input: 'test -t 0 && echo "tty:yes"; echo "at:$(pwd -P)"; exit 3\n',
+    });
+    expect(r.code, r.output).toBe(3);
+    const release = releasesOf(deployPath)[0]!;
+    expect(r.stdout).toContain(`at:${deployPath}/releases/${release}`);
+    expect(r.stdout).toContain('tty:yes');
+  });
+
+  it('refuses a selector that matches several hosts', async () => {
+    const r = await runCli(['-c', file, 'ssh', 'production'], { env: env() });
+    expect(r.code, r.output).toBe(2);
+    expect(r.stderr).toContain('needs exactly one host; `production` matches web, fresh');
+  });
+});
+
+describe('forward_agent', () => {
+  it('lets commands on the server use the local agent only when asked', async () => {
+    const sock = path.join(work, 'agent.sock');
+    agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    for (let i = 0; i < 200 && !fs.existsSync(sock); i++) await delay(10);
+    execFileSync('ssh-add', [server.identityFile], {
+      env: { ...process.env, SSH_AUTH_SOCK: sock },
+      stdio: 'ignore',
+    });
+    const fingerprint = execFileSync('ssh-keygen', ['-lf', `${server.identityFile}.pub`], {
+      encoding: 'utf8',
+    }).split(' ')[1]!;
+
+    const forwarded = await runCli(['-c', file, 'run', 'agentweb', '--', 'ssh-add -l'], {
+      env: env({ SSH_AUTH_SOCK: sock }),
+    });
+    expect(forwarded.code, forwarded.output).toBe(0);
+    expect(forwarded.stdout).toContain(fingerprint);
+
+    const notForwarded = await runCli(['-c', file, 'run', 'web', '--', 'ssh-add -l'], {
+      env: env({ SSH_AUTH_SOCK: sock }),
+    });
+    expect(notForwarded.code, notForwarded.output).toBe(1);
+    expect(notForwarded.stdout).not.toContain(fingerprint);
+  });
+});

@@ -10,6 +10,7 @@ export const HOOK_STAGES = [
   'release',
   'upload',
   'shared',
+  'writable',
   'symlink',
   'cleanup',
   'unlock',

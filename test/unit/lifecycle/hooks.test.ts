@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/load.js';
+import { DEPLOY } from '../../../src/definitions/pipeline.js';
+import { HOOK_STAGES } from '../../../src/engine/hook-points.js';
+import { hookBook, hookCommand, withHooks } from '../../../src/engine/hooks.js';
+import { deployPhases } from '../../../src/engine/hooks-phases.js';
+import { deployPaths, releaseDir } from '../../../src/engine/paths.js';
+import { emptyRemoteState } from '../../../src/engine/remote-state.js';
+import { selectHosts } from '../../../src/engine/selector.js';
+import type { ReleaseContext } from '../../../src/stages/types.js';
+
+const load = (yaml: string) => parseConfig(yaml, 'deploy.yml', {}).config;
+
+const HOSTS = `hosts:
+  web1: {deploy_path: /srv/a, stage: prod, labels: {role: web}}
+  web2: {deploy_path: /srv/a, stage: prod, labels: {role: web}}
+  worker: {deploy_path: /srv/a, stage: prod, labels: {role: worker}}
+`;
+
+function book(yaml: string) {
+  const config = load(`application: a\n${yaml}${HOSTS}`);
+  return { config, book: hookBook(config, selectHosts(config, 'prod')) };
+}
+
+describe('hookBook', () => {
+  it('`once` picks the first selected host that passes the other filters', () => {
+    const { book: b } = book(`hooks:
+  before:
+    symlink:
+      - {run: migrate, once: true}
+      - {run: workers-only, once: true, labels: {role: worker}}
+      - everywhere
+`);
+    expect(b.remote('before', 'symlink', 'web1')).toEqual(['migrate', 'everywhere']);
+    expect(b.remote('before', 'symlink', 'web2')).toEqual(['everywhere']);
+    expect(b.remote('before', 'symlink', 'worker')).toEqual(['workers-only', 'everywhere']);
+  });
+
+  it('expands tasks, nesting their filters, and keeps local steps apart', () => {
+    const { book: b } = book(`tasks:
+  assets: [{run: npm run build, local: true}, {run: cache, hosts: [web2]}]
+  release-tasks: [{task: assets}, warm]
+hooks:
+  after:
+    shared: [{task: release-tasks, labels: {role: web}}]
+`);
+    expect(b.remote('after', 'shared', 'web1')).toEqual(['warm']);
+    expect(b.remote('after', 'shared', 'web2')).toEqual(['cache', 'warm']);
+    expect(b.remote('after', 'shared', 'worker')).toEqual([]);
+    expect(b.local('after', 'shared')).toEqual(['npm run build']);
+    expect(b.hasRemote('after', 'shared')).toBe(true);
+    expect(b.hasRemote('before', 'shared')).toBe(false);
+  });
+
+  it('a local step whose filters match no selected host does not run', () => {
+    const { book: b } = book(
+      `hooks:\n  before:\n    upload: [{run: build, local: true, hosts: [elsewhere]}]\n`,
+    );
+    expect(b.local('before', 'upload')).toEqual([]);
+  });
+});
+
+describe('withHooks and the phases', () => {
+  it('adds hook stages only where a host has remote steps, in place around the stage', () => {
+    const { book: b } = book(
+      `hooks:\n  before:\n    symlink: [check]\n  after:\n    symlink: [{run: notify, local: true}]\n`,
+    );
+    expect(withHooks(DEPLOY.switch, b).map((s) => s.id)).toEqual(['before:symlink', 'symlink']);
+    const phases = deployPhases(b);
+    expect(Object.keys(phases)).toEqual(Object.keys(DEPLOY));
+    expect(phases.prepare.map((s) => s.id)).toEqual(DEPLOY.prepare.map((s) => s.id));
+  });
+
+  it('hook commands run in the release (deploy_path before it exists), quoted, in a subshell', () => {
+    const { config, book: b } = book(
+      `hooks:\n  before:\n    setup: [whoami]\n  after:\n    upload: ["echo 'x' && touch $(pwd)/y"]\n`,
+    );
+    const paths = deployPaths("/srv/it's app");
+    const ctx = {
+      alias: 'web1',
+      host: config.hosts.web1!,
+      config,
+      paths,
+      run: { user: 'u', machine: 'm', pid: 1, started_at: '', command: '' },
+      lockToken: 't',
+      release: '20260101-000000',
+      releasePath: releaseDir(paths, '20260101-000000'),
+      remote: emptyRemoteState(),
+      source: { root: '/src', entries: [] },
+    } as ReleaseContext;
+    const [before] = withHooks(DEPLOY.prepare, b);
+    expect(before!.plan(ctx).map((c) => c.text)).toEqual([hookCommand(paths.root, 'whoami').text]);
+    const after = withHooks(DEPLOY.upload, b).find((s) => s.id === 'after:upload')!;
+    expect(after.plan(ctx)[0]!.text).toBe(
+      `(cd '/srv/it'\\''s app/releases/20260101-000000' && /bin/sh -c 'echo '\\''x'\\'' && touch $(pwd)/y')`,
+    );
+  });
+});
+
+describe('hook points', () => {
+  it('name every deploy stage plus rollback, so every stage can have hooks', () => {
+    // Recipe hooks are hook points already; hooks around them would only confuse.
+    const stageIds = Object.values(DEPLOY)
+      .flat()
+      .map((s) => s.id)
+      .filter((id) => !id.startsWith('recipe-hooks'));
+    expect([...HOOK_STAGES].sort()).toEqual([...stageIds, 'rollback'].sort());
+  });
+});
+
+describe('hooks and tasks in deploy.yml', () => {
+  const problems = (yaml: string): string[] => {
+    try {
+      parseConfig(`application: a\n${yaml}hosts:\n  web: {deploy_path: /srv/a}\n`, 'deploy.yml', {});
+      return [];
+    } catch (e) {
+      return (e as { details: { list: string[] } }).details.list;
+    }
+  };
+
+  it('reports an unknown stage with a suggestion, a missing task, a cycle, and a health check with both url and command', () => {
+    expect(problems(`hooks:\n  before:\n    symlnk: [x]\n`)).toEqual([
+      'deploy.yml:4:5: hooks.before.symlnk: unknown key `symlnk` — did you mean `symlink`?',
+    ]);
+    expect(problems(`hooks:\n  after:\n    shared: [{task: nope}]\ntasks: {}\n`)).toEqual([
+      'deploy.yml:4:21: hooks.after.shared.0.task: no task `nope` (tasks: none)',
+    ]);
+    expect(problems(`tasks:\n  a: [{task: b}]\n  b: [{task: a}]\n`)[0]).toContain('task cycle a -> b -> a');
+    expect(problems(`healthcheck: {url: "http://x/", command: "true"}\n`)[0]).toContain(
+      'set exactly one of `url` and `command`',
+    );
+  });
+
+  it('fills the health check defaults', () => {
+    const config = load(
+      `application: a\nhealthcheck: {url: "http://127.0.0.1/up"}\nhosts:\n  web: {deploy_path: /srv/a}\n`,
+    );
+    expect(config.healthcheck).toEqual({
+      url: 'http://127.0.0.1/up',
+      expect_status: 200,
+      timeout: 5,
+      retries: 3,
+      interval: 2,
+    });
+  });
+});

@@ -11,6 +11,7 @@ import { readPgid, type ExecRequest, type ExecResult, type Transport } from './t
 
 /** ssh2 declares a peer dead after this many unanswered keepalives (OpenSSH's ServerAliveCountMax). */
 const KEEPALIVE_COUNT_MAX = 3;
+const LOST_GRACE_MS = 1000;
 
 /** Everything one SSH hop needs: where, how to authenticate, which key to trust, and an optional tunnel. */
 export interface SshLink {
@@ -128,6 +129,9 @@ export class SshTransport implements Transport {
         },
       });
       if (signal?.aborted) throw new DeployError('EINTERRUPTED', { signal: String(signal.reason) });
+      // A dropped connection closes the channel (no exit code) a moment before the client
+      // itself reports 'close'; wait for that so a lost link is not mistaken for a killed command.
+      if (res.code === null && this.isConnected) await this.closedWithin(LOST_GRACE_MS);
       if (res.code === null && !this.isConnected) throw this.lostError();
       return { code: res.code, stdout: res.stdout, stderr: res.stderr };
     } catch (e) {
@@ -164,6 +168,18 @@ export class SshTransport implements Transport {
           resolve(code);
         });
       });
+    });
+  }
+
+  private closedWithin(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const done = () => {
+        clearTimeout(timer);
+        this.client.off('close', done);
+        resolve();
+      };
+      this.client.once('close', done);
     });
   }
 

@@ -173,12 +173,12 @@ export class SshTransport implements Transport {
 
   private closedWithin(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
       const done = () => {
         clearTimeout(timer);
         this.client.off('close', done);
         resolve();
       };
+      const timer = setTimeout(done, ms);
       this.client.once('close', done);
     });
   }

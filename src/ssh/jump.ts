@@ -14,7 +14,7 @@ export function parseJump(spec: string): JumpSpec {
   const at = text.lastIndexOf('@');
   const user = at >= 0 ? text.slice(0, at) : undefined;
   const rest = at >= 0 ? text.slice(at + 1) : text;
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest) ?? /^([^:[\]]+)(?::(\d+))?$/.exec(rest);
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest) ?? /^([^:[\]\s]+)(?::(\d+))?$/.exec(rest);
   if (!m || !m[1] || user === '')
     throw new Error(`cannot read jump host \`${spec}\`: use [user@]host[:port]`);
   const port = m[2] === undefined ? undefined : Number(m[2]);

@@ -47,7 +47,7 @@ export async function verifyCommand(o: VerifyCommandOptions): Promise<number> {
     selected,
     o.parallel ?? 10,
     async ({ alias, host }): Promise<HostVerdict> => {
-      const transport = await connectHost(alias, host);
+      const transport = await connectHost(alias, host, process.env, { config });
       try {
         const ctx = {
           alias,

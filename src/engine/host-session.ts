@@ -43,7 +43,13 @@ export async function withHostSessions<T>(
   const selected = selectHosts(o.loaded.config, o.selector);
   const run = readRunInfo(o.command, env);
   const lockToken = randomUUID();
-  const connect = o.connect ?? ((alias: string, s: SelectedHost) => connectHost(alias, s.host, env));
+  const connect =
+    o.connect ??
+    ((alias: string, s: SelectedHost) =>
+      connectHost(alias, s.host, env, {
+        config: o.loaded.config,
+        log: (m) => o.reporter.log('warn', m, alias),
+      }));
   const transports: (Transport | undefined)[] = [];
   try {
     const results = await eachLimited(selected, o.parallel ?? 10, async (s) => connect(s.alias, s));

@@ -117,6 +117,13 @@ export const ERRORS = {
     hint: () =>
       '`current` was switched back to the previous release. Check the new release before deploying again.',
   },
+  EAFTERSWITCH: {
+    exit: EXIT.rolledBack,
+    message: (d) =>
+      `${s(d.host)}: stage \`${s(d.stage)}\` failed after the switch (exit ${s(d.exitCode)})\n  command: ${s(d.command)}\n  stderr: ${s(d.stderr) || '(empty)'}`,
+    hint: () =>
+      '`current` was switched back to the previous release (a first release stays live). Fix the hook and deploy again.',
+  },
   ENOROLLBACK: {
     exit: EXIT.failed,
     message: (d) => `${s(d.host)}: ${s(d.reason)}`,

@@ -21,7 +21,7 @@ import { parseRemoteState } from './remote-state.js';
 import type { HostOutcome, Reporter } from './reporter.js';
 import { readRunInfo } from './run-info.js';
 import { selectHosts, type SelectedHost } from './selector.js';
-import { gateOnHealth, healthcheckFor } from './health.js';
+import { afterSwitchError, failedAfterSwitch, gateOnHealth, healthcheckFor } from './health.js';
 import { hookBook } from './hooks.js';
 import { runLocalHooks } from './hooks-local.js';
 import { deployPhases, phaseStageInfo } from './hooks-phases.js';
@@ -170,10 +170,15 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     if (!anyFailed()) await localAt(phases.switch, 'before');
     if (!anyFailed()) {
       await each(healthy(), async (h) => {
-        await runStages(h.runner!, phases.switch, h.ctx!);
+        await runStages(h.runner!, phases.switch, h.ctx!).catch((e: unknown) => {
+          // A hook after symlink failed or was interrupted: `current` already points at the release.
+          h.switched = failedAfterSwitch(e);
+          throw h.switched && !signal?.aborted ? afterSwitchError(e, h.alias) : e;
+        });
         h.switched = true;
       });
-      if (hosts.some((h) => h.error)) await switchBack(hosts, reporter);
+      // Interrupted after the switch: the new release stays live (and gets its unlock below).
+      if (hosts.some((h) => h.error) && !signal?.aborted) await switchBack(hosts, reporter);
     }
 
     const reverted =

@@ -50,15 +50,21 @@ export async function runStages<C extends HostContext>(
     }
   };
 
-  const result = await runner.transport.exec({
-    script,
-    stdin: withInput[0]?.stdin?.(
-      ctx,
-      (p) => !options.quiet && runner.reporter.progress?.(runner.alias, withInput[0]!.id, p),
-    ),
-    signal: runner.signal,
-    onStderr,
-  });
+  const result = await runner.transport
+    .exec({
+      script,
+      stdin: withInput[0]?.stdin?.(
+        ctx,
+        (p) => !options.quiet && runner.reporter.progress?.(runner.alias, withInput[0]!.id, p),
+      ),
+      signal: runner.signal,
+      onStderr,
+    })
+    .catch((e: unknown) => {
+      // Interrupted or cut off: say which stage was running, so the caller knows whether `current` moved.
+      if (e && typeof e === 'object' && active) Object.assign(e, { stage: active });
+      throw e;
+    });
   const outcome: StageOutcome = { exitCode: result.code ?? -1, stdout: result.stdout, stderr: result.stderr };
   if (result.code === 0) {
     if (active) report(active, 'done');

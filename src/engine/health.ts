@@ -134,6 +134,8 @@ export async function gateOnHealth(
       return { h, saw };
     }),
   );
+  // Interrupted while checking: the release is live and stays live, as after any switch.
+  if (hosts.some((h) => h.runner?.signal?.aborted)) return false;
   const failed = seen.filter((s) => s.saw !== undefined);
   if (failed.length === 0) return false;
   const reason = failed.map((f) => `${f.h.alias}: ${f.saw}`).join('; ');
@@ -153,4 +155,16 @@ export async function gateOnHealth(
   );
   for (const h of hosts) h.switched = false;
   return true;
+}
+
+/** Whether a failed switch-phase script got past `symlink`: its failure marker names a later stage. */
+export const failedAfterSwitch = (e: unknown): boolean => {
+  const stage = (e as { stage?: string }).stage;
+  return stage !== undefined && stage !== 'symlink' && !stage.startsWith('before:');
+};
+
+/** A hook after symlink failed: the deploy is switched back like a failed health check (exit 4). */
+export function afterSwitchError(e: unknown, host: string): DeployError {
+  const d = (e as DeployError).details ?? {};
+  return new DeployError('EAFTERSWITCH', { host, ...d, stage: (e as { stage?: string }).stage });
 }

@@ -42,6 +42,8 @@ interface HostRollback extends HostSession {
   locked: boolean;
   switched: boolean;
   started: number;
+  /** What `current` pointed to when we read the host, even if it has nothing to roll back to. */
+  live?: string;
 }
 
 /** Whether the failed script got past the switch: its stage is known from the failure marker. */
@@ -79,6 +81,7 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
       const out = await runStages(h.runner, [lock, probe], h.ctx);
       h.locked = true;
       const remote = parseRemoteState(out.stdout);
+      h.live = remote.current.kind === 'link' ? remote.current.release : undefined;
       const choice = chooseRollbackTarget(h.alias, remote, o);
       h.rb = { ...h.ctx, remote, ...choice, releasePath: releaseDir(h.ctx.paths, choice.target) };
     });
@@ -125,8 +128,8 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
 
     const results: RollbackHostResult[] = hosts.map((h) => ({
       host: h.alias,
-      from: h.rb?.left,
-      to: h.switched ? h.rb?.target : h.rb?.left,
+      from: h.live,
+      to: h.switched ? h.rb?.target : h.live,
       status: h.switched ? 'rolled_back' : h.error ? 'failed' : 'skipped',
       error: h.error && { code: h.error.code, message: h.error.message, hint: h.error.hint },
     }));

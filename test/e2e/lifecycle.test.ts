@@ -120,6 +120,40 @@ describe('rollback and releases', () => {
   });
 });
 
+describe('rollback on several hosts', () => {
+  it('switches no host when one has nothing to roll back to, and says which host is where', async () => {
+    const base = path.join(work, 'fleet');
+    writeTree(path.join(base, 'app'), { 'index.html': 'x\n' });
+    const [one, two] = [path.join(base, 'one'), path.join(base, 'two')];
+    const file = writeConfig(base, {
+      application: 'fleet',
+      source: 'app',
+      hosts: {
+        one: sshHost(server, one, { stage: 'production' }),
+        two: sshHost(server, two, { stage: 'production' }),
+      },
+    });
+    expect((await runCli(['-c', file, 'production'])).code).toBe(0);
+    expect((await runCli(['-c', file, 'one'])).code).toBe(0);
+    const before = [current(one), current(two)];
+
+    const r = await runCli(['-c', file, 'rollback', 'production', '--json']);
+    expect(r.code, r.output).toBe(1);
+    expect(r.stderr).toContain('ENOROLLBACK: two: no successful release older than');
+    const json = JSON.parse(r.stdout) as { hosts: { host: string; status: string; to: string }[] };
+    expect(json.hosts.map((h) => [h.host, h.status, h.to])).toEqual([
+      ['one', 'skipped', before[0]!.replace('releases/', '')],
+      ['two', 'failed', before[1]!.replace('releases/', '')],
+    ]);
+    expect([current(one), current(two)]).toEqual(before);
+    expect(lockFree(one) && lockFree(two)).toBe(true);
+
+    const ok = await runCli(['-c', file, 'rollback', 'one']);
+    expect(ok.code, ok.output).toBe(0);
+    expect(current(one)).toBe(before[1]);
+  });
+});
+
 describe('hooks', () => {
   it('a before-symlink hook that exits 1 fails the deploy: exit 1, current unchanged, release removed, lock free', async () => {
     const { deployPath, file } = project('hook-fails');
@@ -138,6 +172,26 @@ describe('hooks', () => {
     expect(releasesOf(deployPath)).toEqual(before.releases);
     expect(lockFree(deployPath)).toBe(true);
     expect(logOf(deployPath).at(-1)?.status).toBe('failed');
+  });
+
+  it('a hook after symlink that fails switches back: exit 4, previous release live, new one removed', async () => {
+    const { deployPath, file: plain } = project('after-hook-fails');
+    await deployOk(plain);
+    const before = { current: current(deployPath), releases: releasesOf(deployPath) };
+    const file = writeConfig(path.dirname(plain), {
+      application: 'after-hook-fails',
+      source: 'app',
+      hosts: { web: sshHost(server, deployPath) },
+      hooks: { after: { symlink: ['echo cache warmup failed >&2; exit 3'] } },
+    });
+    const r = await runCli(['-c', file, 'web']);
+    expect(r.code, r.output).toBe(4);
+    expect(r.stderr).toContain('EAFTERSWITCH: web: stage `after:symlink` failed after the switch (exit 3)');
+    expect(r.stderr).toContain('cache warmup failed');
+    expect(current(deployPath)).toBe(before.current);
+    expect(releasesOf(deployPath)).toEqual(before.releases);
+    expect(logOf(deployPath).at(-1)?.status).toBe('failed');
+    expect(lockFree(deployPath)).toBe(true);
   });
 
   it('runs remote steps in the release, tasks by name, local steps in source before upload', async () => {
@@ -305,6 +359,25 @@ describe('interrupts', () => {
     expect(psLines(path.join(deployPath, 'releases'))).toEqual([]);
     expect(current(deployPath)).toBe(before.current);
     expect(releasesOf(deployPath)).toEqual(before.releases);
+    expect(lockFree(deployPath)).toBe(true);
+  });
+
+  it('SIGINT in a hook after the switch leaves the new release live, says so, unlocks, exits 130', async () => {
+    const { deployPath, file: plain } = project('sigint-after-switch');
+    await deployOk(plain);
+    const file = writeConfig(path.dirname(plain), {
+      application: 'sigint-after-switch',
+      source: 'app',
+      hosts: { web: sshHost(server, deployPath) },
+      hooks: { after: { symlink: ['sleep 32.5'] } },
+    });
+    const r = await interruptAt(['-c', file, 'web'], /> after:symlink/);
+    expect(r.code, r.output).toBe(130);
+    expect(r.stderr).toContain('The new release was already live and stays live.');
+    expect(psLines('sleep 32.5')).toEqual([]);
+    const newest = releasesOf(deployPath).at(-1)!;
+    expect(current(deployPath)).toBe(`releases/${newest}`);
+    expect(statusOf(deployPath).get(newest)).toBe('success');
     expect(lockFree(deployPath)).toBe(true);
   });
 

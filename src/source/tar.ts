@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Writable, type Readable } from 'node:stream';
-import tar from 'tar-stream';
+import { Readable } from 'node:stream';
 import type { SourceEntry } from './scan.js';
+import { paxHeader, ustarHeader, padding, type TarHeader } from './tar-header.js';
 
 export interface ExtraFile {
   path: string;
@@ -18,77 +17,93 @@ export interface PackProgress {
   bytes: number;
 }
 
+export interface PackHooks {
+  onHash?: (p: string, sha256: string) => void;
+  onProgress?: (p: PackProgress) => void;
+}
+
+/** Files below this are read whole; larger ones stream in chunks, so memory stays flat. */
+const READ_WHOLE_BELOW = 1 << 20;
+
 /**
- * Streams a tar of the given entries without holding file contents in memory; file
- * hashes are computed on the way through and reported to `onHash`. `extra` files go last;
- * given as a function, they are asked for after every entry has streamed (and been hashed).
+ * Streams a tar of the given entries without holding the archive in memory; file hashes are
+ * computed on the way through and reported to `onHash`. `extra` files go last; given as a
+ * function, they are asked for after every entry has streamed (and been hashed).
+ *
+ * Written by hand rather than with tar-stream: its per-entry stream plumbing cost about 1 ms
+ * per file, 10 s for a 10,000-file app. Here a small file is one synchronous read (a fresh
+ * checkout is in the page cache; the promise version's open/stat/read/close round trips
+ * through the thread pool cost twice as long) and one buffer.
  */
 export function packTar(
   source: string,
   entries: readonly SourceEntry[],
   extra: readonly ExtraFile[] | (() => Promise<readonly ExtraFile[]>) = [],
-  hooks: { onHash?: (p: string, sha256: string) => void; onProgress?: (p: PackProgress) => void } = {},
+  hooks: PackHooks = {},
 ): Readable {
-  const pack = tar.pack();
-  const progress: PackProgress = { files: 0, bytes: 0 };
-  void (async () => {
-    try {
-      for (const e of entries) {
-        const header = {
-          name: e.path,
-          mode: e.mode,
-          mtime: new Date(e.mtimeMs),
-          uid: 0,
-          gid: 0,
-          uname: '',
-          gname: '',
-        };
-        if (e.type === 'dir') {
-          await addEntry(pack, { ...header, type: 'directory' });
-        } else if (e.type === 'symlink') {
-          await addEntry(pack, { ...header, type: 'symlink', linkname: e.linkTarget ?? '' });
-        } else {
-          const hash = createHash('sha256');
-          const sink = pack.entry({ ...header, type: 'file', size: e.size });
-          const file = createReadStream(path.join(source, e.path));
-          file.on('data', (c) => hash.update(c as Buffer));
-          await pipeline(file, sink as unknown as Writable);
-          hooks.onHash?.(e.path, hash.digest('hex'));
-        }
-        progress.files++;
-        progress.bytes += e.size;
-        hooks.onProgress?.(progress);
-      }
-      for (const f of typeof extra === 'function' ? await extra() : extra) {
-        await addEntry(
-          pack,
-          {
-            name: f.path,
-            mode: f.mode ?? 0o644,
-            mtime: f.mtime ?? new Date(),
-            type: 'file',
-            uid: 0,
-            gid: 0,
-          },
-          typeof f.content === 'string' ? Buffer.from(f.content) : f.content,
-        );
-      }
-      pack.finalize();
-    } catch (err) {
-      pack.destroy(err as Error);
-    }
-  })();
-  return pack as unknown as Readable;
+  return Readable.from(generate(source, entries, extra, hooks), {
+    objectMode: false,
+    highWaterMark: 1 << 20,
+  });
 }
 
-function addEntry(
-  pack: tar.Pack,
-  header: Partial<tar.Header> & { name: string },
-  body?: Buffer,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error | null) => (err ? reject(err) : resolve());
-    if (body) pack.entry(header as tar.Header, body, done);
-    else pack.entry(header as tar.Header, done);
-  });
+async function* generate(
+  source: string,
+  entries: readonly SourceEntry[],
+  extra: readonly ExtraFile[] | (() => Promise<readonly ExtraFile[]>),
+  hooks: PackHooks,
+): AsyncGenerator<Buffer> {
+  const progress: PackProgress = { files: 0, bytes: 0 };
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const base = { mode: e.mode, mtime: Math.floor(e.mtimeMs / 1000) };
+    if (e.type === 'dir') {
+      yield header({ ...base, name: `${e.path}/`, type: 'dir', size: 0 });
+    } else if (e.type === 'symlink') {
+      yield header({ ...base, name: e.path, type: 'symlink', size: 0, linkname: e.linkTarget ?? '' });
+    } else {
+      const whole = e.size < READ_WHOLE_BELOW ? readFileSync(path.join(source, e.path)) : undefined;
+      const hash = createHash('sha256');
+      yield header({ ...base, name: e.path, type: 'file', size: e.size });
+      if (whole) {
+        if (whole.length !== e.size) throw changedWhileReading(e);
+        hash.update(whole);
+        yield Buffer.concat([whole, padding(e.size)]);
+      } else {
+        let n = 0;
+        for await (const chunk of createReadStream(path.join(source, e.path), { highWaterMark: 1 << 18 })) {
+          const c = chunk as Buffer;
+          n += c.length;
+          if (n > e.size) throw changedWhileReading(e);
+          hash.update(c);
+          yield c;
+        }
+        if (n !== e.size) throw changedWhileReading(e);
+        yield padding(e.size);
+      }
+      hooks.onHash?.(e.path, hash.digest('hex'));
+    }
+    progress.files++;
+    progress.bytes += e.size;
+    hooks.onProgress?.(progress);
+  }
+  for (const f of typeof extra === 'function' ? await extra() : extra) {
+    const body = typeof f.content === 'string' ? Buffer.from(f.content) : f.content;
+    const mtime = Math.floor((f.mtime ?? new Date()).getTime() / 1000);
+    yield header({ name: f.path, type: 'file', mode: f.mode ?? 0o644, mtime, size: body.length });
+    yield Buffer.concat([body, padding(body.length)]);
+  }
+  // End of archive: two zero blocks.
+  yield Buffer.alloc(1024);
+}
+
+function header(h: TarHeader): Buffer {
+  const pax = paxHeader(h);
+  return pax ? Buffer.concat([pax, ustarHeader(h)]) : ustarHeader(h);
+}
+
+function changedWhileReading(e: SourceEntry): Error {
+  return new Error(
+    `${e.path} changed while it was being uploaded (size is no longer ${e.size}); run the deploy again`,
+  );
 }

@@ -1,0 +1,341 @@
+/**
+ * `npm run bench`: how fast a deploy is compared with the physical limits of this machine.
+ * One run, alternating every measurement, against a private OpenSSH sshd on 127.0.0.1:
+ * baselines (tar over the system ssh; rsync --link-dest after 10 changed files) and shipshape
+ * (first deploy, 10 changed files, no change, rollback). Writes BENCHMARKS.md.
+ *
+ *   npm run bench -- [--files 10000] [--seed 1] [--runs 5] [--scale-files 40000 | --no-scale]
+ *                    [--hosts 1,5,20] [--out BENCHMARKS.md]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { startSshd, type SshdServer } from '../test/support/sshd.js';
+import { changeFiles, generateApp, type TreeStats } from './generate.js';
+import { profileLocal, type LocalProfile } from './profile.js';
+import { secs, summary, type Sample } from './stats.js';
+import { renderReport, type Row } from './report.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const { values: args } = parseArgs({
+  options: {
+    files: { type: 'string', default: '10000' },
+    seed: { type: 'string', default: '1' },
+    runs: { type: 'string', default: '5' },
+    'scale-files': { type: 'string', default: '40000' },
+    'no-scale': { type: 'boolean', default: false },
+    hosts: { type: 'string' },
+    out: { type: 'string', default: path.join(ROOT, 'BENCHMARKS.md') },
+  },
+});
+const FILES = Number(args.files);
+const SEED = Number(args.seed);
+const RUNS = Math.max(1, Number(args.runs));
+
+function log(msg: string) {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+/** Runs a command; resolves with its duration, rejects with its output when it fails. */
+function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ ms: number; out: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = performance.now() - t0;
+      if (code === 0) resolve({ ms, out });
+      else reject(new Error(`${cmd} ${argv.join(' ')} exited ${code}:\n${out.slice(-3000)}`));
+    });
+  });
+}
+
+/** Dirty pages from the previous step would otherwise be written back during the next one. */
+const settle = () => execFileSync('sync');
+
+interface Bench {
+  server: SshdServer;
+  work: string;
+  ssh: string[];
+  target: string;
+}
+
+function sshArgs(server: SshdServer): string[] {
+  return [
+    '-F',
+    '/dev/null',
+    '-i',
+    server.identityFile,
+    '-p',
+    String(server.port),
+    '-o',
+    `UserKnownHostsFile=${server.knownHostsFile}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+  ];
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+function writeDeployConfig(b: Bench, name: string, source: string, deployPaths: string[]): string {
+  const file = path.join(b.work, `${name}.yml`);
+  const hosts = Object.fromEntries(
+    deployPaths.map((p, i) => [
+      deployPaths.length === 1 ? 'web' : `web${i + 1}`,
+      {
+        hostname: b.server.host,
+        port: b.server.port,
+        user: b.server.user,
+        identity_file: b.server.identityFile,
+        known_hosts_file: b.server.knownHostsFile,
+        deploy_path: p,
+        stage: 'bench',
+      },
+    ]),
+  );
+  fs.writeFileSync(
+    file,
+    stringify({
+      application: 'bench',
+      source: path.relative(b.work, source),
+      keep_releases: 3,
+      // The static recipe: no framework hooks or public/ sharing, so the numbers are about the upload.
+      recipe: 'static',
+      shared_dirs: ['storage'],
+      hosts,
+    }),
+  );
+  return file;
+}
+
+async function shipshape(b: Bench, argv: string[]): Promise<Sample & { out: string }> {
+  const rssFile = path.join(b.work, 'rss');
+  const before = await b.server.execRequests();
+  const r = await run(process.execPath, [path.join(ROOT, 'bench/deploy-entry.mjs'), ...argv], {
+    CI: 'true',
+    FORCE_COLOR: '0',
+    SHIPSHAPE_CACHE_DIR: path.join(b.work, 'hash-cache'),
+    BENCH_RSS_FILE: rssFile,
+  });
+  const execs = (await b.server.execRequests()) - before;
+  return { ms: r.ms, execs, rssKiB: Number(fs.readFileSync(rssFile, 'utf8')), out: r.out };
+}
+
+function hasRollback(): boolean {
+  const help = execFileSync(process.execPath, [
+    path.join(ROOT, 'bench/deploy-entry.mjs'),
+    '--help',
+  ]).toString();
+  return /^\s+rollback\b/m.test(help);
+}
+
+async function main() {
+  log(`building dist/ (the benchmark runs the built CLI, as npx deploy does)`);
+  execFileSync(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', path.join(ROOT, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+  });
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-bench-'));
+  const server = await startSshd();
+  const b: Bench = { server, work, ssh: sshArgs(server), target: `${server.user}@${server.host}` };
+  try {
+    const app = path.join(work, 'app');
+    log(`generating ${FILES} files (seed ${SEED}) in ${app}`);
+    const tree = generateApp({ root: app, seed: SEED, files: FILES });
+    log(`${tree.files} files, ${(tree.bytes / 1e6).toFixed(1)} MB`);
+    const rollback = hasRollback();
+    const results = await measure(b, app, rollback);
+    const profile = await profileAll(b, app, results.stageLines);
+    const scale = args['no-scale'] ? undefined : await measureScale(b, Number(args['scale-files']));
+    const multi = args.hosts ? await measureHosts(b, app, args.hosts.split(',').map(Number)) : undefined;
+    const report = renderReport({
+      date: new Date().toISOString().slice(0, 10),
+      cores: os.cpus().length,
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      tree,
+      seed: SEED,
+      runs: RUNS,
+      rows: results.rows,
+      rollback,
+      profile,
+      scale,
+      multi,
+    });
+    fs.writeFileSync(args.out!, report);
+    process.stdout.write(report);
+    log(`wrote ${args.out}`);
+  } finally {
+    await server.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function measure(b: Bench, app: string, withRollback: boolean) {
+  const samples: Record<string, Sample[]> = {
+    tar: [],
+    rsync: [],
+    first: [],
+    changed: [],
+    unchanged: [],
+    rollback: [],
+  };
+  const srv = path.join(b.work, 'srv');
+  fs.mkdirSync(srv);
+  const incConfig = writeDeployConfig(b, 'incremental', app, [path.join(srv, 'incremental')]);
+  log('setup: first shipshape deploy and first rsync copy (not timed)');
+  await shipshape(b, ['-c', incConfig, 'web']);
+  let rsyncPrev = path.join(srv, 'rsync-0');
+  await run('rsync', ['-a', '-e', `ssh ${b.ssh.map(q).join(' ')}`, `${app}/`, `${b.target}:${rsyncPrev}/`]);
+  let stageLines = '';
+
+  for (let round = 1; round <= RUNS; round++) {
+    changeFiles(app, round);
+
+    settle();
+    const rsyncNext = path.join(srv, `rsync-${round}`);
+    const r = await run('rsync', [
+      '-a',
+      '--delete',
+      `--link-dest=${rsyncPrev}`,
+      '-e',
+      `ssh ${b.ssh.map(q).join(' ')}`,
+      `${app}/`,
+      `${b.target}:${rsyncNext}/`,
+    ]);
+    samples.rsync!.push({ ms: r.ms });
+    fs.rmSync(rsyncPrev, { recursive: true, force: true });
+    rsyncPrev = rsyncNext;
+
+    settle();
+    const changed = await shipshape(b, ['-c', incConfig, 'web']);
+    samples.changed!.push(changed);
+    if (round === RUNS) stageLines = changed.out;
+
+    settle();
+    samples.unchanged!.push(await shipshape(b, ['-c', incConfig, 'web']));
+
+    if (withRollback) {
+      settle();
+      samples.rollback!.push(await shipshape(b, ['-c', incConfig, 'rollback', 'web']));
+    }
+
+    settle();
+    const firstPath = path.join(srv, `first-${round}`);
+    const firstConfig = writeDeployConfig(b, `first-${round}`, app, [firstPath]);
+    samples.first!.push(await shipshape(b, ['-c', firstConfig, 'web']));
+    fs.rmSync(firstPath, { recursive: true, force: true });
+
+    settle();
+    const tarDir = path.join(srv, `tar-${round}`);
+    const t = await run('sh', [
+      '-c',
+      `tar -cf - -C ${q(app)} . | ssh ${b.ssh.map(q).join(' ')} ${q(b.target)} ${q(`mkdir -p ${q(tarDir)} && tar -xf - -C ${q(tarDir)}`)}`,
+    ]);
+    samples.tar!.push({ ms: t.ms });
+    fs.rmSync(tarDir, { recursive: true, force: true });
+
+    log(
+      `round ${round}/${RUNS}: tar ${secs(t.ms)}s rsync ${secs(r.ms)}s first ${secs(samples.first!.at(-1)!.ms)}s ` +
+        `10-changed ${secs(changed.ms)}s no-change ${secs(samples.unchanged!.at(-1)!.ms)}s` +
+        (withRollback ? ` rollback ${secs(samples.rollback!.at(-1)!.ms)}s` : ''),
+    );
+  }
+
+  const rows: Row[] = [
+    { id: 'tar', label: 'baseline: `tar -cf - | ssh tar -xf -` into an empty dir', ...summary(samples.tar!) },
+    {
+      id: 'rsync',
+      label: 'baseline: `rsync -a --link-dest` after 10 changed files',
+      ...summary(samples.rsync!),
+    },
+    { id: 'first', label: 'shipshape: first deploy', ...summary(samples.first!) },
+    { id: 'changed', label: 'shipshape: deploy after 10 changed files', ...summary(samples.changed!) },
+    { id: 'unchanged', label: 'shipshape: deploy with no change', ...summary(samples.unchanged!) },
+  ];
+  if (withRollback)
+    rows.push({ id: 'rollback', label: 'shipshape: rollback', ...summary(samples.rollback!) });
+  return { rows, stageLines };
+}
+
+async function profileAll(
+  b: Bench,
+  app: string,
+  stageLines: string,
+): Promise<LocalProfile & Record<string, unknown>> {
+  log('profiling: ssh connection, remote cp -al, local scan/hash/pack');
+  const connect: number[] = [];
+  for (let i = 0; i < 5; i++) connect.push((await run('ssh', [...b.ssh, b.target, 'true'])).ms);
+  const release = path.join(b.work, 'srv/incremental/current/');
+  const copy = path.join(b.work, 'srv/cp-al-probe');
+  settle();
+  const cpal = await run('ssh', [
+    ...b.ssh,
+    b.target,
+    `t0=$(date +%s%N) && cp -al ${q(release)}. ${q(copy)} && t1=$(date +%s%N) && echo $(( (t1 - t0) / 1000000 ))`,
+  ]);
+  fs.rmSync(copy, { recursive: true, force: true });
+  const local = await profileLocal(app);
+  const stages = [...stageLines.matchAll(/ok (\S+) \(([\d.]+)s\)/g)].map((m) => `${m[1]} ${m[2]}s`);
+  return {
+    ...local,
+    sshConnectMs: summary(connect.map((ms) => ({ ms }))).median,
+    remoteCpAlMs: Number(cpal.out.trim().split('\n').at(-1)),
+    stages,
+  };
+}
+
+/** Peak RSS with 4× the files: the manifest and the scan grow with the file count, the archive must not. */
+async function measureScale(b: Bench, files: number) {
+  const app = path.join(b.work, `app-${files}`);
+  log(`scale: generating ${files} files`);
+  const tree = generateApp({ root: app, seed: SEED, files });
+  const dp = path.join(b.work, 'srv/scale');
+  const cfg = writeDeployConfig(b, 'scale', app, [dp]);
+  settle();
+  const first = await shipshape(b, ['-c', cfg, 'web']);
+  changeFiles(app, 1);
+  settle();
+  const changed = await shipshape(b, ['-c', cfg, 'web']);
+  fs.rmSync(dp, { recursive: true, force: true });
+  fs.rmSync(app, { recursive: true, force: true });
+  log(
+    `scale: first ${secs(first.ms)}s ${(first.rssKiB! / 1024).toFixed(0)} MiB, 10-changed ${secs(changed.ms)}s ${(changed.rssKiB! / 1024).toFixed(0)} MiB`,
+  );
+  return { tree: tree as TreeStats, first, changed };
+}
+
+/**
+ * Hook for the many-hosts work: the same deploys against N hosts (here N deploy paths behind
+ * the one local sshd, so it measures the tool's fan-out, not N machines). Off unless --hosts.
+ */
+async function measureHosts(b: Bench, app: string, counts: number[]) {
+  const out: { hosts: number; first: Sample; changed: Sample }[] = [];
+  for (const n of counts) {
+    const paths = Array.from({ length: n }, (_, i) => path.join(b.work, `srv/multi-${n}/h${i + 1}`));
+    const cfg = writeDeployConfig(b, `multi-${n}`, app, paths);
+    settle();
+    const first = await shipshape(b, ['-c', cfg, 'bench']);
+    changeFiles(app, 100 + n);
+    settle();
+    const changed = await shipshape(b, ['-c', cfg, 'bench']);
+    out.push({ hosts: n, first, changed });
+    fs.rmSync(path.join(b.work, `srv/multi-${n}`), { recursive: true, force: true });
+    log(`hosts ${n}: first ${secs(first.ms)}s, 10-changed ${secs(changed.ms)}s`);
+  }
+  return out;
+}
+
+await main();

@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { describe, expect, it } from 'vitest';
+import { scanSource } from '../../../src/source/scan.js';
+import { packTar } from '../../../src/source/tar.js';
+import { snapshot, writeTree } from '../../support/project.js';
+
+describe('packTar', () => {
+  it('writes an archive GNU tar extracts to the same tree, with long and non-ASCII names, and hashes on the way', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tar-'));
+    const src = path.join(dir, 'src');
+    const long = 'd'.repeat(120);
+    writeTree(src, {
+      'a/run.sh': { content: '#!/bin/sh\n', mode: 0o751 },
+      [`${long}/${'f'.repeat(130)}.php`]: 'long\n',
+      "é ü 'q' $(x).txt": 'unicode\n',
+      'big.bin': 'x'.repeat(1_500_000),
+      empty: '',
+      link: { link: `${long}/${'f'.repeat(130)}.php` },
+    });
+    const entries = await scanSource(src, []);
+    const hashes = new Map<string, string>();
+    const archive = path.join(dir, 'a.tar');
+    await pipeline(
+      packTar(src, entries, [{ path: 'REVISION', content: 'abc\n' }], { onHash: (p, h) => hashes.set(p, h) }),
+      fs.createWriteStream(archive),
+    );
+    const out = path.join(dir, 'out');
+    fs.mkdirSync(out);
+    execFileSync('tar', ['-x', '-p', '-f', archive, '-C', out]);
+    const extracted = snapshot(out);
+    expect(extracted['REVISION']).toMatch(/^file 644 /);
+    delete extracted['REVISION'];
+    expect(extracted).toEqual(snapshot(src));
+    expect(hashes.get('big.bin')).toBe(createHash('sha256').update('x'.repeat(1_500_000)).digest('hex'));
+    expect(hashes.size).toBe(entries.filter((e) => e.type === 'file').length);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('fails instead of writing a corrupt archive when a file changes size while being read', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tar-'));
+    writeTree(dir, { 'f.txt': 'short' });
+    const entries = await scanSource(dir, []);
+    fs.writeFileSync(path.join(dir, 'f.txt'), 'longer now');
+    const sink = fs.createWriteStream(path.join(os.tmpdir(), `tar-${process.pid}.tar`));
+    await expect(pipeline(packTar(dir, entries), sink)).rejects.toThrow(
+      /f.txt changed while it was being uploaded/,
+    );
+    fs.rmSync(dir, { recursive: true });
+  });
+});

@@ -283,7 +283,12 @@ async function abortAll(hosts: HostRun[], reporter: Reporter, signal?: AbortSign
           });
         } else await runStages(runner, [unlock], h.hostCtx);
       } catch (e) {
-        reporter.log('error', `cleanup after failure did not finish: ${(e as Error).message}`, h.alias);
+        // Typically a lost connection: the lock cannot be released from here, so say how to.
+        reporter.log(
+          'error',
+          `cleanup after failure did not finish: ${(e as Error).message}; the lock may still be held: check with \`deploy lock status ${h.alias}\`, remove it with \`deploy unlock ${h.alias}\``,
+          h.alias,
+        );
       }
     }),
   );

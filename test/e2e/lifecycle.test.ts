@@ -204,7 +204,10 @@ describe('hooks', () => {
         },
       },
     });
+    const execs = await server.execRequests();
     await deployOk(file);
+    // Hooks run inside the phase scripts: the deploy stays within its budget of six exec requests.
+    expect((await server.execRequests()) - execs).toBeLessThanOrEqual(6);
     const [release] = releasesOf(deployPath);
     expect(fs.readFileSync(path.join(deployPath, 'current/stamp-dir.txt'), 'utf8').trim()).toBe(
       path.join(deployPath, 'releases', release!),
@@ -282,8 +285,12 @@ describe('cleanup', () => {
     const successes = releasesOf(deployPath);
     fs.rmSync(path.join(source, 'HEALTHY'));
     for (let i = 0; i < 5; i++) {
+      const execs = await server.execRequests();
       const r = await runCli(['-c', file, 'web']);
       expect(r.code, r.output).toBe(4);
+      expect(r.stderr).toContain('EHEALTH: web: health check failed after the switch: health check exited 1');
+      // prepare, upload, link, switch, the check, the switch back: six at most.
+      expect((await server.execRequests()) - execs).toBeLessThanOrEqual(6);
     }
     expect(releasesOf(deployPath).filter((r) => successes.includes(r))).toEqual(successes);
     expect(current(deployPath)).toBe(`releases/${successes[1]}`);

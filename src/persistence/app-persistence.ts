@@ -52,10 +52,18 @@ function writableOf(config: Config): WritableSettings {
   return { mode, user: config.writable_user, recursive: config.writable_recursive ?? false };
 }
 
+// Recipes are package data: read once per process, not once per deploy.
+const recipeCache = new Map<string, ReturnType<typeof loadRecipes>>();
+const cachedRecipes = (dir?: string) => {
+  const key = dir ?? '';
+  if (!recipeCache.has(key)) recipeCache.set(key, loadRecipes(dir));
+  return recipeCache.get(key)!;
+};
+
 /** Detects the recipe in `source` and applies the user's keys. Throws ERECIPE (exit 2) before any host is contacted. */
 export function resolveRecipe(config: Config, recipesDir?: string): Persistence {
   try {
-    const recipes = loadRecipes(recipesDir);
+    const recipes = cachedRecipes(recipesDir);
     const detection = detectRecipes(appFilesAt(config.source), recipes);
     return resolvePersistence(config.recipe ?? 'auto', persistenceInput(config), detection);
   } catch (e) {

@@ -41,6 +41,8 @@ function helpers(p: PublicSharePlan): ShellText {
     sh`__ss_say() { printf '%s%s\n' ${PUBLIC_MARKER} "$*"; }`,
     // ENVIRON, not awk -v: -v would interpret backslashes in the path.
     sh`__ss_placed() { [ -f "$__M" ] || return 0; __ssp="$1" awk -F '\t' '$2 == ENVIRON["__ssp"] { h = $1 } END { print h }' "$__M"; }`,
+    // A freshly moved entry has no current line in the manifest: append without the lookup (no fork).
+    sh`__ss_append() { printf '%s\t%s\n' "$2" "$1" >> "$__M"; }`,
     sh`__ss_record() { [ "$(__ss_placed "$1")" = "$2" ] || printf '%s\t%s\n' "$2" "$1" >> "$__M"; }`,
     sh`__ss_hash() { sha256sum < "$1" | cut -c1-64; }`,
     // A file the release has: copied when shared lacks it; replaced only when shared still holds what a deploy put there.
@@ -70,7 +72,7 @@ function entryCommand(p: PublicSharePlan, name: string): ShellText {
   const inside = p.items.filter((i) => i.path === name || i.path.startsWith(`${name}/`));
   const records = inside
     .filter((i) => i.type === 'file' && isManifestSafe(i.path))
-    .map((i) => sh`__ss_record ${i.path} ${i.sha256 ?? ''}`);
+    .map((i) => sh`__ss_append ${i.path} ${i.sha256 ?? ''}`);
   const syncs = inside.map((i) =>
     i.type === 'dir'
       ? sh`__ss_mkdir ${i.path}`

@@ -1,0 +1,137 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/load.js';
+import { deployPaths } from '../../../src/engine/paths.js';
+import { resolveAppPersistence } from '../../../src/persistence/app-persistence.js';
+import { planRemoveRelease, recordManifest } from '../../../src/persistence/rescue.js';
+import { recipeHooks } from '../../../src/stages/recipe-hooks.js';
+import { readVerifyLines } from '../../../src/stages/verify.js';
+import { modeFunction } from '../../../src/stages/writable.js';
+import type { ReleaseContext } from '../../../src/stages/types.js';
+import { tmpDir, writeTree } from '../../support/project.js';
+
+const APPS = path.resolve(import.meta.dirname, '../../fixtures/apps');
+const sh = (script: string) => execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
+
+function configFor(app: string, extra: Record<string, unknown> = {}) {
+  const yaml = JSON.stringify({
+    application: 'x',
+    source: path.join(APPS, app),
+    hosts: { h: { local: true, deploy_path: '/tmp/x' } },
+    ...extra,
+  });
+  return parseConfig(yaml, path.join(APPS, app, 'deploy.yml')).config;
+}
+
+describe('resolveAppPersistence', () => {
+  it('detects the recipe from the source and lets deploy.yml extend and remove items', async () => {
+    const p = await resolveAppPersistence(
+      configFor('laravel-vue', { shared_dirs: ['exports'], public_exclude: ['sitemap.xml', '!robots.txt'] }),
+      [],
+    );
+    expect(p.recipe).toBe('laravel');
+    expect(p.shared_dirs).toEqual(['storage', 'exports']);
+    expect(p.public_exclude).toContain('manifest.json'); // from vue
+    expect(p.public_exclude).toContain('sitemap.xml');
+    expect(p.public_exclude).not.toContain('robots.txt');
+    expect(p.writable).toEqual({ mode: 'chmod', user: undefined, recursive: false });
+  });
+
+  it('fails before any host with ERECIPE for an unknown recipe or acl without a user', async () => {
+    await expect(
+      resolveAppPersistence(configFor('laravel', { recipe: 'cakephp' }), []),
+    ).rejects.toMatchObject({
+      code: 'ERECIPE',
+      exitCode: 2,
+    });
+    await expect(resolveAppPersistence(configFor('laravel', { writable_mode: 'acl' }), [])).rejects.toThrow(
+      /writable_user/,
+    );
+  });
+});
+
+describe('writable modes', () => {
+  it('is not recursive unless asked, and names the web server user for acl and chown', () => {
+    expect(modeFunction({ mode: 'chmod', recursive: false }).text).toBe(
+      '__ss_mode() { chmod ug+rwX -- "$@"; }',
+    );
+    expect(modeFunction({ mode: 'chmod', recursive: true }).text).toContain('chmod -R ug+rwX');
+    expect(modeFunction({ mode: 'chown', user: 'www-data', recursive: false }).text).toContain(
+      'chown www-data --',
+    );
+    expect(modeFunction({ mode: 'acl', user: 'www-data', recursive: false }).text).toContain(
+      'u:www-data:rwX',
+    );
+    expect(modeFunction({ mode: 'skip', recursive: false }).text).toBe('__ss_mode() { :; }');
+  });
+});
+
+describe('rescue', () => {
+  it('moves what the app wrote after the switch to shared/.rescued, skipping ephemeral paths, then removes the release', () => {
+    const root = tmpDir('shipshape-rescue-');
+    const paths = deployPaths(root);
+    const release = '20300101-000000';
+    const dir = path.join(paths.releases, release);
+    writeTree(dir, { 'app/code.php': 'code', 'bootstrap/cache/.gitkeep': '', 'vendor/lib.php': 'lib' });
+    sh(recordManifest(paths, dir, release).text);
+    // After the switch: the app writes a new file and changes a deployed one; a cache is rebuilt.
+    writeTree(dir, { 'app/exports/r.csv': 'data', 'bootstrap/cache/config.php': 'cache' });
+    fs.appendFileSync(path.join(dir, 'vendor/lib.php'), ' patched at run time');
+    const out = sh(planRemoveRelease(paths, release, ['bootstrap/cache']).text);
+    expect(out).toContain(`@@shipshape-rescued ${release} 2`);
+    expect(fs.existsSync(dir)).toBe(false);
+    const rescued = path.join(paths.shared, '.rescued', release);
+    expect(fs.readFileSync(path.join(rescued, 'app/exports/r.csv'), 'utf8')).toBe('data');
+    expect(fs.readFileSync(path.join(rescued, 'vendor/lib.php'), 'utf8')).toBe('lib patched at run time');
+    expect(fs.existsSync(path.join(rescued, 'bootstrap'))).toBe(false);
+    expect(fs.existsSync(path.join(rescued, 'app/code.php'))).toBe(false);
+  });
+
+  it('removes a release that never went live without rescuing anything', () => {
+    const root = tmpDir('shipshape-rescue-');
+    const paths = deployPaths(root);
+    writeTree(path.join(paths.releases, '20300101-000000'), { 'a.txt': 'a' });
+    expect(sh(planRemoveRelease(paths, '20300101-000000', []).text)).toBe('');
+    expect(fs.existsSync(path.join(paths.releases, '20300101-000000'))).toBe(false);
+  });
+});
+
+describe('recipe hooks', () => {
+  it('guards a hook by command -v and reports an optional failure instead of failing', () => {
+    const ctx = {
+      releasePath: '/srv/app/releases/1',
+      config: {},
+      persistence: {
+        hooks: {
+          after_shared: [],
+          after_writable: [],
+          before_symlink: [
+            {
+              id: 'storage-link',
+              run: 'php artisan storage:link',
+              optional: true,
+              when_command_exists: 'php',
+              opt_in: false,
+            },
+          ],
+          after_symlink: [],
+        },
+      },
+    } as unknown as ReleaseContext;
+    const [cmd] = recipeHooks(['before_symlink']).plan(ctx);
+    expect(cmd!.text).toContain('command -v php');
+    expect(cmd!.text).toContain("sh -c 'php artisan storage:link'");
+    expect(cmd!.text).toContain('failed storage-link');
+  });
+});
+
+describe('readVerifyLines', () => {
+  it('reads status and label from the markers', () => {
+    expect(readVerifyLines('noise\n@@shipshape-verify ok a -> b\n@@shipshape-verify fail c d\n')).toEqual([
+      { status: 'ok', label: 'a -> b' },
+      { status: 'fail', label: 'c d' },
+    ]);
+  });
+});

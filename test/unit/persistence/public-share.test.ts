@@ -1,0 +1,148 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { PublicItem } from '../../../src/persistence/app-persistence.js';
+import {
+  planPublicShare,
+  readPublicReport,
+  type PublicSharePlan,
+} from '../../../src/persistence/public-share.js';
+import { composeScript } from '../../../src/engine/compose.js';
+import { tmpDir, writeTree } from '../../support/project.js';
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** Runs the planned commands with /bin/sh, as the executor would: one script, each command checked. */
+function run(plan: PublicSharePlan): { code: number; stdout: string } {
+  const script = composeScript([{ id: 'shared', commands: planPublicShare(plan) }]);
+  try {
+    return { code: 0, stdout: execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8', stdio: 'pipe' }) };
+  } catch (e) {
+    const err = e as { status: number; stdout: string };
+    return { code: err.status, stdout: err.stdout };
+  }
+}
+
+function fixture(files: Record<string, string>, exclude = ['css', 'index.php']) {
+  const root = tmpDir('shipshape-public-');
+  const release = '20300101-000000';
+  const releasePath = path.join(root, 'releases', release);
+  writeTree(releasePath, Object.fromEntries(Object.entries(files).map(([p, c]) => [`public/${p}`, c])));
+  fs.mkdirSync(path.join(root, 'shared'), { recursive: true });
+  fs.mkdirSync(path.join(root, '.deploy'), { recursive: true });
+  const items: PublicItem[] = [];
+  const dirs = new Set<string>();
+  for (const [p, c] of Object.entries(files)) {
+    items.push({ path: p, type: 'file', sha256: sha(c) });
+    const parts = p.split('/');
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+  }
+  for (const d of dirs) items.push({ path: d, type: 'dir' });
+  const names = [...new Set(Object.keys(files).map((p) => p.split('/')[0]!))];
+  const plan: PublicSharePlan = {
+    release,
+    releasePath,
+    sharedRoot: path.join(root, 'shared'),
+    publicDir: 'public',
+    exclude,
+    entries: names.map((name) => ({ name, type: dirs.has(name) ? 'dir' : 'file' })),
+    items,
+    placedManifest: path.join(root, '.deploy/public-placed.tsv'),
+  };
+  return { root, plan, pub: path.join(releasePath, 'public'), shared: path.join(root, 'shared/public') };
+}
+
+describe('planPublicShare (run with /bin/sh on a temp tree)', () => {
+  it('moves shareable entries into shared, links them, and leaves excluded ones in the release', () => {
+    const { plan, pub, shared } = fixture({
+      'uploads/a.jpg': 'A',
+      'css/app.css': 'css',
+      'index.php': '<?php',
+      'robots.txt': 'robots',
+    });
+    const r = run(plan);
+    expect(r.code).toBe(0);
+    expect(fs.readlinkSync(path.join(pub, 'uploads'))).toBe('../../../shared/public/uploads');
+    expect(fs.readlinkSync(path.join(pub, 'robots.txt'))).toBe('../../../shared/public/robots.txt');
+    expect(fs.lstatSync(path.join(pub, 'css')).isDirectory()).toBe(true);
+    expect(fs.lstatSync(path.join(pub, 'index.php')).isFile()).toBe(true);
+    expect(fs.existsSync(path.join(shared, 'css'))).toBe(false);
+    expect(readPublicReport(r.stdout)).toMatchObject({ added: 2, moved: ['uploads', 'robots.txt'] });
+  });
+
+  it('never executes or globs an entry name', () => {
+    const evil = "$(touch pwned)'x";
+    const { root, plan, pub } = fixture({ [`${evil}/f`]: 'x', '*': 'star', 'css/a': 'c' }, ['css', '*x']);
+    const r = run(plan);
+    expect(r.code).toBe(0);
+    expect(fs.existsSync(path.join(root, 'pwned'))).toBe(false);
+    expect(fs.existsSync('pwned')).toBe(false);
+    expect(fs.readlinkSync(path.join(pub, evil))).toBe(`../../../shared/public/${evil}`);
+    expect(fs.readlinkSync(path.join(pub, '*'))).toBe('../../../shared/public/*');
+    // `*x` is an exact name, not a pattern: `css` did not match it, and `*` was not excluded by it.
+    expect(fs.lstatSync(path.join(pub, 'css')).isDirectory()).toBe(true);
+  });
+
+  it('keeps a file a user edited in shared and reports it as a conflict; updates an untouched one', () => {
+    const first = fixture({ 'images/logo.svg': 'v1', 'images/icon.svg': 'i1' });
+    expect(run(first.plan).code).toBe(0);
+    fs.writeFileSync(path.join(first.shared, 'images/logo.svg'), 'edited by a user');
+
+    // The next release changes both files.
+    const release = '20300101-000001';
+    const releasePath = path.join(first.root, 'releases', release);
+    writeTree(releasePath, { 'public/images/logo.svg': 'v2', 'public/images/icon.svg': 'i2' });
+    const r = run({
+      ...first.plan,
+      release,
+      releasePath,
+      items: [
+        { path: 'images', type: 'dir' },
+        { path: 'images/logo.svg', type: 'file', sha256: sha('v2') },
+        { path: 'images/icon.svg', type: 'file', sha256: sha('i2') },
+      ],
+    });
+    expect(r.code).toBe(0);
+    const report = readPublicReport(r.stdout)!;
+    expect(report).toMatchObject({ added: 0, updated: 1, leftAlone: 1, conflicts: ['images/logo.svg'] });
+    expect(fs.readFileSync(path.join(first.shared, 'images/logo.svg'), 'utf8')).toBe('edited by a user');
+    expect(fs.readFileSync(path.join(first.shared, 'images/icon.svg'), 'utf8')).toBe('i2');
+    expect(
+      fs.readFileSync(path.join(first.root, `shared/.history/${release}/public/images/icon.svg`), 'utf8'),
+    ).toBe('i1');
+  });
+
+  it('warns about excluded names in shared and neither links nor deletes them', () => {
+    const { plan, pub, shared } = fixture({ 'css/app.css': 'new css' });
+    writeTree(shared, { 'css/app.css': 'frozen by the seed', 'uploads/u.jpg': 'user' });
+    const r = run(plan);
+    expect(r.code).toBe(0);
+    expect(readPublicReport(r.stdout)!.excludedInShared).toEqual(['css']);
+    expect(fs.readFileSync(path.join(shared, 'css/app.css'), 'utf8')).toBe('frozen by the seed');
+    expect(fs.readFileSync(path.join(pub, 'css/app.css'), 'utf8')).toBe('new css');
+    expect(fs.readlinkSync(path.join(pub, 'uploads'))).toBe('../../../shared/public/uploads');
+  });
+
+  it('adopts an entry the app created in the live release and links it in both releases', () => {
+    const { root, plan, pub, shared } = fixture({ 'images/a.png': 'a' });
+    const liveReleasePath = path.join(root, 'releases', '20200101-000000');
+    writeTree(liveReleasePath, { 'public/invoices/1.pdf': 'invoice', 'public/css/x.css': 'old css' });
+    const r = run({ ...plan, liveReleasePath, liveRelease: '20200101-000000' });
+    expect(r.code).toBe(0);
+    expect(readPublicReport(r.stdout)!.adopted).toEqual(['invoices']);
+    expect(fs.readFileSync(path.join(shared, 'invoices/1.pdf'), 'utf8')).toBe('invoice');
+    for (const dir of [pub, path.join(liveReleasePath, 'public')]) {
+      expect(fs.readlinkSync(path.join(dir, 'invoices'))).toBe('../../../shared/public/invoices');
+    }
+    expect(fs.lstatSync(path.join(liveReleasePath, 'public/css')).isDirectory()).toBe(true);
+  });
+
+  it('refuses a release whose public dir is a symlink', () => {
+    const { plan, pub } = fixture({});
+    fs.mkdirSync(path.dirname(pub), { recursive: true });
+    fs.symlinkSync('/tmp', pub);
+    expect(run(plan).code).not.toBe(0);
+  });
+});

@@ -68,7 +68,8 @@ async function* generate(
       if (whole) {
         if (whole.length !== e.size) throw changedWhileReading(e);
         hash.update(whole);
-        yield Buffer.concat([whole, padding(e.size)]);
+        yield whole;
+        if (e.size % 512) yield padding(e.size);
       } else {
         let n = 0;
         for await (const chunk of createReadStream(path.join(source, e.path), { highWaterMark: 1 << 18 })) {

@@ -6,6 +6,7 @@ import { DeployError } from '../definitions/errors.js';
 import { interpolate, type InterpolationProblem } from './interpolate.js';
 import { configSchema, type Config } from './schema.js';
 import { suggest } from './suggest.js';
+import { createMask } from '../ui/mask.js';
 
 export interface ConfigProblem {
   file: string;
@@ -163,7 +164,14 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       }
     }
   }
-  if (problems.length) throw configError(file, problems);
+  if (problems.length) {
+    // A value from the environment that fails validation would be quoted in the message.
+    const mask = createMask([...secrets], {});
+    throw configError(
+      file,
+      problems.map((p) => ({ ...p, message: mask(p.message) })),
+    );
+  }
 
   const dir = path.dirname(path.resolve(file));
   const config = parsed.data!;

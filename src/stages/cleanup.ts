@@ -1,4 +1,3 @@
-import { releaseDir } from '../engine/paths.js';
 import { releasesToRemove } from '../engine/retention.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
 import { planRemoveRelease, rescueNotes } from '../persistence/rescue.js';

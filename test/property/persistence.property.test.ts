@@ -1,0 +1,235 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import fc from 'fast-check';
+import { stringify } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { deploy } from '../../src/engine/deploy.js';
+import { MemoryReporter } from '../../src/engine/reporter.js';
+import { rollback } from '../../src/engine/rollback.js';
+import { sshHost, tmpDir, writeTree } from '../support/project.js';
+import { startSshd } from '../support/sshd.js';
+
+/**
+ * Random histories of deploys, user writes, runtime writes, failed deploys, rollbacks and prunes
+ * (keep_releases: 2). After every step: every byte a user or the app ever wrote is still on the
+ * host (in shared/, in a release, or rescued); `current` is a complete, successful release; and
+ * its build output is its own.
+ */
+
+const ENTRY_NAMES = ['uploads', 'images', 'docs', 'a.txt', 'media', 'css', 'js', 'fonts', 'robots.txt'];
+
+type PublicEntry = { name: string; dir: boolean; content: string };
+type Action =
+  | { kind: 'deploy'; entries: PublicEntry[] }
+  | { kind: 'fail-deploy' }
+  | { kind: 'rollback' }
+  | { kind: 'user-write'; where: 'uploads' | 'storage' | 'entry'; entry: number }
+  | { kind: 'runtime-write' }
+  | { kind: 'app-creates-public' };
+
+const entryArb = fc.record({
+  name: fc.constantFrom(...ENTRY_NAMES),
+  dir: fc.boolean(),
+  content: fc.string({ maxLength: 6 }),
+});
+const actionArb: fc.Arbitrary<Action> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('deploy' as const),
+      entries: fc.array(entryArb, { maxLength: 4 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: 'fail-deploy' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'rollback' as const }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('user-write' as const),
+      where: fc.constantFrom('uploads' as const, 'storage' as const, 'entry' as const),
+      entry: fc.nat(8),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: 'runtime-write' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'app-creates-public' as const }) },
+);
+
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+function allHashes(root: string): Set<string> {
+  const out = new Set<string>();
+  const walk = (dir: string) => {
+    for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
+      const abs = path.join(dir, d.name);
+      if (d.isDirectory()) walk(abs);
+      else if (d.isFile()) out.add(sha(fs.readFileSync(abs)));
+    }
+  };
+  walk(root);
+  return out;
+}
+
+interface Target {
+  host: Record<string, unknown>;
+}
+
+async function runHistory(actions: Action[], target: (deployPath: string) => Target): Promise<void> {
+  // tmpfs when there is one: hundreds of small trees are created and removed.
+  const root = fs.existsSync('/dev/shm')
+    ? fs.mkdtempSync('/dev/shm/shipshape-prop-')
+    : tmpDir('shipshape-prop-');
+  try {
+    const source = path.join(root, 'app');
+    const deployPath = path.join(root, 'server');
+    writeTree(path.join(deployPath, 'shared'), { '.env': 'APP_KEY=x\n' });
+    const file = path.join(root, 'deploy.yml');
+    const loaded = parseConfig(
+      stringify({
+        application: 'prop',
+        source: 'app',
+        recipe: 'laravel',
+        keep_releases: 2,
+        hosts: { web: target(deployPath).host },
+      }),
+      file,
+    );
+    let clock = Date.UTC(2030, 0, 1);
+    const now = () => new Date((clock += 1000));
+    const versionOf = new Map<string, string>();
+    const written: string[] = [];
+    let counter = 0;
+    const cur = (p = '') => path.join(deployPath, 'current', p);
+    const live = () => (fs.existsSync(cur()) ? fs.readlinkSync(cur()).replace(/^releases\//, '') : undefined);
+    const write = (p: string) => {
+      const bytes = Buffer.concat([Buffer.from(`w${counter++}:`), randomBytes(16)]);
+      try {
+        fs.mkdirSync(path.dirname(p), { recursive: true });
+        fs.writeFileSync(p, bytes, { flag: 'wx' });
+      } catch {
+        return; // the path is taken by a file of the app (e.g. `uploads` deployed as a file): no write happened
+      }
+      written.push(sha(bytes));
+    };
+
+    const writeSource = (entries: PublicEntry[], version: string) => {
+      fs.rmSync(source, { recursive: true, force: true });
+      const tree: Record<string, string> = {
+        artisan: '#!/usr/bin/env php\n',
+        'app/version.txt': version,
+        'public/index.php': `<?php // ${version}\n`,
+        'public/build/app.js': version,
+        'storage/logs/.gitkeep': '',
+      };
+      for (const e of entries) {
+        if (
+          tree[`public/${e.name}`] !== undefined ||
+          Object.keys(tree).some((k) => k.startsWith(`public/${e.name}/`))
+        )
+          continue;
+        if (e.dir) tree[`public/${e.name}/f.txt`] = e.content;
+        else tree[`public/${e.name}`] = e.content;
+      }
+      writeTree(source, tree);
+    };
+
+    let lastEntries: PublicEntry[] = [];
+    for (const [i, action] of actions.entries()) {
+      const before = live();
+      if (action.kind === 'deploy' || action.kind === 'fail-deploy') {
+        const version = `v${i}`;
+        const entries = action.kind === 'deploy' ? action.entries : lastEntries;
+        writeSource(entries, version);
+        const env = path.join(deployPath, 'shared/.env');
+        if (action.kind === 'fail-deploy') fs.renameSync(env, `${env}.away`);
+        const r = await deploy({ loaded, selector: 'web', reporter: new MemoryReporter(), now });
+        if (action.kind === 'fail-deploy') {
+          fs.renameSync(`${env}.away`, env);
+          expect(r.exitCode).toBe(1);
+          expect(live()).toBe(before);
+        } else {
+          expect(r.exitCode, JSON.stringify(r.error?.message)).toBe(0);
+          versionOf.set(r.release!, version);
+          lastEntries = entries;
+        }
+      } else if (action.kind === 'rollback') {
+        if (!before) continue;
+        const r = await rollback({ loaded, selector: 'web', reporter: new MemoryReporter() });
+        // With no earlier successful release to go back to, rollback refuses and changes nothing.
+        if (r.exitCode !== 0) expect(live()).toBe(before);
+      } else if (!before) {
+        continue;
+      } else if (action.kind === 'user-write') {
+        const entryNames = ['uploads', 'images', 'docs', 'media'];
+        if (action.where === 'uploads') write(cur(`public/uploads/u${counter}.bin`));
+        else if (action.where === 'storage') write(cur(`storage/app/public/s${counter}.bin`));
+        else {
+          // Through whatever shared entry the live release links, as a user editing on the server.
+          const name = entryNames[action.entry % entryNames.length]!;
+          const at = cur(`public/${name}`);
+          if (fs.existsSync(at) && fs.lstatSync(at).isSymbolicLink() && fs.statSync(at).isDirectory())
+            write(path.join(at, `e${counter}.bin`));
+        }
+      } else if (action.kind === 'runtime-write') {
+        write(cur(`app/runtime/r${counter}.log`));
+      } else {
+        write(cur(`public/generated${counter}/file.pdf`));
+      }
+
+      // Invariants, after every step.
+      const present = allHashes(deployPath);
+      for (const h of written)
+        expect(present.has(h), `a written file (sha ${h}) is gone after step ${i}`).toBe(true);
+      const now_ = live();
+      if (now_) {
+        const version = versionOf.get(now_);
+        expect(version, `current -> ${now_} is a release we deployed`).toBeDefined();
+        expect(fs.readFileSync(cur('app/version.txt'), 'utf8')).toBe(version);
+        expect(fs.lstatSync(cur('public/build')).isSymbolicLink()).toBe(false);
+        expect(fs.readFileSync(cur('public/build/app.js'), 'utf8')).toBe(version);
+        for (const excluded of ['css', 'js', 'fonts', 'robots.txt', 'index.php']) {
+          const st = fs.lstatSync(cur(`public/${excluded}`), { throwIfNoEntry: false });
+          expect(st?.isSymbolicLink() ?? false, `public/${excluded} is a link`).toBe(false);
+        }
+      }
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+const localTarget = (deployPath: string): Target => ({ host: { local: true, deploy_path: deployPath } });
+
+describe('persistence property: nothing a user or the app wrote is ever lost', () => {
+  it('holds for random histories on the local transport', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(actionArb, { minLength: 1, maxLength: 4 }), (actions) =>
+        runHistory([{ kind: 'deploy', entries: [] }, ...actions], localTarget),
+      ),
+      { numRuns: Number(process.env.PERSISTENCE_RUNS ?? 200) },
+    );
+  }, 180_000);
+
+  let stop: (() => Promise<void>) | undefined;
+  afterAll(async () => stop?.());
+
+  it('holds for one long history over a real sshd', async () => {
+    const server = await startSshd();
+    stop = () => server.stop();
+    const [actions] = fc.sample(fc.array(actionArb, { minLength: 12, maxLength: 12 }), {
+      seed: 42,
+      numRuns: 1,
+    });
+    const history: Action[] = [
+      { kind: 'deploy', entries: [{ name: 'uploads', dir: true, content: 'x' }] },
+      { kind: 'user-write', where: 'uploads', entry: 0 },
+      { kind: 'runtime-write' },
+      ...actions!,
+      { kind: 'deploy', entries: [] },
+      { kind: 'deploy', entries: [] },
+      { kind: 'deploy', entries: [] },
+    ];
+    await runHistory(history, (deployPath) => ({ host: sshHost(server, deployPath) }));
+  }, 180_000);
+});

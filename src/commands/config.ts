@@ -8,6 +8,7 @@ import { resolveRecipe } from '../persistence/app-persistence.js';
 import { hostSshSettings } from '../remote/connect.js';
 import { resolveConnectOptions } from '../ssh/connect-options.js';
 import { expandTilde, loadSshConfig } from '../ssh/ssh-config.js';
+import { sharedFileSecrets } from '../config/secrets.js';
 import { createMask } from '../ui/mask.js';
 
 export interface ConfigCommandOptions {
@@ -54,7 +55,7 @@ export async function configCommand(o: ConfigCommandOptions): Promise<number> {
   const env = o.env ?? process.env;
   const write = o.write ?? ((t: string) => process.stdout.write(t));
   const loaded = loadConfig(o.config, env);
-  const mask = createMask(loaded.secrets);
+  const mask = createMask([...loaded.secrets, ...sharedFileSecrets(loaded.config)]);
   const { config } = loaded;
   const { hosts: _all, ...shared } = config;
   const persistence = resolveRecipe(config);

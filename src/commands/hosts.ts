@@ -1,5 +1,6 @@
 import { loadConfig } from '../config/load.js';
 import { selectHosts } from '../engine/selector.js';
+import { sharedFileSecrets } from '../config/secrets.js';
 import { createMask } from '../ui/mask.js';
 import { formatTable } from '../ui/table.js';
 
@@ -13,7 +14,7 @@ export interface HostsCommandOptions {
 /** `deploy hosts [selector]`: what a selector picks, without contacting anything. */
 export async function hostsCommand(o: HostsCommandOptions): Promise<number> {
   const loaded = loadConfig(o.config);
-  const mask = createMask(loaded.secrets);
+  const mask = createMask([...loaded.secrets, ...sharedFileSecrets(loaded.config)]);
   const hosts = selectHosts(loaded.config, o.selector, o.limit);
   if (o.json) {
     process.stdout.write(mask(JSON.stringify(hosts.map((h) => ({ alias: h.alias, ...h.host })), null, 2)) + '\n');

@@ -13,6 +13,7 @@ import { resolveAppPersistence } from '../persistence/app-persistence.js';
 import { connectHost } from '../remote/connect.js';
 import { readIgnorePatterns, scanSource } from '../source/scan.js';
 import { readVerifyLines, verify, type VerifyLine } from '../stages/verify.js';
+import { sharedFileSecrets } from '../config/secrets.js';
 import { createMask } from '../ui/mask.js';
 import { formatError } from '../ui/print-error.js';
 
@@ -36,7 +37,7 @@ const ICON = { ok: '✅', fail: '❌', info: 'ℹ️ ' } as const;
 export async function verifyCommand(o: VerifyCommandOptions): Promise<number> {
   const loaded = loadConfig(o.config);
   const { config } = loaded;
-  const mask = createMask(loaded.secrets);
+  const mask = createMask([...loaded.secrets, ...sharedFileSecrets(loaded.config)]);
   const selected = selectHosts(config, o.selector);
   const entries = await scanSource(config.source, await readIgnorePatterns(config.source, config.exclude));
   const persistence = await resolveAppPersistence(config, entries);

@@ -2,6 +2,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { quote } from '../../src/remote/sh.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { releasesOf, runCli, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
@@ -130,6 +132,44 @@ describe('ssh config, agent and key files against a real sshd', () => {
 
     const ok = await runCli(['-c', file, 'web'], { env: env({ SSH_KEY_PASSPHRASE: 'correct horse' }) });
     expect(ok.code, ok.output).toBe(0);
+    expect(releasesOf(deployPath)).toHaveLength(1);
+  });
+
+  it('asks for the passphrase of an encrypted key on a terminal, without echoing it', async () => {
+    const key = path.join(work, 'encrypted_tty_key');
+    fs.copyFileSync(server.identityFile, key);
+    execFileSync('ssh-keygen', ['-q', '-p', '-N', 'typed-at-the-prompt', '-f', key]);
+    const deployPath = path.join(work, 'tty', 'server');
+    const { file } = project('tty', { web: sshHost(server, deployPath, { identity_file: key }) });
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+    const cli = [
+      process.execPath,
+      '--import',
+      pathToFileURL(path.join(root, 'node_modules/tsx/dist/loader.mjs')).href,
+      path.join(root, 'test/support/run-cli.ts'),
+      '-c',
+      file,
+      'web',
+    ];
+    // script(1) gives the CLI a real terminal on stdin, stdout and stderr.
+    const child = spawn('script', ['-qec', cli.map(quote).join(' '), '/dev/null'], {
+      env: { ...process.env, ...env(), CI: 'true', FORCE_COLOR: '0' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let answered = false;
+    child.stdout.on('data', (c: Buffer) => {
+      output += c.toString();
+      if (!answered && output.includes(`Enter passphrase for key '${key}':`)) {
+        answered = true;
+        child.stdin.write('typed-at-the-prompt\r');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stdin.destroy();
+    expect(answered, output).toBe(true);
+    expect(code, output).toBe(0);
+    expect(output).not.toContain('typed-at-the-prompt');
     expect(releasesOf(deployPath)).toHaveLength(1);
   });
 

@@ -94,7 +94,9 @@ describe('stage plans', () => {
   });
 
   it('symlink renames a relative temporary link over current and logs success', () => {
-    const [sw, log] = symlink.plan(ctx());
+    const [manifest, sw, log] = symlink.plan(ctx());
+    // The release's files as they go live: cleanup later rescues what the app wrote after this.
+    expect(manifest!.text).toContain(`${q('.deploy/manifests/20260101-000003.tsv')}`);
     expect(sw!.text).toContain(`ln -s releases/20260101-000003 ${q('.current.20260101-000003.tmp')}`);
     expect(sw!.text).toContain(`mv -T ${q('.current.20260101-000003.tmp')} ${q('current')}`);
     expect(log!.text).toContain('"status":"success"');
@@ -113,7 +115,10 @@ describe('stage plans', () => {
         '@@shipshape-probe-end',
       ].join('\n'),
     );
-    expect(text(cleanup.plan(ctx({ remote })))).toBe(`rm -rf -- ${q('releases/20260101-000001')}`);
+    const plan = text(cleanup.plan(ctx({ remote })));
+    expect(plan).toContain(`rm -rf -- ${q('releases/20260101-000001')}`);
+    expect(plan).not.toContain('20260101-000002');
+    expect(plan).not.toContain('manual-backup');
   });
 
   it('discard removes the failed release and logs why', () => {

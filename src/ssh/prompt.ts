@@ -25,11 +25,12 @@ function ask(
   question: string,
 ): Promise<string | undefined> {
   return new Promise((resolve) => {
-    output.write(question);
     let typed = '';
     const wasRaw = input.isRaw;
+    // Echo off before the question appears, or a quick answer would be echoed by the terminal.
     input.setRawMode(true);
     input.resume();
+    output.write(question);
     const finish = (value: string | undefined) => {
       input.off('data', onData);
       input.setRawMode(wasRaw);

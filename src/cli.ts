@@ -41,6 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--parallel <n>', 'hosts at once', (v) => Number.parseInt(v, 10))
     .option('--dry-run', 'read the hosts and print the scripts a deploy would run; change nothing')
     .option('--limit <n>', 'only the first n selected hosts (a trial run)', (v) => Number.parseInt(v, 10))
+    .option('--no-atomic', 'let each host switch as soon as it is ready instead of all together')
     .argument('[selector...]', 'host alias, stage, label=value, or all')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })

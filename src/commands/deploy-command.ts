@@ -1,6 +1,6 @@
 import { loadConfig } from '../config/load.js';
 import { sharedFileSecrets } from '../config/secrets.js';
-import { deploy } from '../engine/deploy.js';
+import { rollout } from '../engine/rollout.js';
 import { dryRunCommand } from './dry-run.js';
 import { chooseReporter } from '../ui/choose.js';
 import { createMask, maskReporter } from '../ui/mask.js';
@@ -13,6 +13,8 @@ export interface DeployCommandOptions {
   json?: boolean;
   parallel?: number;
   limit?: number;
+  /** false with `--no-atomic`: each host switches when it is ready. */
+  atomic?: boolean;
   dryRun?: boolean;
   signal?: AbortSignal;
 }
@@ -22,13 +24,14 @@ export async function deployCommand(o: DeployCommandOptions): Promise<number> {
   const loaded = loadConfig(o.config);
   const mask = createMask([...loaded.secrets, ...sharedFileSecrets(loaded.config)]);
   const reporter = maskReporter(chooseReporter(o), mask);
-  const result = await deploy({
+  const result = await rollout({
     loaded,
     selector: o.selector,
     reporter,
     signal: o.signal,
     parallel: o.parallel,
     limit: o.limit,
+    atomic: o.atomic,
     command: ['deploy', ...o.selector].join(' '),
   });
   if (o.json) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { rolloutSettings } from './rollout-schema.js';
 import { SYSTEM_DIRS, isNormalizedAbsolute, isSafeRelative, stripTrailingSlash } from './paths.js';
 import { persistenceSettings } from './persistence-schema.js';
 import { checkTaskReferences, healthcheckSchema, hooksSchema, tasksSchema } from './hooks-schema.js';
@@ -180,6 +181,7 @@ export const configSchema = z
     hooks: hooksSchema,
     tasks: tasksSchema,
     healthcheck: healthcheckSchema.optional(),
+    ...rolloutSettings,
   })
   .superRefine(checkTaskReferences)
   .describe('shipshape deploy.yml');

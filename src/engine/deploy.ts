@@ -15,6 +15,7 @@ import { unlock } from '../stages/unlock.js';
 import type { HostContext, ReleaseContext, SourceInfo } from '../stages/types.js';
 import { runStages, type HostRunner } from './executor.js';
 import { deployPaths, releaseDir } from './paths.js';
+import { ConnectionPool } from './connection-pool.js';
 import { eachLimited } from './pool.js';
 import { nextReleaseName } from './release-log.js';
 import { parseRemoteState } from './remote-state.js';
@@ -36,6 +37,8 @@ export interface DeployOptions {
   parallel?: number;
   /** Only the first n selected hosts. */
   limit?: number;
+  /** The hosts to deploy, already selected (a rollout's batch); overrides selector and limit. */
+  hosts?: SelectedHost[];
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
   connect?: (alias: string, selected: SelectedHost) => Promise<Transport>;
@@ -63,7 +66,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const { loaded, reporter, signal } = options;
   const { config } = loaded;
   const env = options.env ?? process.env;
-  const selected = selectHosts(config, options.selector, options.limit);
+  const selected = options.hosts ?? selectHosts(config, options.selector, options.limit);
   const run = readRunInfo(options.command ?? 'deploy', env, options.now?.() ?? new Date());
   const lockToken = randomUUID();
   const hosts: HostRun[] = selected.map((s) => ({
@@ -72,7 +75,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     switched: false,
     started: Date.now(),
   }));
-  const parallel = options.parallel ?? 10;
+  const parallel = options.parallel ?? config.parallel;
   const book = hookBook(config, selected);
   const phases = deployPhases(book);
   const checksHealth = selected.some((s) => healthcheckFor(config, s.host));
@@ -113,13 +116,18 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
       ),
     );
   const anyFailed = () => hosts.some((h) => h.error) || signal?.aborted;
+  const connect =
+    options.connect ??
+    ((a: string, sel: SelectedHost) =>
+      connectHost(a, sel.host, env, { config, log: (m) => reporter.log('warn', m, a) }));
+  const byAlias = new Map(hosts.map((h) => [h.alias, h]));
+  const pool = new ConnectionPool(parallel, (alias) => connect(alias, byAlias.get(alias)!));
 
   try {
     await each(hosts, async (h) => {
-      const connect =
-        options.connect ??
-        ((a, s) => connectHost(a, s.host, env, { config, log: (m) => reporter.log('warn', m, a) }));
-      const transport = await connect(h.alias, h);
+      // Connect now, before any host is locked: an unreachable host fails the run early.
+      await pool.with(h.alias, async () => undefined);
+      const transport = pool.transportFor(h.alias, h.host.local ? 'local' : 'ssh');
       h.runner = { alias: h.alias, transport, reporter, signal };
       h.hostCtx = {
         alias: h.alias,
@@ -202,7 +210,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
       await abortAll(hosts, reporter, signal);
     }
   } finally {
-    await Promise.all(hosts.map((h) => h.runner?.transport.close().catch(() => undefined)));
+    await pool.closeAll();
   }
 
   const outcomes: HostOutcome[] = hosts.map((h) => ({

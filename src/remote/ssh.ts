@@ -205,9 +205,17 @@ export class SshTransport implements Transport {
     await this.ssh.execCommand(`kill -TERM -- -${pgid} 2>/dev/null; exit 0`).catch(() => undefined);
   }
 
+  /** Resolves once the socket is really closed, so a connection limit (`--parallel`) holds exactly. */
   async close(): Promise<void> {
+    const closed = this.lost
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          this.client.once('close', () => resolve());
+          setTimeout(resolve, 5_000).unref();
+        });
     this.ssh.dispose();
     for (const jump of [...(this.options.jumps ?? [])].reverse()) jump.end();
+    await closed;
   }
 }
 

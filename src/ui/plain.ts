@@ -57,11 +57,6 @@ export class PlainReporter implements Reporter {
   }
 
   async end(outcomes: readonly HostOutcome[]): Promise<void> {
-    for (const o of outcomes) {
-      this.line(
-        `${o.status}${o.release ? ` ${o.release}` : ''} in ${(o.durationMs / 1000).toFixed(1)}s`,
-        o.host,
-      );
-    }
+    for (const row of formatResults(outcomes)) this.write(row);
   }
 }

@@ -2,6 +2,10 @@ import net from 'node:net';
 
 export interface TcpProxy {
   port: number;
+  /** Most client connections that were open at the same moment. */
+  maxConcurrent(): number;
+  /** Client connections accepted in total. */
+  accepted(): number;
   /** Bytes relayed server→client and client→server since start. */
   bytes(): { down: number; up: number };
   /** Cut every open connection now (as a dropped network would: RST, no goodbye). */
@@ -19,6 +23,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let up = 0;
   let down = 0;
   let cutAt = Infinity;
+  let open = 0;
+  let peak = 0;
+  let total = 0;
   const waiters: { n: number; resolve: () => void }[] = [];
 
   const cutAll = () => {
@@ -27,6 +34,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   };
 
   const server = net.createServer((client) => {
+    total++;
+    peak = Math.max(peak, ++open);
+    client.once('close', () => open--);
     const upstream = net.connect(targetPort, targetHost);
     sockets.add(client).add(upstream);
     const drop = () => {
@@ -59,6 +69,8 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
 
   return {
     port,
+    maxConcurrent: () => peak,
+    accepted: () => total,
     bytes: () => ({ down, up }),
     cut: cutAll,
     cutAfterUpload: (n) => {

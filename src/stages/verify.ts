@@ -111,7 +111,7 @@ function planPublicChecks(ctx: VerifyContext, pd: string): ShellText[] {
     ),
     each(
       '"$__P"',
-      sh`case "$__n" in ${excluded}) if [ -L "$__p" ]; then printf '%s%s %s\n' ${VERIFY_MARKER} fail "current/$__pd/$__n is excluded but is a link; it must be the release's own"; else printf '%s%s %s\n' ${VERIFY_MARKER} ok "current/$__pd/$__n is the release's own"; fi; continue ;; esac; if [ -e "$__S/$__n" ] || [ -L "$__S/$__n" ]; then continue; fi; if [ ! -L "$__p" ]; then printf '%s%s %s\n' ${VERIFY_MARKER} fail "current/$__pd/$__n is a real entry in the release, not a link into shared"; elif [ ! -e "$__p" ]; then printf '%s%s %s\n' ${VERIFY_MARKER} fail "current/$__pd/$__n is a broken link"; fi`,
+      sh`case "$__n" in ${excluded}) if [ -L "$__p" ] && case "$(readlink "$__p")" in "$__X"/*) true ;; *) false ;; esac; then printf '%s%s %s\n' ${VERIFY_MARKER} fail "current/$__pd/$__n is excluded but links into shared; it must be the release's own"; else printf '%s%s %s\n' ${VERIFY_MARKER} ok "current/$__pd/$__n is the release's own"; fi; continue ;; esac; if [ -e "$__S/$__n" ] || [ -L "$__S/$__n" ]; then continue; fi; if [ ! -L "$__p" ]; then printf '%s%s %s\n' ${VERIFY_MARKER} fail "current/$__pd/$__n is a real entry in the release, not a link into shared"; elif [ ! -e "$__p" ]; then printf '%s%s %s\n' ${VERIFY_MARKER} fail "current/$__pd/$__n is a broken link"; fi`,
     ),
   ];
 }

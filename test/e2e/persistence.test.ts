@@ -10,7 +10,16 @@ let work: string;
 
 beforeAll(async () => {
   work = tmpDir('shipshape-persist-');
-  server = await startSshd();
+  // A stand-in `php` on the server's PATH, so the recipe's `storage:link` hook really runs.
+  const fakeBin = path.join(work, 'fakebin');
+  writeTree(fakeBin, {
+    php: {
+      mode: 0o755,
+      content:
+        '#!/bin/sh\n[ "$2" = storage:link ] && exec ln -s ../storage/app/public public/storage\nexit 1\n',
+    },
+  });
+  server = await startSshd({ env: { PATH: `${fakeBin}:/usr/local/bin:/usr/bin:/bin` } });
 });
 
 afterAll(async () => {
@@ -228,6 +237,8 @@ describe('persistence over a real sshd (laravel recipe)', () => {
     expect(ok.stdout).toContain('✅ current/storage -> ../../shared/storage');
     expect(ok.stdout).toContain('✅ current/public/uploads -> ../../../shared/public/uploads');
     expect(ok.stdout).not.toContain('❌');
+    expect(ok.stdout).toContain('✅ Laravel storage link exists');
+    expect(fs.readlinkSync(path.join(deployPath, 'current/public/storage'))).toBe('../storage/app/public');
 
     const uploads = path.join(deployPath, 'current/public/uploads');
     fs.unlinkSync(uploads);

@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { deployPaths } from '../../../src/engine/paths.js';
 import { resolveAppPersistence } from '../../../src/persistence/app-persistence.js';
+import { detectRecipes, resolvePersistence } from '../../../src/persistence/detect.js';
+import { initTemplate } from '../../../src/persistence/init-template.js';
+import { appFilesAt, loadRecipes } from '../../../src/persistence/recipes.js';
 import { planRemoveRelease, recordManifest } from '../../../src/persistence/rescue.js';
 import { recipeHooks } from '../../../src/stages/recipe-hooks.js';
 import { readVerifyLines } from '../../../src/stages/verify.js';
@@ -133,5 +136,18 @@ describe('readVerifyLines', () => {
       { status: 'ok', label: 'a -> b' },
       { status: 'fail', label: 'c d' },
     ]);
+  });
+});
+
+describe('deploy init template', () => {
+  it('is a valid deploy.yml that names the detected recipe and what it shares', () => {
+    const detection = detectRecipes(appFilesAt(path.join(APPS, 'laravel-vue')), loadRecipes());
+    const text = initTemplate('shop', detection, resolvePersistence('auto', {}, detection));
+    expect(text).toContain('# Detected: laravel (priority 70)');
+    expect(text).toContain('#   - storage');
+    expect(text).toContain('manifest.json'); // vue's exclusion, added to laravel's
+    const { config } = parseConfig(text, '/tmp/deploy.yml');
+    expect(config.recipe).toBe('auto');
+    expect(config.hosts.web1?.deploy_path).toBe('/var/www/shop');
   });
 });

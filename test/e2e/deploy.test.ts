@@ -152,7 +152,8 @@ describe('deploy over a real sshd', () => {
   });
 
   it('two deploys at the same moment: one succeeds, the other exits 3 naming the holder', async () => {
-    const { deployPath, file } = project('race');
+    // The winner holds the lock for a while, so the two runs overlap however fast the machine is.
+    const { deployPath, file } = project('race', { hooks: { before: { symlink: ['sleep 3'] } } });
     const [a, b] = await Promise.all([runCli(['-c', file, 'web']), runCli(['-c', file, 'web'])]);
     expect([a.code, b.code].sort()).toEqual([0, 3]);
     const loser = a.code === 3 ? a : b;

@@ -8,6 +8,10 @@ export const PUBLIC_MARKER = '@@shipshape-public ';
 
 const join = path.posix.join;
 
+/** Inside the new release, so discarding a failed release discards its pending updates too. */
+export const PENDING_DIR = '.shipshape-pending';
+export const PENDING_LIST = '.shipshape-pending.tsv';
+
 export interface PublicSharePlan {
   release: string;
   releasePath: string;
@@ -35,7 +39,7 @@ function helpers(p: PublicSharePlan): ShellText {
   const R = join(p.releasePath, p.publicDir);
   const S = join(p.sharedRoot, p.publicDir);
   return lines(
-    sh`__R=${R} __S=${S} __M=${p.placedManifest} __H=${join(p.sharedRoot, '.history', p.release, p.publicDir)}`,
+    sh`__R=${R} __S=${S} __M=${p.placedManifest} __U=${join(p.releasePath, PENDING_DIR, p.publicDir)} __UL=${join(p.releasePath, PENDING_LIST)}`,
     sh`__P=${relativeLink(join(R, 'x'), join(S, 'x')).slice(0, -2)}`,
     sh`__ss_added=0 __ss_updated=0 __ss_kept=0 __ss_same=0 __ss_linked=0 __ss_err=0`,
     sh`__ss_say() { printf '%s%s\n' ${PUBLIC_MARKER} "$*"; }`,
@@ -45,7 +49,9 @@ function helpers(p: PublicSharePlan): ShellText {
     sh`__ss_append() { printf '%s\t%s\n' "$2" "$1" >> "$__M"; }`,
     sh`__ss_record() { [ "$(__ss_placed "$1")" = "$2" ] || printf '%s\t%s\n' "$2" "$1" >> "$__M"; }`,
     sh`__ss_hash() { sha256sum < "$1" | cut -c1-64; }`,
-    // A file the release has: copied when shared lacks it; replaced only when shared still holds what a deploy put there.
+    // A file the release has: copied when shared lacks it; replaced only when shared still holds what a deploy put
+    // there. The replacement waits in the release until the switch (planApplyUpdates), so a deploy that fails
+    // before it changes nothing the live release serves.
     sh`__ss_sync() {
   __d="$__S/$1"
   if [ ! -e "$__d" ] && [ ! -L "$__d" ]; then
@@ -57,7 +63,7 @@ function helpers(p: PublicSharePlan): ShellText {
   __h=$(__ss_hash "$__d") || return 1
   if [ "$__h" = "$2" ]; then __ss_same=$((__ss_same + 1)); __ss_record "$1" "$2"; return; fi
   if [ -n "$3" ] || [ "$(__ss_placed "$1")" != "$__h" ]; then __ss_say conflict "$1"; __ss_kept=$((__ss_kept + 1)); return 0; fi
-  mkdir -p "$(dirname -- "$__H/$1")" && mv -f "$__d" "$__H/$1" && cp -p "$__R/$1" "$__d" && __ss_record "$1" "$2" && __ss_updated=$((__ss_updated + 1))
+  mkdir -p "$(dirname -- "$__U/$1")" && cp -p "$__R/$1" "$__U/$1" && printf '%s\t%s\n' "$2" "$1" >> "$__UL" && __ss_updated=$((__ss_updated + 1))
 }`,
     sh`__ss_mkdir() { [ -d "$__S/$1" ] || mkdir -p "$__S/$1"; }`,
     // Same kind on both sides (dir and dir, file and file), or shared wins and the entry is a conflict.
@@ -238,4 +244,29 @@ export function readPublicReport(stdout: string): PublicReport | undefined {
     else if (kind === 'warn') r.warnings.push(rest);
   }
   return seen ? r : undefined;
+}
+
+/**
+ * Part of the symlink phase, just before the switch: the shared files this release updates are
+ * moved into place, each replaced version to shared/.history/<release>/, and recorded as placed.
+ */
+export function planApplyUpdates(p: {
+  releasePath: string;
+  sharedRoot: string;
+  release: string;
+  publicDir: string;
+  placedManifest: string;
+}): ShellText {
+  const list = join(p.releasePath, PENDING_LIST);
+  const pending = join(p.releasePath, PENDING_DIR);
+  const S = join(p.sharedRoot, p.publicDir);
+  const H = join(p.sharedRoot, '.history', p.release, p.publicDir);
+  const U = join(pending, p.publicDir);
+  return lines(
+    sh`if [ -f ${list} ]; then __ue=0`,
+    // IFS is a tab: the hash, then the path (which has no tab: such names are never updated).
+    sh`  while IFS='	' read -r __h __f; do mkdir -p "$(dirname -- ${H}/"$__f")" && { [ ! -e ${S}/"$__f" ] || mv -f ${S}/"$__f" ${H}/"$__f"; } && mv -f ${U}/"$__f" ${S}/"$__f" && printf '%s\t%s\n' "$__h" "$__f" >> ${p.placedManifest} || { __ue=1; break; }; done < ${list}`,
+    sh`  [ "$__ue" = 0 ] && rm -rf -- ${pending} ${list}`,
+    sh`fi`,
+  );
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { DeployError } from '../definitions/errors.js';
 import { releaseDir } from '../engine/paths.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
-import { planPublicShare, readPublicReport } from '../persistence/public-share.js';
+import { planApplyUpdates, planPublicShare, readPublicReport } from '../persistence/public-share.js';
 import { publicNotes } from '../persistence/public-notes.js';
 import {
   MISSING_MARKER,
@@ -10,7 +10,7 @@ import {
   planMissingCheck,
   planSharedLinks,
 } from '../persistence/shared-links.js';
-import { lines, sh } from '../remote/sh.js';
+import { lines, sh, type ShellText } from '../remote/sh.js';
 import { REMOTE_EXIT } from './exit-codes.js';
 import type { ReleaseContext, Stage } from './types.js';
 import { modeFunction } from './writable.js';
@@ -31,6 +31,21 @@ const linkPlan = (ctx: ReleaseContext) => {
 };
 
 export const PLACED_MANIFEST = 'public-placed.tsv';
+
+/** For the symlink phase: the shared files this release updates go into place just before the switch. */
+export const applyPublicUpdates = (ctx: ReleaseContext): ShellText[] => {
+  const pd = persistenceOf(ctx).public_dir;
+  if (!pd) return [];
+  return [
+    planApplyUpdates({
+      releasePath: ctx.releasePath,
+      sharedRoot: ctx.paths.shared,
+      release: ctx.release,
+      publicDir: pd,
+      placedManifest: path.posix.join(ctx.paths.meta, PLACED_MANIFEST),
+    }),
+  ];
+};
 
 export const shared: Stage = {
   id: 'shared',

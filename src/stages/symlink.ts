@@ -4,6 +4,7 @@ import type { DeployPaths } from '../engine/paths.js';
 import { REMOTE_EXIT } from './exit-codes.js';
 import { appendLog, logEntry } from './log-line.js';
 import { recordManifest } from '../persistence/rescue.js';
+import { applyPublicUpdates } from './shared.js';
 import type { Stage } from './types.js';
 
 /**
@@ -21,6 +22,7 @@ export const symlink: Stage = {
   id: 'symlink',
   title: 'Switch current to the new release',
   plan: (ctx) => [
+    ...applyPublicUpdates(ctx),
     // The release as deployed, so cleanup can later tell what the running app wrote into it.
     recordManifest(ctx.paths, ctx.releasePath, ctx.release),
     switchCurrent(ctx.paths, ctx.release),

@@ -135,10 +135,20 @@ describe('persistence over a real sshd (laravel recipe)', () => {
   });
 
   it('updates a deployed file in shared when nobody edited it, keeping the old one in .history', async () => {
-    const { source, deployPath, deploy } = project('update');
+    const { source, deployPath, file, deploy } = project('update', { writable_dirs: ['escape'] });
     putEnv(deployPath);
     await deploy();
     writeTree(source, { 'public/images/logo.svg': '<svg>logo v2</svg>\n' });
+    // A deploy that fails after the shared stage (a writable dir that escapes deploy_path) must not
+    // change what the live release serves.
+    fs.symlinkSync('/tmp', path.join(source, 'escape'));
+    const failed = await runCli(['-c', file, 'web']);
+    expect(failed.code, failed.output).toBe(1);
+    expect(failed.stderr).toContain('outside the deploy path');
+    fs.unlinkSync(path.join(source, 'escape'));
+    expect(fs.readFileSync(path.join(deployPath, 'shared/public/images/logo.svg'), 'utf8')).toBe(
+      '<svg>logo v1</svg>\n',
+    );
     const r = await deploy();
     expect(r.stdout).toMatch(/0 file\(s\) added to shared, 1 updated, 0 left alone/);
     const release = releasesOf(deployPath).at(-1)!;

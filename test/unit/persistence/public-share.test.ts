@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { PublicItem } from '../../../src/persistence/app-persistence.js';
 import {
+  planApplyUpdates,
   planPublicShare,
   readPublicReport,
   type PublicSharePlan,
@@ -107,6 +108,13 @@ describe('planPublicShare (run with /bin/sh on a temp tree)', () => {
     expect(r.code).toBe(0);
     const report = readPublicReport(r.stdout)!;
     expect(report).toMatchObject({ added: 0, updated: 1, leftAlone: 1, conflicts: ['images/logo.svg'] });
+    // Until the switch, shared still serves the old version to the live release.
+    expect(fs.readFileSync(path.join(first.shared, 'images/icon.svg'), 'utf8')).toBe('i1');
+    execFileSync('/bin/sh', [
+      '-c',
+      planApplyUpdates({ ...first.plan, release, releasePath, publicDir: 'public' }).text,
+    ]);
+    expect(fs.existsSync(path.join(releasePath, '.shipshape-pending'))).toBe(false);
     expect(fs.readFileSync(path.join(first.shared, 'images/logo.svg'), 'utf8')).toBe('edited by a user');
     expect(fs.readFileSync(path.join(first.shared, 'images/icon.svg'), 'utf8')).toBe('i2');
     expect(

@@ -202,7 +202,11 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
         await runStages(runner, phases.finish, h.ctx!).catch((e: unknown) => {
           // The release is live; a failed cleanup is worth a warning, not a failed deploy.
           reporter.log('warn', `cleanup failed: ${(e as Error).message}`, h.alias);
-          return runStages(runner, [unlock], h.ctx!, { quiet: true });
+          return runStages(runner, [unlock], h.ctx!, { quiet: true }).catch((lost: unknown) => {
+            // Cut off after the switch: say the new release is live, not that it "may" be.
+            if (!isDeployError(lost) || lost.code !== 'ECONNLOST') throw lost;
+            throw new DeployError('ECONNLOST', { ...lost.details, switched: true });
+          });
         });
       });
       await localAfterSwitch(phases.finish, 'after');

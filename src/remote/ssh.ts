@@ -12,6 +12,7 @@ import { readPgid, type ExecRequest, type ExecResult, type Transport } from './t
 /** ssh2 declares a peer dead after this many unanswered keepalives (OpenSSH's ServerAliveCountMax). */
 const KEEPALIVE_COUNT_MAX = 3;
 const LOST_GRACE_MS = 1000;
+const SWITCHING_STAGES = ['symlink', 'rollback', 'revert'];
 
 /** Everything one SSH hop needs: where, how to authenticate, which key to trust, and an optional tunnel. */
 export interface SshLink {
@@ -189,12 +190,15 @@ export class SshTransport implements Transport {
     }
   }
 
-  /** Whether `current` may have moved is only known from the markers: symlink is the stage that moves it. */
+  /**
+   * Whether `current` may have moved is only known from the markers: a deploy's symlink, a
+   * rollback's switch and a health check's revert are the stages that move it.
+   */
   private lostError(): DeployError {
     return new DeployError('ECONNLOST', {
       host: this.alias,
       stage: this.started.at(-1) ?? 'connect',
-      switchMaybe: this.started.includes('symlink'),
+      switchMaybe: this.started.some((s) => SWITCHING_STAGES.includes(s)),
     });
   }
 

@@ -89,6 +89,19 @@ function entryCommand(p: PublicSharePlan, name: string): ShellText {
   return sh`if [ ! -e "$__S"/${name} ] && [ ! -L "$__S"/${name} ]; then mv -T "$__R"/${name} "$__S"/${name} && ${chain(records)} && __ss_added=$((__ss_added + ${count})) && __ss_say moved ${name}; else { ! __ss_same_kind ${name} || { ${chain(syncs)}; }; } && rm -rf -- "$__R"/${name}; fi && __ss_link "$__R" ${name}`;
 }
 
+/**
+ * The stage's stdin: the command for each shareable entry, chained so the first failure stops the
+ * chain and is the status `eval` returns. Built with `sh` like every other command.
+ */
+export function planPublicEntries(p: PublicSharePlan): string {
+  return shareableEntries(p)
+    .map((e) => `{ ${entryCommand(p, e.name).text}\n}`)
+    .join(' && ');
+}
+
+const shareableEntries = (p: PublicSharePlan) =>
+  p.entries.filter((e) => e.type !== 'link' && !p.exclude.includes(e.name));
+
 /** Runs over a public dir's entries at run time: `$__n` is each name, hidden ones included. */
 const eachEntry = (dir: string, body: ShellText): ShellText =>
   sh`for __p in ${new ShellText(dir)}/* ${new ShellText(dir)}/.[!.]* ${new ShellText(dir)}/..?*; do { [ -e "$__p" ] || [ -L "$__p" ]; } || continue; __n=\${__p##*/}; ${body}; done`;
@@ -143,7 +156,7 @@ export function planPublicShare(p: PublicSharePlan): ShellText[] {
     sh`[ -d "$__S" ] || { mkdir -p "$__S" && __ss_mode "$__S" && __ss_say created ${S}; }`,
     sh`for __n in ${p.exclude.length ? p.exclude : ['']}; do if [ -n "$__n" ] && { [ -e "$__S/$__n" ] || [ -L "$__S/$__n" ]; }; then __ss_say excluded-in-shared "$__n"; fi; done`,
   ];
-  const shareable = p.entries.filter((e) => e.type !== 'link' && !p.exclude.includes(e.name));
+  const shareable = shareableEntries(p);
   if (p.liveReleasePath) {
     const L = join(p.liveReleasePath, p.publicDir);
     // The running app made these inside the live release; they move to shared and stay served by a link.
@@ -161,7 +174,9 @@ export function planPublicShare(p: PublicSharePlan): ShellText[] {
       'carried',
     ),
   );
-  for (const e of shareable) out.push(entryCommand(p, e.name));
+  // One command per file would make the script grow with public/ and hit the kernel's 128 KiB limit
+  // on one argument (the script is `sh -c <script>`); the per-entry commands arrive on stdin instead.
+  if (shareable.length) out.push(sh`__ss_entries=$(cat) && eval "$__ss_entries"`);
   out.push(
     lines(
       eachEntry(

@@ -2,7 +2,14 @@ import path from 'node:path';
 import { DeployError } from '../definitions/errors.js';
 import { releaseDir } from '../engine/paths.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
-import { planApplyUpdates, planPublicShare, readPublicReport } from '../persistence/public-share.js';
+import { Readable } from 'node:stream';
+import {
+  planApplyUpdates,
+  planPublicEntries,
+  planPublicShare,
+  readPublicReport,
+  type PublicSharePlan,
+} from '../persistence/public-share.js';
 import { publicNotes } from '../persistence/public-notes.js';
 import {
   MISSING_MARKER,
@@ -47,12 +54,28 @@ export const applyPublicUpdates = (ctx: ReleaseContext): ShellText[] => {
   ];
 };
 
+function publicPlan(ctx: ReleaseContext, publicDir: string): PublicSharePlan {
+  const p = persistenceOf(ctx);
+  const live = ctx.remote.current.kind === 'link' ? ctx.remote.current.release : undefined;
+  return {
+    release: ctx.release,
+    releasePath: ctx.releasePath,
+    sharedRoot: ctx.paths.shared,
+    publicDir,
+    exclude: p.public_exclude,
+    entries: p.publicEntries,
+    items: p.publicItems,
+    placedManifest: path.posix.join(ctx.paths.meta, PLACED_MANIFEST),
+    liveReleasePath: live && live !== ctx.release ? releaseDir(ctx.paths, live) : undefined,
+    liveRelease: live,
+  };
+}
+
 export const shared: Stage = {
   id: 'shared',
   title: 'Link shared files and directories',
   plan: (ctx) => {
     const p = persistenceOf(ctx);
-    const live = ctx.remote.current.kind === 'link' ? ctx.remote.current.release : undefined;
     return [
       ...planMissingCheck(linkPlan(ctx), REMOTE_EXIT.sharedMissing),
       modeFunction(p.writable),
@@ -67,21 +90,13 @@ export const shared: Stage = {
         .map((e) =>
           lines(parentsAreReal(ctx.releasePath, e), sh`mkdir -p ${path.posix.join(ctx.releasePath, e)}`),
         ),
-      ...(p.public_dir
-        ? planPublicShare({
-            release: ctx.release,
-            releasePath: ctx.releasePath,
-            sharedRoot: ctx.paths.shared,
-            publicDir: p.public_dir,
-            exclude: p.public_exclude,
-            entries: p.publicEntries,
-            items: p.publicItems,
-            placedManifest: path.posix.join(ctx.paths.meta, PLACED_MANIFEST),
-            liveReleasePath: live && live !== ctx.release ? releaseDir(ctx.paths, live) : undefined,
-            liveRelease: live,
-          })
-        : []),
+      ...(p.public_dir ? planPublicShare(publicPlan(ctx, p.public_dir)) : []),
     ];
+  },
+  // The per-entry commands of public sharing: data that grows with public/, so not part of the script.
+  stdin: (ctx) => {
+    const pd = persistenceOf(ctx).public_dir;
+    return Readable.from([pd ? planPublicEntries(publicPlan(ctx, pd)) : '']);
   },
   notes: (o, ctx) => {
     const report = readPublicReport(o.stdout);

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { PublicItem } from '../../../src/persistence/app-persistence.js';
 import {
   planApplyUpdates,
+  planPublicEntries,
   planPublicShare,
   readPublicReport,
   type PublicSharePlan,
@@ -15,11 +16,12 @@ import { tmpDir, writeTree } from '../../support/project.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/** Runs the planned commands with /bin/sh, as the executor would: one script, each command checked. */
+/** Runs the planned commands with /bin/sh, as the executor would: one script, the entry commands on stdin. */
 function run(plan: PublicSharePlan): { code: number; stdout: string } {
   const script = composeScript([{ id: 'shared', commands: planPublicShare(plan) }]);
   try {
-    return { code: 0, stdout: execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8', stdio: 'pipe' }) };
+    const input = planPublicEntries(plan);
+    return { code: 0, stdout: execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8', input }) };
   } catch (e) {
     const err = e as { status: number; stdout: string };
     return { code: err.status, stdout: err.stdout };
@@ -152,5 +154,22 @@ describe('planPublicShare (run with /bin/sh on a temp tree)', () => {
     fs.mkdirSync(path.dirname(pub), { recursive: true });
     fs.symlinkSync('/tmp', pub);
     expect(run(plan).code).not.toBe(0);
+  });
+});
+
+describe('script size', () => {
+  it('stays small however many files public/ holds: the per-file commands go to stdin', () => {
+    const files = Object.fromEntries(
+      Array.from({ length: 3000 }, (_, i) => [`images/icon-${i}.svg`, `<svg>${i}</svg>`]),
+    );
+    const { plan, pub, shared } = fixture(files);
+    const script = composeScript([{ id: 'shared', commands: planPublicShare(plan) }]);
+    expect(script.length).toBeLessThan(16 * 1024);
+    expect(planPublicEntries(plan).length).toBeGreaterThan(128 * 1024);
+    const r = run(plan);
+    expect(r.code).toBe(0);
+    expect(readPublicReport(r.stdout)!.added).toBe(3000);
+    expect(fs.readlinkSync(path.join(pub, 'images'))).toBe('../../../shared/public/images');
+    expect(fs.readdirSync(path.join(shared, 'images'))).toHaveLength(3000);
   });
 });

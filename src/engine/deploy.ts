@@ -18,6 +18,7 @@ import { deployPaths, releaseDir } from './paths.js';
 import { ConnectionPool } from './connection-pool.js';
 import { eachLimited } from './pool.js';
 import { nextReleaseName } from './release-log.js';
+import { missingNote, missingReleases } from './missing-releases.js';
 import { parseRemoteState } from './remote-state.js';
 import type { HostOutcome, Reporter } from './reporter.js';
 import { readRunInfo } from './run-info.js';
@@ -143,6 +144,8 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
       await each(healthy(), async (h) => {
         const out = await runStages(h.runner!, phases.prepare, h.hostCtx!);
         const remote = parseRemoteState(out.stdout);
+        const missing = missingReleases(remote);
+        if (missing.length) reporter.log('warn', missingNote(missing), h.alias);
         h.previous = remote.current.kind === 'link' ? remote.current.release : undefined;
         h.ctx = { ...h.hostCtx!, release: '', releasePath: '', remote, source, persistence };
       });

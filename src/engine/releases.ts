@@ -4,9 +4,11 @@ import { EXIT } from '../definitions/exit-codes.js';
 import { runStages } from './executor.js';
 import { withHostSessions, type SessionOptions } from './host-session.js';
 import { toDeployError } from './deploy.js';
+import { missingReleases } from './missing-releases.js';
 import { parseRemoteState, type LockRecord, type RemoteState } from './remote-state.js';
 
-export type ReleaseRowStatus = 'current' | 'success' | 'failed' | 'rolled_back' | 'started' | 'unknown';
+export type ReleaseRowStatus =
+  'current' | 'success' | 'failed' | 'rolled_back' | 'started' | 'unknown' | 'missing';
 
 export interface ReleaseRow {
   name: string;
@@ -33,12 +35,17 @@ export interface HostState {
 /** One row per release directory on the host, oldest first; the log says who, when and how it ended. */
 export function releaseRows(remote: RemoteState): ReleaseRow[] {
   const current = remote.current.kind === 'link' ? remote.current.release : undefined;
-  return remote.releases.map((name) => {
+  const missing = missingReleases(remote);
+  return [...remote.releases, ...missing].sort().map((name) => {
     const e = remote.history.get(name);
     const logged = e?.status;
     return {
       name,
-      status: name === current ? 'current' : ((logged ?? 'unknown') as ReleaseRowStatus),
+      status: missing.includes(name)
+        ? 'missing'
+        : name === current
+          ? 'current'
+          : ((logged ?? 'unknown') as ReleaseRowStatus),
       logged,
       started_at: e?.started_at,
       ended_at: e?.ended_at,

@@ -11,6 +11,7 @@ import { hookBook, withHooks } from './hooks.js';
 import { runLocalHooks } from './hooks-local.js';
 import { withHostSessions, type HostSession, type SessionOptions } from './host-session.js';
 import { releaseDir } from './paths.js';
+import { missingNote, missingReleases } from './missing-releases.js';
 import { parseRemoteState } from './remote-state.js';
 import { chooseRollbackTarget } from './rollback-target.js';
 import type { HostOutcome } from './reporter.js';
@@ -82,6 +83,8 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
       h.locked = true;
       const remote = parseRemoteState(out.stdout);
       h.live = remote.current.kind === 'link' ? remote.current.release : undefined;
+      const missing = missingReleases(remote);
+      if (missing.length) reporter.log('warn', `${missingNote(missing)}; not a rollback target`, h.alias);
       const choice = chooseRollbackTarget(h.alias, remote, o);
       h.rb = { ...h.ctx, remote, ...choice, releasePath: releaseDir(h.ctx.paths, choice.target) };
     });

@@ -15,6 +15,7 @@ const STATUS: Record<ReleaseRow['status'], string> = {
   rolled_back: 'rolled back',
   started: 'started (unfinished)',
   unknown: 'unknown (not in the log)',
+  missing: 'missing (directory deleted by hand)',
 };
 
 export function formatWhen(iso: string | undefined, now: Date): string {

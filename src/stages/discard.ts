@@ -1,13 +1,29 @@
 import { sh } from '../remote/sh.js';
 import { appendLog, logEntry } from './log-line.js';
+import { switchTempLink } from './symlink.js';
 import type { ReleaseContext, Stage } from './types.js';
 
-/** After a failure before the switch: the incomplete release goes, the log says why. */
+export const KEPT_LIVE_MARKER = '@@shipshape-kept-live';
+
+/**
+ * After a failure before the switch: the incomplete release goes, the log says why. An
+ * interrupt can land between the rename over `current` and the symlink stage's log line; then
+ * the release is live and complete, so it stays and is logged a success (removing it would
+ * leave `current` dangling: the fault suite's SIGINT runs found exactly that).
+ */
 export const discard: Stage<ReleaseContext & { reason: string }> = {
   id: 'discard',
   title: 'Remove the failed release',
   plan: (ctx) => [
-    sh`rm -rf -- ${ctx.releasePath}`,
-    appendLog(ctx.paths.log, logEntry(ctx, 'failed', { reason: ctx.reason })),
+    sh`if [ "$(readlink ${ctx.paths.current} 2>/dev/null)" = ${`releases/${ctx.release}`} ]; then printf '%s\n' ${KEPT_LIVE_MARKER} && ${appendLog(ctx.paths.log, logEntry(ctx, 'success'))}; else rm -rf -- ${ctx.releasePath} && rm -f -- ${switchTempLink(ctx.paths, ctx.release)} && ${appendLog(ctx.paths.log, logEntry(ctx, 'failed', { reason: ctx.reason }))}; fi`,
   ],
+  notes: (o, ctx) =>
+    o.stdout.includes(KEPT_LIVE_MARKER)
+      ? [
+          {
+            level: 'warn',
+            message: `current already pointed at ${ctx.release} when the run stopped: it stays live`,
+          },
+        ]
+      : [],
 };

@@ -7,6 +7,10 @@ import { recordManifest } from '../persistence/rescue.js';
 import { applyPublicUpdates } from './shared.js';
 import type { Stage } from './types.js';
 
+/** The fresh link renamed over `current`; an interrupt before the rename leaves it behind. */
+export const switchTempLink = (paths: DeployPaths, release: string): string =>
+  path.posix.join(paths.root, `.current.${release}.tmp`);
+
 /**
  * Points `current` at a release atomically. `ln -sfn` unlinks and re-creates, leaving a
  * moment with no `current` (and it follows a link-to-directory on some systems); renaming
@@ -14,7 +18,7 @@ import type { Stage } from './types.js';
  * see either the old or the new complete release.
  */
 export function switchCurrent(paths: DeployPaths, release: string): ShellText {
-  const tmp = path.posix.join(paths.root, `.current.${release}.tmp`);
+  const tmp = switchTempLink(paths, release);
   return sh`if [ -e ${paths.current} ] && [ ! -L ${paths.current} ]; then printf '%s exists and is not a symlink\n' ${paths.current} >&2; exit ${REMOTE_EXIT.currentNotLink}; fi; rm -f ${tmp} && ln -s ${`releases/${release}`} ${tmp} && mv -T ${tmp} ${paths.current}`;
 }
 

@@ -8,5 +8,7 @@ export default defineConfig({
     // e2e files each start their own sshd; two cores, so keep the fan-out modest.
     maxWorkers: 2,
     pool: 'forks',
+    // Collects the fault scenarios' rows and writes or checks docs/reliability.md.
+    globalSetup: ['test/faults/support/reliability-setup.ts'],
   },
 });

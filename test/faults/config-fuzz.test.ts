@@ -7,6 +7,17 @@ import { parseConfig } from '../../src/config/load.js';
 import { DeployError } from '../../src/definitions/errors.js';
 import { runCli, tmpDir } from '../support/project.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
+import { recordScenario } from './support/reliability.js';
+
+const fuzzed = (scenario: string, runs: number) =>
+  recordScenario({
+    group: 'bad input',
+    scenario,
+    runs,
+    result:
+      'each: a valid config or ECONFIG (exit 2) with file:line:column per problem; never another exception',
+    guarantee: 'No deploy.yml, however broken, crashes the loader or reaches a host',
+  });
 
 const valid = {
   application: 'shop',
@@ -103,6 +114,7 @@ describe('deploy.yml fuzzing', () => {
       }),
       { numRuns: 300 },
     );
+    fuzzed('fast-check: random YAML documents', 300);
   });
 
   it('random text, including broken YAML and unicode, ends in a config error', () => {
@@ -112,6 +124,7 @@ describe('deploy.yml fuzzing', () => {
       }),
       { numRuns: 300 },
     );
+    fuzzed('fast-check: random text, broken YAML, binary and unicode', 300);
   });
 
   it('mutations of a valid config are either valid or precise config errors', () => {
@@ -123,10 +136,12 @@ describe('deploy.yml fuzzing', () => {
       { numRuns: 400 },
     );
     expect(errors).toBeGreaterThan(100);
+    fuzzed('fast-check: mutations of a valid config (types, unknown keys, huge strings, deep nesting)', 400);
   });
 
   it('an alias bomb is refused without expanding it', () => {
     expect(outcome(bomb(9))).toBe('config-error');
+    fuzzed('YAML alias bomb (10^9 expansions)', 1);
   });
 });
 
@@ -166,5 +181,13 @@ describe('bad input through the CLI', () => {
       expect(r.stderr, name).not.toMatch(/\n\s+at .+:\d+:\d+\)?\n/);
     }
     expect(await server.connections()).toBe(before);
+    recordScenario({
+      group: 'bad input',
+      scenario:
+        'nasty files through the CLI (non-UTF-8, binary, bomb, 2 MB string, 5000-deep nesting, empty)',
+      runs: files.length,
+      result: 'each: exit 2 with an error code and message, no stack trace, zero connections to sshd',
+      guarantee: 'Garbage in never opens a connection',
+    });
   });
 });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,6 +103,24 @@ describe('deploy over a real sshd', () => {
         .filter((l) => l.status === 'success')
         .map((l) => l.name),
     ).toEqual(releases);
+  });
+
+  it('writes REVISION with the git commit of the source, marked -dirty when it has changes', async () => {
+    const { source, deployPath, file } = project('revision');
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', source, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
+        encoding: 'utf8',
+      }).trim();
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'app');
+    const head = git('rev-parse', 'HEAD');
+    expect((await runCli(['-c', file, 'web'])).code).toBe(0);
+    expect(fs.readFileSync(path.join(deployPath, 'current/REVISION'), 'utf8')).toBe(`${head}\n`);
+    fs.appendFileSync(path.join(source, 'index.php'), '// edited\n');
+    expect((await runCli(['-c', file, 'web'])).code).toBe(0);
+    expect(fs.readFileSync(path.join(deployPath, 'current/REVISION'), 'utf8')).toBe(`${head}-dirty\n`);
+    expect(logOf(deployPath).at(-1)).toMatchObject({ status: 'success', revision: `${head}-dirty` });
   });
 
   it('keeps exactly keep_releases releases, current among them', async () => {

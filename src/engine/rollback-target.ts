@@ -18,10 +18,15 @@ export function rollbackCandidates(remote: RemoteState): string[] {
     .reverse();
 }
 
+/** A release that went live or was complete enough to be checked; --force may bring it back. */
+const FORCEABLE = new Set(['failed', 'rolled_back']);
+
 /**
  * The newest `success` release older than the live one, by name (names are UTC timestamps;
  * mtimes change with `touch` and copies), or the one asked for. A failed or rolled-back release
- * is refused unless forced: it was taken out of service for a reason.
+ * is refused unless forced: it was taken out of service for a reason. A `started` release (an
+ * upload cut off or still running) or one the log does not know (made by hand) may be
+ * incomplete, so not even --force points `current` at it.
  */
 export function chooseRollbackTarget(
   host: string,
@@ -36,6 +41,11 @@ export function chooseRollbackTarget(
     if (!remote.releases.includes(options.to)) throw refuse(`release ${options.to} does not exist`);
     if (options.to === left) throw refuse(`release ${options.to} is already current`);
     const status = statusOf(remote, options.to);
+    if (status !== 'success' && !FORCEABLE.has(status)) {
+      throw refuse(
+        `release ${options.to} is ${status === 'unknown' ? 'not in the release log' : status} and may be incomplete; it cannot be made current`,
+      );
+    }
     if (status !== 'success' && !options.force) {
       throw refuse(
         `release ${options.to} is ${status.replace('_', ' ')}; pass --force to switch to it anyway`,

@@ -61,6 +61,18 @@ describe('chooseRollbackTarget', () => {
     expect(() => chooseRollbackTarget('web', r, { to: D, force: true })).toThrow('does not exist');
     expect(() => chooseRollbackTarget('web', r, { to: C, force: true })).toThrow('already current');
   });
+
+  it('--force never switches to a release that may be incomplete (started, or unknown to the log)', () => {
+    const r = remote({ [A]: 'started', [B]: 'rolled_back', [D]: 'success' }, D);
+    r.releases = [A, B, C, D];
+    expect(() => chooseRollbackTarget('web', r, { to: A, force: true })).toThrow(
+      `release ${A} is started and may be incomplete`,
+    );
+    expect(() => chooseRollbackTarget('web', r, { to: C, force: true })).toThrow(
+      `release ${C} is not in the release log and may be incomplete`,
+    );
+    expect(chooseRollbackTarget('web', r, { to: B, force: true })).toEqual({ target: B, left: D });
+  });
 });
 
 const { config } = parseConfig(`application: a\nhosts:\n  web: {deploy_path: /srv/app}\n`, 'deploy.yml', {});

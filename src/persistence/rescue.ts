@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { DeployPaths } from '../engine/paths.js';
+import { planMoveToTrash } from '../engine/trash.js';
 import { lines, sh, ShellText } from '../remote/sh.js';
 import type { StageNote } from '../stages/types.js';
 
@@ -49,15 +50,14 @@ export function planRescue(paths: DeployPaths, release: string, ephemeral: reado
   );
 }
 
-/** Rescue, then remove the release and its manifest. */
+/** Rescue, then move the release to the trash (deleted in the background) and remove its manifest. */
 export function planRemoveRelease(
   paths: DeployPaths,
   release: string,
   ephemeral: readonly string[],
 ): ShellText {
-  const dir = path.posix.join(paths.releases, release);
   return sh`{ ${planRescue(paths, release, ephemeral)}
-} && rm -rf -- ${dir} && rm -f -- ${manifestPath(paths, release)}`;
+} && ${planMoveToTrash(paths, release)} && rm -f -- ${manifestPath(paths, release)}`;
 }
 
 export function rescueNotes(stdout: string, sharedRoot: string): StageNote[] {

@@ -1,4 +1,5 @@
 import { releasesToRemove } from '../engine/retention.js';
+import { planEmptyTrash } from '../engine/trash.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
 import { planRemoveRelease, rescueNotes } from '../persistence/rescue.js';
 import type { ReleaseContext, Stage } from './types.js';
@@ -25,7 +26,10 @@ export const cleanup: Stage = {
   id: 'cleanup',
   title: 'Remove old releases',
   // Files the app wrote into a release after it went live are moved to shared/.rescued/ first.
-  plan: (ctx) =>
-    plannedRemovals(ctx).map((name) => planRemoveRelease(ctx.paths, name, persistenceOf(ctx).ephemeral)),
+  // The trash is emptied on every deploy, so a delete killed earlier is finished by the next one.
+  plan: (ctx) => [
+    ...plannedRemovals(ctx).map((name) => planRemoveRelease(ctx.paths, name, persistenceOf(ctx).ephemeral)),
+    planEmptyTrash(ctx.paths),
+  ],
   notes: (o, ctx) => rescueNotes(o.stdout, ctx.paths.shared),
 };

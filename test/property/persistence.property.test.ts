@@ -58,11 +58,14 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
+/** Bytes in the trash are as good as deleted (a background process is removing them), so they do not count. */
 function allHashes(root: string): Set<string> {
   const out = new Set<string>();
+  const trash = path.join(root, '.deploy', 'trash');
   const walk = (dir: string) => {
     for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
       const abs = path.join(dir, d.name);
+      if (abs === trash) continue;
       if (d.isDirectory()) walk(abs);
       else if (d.isFile()) out.add(sha(fs.readFileSync(abs)));
     }

@@ -44,7 +44,7 @@ const q = (rel: string) => quote(rel ? `${root}/${rel}` : root);
 
 describe('stage plans', () => {
   it('quote every path: the deploy path never appears raw', () => {
-    for (const stage of [setup, lock, probe, release, upload, shared, symlink, unlock]) {
+    for (const stage of [setup, lock, probe, release, upload, shared, symlink, cleanup, unlock]) {
       const t = text(stage.plan(ctx() as never));
       expect(t, stage.id).not.toMatch(/(^|[^'])\/srv\/it's/);
       expect(t, stage.id).toContain(`'/srv/it'\\''s $(app)/`);
@@ -116,7 +116,12 @@ describe('stage plans', () => {
       ].join('\n'),
     );
     const plan = text(cleanup.plan(ctx({ remote })));
-    expect(plan).toContain(`rm -rf -- ${q('releases/20260101-000001')}`);
+    // Pruned by one rename into the trash; the delete itself runs in the background.
+    expect(plan).toContain(
+      `mv -T -- ${q('releases/20260101-000001')} ${q('.deploy/trash')}/20260101-000001.$$`,
+    );
+    expect(plan).toContain(`nohup find ${q('.deploy/trash')} -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +`);
+    expect(plan).not.toContain("rm -rf -- '");
     expect(plan).not.toContain('20260101-000002');
     expect(plan).not.toContain('manual-backup');
   });

@@ -9,6 +9,7 @@ import { detectRecipes, resolvePersistence } from '../../../src/persistence/dete
 import { initTemplate } from '../../../src/persistence/init-template.js';
 import { appFilesAt, loadRecipes } from '../../../src/persistence/recipes.js';
 import { planRemoveRelease, recordManifest } from '../../../src/persistence/rescue.js';
+import { planEmptyTrash, trashDir } from '../../../src/engine/trash.js';
 import { recipeHooks } from '../../../src/stages/recipe-hooks.js';
 import { readVerifyLines } from '../../../src/stages/verify.js';
 import { modeFunction } from '../../../src/stages/writable.js';
@@ -98,6 +99,57 @@ describe('rescue', () => {
     writeTree(path.join(paths.releases, '20300101-000000'), { 'a.txt': 'a' });
     expect(sh(planRemoveRelease(paths, '20300101-000000', []).text)).toBe('');
     expect(fs.existsSync(path.join(paths.releases, '20300101-000000'))).toBe(false);
+    // Moved aside in one rename, whole, for the background delete; nothing under shared/.
+    const [trashed] = fs.readdirSync(trashDir(paths));
+    expect(trashed).toMatch(/^20300101-000000\.\d+$/);
+    expect(fs.readFileSync(path.join(trashDir(paths), trashed!, 'a.txt'), 'utf8')).toBe('a');
+    expect(fs.existsSync(paths.shared)).toBe(false);
+    // A release already gone is not an error, as with rm -rf.
+    expect(sh(planRemoveRelease(paths, '20300101-000000', []).text)).toBe('');
+  });
+});
+
+describe('trash', () => {
+  it('is emptied by a detached process: the script returns while the delete still runs', async () => {
+    const root = tmpDir("shipshape-trash- it's ");
+    const paths = deployPaths(root);
+    writeTree(path.join(trashDir(paths), 'old.1'), { 'a/b.txt': 'b' });
+    writeTree(path.join(paths.releases, 'live'), { 'keep.txt': 'k' });
+    // A `find` that never ends: the script can only return if the delete does not hold its stdio.
+    const bin = tmpDir('shipshape-fake-bin-');
+    const pidFile = path.join(bin, 'pid');
+    fs.writeFileSync(
+      path.join(bin, 'find'),
+      `#!/bin/sh\necho $$ > ${JSON.stringify(pidFile)}\nexec sleep 600\n`,
+      { mode: 0o755 },
+    );
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+    const out = execFileSync('/bin/sh', ['-c', planEmptyTrash(paths).text], { encoding: 'utf8', env });
+    expect(out).toBe('');
+    await expect.poll(() => fs.existsSync(pidFile)).toBe(true);
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    // Its own session, so the exec channel's process group (and an abort's kill) does not reach it.
+    const sid = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[3]);
+    expect(sid).not.toBe(process.pid);
+    expect(sid).toBe(pid);
+    process.kill(pid);
+  });
+
+  it('deletes what is in the trash and nothing else', async () => {
+    const root = tmpDir("shipshape-trash- it's ");
+    const paths = deployPaths(root);
+    writeTree(path.join(trashDir(paths), '20300101-000000.7'), { 'x/y.txt': 'y' });
+    writeTree(path.join(trashDir(paths), '20300101-000001.9'), { 'z.txt': 'z' });
+    writeTree(path.join(paths.releases, '20300101-000002'), { 'keep.txt': 'k' });
+    writeTree(paths.shared, { 'up.txt': 'u' });
+    sh(planEmptyTrash(paths).text);
+    await expect.poll(() => fs.readdirSync(trashDir(paths)).length).toBe(0);
+    expect(fs.existsSync(trashDir(paths))).toBe(true);
+    expect(fs.readFileSync(path.join(paths.releases, '20300101-000002/keep.txt'), 'utf8')).toBe('k');
+    expect(fs.readFileSync(path.join(paths.shared, 'up.txt'), 'utf8')).toBe('u');
+    // An empty or missing trash starts nothing and succeeds.
+    expect(sh(planEmptyTrash(paths).text)).toBe('');
+    expect(sh(planEmptyTrash(deployPaths(tmpDir('shipshape-trash-none-'))).text)).toBe('');
   });
 });
 

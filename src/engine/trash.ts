@@ -1,0 +1,34 @@
+import path from 'node:path';
+import { sh, type ShellText } from '../remote/sh.js';
+import type { DeployPaths } from './paths.js';
+
+/**
+ * Pruned releases wait here for a background delete. It sits next to releases/ (not under
+ * shared/, which shipshape never deletes from), so moving a release in is one rename on the
+ * same filesystem: the release leaves releases/ atomically and costs nothing on the deploy's
+ * critical path, where `rm -rf` of 10,000 hard links took seconds.
+ */
+export const trashDir = (paths: DeployPaths): string => path.posix.join(paths.meta, 'trash');
+
+/**
+ * One rename. `$$` (the script's pid) keeps the name unique should an earlier delete of the
+ * same name have been killed halfway; `-T` fails instead of moving into an existing directory.
+ * A release already gone is what `rm -rf` would have made of it: not an error.
+ */
+export function planMoveToTrash(paths: DeployPaths, release: string): ShellText {
+  const trash = trashDir(paths);
+  const dir = path.posix.join(paths.releases, release);
+  return sh`{ { [ ! -e ${dir} ] && [ ! -L ${dir} ]; } || { mkdir -p ${trash} && mv -T -- ${dir} ${trash}/${release}.$$; }; }`;
+}
+
+/**
+ * Deletes everything in the trash (this run's releases and what a killed earlier delete left)
+ * in a process detached from the SSH session: its own session (setsid) so neither the exec
+ * channel closing nor an abort's process-group kill stops it, and every stdio on /dev/null so
+ * sshd closes the channel at once instead of waiting for the delete. `find -mindepth 1` on the
+ * quoted directory never reaches the trash itself or anything outside it.
+ */
+export function planEmptyTrash(paths: DeployPaths): ShellText {
+  const trash = trashDir(paths);
+  return sh`if [ -d ${trash} ] && [ -n "$(ls -A ${trash})" ]; then __bg=''; command -v setsid >/dev/null 2>&1 && __bg=setsid; $__bg nohup find ${trash} -mindepth 1 -maxdepth 1 -exec rm -rf -- {} + </dev/null >/dev/null 2>&1 & fi`;
+}

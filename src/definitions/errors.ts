@@ -42,6 +42,11 @@ export const ERRORS = {
     message: (d) => `refusing to pass ${s(d.value)} to a shell: it contains a NUL byte or is not a number`,
     hint: () => 'Remove NUL bytes from paths and values in deploy.yml.',
   },
+  EINTERNAL: {
+    exit: EXIT.failed,
+    message: (d) => `internal error: ${s(d.reason)}`,
+    hint: () => 'This is a bug in shipshape; report it with the command you ran and this message.',
+  },
   ELOCKED: {
     exit: EXIT.locked,
     message: (d) => `${s(d.host)}: deploy lock held by ${s(d.holder)}`,
@@ -68,6 +73,14 @@ export const ERRORS = {
       `${s(d.host)}: required shared files are missing: ${s(d.files)}${d.dir ? ` (expected in ${s(d.dir)})` : ''}`,
     hint: (d) =>
       `Put them on the server first, e.g. \`scp ${s(d.source) || '.env'} ${s(d.target)}\`, or mark them optional.`,
+  },
+  ESOURCE: {
+    exit: EXIT.failed,
+    message: (d) => `${s(d.path)}: ${s(d.reason)}`,
+    hint: (d) =>
+      d.changed
+        ? 'Stop whatever writes into the source directory (a watcher, a build) and run the deploy again.'
+        : 'Fix the permissions of that file (or exclude it in .deployignore) and run the deploy again.',
   },
   ERECIPE: {
     exit: EXIT.usage,

@@ -30,11 +30,22 @@ export class LocalTransport implements Transport {
       child.stdin.on('error', () => {
         /* the script may exit before reading all of stdin; its exit code tells */
       });
-      if (stdin) stdin.pipe(child.stdin);
-      else child.stdin.end();
+      // A source that fails mid-stream (a file changed or unreadable while packing) must stop the
+      // script, which would otherwise wait for the rest of stdin, and fail this exec with that error.
+      let stdinError: unknown;
+      if (stdin) {
+        stdin.once('error', (e) => {
+          stdinError = e;
+          stdin.unpipe(child.stdin);
+          child.stdin.destroy();
+          onAbort();
+        });
+        stdin.pipe(child.stdin);
+      } else child.stdin.end();
       child.on('error', (e) => reject(e));
       child.on('close', (code) => {
         signal?.removeEventListener('abort', onAbort);
+        if (stdinError !== undefined) return reject(stdinError);
         if (signal?.aborted)
           return reject(new DeployError('EINTERRUPTED', { signal: String(signal.reason) }));
         resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });

@@ -12,6 +12,7 @@ import { readPgid, type ExecRequest, type ExecResult, type Transport } from './t
 /** ssh2 declares a peer dead after this many unanswered keepalives (OpenSSH's ServerAliveCountMax). */
 const KEEPALIVE_COUNT_MAX = 3;
 const LOST_GRACE_MS = 1000;
+const PGID_WAIT_MS = 2000;
 const SWITCHING_STAGES = ['symlink', 'rollback', 'revert'];
 
 /** Everything one SSH hop needs: where, how to authenticate, which key to trust, and an optional tunnel. */
@@ -117,11 +118,29 @@ export class SshTransport implements Transport {
     let stderrSoFar = '';
     const onAbort = () => void this.killGroup(readPgid(stderrSoFar));
     signal?.addEventListener('abort', onAbort, { once: true });
+    // node-ssh pipes stdin without an error listener: a source failing mid-stream (a file changed
+    // or unreadable while packing) would crash the process. Close the channel and fail this exec.
+    let stdinError: unknown;
+    let channel: { close(): void } | undefined;
+    const onStdinError = (e: unknown) => {
+      stdinError = e;
+      if (channel) stdin?.unpipe(channel as never);
+      // Kill first: closing the channel first would hand the script an early EOF, and it would go on.
+      // The script's first line reports its process group; a fast failure may come before it.
+      void this.pgidOf(() => stderrSoFar)
+        .then((pgid) => this.killGroup(pgid))
+        .finally(() => channel?.close());
+    };
+    stdin?.once('error', onStdinError);
     try {
       // The login shell of the remote user runs the command; `sh -c` pins the dialect to POSIX sh.
       const res = await this.ssh.execCommand(`exec /bin/sh -c ${quote(script)}`, {
         stdin,
         noTrim: true,
+        onChannel: (c) => {
+          channel = c;
+          if (stdinError !== undefined) c.close();
+        },
         onStderr: (c) => {
           const text = c.toString();
           stderrSoFar += text;
@@ -129,6 +148,7 @@ export class SshTransport implements Transport {
           onStderr?.(text);
         },
       });
+      if (stdinError !== undefined) throw stdinError;
       if (signal?.aborted) throw new DeployError('EINTERRUPTED', { signal: String(signal.reason) });
       // A dropped connection closes the channel (no exit code) a moment before the client
       // itself reports 'close'; wait for that so a lost link is not mistaken for a killed command.
@@ -136,10 +156,11 @@ export class SshTransport implements Transport {
       if (res.code === null && !this.isConnected) throw this.lostError();
       return { code: res.code, stdout: res.stdout, stderr: res.stderr };
     } catch (e) {
-      if (e instanceof DeployError) throw e;
+      if (e instanceof DeployError || e === stdinError) throw e;
       if (!this.isConnected) throw this.lostError();
       throw e;
     } finally {
+      stdin?.off('error', onStdinError);
       signal?.removeEventListener('abort', onAbort);
     }
   }
@@ -200,6 +221,15 @@ export class SshTransport implements Transport {
       stage: this.started.at(-1) ?? 'connect',
       switchMaybe: this.started.some((s) => SWITCHING_STAGES.includes(s)),
     });
+  }
+
+  private async pgidOf(stderr: () => string): Promise<number | undefined> {
+    for (let waited = 0; waited < PGID_WAIT_MS && this.isConnected; waited += 20) {
+      const pgid = readPgid(stderr());
+      if (pgid) return pgid;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return readPgid(stderr());
   }
 
   /** Kills what an aborted script left running; its channel closing alone would orphan it. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { DeployError } from '../definitions/errors.js';
 import type { SourceEntry } from './scan.js';
 import { paxHeader, ustarHeader, padding, type TarHeader } from './tar-header.js';
 
@@ -62,7 +63,7 @@ async function* generate(
     } else if (e.type === 'symlink') {
       yield header({ ...base, name: e.path, type: 'symlink', size: 0, linkname: e.linkTarget ?? '' });
     } else {
-      const whole = e.size < READ_WHOLE_BELOW ? readFileSync(path.join(source, e.path)) : undefined;
+      const whole = e.size < READ_WHOLE_BELOW ? readSmall(source, e) : undefined;
       const hash = createHash('sha256');
       yield header({ ...base, name: e.path, type: 'file', size: e.size });
       if (whole) {
@@ -72,12 +73,16 @@ async function* generate(
         if (e.size % 512) yield padding(e.size);
       } else {
         let n = 0;
-        for await (const chunk of createReadStream(path.join(source, e.path), { highWaterMark: 1 << 18 })) {
-          const c = chunk as Buffer;
-          n += c.length;
-          if (n > e.size) throw changedWhileReading(e);
-          hash.update(c);
-          yield c;
+        try {
+          for await (const chunk of createReadStream(path.join(source, e.path), { highWaterMark: 1 << 18 })) {
+            const c = chunk as Buffer;
+            n += c.length;
+            if (n > e.size) throw changedWhileReading(e);
+            hash.update(c);
+            yield c;
+          }
+        } catch (err) {
+          throw err instanceof DeployError ? err : unreadable(e, err);
         }
         if (n !== e.size) throw changedWhileReading(e);
         yield padding(e.size);
@@ -103,8 +108,27 @@ function header(h: TarHeader): Buffer {
   return pax ? Buffer.concat([pax, ustarHeader(h)]) : ustarHeader(h);
 }
 
-function changedWhileReading(e: SourceEntry): Error {
-  return new Error(
-    `${e.path} changed while it was being uploaded (size is no longer ${e.size}); run the deploy again`,
-  );
+function readSmall(source: string, e: SourceEntry): Buffer {
+  try {
+    return readFileSync(path.join(source, e.path));
+  } catch (err) {
+    throw unreadable(e, err);
+  }
+}
+
+function changedWhileReading(e: SourceEntry): DeployError {
+  return new DeployError('ESOURCE', {
+    path: e.path,
+    reason: `changed while it was being uploaded (size is no longer ${e.size})`,
+    changed: true,
+  });
+}
+
+function unreadable(e: SourceEntry, err: unknown): DeployError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return new DeployError('ESOURCE', {
+    path: e.path,
+    reason: `cannot be read for the upload (${code ?? (err as Error).message})`,
+    changed: code === 'ENOENT',
+  });
 }

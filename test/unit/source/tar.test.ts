@@ -48,8 +48,24 @@ describe('packTar', () => {
     fs.writeFileSync(path.join(dir, 'f.txt'), 'longer now');
     const sink = fs.createWriteStream(path.join(os.tmpdir(), `tar-${process.pid}.tar`));
     await expect(pipeline(packTar(dir, entries), sink)).rejects.toThrow(
-      /f.txt changed while it was being uploaded/,
+      /f.txt: changed while it was being uploaded/,
     );
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('a file that vanished or cannot be read is a DeployError naming it, not a stack trace', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tar-'));
+    writeTree(dir, { 'gone.txt': 'soon gone', 'big.bin': 'x'.repeat(1_500_000) });
+    const entries = await scanSource(dir, []);
+    const sink = () => fs.createWriteStream(path.join(os.tmpdir(), `tar-${process.pid}.tar`));
+    fs.rmSync(path.join(dir, 'gone.txt'));
+    await expect(pipeline(packTar(dir, entries), sink())).rejects.toMatchObject({
+      code: 'ESOURCE',
+      message: 'gone.txt: cannot be read for the upload (ENOENT)',
+    });
+    fs.rmSync(path.join(dir, 'big.bin'));
+    const big = entries.filter((e) => e.path === 'big.bin');
+    await expect(pipeline(packTar(dir, big), sink())).rejects.toMatchObject({ code: 'ESOURCE' });
     fs.rmSync(dir, { recursive: true });
   });
 });

@@ -1,15 +1,5 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { deployCommand } from './commands/deploy-command.js';
-import { initCommand } from './commands/init.js';
-import { verifyCommand } from './commands/verify.js';
-import { configCommand } from './commands/config.js';
-import { hostsCommand } from './commands/hosts.js';
-import { lockStatusCommand, unlockCommand } from './commands/locks.js';
-import { releasesCommand } from './commands/releases.js';
-import { runCommand } from './commands/run.js';
-import { sshCommand } from './commands/ssh.js';
-import { rollbackCommand } from './commands/rollback.js';
 import { DeployError, isDeployError } from './definitions/errors.js';
 import { EXIT } from './definitions/exit-codes.js';
 import { formatError } from './ui/print-error.js';
@@ -28,7 +18,11 @@ function interruptSignal(): AbortSignal {
   return controller.signal;
 }
 
-/** argv in, exit code out: commander parses, the commands in src/commands do the work. */
+/**
+ * argv in, exit code out: commander parses, the commands in src/commands do the work. Each
+ * command's module is imported inside its action, so `--help`, `releases` or `rollback` do not
+ * load (and pay start-up time and memory for) what only another command uses.
+ */
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
   const program = new Command()
@@ -46,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .action(async (selector: string[], opts) => {
+      const { deployCommand } = await import('./commands/deploy-command.js');
       code = await deployCommand({ ...opts, selector, signal: interruptSignal() });
     });
 
@@ -54,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('list the hosts a selector picks, without connecting')
     .argument('[selector...]', 'host alias, stage, label=value, or all')
     .action(async (selector: string[], _o, cmd: Command) => {
+      const { hostsCommand } = await import('./commands/hosts.js');
       code = await hostsCommand({ ...cmd.optsWithGlobals(), selector });
     });
 
@@ -62,6 +58,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('print the resolved configuration per host (secrets masked), without connecting')
     .argument('[selector...]', 'host alias, stage, label=value, or all')
     .action(async (selector: string[], _o, cmd: Command) => {
+      const { configCommand } = await import('./commands/config.js');
       code = await configCommand({ ...cmd.optsWithGlobals(), selector });
     });
 
@@ -73,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--to <release>', 'the release to switch to')
     .option('--force', 'allow a failed or rolled-back release with --to')
     .action(async (selector: string[], _o, cmd: Command) => {
+      const { rollbackCommand } = await import('./commands/rollback.js');
       code = await rollbackCommand({ ...cmd.optsWithGlobals(), selector, signal: interruptSignal() });
     });
   program
@@ -80,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('list the releases of each host (read-only)')
     .argument(...selectorArg)
     .action(async (selector: string[], _o, cmd: Command) => {
+      const { releasesCommand } = await import('./commands/releases.js');
       code = await releasesCommand({ ...cmd.optsWithGlobals(), selector });
     });
   program
@@ -87,6 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('remove the deploy lock and print whose it was')
     .argument(...selectorArg)
     .action(async (selector: string[], _o, cmd: Command) => {
+      const { unlockCommand } = await import('./commands/locks.js');
       code = await unlockCommand({ ...cmd.optsWithGlobals(), selector });
     });
   program
@@ -96,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('show who holds the deploy lock (read-only)')
     .argument(...selectorArg)
     .action(async (selector: string[], _o, cmd: Command) => {
+      const { lockStatusCommand } = await import('./commands/locks.js');
       code = await lockStatusCommand({ ...cmd.optsWithGlobals(), selector });
     });
   program
@@ -103,6 +104,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('open a shell in current on one host')
     .argument('<host>', 'host alias')
     .action(async (host: string, _o, cmd: Command) => {
+      const { sshCommand } = await import('./commands/ssh.js');
       code = await sshCommand({ ...cmd.optsWithGlobals(), host });
     });
   program
@@ -111,6 +113,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<selector>', 'host alias, stage, label=value, or all')
     .argument('<command...>', 'the command, after --')
     .action(async (selector: string, command: string[], _o, cmd: Command) => {
+      const { runCommand } = await import('./commands/run.js');
       code = await runCommand({ ...cmd.optsWithGlobals(), selector, command });
     });
 
@@ -119,6 +122,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('check the shared layout of each host: links, shared dirs, writable dirs (read-only)')
     .argument('[selector...]', 'host alias, stage, label=value, or all')
     .action(async (selector: string[], _o, cmd: Command) => {
+      const { verifyCommand } = await import('./commands/verify.js');
       code = await verifyCommand({ ...cmd.optsWithGlobals(), selector });
     });
   program
@@ -126,6 +130,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('write a commented deploy.yml for the framework detected in this directory')
     .option('--force', 'overwrite an existing file')
     .action(async (_o, cmd: Command) => {
+      const { initCommand } = await import('./commands/init.js');
       code = await initCommand(cmd.optsWithGlobals());
     });
 

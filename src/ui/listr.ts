@@ -1,4 +1,4 @@
-import { Listr, type ListrTask } from 'listr2';
+import type { ListrTask } from 'listr2';
 import { formatResults } from './results.js';
 import type { HostOutcome, Reporter, StageInfo, StageState, TransferProgress } from '../engine/reporter.js';
 import { formatProgress, throttle } from './progress.js';
@@ -52,12 +52,16 @@ export class ListrReporter implements Reporter {
       hosts.length === 1
         ? stageTasks(hosts[0]!)
         : hosts.map((h) => ({ title: h, task: (_c, t) => t.newListr(stageTasks(h), { exitOnError: true }) }));
-    const listr = new Listr(tasks, {
-      concurrent: hosts.length > 1,
-      exitOnError: hosts.length === 1,
-      rendererOptions: { collapseSubtasks: false, collapseErrors: false },
-    });
-    this.running = listr.run().catch(() => undefined);
+    // Loaded here, not at the top: only a terminal needs listr2, and CI runs should not pay for it.
+    this.running = import('listr2')
+      .then(({ Listr }) =>
+        new Listr(tasks, {
+          concurrent: hosts.length > 1,
+          exitOnError: hosts.length === 1,
+          rendererOptions: { collapseSubtasks: false, collapseErrors: false },
+        }).run(),
+      )
+      .catch(() => undefined);
   }
 
   stage(host: string, id: string, state: StageState, detail?: string): void {

@@ -1,15 +1,14 @@
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { loadConfig } from '../config/load.js';
 import type { Config, HostConfig } from '../config/schema.js';
 import { selectHosts } from '../engine/selector.js';
 import { resolveRecipe } from '../persistence/app-persistence.js';
 import { hostSshSettings } from '../remote/connect.js';
 import { resolveConnectOptions } from '../ssh/connect-options.js';
 import { expandTilde, loadSshConfig } from '../ssh/ssh-config.js';
-import { sharedFileSecrets } from '../config/secrets.js';
-import { createMask } from '../ui/mask.js';
+import { maskValue } from '../config/secrets.js';
+import { loadMasked } from './lifecycle-options.js';
 
 export interface ConfigCommandOptions {
   config: string;
@@ -54,8 +53,7 @@ function connection(alias: string, host: HostConfig, config: Config, env: NodeJS
 export async function configCommand(o: ConfigCommandOptions): Promise<number> {
   const env = o.env ?? process.env;
   const write = o.write ?? ((t: string) => process.stdout.write(t));
-  const loaded = loadConfig(o.config, env);
-  const mask = createMask([...loaded.secrets, ...sharedFileSecrets(loaded.config)]);
+  const { loaded, mask } = loadMasked(o, env);
   const { config } = loaded;
   const { hosts: _all, ...shared } = config;
   const persistence = resolveRecipe(config);
@@ -70,6 +68,8 @@ export async function configCommand(o: ConfigCommandOptions): Promise<number> {
       },
     ]),
   );
-  write(mask(o.json ? `${JSON.stringify(resolved, null, 2)}\n` : stringify(resolved, { lineWidth: 0 })));
+  // Masked before serializing too: JSON and YAML escape a secret's quotes and newlines differently.
+  const safe = maskValue(mask, resolved);
+  write(mask(o.json ? `${JSON.stringify(safe, null, 2)}\n` : stringify(safe, { lineWidth: 0 })));
   return 0;
 }

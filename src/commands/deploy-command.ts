@@ -1,10 +1,9 @@
-import { loadConfig } from '../config/load.js';
-import { sharedFileSecrets } from '../config/secrets.js';
 import { rollout } from '../engine/rollout.js';
 import { dryRunCommand } from './dry-run.js';
 import { chooseReporter } from '../ui/choose.js';
-import { createMask, maskReporter } from '../ui/mask.js';
+import { maskReporter } from '../ui/mask.js';
 import { formatError } from '../ui/print-error.js';
+import { loadMasked, printJson } from './lifecycle-options.js';
 
 export interface DeployCommandOptions {
   config: string;
@@ -21,8 +20,7 @@ export interface DeployCommandOptions {
 
 export async function deployCommand(o: DeployCommandOptions): Promise<number> {
   if (o.dryRun) return dryRunCommand(o);
-  const loaded = loadConfig(o.config);
-  const mask = createMask([...loaded.secrets, ...sharedFileSecrets(loaded.config)]);
+  const { loaded, mask } = loadMasked(o);
   const reporter = maskReporter(chooseReporter(o), mask);
   const result = await rollout({
     loaded,
@@ -34,17 +32,7 @@ export async function deployCommand(o: DeployCommandOptions): Promise<number> {
     atomic: o.atomic,
     command: ['deploy', ...o.selector].join(' '),
   });
-  if (o.json) {
-    process.stdout.write(
-      mask(
-        JSON.stringify(
-          { release: result.release, exitCode: result.exitCode, hosts: result.outcomes },
-          null,
-          2,
-        ),
-      ) + '\n',
-    );
-  }
+  if (o.json) printJson(mask, { release: result.release, exitCode: result.exitCode, hosts: result.outcomes });
   if (result.error) process.stderr.write(`${formatError(result.error, mask)}\n`);
   return result.exitCode;
 }

@@ -1,7 +1,7 @@
 import { dryRun } from '../engine/dry-run.js';
 import { MemoryReporter } from '../engine/reporter.js';
 import { formatDryRun } from '../ui/dry-run.js';
-import { loadMasked, printJson, type LifecycleOptions } from './lifecycle-options.js';
+import { errorJson, loadMasked, printJson, type LifecycleOptions } from './lifecycle-options.js';
 
 /** `deploy --dry-run`: reads the hosts, prints the plan, changes nothing. */
 export async function dryRunCommand(o: LifecycleOptions): Promise<number> {
@@ -17,7 +17,7 @@ export async function dryRunCommand(o: LifecycleOptions): Promise<number> {
     printJson(mask, {
       dryRun: true,
       exitCode,
-      hosts: hosts.map((h) => ({ ...h, error: h.error && { code: h.error.code, message: h.error.message } })),
+      hosts: hosts.map((h) => ({ ...h, error: errorJson(h.error) })),
     });
   } else process.stdout.write(`${mask(formatDryRun(hosts))}\n`);
   return exitCode;

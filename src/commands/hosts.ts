@@ -1,8 +1,6 @@
-import { loadConfig } from '../config/load.js';
 import { selectHosts } from '../engine/selector.js';
-import { sharedFileSecrets } from '../config/secrets.js';
-import { createMask } from '../ui/mask.js';
 import { formatTable } from '../ui/table.js';
+import { loadMasked, printJson } from './lifecycle-options.js';
 
 export interface HostsCommandOptions {
   config: string;
@@ -13,17 +11,21 @@ export interface HostsCommandOptions {
 
 /** `deploy hosts [selector]`: what a selector picks, without contacting anything. */
 export async function hostsCommand(o: HostsCommandOptions): Promise<number> {
-  const loaded = loadConfig(o.config);
-  const mask = createMask([...loaded.secrets, ...sharedFileSecrets(loaded.config)]);
+  const { loaded, mask } = loadMasked(o);
   const hosts = selectHosts(loaded.config, o.selector, o.limit);
   if (o.json) {
-    process.stdout.write(mask(JSON.stringify(hosts.map((h) => ({ alias: h.alias, ...h.host })), null, 2)) + '\n');
+    printJson(
+      mask,
+      hosts.map((h) => ({ alias: h.alias, ...h.host })),
+    );
     return 0;
   }
   const rows = hosts.map(({ alias, host }) => [
     alias,
     host.stage ?? '-',
-    host.local ? '(local)' : `${host.user ? `${host.user}@` : ''}${host.hostname ?? alias}:${host.port ?? 22}`,
+    host.local
+      ? '(local)'
+      : `${host.user ? `${host.user}@` : ''}${host.hostname ?? alias}:${host.port ?? 22}`,
     host.deploy_path,
     Object.entries(host.labels)
       .map(([k, v]) => `${k}=${v}`)

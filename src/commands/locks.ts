@@ -2,7 +2,7 @@ import os from 'node:os';
 import { lockStatus, unlockHosts } from '../engine/locks.js';
 import { MemoryReporter } from '../engine/reporter.js';
 import { formatLocks } from '../ui/releases-table.js';
-import { loadMasked, printJson, type LifecycleOptions } from './lifecycle-options.js';
+import { errorJson, loadMasked, printJson, type LifecycleOptions } from './lifecycle-options.js';
 
 const run = async (o: LifecycleOptions, which: 'status' | 'unlock'): Promise<number> => {
   const { loaded, mask } = loadMasked(o);
@@ -18,7 +18,7 @@ const run = async (o: LifecycleOptions, which: 'status' | 'unlock'): Promise<num
   if (o.json) {
     printJson(mask, {
       exitCode,
-      hosts: hosts.map((h) => ({ ...h, error: h.error && { code: h.error.code, message: h.error.message } })),
+      hosts: hosts.map((h) => ({ ...h, error: errorJson(h.error) })),
     });
   } else process.stdout.write(`${mask(formatLocks(hosts, which === 'status' ? 'held' : 'removed'))}\n`);
   return exitCode;

@@ -2,7 +2,7 @@ import { MemoryReporter } from '../engine/reporter.js';
 import { readHostStates } from '../engine/releases.js';
 import { formatError } from '../ui/print-error.js';
 import { formatReleases } from '../ui/releases-table.js';
-import { loadMasked, printJson, type LifecycleOptions } from './lifecycle-options.js';
+import { errorJson, loadMasked, printJson, type LifecycleOptions } from './lifecycle-options.js';
 
 /** `deploy releases`: the history of each host, read with the probe alone (no lock). */
 export async function releasesCommand(o: LifecycleOptions): Promise<number> {
@@ -22,7 +22,7 @@ export async function releasesCommand(o: LifecycleOptions): Promise<number> {
         current: h.current,
         locked: h.lock !== undefined,
         releases: h.releases,
-        error: h.error && { code: h.error.code, message: h.error.message, hint: h.error.hint },
+        error: errorJson(h.error),
       })),
     });
   } else process.stdout.write(mask(formatReleases(hosts)));

@@ -12,7 +12,7 @@ import { selectHosts } from '../engine/selector.js';
 import { connectHost } from '../remote/connect.js';
 import type { Transport } from '../remote/transport.js';
 import { runInCurrent } from '../stages/run-command.js';
-import { createMask } from '../ui/mask.js';
+import { createMask } from '../config/secrets.js';
 import { formatError } from '../ui/print-error.js';
 
 export interface RunCommandOptions {

@@ -1,13 +1,11 @@
 import { spawn } from 'node:child_process';
-import { loadConfig } from '../config/load.js';
-import { sharedFileSecrets } from '../config/secrets.js';
 import { DeployError } from '../definitions/errors.js';
 import { deployPaths } from '../engine/paths.js';
 import { selectHosts } from '../engine/selector.js';
 import { connectHost } from '../remote/connect.js';
 import { sh } from '../remote/sh.js';
 import { SshTransport } from '../remote/ssh.js';
-import { createMask } from '../ui/mask.js';
+import { loadMasked } from './lifecycle-options.js';
 
 export interface SshCommandOptions {
   config: string;
@@ -26,8 +24,7 @@ export async function sshCommand(o: SshCommandOptions): Promise<number> {
   const env = o.env ?? process.env;
   const stdin = o.stdin ?? process.stdin;
   const stdout = o.stdout ?? process.stdout;
-  const loaded = loadConfig(o.config, env);
-  const mask = createMask([...loaded.secrets, ...sharedFileSecrets(loaded.config)], env);
+  const { loaded, mask } = loadMasked(o, env);
   const hosts = selectHosts(loaded.config, o.host);
   if (hosts.length !== 1) {
     throw new DeployError('EUSAGE', {

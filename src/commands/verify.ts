@@ -14,7 +14,7 @@ import { connectHost } from '../remote/connect.js';
 import { readIgnorePatterns, scanSource } from '../source/scan.js';
 import { readVerifyLines, verify, type VerifyLine } from '../stages/verify.js';
 import { sharedFileSecrets } from '../config/secrets.js';
-import { createMask } from '../ui/mask.js';
+import { createMask } from '../config/secrets.js';
 import { formatError } from '../ui/print-error.js';
 
 export interface VerifyCommandOptions {

@@ -5,8 +5,8 @@ import type { z } from 'zod';
 import { DeployError } from '../definitions/errors.js';
 import { interpolate, type InterpolationProblem } from './interpolate.js';
 import { configSchema, type Config } from './schema.js';
+import { createMask } from './secrets.js';
 import { suggest } from './suggest.js';
-import { createMask } from '../ui/mask.js';
 
 export interface ConfigProblem {
   file: string;

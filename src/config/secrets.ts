@@ -3,10 +3,59 @@ import path from 'node:path';
 import { normalizePrivateKey } from '../ssh/connect-options.js';
 import { sharedFiles, type Config } from './schema.js';
 
-/** Shorter values are common words ("production", "true"); hiding them would garble output. */
+/**
+ * How long a value must be to be masked. A `${VAR}` was put there by the user on purpose, so
+ * anything longer than a port number or a flag counts; values found in shared files are a guess,
+ * and shorter ones are common words ("production", "true") whose masking would garble output.
+ */
+export const MIN_ENV_SECRET = 4;
 const MIN_VALUE = 12;
 const MIN_LINE = 16;
 const MIN_KEY_LINE = 16;
+
+export type Mask = (text: string) => string;
+
+const jsonEscaped = (s: string): string => JSON.stringify(s).slice(1, -1);
+/** As `quote()` in remote/sh.ts writes it inside single quotes, for dash. */
+const singleQuoted = (s: string): string => s.replace(/'/g, `'\\''`);
+/** As the executor flattens a failed command onto one line. */
+const flattened = (s: string): string => s.replace(/\s*\n\s*/g, '; ');
+
+/**
+ * The forms a secret takes in output: as is, JSON-escaped, shell-quoted, flattened, and
+ * combinations (a log line is JSON inside a shell-quoted command inside a JSON result). Each
+ * line of a multi-line secret too, since output may quote one line of it.
+ */
+function encodings(secret: string): string[] {
+  const all = new Set([secret]);
+  for (const line of secret.split('\n')) if (line.trim().length >= MIN_ENV_SECRET) all.add(line.trim());
+  for (let depth = 0; depth < 3; depth++)
+    for (const s of [...all]) for (const encode of [jsonEscaped, singleQuoted, flattened]) all.add(encode(s));
+  return [...all];
+}
+
+/**
+ * Replaces every secret value, in any form it can be serialized to, by `***`; longest first so
+ * a secret containing another is fully hidden. SSH_PRIVATE_KEY and SSH_KEY_PASSPHRASE from
+ * `env` are always among them, whatever the caller passes.
+ */
+export function createMask(
+  secrets: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Mask {
+  const all = [...secrets, ...environmentSecrets(env)].filter((s) => s.length > 0).flatMap(encodings);
+  const list = [...new Set(all)].sort((a, b) => b.length - a.length);
+  return (text) => list.reduce((t, s) => t.split(s).join('***'), text);
+}
+
+/** Masks every string (and key) of a value before it is serialized, whatever the serializer escapes. */
+export function maskValue<T>(mask: Mask, value: T): T {
+  if (typeof value === 'string') return mask(value) as T;
+  if (Array.isArray(value)) return value.map((v) => maskValue(mask, v)) as T;
+  if (value && typeof value === 'object' && !(value instanceof Date))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [mask(k), maskValue(mask, v)])) as T;
+  return value;
+}
 
 /**
  * Secrets the environment hands us directly: SSH_PRIVATE_KEY (whole and line by line, since

@@ -1,5 +1,5 @@
 import { DeployError, isDeployError } from '../definitions/errors.js';
-import type { Mask } from './mask.js';
+import type { Mask } from '../config/secrets.js';
 
 /** The one place an error reaches a person: message, details, then what to do next. */
 export function formatError(e: unknown, mask: Mask = (t) => t): string {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { environmentSecrets, sharedFileSecrets } from '../../../src/config/secrets.js';
 import { isDeployError } from '../../../src/definitions/errors.js';
-import { createMask } from '../../../src/ui/mask.js';
+import { createMask } from '../../../src/config/secrets.js';
 import { formatError } from '../../../src/ui/print-error.js';
 
 describe('secrets', () => {

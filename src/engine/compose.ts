@@ -1,4 +1,4 @@
-import { ShellText, sh } from '../remote/sh.js';
+import { lines, sh, type ShellText } from '../remote/sh.js';
 import { reportPgid } from '../remote/transport.js';
 
 export const STAGE_MARKER = '@@shipshape-stage ';
@@ -16,16 +16,17 @@ export interface PlannedStage {
  */
 export function composeScript(stages: readonly PlannedStage[]): string {
   const out = [
-    `__shipshape_fail() { printf '\\n${FAIL_MARKER}%s %s %s\\n' "$1" "$2" "$3" >&2; exit "$3"; }`,
+    sh`__shipshape_fail() { printf '\n%s%s %s %s\n' ${FAIL_MARKER} "$1" "$2" "$3" >&2; exit "$3"; }`,
     reportPgid,
   ];
   for (const stage of stages) {
-    out.push(sh`printf '${new ShellText(STAGE_MARKER)}%s\n' ${stage.id} >&2`.text);
+    out.push(sh`printf '%s%s\n' ${STAGE_MARKER} ${stage.id} >&2`);
     stage.commands.forEach((cmd, i) => {
-      out.push(`{ ${cmd.text}\n} || __shipshape_fail ${sh`${stage.id}`.text} ${i} $?`);
+      out.push(sh`{ ${cmd}
+} || __shipshape_fail ${stage.id} ${i} $?`);
     });
   }
-  return out.join('\n') + '\n';
+  return lines(...out).text + '\n';
 }
 
 export interface ScriptReport {

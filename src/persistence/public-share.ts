@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { relativeLink } from '../engine/paths.js';
-import { lines, quote, sh, ShellText } from '../remote/sh.js';
+import { lines, sh, type ShellText } from '../remote/sh.js';
 import { isManifestSafe, type PublicItem } from './app-persistence.js';
+import { casePattern, eachEntry } from './each-entry.js';
 
 /** stdout lines of the public-sharing script; `readPublicReport` turns them into reporter lines. */
 export const PUBLIC_MARKER = '@@shipshape-public ';
@@ -27,9 +28,6 @@ export interface PublicSharePlan {
   liveReleasePath?: string;
   liveRelease?: string;
 }
-
-/** The exact-name `case` pattern of the excluded entries, each quoted so no name acts as a glob. */
-const casePattern = (names: readonly string[]): ShellText => new ShellText(names.map(quote).join('|'));
 
 /**
  * Helpers of the script. Counters are shell variables because the whole plan runs in one shell;
@@ -84,7 +82,7 @@ function entryCommand(p: PublicSharePlan, name: string): ShellText {
       ? sh`__ss_mkdir ${i.path}`
       : sh`__ss_sync ${i.path} ${i.sha256 ?? ''} ${isManifestSafe(i.path) ? '' : 'unsafe-name'}`,
   );
-  const chain = (cmds: ShellText[]) => new ShellText(cmds.map((c) => c.text).join(' && ') || 'true');
+  const chain = (cmds: ShellText[]) => sh.join(cmds, ' && ', sh`true`);
   const count = inside.filter((i) => i.type === 'file').length;
   return sh`if [ ! -e "$__S"/${name} ] && [ ! -L "$__S"/${name} ]; then mv -T "$__R"/${name} "$__S"/${name} && ${chain(records)} && __ss_added=$((__ss_added + ${count})) && __ss_say moved ${name}; else { ! __ss_same_kind ${name} || { ${chain(syncs)}; }; } && rm -rf -- "$__R"/${name}; fi && __ss_link "$__R" ${name}`;
 }
@@ -94,17 +92,17 @@ function entryCommand(p: PublicSharePlan, name: string): ShellText {
  * chain and is the status `eval` returns. Built with `sh` like every other command.
  */
 export function planPublicEntries(p: PublicSharePlan): string {
-  return shareableEntries(p)
-    .map((e) => `{ ${entryCommand(p, e.name).text}\n}`)
-    .join(' && ');
+  return sh.join(
+    shareableEntries(p).map(
+      (e) => sh`{ ${entryCommand(p, e.name)}
+}`,
+    ),
+    ' && ',
+  ).text;
 }
 
 const shareableEntries = (p: PublicSharePlan) =>
   p.entries.filter((e) => e.type !== 'link' && !p.exclude.includes(e.name));
-
-/** Runs over a public dir's entries at run time: `$__n` is each name, hidden ones included. */
-const eachEntry = (dir: string, body: ShellText): ShellText =>
-  sh`for __p in ${new ShellText(dir)}/* ${new ShellText(dir)}/.[!.]* ${new ShellText(dir)}/..?*; do { [ -e "$__p" ] || [ -L "$__p" ]; } || continue; __n=\${__p##*/}; ${body}; done`;
 
 /**
  * Real entries of `dir` that are neither excluded nor deployed move into shared (or, when shared
@@ -124,7 +122,7 @@ function adoptLoop(
   return lines(
     sh`__D=${dir}`,
     eachEntry(
-      '"$__D"',
+      sh`"$__D"`,
       lines(
         skipExcluded(p),
         skipDeployed,
@@ -180,7 +178,7 @@ export function planPublicShare(p: PublicSharePlan): ShellText[] {
   out.push(
     lines(
       eachEntry(
-        '"$__S"',
+        sh`"$__S"`,
         lines(
           skip,
           sh`if [ ! -e "$__R/$__n" ] && [ ! -L "$__R/$__n" ]; then __ss_link "$__R" "$__n" || { __ss_err=1; break; }; __ss_linked=$((__ss_linked + 1)); fi`,

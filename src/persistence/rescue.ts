@@ -18,7 +18,10 @@ export const manifestPath = (paths: DeployPaths, release: string): string =>
 /** size, mtime and path of every regular file; links (shared/ and public entries) are not followed. */
 const listFiles = (dir: string, ephemeral: readonly string[]): ShellText => {
   const prune = ephemeral.length
-    ? sh`\\( ${new ShellText(ephemeral.map((e) => sh`-path ${`./${e}`}`.text).join(' -o '))} \\) -prune -o `
+    ? sh`\\( ${sh.join(
+        ephemeral.map((e) => sh`-path ${`./${e}`}`),
+        ' -o ',
+      )} \\) -prune -o `
     : sh``;
   return sh`(cd ${dir} && find . ${prune}-type f -printf '%s\t%T@\t%P\n')`;
 };

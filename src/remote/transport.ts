@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { sh } from './sh.js';
 
 export interface ExecRequest {
   /** A POSIX sh script, built with `sh`. */
@@ -30,7 +31,7 @@ export interface Transport {
  * it started (a hook's `sleep 30` included) instead of leaving it orphaned on the server.
  */
 export const PGID_MARKER = '@@shipshape-pgid ';
-export const reportPgid = `printf '${PGID_MARKER}%s\\n' "$(cut -d' ' -f5 /proc/$$/stat 2>/dev/null)" >&2`;
+export const reportPgid = sh`printf '%s%s\\n' ${PGID_MARKER} "$(cut -d' ' -f5 /proc/$$/stat 2>/dev/null)" >&2`;
 
 export function readPgid(stderr: string): number | undefined {
   const at = stderr.indexOf(PGID_MARKER);

@@ -1,6 +1,6 @@
 import { persistenceOf } from '../persistence/app-persistence.js';
 import type { Hook, HookPoint } from '../persistence/recipe-schema.js';
-import { sh, ShellText } from '../remote/sh.js';
+import { sh, type ShellText } from '../remote/sh.js';
 import type { ReleaseContext, Stage } from './types.js';
 
 export const HOOK_MARKER = '@@shipshape-recipe-hook ';
@@ -14,13 +14,13 @@ function hookCommand(ctx: ReleaseContext, hook: Hook, forceOptional: boolean): S
   const guards: ShellText[] = [];
   if (hook.when_command_exists) guards.push(sh`command -v ${hook.when_command_exists} >/dev/null 2>&1`);
   if (hook.when_file_exists) guards.push(sh`[ -e ${`${ctx.releasePath}/${hook.when_file_exists}`} ]`);
-  const guard = guards.length ? guards.map((g) => g.text).join(' && ') : 'true';
+  const guard = sh.join(guards, ' && ', sh`true`);
   const run = sh`(cd ${ctx.releasePath} && sh -c ${hook.run})`;
   const onFail =
     hook.optional || forceOptional
       ? sh`printf '%s%s %s\n' ${HOOK_MARKER} failed ${hook.id}`
       : sh`{ printf 'recipe hook %s failed\n' ${hook.id} >&2; false; }`;
-  return sh`if ${new ShellText(guard)}; then ${run} || ${onFail}; else printf '%s%s %s\n' ${HOOK_MARKER} skipped ${hook.id}; fi`;
+  return sh`if ${guard}; then ${run} || ${onFail}; else printf '%s%s %s\n' ${HOOK_MARKER} skipped ${hook.id}; fi`;
 }
 
 export function recipeHooks(points: readonly HookPoint[], id = 'recipe-hooks'): Stage {

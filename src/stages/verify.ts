@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { AppPersistence } from '../persistence/app-persistence.js';
+import { casePattern, eachEntry } from '../persistence/each-entry.js';
 import { sharedTarget } from '../persistence/shared-links.js';
-import { lines, quote, sh, ShellText } from '../remote/sh.js';
+import { lines, sh, type ShellText } from '../remote/sh.js';
 import type { HostContext, Stage } from './types.js';
 
 /**
@@ -94,9 +95,7 @@ function planPublicChecks(ctx: VerifyContext, pd: string): ShellText[] {
   const P = `${paths.current}/${pd}`;
   const exclude = ctx.persistence.public_exclude;
   const prefix = path.posix.relative(path.posix.join(paths.releases, 'x', pd), S);
-  const excluded = exclude.length ? new ShellText(exclude.map(quote).join('|')) : new ShellText("''");
-  const each = (dir: string, body: ShellText) =>
-    sh`for __p in ${new ShellText(dir)}/* ${new ShellText(dir)}/.[!.]* ${new ShellText(dir)}/..?*; do { [ -e "$__p" ] || [ -L "$__p" ]; } || continue; __n=\${__p##*/}; ${body}; done`;
+  const excluded = casePattern(exclude);
   return [
     check(sh`[ -d ${S} ]`, `shared/${pd} exists`, `shared/${pd} is missing`),
     check(
@@ -105,12 +104,12 @@ function planPublicChecks(ctx: VerifyContext, pd: string): ShellText[] {
       `current/${pd} is a link (the whole-directory layout); deploy again to split it into entries`,
     ),
     sh`__S=${S} __P=${P} __X=${prefix} __pd=${pd}`,
-    each(
-      '"$__S"',
+    eachEntry(
+      sh`"$__S"`,
       sh`case "$__n" in .shared-exclusions) continue ;; ${excluded}) printf '%s%s %s\n' ${VERIFY_MARKER} info "shared/$__pd/$__n is an excluded name left in shared (not linked)"; continue ;; esac; if [ -L "$__P/$__n" ] && [ "$(readlink "$__P/$__n")" = "$__X/$__n" ]; then printf '%s%s %s\n' ${VERIFY_MARKER} ok "current/$__pd/$__n -> $__X/$__n"; else printf '%s%s %s\n' ${VERIFY_MARKER} fail "current/$__pd/$__n is not a link to $__X/$__n"; fi`,
     ),
-    each(
-      '"$__P"',
+    eachEntry(
+      sh`"$__P"`,
       sh`case "$__n" in ${excluded}) if [ -L "$__p" ] && case "$(readlink "$__p")" in "$__X"/*) true ;; *) false ;; esac; then printf '%s%s %s\n' ${VERIFY_MARKER} fail "current/$__pd/$__n is excluded but links into shared; it must be the release's own"; else printf '%s%s %s\n' ${VERIFY_MARKER} ok "current/$__pd/$__n is the release's own"; fi; continue ;; esac; if [ -e "$__S/$__n" ] || [ -L "$__S/$__n" ]; then continue; fi; if [ ! -L "$__p" ]; then printf '%s%s %s\n' ${VERIFY_MARKER} fail "current/$__pd/$__n is a real entry in the release, not a link into shared"; elif [ ! -e "$__p" ]; then printf '%s%s %s\n' ${VERIFY_MARKER} fail "current/$__pd/$__n is a broken link"; fi`,
     ),
   ];

@@ -83,7 +83,14 @@ describe('sh', () => {
   it('splices nested sh fragments unchanged', () => {
     const inner = sh`echo ${'x y'}`;
     expect(sh`if true; then ${inner}; fi`.text).toBe(`if true; then echo 'x y'; fi`);
-    expect(sh`${new ShellText('$HOME')}`.text).toBe('$HOME');
+    expect(sh`${sh`$HOME`}`.text).toBe('$HOME');
+  });
+
+  it('never trusts a plain string: the constructor is closed, join takes fragments only', () => {
+    expect(() => new ShellText(undefined as never, 'rm -rf /')).toThrow(TypeError);
+    expect(() => sh.join(['rm -rf /'] as never, ' && ')).toThrow(TypeError);
+    expect(sh.join([sh`a ${'b c'}`, sh`d`], ' && ').text).toBe("a 'b c' && d");
+    expect(sh.join([], ' && ', sh`true`).text).toBe('true');
   });
 
   it('never executes command substitution from a value', () => {

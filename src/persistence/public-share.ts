@@ -1,8 +1,10 @@
 import path from 'node:path';
 import { relativeLink } from '../engine/paths.js';
+import { markerLines } from '../remote/markers.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
 import { isManifestSafe, type PublicItem } from './app-persistence.js';
 import { casePattern, eachEntry } from './each-entry.js';
+import { hasRealParents, parentsAreReal } from './shared-links.js';
 
 /** stdout lines of the public-sharing script; `readPublicReport` turns them into reporter lines. */
 export const PUBLIC_MARKER = '@@shipshape-public ';
@@ -150,6 +152,8 @@ export function planPublicShare(p: PublicSharePlan): ShellText[] {
   const skip = skipExcluded(p);
   const out: ShellText[] = [
     helpers(p),
+    // A linked parent (an uploaded `web` in web/public) would send every mv below outside the release.
+    parentsAreReal(p.releasePath, p.publicDir),
     sh`if [ -L "$__R" ]; then printf '%s is a symlink in the release; public_dir must be a real directory\n' ${p.publicDir} >&2; false; else mkdir -p "$__R"; fi`,
     sh`[ -d "$__S" ] || { mkdir -p "$__S" && __ss_mode "$__S" && __ss_say created ${S}; }`,
     sh`for __n in ${p.exclude.length ? p.exclude : ['']}; do if [ -n "$__n" ] && { [ -e "$__S/$__n" ] || [ -L "$__S/$__n" ]; }; then __ss_say excluded-in-shared "$__n"; fi; done`,
@@ -159,7 +163,7 @@ export function planPublicShare(p: PublicSharePlan): ShellText[] {
     const L = join(p.liveReleasePath, p.publicDir);
     // The running app made these inside the live release; they move to shared and stay served by a link.
     out.push(
-      sh`if [ -d ${L} ] && [ ! -L ${L} ] && [ ! -L ${p.liveReleasePath} ]; then ${adoptLoop(p, L, p.liveRelease ?? 'live', [], 'adopted')}; fi`,
+      sh`if [ -d ${L} ] && [ ! -L ${L} ] && [ ! -L ${p.liveReleasePath} ] && ${hasRealParents(p.liveReleasePath, p.publicDir)}; then ${adoptLoop(p, L, p.liveRelease ?? 'live', [], 'adopted')}; fi`,
     );
   }
   // A release seeded from the previous one (incremental upload) may carry copies of such entries too.
@@ -219,6 +223,12 @@ export interface PublicReport {
   warnings: string[];
 }
 
+/** Updates the switch could not put into shared (planApplyUpdates): paths inside public_dir. */
+export const readNotApplied = (stdout: string): string[] =>
+  markerLines(stdout, PUBLIC_MARKER)
+    .filter((l) => l.startsWith(`${APPLY_FAILED} `))
+    .map((l) => l.slice(APPLY_FAILED.length + 1));
+
 export function readPublicReport(stdout: string): PublicReport | undefined {
   const r: PublicReport = {
     added: 0,
@@ -234,9 +244,7 @@ export function readPublicReport(stdout: string): PublicReport | undefined {
     warnings: [],
   };
   let seen = false;
-  for (const line of stdout.split('\n')) {
-    if (!line.startsWith(PUBLIC_MARKER)) continue;
-    const body = line.slice(PUBLIC_MARKER.length);
+  for (const body of markerLines(stdout, PUBLIC_MARKER)) {
     const sp = body.indexOf(' ');
     const [kind, rest] = sp < 0 ? [body, ''] : [body.slice(0, sp), body.slice(sp + 1)];
     if (kind === 'summary') {
@@ -260,9 +268,15 @@ export function readPublicReport(stdout: string): PublicReport | undefined {
 }
 
 /**
- * Part of the symlink phase, just before the switch: the shared files this release updates are
- * moved into place, each replaced version to shared/.history/<release>/, and recorded as placed.
+ * Part of the symlink phase, just after the switch: the shared files this release updates go into
+ * place, each replaced version kept in shared/.history/<release>/, and are recorded as placed.
+ * Before the switch they would change what the old release serves, and a failure there would
+ * leave it serving new files. Each file is replaced by one rename, so a reader sees the old or the
+ * new version, never none. `current` has moved by now, so a file that cannot be placed does not
+ * fail the deploy: it is reported (APPLY_FAILED) and waits in the release.
  */
+export const APPLY_FAILED = 'not-applied';
+
 export function planApplyUpdates(p: {
   releasePath: string;
   sharedRoot: string;
@@ -278,8 +292,9 @@ export function planApplyUpdates(p: {
   return lines(
     sh`if [ -f ${list} ]; then __ue=0`,
     // IFS is a tab: the hash, then the path (which has no tab: such names are never updated).
-    sh`  while IFS='	' read -r __h __f; do mkdir -p "$(dirname -- ${H}/"$__f")" && { [ ! -e ${S}/"$__f" ] || mv -f ${S}/"$__f" ${H}/"$__f"; } && mv -f ${U}/"$__f" ${S}/"$__f" && printf '%s\t%s\n' "$__h" "$__f" >> ${p.placedManifest} || { __ue=1; break; }; done < ${list}`,
-    sh`  [ "$__ue" = 0 ] && rm -rf -- ${pending} ${list}`,
-    sh`fi`,
+    // The old version is kept by a hard link (no copy), or a copy where links are not possible.
+    sh`  while IFS='	' read -r __h __f; do if mkdir -p "$(dirname -- ${H}/"$__f")" && { [ ! -e ${S}/"$__f" ] || ln -f ${S}/"$__f" ${H}/"$__f" 2>/dev/null || cp -p ${S}/"$__f" ${H}/"$__f"; } && mv -f ${U}/"$__f" ${S}/"$__f"; then printf '%s\t%s\n' "$__h" "$__f" >> ${p.placedManifest} || __ue=1; else __ue=1; printf '%s%s %s\n' ${PUBLIC_MARKER} ${APPLY_FAILED} "$__f"; fi; done < ${list}`,
+    sh`  if [ "$__ue" = 0 ]; then rm -rf -- ${pending} ${list} || :; fi`,
+    sh`fi; :`,
   );
 }

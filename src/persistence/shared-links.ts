@@ -13,8 +13,7 @@ const join = path.posix.join;
  * `rm -rf` or `mkdir -p` outside the release.
  */
 export function parentsAreReal(releasePath: string, rel: string): ShellText {
-  const parts = rel.split('/').slice(0, -1);
-  const checks = parts.map((_, i) => join(releasePath, ...parts.slice(0, i + 1)));
+  const checks = parentDirs(releasePath, rel);
   if (checks.length === 0) return sh`true`;
   return lines(
     ...checks.map(
@@ -23,6 +22,19 @@ export function parentsAreReal(releasePath: string, rel: string): ShellText {
     ),
   );
 }
+
+const parentDirs = (root: string, rel: string): string[] => {
+  const parts = rel.split('/').slice(0, -1);
+  return parts.map((_, i) => join(root, ...parts.slice(0, i + 1)));
+};
+
+/** The same check as a condition, for a caller that skips the entry instead of failing. */
+export const hasRealParents = (root: string, rel: string): ShellText =>
+  sh.join(
+    parentDirs(root, rel).map((p) => sh`[ ! -L ${p} ]`),
+    ' && ',
+    sh`true`,
+  );
 
 /** Link text for release/<rel> -> shared/<rel>. */
 export const sharedTarget = (releasePath: string, sharedRoot: string, rel: string): string =>

@@ -39,7 +39,7 @@ const linkPlan = (ctx: ReleaseContext) => {
 
 export const PLACED_MANIFEST = 'public-placed.tsv';
 
-/** For the symlink phase: the shared files this release updates go into place just before the switch. */
+/** For the symlink phase: the shared files this release updates go into place just after the switch. */
 export const applyPublicUpdates = (ctx: ReleaseContext): ShellText[] => {
   const pd = persistenceOf(ctx).public_dir;
   if (!pd) return [];

@@ -3,6 +3,8 @@ import { sh, type ShellText } from '../remote/sh.js';
 import type { DeployPaths } from '../engine/paths.js';
 import { REMOTE_EXIT } from './exit-codes.js';
 import { appendLog, logEntry } from './log-line.js';
+import { persistenceOf } from '../persistence/app-persistence.js';
+import { PENDING_DIR, readNotApplied } from '../persistence/public-share.js';
 import { recordManifest } from '../persistence/rescue.js';
 import { applyPublicUpdates } from './shared.js';
 import type { Stage } from './types.js';
@@ -22,14 +24,26 @@ export function switchCurrent(paths: DeployPaths, release: string): ShellText {
   return sh`if [ -e ${paths.current} ] && [ ! -L ${paths.current} ]; then printf '%s exists and is not a symlink\n' ${paths.current} >&2; exit ${REMOTE_EXIT.currentNotLink}; fi; rm -f ${tmp} && ln -s ${`releases/${release}`} ${tmp} && mv -T ${tmp} ${paths.current}`;
 }
 
+/** Index of the rename over `current` in the symlink plan: a failure of a later command is after the switch. */
+export const SYMLINK_SWITCH_INDEX = 1;
+
 export const symlink: Stage = {
   id: 'symlink',
   title: 'Switch current to the new release',
   plan: (ctx) => [
-    ...applyPublicUpdates(ctx),
     // The release as deployed, so cleanup can later tell what the running app wrote into it.
     recordManifest(ctx.paths, ctx.releasePath, ctx.release),
     switchCurrent(ctx.paths, ctx.release),
+    // Only now: before the switch, updated shared files would be served by the old release.
+    ...applyPublicUpdates(ctx),
     appendLog(ctx.paths.log, logEntry(ctx, 'success')),
   ],
+  notes: (o, ctx) =>
+    readNotApplied(o.stdout).map((f) => {
+      const pd = persistenceOf(ctx).public_dir ?? 'public';
+      return {
+        level: 'warn' as const,
+        message: `shared/${pd}/${f} could not be updated; the new release is live and serves the previous version. The new one waits in ${path.posix.join(ctx.releasePath, PENDING_DIR, pd, f)}: move it into shared/${pd}/ by hand.`,
+      };
+    }),
 };

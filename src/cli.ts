@@ -1,22 +1,18 @@
 import { createRequire } from 'node:module';
-import { Command, CommanderError } from 'commander';
-import { DeployError, isDeployError } from './definitions/errors.js';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { interruptSignal } from './commands/interrupt.js';
 import { EXIT } from './definitions/exit-codes.js';
-import { formatError } from './ui/print-error.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
-/** Ctrl-C or SIGTERM aborts the run (it cleans up, then exits 130/143); a second one exits at once. */
-function interruptSignal(): AbortSignal {
-  const controller = new AbortController();
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(sig, () => {
-      if (controller.signal.aborted) process.exit(sig === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
-      controller.abort(sig);
-    });
-  }
-  return controller.signal;
-}
+/** `--parallel 0` would wait forever and `--limit many` would select every host: refuse them (exit 2). */
+const atLeastOne = (v: string): number => {
+  if (!/^\d+$/.test(v) || Number(v) < 1)
+    throw new InvalidArgumentError('expected a whole number of 1 or more.');
+  return Number(v);
+};
+
+const selectorArg = ['[selector...]', 'host alias, stage, label=value, or all'] as const;
 
 /**
  * argv in, exit code out: commander parses, the commands in src/commands do the work. Each
@@ -32,11 +28,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('-c, --config <file>', 'configuration file', 'deploy.yml')
     .option('--verbose', 'more output')
     .option('--json', 'print one JSON result object on stdout at the end')
-    .option('--parallel <n>', 'hosts at once', (v) => Number.parseInt(v, 10))
+    .option('--parallel <n>', 'hosts at once', atLeastOne)
     .option('--dry-run', 'read the hosts and print the scripts a deploy would run; change nothing')
-    .option('--limit <n>', 'only the first n selected hosts (a trial run)', (v) => Number.parseInt(v, 10))
+    .option('--limit <n>', 'only the first n selected hosts (a trial run)', atLeastOne)
     .option('--no-atomic', 'let each host switch as soon as it is ready instead of all together')
-    .argument('[selector...]', 'host alias, stage, label=value, or all')
+    .argument(...selectorArg)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .action(async (selector: string[], opts) => {
@@ -47,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('hosts')
     .description('list the hosts a selector picks, without connecting')
-    .argument('[selector...]', 'host alias, stage, label=value, or all')
+    .argument(...selectorArg)
     .action(async (selector: string[], _o, cmd: Command) => {
       const { hostsCommand } = await import('./commands/hosts.js');
       code = await hostsCommand({ ...cmd.optsWithGlobals(), selector });
@@ -56,13 +52,12 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('config')
     .description('print the resolved configuration per host (secrets masked), without connecting')
-    .argument('[selector...]', 'host alias, stage, label=value, or all')
+    .argument(...selectorArg)
     .action(async (selector: string[], _o, cmd: Command) => {
       const { configCommand } = await import('./commands/config.js');
       code = await configCommand({ ...cmd.optsWithGlobals(), selector });
     });
 
-  const selectorArg = ['[selector...]', 'host alias, stage, label=value, or all'] as const;
   program
     .command('rollback')
     .description('switch current back to the previous successful release')
@@ -79,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument(...selectorArg)
     .action(async (selector: string[], _o, cmd: Command) => {
       const { releasesCommand } = await import('./commands/releases.js');
-      code = await releasesCommand({ ...cmd.optsWithGlobals(), selector });
+      code = await releasesCommand({ ...cmd.optsWithGlobals(), selector, signal: interruptSignal() });
     });
   program
     .command('unlock')
@@ -87,7 +82,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument(...selectorArg)
     .action(async (selector: string[], _o, cmd: Command) => {
       const { unlockCommand } = await import('./commands/locks.js');
-      code = await unlockCommand({ ...cmd.optsWithGlobals(), selector });
+      code = await unlockCommand({ ...cmd.optsWithGlobals(), selector, signal: interruptSignal() });
     });
   program
     .command('lock')
@@ -97,7 +92,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument(...selectorArg)
     .action(async (selector: string[], _o, cmd: Command) => {
       const { lockStatusCommand } = await import('./commands/locks.js');
-      code = await lockStatusCommand({ ...cmd.optsWithGlobals(), selector });
+      code = await lockStatusCommand({ ...cmd.optsWithGlobals(), selector, signal: interruptSignal() });
     });
   program
     .command('ssh')
@@ -110,20 +105,20 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('run')
     .description('run a command in current on each selected host: deploy run <selector> -- <command>')
-    .argument('<selector>', 'host alias, stage, label=value, or all')
+    .argument('<selector>', selectorArg[1])
     .argument('<command...>', 'the command, after --')
     .action(async (selector: string, command: string[], _o, cmd: Command) => {
       const { runCommand } = await import('./commands/run.js');
-      code = await runCommand({ ...cmd.optsWithGlobals(), selector, command });
+      code = await runCommand({ ...cmd.optsWithGlobals(), selector, command, signal: interruptSignal() });
     });
 
   program
     .command('verify')
     .description('check the shared layout of each host: links, shared dirs, writable dirs (read-only)')
-    .argument('[selector...]', 'host alias, stage, label=value, or all')
+    .argument(...selectorArg)
     .action(async (selector: string[], _o, cmd: Command) => {
       const { verifyCommand } = await import('./commands/verify.js');
-      code = await verifyCommand({ ...cmd.optsWithGlobals(), selector });
+      code = await verifyCommand({ ...cmd.optsWithGlobals(), selector, signal: interruptSignal() });
     });
   program
     .command('init')
@@ -141,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    process.stderr.write(`${formatError(e)}\n`);
-    return isDeployError(e) ? (e as DeployError).exitCode : EXIT.failed;
+    const { reportUncaught } = await import('./commands/uncaught-error.js');
+    return reportUncaught(e, program.opts().config as string | undefined);
   }
 }

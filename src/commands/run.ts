@@ -1,19 +1,13 @@
-import { loadConfig } from '../config/load.js';
-import { sharedFileSecrets } from '../config/secrets.js';
 import { DeployError, isDeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
 import { toDeployError } from '../engine/deploy.js';
 import { runStages } from '../engine/executor.js';
-import { deployPaths } from '../engine/paths.js';
-import { eachLimited } from '../engine/pool.js';
+import { withHostSessions } from '../engine/host-session.js';
 import { MemoryReporter } from '../engine/reporter.js';
-import { readRunInfo } from '../engine/run-info.js';
-import { selectHosts } from '../engine/selector.js';
-import { connectHost } from '../remote/connect.js';
-import type { Transport } from '../remote/transport.js';
+import { stripMarkers } from '../remote/transport.js';
 import { runInCurrent } from '../stages/run-command.js';
-import { createMask } from '../config/secrets.js';
 import { formatError } from '../ui/print-error.js';
+import { loadMasked } from './lifecycle-options.js';
 
 export interface RunCommandOptions {
   config: string;
@@ -21,6 +15,7 @@ export interface RunCommandOptions {
   /** Words after `--`, joined with spaces as ssh joins them. */
   command: string[];
   parallel?: number;
+  signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -35,45 +30,47 @@ interface HostResult {
  * `deploy run <selector> -- <command>`: the command in `current` on every selected host, one
  * exec each. Output is printed per host once it finished, every line prefixed `[alias]`, so
  * hosts never interleave; the exit code is the worst of the hosts' (1 a command failed, 5 a host
- * could not be reached).
+ * could not be reached). Ctrl-C stops the command on every host.
  */
 export async function runCommand(o: RunCommandOptions): Promise<number> {
   const env = o.env ?? process.env;
-  const loaded = loadConfig(o.config, env);
-  const { config } = loaded;
-  const mask = createMask([...loaded.secrets, ...sharedFileSecrets(config)], env);
+  const { loaded, mask } = loadMasked(o, env);
   const command = o.command.join(' ').trim();
   if (!command)
     throw new DeployError('EUSAGE', { reason: 'no command given: deploy run <selector> -- <command>' });
-  const hosts = selectHosts(config, o.selector);
-  const run = readRunInfo(`deploy run ${o.selector}`, env);
-  const quiet = new MemoryReporter();
+  // Connection warnings (e.g. a host key learned) are printed as they come, like the output.
+  const reporter = new MemoryReporter();
+  reporter.log = (_level, message, host) =>
+    void process.stderr.write(prefixed(host ?? '', mask(`warning: ${message}`)));
 
-  const results = await eachLimited(hosts, o.parallel ?? 10, async ({ alias, host }): Promise<HostResult> => {
-    let transport: Transport | undefined;
-    try {
-      transport = await connectHost(alias, host, env, {
-        config,
-        log: (m) => process.stderr.write(`${mask(`[${alias}] warning: ${m}`)}\n`),
-      });
-      const ctx = { alias, host, config, paths: deployPaths(host.deploy_path), run, lockToken: '' };
-      const out = await runStages({ alias, transport, reporter: quiet }, [runInCurrent(command)], ctx, {
-        quiet: true,
-      });
-      return { alias, stdout: out.stdout, stderr: '' };
-    } catch (e) {
-      const error = isDeployError(e) ? e : toDeployError(e, alias);
-      const d = error.details;
-      return { alias, stdout: String(d.stdout ?? ''), stderr: String(d.stderr ?? ''), error };
-    } finally {
-      await transport?.close().catch(() => undefined);
-    }
-  });
+  const results = await withHostSessions(
+    {
+      loaded,
+      selector: o.selector,
+      reporter,
+      signal: o.signal,
+      command: `deploy run ${o.selector}`,
+      parallel: o.parallel,
+      env,
+    },
+    (sessions) =>
+      Promise.all(
+        sessions.map(async (s): Promise<HostResult> => {
+          if (s.error) return { alias: s.alias, stdout: '', stderr: '', error: s.error };
+          try {
+            const out = await runStages(s.runner, [runInCurrent(command)], s.ctx, { quiet: true });
+            return { alias: s.alias, stdout: out.stdout, stderr: stripMarkers(out.stderr) };
+          } catch (e) {
+            const error = isDeployError(e) ? e : toDeployError(e, s.alias);
+            const d = error.details;
+            return { alias: s.alias, stdout: String(d.stdout ?? ''), stderr: String(d.stderr ?? ''), error };
+          }
+        }),
+      ),
+  );
 
   let exit: number = EXIT.ok;
-  for (const r of results) {
-    if (r.status !== 'fulfilled') continue;
-    const { alias, stdout, stderr, error } = r.value;
+  for (const { alias, stdout, stderr, error } of results) {
     process.stdout.write(prefixed(alias, mask(stdout)));
     process.stderr.write(prefixed(alias, mask(stderr)));
     if (error) {

@@ -1,27 +1,20 @@
-import { randomUUID } from 'node:crypto';
-import { loadConfig } from '../config/load.js';
 import { isDeployError, type DeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
+import { readSource, toDeployError } from '../engine/deploy.js';
 import { runStages } from '../engine/executor.js';
-import { deployPaths } from '../engine/paths.js';
-import { eachLimited } from '../engine/pool.js';
+import { withHostSessions } from '../engine/host-session.js';
 import { MemoryReporter } from '../engine/reporter.js';
-import { readRunInfo } from '../engine/run-info.js';
-import { selectHosts } from '../engine/selector.js';
-import { toDeployError } from '../engine/deploy.js';
 import { resolveAppPersistence } from '../persistence/app-persistence.js';
-import { connectHost } from '../remote/connect.js';
-import { readIgnorePatterns, scanSource } from '../source/scan.js';
 import { readVerifyLines, verify, type VerifyLine } from '../stages/verify.js';
-import { sharedFileSecrets } from '../config/secrets.js';
-import { createMask } from '../config/secrets.js';
 import { formatError } from '../ui/print-error.js';
+import { errorJson, loadMasked, printJson } from './lifecycle-options.js';
 
 export interface VerifyCommandOptions {
   config: string;
   selector: string[];
   json?: boolean;
   parallel?: number;
+  signal?: AbortSignal;
 }
 
 interface HostVerdict {
@@ -35,47 +28,37 @@ const ICON = { ok: '✅', fail: '❌', info: 'ℹ️ ' } as const;
 
 /** `deploy verify [selector]`: read-only checks of the shared layout; exit 0 only when every check passes. */
 export async function verifyCommand(o: VerifyCommandOptions): Promise<number> {
-  const loaded = loadConfig(o.config);
-  const { config } = loaded;
-  const mask = createMask([...loaded.secrets, ...sharedFileSecrets(loaded.config)]);
-  const selected = selectHosts(config, o.selector);
-  const entries = await scanSource(config.source, await readIgnorePatterns(config.source, config.exclude));
-  const persistence = await resolveAppPersistence(config, entries);
-  const run = readRunInfo('deploy verify');
+  const { loaded, mask } = loadMasked(o);
+  const source = await readSource(loaded);
+  const persistence = await resolveAppPersistence(loaded.config, source.entries);
   const reporter = new MemoryReporter();
+  // Connection warnings (a host key learned, an agent that failed) go to stderr as they come.
+  reporter.log = (level, message, host) =>
+    void process.stderr.write(`${mask(`${host ? `${host}: ` : ''}${level}: ${message}`)}\n`);
 
-  const results = await eachLimited(
-    selected,
-    o.parallel ?? 10,
-    async ({ alias, host }): Promise<HostVerdict> => {
-      const transport = await connectHost(alias, host, process.env, { config });
-      try {
-        const ctx = {
-          alias,
-          host,
-          config,
-          paths: deployPaths(host.deploy_path),
-          run,
-          lockToken: randomUUID(),
-          persistence,
-        };
-        const out = await runStages({ alias, transport, reporter }, [verify], ctx, { quiet: true });
-        const checks = readVerifyLines(out.stdout);
-        return { host: alias, ok: checks.every((c) => c.status !== 'fail'), checks };
-      } finally {
-        await transport.close().catch(() => undefined);
-      }
+  const verdicts = await withHostSessions(
+    {
+      loaded,
+      selector: o.selector,
+      reporter,
+      signal: o.signal,
+      command: 'deploy verify',
+      parallel: o.parallel,
     },
-  );
-  const verdicts: HostVerdict[] = results.map((r, i) =>
-    r.status === 'fulfilled'
-      ? r.value
-      : {
-          host: selected[i]!.alias,
-          ok: false,
-          checks: [],
-          error: toDeployError(r.reason, selected[i]!.alias),
-        },
+    (sessions) =>
+      Promise.all(
+        sessions.map(async (s): Promise<HostVerdict> => {
+          const failed = (error: DeployError) => ({ host: s.alias, ok: false, checks: [], error });
+          if (s.error) return failed(s.error);
+          try {
+            const out = await runStages(s.runner, [verify], { ...s.ctx, persistence }, { quiet: true });
+            const checks = readVerifyLines(out.stdout);
+            return { host: s.alias, ok: checks.every((c) => c.status !== 'fail'), checks };
+          } catch (e) {
+            return failed(toDeployError(e, s.alias));
+          }
+        }),
+      ),
   );
 
   if (o.json) {
@@ -83,15 +66,12 @@ export async function verifyCommand(o: VerifyCommandOptions): Promise<number> {
       host: v.host,
       ok: v.ok,
       checks: v.checks,
-      error: v.error && { code: v.error.code, message: v.error.message, hint: v.error.hint },
+      error: errorJson(v.error),
     }));
-    process.stdout.write(
-      mask(JSON.stringify({ ok: verdicts.every((v) => v.ok), recipe: persistence.recipe, hosts }, null, 2)) +
-        '\n',
-    );
+    printJson(mask, { ok: verdicts.every((v) => v.ok), recipe: persistence.recipe, hosts });
   } else {
     for (const v of verdicts) {
-      process.stdout.write(`${v.host} (recipe ${persistence.recipe}):\n`);
+      process.stdout.write(mask(`${v.host} (recipe ${persistence.recipe}):\n`));
       for (const c of v.checks) process.stdout.write(mask(`  ${ICON[c.status]} ${c.label}\n`));
       if (v.error) process.stderr.write(`${formatError(v.error, mask)}\n`);
       const failed = v.checks.filter((c) => c.status === 'fail').length;

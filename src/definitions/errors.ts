@@ -2,7 +2,8 @@ import { EXIT, type ExitCode } from './exit-codes.js';
 
 type Details = Record<string, unknown>;
 interface ErrorDefinition {
-  exit: ExitCode;
+  /** Fixed, or read from the details when one code covers several outcomes. */
+  exit: ExitCode | ((d: Details) => ExitCode);
   message: (d: Details) => string;
   hint: (d: Details) => string;
 }
@@ -144,7 +145,7 @@ export const ERRORS = {
       d.candidates ? `Candidates: ${s(d.candidates)}` : 'Run `deploy releases` to see the history.',
   },
   EINTERRUPTED: {
-    exit: EXIT.sigint,
+    exit: (d) => (d.signal === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint),
     message: (d) => `interrupted by ${s(d.signal)}`,
     hint: (d) =>
       d.switched
@@ -173,7 +174,7 @@ export class DeployError extends Error {
     this.name = 'DeployError';
     this.code = code;
     this.hint = def.hint(details);
-    this.exitCode = def.exit;
+    this.exitCode = typeof def.exit === 'function' ? def.exit(details) : def.exit;
     this.details = details;
   }
 }

@@ -52,7 +52,9 @@ export async function withHostSessions<T>(
       }));
   const transports: (Transport | undefined)[] = [];
   try {
-    const results = await eachLimited(selected, o.parallel ?? 10, async (s) => connect(s.alias, s));
+    const results = await eachLimited(selected, o.parallel ?? o.loaded.config.parallel, async (s) =>
+      connect(s.alias, s),
+    );
     const sessions = selected.map((s, i): HostSession => {
       const r = results[i]!;
       const transport = r.status === 'fulfilled' ? r.value : undefined;

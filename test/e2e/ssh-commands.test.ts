@@ -34,6 +34,11 @@ beforeAll(async () => {
       web: sshHost(server, deployPath, { stage: 'production' }),
       fresh: sshHost(server, path.join(work, 'never-deployed'), { stage: 'production' }),
       agentweb: sshHost(server, deployPath, { forward_agent: true }),
+      // Learns the server's key on first contact, which the commands must say.
+      newkey: sshHost(server, deployPath, {
+        host_key_checking: 'accept-new',
+        known_hosts_file: path.join(work, 'learned_known_hosts'),
+      }),
     },
   });
   const first = await runCli(['-c', file, 'web'], { env: env() });
@@ -69,6 +74,53 @@ describe('deploy run', () => {
     expect(r.code, r.output).toBe(1);
     expect(r.stderr).toContain('[web] oops');
     expect(r.stderr).toContain('[web] error ERUN: web: command exited with 7');
+  });
+
+  it('prints the command’s stderr when it succeeds too', async () => {
+    const r = await runCli(['-c', file, 'run', 'web', '--', 'echo note >&2; echo done'], { env: env() });
+    expect(r.code, r.output).toBe(0);
+    expect(r.stdout).toBe('[web] done\n');
+    expect(r.stderr).toContain('[web] note');
+  });
+
+  it('Ctrl-C stops the command on the host and exits 130', async () => {
+    const pidFile = path.join(work, 'run.pid');
+    let cli = 0;
+    const running = runCli(['-c', file, 'run', 'web', '--', `echo $$ > ${pidFile}; exec sleep 300`], {
+      env: env(),
+      onSpawn: (pid) => (cli = pid),
+    });
+    while (!fs.existsSync(pidFile) || fs.readFileSync(pidFile, 'utf8').trim() === '') await delay(50);
+    const remote = Number(fs.readFileSync(pidFile, 'utf8'));
+    process.kill(cli, 'SIGINT');
+    const r = await running;
+    expect(r.code, r.output).toBe(130);
+    expect(r.stderr).toContain('interrupted by SIGINT');
+    const alive = () => {
+      try {
+        process.kill(remote, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 100 && alive(); i++) await delay(50);
+    expect(alive()).toBe(false);
+  });
+
+  it('prints connection warnings (a host key learned)', async () => {
+    const r = await runCli(['-c', file, 'run', 'newkey', '--', 'true'], { env: env() });
+    expect(r.code, r.output).toBe(0);
+    expect(r.stderr).toContain('[newkey] warning: permanently added the host key of newkey');
+  });
+});
+
+describe('deploy verify', () => {
+  it('prints connection warnings (a host key learned)', async () => {
+    fs.rmSync(path.join(work, 'learned_known_hosts'), { force: true });
+    const r = await runCli(['-c', file, 'verify', 'newkey'], { env: env() });
+    expect(r.stdout).toContain('newkey (recipe');
+    expect(r.stderr).toContain('newkey: warn: permanently added the host key of newkey');
   });
 });
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { DeployError } from '../definitions/errors.js';
-import { interpolate, type InterpolationProblem } from './interpolate.js';
+import { interpolate, originKey, type Interpolation } from './interpolate.js';
 import { configSchema, type Config } from './schema.js';
 import { createMask } from './secrets.js';
 import { suggest } from './suggest.js';
@@ -128,9 +128,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     throw configError(file, problems);
   }
 
-  const secrets = new Set<string>();
-  const envProblems: InterpolationProblem[] = [];
-  const value = interpolate(raw, env, envProblems, secrets);
+  const found: Interpolation = { problems: [], secrets: new Set(), origins: new Map() };
+  const value = interpolate(raw, env, found);
+  const { secrets, problems: envProblems } = found;
   for (const p of envProblems) add(p.path, p.message);
 
   const parsed = configSchema.safeParse(value);
@@ -157,7 +157,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
           at,
           input === undefined
             ? `is required (${issue.expected})`
-            : `expected ${issue.expected}, got ${describe(input)}`,
+            : `expected ${issue.expected}, got ${describe(input, found.origins.get(originKey(at)))}`,
         );
       } else if (!envProblems.some((p) => keyPath(p.path) === keyPath(at))) {
         add(at, issue.message);
@@ -186,10 +186,15 @@ function valueAt(root: unknown, at: Path): unknown {
   return at.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as any)[k] : undefined), root);
 }
 
-function describe(v: unknown): string {
+/**
+ * A value that came from the environment is named by its variables, never quoted: cut to fit
+ * the line, a secret would no longer match the mask.
+ */
+function describe(v: unknown, fromEnv?: readonly string[]): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
+  if (fromEnv?.length) return `${typeof v} from ${fromEnv.map((n) => `$${n}`).join(', ')}`;
   return `${typeof v} ${JSON.stringify(v)?.slice(0, 40)}`;
 }
 

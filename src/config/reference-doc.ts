@@ -132,7 +132,7 @@ export function renderReference(schema: JsonSchema): string {
     `<!-- Generated from src/config/schema.ts by \`${REGENERATE_COMMAND}\`. Do not edit by hand. -->`,
     '',
     'Every key of `deploy.yml`. Strings may use `${VAR}` and `${VAR:-default}`, read from the',
-    'environment; values read from the environment are masked as `***` in all output.',
+    'environment; values of 4 characters or more read from the environment are masked as `***` in all output.',
     'Unknown keys are errors. `deploy config [selector]` prints the resolved configuration per host.',
     '',
     'Editors that use yaml-language-server (VS Code YAML, Neovim, JetBrains) complete and check',

@@ -19,9 +19,22 @@ describe('secrets', () => {
     }
     expect(isDeployError(error)).toBe(true);
     const text = formatError(error);
-    expect(text).toContain('hosts.web.port');
-    expect(text).toContain('***');
+    expect(text).toContain('hosts.web.port: expected number, got string from $SECRET_PORT');
     expect(text).not.toContain('hunter2-and-more');
+  });
+
+  it('a config error names the variable of a long environment value, never a cut of it', () => {
+    const token = 'tok-AAAABBBBCCCCDDDDEEEEFFFFGGGGHHHHIIIIJJJJKKKK';
+    const yaml = 'application: a\nhosts:\n  web:\n    port: ${TOKEN}\n    deploy_path: /srv/a\n';
+    let error: unknown;
+    try {
+      parseConfig(yaml, 'deploy.yml', { TOKEN: token });
+    } catch (e) {
+      error = e;
+    }
+    const text = formatError(error);
+    expect(text).toContain('hosts.web.port: expected number, got string from $TOKEN');
+    expect(text).not.toContain(token.slice(0, 12));
   });
 
   it('hides SSH_PRIVATE_KEY line by line and the passphrase, whatever the caller passes', () => {

@@ -44,7 +44,7 @@ export const lock: Stage<HostContext> = {
     } catch {
       holder = undefined;
     }
-    const stale = !!holder && holder.machine === ctx.run.machine && !!holder.pid && !isAlive(holder.pid);
+    const stale = isStale(holder, ctx.run.machine);
     return new DeployError('ELOCKED', {
       host: ctx.alias,
       holder: describeHolder(holder),
@@ -62,4 +62,9 @@ function isAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Held from this machine by a process that is gone: nobody will ever release it. */
+export function isStale(holder: LockRecord | undefined, machine: string): boolean {
+  return !!holder?.pid && holder.machine === machine && !isAlive(holder.pid);
 }

@@ -97,7 +97,7 @@ export const ERRORS = {
   },
   ECONNLOST: {
     exit: EXIT.connection,
-    message: (d) => `${s(d.host)}: connection lost during stage \`${s(d.stage)}\``,
+    message: (d) => `${s(d.host)}: connection lost${d.stage ? ` during stage \`${s(d.stage)}\`` : ''}`,
     hint: (d) =>
       d.switched
         ? '`current` already points at the new, complete release.'

@@ -1,4 +1,5 @@
 import { lines, sh, type ShellText } from '../remote/sh.js';
+import { afterMarker } from '../remote/markers.js';
 import { reportPgid } from '../remote/transport.js';
 
 export const STAGE_MARKER = '@@shipshape-stage ';
@@ -39,9 +40,11 @@ export function readScriptReport(stderr: string): ScriptReport {
   const started: string[] = [];
   let failed: ScriptReport['failed'];
   for (const line of stderr.split('\n')) {
-    if (line.startsWith(STAGE_MARKER)) started.push(line.slice(STAGE_MARKER.length).trim());
-    else if (line.startsWith(FAIL_MARKER)) {
-      const [stage = '', index = '0', code = '1'] = line.slice(FAIL_MARKER.length).trim().split(' ');
+    const stageId = afterMarker(line, STAGE_MARKER);
+    const failure = afterMarker(line, FAIL_MARKER);
+    if (stageId !== undefined) started.push(stageId.trim());
+    else if (failure !== undefined) {
+      const [stage = '', index = '0', code = '1'] = failure.trim().split(' ');
       failed = { stage, index: Number(index), code: Number(code) };
     }
   }

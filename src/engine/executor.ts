@@ -1,4 +1,5 @@
-import { DeployError } from '../definitions/errors.js';
+import { DeployError, isDeployError } from '../definitions/errors.js';
+import { afterMarker } from '../remote/markers.js';
 import { stripMarkers, type Transport } from '../remote/transport.js';
 import type { HostContext, Stage, StageOutcome } from '../stages/types.js';
 import { composeScript, readScriptReport, STAGE_MARKER } from './compose.js';
@@ -12,6 +13,9 @@ export interface HostRunner {
 }
 
 const STDERR_TAIL_LINES = 15;
+
+/** Stages that rename over `current`: once one has started, a lost connection may have moved it. */
+const SWITCHING_STAGES = new Set(['symlink', 'rollback', 'revert']);
 
 export function stderrTail(stderr: string): string {
   const lines = stripMarkers(stderr).trimEnd().split('\n');
@@ -31,21 +35,28 @@ export async function runStages<C extends HostContext>(
 ): Promise<StageOutcome> {
   const planned = stages.map((s) => ({ id: s.id, commands: s.plan(ctx) }));
   const withInput = stages.filter((s) => s.stdin);
-  if (withInput.length > 1) throw new Error(`stages ${withInput.map((s) => s.id)} both want stdin`);
+  if (withInput.length > 1) {
+    throw new DeployError('EINTERNAL', {
+      reason: `stages ${withInput.map((s) => s.id).join(', ')} both want stdin`,
+    });
+  }
   const script = composeScript(planned);
   const report = (id: string, state: 'start' | 'done' | 'failed', detail?: string) =>
     !options.quiet && runner.reporter.stage(runner.alias, id, state, detail);
 
   let active: string | undefined;
+  const started: string[] = [];
   let pending = '';
   const onStderr = (chunk: string) => {
     pending += chunk;
     const parts = pending.split('\n');
     pending = parts.pop() ?? '';
     for (const line of parts) {
-      if (!line.startsWith(STAGE_MARKER)) continue;
+      const id = afterMarker(line, STAGE_MARKER)?.trim();
+      if (id === undefined) continue;
       if (active) report(active, 'done');
-      active = line.slice(STAGE_MARKER.length).trim();
+      active = id;
+      started.push(id);
       report(active, 'start');
     }
   };
@@ -61,7 +72,18 @@ export async function runStages<C extends HostContext>(
       onStderr,
     })
     .catch((e: unknown) => {
-      // Interrupted or cut off: say which stage was running, so the caller knows whether `current` moved.
+      // Cut off: only the markers of this script tell which stage ran and whether `current` may have moved.
+      if (isDeployError(e) && e.code === 'ECONNLOST') {
+        throw Object.assign(
+          new DeployError('ECONNLOST', {
+            ...e.details,
+            stage: active ?? stages[0]?.id ?? 'connect',
+            switchMaybe: started.some((id) => SWITCHING_STAGES.has(id)),
+          }),
+          { stage: active },
+        );
+      }
+      // Interrupted: say which stage was running, so the caller knows whether `current` moved.
       if (e && typeof e === 'object' && active) Object.assign(e, { stage: active });
       throw e;
     });

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { DeployPaths } from '../engine/paths.js';
 import { planMoveToTrash } from '../engine/trash.js';
+import { markerLines } from '../remote/markers.js';
 import { lines, sh, ShellText } from '../remote/sh.js';
 import type { StageNote } from '../stages/types.js';
 
@@ -64,10 +65,8 @@ export function planRemoveRelease(
 }
 
 export function rescueNotes(stdout: string, sharedRoot: string): StageNote[] {
-  return stdout
-    .split('\n')
-    .filter((l) => l.startsWith(RESCUE_MARKER))
-    .map((l) => l.slice(RESCUE_MARKER.length).split(' '))
+  return markerLines(stdout, RESCUE_MARKER)
+    .map((l) => l.split(' '))
     .map(([release, n]) => ({
       level: 'warn' as const,
       message: `release ${release}: the app wrote ${n} file(s) into it after it went live; moved to ${sharedRoot}/.rescued/${release}/ before removing it (point the app at a shared dir instead)`,

@@ -2,7 +2,6 @@ import type { Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import ssh2, { type Client, type ConnectConfig } from 'ssh2';
 import { DeployError } from '../definitions/errors.js';
-import { STAGE_MARKER } from '../engine/compose.js';
 import type { AuthPlan } from '../ssh/auth.js';
 import type { ConnectOptions } from '../ssh/connect-options.js';
 import type { HostVerifier } from '../ssh/host-verifier.js';
@@ -13,7 +12,6 @@ import { readPgid, type ExecRequest, type ExecResult, type Transport } from './t
 const KEEPALIVE_COUNT_MAX = 3;
 const LOST_GRACE_MS = 1000;
 const PGID_WAIT_MS = 2000;
-const SWITCHING_STAGES = ['symlink', 'rollback', 'revert'];
 
 /** Everything one SSH hop needs: where, how to authenticate, which key to trust, and an optional tunnel. */
 export interface SshLink {
@@ -94,8 +92,6 @@ export class SshTransport implements Transport {
   execCount = 0;
   private lost = false;
   private readonly ssh = new NodeSSH();
-  /** Stages whose start marker this connection has seen, to say what a lost connection interrupted. */
-  private readonly started: string[] = [];
 
   constructor(
     readonly client: Client,
@@ -144,7 +140,6 @@ export class SshTransport implements Transport {
         onStderr: (c) => {
           const text = c.toString();
           stderrSoFar += text;
-          this.noteStages(text);
           onStderr?.(text);
         },
       });
@@ -205,22 +200,9 @@ export class SshTransport implements Transport {
     });
   }
 
-  private noteStages(chunk: string): void {
-    for (const line of chunk.split('\n')) {
-      if (line.startsWith(STAGE_MARKER)) this.started.push(line.slice(STAGE_MARKER.length).trim());
-    }
-  }
-
-  /**
-   * Whether `current` may have moved is only known from the markers: a deploy's symlink, a
-   * rollback's switch and a health check's revert are the stages that move it.
-   */
+  /** The executor, which reads the script's stage markers, adds the stage and whether `current` may have moved. */
   private lostError(): DeployError {
-    return new DeployError('ECONNLOST', {
-      host: this.alias,
-      stage: this.started.at(-1) ?? 'connect',
-      switchMaybe: this.started.some((s) => SWITCHING_STAGES.includes(s)),
-    });
+    return new DeployError('ECONNLOST', { host: this.alias });
   }
 
   private async pgidOf(stderr: () => string): Promise<number | undefined> {

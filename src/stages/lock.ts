@@ -1,5 +1,6 @@
 import { DeployError } from '../definitions/errors.js';
 import type { LockRecord } from '../engine/remote-state.js';
+import { markerLines } from '../remote/markers.js';
 import { sh } from '../remote/sh.js';
 import { REMOTE_EXIT } from './exit-codes.js';
 import type { HostContext, Stage } from './types.js';
@@ -37,10 +38,10 @@ export const lock: Stage<HostContext> = {
   },
   interpret: (o, ctx) => {
     if (o.exitCode !== REMOTE_EXIT.locked) return undefined;
-    const line = o.stdout.split('\n').find((l) => l.startsWith(HOLDER_MARKER));
+    const [line] = markerLines(o.stdout, HOLDER_MARKER);
     let holder: LockRecord | undefined;
     try {
-      holder = line ? (JSON.parse(line.slice(HOLDER_MARKER.length)) as LockRecord) : undefined;
+      holder = line ? (JSON.parse(line) as LockRecord) : undefined;
     } catch {
       holder = undefined;
     }

@@ -1,5 +1,6 @@
 import { persistenceOf } from '../persistence/app-persistence.js';
 import type { Hook, HookPoint } from '../persistence/recipe-schema.js';
+import { markerLines } from '../remote/markers.js';
 import { sh, type ShellText } from '../remote/sh.js';
 import type { ReleaseContext, Stage } from './types.js';
 
@@ -34,10 +35,8 @@ export function recipeHooks(points: readonly HookPoint[], id = 'recipe-hooks'): 
       return points.flatMap((point) => p.hooks[point].map((h) => hookCommand(ctx, h, optional)));
     },
     notes: (o) =>
-      o.stdout
-        .split('\n')
-        .filter((l) => l.startsWith(HOOK_MARKER))
-        .map((l) => l.slice(HOOK_MARKER.length).split(' '))
+      markerLines(o.stdout, HOOK_MARKER)
+        .map((l) => l.split(' '))
         .map(([what, hookId]) => ({
           level: what === 'failed' ? ('warn' as const) : ('info' as const),
           message:

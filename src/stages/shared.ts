@@ -17,6 +17,7 @@ import {
   planMissingCheck,
   planSharedLinks,
 } from '../persistence/shared-links.js';
+import { markerLines } from '../remote/markers.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
 import { REMOTE_EXIT } from './exit-codes.js';
 import type { ReleaseContext, Stage } from './types.js';
@@ -104,10 +105,7 @@ export const shared: Stage = {
   },
   interpret: (o, ctx) => {
     if (o.exitCode !== REMOTE_EXIT.sharedMissing) return undefined;
-    const files = o.stdout
-      .split('\n')
-      .filter((l) => l.startsWith(MISSING_MARKER))
-      .map((l) => l.slice(MISSING_MARKER.length));
+    const files = markerLines(o.stdout, MISSING_MARKER);
     const target = ctx.host.local
       ? `${ctx.paths.shared}/${files[0] ?? ''}`
       : `${ctx.host.user ? `${ctx.host.user}@` : ''}${ctx.host.hostname ?? ctx.alias}:${ctx.paths.shared}/${files[0] ?? ''}`;

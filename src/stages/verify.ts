@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { AppPersistence } from '../persistence/app-persistence.js';
 import { casePattern, eachEntry } from '../persistence/each-entry.js';
 import { sharedTarget } from '../persistence/shared-links.js';
+import { markerLines } from '../remote/markers.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
 import type { HostContext, Stage } from './types.js';
 
@@ -127,12 +128,8 @@ export interface VerifyLine {
 }
 
 export function readVerifyLines(stdout: string): VerifyLine[] {
-  return stdout
-    .split('\n')
-    .filter((l) => l.startsWith(VERIFY_MARKER))
-    .map((l) => {
-      const body = l.slice(VERIFY_MARKER.length);
-      const sp = body.indexOf(' ');
-      return { status: body.slice(0, sp) as VerifyLine['status'], label: body.slice(sp + 1) };
-    });
+  return markerLines(stdout, VERIFY_MARKER).map((body) => {
+    const sp = body.indexOf(' ');
+    return { status: body.slice(0, sp) as VerifyLine['status'], label: body.slice(sp + 1) };
+  });
 }

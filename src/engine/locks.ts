@@ -1,4 +1,4 @@
-import { describeHolder } from '../stages/lock.js';
+import { describeHolder, isStale } from '../stages/lock.js';
 import { forceUnlock, UNLOCKED_MARKER } from '../stages/force-unlock.js';
 import type { DeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
@@ -17,19 +17,6 @@ export interface LockReport {
   /** Same machine as us and its pid is gone: nobody will ever release it. */
   stale: boolean;
   error?: DeployError;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-export function isStale(holder: LockRecord | undefined, machine: string): boolean {
-  return !!holder?.pid && holder.machine === machine && !isAlive(holder.pid);
 }
 
 const worst = (reports: { error?: DeployError }[]): number =>

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { deployPaths } from '../../src/engine/paths.js';
+import { HOLDER_MARKER, isStale, lock } from '../../src/stages/lock.js';
+import { REMOTE_EXIT } from '../../src/stages/exit-codes.js';
+import type { HostContext } from '../../src/stages/types.js';
+
+const ctx = {
+  alias: 'web',
+  paths: deployPaths('/srv/app'),
+  run: { machine: 'here', user: 'me', pid: process.pid, started_at: '', command: 'deploy' },
+  lockToken: 't',
+} as unknown as HostContext;
+
+// A pid that is certainly gone: above the kernel's pid_max.
+const DEAD = 2 ** 22 + 1;
+
+describe('stale locks', () => {
+  it('is stale only when held from this machine by a process that is gone', () => {
+    expect(isStale({ machine: 'here', pid: DEAD }, 'here')).toBe(true);
+    expect(isStale({ machine: 'here', pid: process.pid }, 'here')).toBe(false);
+    expect(isStale({ machine: 'elsewhere', pid: DEAD }, 'here')).toBe(false);
+    expect(isStale({}, 'here')).toBe(false);
+    expect(isStale(undefined, 'here')).toBe(false);
+  });
+
+  it('the lock stage’s ELOCKED says stale by the same rule `deploy lock status` uses', () => {
+    for (const holder of [
+      { machine: 'here', pid: DEAD, user: 'a' },
+      { machine: 'here', pid: process.pid, user: 'a' },
+    ]) {
+      const stdout = `${HOLDER_MARKER}${JSON.stringify(holder)}\n`;
+      const error = lock.interpret!({ exitCode: REMOTE_EXIT.locked, stdout, stderr: '' }, ctx);
+      expect(error?.details.stale).toBe(isStale(holder, 'here'));
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import { DeployError, isDeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
+import { worstExit } from '../engine/exit-status.js';
 import { toDeployError } from '../engine/deploy.js';
 import { runStages } from '../engine/executor.js';
 import { withHostSessions } from '../engine/host-session.js';
@@ -69,16 +70,12 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
       ),
   );
 
-  let exit: number = EXIT.ok;
   for (const { alias, stdout, stderr, error } of results) {
     process.stdout.write(prefixed(alias, mask(stdout)));
     process.stderr.write(prefixed(alias, mask(stderr)));
-    if (error) {
-      process.stderr.write(prefixed(alias, formatError(error, mask)));
-      exit = Math.max(exit, error.exitCode);
-    }
+    if (error) process.stderr.write(prefixed(alias, formatError(error, mask)));
   }
-  return exit;
+  return worstExit(results.map((r) => r.error?.exitCode ?? EXIT.ok));
 }
 
 function prefixed(alias: string, text: string): string {

@@ -1,5 +1,6 @@
 import { isDeployError, type DeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
+import { worstExit } from '../engine/exit-status.js';
 import { readSource, toDeployError } from '../engine/deploy.js';
 import { runStages } from '../engine/executor.js';
 import { withHostSessions } from '../engine/host-session.js';
@@ -79,6 +80,6 @@ export async function verifyCommand(o: VerifyCommandOptions): Promise<number> {
     }
   }
   const errors = verdicts.map((v) => v.error).filter((e): e is DeployError => isDeployError(e));
-  if (errors.length) return Math.max(...errors.map((e) => e.exitCode));
+  if (errors.length) return worstExit(errors.map((e) => e.exitCode));
   return verdicts.every((v) => v.ok) ? EXIT.ok : EXIT.failed;
 }

@@ -1,5 +1,6 @@
 import type { LoadedConfig } from '../config/load.js';
 import { EXIT } from '../definitions/exit-codes.js';
+import { worstExit } from './exit-status.js';
 import type { DeployError } from '../definitions/errors.js';
 import { resolveAppPersistence } from '../persistence/app-persistence.js';
 import { prepareUpload } from '../source/prepare-upload.js';
@@ -15,7 +16,7 @@ import { deployPhases } from './hooks-phases.js';
 import { withHostSessions, type SessionOptions } from './host-session.js';
 import { releaseDir } from './paths.js';
 import { nextReleaseName } from './release-log.js';
-import { parseRemoteState } from './remote-state.js';
+import { liveRelease, parseRemoteState } from './remote-state.js';
 
 export interface PlannedPhase {
   phase: string;
@@ -114,13 +115,13 @@ export async function dryRun(
         return {
           host: s.alias,
           release: name,
-          current: remote.current.kind === 'link' ? remote.current.release : undefined,
+          current: liveRelease(remote),
           phases: planned,
           notes,
         };
       }),
     );
-    const exitCode = hosts.map((h) => h.error?.exitCode ?? EXIT.ok).sort((a, b) => b - a)[0] ?? EXIT.ok;
+    const exitCode = worstExit(hosts.map((h) => h.error?.exitCode ?? EXIT.ok));
     return { exitCode, hosts };
   });
 }

@@ -2,6 +2,7 @@ import { describeHolder, isStale } from '../stages/lock.js';
 import { forceUnlock, UNLOCKED_MARKER } from '../stages/force-unlock.js';
 import type { DeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
+import { worstExit } from './exit-status.js';
 import { runStages } from './executor.js';
 import { withHostSessions, type SessionOptions } from './host-session.js';
 import { toDeployError } from './deploy.js';
@@ -20,7 +21,7 @@ export interface LockReport {
 }
 
 const worst = (reports: { error?: DeployError }[]): number =>
-  reports.map((r) => r.error?.exitCode ?? EXIT.ok).sort((a, b) => b - a)[0] ?? EXIT.ok;
+  worstExit(reports.map((r) => r.error?.exitCode ?? EXIT.ok));
 
 /** `deploy lock status`: read-only. */
 export async function lockStatus(

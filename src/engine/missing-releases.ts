@@ -1,4 +1,4 @@
-import type { RemoteState } from './remote-state.js';
+import { liveRelease, type RemoteState } from './remote-state.js';
 
 /**
  * Releases whose directory someone removed by hand: the one `current` points to, and successful
@@ -8,7 +8,7 @@ import type { RemoteState } from './remote-state.js';
 export function missingReleases(remote: RemoteState): string[] {
   const present = new Set(remote.releases);
   const oldest = remote.releases[0];
-  const live = remote.current.kind === 'link' ? remote.current.release : undefined;
+  const live = liveRelease(remote);
   const missing = [...remote.history.values()]
     .filter((e) => e.status === 'success' && !present.has(e.name) && oldest !== undefined && e.name > oldest)
     .map((e) => e.name);

@@ -1,11 +1,12 @@
 import { probe } from '../stages/probe.js';
 import type { DeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
+import { worstExit } from './exit-status.js';
 import { runStages } from './executor.js';
 import { withHostSessions, type SessionOptions } from './host-session.js';
 import { toDeployError } from './deploy.js';
 import { missingReleases } from './missing-releases.js';
-import { parseRemoteState, type LockRecord, type RemoteState } from './remote-state.js';
+import { liveRelease, parseRemoteState, type LockRecord, type RemoteState } from './remote-state.js';
 
 export type ReleaseRowStatus =
   'current' | 'success' | 'failed' | 'rolled_back' | 'started' | 'unknown' | 'missing';
@@ -34,7 +35,7 @@ export interface HostState {
 
 /** One row per release directory on the host, oldest first; the log says who, when and how it ended. */
 export function releaseRows(remote: RemoteState): ReleaseRow[] {
-  const current = remote.current.kind === 'link' ? remote.current.release : undefined;
+  const current = liveRelease(remote);
   const missing = missingReleases(remote);
   return [...remote.releases, ...missing].sort().map((name) => {
     const e = remote.history.get(name);
@@ -72,7 +73,7 @@ export async function readHostStates(
           return {
             host: s.alias,
             releases: releaseRows(remote),
-            current: remote.current.kind === 'link' ? remote.current.release : undefined,
+            current: liveRelease(remote),
             lock: remote.lock,
           };
         } catch (e) {
@@ -80,7 +81,6 @@ export async function readHostStates(
         }
       }),
     );
-    const worst = hosts.map((h) => h.error?.exitCode ?? EXIT.ok).sort((a, b) => b - a)[0] ?? EXIT.ok;
-    return { hosts, exitCode: worst };
+    return { hosts, exitCode: worstExit(hosts.map((h) => h.error?.exitCode ?? EXIT.ok)) };
   });
 }

@@ -25,6 +25,10 @@ export interface RemoteState {
   previous?: PreviousReleaseRaw;
 }
 
+/** The release `current` points to, if it is a link to one. */
+export const liveRelease = (remote: Pick<RemoteState, 'current'>): string | undefined =>
+  remote.current.kind === 'link' ? remote.current.release : undefined;
+
 export const PROBE_BEGIN = '@@shipshape-probe-begin';
 export const PROBE_END = '@@shipshape-probe-end';
 

@@ -1,5 +1,5 @@
 import { DeployError } from '../definitions/errors.js';
-import type { RemoteState } from './remote-state.js';
+import { liveRelease, type RemoteState } from './remote-state.js';
 
 export interface RollbackChoice {
   target: string;
@@ -11,7 +11,7 @@ const statusOf = (remote: RemoteState, name: string): string => remote.history.g
 
 /** Successful releases still on disk, other than the live one, newest first. */
 export function rollbackCandidates(remote: RemoteState): string[] {
-  const current = remote.current.kind === 'link' ? remote.current.release : undefined;
+  const current = liveRelease(remote);
   return remote.releases
     .filter((r) => r !== current && statusOf(remote, r) === 'success')
     .sort()
@@ -33,7 +33,7 @@ export function chooseRollbackTarget(
   remote: RemoteState,
   options: { to?: string; force?: boolean } = {},
 ): RollbackChoice {
-  const left = remote.current.kind === 'link' ? remote.current.release : undefined;
+  const left = liveRelease(remote);
   const candidates = rollbackCandidates(remote);
   const refuse = (reason: string) =>
     new DeployError('ENOROLLBACK', { host, reason, candidates: candidates.join(', ') || undefined });

@@ -1,3 +1,4 @@
+import { liveRelease } from '../engine/remote-state.js';
 import { releasesToRemove } from '../engine/retention.js';
 import { planEmptyTrash } from '../engine/trash.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
@@ -12,7 +13,7 @@ export function plannedRemovals(ctx: ReleaseContext): string[] {
     status: 'success',
   });
   const releases = [...new Set([...ctx.remote.releases, ctx.release])];
-  const current = ctx.remote.current.kind === 'link' ? ctx.remote.current.release : undefined;
+  const current = liveRelease(ctx.remote);
   return releasesToRemove({
     releases,
     history,

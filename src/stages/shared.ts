@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { DeployError } from '../definitions/errors.js';
 import { releaseDir } from '../engine/paths.js';
+import { liveRelease } from '../engine/remote-state.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
 import { Readable } from 'node:stream';
 import {
@@ -57,7 +58,7 @@ export const applyPublicUpdates = (ctx: ReleaseContext): ShellText[] => {
 
 function publicPlan(ctx: ReleaseContext, publicDir: string): PublicSharePlan {
   const p = persistenceOf(ctx);
-  const live = ctx.remote.current.kind === 'link' ? ctx.remote.current.release : undefined;
+  const live = liveRelease(ctx.remote);
   return {
     release: ctx.release,
     releasePath: ctx.releasePath,

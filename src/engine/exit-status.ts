@@ -1,0 +1,25 @@
+import { DeployError } from '../definitions/errors.js';
+import { EXIT } from '../definitions/exit-codes.js';
+
+/** A run over several hosts exits with its most severe code: the highest one. */
+export const worstExit = (codes: Iterable<number>): number => Math.max(EXIT.ok, ...codes);
+
+/** The error to name for the whole run: the first of those with the worst exit code. */
+export function worstError<E extends { exitCode: number }>(errors: Iterable<E | undefined>): E | undefined {
+  let worst: E | undefined;
+  for (const e of errors) if (e && (!worst || e.exitCode > worst.exitCode)) worst = e;
+  return worst;
+}
+
+/** A stopped run exits 130 or 143 by the signal that stopped it, whatever else went wrong meanwhile. */
+export function interruption(
+  signal: AbortSignal | undefined,
+  switched: boolean,
+): { error: DeployError; exitCode: number } | undefined {
+  if (!signal?.aborted) return undefined;
+  const name = String(signal.reason ?? 'SIGINT');
+  return {
+    error: new DeployError('EINTERRUPTED', { signal: name, switched }),
+    exitCode: name === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint,
+  };
+}

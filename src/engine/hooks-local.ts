@@ -40,8 +40,9 @@ export function runLocalStep(run: string, cwd: string, signal?: AbortSignal): Pr
 
 /**
  * Local steps run at phase boundaries: `before.X` ahead of the phase holding stage X, `after.X`
- * once that phase has finished on every host. A build before `upload` therefore runs while the
- * lock is held and before the source is read.
+ * once that phase has finished on every host. Steps before `setup`, `lock`, `probe`, `release`
+ * or `upload` (builds) are the exception: they run before any host is connected or locked, so a
+ * broken build touches no server, and the source is read after them.
  */
 export async function runLocalHooks(
   book: HookBook,

@@ -136,7 +136,22 @@ export const ERRORS = {
     message: (d) =>
       `${s(d.host)}: stage \`${s(d.stage)}\` failed after the switch (exit ${s(d.exitCode)})\n  command: ${s(d.command)}\n  stderr: ${s(d.stderr) || '(empty)'}`,
     hint: () =>
-      '`current` was switched back to the previous release (a first release stays live). Fix the hook and deploy again.',
+      '`current` was switched back to the previous release (a first release is unlinked). Fix the hook and deploy again.',
+  },
+  ESWITCHEDBACK: {
+    exit: EXIT.rolledBack,
+    message: (d) =>
+      `${s(d.host)}: switched back to ${s(d.previous) || 'no release (first deploy)'}: ${s(d.reason)}`,
+    hint: () => 'Fix the failure reported for the other host(s), then deploy again.',
+  },
+  EREVERT: {
+    exit: EXIT.failed,
+    message: (d) =>
+      `${s(d.host)}: could not switch back: \`current\` still points at ${s(d.release)}: ${s(d.reason)}`,
+    hint: (d) =>
+      d.previous
+        ? `Check with \`deploy releases ${s(d.host)}\`, then \`deploy rollback ${s(d.host)} --to ${s(d.previous)}\`.`
+        : `Check with \`deploy releases ${s(d.host)}\`; remove \`current\` by hand if that release must not serve.`,
   },
   ENOROLLBACK: {
     exit: EXIT.failed,
@@ -180,3 +195,15 @@ export class DeployError extends Error {
 }
 
 export const isDeployError = (e: unknown): e is DeployError => e instanceof DeployError;
+
+/** Anything thrown on this machine (a bug, a local step) as the error a user sees. */
+export function toDeployError(e: unknown, host: string): DeployError {
+  if (isDeployError(e)) return e;
+  return new DeployError('ESTAGE', {
+    host,
+    stage: 'local',
+    exitCode: 1,
+    command: '(local)',
+    stderr: (e as Error)?.stack ?? String(e),
+  });
+}

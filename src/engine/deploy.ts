@@ -1,32 +1,41 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
-import { DeployError, isDeployError } from '../definitions/errors.js';
+import type { Config } from '../config/schema.js';
+import { DeployError, toDeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
 import { connectHost } from '../remote/connect.js';
 import type { Transport } from '../remote/transport.js';
-import { resolveAppPersistence } from '../persistence/app-persistence.js';
+import { resolveAppPersistence, type AppPersistence } from '../persistence/app-persistence.js';
 import { readIgnorePatterns, scanSource } from '../source/scan.js';
 import { readRevision } from '../source/revision.js';
-import { prepareUpload } from '../source/prepare-upload.js';
-import { discard } from '../stages/discard.js';
-import { switchCurrent } from '../stages/symlink.js';
-import { unlock } from '../stages/unlock.js';
-import type { HostContext, ReleaseContext, SourceInfo } from '../stages/types.js';
-import { runStages, type HostRunner } from './executor.js';
-import { deployPaths, releaseDir } from './paths.js';
+import type { SourceInfo } from '../stages/types.js';
 import { ConnectionPool } from './connection-pool.js';
-import { eachLimited } from './pool.js';
-import { nextReleaseName } from './release-log.js';
-import { missingNote, missingReleases } from './missing-releases.js';
-import { parseRemoteState } from './remote-state.js';
-import type { HostOutcome, Reporter } from './reporter.js';
-import { readRunInfo } from './run-info.js';
-import { selectHosts, type SelectedHost } from './selector.js';
-import { afterSwitchError, failedAfterSwitch, gateOnHealth, healthcheckFor } from './health.js';
-import { hookBook } from './hooks.js';
+import {
+  abortAll,
+  connectAll,
+  finishAll,
+  hasFailed,
+  isLive,
+  linkAll,
+  lockAll,
+  nameRelease,
+  planUploads,
+  switchAll,
+  uploadAll,
+  type Fleet,
+  type FleetHost,
+} from './deploy-fleet.js';
+import { interruption, worstError } from './exit-status.js';
+import { gateOnHealth, healthcheckFor } from './health.js';
+import { hookBook, type HookBook } from './hooks.js';
 import { runLocalHooks } from './hooks-local.js';
 import { deployPhases, phaseStageInfo } from './hooks-phases.js';
+import type { HostOutcome, Reporter, StageInfo } from './reporter.js';
+import { readRunInfo } from './run-info.js';
+import { selectHosts, type SelectedHost } from './selector.js';
+
+export { toDeployError };
 
 export interface DeployOptions {
   loaded: LoadedConfig;
@@ -40,6 +49,11 @@ export interface DeployOptions {
   limit?: number;
   /** The hosts to deploy, already selected (a rollout's batch); overrides selector and limit. */
   hosts?: SelectedHost[];
+  /**
+   * Set by a rollout that runs several deploys: the hooks and the source, prepared once for
+   * the whole selection. The rollout then reports begin and end itself.
+   */
+  prepared?: PreparedDeploy;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
   connect?: (alias: string, selected: SelectedHost) => Promise<Transport>;
@@ -52,201 +66,135 @@ export interface DeployResult {
   error?: DeployError;
 }
 
-interface HostRun extends SelectedHost {
-  runner?: HostRunner;
-  ctx?: ReleaseContext;
-  hostCtx?: HostContext;
-  created: boolean;
-  switched: boolean;
-  previous?: string;
-  error?: DeployError;
-  started: number;
+/** What a deploy reads on this machine before touching any host. */
+export interface PreparedDeploy {
+  book: HookBook;
+  source: SourceInfo;
+  persistence: AppPersistence;
 }
 
-export async function deploy(options: DeployOptions): Promise<DeployResult> {
-  const { loaded, reporter, signal } = options;
-  const { config } = loaded;
-  const env = options.env ?? process.env;
-  const selected = options.hosts ?? selectHosts(config, options.selector, options.limit);
-  const run = readRunInfo(options.command ?? 'deploy', env, options.now?.() ?? new Date());
-  const lockToken = randomUUID();
-  const hosts: HostRun[] = selected.map((s) => ({
-    ...s,
-    created: false,
-    switched: false,
-    started: Date.now(),
-  }));
-  const parallel = options.parallel ?? config.parallel;
-  const book = hookBook(config, selected);
-  const phases = deployPhases(book);
+/** The stages a reporter shows for a deploy of these hosts. */
+export function deployStageInfo(
+  config: Config,
+  selected: readonly SelectedHost[],
+  book: HookBook,
+): StageInfo[] {
   const checksHealth = selected.some((s) => healthcheckFor(config, s.host));
+  return [
+    ...phaseStageInfo(deployPhases(book)),
+    ...(checksHealth ? [{ id: 'healthcheck', title: 'Check the new release' }] : []),
+  ];
+}
 
-  reporter.begin(
-    hosts.map((h) => h.alias),
-    [
-      ...phaseStageInfo(phases),
-      ...(checksHealth ? [{ id: 'healthcheck', title: 'Check the new release' }] : []),
-    ],
-  );
-
-  // Local steps up to the upload (builds) run first: a broken build fails before any host is touched.
-  const localOpts = { cwd: config.source, reporter, signal };
-  await runLocalHooks(book, [...phases.prepare, ...phases.upload], 'before', localOpts);
+/**
+ * Local steps up to the upload (builds) run first, so a broken build fails before any host is
+ * touched; then the source is read as the build left it.
+ */
+export async function prepareDeploy(
+  loaded: LoadedConfig,
+  book: HookBook,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<PreparedDeploy> {
+  const { config } = loaded;
+  const phases = deployPhases(book);
+  await runLocalHooks(book, [...phases.prepare, ...phases.upload], 'before', {
+    cwd: config.source,
+    reporter,
+    signal,
+  });
   const source = await readSource(loaded);
   const persistence = await resolveAppPersistence(config, source.entries);
   for (const w of persistence.warnings) reporter.log('warn', w);
+  return { book, source, persistence };
+}
 
-  const each = async (list: HostRun[], fn: (h: HostRun) => Promise<void>) => {
-    const results = await eachLimited(list, parallel, fn);
-    results.forEach((r, i) => {
-      if (r.status === 'rejected') list[i]!.error ??= toDeployError(r.reason, list[i]!.alias);
-    });
+export async function deploy(options: DeployOptions): Promise<DeployResult> {
+  const { loaded, reporter } = options;
+  const { config } = loaded;
+  const selected = options.hosts ?? selectHosts(config, options.selector, options.limit);
+  const book = options.prepared?.book ?? hookBook(config, selected);
+  const fleet: Fleet = {
+    hosts: selected.map((s) => ({ ...s, state: 'new', started: Date.now() })),
+    config,
+    reporter,
+    signal: options.signal,
+    parallel: options.parallel ?? config.parallel,
+    book,
+    phases: deployPhases(book),
   };
-  const healthy = () => hosts.filter((h) => !h.error);
-  /** A failing local step fails the deploy on every host, like a failing stage would. */
-  const localAt = (phase: readonly { id: string }[], when: 'before' | 'after') =>
-    runLocalHooks(book, phase, when, localOpts).catch((e: unknown) => {
-      for (const h of hosts) h.error ??= toDeployError(e, 'local');
+  if (options.prepared) return runFleet(fleet, options, options.prepared);
+
+  reporter.begin(
+    selected.map((s) => s.alias),
+    deployStageInfo(config, selected, book),
+  );
+  let result: DeployResult | undefined;
+  try {
+    const prepared = await prepareDeploy(loaded, book, reporter, options.signal).catch((e: unknown) => {
+      for (const h of fleet.hosts) h.error ??= toDeployError(e, 'local');
     });
-  // The release is live by then: a failing local step is reported, the deploy stands.
-  const localAfterSwitch = (phase: readonly { id: string }[], when: 'before' | 'after') =>
-    runLocalHooks(book, phase, when, localOpts).catch((e: unknown) =>
-      reporter.log(
-        'warn',
-        `local step ${when} ${phase.map((s) => s.id).join(', ')} failed: ${(e as Error).message}`,
-      ),
-    );
-  const anyFailed = () => hosts.some((h) => h.error) || signal?.aborted;
+    result = prepared ? await runFleet(fleet, options, prepared) : resultOf(fleet);
+    return result;
+  } finally {
+    await reporter.end(result?.outcomes ?? outcomesOf(fleet.hosts));
+  }
+}
+
+/** The deploy on the hosts, phase by phase: every host finishes a phase before any starts the next. */
+async function runFleet(
+  fleet: Fleet,
+  options: DeployOptions,
+  prepared: PreparedDeploy,
+): Promise<DeployResult> {
+  const env = options.env ?? process.env;
+  const now = () => options.now?.() ?? new Date();
   const connect =
     options.connect ??
     ((a: string, sel: SelectedHost) =>
-      connectHost(a, sel.host, env, { config, log: (m) => reporter.log('warn', m, a) }));
-  const byAlias = new Map(hosts.map((h) => [h.alias, h]));
-  const pool = new ConnectionPool(parallel, (alias) => connect(alias, byAlias.get(alias)!));
+      connectHost(a, sel.host, env, { config: fleet.config, log: (m) => fleet.reporter.log('warn', m, a) }));
+  const byAlias = new Map(fleet.hosts.map((h) => [h.alias, h]));
+  const pool = new ConnectionPool(fleet.parallel, (alias) => connect(alias, byAlias.get(alias)!));
+  const run = readRunInfo(options.command ?? 'deploy', env, now());
 
   try {
-    await each(hosts, async (h) => {
-      // Connect now, before any host is locked: an unreachable host fails the run early.
-      await pool.with(h.alias, async () => undefined);
-      const transport = pool.transportFor(h.alias, h.host.local ? 'local' : 'ssh');
-      h.runner = { alias: h.alias, transport, reporter, signal };
-      h.hostCtx = {
-        alias: h.alias,
-        host: h.host,
-        config,
-        paths: deployPaths(h.host.deploy_path),
-        run,
-        lockToken,
-      };
-    });
-
-    if (!anyFailed()) {
-      await each(healthy(), async (h) => {
-        const out = await runStages(h.runner!, phases.prepare, h.hostCtx!);
-        const remote = parseRemoteState(out.stdout);
-        const missing = missingReleases(remote);
-        if (missing.length) reporter.log('warn', missingNote(missing), h.alias);
-        h.previous = remote.current.kind === 'link' ? remote.current.release : undefined;
-        h.ctx = { ...h.hostCtx!, release: '', releasePath: '', remote, source, persistence };
-      });
-    }
-
-    // One name for the whole fleet, later than every release on every host.
-    const name = nextReleaseName(
-      options.now?.() ?? new Date(),
-      hosts.flatMap((h) => h.ctx?.remote.releases ?? []),
-    );
-    for (const h of hosts) {
-      if (h.ctx) Object.assign(h.ctx, { release: name, releasePath: releaseDir(h.ctx.paths, name) });
-    }
-    if (!anyFailed()) {
-      await each(healthy(), async (h) => {
-        const { plan, notice } = await prepareUpload(h.ctx!);
-        h.ctx!.upload = plan;
-        reporter.log(notice.level, notice.message, h.alias);
-      });
-    }
-
-    for (const phase of [phases.upload, phases.link]) {
-      if (anyFailed()) break;
-      if (phase !== phases.upload) await localAt(phase, 'before');
-      await each(healthy(), async (h) => {
-        if (phase === phases.upload) h.created = true;
-        await runStages(h.runner!, phase, h.ctx!);
-      });
-      if (phase === phases.upload) await localAt([...phases.prepare, ...phases.upload], 'after');
-      else await localAt(phase, 'after');
-    }
-
-    if (!anyFailed()) await localAt(phases.switch, 'before');
-    if (!anyFailed()) {
-      await each(healthy(), async (h) => {
-        await runStages(h.runner!, phases.switch, h.ctx!).catch((e: unknown) => {
-          // A hook after symlink failed or was interrupted: `current` already points at the release.
-          h.switched = failedAfterSwitch(e);
-          throw h.switched && !signal?.aborted ? afterSwitchError(e, h.alias) : e;
-        });
-        h.switched = true;
-      });
-      // Interrupted after the switch: the new release stays live (and gets its unlock below).
-      if (hosts.some((h) => h.error) && !signal?.aborted) await switchBack(hosts, reporter);
-    }
-
-    const reverted =
-      hosts.every((h) => h.switched) &&
-      !signal?.aborted &&
-      (await gateOnHealth(hosts, config, book, reporter));
-    if (hosts.every((h) => h.switched)) {
-      await localAfterSwitch(phases.switch, 'after');
-      await localAfterSwitch(phases.finish, 'before');
-      await each(hosts, async (h) => {
-        // Live already: an interrupt from here on must not stop cleanup and unlock halfway.
-        const runner = { ...h.runner!, signal: undefined };
-        await runStages(runner, phases.finish, h.ctx!).catch((e: unknown) => {
-          // The release is live; a failed cleanup is worth a warning, not a failed deploy.
-          reporter.log('warn', `cleanup failed: ${(e as Error).message}`, h.alias);
-          return runStages(runner, [unlock], h.ctx!, { quiet: true }).catch((lost: unknown) => {
-            // Cut off after the switch: say the new release is live, not that it "may" be.
-            if (!isDeployError(lost) || lost.code !== 'ECONNLOST') throw lost;
-            throw new DeployError('ECONNLOST', { ...lost.details, switched: true });
-          });
-        });
-      });
-      await localAfterSwitch(phases.finish, 'after');
-    } else if (!reverted) {
-      await abortAll(hosts, reporter, signal);
-    }
+    await connectAll(fleet, pool, run, randomUUID());
+    if (!hasFailed(fleet)) await lockAll(fleet);
+    nameRelease(fleet, now(), prepared.source, prepared.persistence);
+    if (!hasFailed(fleet)) await planUploads(fleet);
+    if (!hasFailed(fleet)) await uploadAll(fleet);
+    if (!hasFailed(fleet)) await linkAll(fleet);
+    if (!hasFailed(fleet)) await switchAll(fleet);
+    if (!hasFailed(fleet) && fleet.hosts.every(isLive)) await gateOnHealth(fleet.hosts, fleet.config);
+    // Interrupted once every host is live: the release stays live and is finished like any other.
+    const stands = fleet.signal?.aborted || !fleet.hosts.some((h) => h.error);
+    if (stands && fleet.hosts.every(isLive)) await finishAll(fleet);
+    else await abortAll(fleet);
   } finally {
     await pool.closeAll();
   }
+  return resultOf(fleet);
+}
 
-  const outcomes: HostOutcome[] = hosts.map((h) => ({
+function outcomesOf(hosts: readonly FleetHost[]): HostOutcome[] {
+  return hosts.map((h) => ({
     host: h.alias,
-    release: h.switched ? h.ctx?.release : undefined,
-    status: h.error ? 'failed' : h.switched ? 'success' : 'skipped',
+    release: isLive(h) ? h.ctx?.release : undefined,
+    status: h.error ? 'failed' : isLive(h) ? 'success' : 'skipped',
     durationMs: Date.now() - h.started,
     error: h.error ? { code: h.error.code, message: h.error.message, hint: h.error.hint } : undefined,
   }));
-  const errors = hosts.map((h) => h.error).filter((e): e is DeployError => !!e);
-  const interrupted = signal?.aborted
-    ? new DeployError('EINTERRUPTED', {
-        signal: String(signal.reason ?? 'SIGINT'),
-        switched: hosts.some((h) => h.switched),
-      })
-    : undefined;
-  const error = interrupted ?? errors.sort((a, b) => b.exitCode - a.exitCode)[0];
-  await reporter.end(outcomes);
-  return {
-    release: hosts.find((h) => h.ctx)?.ctx?.release,
-    exitCode: interruptExit(interrupted, signal) ?? error?.exitCode ?? EXIT.ok,
-    outcomes,
-    error,
-  };
 }
 
-function interruptExit(e: DeployError | undefined, signal?: AbortSignal): number | undefined {
-  if (!e) return undefined;
-  return String(signal?.reason) === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint;
+function resultOf(fleet: Fleet): DeployResult {
+  const stopped = interruption(fleet.signal, fleet.hosts.some(isLive));
+  const error = stopped?.error ?? worstError(fleet.hosts.map((h) => h.error));
+  return {
+    release: fleet.hosts.find((h) => h.ctx)?.ctx?.release,
+    exitCode: stopped?.exitCode ?? error?.exitCode ?? EXIT.ok,
+    outcomes: outcomesOf(fleet.hosts),
+    error,
+  };
 }
 
 export async function readSource(loaded: LoadedConfig): Promise<SourceInfo> {
@@ -257,65 +205,4 @@ export async function readSource(loaded: LoadedConfig): Promise<SourceInfo> {
   if (!configRel.startsWith('..')) patterns.push(`/${configRel}`);
   const entries = await scanSource(root, patterns);
   return { root, entries, revision: await readRevision(root) };
-}
-
-/** After a partial switch, hosts already switched go back to what they had, so the fleet never runs mixed releases. */
-async function switchBack(hosts: HostRun[], reporter: Reporter): Promise<void> {
-  for (const h of hosts.filter((x) => x.switched && x.previous)) {
-    try {
-      await h.runner!.transport.exec({ script: switchCurrent(h.ctx!.paths, h.previous!).text });
-      h.switched = false;
-      h.error ??= new DeployError('ESTAGE', {
-        host: h.alias,
-        stage: 'symlink',
-        exitCode: 0,
-        command: 'switched back because another host failed to switch',
-        stderr: '',
-      });
-      reporter.log('warn', `switched back to ${h.previous} because another host failed`, h.alias);
-    } catch (e) {
-      reporter.log('error', `could not switch back: ${(e as Error).message}`, h.alias);
-    }
-  }
-}
-
-/**
- * Nothing switched: remove each created release, log it failed, release our locks.
- * Unlock is safe on every host: it only removes a lock holding this run's token. Never throws.
- */
-async function abortAll(hosts: HostRun[], reporter: Reporter, signal?: AbortSignal): Promise<void> {
-  const reason = signal?.aborted ? `interrupted (${String(signal.reason)})` : 'failed before the switch';
-  await Promise.all(
-    hosts.map(async (h) => {
-      if (!h.runner || !h.hostCtx || h.switched) return;
-      const runner = { ...h.runner, signal: undefined };
-      try {
-        if (h.created && h.ctx) {
-          const why = h.error ? `${h.error.code}: ${h.error.message.split('\n')[0]}` : reason;
-          await runStages<ReleaseContext & { reason: string }>(runner, [discard, unlock], {
-            ...h.ctx,
-            reason: why,
-          });
-        } else await runStages(runner, [unlock], h.hostCtx);
-      } catch (e) {
-        // Typically a lost connection: the lock cannot be released from here, so say how to.
-        reporter.log(
-          'error',
-          `cleanup after failure did not finish: ${(e as Error).message}; the lock may still be held: check with \`deploy lock status ${h.alias}\`, remove it with \`deploy unlock ${h.alias}\``,
-          h.alias,
-        );
-      }
-    }),
-  );
-}
-
-export function toDeployError(e: unknown, host: string): DeployError {
-  if (isDeployError(e)) return e;
-  return new DeployError('ESTAGE', {
-    host,
-    stage: 'local',
-    exitCode: 1,
-    command: '(local)',
-    stderr: (e as Error)?.stack ?? String(e),
-  });
 }

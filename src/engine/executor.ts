@@ -112,7 +112,9 @@ export async function runStages<C extends HostContext>(
       stderr: stderrTail(result.stderr),
     });
   report(stage.id, 'failed', error.message);
-  throw Object.assign(error, { stage: stage.id });
+  // The failed command's index tells a failure before a stage's switch from one after it.
+  const commandIndex = scriptReport.failed?.stage === stage.id ? scriptReport.failed.index : undefined;
+  throw Object.assign(error, { stage: stage.id, commandIndex });
 }
 
 function oneLine(command: string): string {

@@ -3,12 +3,8 @@ import type { Healthcheck } from '../config/hooks-schema.js';
 import type { Config, HostConfig } from '../config/schema.js';
 import { DeployError } from '../definitions/errors.js';
 import { healthcheckStage } from '../stages/healthcheck.js';
-import { revertRelease } from '../stages/rollback.js';
-import type { ReleaseContext, Stage } from '../stages/types.js';
-import { unlock } from '../stages/unlock.js';
+import type { ReleaseContext } from '../stages/types.js';
 import { runStages, stderrTail, type HostRunner } from './executor.js';
-import { hookStage, type HookBook } from './hooks.js';
-import type { Reporter } from './reporter.js';
 
 export const healthcheckFor = (config: Config, host: HostConfig): Healthcheck | undefined =>
   host.healthcheck ?? config.healthcheck;
@@ -67,40 +63,6 @@ export async function checkHost(
   }
 }
 
-/**
- * The health check failed somewhere: every switched host goes back to the release it had, logs
- * the new one failed, runs the hooks after rollback and unlocks, in one script. Never throws.
- */
-export async function revertFleet(
-  hosts: readonly { alias: string; runner: HostRunner; ctx: ReleaseContext; previous?: string }[],
-  book: HookBook,
-  reason: string,
-  reporter: Reporter,
-): Promise<void> {
-  type Ctx = ReleaseContext & { previous?: string; reason: string };
-  const stages: Stage<Ctx>[] = [
-    revertRelease,
-    ...(book.hasRemote('after', 'rollback') ? [hookStage<Ctx>(book, 'after', 'rollback')] : []),
-    unlock,
-  ];
-  await Promise.all(
-    hosts.map(async (h) => {
-      try {
-        // Hooks after rollback run in the release that is live again.
-        const releasePath = h.previous ? `${h.ctx.paths.releases}/${h.previous}` : h.ctx.paths.root;
-        await runStages({ ...h.runner, signal: undefined }, stages, {
-          ...h.ctx,
-          releasePath,
-          previous: h.previous,
-          reason,
-        });
-      } catch (e) {
-        reporter.log('error', `could not switch back: ${(e as Error).message}`, h.alias);
-      }
-    }),
-  );
-}
-
 export const healthError = (host: string, saw: string, previous: string | undefined): DeployError =>
   new DeployError('EHEALTH', { host, reason: saw, previous });
 
@@ -110,20 +72,15 @@ export interface GatedHost {
   runner?: HostRunner;
   ctx?: ReleaseContext;
   previous?: string;
-  switched: boolean;
   error?: DeployError;
 }
 
 /**
- * After every host switched: check each one. If any is unhealthy the whole fleet goes back, so
- * no host keeps serving a release that failed elsewhere. Returns whether it switched back.
+ * After every host switched: check each one. If any is unhealthy every host gets an error, so
+ * the whole fleet goes back and no host keeps serving a release that failed elsewhere. Returns
+ * whether any check failed; switching back is the caller's (it knows each host's state).
  */
-export async function gateOnHealth(
-  hosts: GatedHost[],
-  config: Config,
-  book: HookBook,
-  reporter: Reporter,
-): Promise<boolean> {
+export async function gateOnHealth(hosts: GatedHost[], config: Config): Promise<boolean> {
   const checked = hosts.filter((h) => healthcheckFor(config, h.host));
   if (checked.length === 0) return false;
   const seen = await Promise.all(
@@ -138,7 +95,6 @@ export async function gateOnHealth(
   if (hosts.some((h) => h.runner?.signal?.aborted)) return false;
   const failed = seen.filter((s) => s.saw !== undefined);
   if (failed.length === 0) return false;
-  const reason = failed.map((f) => `${f.h.alias}: ${f.saw}`).join('; ');
   for (const { h, saw } of failed) h.error ??= healthError(h.alias, saw!, h.previous);
   for (const h of hosts) {
     h.error ??= healthError(
@@ -147,24 +103,5 @@ export async function gateOnHealth(
       h.previous,
     );
   }
-  await revertFleet(
-    hosts.map((h) => ({ alias: h.alias, runner: h.runner!, ctx: h.ctx!, previous: h.previous })),
-    book,
-    `health check failed: ${reason}`,
-    reporter,
-  );
-  for (const h of hosts) h.switched = false;
   return true;
-}
-
-/** Whether a failed switch-phase script got past `symlink`: its failure marker names a later stage. */
-export const failedAfterSwitch = (e: unknown): boolean => {
-  const stage = (e as { stage?: string }).stage;
-  return stage !== undefined && stage !== 'symlink' && !stage.startsWith('before:');
-};
-
-/** A hook after symlink failed: the deploy is switched back like a failed health check (exit 4). */
-export function afterSwitchError(e: unknown, host: string): DeployError {
-  const d = (e as DeployError).details ?? {};
-  return new DeployError('EAFTERSWITCH', { host, ...d, stage: (e as { stage?: string }).stage });
 }

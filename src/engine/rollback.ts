@@ -1,21 +1,21 @@
-import { DeployError } from '../definitions/errors.js';
-import { EXIT } from '../definitions/exit-codes.js';
+import { DeployError, toDeployError } from '../definitions/errors.js';
 import { lock } from '../stages/lock.js';
 import { probe } from '../stages/probe.js';
 import { rollbackSwitch, type RollbackContext } from '../stages/rollback.js';
-import { switchCurrent } from '../stages/symlink.js';
-import { appendLog } from '../stages/log-line.js';
 import { unlock } from '../stages/unlock.js';
 import { runStages } from './executor.js';
+import { interruption, worstError } from './exit-status.js';
 import { hookBook, withHooks } from './hooks.js';
 import { runLocalHooks } from './hooks-local.js';
 import { withHostSessions, type HostSession, type SessionOptions } from './host-session.js';
 import { releaseDir } from './paths.js';
 import { missingNote, missingReleases } from './missing-releases.js';
-import { parseRemoteState } from './remote-state.js';
+import { liveRelease, parseRemoteState } from './remote-state.js';
 import { chooseRollbackTarget } from './rollback-target.js';
 import type { HostOutcome } from './reporter.js';
-import { toDeployError } from './deploy.js';
+import { switchBackAll } from './switch-back.js';
+import { passedSwitch } from './switch-point.js';
+import { EXIT } from '../definitions/exit-codes.js';
 
 export interface RollbackOptions extends Omit<SessionOptions, 'command'> {
   to?: string;
@@ -40,18 +40,17 @@ export interface RollbackResult {
 
 interface HostRollback extends HostSession {
   rb?: RollbackContext;
-  locked: boolean;
+  /** `current` points at the rollback target. */
   switched: boolean;
+  /** This run's lock is gone: the switch script, or a switch back, ended with the unlock. */
+  unlocked: boolean;
   started: number;
   /** What `current` pointed to when we read the host, even if it has nothing to roll back to. */
   live?: string;
 }
 
-/** Whether the failed script got past the switch: its stage is known from the failure marker. */
-const failedAfterSwitch = (e: unknown): boolean => {
-  const stage = (e as { stage?: string }).stage;
-  return stage !== undefined && stage !== 'rollback' && !stage.startsWith('before:');
-};
+/** The rollback stage renames over `current` in its first command; its log line comes after. */
+const ROLLBACK_SWITCH = { stage: rollbackSwitch.id, index: 0 };
 
 /**
  * `deploy rollback`: two scripts per host. The first takes the lock and reads the state; the
@@ -64,8 +63,8 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
   return withHostSessions({ ...o, command }, async (sessions) => {
     const hosts: HostRollback[] = sessions.map((s) => ({
       ...s,
-      locked: false,
       switched: false,
+      unlocked: false,
       started: Date.now(),
     }));
     const book = hookBook(o.loaded.config, sessions);
@@ -74,53 +73,53 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
       hosts.map((h) => h.alias),
       [lock, probe, ...phase2].map(({ id, title }) => ({ id, title })),
     );
-    const live = () => hosts.filter((h) => !h.error);
+    const localOpts = { cwd: o.loaded.config.source, reporter, signal };
+    const proceeding = () => hosts.every((h) => !h.error) && !signal?.aborted;
     const each = (list: HostRollback[], fn: (h: HostRollback) => Promise<void>) =>
       Promise.all(list.map((h) => fn(h).catch((e: unknown) => void (h.error ??= toDeployError(e, h.alias)))));
 
-    await each(live(), async (h) => {
-      const out = await runStages(h.runner, [lock, probe], h.ctx);
-      h.locked = true;
-      const remote = parseRemoteState(out.stdout);
-      h.live = remote.current.kind === 'link' ? remote.current.release : undefined;
-      const missing = missingReleases(remote);
-      if (missing.length) reporter.log('warn', `${missingNote(missing)}; not a rollback target`, h.alias);
-      const choice = chooseRollbackTarget(h.alias, remote, o);
-      h.rb = { ...h.ctx, remote, ...choice, releasePath: releaseDir(h.ctx.paths, choice.target) };
-    });
+    await each(
+      hosts.filter((h) => !h.error),
+      async (h) => {
+        const out = await runStages(h.runner, [lock, probe], h.ctx);
+        const remote = parseRemoteState(out.stdout);
+        h.live = liveRelease(remote);
+        const missing = missingReleases(remote);
+        if (missing.length) reporter.log('warn', `${missingNote(missing)}; not a rollback target`, h.alias);
+        const choice = chooseRollbackTarget(h.alias, remote, o);
+        h.rb = { ...h.ctx, remote, ...choice, releasePath: releaseDir(h.ctx.paths, choice.target) };
+      },
+    );
 
-    if (hosts.every((h) => !h.error) && !signal?.aborted) {
-      const localOpts = { cwd: o.loaded.config.source, reporter, signal };
+    if (proceeding()) {
       await runLocalHooks(book, [rollbackSwitch], 'before', localOpts).catch((e: unknown) => {
         for (const h of hosts) h.error ??= toDeployError(e, h.alias);
       });
     }
-    if (hosts.every((h) => !h.error) && !signal?.aborted) {
+    if (proceeding()) {
       await each(hosts, async (h) => {
         try {
           await runStages({ ...h.runner, signal: undefined }, phase2, h.rb!);
           h.switched = true;
-          h.locked = false;
+          h.unlocked = true;
         } catch (e) {
-          h.switched = failedAfterSwitch(e);
+          h.switched = passedSwitch(e, ROLLBACK_SWITCH);
           throw e;
         }
       });
-      if (hosts.some((h) => h.error && !h.switched)) await undoSwitched(hosts, reporter);
+      if (hosts.some((h) => h.error && !h.switched)) await undoSwitched(hosts, book, reporter);
       else if (hosts.every((h) => h.switched)) {
-        await runLocalHooks(book, [rollbackSwitch], 'after', {
-          cwd: o.loaded.config.source,
-          reporter,
-          signal,
-        }).catch((e: unknown) =>
+        await runLocalHooks(book, [rollbackSwitch], 'after', localOpts).catch((e: unknown) =>
           reporter.log('warn', `local hook after rollback failed: ${(e as Error).message}`),
         );
       }
     }
 
+    // Every reached host, whatever happened: the lock script may have taken the lock before
+    // failing or being interrupted. Unlock only removes a lock holding this run's token.
     await Promise.all(
       hosts
-        .filter((h) => h.locked)
+        .filter((h) => h.runner.transport && !h.unlocked)
         .map((h) =>
           runStages({ ...h.runner, signal: undefined }, [unlock], h.ctx, { quiet: true }).catch(
             (e: unknown) =>
@@ -144,19 +143,12 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
       error: results[i]!.error,
     }));
     await reporter.end(outcomes);
-    const interrupted = signal?.aborted
-      ? new DeployError('EINTERRUPTED', {
-          signal: String(signal.reason),
-          switched: hosts.some((h) => h.switched),
-        })
-      : undefined;
-    const error = interrupted ?? hosts.map((h) => h.error).find((e) => e);
-    const exitCode = interrupted
-      ? String(signal?.reason) === 'SIGTERM'
-        ? EXIT.sigterm
-        : EXIT.sigint
-      : (error?.exitCode ?? EXIT.ok);
-    return { exitCode, hosts: results, error };
+    const stopped = interruption(
+      signal,
+      hosts.some((h) => h.switched),
+    );
+    const error = stopped?.error ?? worstError(hosts.map((h) => h.error));
+    return { exitCode: stopped?.exitCode ?? error?.exitCode ?? EXIT.ok, hosts: results, error };
   });
 }
 
@@ -164,28 +156,40 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
  * Another host could not switch: the ones that did go back to the release they left, and the
  * log line that marked it rolled back is superseded by its earlier state. Never throws.
  */
-async function undoSwitched(hosts: HostRollback[], reporter: SessionOptions['reporter']): Promise<void> {
-  for (const h of hosts.filter((x) => x.switched && x.rb?.left)) {
-    const { paths, left, remote } = h.rb!;
-    const restore = remote.history.get(left!);
-    const script = [switchCurrent(paths, left!), ...(restore ? [appendLog(paths.log, restore)] : [])]
-      .map((c) => c.text)
-      .join(' && ');
-    try {
-      const r = await h.runner.transport.exec({ script });
-      if (r.code !== 0) throw new Error(r.stderr.trim() || `exit ${r.code}`);
-      h.switched = false;
-      h.error ??= new DeployError('ENOROLLBACK', {
-        host: h.alias,
-        reason: `switched back to ${left} because another host could not roll back`,
-      });
-      reporter.log('warn', `switched back to ${left} because another host could not roll back`, h.alias);
-    } catch (e) {
-      reporter.log(
-        'error',
-        `still on ${h.rb!.target}; could not switch back to ${left}: ${(e as Error).message}`,
-        h.alias,
-      );
+async function undoSwitched(
+  hosts: HostRollback[],
+  book: ReturnType<typeof hookBook>,
+  reporter: SessionOptions['reporter'],
+): Promise<void> {
+  const back = hosts.filter((x) => x.switched && x.rb?.left);
+  const results = await switchBackAll(
+    back.map((h) => {
+      const { left, target, remote } = h.rb!;
+      return {
+        alias: h.alias,
+        runner: h.runner,
+        ctx: {
+          ...h.rb!,
+          leaving: target,
+          previous: left,
+          entry: remote.history.get(left!),
+          releasePath: releaseDir(h.ctx.paths, left!),
+        },
+      };
+    }),
+    book,
+    reporter,
+  );
+  back.forEach((h, i) => {
+    h.unlocked = true;
+    const r = results[i]!;
+    if (!r.ok) {
+      h.error = r.error;
+      return;
     }
-  }
+    const reason = `switched back to ${h.rb!.left} because another host could not roll back`;
+    h.switched = false;
+    h.error ??= new DeployError('ENOROLLBACK', { host: h.alias, reason });
+    reporter.log('warn', reason, h.alias);
+  });
 }

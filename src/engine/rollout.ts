@@ -1,7 +1,10 @@
+import { isDeployError, toDeployError, type DeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
-import { deploy, type DeployOptions, type DeployResult } from './deploy.js';
+import { deploy, deployStageInfo, prepareDeploy, type DeployOptions, type DeployResult } from './deploy.js';
+import { worstError } from './exit-status.js';
+import { hookBook } from './hooks.js';
 import { eachLimited } from './pool.js';
-import type { HostOutcome } from './reporter.js';
+import type { HostOutcome, Reporter } from './reporter.js';
 import { rollback } from './rollback.js';
 import { selectHosts, type SelectedHost } from './selector.js';
 
@@ -32,28 +35,61 @@ const aliases = (hosts: readonly SelectedHost[]) => hosts.map((h) => h.alias).jo
 export async function rollout(options: RolloutOptions): Promise<DeployResult> {
   const { config } = options.loaded;
   const selected = selectHosts(config, options.selector, options.limit);
-  // Every batch gets the same release name: the one the rollout started with.
-  const startedAt = options.now?.() ?? new Date();
-  const now = () => startedAt;
+  if (options.atomic !== false && config.strategy !== 'rolling')
+    return deploy({ ...options, hosts: selected });
 
-  if (options.atomic === false) {
-    const results = await eachLimited(selected, options.parallel ?? config.parallel, (h) =>
-      deploy({ ...options, hosts: [h], now }),
-    );
-    return combine(
-      results.map((r) => (r.status === 'fulfilled' ? r.value : failedResult(r.reason))),
-      [],
-    );
-  }
-  if (config.strategy !== 'rolling') return deploy({ ...options, hosts: selected, now });
-
+  // Several deploys, one run: one progress display, one build, one read of the source, and
+  // hooks resolved against the whole selection (`once` means once, not once per batch).
   const { reporter } = options;
+  const book = hookBook(config, selected);
+  reporter.begin(
+    selected.map((h) => h.alias),
+    deployStageInfo(config, selected, book),
+  );
+  let result: DeployResult | undefined;
+  try {
+    const prepared = await prepareDeploy(options.loaded, book, reporter, options.signal).catch((e: unknown) =>
+      toDeployError(e, 'local'),
+    );
+    if (isDeployError(prepared)) {
+      result = combine([], [], selected, prepared);
+      return result;
+    }
+    const batch = { ...options, prepared, now: startedAt(options) };
+    result =
+      options.atomic === false ? await eachHost(batch, selected) : await rollingBatches(batch, selected);
+    return result;
+  } finally {
+    await reporter.end(result?.outcomes ?? []);
+  }
+}
+
+/** Every batch gets the same release name: the one the rollout started with. */
+function startedAt(options: DeployOptions): () => Date {
+  const at = options.now?.() ?? new Date();
+  return () => at;
+}
+
+/** `--no-atomic`: each host deploys and switches on its own, as soon as it is ready. */
+async function eachHost(options: DeployOptions, selected: SelectedHost[]): Promise<DeployResult> {
+  const results = await eachLimited(selected, options.parallel ?? options.loaded.config.parallel, (h) =>
+    deploy({ ...options, hosts: [h] }),
+  );
+  return combine(
+    results.map((r) => (r.status === 'fulfilled' ? r.value : failedResult(r.reason))),
+    [],
+  );
+}
+
+async function rollingBatches(options: DeployOptions, selected: SelectedHost[]): Promise<DeployResult> {
+  const { reporter } = options;
+  const { config } = options.loaded;
   const batches = batchesOf(selected, config.batch_size);
   const results: DeployResult[] = [];
   let failed: number | undefined;
   for (const [i, batch] of batches.entries()) {
     reporter.log('info', `rolling: batch ${i + 1}/${batches.length}: ${aliases(batch)}`);
-    const result = await deploy({ ...options, hosts: batch, now });
+    const result = await deploy({ ...options, hosts: batch });
     results.push(result);
     if (result.exitCode !== EXIT.ok || options.signal?.aborted) {
       failed = i;
@@ -73,7 +109,7 @@ export async function rollout(options: RolloutOptions): Promise<DeployResult> {
     const rb = await rollback({
       loaded: options.loaded,
       selector: kept.map((h) => h.alias),
-      reporter,
+      reporter: nested(reporter),
       env: options.env,
       connect: options.connect,
       parallel: options.parallel ?? config.parallel,
@@ -91,15 +127,35 @@ export async function rollout(options: RolloutOptions): Promise<DeployResult> {
   return combine(results, untouched);
 }
 
-function combine(results: DeployResult[], untouched: readonly SelectedHost[]): DeployResult {
+/** The rollout's display stays open: a rollback inside it reports stages and lines, not its own begin and end. */
+const nested = (r: Reporter): Reporter => ({
+  begin: () => {},
+  stage: (...a) => r.stage(...a),
+  log: (...a) => r.log(...a),
+  progress: (...a) => r.progress?.(...a),
+  end: async () => {},
+});
+
+function combine(
+  results: DeployResult[],
+  untouched: readonly SelectedHost[],
+  failedHosts: readonly SelectedHost[] = [],
+  failure?: DeployError,
+): DeployResult {
   const outcomes: HostOutcome[] = [
     ...results.flatMap((r) => r.outcomes),
     ...untouched.map((h) => ({ host: h.alias, status: 'skipped' as const, durationMs: 0 })),
+    ...failedHosts.map((h) => ({
+      host: h.alias,
+      status: 'failed' as const,
+      durationMs: 0,
+      error: failure && { code: failure.code, message: failure.message, hint: failure.hint },
+    })),
   ];
-  const worst = results.reduce<DeployResult | undefined>(
-    (w, r) => (!w || r.exitCode > w.exitCode ? r : w),
-    undefined,
-  );
+  const worst = worstError<{ exitCode: number; error?: DeployError }>([
+    ...results,
+    ...(failure ? [{ exitCode: failure.exitCode, error: failure }] : []),
+  ]);
   return {
     release: results.find((r) => r.release)?.release,
     exitCode: worst?.exitCode ?? EXIT.ok,
@@ -109,5 +165,6 @@ function combine(results: DeployResult[], untouched: readonly SelectedHost[]): D
 }
 
 function failedResult(reason: unknown): DeployResult {
-  return { exitCode: EXIT.failed, outcomes: [], error: reason as DeployResult['error'] };
+  const error = toDeployError(reason, 'local');
+  return { exitCode: error.exitCode, outcomes: [], error };
 }

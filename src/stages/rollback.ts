@@ -1,5 +1,6 @@
 import type { ReleaseLogEntry } from '../engine/release-log.js';
 import type { RemoteState } from '../engine/remote-state.js';
+import { releaseDir } from '../engine/paths.js';
 import { sh } from '../remote/sh.js';
 import { appendLog, logEntry } from './log-line.js';
 import { switchCurrent } from './symlink.js';
@@ -43,17 +44,56 @@ export const rollbackSwitch: Stage<RollbackContext> = {
   ],
 };
 
-/**
- * A new release that failed its health check: `current` goes back to what it was (or away, on
- * a first deploy, but only while it still points at our release) and the release is logged failed.
- */
-export const revertRelease: Stage<ReleaseContext & { previous?: string; reason: string }> = {
+/** Moving `current` back off a release that was live for a moment (a failed deploy or rollback). */
+export interface SwitchBackContext extends HostContext {
+  /** The release `current` points to now. */
+  leaving: string;
+  /** Where `current` goes back to; none on a first release: then the link goes, but only while it is still ours. */
+  previous?: string;
+  /** The log line that records the move, if there is one to write. */
+  entry?: ReleaseLogEntry;
+  /** Hooks after rollback run there: the release live again, or deploy_path. */
+  releasePath: string;
+  /** Remove the release we leave, once `current` no longer points at it; a failed health check keeps it to be looked at. */
+  remove?: boolean;
+}
+
+/** The only stage that moves `current` backwards; its first command is the switch. */
+export const switchBack: Stage<SwitchBackContext> = {
   id: 'revert',
   title: 'Switch back to the previous release',
   plan: (ctx) => [
     ctx.previous
       ? switchCurrent(ctx.paths, ctx.previous)
-      : sh`if [ "$(readlink ${ctx.paths.current})" = ${`releases/${ctx.release}`} ]; then rm -f ${ctx.paths.current}; fi`,
-    appendLog(ctx.paths.log, logEntry(ctx, 'failed', { reason: ctx.reason })),
+      : sh`if [ "$(readlink ${ctx.paths.current})" = ${`releases/${ctx.leaving}`} ]; then rm -f ${ctx.paths.current}; fi`,
+    ...(ctx.entry ? [appendLog(ctx.paths.log, ctx.entry)] : []),
+    ...(ctx.remove
+      ? [
+          sh`if [ "$(readlink ${ctx.paths.current})" != ${`releases/${ctx.leaving}`} ]; then rm -rf -- ${releaseDir(ctx.paths, ctx.leaving)}; fi`,
+        ]
+      : []),
   ],
+};
+
+/** A new release that failed after the switch: `current` goes back and the release is logged failed. */
+export function revertContext(
+  ctx: ReleaseContext,
+  previous: string | undefined,
+  reason: string,
+  remove = false,
+): SwitchBackContext {
+  return {
+    ...ctx,
+    leaving: ctx.release,
+    previous,
+    entry: logEntry(ctx, 'failed', { reason }),
+    releasePath: previous ? releaseDir(ctx.paths, previous) : ctx.paths.root,
+    remove,
+  };
+}
+
+export const revertRelease: Stage<ReleaseContext & { previous?: string; reason: string }> = {
+  id: switchBack.id,
+  title: switchBack.title,
+  plan: (ctx) => switchBack.plan(revertContext(ctx, ctx.previous, ctx.reason)),
 };

@@ -1,0 +1,275 @@
+import type { Config } from '../config/schema.js';
+import { DeployError, isDeployError, toDeployError } from '../definitions/errors.js';
+import { prepareUpload } from '../source/prepare-upload.js';
+import { discard } from '../stages/discard.js';
+import { revertContext } from '../stages/rollback.js';
+import { switchCurrent, symlink } from '../stages/symlink.js';
+import type { HostContext, ReleaseContext, SourceInfo, Stage } from '../stages/types.js';
+import { unlock } from '../stages/unlock.js';
+import type { AppPersistence } from '../persistence/app-persistence.js';
+import { ConnectionPool } from './connection-pool.js';
+import { runStages, type HostRunner } from './executor.js';
+import type { HookBook } from './hooks.js';
+import { runLocalHooks } from './hooks-local.js';
+import type { deployPhases } from './hooks-phases.js';
+import { missingNote, missingReleases } from './missing-releases.js';
+import { deployPaths, releaseDir } from './paths.js';
+import { eachLimited } from './pool.js';
+import { nextReleaseName } from './release-log.js';
+import { liveRelease, parseRemoteState, type RemoteState } from './remote-state.js';
+import type { Reporter } from './reporter.js';
+import type { RunInfo } from './run-info.js';
+import type { SelectedHost } from './selector.js';
+import { switchBackAll } from './switch-back.js';
+import { passedSwitch, type SwitchPoint } from './switch-point.js';
+
+/**
+ * Where a host is in the deploy. `created`: the upload began, so a release directory may
+ * exist. `live`: `current` points at the new release. `reverted`: it did, and went back.
+ */
+export type HostState = 'new' | 'connected' | 'locked' | 'created' | 'live' | 'reverted' | 'done';
+
+export interface FleetHost extends SelectedHost {
+  state: HostState;
+  runner?: HostRunner;
+  hostCtx?: HostContext;
+  remote?: RemoteState;
+  /** Known once the fleet's release name is chosen. */
+  ctx?: ReleaseContext;
+  /** The release `current` pointed to before this deploy. */
+  previous?: string;
+  error?: DeployError;
+  started: number;
+}
+
+export interface Fleet {
+  hosts: FleetHost[];
+  config: Config;
+  reporter: Reporter;
+  signal?: AbortSignal;
+  parallel: number;
+  book: HookBook;
+  phases: ReturnType<typeof deployPhases>;
+}
+
+type Phase = readonly Pick<Stage, 'id'>[];
+
+export const isLive = (h: FleetHost): boolean => h.state === 'live' || h.state === 'done';
+const healthy = (fleet: Fleet) => fleet.hosts.filter((h) => !h.error);
+export const hasFailed = (fleet: Fleet): boolean =>
+  fleet.hosts.some((h) => h.error) || !!fleet.signal?.aborted;
+
+/** Runs fn on each host, at most `parallel` at once; a host that throws keeps its first error. */
+async function each(fleet: Fleet, list: FleetHost[], fn: (h: FleetHost) => Promise<void>): Promise<void> {
+  const results = await eachLimited(list, fleet.parallel, fn);
+  results.forEach((r, i) => {
+    if (r.status === 'rejected') list[i]!.error ??= toDeployError(r.reason, list[i]!.alias);
+  });
+}
+
+const localOptions = (fleet: Fleet) => ({
+  cwd: fleet.config.source,
+  reporter: fleet.reporter,
+  signal: fleet.signal,
+});
+
+/** A failing local step fails the deploy on every host, like a failing stage would. */
+export const localStep = (fleet: Fleet, phase: Phase, when: 'before' | 'after'): Promise<void> =>
+  runLocalHooks(fleet.book, phase, when, localOptions(fleet)).catch((e: unknown) => {
+    for (const h of fleet.hosts) h.error ??= toDeployError(e, 'local');
+  });
+
+/** The release is live by then: a failing local step is reported, the deploy stands. */
+const localStepAfterSwitch = (fleet: Fleet, phase: Phase, when: 'before' | 'after'): Promise<void> =>
+  runLocalHooks(fleet.book, phase, when, localOptions(fleet)).catch((e: unknown) =>
+    fleet.reporter.log(
+      'warn',
+      `local step ${when} ${phase.map((s) => s.id).join(', ')} failed: ${(e as Error).message}`,
+    ),
+  );
+
+/** Connects every host before any is locked, so an unreachable host fails the run early. */
+export async function connectAll(
+  fleet: Fleet,
+  pool: ConnectionPool,
+  run: RunInfo,
+  lockToken: string,
+): Promise<void> {
+  await each(fleet, fleet.hosts, async (h) => {
+    await pool.with(h.alias, async () => undefined);
+    const transport = pool.transportFor(h.alias, h.host.local ? 'local' : 'ssh');
+    h.runner = { alias: h.alias, transport, reporter: fleet.reporter, signal: fleet.signal };
+    const paths = deployPaths(h.host.deploy_path);
+    h.hostCtx = { alias: h.alias, host: h.host, config: fleet.config, paths, run, lockToken };
+    h.state = 'connected';
+  });
+}
+
+/** Sets up, locks and reads each host. */
+export async function lockAll(fleet: Fleet): Promise<void> {
+  await each(fleet, healthy(fleet), async (h) => {
+    const out = await runStages(h.runner!, fleet.phases.prepare, h.hostCtx!);
+    h.state = 'locked';
+    h.remote = parseRemoteState(out.stdout);
+    const missing = missingReleases(h.remote);
+    if (missing.length) fleet.reporter.log('warn', missingNote(missing), h.alias);
+    h.previous = liveRelease(h.remote);
+  });
+}
+
+/** One name for the whole fleet, later than every release on every host. */
+export function nameRelease(
+  fleet: Fleet,
+  now: Date,
+  source: SourceInfo,
+  persistence: AppPersistence,
+): string {
+  const name = nextReleaseName(
+    now,
+    fleet.hosts.flatMap((h) => h.remote?.releases ?? []),
+  );
+  for (const h of fleet.hosts) {
+    if (!h.hostCtx || !h.remote) continue;
+    const releasePath = releaseDir(h.hostCtx.paths, name);
+    h.ctx = { ...h.hostCtx, release: name, releasePath, remote: h.remote, source, persistence };
+  }
+  return name;
+}
+
+/** Chooses per host how upload builds the release (incremental or full). */
+export async function planUploads(fleet: Fleet): Promise<void> {
+  await each(fleet, healthy(fleet), async (h) => {
+    const { plan, notice } = await prepareUpload(h.ctx!);
+    h.ctx!.upload = plan;
+    fleet.reporter.log(notice.level, notice.message, h.alias);
+  });
+}
+
+export async function uploadAll(fleet: Fleet): Promise<void> {
+  await each(fleet, healthy(fleet), async (h) => {
+    h.state = 'created';
+    await runStages(h.runner!, fleet.phases.upload, h.ctx!);
+  });
+  await localStep(fleet, [...fleet.phases.prepare, ...fleet.phases.upload], 'after');
+}
+
+export async function linkAll(fleet: Fleet): Promise<void> {
+  await localStep(fleet, fleet.phases.link, 'before');
+  await each(fleet, healthy(fleet), (h) => runStages(h.runner!, fleet.phases.link, h.ctx!).then(() => {}));
+  await localStep(fleet, fleet.phases.link, 'after');
+}
+
+/** Where in the symlink stage `current` is renamed; found by its text, so reordering the plan cannot mislead. */
+function symlinkSwitchPoint(ctx: ReleaseContext): SwitchPoint {
+  const rename = switchCurrent(ctx.paths, ctx.release).text;
+  return { stage: symlink.id, index: symlink.plan(ctx).findIndex((c) => c.text === rename) };
+}
+
+/** A step after the rename over `current` failed: the fleet is switched back like a failed health check (exit 4). */
+function afterSwitchError(e: unknown, host: string): DeployError {
+  const d = (e as DeployError).details ?? {};
+  return new DeployError('EAFTERSWITCH', { host, ...d, stage: (e as { stage?: string }).stage });
+}
+
+export async function switchAll(fleet: Fleet): Promise<void> {
+  await localStep(fleet, fleet.phases.switch, 'before');
+  if (hasFailed(fleet)) return;
+  await each(fleet, healthy(fleet), async (h) => {
+    try {
+      await runStages(h.runner!, fleet.phases.switch, h.ctx!);
+    } catch (e) {
+      if (!passedSwitch(e, symlinkSwitchPoint(h.ctx!))) throw e;
+      h.state = 'live';
+      throw fleet.signal?.aborted ? e : afterSwitchError(e, h.alias);
+    }
+    h.state = 'live';
+  });
+}
+
+/** Every host is live and healthy: hooks after the switch, cleanup, unlock. */
+export async function finishAll(fleet: Fleet): Promise<void> {
+  await localStepAfterSwitch(fleet, fleet.phases.switch, 'after');
+  await localStepAfterSwitch(fleet, fleet.phases.finish, 'before');
+  await each(fleet, fleet.hosts, async (h) => {
+    // Live already: an interrupt from here on must not stop cleanup and unlock halfway.
+    const runner = { ...h.runner!, signal: undefined };
+    await runStages(runner, fleet.phases.finish, h.ctx!).catch((e: unknown) => {
+      // The release is live; a failed cleanup is worth a warning, not a failed deploy.
+      fleet.reporter.log('warn', `cleanup failed: ${(e as Error).message}`, h.alias);
+      return runStages(runner, [unlock], h.ctx!, { quiet: true }).catch((lost: unknown) => {
+        // Cut off after the switch: say the new release is live, not that it "may" be.
+        if (!isDeployError(lost) || lost.code !== 'ECONNLOST') throw lost;
+        throw new DeployError('ECONNLOST', { ...lost.details, switched: true });
+      });
+    });
+    h.state = 'done';
+  });
+  await localStepAfterSwitch(fleet, fleet.phases.finish, 'after');
+}
+
+const firstLine = (e: DeployError) => `${e.code}: ${e.message.split('\n')[0]}`;
+
+/**
+ * The deploy did not go through everywhere. Hosts where the new release went live go back to
+ * what they had (a first release loses its link), unless the run was interrupted: then, as after
+ * any switch, it stays live. The other hosts drop their incomplete release. Every connected host
+ * releases the lock: unlock only removes a lock holding this run's token. Never throws.
+ */
+export async function abortAll(fleet: Fleet): Promise<void> {
+  const interrupted = !!fleet.signal?.aborted;
+  const back = interrupted ? [] : fleet.hosts.filter(isLive);
+  const failedElsewhere = fleet.hosts.filter((h) => h.error).map((h) => h.alias);
+  const results = await switchBackAll(
+    back.map((h) => ({
+      alias: h.alias,
+      runner: h.runner!,
+      ctx: revertContext(
+        h.ctx!,
+        h.previous,
+        h.error ? firstLine(h.error) : `switched back because ${failedElsewhere.join(', ')} failed`,
+        // A release that failed its health check stays to be looked at; any other goes, as before the switch.
+        h.error?.code !== 'EHEALTH',
+      ),
+    })),
+    fleet.book,
+    fleet.reporter,
+  );
+  back.forEach((h, i) => {
+    const r = results[i]!;
+    if (!r.ok) {
+      // The host's own failure matters less than where it is left: still on the new release.
+      h.error = r.error;
+      return;
+    }
+    h.state = 'reverted';
+    const others = failedElsewhere.filter((a) => a !== h.alias);
+    const reason = h.error ? firstLine(h.error) : `${others.join(', ')} failed`;
+    h.error ??= new DeployError('ESWITCHEDBACK', { host: h.alias, previous: h.previous, reason });
+    fleet.reporter.log('warn', `switched back to ${h.previous ?? 'no release'}: ${reason}`, h.alias);
+  });
+  const reason = interrupted ? `interrupted (${String(fleet.signal?.reason)})` : 'failed before the switch';
+  await Promise.all(
+    fleet.hosts.filter((h) => h.runner && !back.includes(h)).map((h) => dropRelease(fleet, h, reason)),
+  );
+}
+
+/** Removes the host's incomplete release (a live one stays: see discard) and our lock. Never throws. */
+async function dropRelease(fleet: Fleet, h: FleetHost, reason: string): Promise<void> {
+  const runner = { ...h.runner!, signal: undefined };
+  try {
+    if (h.ctx && (h.state === 'created' || isLive(h))) {
+      const why = h.error ? firstLine(h.error) : reason;
+      await runStages<ReleaseContext & { reason: string }>(runner, [discard, unlock], {
+        ...h.ctx,
+        reason: why,
+      });
+    } else await runStages(runner, [unlock], h.hostCtx!);
+  } catch (e) {
+    // Typically a lost connection: the lock cannot be released from here, so say how to.
+    fleet.reporter.log(
+      'error',
+      `cleanup after failure did not finish: ${(e as Error).message}; the lock may still be held: check with \`deploy lock status ${h.alias}\`, remove it with \`deploy unlock ${h.alias}\``,
+      h.alias,
+    );
+  }
+}

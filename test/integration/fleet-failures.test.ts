@@ -1,0 +1,251 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { DeployError } from '../../src/definitions/errors.js';
+import { deploy } from '../../src/engine/deploy.js';
+import { MemoryReporter, type HostOutcome, type Reporter } from '../../src/engine/reporter.js';
+import { rollback } from '../../src/engine/rollback.js';
+import { rollout } from '../../src/engine/rollout.js';
+import { LocalTransport } from '../../src/remote/local.js';
+import type { ExecRequest, ExecResult, Transport } from '../../src/remote/transport.js';
+import { tmpDir, writeTree } from '../support/project.js';
+
+/** Records begin and end too, so a test can tell whether a run closed its display. */
+class RecordingReporter implements Reporter {
+  begins = 0;
+  ends: (readonly HostOutcome[])[] = [];
+  begin(): void {
+    this.begins++;
+  }
+  stage(): void {}
+  log(): void {}
+  async end(outcomes: readonly HostOutcome[]): Promise<void> {
+    this.ends.push(outcomes);
+  }
+}
+
+/**
+ * A local transport that lets a test break one exec: `fault(n, script)` is asked before the
+ * n-th exec (1-based) of the host and may answer instead of running it, or rewrite the script.
+ */
+type Fault = (n: number, script: string) => ExecResult | Error | string | undefined;
+function faulty(fault: Fault): Transport {
+  const local = new LocalTransport();
+  let n = 0;
+  return {
+    kind: 'local',
+    execCount: 0,
+    exec: async (req: ExecRequest) => {
+      const answer = fault(++n, req.script);
+      if (answer instanceof Error) throw answer;
+      if (typeof answer === 'string') return local.exec({ ...req, script: answer });
+      if (answer) return answer;
+      return local.exec(req);
+    },
+    close: async () => {},
+  };
+}
+
+let root: string;
+afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+function project(aliases: string[], extra: Record<string, unknown> = {}) {
+  root = tmpDir('shipshape-fleet-it-');
+  writeTree(path.join(root, 'app'), { 'index.html': 'v1\n' });
+  const deployPath = (a: string) => path.join(root, 'servers', a);
+  const hosts = Object.fromEntries(
+    aliases.map((a) => [a, { local: true, deploy_path: deployPath(a), stage: 'prod' }]),
+  );
+  const load = (more: Record<string, unknown> = {}) =>
+    parseConfig(
+      stringify({ application: 'fleet', source: 'app', hosts, ...extra, ...more }),
+      path.join(root, 'deploy.yml'),
+      {},
+    );
+  const current = (a: string) => {
+    const link = path.join(deployPath(a), 'current');
+    return fs.existsSync(link) ? fs.readlinkSync(link) : undefined;
+  };
+  const locked = (a: string) => fs.existsSync(path.join(deployPath(a), '.deploy', 'lock'));
+  const log = (a: string) =>
+    fs
+      .readFileSync(path.join(deployPath(a), '.deploy', 'releases.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { name: string; status: string });
+  let clock = Date.UTC(2030, 0, 1);
+  const now = () => new Date((clock += 1000));
+  return { load, current, locked, log, now, deployPath };
+}
+
+const failOnB = { hooks: { before: { symlink: [{ run: 'exit 3', hosts: ['b'] }] } } };
+
+describe('a deploy that fails after some hosts switched', () => {
+  it('a first-deploy host that switched is unlinked again and unlocked, and not reported a success', async () => {
+    const p = project(['a', 'b'], failOnB);
+    // b's before-symlink hook fails; a's switch script does not wait for b, so a switches.
+    const r = await deploy({
+      loaded: p.load(),
+      selector: 'prod',
+      reporter: new MemoryReporter(),
+      now: p.now,
+    });
+    expect(r.exitCode).toBe(4);
+    const a = r.outcomes.find((o) => o.host === 'a')!;
+    expect(a.status).toBe('failed');
+    expect(a.error?.code).toBe('ESWITCHEDBACK');
+    expect(p.current('a')).toBeUndefined();
+    expect(p.locked('a')).toBe(false);
+    expect(p.locked('b')).toBe(false);
+    expect(p.log('a').at(-1)).toMatchObject({ name: r.release, status: 'failed' });
+  });
+
+  it('a switch back whose script fails is reported as such, and the lock still goes', async () => {
+    const p = project(['a', 'b']);
+    const first = await deploy({
+      loaded: p.load(),
+      selector: 'prod',
+      reporter: new MemoryReporter(),
+      now: p.now,
+    });
+    expect(first.exitCode).toBe(0);
+    // a: prepare, upload, link, switch, then the switch back (5th exec) fails on the server.
+    const connect = async (alias: string) =>
+      alias === 'a'
+        ? faulty((n) => (n === 5 ? { code: 1, stdout: '', stderr: 'mv: simulated failure\n' } : undefined))
+        : new LocalTransport();
+    const reporter = new MemoryReporter();
+    const r = await deploy({ loaded: p.load(failOnB), selector: 'prod', reporter, now: p.now, connect });
+    const a = r.outcomes.find((o) => o.host === 'a')!;
+    expect(a.error?.code).toBe('EREVERT');
+    expect(a.error?.message).toContain(`still points at ${r.release}`);
+    expect(p.current('a')).toBe(`releases/${r.release}`);
+    expect(reporter.events.some((e) => e.startsWith('warn [a] switched back'))).toBe(false);
+    expect(p.locked('a')).toBe(false);
+    expect(p.current('b')).toBe(`releases/${first.release}`);
+  });
+
+  it('a failed health check whose switch back fails on one host leaves that host reported live', async () => {
+    const p = project(['a', 'b']);
+    const first = await deploy({
+      loaded: p.load(),
+      selector: 'prod',
+      reporter: new MemoryReporter(),
+      now: p.now,
+    });
+    expect(first.exitCode).toBe(0);
+    const cfg = p.load();
+    cfg.config.hosts.b!.healthcheck = {
+      command: 'exit 1',
+      expect_status: 200,
+      timeout: 5,
+      retries: 0,
+      interval: 0,
+    };
+    const connect = async (alias: string) =>
+      alias === 'a'
+        ? faulty((n) => (n === 5 ? { code: 1, stdout: '', stderr: 'mv: simulated failure\n' } : undefined))
+        : new LocalTransport();
+    const r = await deploy({
+      loaded: cfg,
+      selector: 'prod',
+      reporter: new MemoryReporter(),
+      now: p.now,
+      connect,
+    });
+    const [a, b] = ['a', 'b'].map((h) => r.outcomes.find((o) => o.host === h)!);
+    expect(b!.error?.code).toBe('EHEALTH');
+    expect(p.current('b')).toBe(`releases/${first.release}`);
+    expect(a!.error?.code).toBe('EREVERT');
+    expect(p.current('a')).toBe(`releases/${r.release}`);
+    expect(p.locked('a')).toBe(false);
+  });
+
+  it('the release log line failing after the rename counts as after the switch: the host goes back', async () => {
+    const p = project(['a']);
+    const first = await deploy({
+      loaded: p.load(),
+      selector: 'prod',
+      reporter: new MemoryReporter(),
+      now: p.now,
+    });
+    expect(first.exitCode).toBe(0);
+    const logFile = path.join(p.deployPath('a'), '.deploy', 'releases.jsonl');
+    // Only in the switch script: its appends to the release log go to a path that cannot exist.
+    const connect = async () =>
+      faulty((n, script) =>
+        n === 4 ? script.split(`>> ${logFile}`).join('>> /nonexistent/dir/log') : undefined,
+      );
+    const r = await deploy({
+      loaded: p.load(),
+      selector: 'prod',
+      reporter: new MemoryReporter(),
+      now: p.now,
+      connect,
+    });
+    expect(r.error?.code).toBe('EAFTERSWITCH');
+    expect(r.exitCode).toBe(4);
+    expect(p.current('a')).toBe(`releases/${first.release}`);
+    expect(p.locked('a')).toBe(false);
+  });
+});
+
+describe('errors before any host is touched', () => {
+  it('a failing local build still ends the display and returns exit 1', async () => {
+    const p = project(['a'], { hooks: { before: { upload: [{ run: 'exit 7', local: true }] } } });
+    const reporter = new RecordingReporter();
+    const r = await deploy({ loaded: p.load(), selector: 'prod', reporter, now: p.now });
+    expect(r.exitCode).toBe(1);
+    expect(reporter.ends).toHaveLength(1);
+    expect(reporter.ends[0]![0]).toMatchObject({ host: 'a', status: 'failed' });
+    expect(fs.existsSync(p.deployPath('a'))).toBe(false);
+  });
+});
+
+describe('--no-atomic and rolling', () => {
+  it('build once, read the source once, one display, `once` hooks on one host', async () => {
+    const p = project(['a', 'b', 'c'], {
+      hooks: {
+        before: { upload: [{ run: 'echo built >> ../builds.log', local: true }] },
+        after: { symlink: [{ run: 'echo migrated > ../../migrated', once: true }] },
+      },
+    });
+    const reporter = new RecordingReporter();
+    const r = await rollout({ loaded: p.load(), selector: 'prod', reporter, now: p.now, atomic: false });
+    expect(r.exitCode, r.error?.message).toBe(0);
+    expect(fs.readFileSync(path.join(root, 'builds.log'), 'utf8')).toBe('built\n');
+    expect(reporter.begins).toBe(1);
+    expect(reporter.ends).toHaveLength(1);
+    expect(reporter.ends[0]!.map((o) => o.status)).toEqual(['success', 'success', 'success']);
+    const migrated = ['a', 'b', 'c'].filter((a) => fs.existsSync(path.join(p.deployPath(a), 'migrated')));
+    expect(migrated).toEqual(['a']);
+  });
+});
+
+describe('rollback', () => {
+  it('releases the lock when the lock-and-read script is cut off after taking it', async () => {
+    const p = project(['a']);
+    for (let i = 0; i < 2; i++)
+      expect(
+        (await deploy({ loaded: p.load(), selector: 'prod', reporter: new MemoryReporter(), now: p.now }))
+          .exitCode,
+      ).toBe(0);
+    const local = new LocalTransport();
+    let n = 0;
+    const connect = async (): Promise<Transport> => ({
+      kind: 'local',
+      execCount: 0,
+      exec: async (req) => {
+        const out = await local.exec(req);
+        if (++n === 1) throw new DeployError('ECONNLOST', { host: 'a', stage: 'probe' });
+        return out;
+      },
+      close: async () => {},
+    });
+    const r = await rollback({ loaded: p.load(), selector: 'prod', reporter: new MemoryReporter(), connect });
+    expect(r.exitCode).toBe(5);
+    expect(p.locked('a')).toBe(false);
+  });
+});

@@ -188,7 +188,9 @@ function outcomesOf(hosts: readonly FleetHost[]): HostOutcome[] {
 
 function resultOf(fleet: Fleet): DeployResult {
   const stopped = interruption(fleet.signal, fleet.hosts.some(isLive));
-  const error = stopped?.error ?? worstError(fleet.hosts.map((h) => h.error));
+  // A host left on the new release while the others went back outranks every other failure.
+  const stuck = fleet.hosts.find((h) => h.error?.code === 'EREVERT')?.error;
+  const error = stopped?.error ?? stuck ?? worstError(fleet.hosts.map((h) => h.error));
   return {
     release: fleet.hosts.find((h) => h.ctx)?.ctx?.release,
     exitCode: stopped?.exitCode ?? error?.exitCode ?? EXIT.ok,

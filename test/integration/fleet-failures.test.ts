@@ -160,6 +160,9 @@ describe('a deploy that fails after some hosts switched', () => {
     expect(p.current('b')).toBe(`releases/${first.release}`);
     expect(a!.error?.code).toBe('EREVERT');
     expect(p.current('a')).toBe(`releases/${r.release}`);
+    // Not "rolled back" (4): a is still on the new release, and the run's error says so.
+    expect(r.exitCode).toBe(1);
+    expect(r.error?.code).toBe('EREVERT');
     expect(p.locked('a')).toBe(false);
   });
 

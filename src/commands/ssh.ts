@@ -2,9 +2,8 @@ import { spawn } from 'node:child_process';
 import { DeployError } from '../definitions/errors.js';
 import { deployPaths } from '../engine/paths.js';
 import { selectHosts } from '../engine/selector.js';
-import { connectHost } from '../remote/connect.js';
+import { connectSsh } from '../remote/connect.js';
 import { sh } from '../remote/sh.js';
-import { SshTransport } from '../remote/ssh.js';
 import { loadMasked } from './lifecycle-options.js';
 
 export interface SshCommandOptions {
@@ -39,12 +38,11 @@ export async function sshCommand(o: SshCommandOptions): Promise<number> {
     const child = spawn('/bin/sh', ['-c', script.text], { stdio: 'inherit', env });
     return new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
   }
-  const transport = await connectHost(alias, host, env, {
+  const transport = await connectSsh(alias, host, env, {
     config: loaded.config,
     log: (m) => process.stderr.write(`${mask(`warning: ${m}`)}\n`),
   });
   try {
-    if (!(transport instanceof SshTransport)) throw new Error('deploy ssh needs an SSH host');
     return await transport.shell(script.text, { stdin, stdout });
   } finally {
     await transport.close();

@@ -5,7 +5,6 @@ import { release } from '../stages/release.js';
 import { setup } from '../stages/setup.js';
 import { shared } from '../stages/shared.js';
 import { symlink } from '../stages/symlink.js';
-import type { StageInfo } from '../engine/reporter.js';
 import { unlock } from '../stages/unlock.js';
 import { upload } from '../stages/upload.js';
 import { writable } from '../stages/writable.js';
@@ -27,18 +26,3 @@ export const DEPLOY = {
   switch: [symlink],
   finish: [recipeAfter, cleanup, unlock],
 } as const;
-
-export const DEPLOY_STAGES: StageInfo[] = [
-  setup,
-  lock,
-  probe,
-  release,
-  upload,
-  shared,
-  writable,
-  recipeBefore,
-  symlink,
-  recipeAfter,
-  cleanup,
-  unlock,
-].map(({ id, title }) => ({ id, title }));

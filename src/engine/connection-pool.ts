@@ -20,7 +20,6 @@ interface Slot {
 export class ConnectionPool {
   private slots = new Map<string, Slot>();
   private waiting: (() => void)[] = [];
-  private opened = 0;
   /** Connections being closed still hold their place until their socket is gone. */
   private closing = 0;
 
@@ -28,11 +27,6 @@ export class ConnectionPool {
     private readonly limit: number,
     private readonly open: Open,
   ) {}
-
-  /** How many connections were opened in total (one per host unless the limit forced reconnects). */
-  get connectionsOpened(): number {
-    return this.opened;
-  }
 
   private get openCount(): number {
     return [...this.slots.values()].filter((s) => s.transport || s.opening).length + this.closing;
@@ -54,7 +48,6 @@ export class ConnectionPool {
     slot.opening = this.open(alias);
     try {
       slot.transport = await slot.opening;
-      this.opened++;
       return slot.transport;
     } catch (e) {
       slot.busy--;

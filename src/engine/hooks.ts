@@ -77,8 +77,6 @@ export function hookBook(
   };
 }
 
-export const NO_HOOKS: HookBook = { remote: () => [], local: () => [], hasRemote: () => false };
-
 /** Where a hook of this point runs: the new release once it exists, else deploy_path. */
 function hookDir(ctx: HostContext, when: HookWhen, stage: string): string {
   const releasePath = (ctx as { releasePath?: string }).releasePath;

@@ -54,7 +54,16 @@ export async function connectHost(
   env: NodeJS.ProcessEnv = process.env,
   options: ConnectHostOptions = {},
 ): Promise<Transport> {
-  if (host.local) return new LocalTransport();
+  return host.local ? new LocalTransport() : connectSsh(alias, host, env, options);
+}
+
+/** The SSH connection of a host that is not `local`. */
+export async function connectSsh(
+  alias: string,
+  host: HostConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  options: ConnectHostOptions = {},
+): Promise<SshTransport> {
   const homedir = os.homedir();
   const configFile = expandTilde(options.config?.ssh_config_file ?? '~/.ssh/config', homedir);
   const context: ConnectContext = { sshConfigText: loadSshConfig(path.resolve(configFile)), env, homedir };

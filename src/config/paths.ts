@@ -20,11 +20,14 @@ export function isNormalizedAbsolute(p: string): boolean {
   return p.startsWith('/') && path.posix.normalize(p) === p && (p === '/' || !p.endsWith('/'));
 }
 
-/** A path inside a release or shared/: relative, no `..`, no empty segment. */
-export function isSafeRelative(p: string): boolean {
-  if (p === '' || p.startsWith('/') || p.includes('\0')) return false;
-  const parts = p.replace(/\/+$/, '').split('/');
-  return parts.every((s) => s !== '' && s !== '..' && s !== '.');
+export const stripTrailingSlash = (p: string): string => p.replace(/\/+$/, '');
+
+/** A path that stays inside a release or shared/: relative, no `.`, `..` or empty segment. */
+export function isInsidePath(p: string): boolean {
+  if (!p || p.startsWith('/') || p.includes('\0')) return false;
+  return p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
 }
 
-export const stripTrailingSlash = (p: string): string => p.replace(/\/+$/, '');
+/** The same for a path written in deploy.yml or a recipe, where a trailing slash is allowed. */
+export const isSafeRelative = (p: string): boolean =>
+  !p.startsWith('/') && isInsidePath(stripTrailingSlash(p));

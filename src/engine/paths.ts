@@ -25,6 +25,9 @@ export function deployPaths(root: string): DeployPaths {
 
 export const releaseDir = (paths: DeployPaths, name: string): string => path.posix.join(paths.releases, name);
 
+/** What `current` holds when it points at a release: relative, so deploy_path can move. */
+export const currentLinkText = (release: string): string => path.posix.join('releases', release);
+
 /** Link text for a symlink at `from` pointing to `to`; relative so the tree can be moved or mounted elsewhere. */
 export const relativeLink = (from: string, to: string): string =>
   path.posix.relative(path.posix.dirname(from), to);

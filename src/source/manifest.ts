@@ -2,6 +2,7 @@ import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { DeployPaths } from '../engine/paths.js';
 import type { EntryType } from './scan.js';
+import { isInsidePath } from '../config/paths.js';
 
 /**
  * The upload manifest says what shipshape put into a release: one entry per path with its
@@ -47,12 +48,6 @@ export type ManifestRead = { ok: true; manifest: Manifest } | { ok: false; reaso
 
 const TYPES = new Set<EntryType>(['file', 'dir', 'symlink']);
 const SHA256 = /^[0-9a-f]{64}$/;
-
-/** True for a path that stays inside the release: relative, no `.`/`..`/empty segments. */
-export function isInsidePath(p: string): boolean {
-  if (!p || p.startsWith('/') || p.includes('\0')) return false;
-  return p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
-}
 
 /**
  * Every entry is checked, because the paths in it end up in an `rm -rf` on the server: a

@@ -1,3 +1,4 @@
+import { currentLinkText } from '../engine/paths.js';
 import { sh } from '../remote/sh.js';
 import { appendLog, logEntry } from './log-line.js';
 import { switchTempLink } from './symlink.js';
@@ -15,7 +16,7 @@ export const discard: Stage<ReleaseContext & { reason: string }> = {
   id: 'discard',
   title: 'Remove the failed release',
   plan: (ctx) => [
-    sh`if [ "$(readlink ${ctx.paths.current} 2>/dev/null)" = ${`releases/${ctx.release}`} ]; then printf '%s\n' ${KEPT_LIVE_MARKER} && ${appendLog(ctx.paths.log, logEntry(ctx, 'success'))}; else rm -rf -- ${ctx.releasePath} && rm -f -- ${switchTempLink(ctx.paths, ctx.release)} && ${appendLog(ctx.paths.log, logEntry(ctx, 'failed', { reason: ctx.reason }))}; fi`,
+    sh`if [ "$(readlink ${ctx.paths.current} 2>/dev/null)" = ${currentLinkText(ctx.release)} ]; then printf '%s\n' ${KEPT_LIVE_MARKER} && ${appendLog(ctx.paths.log, logEntry(ctx, 'success'))}; else rm -rf -- ${ctx.releasePath} && rm -f -- ${switchTempLink(ctx.paths, ctx.release)} && ${appendLog(ctx.paths.log, logEntry(ctx, 'failed', { reason: ctx.reason }))}; fi`,
   ],
   notes: (o, ctx) =>
     o.stdout.includes(KEPT_LIVE_MARKER)

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { sh, type ShellText } from '../remote/sh.js';
-import type { DeployPaths } from '../engine/paths.js';
+import { currentLinkText, type DeployPaths } from '../engine/paths.js';
 import { REMOTE_EXIT } from './exit-codes.js';
 import { appendLog, logEntry } from './log-line.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
@@ -21,7 +21,7 @@ export const switchTempLink = (paths: DeployPaths, release: string): string =>
  */
 export function switchCurrent(paths: DeployPaths, release: string): ShellText {
   const tmp = switchTempLink(paths, release);
-  return sh`if [ -e ${paths.current} ] && [ ! -L ${paths.current} ]; then printf '%s exists and is not a symlink\n' ${paths.current} >&2; exit ${REMOTE_EXIT.currentNotLink}; fi; rm -f ${tmp} && ln -s ${`releases/${release}`} ${tmp} && mv -T ${tmp} ${paths.current}`;
+  return sh`if [ -e ${paths.current} ] && [ ! -L ${paths.current} ]; then printf '%s exists and is not a symlink\n' ${paths.current} >&2; exit ${REMOTE_EXIT.currentNotLink}; fi; rm -f ${tmp} && ln -s ${currentLinkText(release)} ${tmp} && mv -T ${tmp} ${paths.current}`;
 }
 
 /** Index of the rename over `current` in the symlink plan: a failure of a later command is after the switch. */

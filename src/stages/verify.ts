@@ -41,9 +41,9 @@ export function planVerify(ctx: VerifyContext): ShellText[] {
   for (const d of p.shared_dirs) {
     const expected = sharedTarget(anyRelease, paths.shared, d);
     out.push(
-      check(sh`[ -d ${`${paths.shared}/${d}`} ]`, `shared/${d} exists`, `shared/${d} is missing`),
+      check(sh`[ -d ${path.posix.join(paths.shared, d)} ]`, `shared/${d} exists`, `shared/${d} is missing`),
       check(
-        sh`[ -L ${`${C}/${d}`} ] && [ "$(readlink ${`${C}/${d}`})" = ${expected} ] && [ -e ${`${C}/${d}`} ]`,
+        sh`[ -L ${path.posix.join(C, d)} ] && [ "$(readlink ${path.posix.join(C, d)})" = ${expected} ] && [ -e ${path.posix.join(C, d)} ]`,
         `current/${d} -> ${expected}`,
         `current/${d} is not a link to ${expected}`,
       ),
@@ -51,10 +51,10 @@ export function planVerify(ctx: VerifyContext): ShellText[] {
   }
   for (const f of p.shared_files) {
     const expected = sharedTarget(anyRelease, paths.shared, f.path);
-    const at = `${C}/${f.path}`;
+    const at = path.posix.join(C, f.path);
     out.push(
       f.optional
-        ? sh`if [ -e ${`${paths.shared}/${f.path}`} ]; then ${check(
+        ? sh`if [ -e ${path.posix.join(paths.shared, f.path)} ]; then ${check(
             sh`[ -L ${at} ] && [ "$(readlink ${at})" = ${expected} ]`,
             `current/${f.path} -> ${expected}`,
             `current/${f.path} is not a link to ${expected}`,
@@ -67,7 +67,9 @@ export function planVerify(ctx: VerifyContext): ShellText[] {
     );
   }
   for (const d of p.shared_skeleton) {
-    out.push(check(sh`[ -d ${`${paths.shared}/${d}`} ]`, `shared/${d} exists`, `shared/${d} is missing`));
+    out.push(
+      check(sh`[ -d ${path.posix.join(paths.shared, d)} ]`, `shared/${d} exists`, `shared/${d} is missing`),
+    );
   }
   if (p.public_dir) out.push(...planPublicChecks(ctx, p.public_dir));
   const probes = p.writable_dirs.length
@@ -76,13 +78,13 @@ export function planVerify(ctx: VerifyContext): ShellText[] {
       ? ['storage/logs']
       : [];
   for (const w of probes) {
-    const at = `${C}/${w}`;
+    const at = path.posix.join(C, w);
     out.push(
       sh`if [ -d ${at} ]; then __t=${at}/.shipshape-verify.$$; if ( : > "$__t" ) 2>/dev/null && rm -f "$__t"; then ${say('ok', `${w} is writable`)}; else ${say('fail', `${w} is not writable`)}; fi; fi`,
     );
   }
   if (p.recipe === 'laravel' && p.public_dir) {
-    const link = `${C}/${p.public_dir}/storage`;
+    const link = path.posix.join(C, p.public_dir, 'storage');
     out.push(
       sh`if [ -L ${link} ] && [ -e ${link} ]; then ${say('ok', 'Laravel storage link exists')}; elif ! command -v php >/dev/null 2>&1; then ${say('info', 'Laravel storage link absent: php is not on this host, so storage:link cannot run')}; else ${say('fail', `Laravel storage link ${p.public_dir}/storage is missing (run php artisan storage:link)`)}; fi`,
     );
@@ -92,8 +94,8 @@ export function planVerify(ctx: VerifyContext): ShellText[] {
 
 function planPublicChecks(ctx: VerifyContext, pd: string): ShellText[] {
   const { paths } = ctx;
-  const S = `${paths.shared}/${pd}`;
-  const P = `${paths.current}/${pd}`;
+  const S = path.posix.join(paths.shared, pd);
+  const P = path.posix.join(paths.current, pd);
   const exclude = ctx.persistence.public_exclude;
   const prefix = path.posix.relative(path.posix.join(paths.releases, 'x', pd), S);
   const excluded = casePattern(exclude);

@@ -95,16 +95,9 @@ export class ConnectionPool {
 
   /** A Transport for one host that borrows a pooled connection for each exec. */
   transportFor(alias: string, kind: Transport['kind']): Transport {
-    let execs = 0;
     return {
       kind,
-      get execCount() {
-        return execs;
-      },
-      exec: (request: ExecRequest): Promise<ExecResult> => {
-        execs++;
-        return this.with(alias, (t) => t.exec(request));
-      },
+      exec: (request: ExecRequest): Promise<ExecResult> => this.with(alias, (t) => t.exec(request)),
       close: async () => {
         const slot = this.slots.get(alias);
         if (slot && slot.busy === 0) await this.closeSlot(slot);

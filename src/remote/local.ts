@@ -5,10 +5,8 @@ import type { ExecRequest, ExecResult, Transport } from './transport.js';
 /** Runs scripts on this machine with /bin/sh, for `local: true` hosts and fast tests. */
 export class LocalTransport implements Transport {
   readonly kind = 'local' as const;
-  execCount = 0;
 
   exec({ script, stdin, signal, onStderr }: ExecRequest): Promise<ExecResult> {
-    this.execCount++;
     return new Promise((resolve, reject) => {
       // detached: the script leads its own process group, so an abort kills all of it.
       const child = spawn('/bin/sh', ['-c', script], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });

@@ -89,7 +89,6 @@ export interface SshTransportOptions {
 /** One SSH connection per host; every stage of the run execs over it. */
 export class SshTransport implements Transport {
   readonly kind = 'ssh' as const;
-  execCount = 0;
   private lost = false;
   private readonly ssh = new NodeSSH();
 
@@ -110,7 +109,6 @@ export class SshTransport implements Transport {
 
   async exec({ script, stdin, signal, onStderr }: ExecRequest): Promise<ExecResult> {
     if (!this.isConnected) throw this.lostError();
-    this.execCount++;
     let stderrSoFar = '';
     const onAbort = () => void this.killGroup(readPgid(stderrSoFar));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -167,7 +165,6 @@ export class SshTransport implements Transport {
       const pty = { term: process.env.TERM ?? 'xterm', rows: stdout.rows ?? 24, cols: stdout.columns ?? 80 };
       this.client.exec(command, { pty }, (err, channel) => {
         if (err) return reject(err);
-        this.execCount++;
         const raw = stdin.isTTY && !stdin.isRaw;
         if (raw) stdin.setRawMode(true);
         const onResize = () => channel.setWindow(stdout.rows ?? 24, stdout.columns ?? 80, 0, 0);
@@ -217,7 +214,6 @@ export class SshTransport implements Transport {
   /** Kills what an aborted script left running; its channel closing alone would orphan it. */
   private async killGroup(pgid: number | undefined): Promise<void> {
     if (!pgid || !this.isConnected) return;
-    this.execCount++;
     await this.ssh.execCommand(`kill -TERM -- -${pgid} 2>/dev/null; exit 0`).catch(() => undefined);
   }
 

@@ -21,8 +21,6 @@ export interface ExecResult {
 export interface Transport {
   readonly kind: 'ssh' | 'local';
   exec(request: ExecRequest): Promise<ExecResult>;
-  /** Number of exec requests made so far; the speed budget counts them. */
-  readonly execCount: number;
   close(): Promise<void>;
 }
 

@@ -36,7 +36,6 @@ function faulty(fault: Fault): Transport {
   let n = 0;
   return {
     kind: 'local',
-    execCount: 0,
     exec: async (req: ExecRequest) => {
       const answer = fault(++n, req.script);
       if (answer instanceof Error) throw answer;
@@ -239,7 +238,6 @@ describe('rollback', () => {
     let n = 0;
     const connect = async (): Promise<Transport> => ({
       kind: 'local',
-      execCount: 0,
       exec: async (req) => {
         const out = await local.exec(req);
         if (++n === 1) throw new DeployError('ECONNLOST', { host: 'a', stage: 'probe' });

@@ -25,7 +25,6 @@ const quiet: Reporter = { stage: () => {}, log: () => {} } as unknown as Reporte
 function droppingAfter(seen: string[]): Transport {
   return {
     kind: 'ssh',
-    execCount: 0,
     async exec({ onStderr }: ExecRequest) {
       for (const id of seen) onStderr?.(`${STAGE_MARKER}${id}\n`);
       throw new DeployError('ECONNLOST', { host: 'web' });

@@ -16,9 +16,7 @@ export const VERIFY_MARKER = '@@shipshape-verify ';
 export type VerifyContext = HostContext & { persistence: AppPersistence };
 
 const say = (status: 'ok' | 'fail' | 'info', label: ShellText | string): ShellText =>
-  typeof label === 'string'
-    ? sh`printf '%s%s %s\n' ${VERIFY_MARKER} ${status} ${label}`
-    : sh`printf '%s%s %s\n' ${VERIFY_MARKER} ${status} ${label}`;
+  sh`printf '%s%s %s\n' ${VERIFY_MARKER} ${status} ${label}`;
 
 const check = (test: ShellText, ok: string, fail: string): ShellText =>
   sh`if ${test}; then ${say('ok', ok)}; else ${say('fail', fail)}; fi`;

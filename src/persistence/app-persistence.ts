@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { sharedFiles } from '../config/schema.js';
 import type { WritableMode } from '../config/persistence-schema.js';
 import { DeployError } from '../definitions/errors.js';
-import { hashEntries } from '../source/hash.js';
-import { sharedHashCache } from '../source/hash-cache.js';
 import type { SourceEntry } from '../source/scan.js';
 import { detectRecipes, resolvePersistence, type Persistence } from './detect.js';
 import { appFilesAt, loadRecipes } from './recipes.js';
@@ -71,6 +72,15 @@ export function resolveRecipe(config: Config, recipesDir?: string): Persistence 
   }
 }
 
+const sha256 = (file: string): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file)
+      .on('data', (c) => hash.update(c))
+      .on('error', reject)
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+
 /**
  * Names with a tab or newline cannot be written to the placed-files manifest (one line per
  * file); such files are copied into shared only when absent and otherwise left alone.
@@ -89,22 +99,15 @@ export async function resolveAppPersistence(
   const pd = base.public_dir;
   if (pd) {
     const prefix = `${pd}/`;
-    const inPublic = entries.filter((e) => e.path.startsWith(prefix));
-    // The upload's hash cache: a repeat deploy from the same checkout reads none of these files.
-    const cache = await sharedHashCache(config.source);
-    const hashes = await hashEntries(
-      config.source,
-      inPublic.filter((e) => e.type === 'file'),
-      cache,
-    );
-    await cache.save();
-    for (const e of inPublic) {
+    for (const e of entries) {
+      if (!e.path.startsWith(prefix)) continue;
       const rel = e.path.slice(prefix.length);
       if (!rel.includes('/')) {
         publicEntries.push({ name: rel, type: e.type === 'symlink' ? 'link' : e.type });
       }
-      if (e.type === 'file') publicItems.push({ path: rel, type: 'file', sha256: hashes.get(e.path) });
-      else if (e.type === 'dir') publicItems.push({ path: rel, type: 'dir' });
+      if (e.type === 'file') {
+        publicItems.push({ path: rel, type: 'file', sha256: await sha256(path.join(config.source, e.path)) });
+      } else if (e.type === 'dir') publicItems.push({ path: rel, type: 'dir' });
     }
   }
   return { ...base, writable, publicEntries, publicItems };

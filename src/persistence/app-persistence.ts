@@ -34,14 +34,14 @@ export interface AppPersistence extends Persistence {
 const persistenceInput = (config: Config) => ({
   shared_dirs: config.shared_dirs,
   shared_files: config.shared_files,
-  writable_dirs: config.writable_dirs,
-  public_exclude: config.public_exclude,
+  writable_dirs: config.writable_dirs ?? [],
+  public_exclude: config.public_exclude ?? [],
   public_dir: config.public_dir,
-  enable_hooks: config.enable_hooks,
+  enable_hooks: config.enable_hooks ?? [],
 });
 
 function writableOf(config: Config): WritableSettings {
-  const mode = config.writable_mode;
+  const mode = config.writable_mode ?? 'chmod';
   if ((mode === 'acl' || mode === 'chown') && !config.writable_user) {
     throw new DeployError('ERECIPE', {
       reason: `writable_mode ${mode} needs writable_user`,

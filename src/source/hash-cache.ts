@@ -28,6 +28,16 @@ export function cacheFileFor(root: string, env: NodeJS.ProcessEnv = process.env)
   return path.join(base, 'hashes', `${key}.json`);
 }
 
+const shared = new Map<string, Promise<HashCache>>();
+
+/** One cache per source per process: the upload and the persistence stage's public/ hashes share it. */
+export function sharedHashCache(root: string): Promise<HashCache> {
+  const key = path.resolve(root);
+  let cache = shared.get(key);
+  if (!cache) shared.set(key, (cache = loadHashCache(key)));
+  return cache;
+}
+
 export async function loadHashCache(root: string, env: NodeJS.ProcessEnv = process.env): Promise<HashCache> {
   const file = cacheFileFor(root, env);
   let rows: Record<string, Row> = {};

@@ -1,6 +1,6 @@
 import type { ReleaseContext, SourceInfo } from '../stages/types.js';
 import { hashEntries } from './hash.js';
-import { loadHashCache, type HashCache } from './hash-cache.js';
+import { sharedHashCache, type HashCache } from './hash-cache.js';
 import type { SourceEntry } from './scan.js';
 import {
   chooseCompression,
@@ -21,7 +21,7 @@ const bySource = new WeakMap<SourceInfo, SourceHashing>();
 function hashingFor(source: SourceInfo): SourceHashing {
   let h = bySource.get(source);
   if (!h) {
-    h = { cache: loadHashCache(source.root), pending: new Map() };
+    h = { cache: sharedHashCache(source.root), pending: new Map() };
     bySource.set(source, h);
   }
   return h;

@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { sharedFiles } from '../config/schema.js';
 import type { WritableMode } from '../config/persistence-schema.js';
 import { DeployError } from '../definitions/errors.js';
+import { hashEntries } from '../source/hash.js';
+import { sharedHashCache } from '../source/hash-cache.js';
 import type { SourceEntry } from '../source/scan.js';
 import { detectRecipes, resolvePersistence, type Persistence } from './detect.js';
 import { appFilesAt, loadRecipes } from './recipes.js';
@@ -34,14 +33,14 @@ export interface AppPersistence extends Persistence {
 const persistenceInput = (config: Config) => ({
   shared_dirs: config.shared_dirs,
   shared_files: config.shared_files,
-  writable_dirs: config.writable_dirs ?? [],
-  public_exclude: config.public_exclude ?? [],
+  writable_dirs: config.writable_dirs,
+  public_exclude: config.public_exclude,
   public_dir: config.public_dir,
-  enable_hooks: config.enable_hooks ?? [],
+  enable_hooks: config.enable_hooks,
 });
 
 function writableOf(config: Config): WritableSettings {
-  const mode = config.writable_mode ?? 'chmod';
+  const mode = config.writable_mode;
   if ((mode === 'acl' || mode === 'chown') && !config.writable_user) {
     throw new DeployError('ERECIPE', {
       reason: `writable_mode ${mode} needs writable_user`,
@@ -72,15 +71,6 @@ export function resolveRecipe(config: Config, recipesDir?: string): Persistence 
   }
 }
 
-const sha256 = (file: string): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(file)
-      .on('data', (c) => hash.update(c))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
-  });
-
 /**
  * Names with a tab or newline cannot be written to the placed-files manifest (one line per
  * file); such files are copied into shared only when absent and otherwise left alone.
@@ -99,15 +89,22 @@ export async function resolveAppPersistence(
   const pd = base.public_dir;
   if (pd) {
     const prefix = `${pd}/`;
-    for (const e of entries) {
-      if (!e.path.startsWith(prefix)) continue;
+    const inPublic = entries.filter((e) => e.path.startsWith(prefix));
+    // The upload's hash cache: a repeat deploy from the same checkout reads none of these files.
+    const cache = await sharedHashCache(config.source);
+    const hashes = await hashEntries(
+      config.source,
+      inPublic.filter((e) => e.type === 'file'),
+      cache,
+    );
+    await cache.save();
+    for (const e of inPublic) {
       const rel = e.path.slice(prefix.length);
       if (!rel.includes('/')) {
         publicEntries.push({ name: rel, type: e.type === 'symlink' ? 'link' : e.type });
       }
-      if (e.type === 'file') {
-        publicItems.push({ path: rel, type: 'file', sha256: await sha256(path.join(config.source, e.path)) });
-      } else if (e.type === 'dir') publicItems.push({ path: rel, type: 'dir' });
+      if (e.type === 'file') publicItems.push({ path: rel, type: 'file', sha256: hashes.get(e.path) });
+      else if (e.type === 'dir') publicItems.push({ path: rel, type: 'dir' });
     }
   }
   return { ...base, writable, publicEntries, publicItems };

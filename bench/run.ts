@@ -5,7 +5,7 @@
  * (first deploy, 10 changed files, no change, rollback). Writes BENCHMARKS.md.
  *
  *   npm run bench -- [--files 10000] [--seed 1] [--runs 5] [--scale-files 40000 | --no-scale]
- *                    [--hosts 1,5,20] [--out BENCHMARKS.md]
+ *                    [--hosts 1,5,20 [--hosts-files 1000] | --no-hosts] [--out BENCHMARKS.md]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,7 +19,7 @@ import { startSshd, type SshdServer } from '../test/support/sshd.js';
 import { changeFiles, generateApp, type TreeStats } from './generate.js';
 import { profileLocal, type LocalProfile } from './profile.js';
 import { secs, summary, type Sample } from './stats.js';
-import { renderReport, type Row } from './report.js';
+import { renderReport, type HostsRow, type Row } from './report.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -30,7 +30,9 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '5' },
     'scale-files': { type: 'string', default: '40000' },
     'no-scale': { type: 'boolean', default: false },
-    hosts: { type: 'string' },
+    hosts: { type: 'string', default: '1,5,20' },
+    'no-hosts': { type: 'boolean', default: false },
+    'hosts-files': { type: 'string', default: '1000' },
     out: { type: 'string', default: path.join(ROOT, 'BENCHMARKS.md') },
   },
 });
@@ -90,21 +92,31 @@ function sshArgs(server: SshdServer): string[] {
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-function writeDeployConfig(b: Bench, name: string, source: string, deployPaths: string[]): string {
+function writeDeployConfig(
+  b: Bench,
+  name: string,
+  source: string,
+  deployPaths: string[],
+  fleet: { servers?: SshdServer[]; parallel?: number } = {},
+): string {
   const file = path.join(b.work, `${name}.yml`);
+  const servers = fleet.servers ?? [b.server];
   const hosts = Object.fromEntries(
-    deployPaths.map((p, i) => [
-      deployPaths.length === 1 ? 'web' : `web${i + 1}`,
-      {
-        hostname: b.server.host,
-        port: b.server.port,
-        user: b.server.user,
-        identity_file: b.server.identityFile,
-        known_hosts_file: b.server.knownHostsFile,
-        deploy_path: p,
-        stage: 'bench',
-      },
-    ]),
+    deployPaths.map((p, i) => {
+      const server = servers[i % servers.length]!;
+      return [
+        deployPaths.length === 1 ? 'web' : `web${i + 1}`,
+        {
+          hostname: server.host,
+          port: server.port,
+          user: server.user,
+          identity_file: server.identityFile,
+          known_hosts_file: server.knownHostsFile,
+          deploy_path: p,
+          stage: 'bench',
+        },
+      ];
+    }),
   );
   fs.writeFileSync(
     file,
@@ -115,23 +127,33 @@ function writeDeployConfig(b: Bench, name: string, source: string, deployPaths: 
       // The static recipe: no framework hooks or public/ sharing, so the numbers are about the upload.
       recipe: 'static',
       shared_dirs: ['storage'],
+      ...(fleet.parallel ? { parallel: fleet.parallel } : {}),
       hosts,
     }),
   );
   return file;
 }
 
-async function shipshape(b: Bench, argv: string[]): Promise<Sample & { out: string }> {
+const total = async (servers: SshdServer[], what: 'execRequests' | 'connections') =>
+  (await Promise.all(servers.map((s) => s[what]()))).reduce((a, n) => a + n, 0);
+
+async function shipshape(
+  b: Bench,
+  argv: string[],
+  servers: SshdServer[] = [b.server],
+): Promise<Sample & { out: string; connections: number }> {
   const rssFile = path.join(b.work, 'rss');
-  const before = await b.server.execRequests();
+  const before = await total(servers, 'execRequests');
+  const connectionsBefore = await total(servers, 'connections');
   const r = await run(process.execPath, [path.join(ROOT, 'bench/deploy-entry.mjs'), ...argv], {
     CI: 'true',
     FORCE_COLOR: '0',
     SHIPSHAPE_CACHE_DIR: path.join(b.work, 'hash-cache'),
     BENCH_RSS_FILE: rssFile,
   });
-  const execs = (await b.server.execRequests()) - before;
-  return { ms: r.ms, execs, rssKiB: Number(fs.readFileSync(rssFile, 'utf8')), out: r.out };
+  const execs = (await total(servers, 'execRequests')) - before;
+  const connections = (await total(servers, 'connections')) - connectionsBefore;
+  return { ms: r.ms, execs, connections, rssKiB: Number(fs.readFileSync(rssFile, 'utf8')), out: r.out };
 }
 
 function hasRollback(): boolean {
@@ -159,7 +181,9 @@ async function main() {
     const results = await measure(b, app, rollback);
     const profile = await profileAll(b, app, results.stageLines);
     const scale = args['no-scale'] ? undefined : await measureScale(b, Number(args['scale-files']));
-    const multi = args.hosts ? await measureHosts(b, app, args.hosts.split(',').map(Number)) : undefined;
+    const multi = args['no-hosts']
+      ? undefined
+      : await measureHosts(b, args.hosts!.split(',').map(Number), Number(args['hosts-files']));
     const report = renderReport({
       date: new Date().toISOString().slice(0, 10),
       cores: os.cpus().length,
@@ -317,25 +341,64 @@ async function measureScale(b: Bench, files: number) {
   return { tree: tree as TreeStats, first, changed };
 }
 
+/** sshd processes the many-hosts run spreads its hosts over (each keeps below sshd's MaxStartups of 10). */
+const FLEET_SSHDS = 4;
+
 /**
- * Hook for the many-hosts work: the same deploys against N hosts (here N deploy paths behind
- * the one local sshd, so it measures the tool's fan-out, not N machines). Off unless --hosts.
+ * Issue 7's benchmark: the same deploy to 1, 5 and 20 hosts, alternating, RUNS times each.
+ * The hosts are deploy paths behind a few local sshd processes, so every host's server work
+ * (creating files, `cp -al`) lands on this machine's one disk and two cores: the run shows
+ * what the fan-out costs (connections, parallel phases, round trips), on a smaller app
+ * (--hosts-files) so that server work does not drown it. `parallel` is the host count: one
+ * connection per host for the whole run, as issue 7 asks, with no reconnects by the pool.
  */
-async function measureHosts(b: Bench, app: string, counts: number[]) {
-  const out: { hosts: number; first: Sample; changed: Sample }[] = [];
-  for (const n of counts) {
-    const paths = Array.from({ length: n }, (_, i) => path.join(b.work, `srv/multi-${n}/h${i + 1}`));
-    const cfg = writeDeployConfig(b, `multi-${n}`, app, paths);
-    settle();
-    const first = await shipshape(b, ['-c', cfg, 'bench']);
-    changeFiles(app, 100 + n);
-    settle();
-    const changed = await shipshape(b, ['-c', cfg, 'bench']);
-    out.push({ hosts: n, first, changed });
-    fs.rmSync(path.join(b.work, `srv/multi-${n}`), { recursive: true, force: true });
-    log(`hosts ${n}: first ${secs(first.ms)}s, 10-changed ${secs(changed.ms)}s`);
+async function measureHosts(b: Bench, counts: number[], files: number): Promise<HostsRow[]> {
+  const app = path.join(b.work, 'app-hosts');
+  log(`hosts: generating ${files} files; starting ${FLEET_SSHDS - 1} more sshd processes`);
+  generateApp({ root: app, seed: SEED, files, assets: 1 });
+  const extra = await Promise.all(Array.from({ length: FLEET_SSHDS - 1 }, () => startSshd()));
+  const servers = [b.server, ...extra];
+  const samples = new Map(
+    counts.map((n) => [n, { first: [] as Sample[], changed: [] as Sample[], conns: 0 }]),
+  );
+  try {
+    const rounds = Math.min(RUNS, 3);
+    for (let round = 1; round <= rounds; round++) {
+      for (const n of counts) {
+        const dir = path.join(b.work, `srv/multi-${n}`);
+        const paths = Array.from({ length: n }, (_, i) => path.join(dir, `h${i + 1}`));
+        const cfg = writeDeployConfig(b, `multi-${n}`, app, paths, { servers, parallel: n });
+        const s = samples.get(n)!;
+        settle();
+        const first = await shipshape(b, ['-c', cfg, 'bench'], servers);
+        changeFiles(app, 100 * round + n);
+        settle();
+        const changed = await shipshape(b, ['-c', cfg, 'bench'], servers);
+        s.first.push(first);
+        s.changed.push(changed);
+        s.conns = Math.max(s.conns, first.connections, changed.connections);
+        fs.rmSync(dir, { recursive: true, force: true });
+        log(
+          `hosts ${n} (round ${round}/${rounds}): first ${secs(first.ms)}s, 10-changed ${secs(changed.ms)}s`,
+        );
+      }
+    }
+  } finally {
+    await Promise.all(extra.map((s) => s.stop()));
+    fs.rmSync(app, { recursive: true, force: true });
   }
-  return out;
+  return counts.map((n) => {
+    const s = samples.get(n)!;
+    return {
+      hosts: n,
+      files,
+      parallel: n,
+      sshds: Math.min(n, servers.length),
+      first: summary(s.first),
+      changed: summary(s.changed),
+      connections: s.conns,
+    };
+  });
 }
 
 await main();

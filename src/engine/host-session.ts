@@ -4,7 +4,7 @@ import type { DeployError } from '../definitions/errors.js';
 import { connectHost } from '../remote/connect.js';
 import type { Transport } from '../remote/transport.js';
 import type { HostContext } from '../stages/types.js';
-import { toDeployError } from './deploy.js';
+import { toDeployError } from '../definitions/errors.js';
 import type { HostRunner } from './executor.js';
 import { deployPaths } from './paths.js';
 import { eachLimited } from './pool.js';

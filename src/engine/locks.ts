@@ -5,7 +5,7 @@ import { EXIT } from '../definitions/exit-codes.js';
 import { worstExit } from './exit-status.js';
 import { runStages } from './executor.js';
 import { withHostSessions, type SessionOptions } from './host-session.js';
-import { toDeployError } from './deploy.js';
+import { toDeployError } from '../definitions/errors.js';
 import { readHostStates } from './releases.js';
 import type { LockRecord } from './remote-state.js';
 

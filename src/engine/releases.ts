@@ -4,7 +4,7 @@ import { EXIT } from '../definitions/exit-codes.js';
 import { worstExit } from './exit-status.js';
 import { runStages } from './executor.js';
 import { withHostSessions, type SessionOptions } from './host-session.js';
-import { toDeployError } from './deploy.js';
+import { toDeployError } from '../definitions/errors.js';
 import { missingReleases } from './missing-releases.js';
 import { liveRelease, parseRemoteState, type LockRecord, type RemoteState } from './remote-state.js';
 

@@ -1,6 +1,6 @@
 import type { ReleaseLogEntry } from '../engine/release-log.js';
 import type { RemoteState } from '../engine/remote-state.js';
-import { releaseDir } from '../engine/paths.js';
+import { currentLinkText, releaseDir } from '../engine/paths.js';
 import { sh } from '../remote/sh.js';
 import { appendLog, logEntry } from './log-line.js';
 import { switchCurrent } from './symlink.js';
@@ -65,11 +65,11 @@ export const switchBack: Stage<SwitchBackContext> = {
   plan: (ctx) => [
     ctx.previous
       ? switchCurrent(ctx.paths, ctx.previous)
-      : sh`if [ "$(readlink ${ctx.paths.current})" = ${`releases/${ctx.leaving}`} ]; then rm -f ${ctx.paths.current}; fi`,
+      : sh`if [ "$(readlink ${ctx.paths.current})" = ${currentLinkText(ctx.leaving)} ]; then rm -f ${ctx.paths.current}; fi`,
     ...(ctx.entry ? [appendLog(ctx.paths.log, ctx.entry)] : []),
     ...(ctx.remove
       ? [
-          sh`if [ "$(readlink ${ctx.paths.current})" != ${`releases/${ctx.leaving}`} ]; then rm -rf -- ${releaseDir(ctx.paths, ctx.leaving)}; fi`,
+          sh`if [ "$(readlink ${ctx.paths.current})" != ${currentLinkText(ctx.leaving)} ]; then rm -rf -- ${releaseDir(ctx.paths, ctx.leaving)}; fi`,
         ]
       : []),
   ],

@@ -24,9 +24,6 @@ export function switchCurrent(paths: DeployPaths, release: string): ShellText {
   return sh`if [ -e ${paths.current} ] && [ ! -L ${paths.current} ]; then printf '%s exists and is not a symlink\n' ${paths.current} >&2; exit ${REMOTE_EXIT.currentNotLink}; fi; rm -f ${tmp} && ln -s ${currentLinkText(release)} ${tmp} && mv -T ${tmp} ${paths.current}`;
 }
 
-/** Index of the rename over `current` in the symlink plan: a failure of a later command is after the switch. */
-export const SYMLINK_SWITCH_INDEX = 1;
-
 export const symlink: Stage = {
   id: 'symlink',
   title: 'Switch current to the new release',

@@ -50,6 +50,7 @@ export interface Fleet {
   parallel: number;
   book: HookBook;
   phases: ReturnType<typeof deployPhases>;
+  mask?: (text: string) => string;
 }
 
 type Phase = readonly Pick<Stage, 'id'>[];
@@ -100,7 +101,15 @@ export async function connectAll(
     const transport = pool.transportFor(h.alias, h.host.local ? 'local' : 'ssh');
     h.runner = { alias: h.alias, transport, reporter: fleet.reporter, signal: fleet.signal };
     const paths = deployPaths(h.host.deploy_path);
-    h.hostCtx = { alias: h.alias, host: h.host, config: fleet.config, paths, run, lockToken };
+    h.hostCtx = {
+      alias: h.alias,
+      host: h.host,
+      config: fleet.config,
+      paths,
+      run,
+      lockToken,
+      mask: fleet.mask,
+    };
     h.state = 'connected';
   });
 }

@@ -1,3 +1,4 @@
+import { createMask, sharedFileSecrets } from '../config/secrets.js';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
@@ -122,6 +123,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     parallel: options.parallel ?? config.parallel,
     book,
     phases: deployPhases(book),
+    mask: createMask([...loaded.secrets, ...sharedFileSecrets(config)]),
   };
   if (options.prepared) return runFleet(fleet, options, options.prepared);
 

@@ -1,3 +1,4 @@
+import { createMask, sharedFileSecrets } from '../config/secrets.js';
 import { randomUUID } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
 import type { DeployError } from '../definitions/errors.js';
@@ -69,6 +70,7 @@ export async function withHostSessions<T>(
           paths: deployPaths(s.host.deploy_path),
           run,
           lockToken,
+          mask: createMask([...o.loaded.secrets, ...sharedFileSecrets(o.loaded.config)]),
         },
         error: r.status === 'rejected' ? toDeployError(r.reason, s.alias) : undefined,
       };

@@ -17,6 +17,8 @@ export function logEntry(
     revision: ctx.source.revision,
     ci: ctx.run.ci ? { job: ctx.run.ci.job, url: ctx.run.ci.url } : undefined,
     ...extra,
+    // A reason quotes error messages, which may carry a health-check URL or response body.
+    ...(extra.reason !== undefined ? { reason: ctx.mask ? ctx.mask(extra.reason) : extra.reason } : {}),
   };
 }
 

@@ -19,6 +19,8 @@ export interface HostContext {
   run: RunInfo;
   /** Written into the lock; only the run holding it may remove it. */
   lockToken: string;
+  /** Hides secret values in text this run writes on the server (the release log's reasons). */
+  mask?: (text: string) => string;
 }
 
 export interface SourceInfo {

@@ -24,10 +24,15 @@ export interface ReportInput {
   runs: number;
   rows: Row[];
   rollback: boolean;
-  profile: LocalProfile & { sshConnectMs?: number; remoteCpAlMs?: number; stages?: string[] } & Record<
-      string,
-      unknown
-    >;
+  profile: LocalProfile & {
+    sshConnectMs?: number;
+    remoteCpAlMs?: number;
+    remoteMkdirMs?: number;
+    releaseDirs?: number;
+    cliStartMs?: number;
+    cliStartRssMiB?: number;
+    stages?: string[];
+  };
   scale?: { tree: TreeStats; first: Sample; changed: Sample };
   multi?: HostsRow[];
 }
@@ -113,9 +118,18 @@ export function renderReport(r: ReportInput): string {
   out.push('', '## Where the time goes', '');
   out.push(
     `- SSH connection (system ssh, \`true\`): ${secs(p.sshConnectMs ?? NaN)} s`,
-    `- \`cp -al\` of the whole release on the server: ${secs(p.remoteCpAlMs ?? NaN)} s — the floor of every incremental deploy`,
+    `- \`cp -al\` of the whole release on the server: ${secs(p.remoteCpAlMs ?? NaN)} s — the floor of every incremental deploy; creating only its ${p.releaseDirs} directories (no file) takes ${secs(p.remoteMkdirMs ?? NaN)} s of it: directory creation, not the hard links, is what costs on this disk, and it does not get faster split over two parallel \`cp -al\` (measured by hand: no gain, more variance)`,
+    `- CLI start (\`deploy --help\`, built CLI): ${secs(p.cliStartMs ?? NaN)} s, ${p.cliStartRssMiB?.toFixed(0) ?? '–'} MiB; a rollback is this plus loading config, SSH and the lifecycle modules, one connection and two exec requests`,
     `- local scan of the tree: ${secs(p.scanMs)} s; hashing every file with a cold cache: ${secs(p.hashMs)} s; producing the tar to /dev/null: ${secs(p.packMs)} s`,
   );
+  const floorChanged = (p.cliStartMs ?? NaN) + (p.sshConnectMs ?? NaN) + (p.remoteCpAlMs ?? NaN);
+  out.push(
+    `- floor of a 10-changed deploy on this machine ≈ CLI start + SSH connection + \`cp -al\` = ${secs(floorChanged)} s, against 0.6 × rsync = ${secs(0.6 * m('rsync'))} s and 0.3 × first deploy = ${secs(0.3 * m('first'))} s (rsync pays the same directory creation; it wins on start-up: one C process, no runtime to load)`,
+  );
+  if (r.rollback)
+    out.push(
+      `- floor of a rollback ≈ CLI start + SSH connection = ${secs((p.cliStartMs ?? NaN) + (p.sshConnectMs ?? NaN))} s before its two exec requests, against 0.1 × first deploy = ${secs(0.1 * m('first'))} s`,
+    );
   if (p.stages?.length)
     out.push(
       `- stages of the last 10-changed deploy (plain output, 0.1 s resolution): ${p.stages.join(', ')}`,

@@ -17,8 +17,8 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { startSshd, type SshdServer } from '../test/support/sshd.js';
 import { changeFiles, generateApp, type TreeStats } from './generate.js';
-import { profileLocal, type LocalProfile } from './profile.js';
-import { secs, summary, type Sample } from './stats.js';
+import { profileLocal } from './profile.js';
+import { median, secs, summary, type Sample } from './stats.js';
 import { renderReport, type HostsRow, type Row } from './report.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -294,29 +294,47 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
   return { rows, stageLines };
 }
 
-async function profileAll(
-  b: Bench,
-  app: string,
-  stageLines: string,
-): Promise<LocalProfile & Record<string, unknown>> {
+async function profileAll(b: Bench, app: string, stageLines: string) {
   log('profiling: ssh connection, remote cp -al, local scan/hash/pack');
   const connect: number[] = [];
   for (let i = 0; i < 5; i++) connect.push((await run('ssh', [...b.ssh, b.target, 'true'])).ms);
   const release = path.join(b.work, 'srv/incremental/current/');
   const copy = path.join(b.work, 'srv/cp-al-probe');
-  settle();
-  const cpal = await run('ssh', [
-    ...b.ssh,
-    b.target,
-    `t0=$(date +%s%N) && cp -al ${q(release)}. ${q(copy)} && t1=$(date +%s%N) && echo $(( (t1 - t0) / 1000000 ))`,
-  ]);
-  fs.rmSync(copy, { recursive: true, force: true });
+  /** Runs a server-side command over the system ssh and returns what it took there, in ms. */
+  const remoteMs = async (cmd: string) => {
+    settle();
+    const r = await run('ssh', [
+      ...b.ssh,
+      b.target,
+      `t0=$(date +%s%N) && ${cmd} && t1=$(date +%s%N) && echo $(( (t1 - t0) / 1000000 ))`,
+    ]);
+    fs.rmSync(copy, { recursive: true, force: true });
+    return Number(r.out.trim().split('\n').at(-1));
+  };
+  const cpAl: number[] = [];
+  const mkdirs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    cpAl.push(await remoteMs(`cp -al ${q(release)}. ${q(copy)}`));
+    // The same directories without a single file: what `cp -al` costs before its first link.
+    mkdirs.push(
+      await remoteMs(
+        `mkdir ${q(copy)} && (cd ${q(release)} && find . -mindepth 1 -type d -print0) | (cd ${q(copy)} && xargs -0 mkdir -p)`,
+      ),
+    );
+  }
+  const dirs = Number((await run('sh', ['-c', `find ${q(release)} -type d | wc -l`])).out.trim() || NaN);
+  const help: Sample[] = [];
+  for (let i = 0; i < 3; i++) help.push(await shipshape(b, ['--help']));
   const local = await profileLocal(app);
   const stages = [...stageLines.matchAll(/ok (\S+) \(([\d.]+)s\)/g)].map((m) => `${m[1]} ${m[2]}s`);
   return {
     ...local,
     sshConnectMs: summary(connect.map((ms) => ({ ms }))).median,
-    remoteCpAlMs: Number(cpal.out.trim().split('\n').at(-1)),
+    remoteCpAlMs: median(cpAl),
+    remoteMkdirMs: median(mkdirs),
+    releaseDirs: dirs,
+    cliStartMs: summary(help).median,
+    cliStartRssMiB: summary(help).peakRssMiB,
     stages,
   };
 }

@@ -206,9 +206,11 @@ export async function finishAll(fleet: Fleet): Promise<void> {
       // The release is live; a failed cleanup is worth a warning, not a failed deploy.
       fleet.reporter.log('warn', `cleanup failed: ${(e as Error).message}`, h.alias);
       return runStages(runner, [unlock], h.ctx!, { quiet: true }).catch((lost: unknown) => {
-        // Cut off after the switch: say the new release is live, not that it "may" be.
         if (!isDeployError(lost) || lost.code !== 'ECONNLOST') throw lost;
-        throw new DeployError('ECONNLOST', { ...lost.details, switched: true });
+        // Cut off after the switch: say the new release is live, not that it "may" be, and name
+        // the stage the connection was lost in (the cleanup, when that is where it went).
+        const first = isDeployError(e) && e.code === 'ECONNLOST' ? e : lost;
+        throw new DeployError('ECONNLOST', { ...first.details, switched: true });
       });
     });
     h.state = 'done';

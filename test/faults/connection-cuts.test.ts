@@ -90,7 +90,8 @@ const cuts = (deployPath: string): Cut[] => [
   {
     stage: 'cleanup',
     where: 'while pruning an old release',
-    pause: { command: 'rm', needle: `-- ${deployPath}/releases/`, when: 'before' },
+    // Pruning is one rename of the old release into .deploy/trash (deleted in the background later).
+    pause: { command: 'mv', needle: `${deployPath}/.deploy/trash/`, when: 'before' },
     mayBeLive: true,
   },
   {

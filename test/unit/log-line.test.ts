@@ -12,7 +12,9 @@ const ctx = {
 
 describe('release log lines', () => {
   it('mask secrets in the reason written to the server (a health URL may carry a token)', () => {
-    const entry = logEntry(ctx, 'failed', { reason: 'EHEALTH: GET https://x/health?t=tok-SECRET-123 answered 500' });
+    const entry = logEntry(ctx, 'failed', {
+      reason: 'EHEALTH: GET https://x/health?t=tok-SECRET-123 answered 500',
+    });
     expect(entry.reason).toBe('EHEALTH: GET https://x/health?t=*** answered 500');
     expect(appendLog('/srv/.deploy/releases.jsonl', entry).text).not.toContain('tok-SECRET-123');
   });

@@ -35,12 +35,22 @@ describe('release log', () => {
 describe('releasesToRemove', () => {
   const history = (pairs: [string, ReleaseLogEntry['status']][]) =>
     new Map(pairs.map(([name, status]) => [name, { name, status } as ReleaseLogEntry]));
-  const names = ['20260101-000001', '20260101-000002', '20260101-000003', '20260101-000004', '20260101-000005'];
+  const names = [
+    '20260101-000001',
+    '20260101-000002',
+    '20260101-000003',
+    '20260101-000004',
+    '20260101-000005',
+  ];
 
   it('keeps the newest keep successes and what is protected', () => {
     const h = history(names.map((n) => [n, 'success']));
-    expect(releasesToRemove({ releases: names, history: h, keep: 3, protect: [names[3]!] })).toEqual(names.slice(0, 2));
-    expect(releasesToRemove({ releases: names, history: h, keep: 2, protect: [names[0]!] })).toEqual(names.slice(1, 3));
+    expect(releasesToRemove({ releases: names, history: h, keep: 3, protect: [names[3]!] })).toEqual(
+      names.slice(0, 2),
+    );
+    expect(releasesToRemove({ releases: names, history: h, keep: 2, protect: [names[0]!] })).toEqual(
+      names.slice(1, 3),
+    );
   });
 
   it('failed releases do not count against keep, and five failures prune no success', () => {
@@ -71,6 +81,8 @@ describe('releasesToRemove', () => {
 
   it('never touches directories that are not in the log or do not look like releases', () => {
     const h = history([[names[0]!, 'success']]);
-    expect(releasesToRemove({ releases: [...names, 'backup'], history: h, keep: 1, protect: [] })).toEqual([]);
+    expect(releasesToRemove({ releases: [...names, 'backup'], history: h, keep: 1, protect: [] })).toEqual(
+      [],
+    );
   });
 });

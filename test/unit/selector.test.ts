@@ -14,7 +14,8 @@ hosts:
   'deploy.yml',
   {},
 );
-const pick = (sel: string | string[] | undefined, limit?: number) => selectHosts(config, sel, limit).map((h) => h.alias);
+const pick = (sel: string | string[] | undefined, limit?: number) =>
+  selectHosts(config, sel, limit).map((h) => h.alias);
 
 describe('selectHosts', () => {
   it('by alias, stage, label and all', () => {
@@ -39,7 +40,9 @@ describe('selectHosts', () => {
     try {
       pick('prod');
     } catch (e) {
-      expect((e as { hint: string }).hint).toContain('web1, web2, worker1, stg, production (stage), staging (stage)');
+      expect((e as { hint: string }).hint).toContain(
+        'web1, web2, worker1, stg, production (stage), staging (stage)',
+      );
     }
   });
 });

@@ -30,7 +30,13 @@ function ctx(over: Partial<ReleaseContext> = {}): ReleaseContext {
     host: config.hosts.web!,
     config,
     paths,
-    run: { user: 'ann', machine: 'laptop', pid: 42, started_at: '2026-01-01T00:00:00Z', command: 'deploy web' },
+    run: {
+      user: 'ann',
+      machine: 'laptop',
+      pid: 42,
+      started_at: '2026-01-01T00:00:00Z',
+      command: 'deploy web',
+    },
     lockToken: 'tok-123',
     release: '20260101-000003',
     releasePath: releaseDir(paths, '20260101-000003'),
@@ -84,13 +90,14 @@ describe('stage plans', () => {
   it('shared checks required files first, then links dirs and files relatively', () => {
     const t = text(shared.plan(ctx()));
     expect(t.indexOf('__missing')).toBeLessThan(t.indexOf('ln -s'));
-    expect(t).toContain("ln -s ../../shared/storage");
+    expect(t).toContain('ln -s ../../shared/storage');
     expect(t).toContain("ln -s '../../../shared/var/log files'");
     expect(t).toContain('mv -n -T');
     expect(t).not.toContain('config/x.json; __missing=1');
     const removed = [...t.matchAll(/rm -rf (?:-- )?('(?:[^']|'\\'')*'|\S+)/g)].map((m) => m[1]!);
     expect(removed.length).toBeGreaterThan(0);
-    for (const r of removed) expect(r.startsWith(`'${root.replace(/'/g, `'\\''`)}/releases/20260101-000003/`), r).toBe(true);
+    for (const r of removed)
+      expect(r.startsWith(`'${root.replace(/'/g, `'\\''`)}/releases/20260101-000003/`), r).toBe(true);
   });
 
   it('symlink renames a relative temporary link over current and logs success', () => {
@@ -147,6 +154,9 @@ describe('composeScript', () => {
     } catch (e) {
       stderr = String((e as { stderr: Buffer }).stderr);
     }
-    expect(readScriptReport(stderr)).toEqual({ started: ['one', 'two'], failed: { stage: 'two', index: 1, code: 1 } });
+    expect(readScriptReport(stderr)).toEqual({
+      started: ['one', 'two'],
+      failed: { stage: 'two', index: 1, code: 1 },
+    });
   });
 });

@@ -162,10 +162,12 @@ export function renderReport(r: ReportInput): string {
       );
     }
     const most = r.multi.at(-1)!;
-    const worst = Math.max(most.first.median / one.first.median, most.changed.median / one.changed.median);
+    const first = most.first.median / one.first.median;
+    const changed = most.changed.median / one.changed.median;
+    const verdict = (x: number) => (x <= 4 ? 'met' : '**missed**');
     out.push(
       '',
-      `Target: ${most.hosts} hosts ≤ 4 × one host: ${worst.toFixed(2)} × (worse of first and 10-changed) — ${worst <= 4 ? 'met' : '**missed**'}.`,
+      `Target (issue 7): ${most.hosts} hosts ≤ 4 × one host. 10-changed deploy: ${changed.toFixed(2)} × — ${verdict(changed)}. First deploy: ${first.toFixed(2)} × — ${verdict(first)}${first > 4 ? `: every host's full upload creates its ${most.files} files on this one disk, so the server work alone is ${most.hosts} × one host's; the tool's share (connections, one script per phase, parallel streams) is what the 10-changed row shows` : ''}.`,
     );
   } else {
     out.push('Not measured in this run (`--no-hosts`).');

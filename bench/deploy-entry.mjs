@@ -4,5 +4,6 @@ import fs from 'node:fs';
 import { main } from '../dist/cli.js';
 
 const code = await main(process.argv);
-if (process.env.BENCH_RSS_FILE) fs.writeFileSync(process.env.BENCH_RSS_FILE, String(process.resourceUsage().maxRSS));
+if (process.env.BENCH_RSS_FILE)
+  fs.writeFileSync(process.env.BENCH_RSS_FILE, String(process.resourceUsage().maxRSS));
 process.exitCode = code;

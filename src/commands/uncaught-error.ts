@@ -1,6 +1,7 @@
 import { isDeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
 import { formatError } from '../ui/print-error.js';
+import { createMask } from '../config/secrets.js';
 import { fallbackMask } from './lifecycle-options.js';
 
 /**
@@ -12,6 +13,10 @@ export function reportUncaught(
   configFile: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): number {
-  process.stderr.write(`${formatError(e, fallbackMask(configFile, env))}\n`);
+  // A configuration that did not load is not read a second time (a pathological file costs
+  // twice, and once was enough to crash on); its errors never quote environment values.
+  const configFailed = isDeployError(e) && (e.code === 'ECONFIG' || e.code === 'ENOCONFIG');
+  const mask = configFailed ? createMask([], env) : fallbackMask(configFile, env);
+  process.stderr.write(`${formatError(e, mask)}\n`);
   return isDeployError(e) ? e.exitCode : EXIT.failed;
 }

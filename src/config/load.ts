@@ -105,7 +105,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       line: pos.line,
       column: pos.col,
       key: '(yaml)',
-      message: `${e.message.split('\n')[0]} — fix the YAML syntax`,
+      message: /Maximum call stack/.test(e.message)
+        ? 'the document nests too deeply to read — a deploy.yml is a few levels deep; fix the YAML'
+        : `${e.message.split('\n')[0]} — fix the YAML syntax`,
     });
   }
   if (problems.length) throw configError(file, problems);

@@ -34,9 +34,10 @@ export class LocalTransport implements Transport {
       if (stdin) {
         stdin.once('error', (e) => {
           stdinError = e;
+          // Kill before closing stdin: closed first, the script would read end-of-input and go on.
+          onAbort();
           stdin.unpipe(child.stdin);
           child.stdin.destroy();
-          onAbort();
         });
         stdin.pipe(child.stdin);
       } else child.stdin.end();

@@ -72,11 +72,33 @@ export async function loadHashCache(root: string, env: NodeJS.ProcessEnv = proce
       const tmp = `${file}.${process.pid}.tmp`;
       try {
         await fs.mkdir(path.dirname(file), { recursive: true });
-        await fs.writeFile(tmp, JSON.stringify({ format: FORMAT, root: path.resolve(root), rows }));
+        await fs.writeFile(tmp, cacheJson(root, rows));
         await fs.rename(tmp, file);
       } catch {
         await fs.rm(tmp, { force: true }).catch(() => undefined);
       }
     },
   };
+}
+
+const ROWS_PER_PIECE = 500;
+
+/**
+ * The cache's JSON in pieces, so a 40,000-file source is never one 6 MB string (with its
+ * builder's copies) at the end of the upload, where memory already peaks.
+ */
+function* cacheJson(root: string, rows: Record<string, Row>): Generator<string> {
+  yield `${JSON.stringify({ format: FORMAT, root: path.resolve(root) }).slice(0, -1)},"rows":{`;
+  let piece: string[] = [];
+  let first = true;
+  for (const key in rows) {
+    piece.push(`${JSON.stringify(key)}:${JSON.stringify(rows[key])}`);
+    if (piece.length === ROWS_PER_PIECE) {
+      yield (first ? '' : ',') + piece.join(',');
+      first = false;
+      piece = [];
+    }
+  }
+  if (piece.length > 0) yield (first ? '' : ',') + piece.join(',');
+  yield '}}';
 }

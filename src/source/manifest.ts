@@ -1,5 +1,7 @@
 import path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import type { DeployPaths } from '../engine/paths.js';
 import type { EntryType } from './scan.js';
 import { isInsidePath } from '../config/paths.js';
@@ -41,6 +43,45 @@ export const manifestFile = (paths: DeployPaths, release: string): string =>
 
 export function encodeManifest(m: Manifest): Buffer {
   return gzipSync(JSON.stringify(m), { level: 6 });
+}
+
+/** Entries per piece of JSON handed to gzip: big enough that the pieces cost nothing, small enough to stay flat. */
+const ENTRIES_PER_PIECE = 500;
+
+/**
+ * The same bytes as `encodeManifest`, built from entries as they are produced. At 40,000
+ * entries the one JSON string, the array of rows behind it and the cache written next to it
+ * were the deploy's peak memory (about 35 MB on top of the upload's buffers).
+ */
+export async function encodeManifestFrom(
+  head: Omit<Manifest, 'entries'>,
+  entries: Iterable<ManifestEntry>,
+): Promise<Buffer> {
+  const out: Buffer[] = [];
+  await pipeline(Readable.from(manifestPieces(head, entries)), createGzip({ level: 6 }), async (gz) => {
+    for await (const chunk of gz) out.push(chunk as Buffer);
+  });
+  return Buffer.concat(out);
+}
+
+function* manifestPieces(
+  head: Omit<Manifest, 'entries'>,
+  entries: Iterable<ManifestEntry>,
+): Generator<string> {
+  // Equal to JSON.stringify of the whole manifest: the head's keys, then entries last.
+  yield `${JSON.stringify(head).slice(0, -1)},"entries":[`;
+  let piece: string[] = [];
+  let first = true;
+  for (const e of entries) {
+    piece.push(JSON.stringify(e));
+    if (piece.length === ENTRIES_PER_PIECE) {
+      yield (first ? '' : ',') + piece.join(',');
+      first = false;
+      piece = [];
+    }
+  }
+  if (piece.length > 0) yield (first ? '' : ',') + piece.join(',');
+  yield ']}';
 }
 
 /** A manifest read back from a server, or why it cannot be used. */

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { TransferProgress } from '../engine/reporter.js';
 import type { HashCache } from './hash-cache.js';
-import { encodeManifest, MANIFEST_FORMAT, type Manifest, type ManifestEntry } from './manifest.js';
+import { encodeManifestFrom, MANIFEST_FORMAT, type ManifestEntry } from './manifest.js';
 import type { SourceEntry } from './scan.js';
 import { packTar, type ExtraFile } from './tar.js';
 import { REVISION_FILE, type UploadPlan } from './upload-plan.js';
@@ -45,31 +45,28 @@ export function uploadStream(input: UploadStreamInput): Readable {
 
   const extras = async (): Promise<ExtraFile[]> => {
     const out: ExtraFile[] = [];
-    const rows: ManifestEntry[] = [];
-    for (const e of entries) {
-      const kept = plan.kept.get(e.path);
-      if (kept) rows.push(kept);
-      else rows.push(entryOf(e, hashes.get(e.path)));
+    const revisionFile = revision === undefined ? undefined : `${revision}\n`;
+    if (revisionFile !== undefined) out.push({ path: REVISION_FILE, content: revisionFile, mtime: now });
+    function* rows(): Generator<ManifestEntry> {
+      for (const e of entries) yield plan.kept.get(e.path) ?? entryOf(e, hashes.get(e.path));
+      if (revisionFile !== undefined) {
+        yield {
+          path: REVISION_FILE,
+          type: 'file',
+          mode: 0o644,
+          size: Buffer.byteLength(revisionFile),
+          mtime: seconds(now.getTime()),
+          sha256: createHash('sha256').update(revisionFile).digest('hex'),
+        };
+      }
     }
-    if (revision !== undefined) {
-      const content = `${revision}\n`;
-      out.push({ path: REVISION_FILE, content, mtime: now });
-      rows.push({
-        path: REVISION_FILE,
-        type: 'file',
-        mode: 0o644,
-        size: Buffer.byteLength(content),
-        mtime: seconds(now.getTime()),
-        sha256: createHash('sha256').update(content).digest('hex'),
-      });
-    }
-    const manifest: Manifest = {
-      format: MANIFEST_FORMAT,
-      release,
-      created_at: now.toISOString(),
-      entries: rows,
-    };
-    out.push({ path: manifestEntryName(token), content: encodeManifest(manifest), mode: 0o600, mtime: now });
+    const head = { format: MANIFEST_FORMAT, release, created_at: now.toISOString() } as const;
+    out.push({
+      path: manifestEntryName(token),
+      content: await encodeManifestFrom(head, rows()),
+      mode: 0o600,
+      mtime: now,
+    });
     await cache?.save();
     return out;
   };

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { DeployPaths } from '../engine/paths.js';
+import { planKeepAsSpare } from '../engine/spare.js';
 import { planMoveToTrash } from '../engine/trash.js';
 import { markerLines } from '../remote/markers.js';
 import { lines, sh, ShellText } from '../remote/sh.js';
@@ -54,14 +55,19 @@ export function planRescue(paths: DeployPaths, release: string, ephemeral: reado
   );
 }
 
-/** Rescue, then move the release to the trash (deleted in the background) and remove its manifest. */
+/**
+ * Rescue, then move the release to the trash (deleted in the background) or keep it as the
+ * spare the next deploy builds on, and remove its manifest.
+ */
 export function planRemoveRelease(
   paths: DeployPaths,
   release: string,
   ephemeral: readonly string[],
+  to: 'trash' | 'spare' = 'trash',
 ): ShellText {
+  const move = to === 'spare' ? planKeepAsSpare(paths, release) : planMoveToTrash(paths, release);
   return sh`{ ${planRescue(paths, release, ephemeral)}
-} && ${planMoveToTrash(paths, release)} && rm -f -- ${manifestPath(paths, release)}`;
+} && ${move} && rm -f -- ${manifestPath(paths, release)}`;
 }
 
 export function rescueNotes(stdout: string, sharedRoot: string): StageNote[] {

@@ -2,6 +2,7 @@ import type { Config, HostConfig } from '../config/schema.js';
 import type { HashCache } from './hash-cache.js';
 import { decodeManifest, type ManifestEntry } from './manifest.js';
 import { decodeTree, type PreviousReleaseRaw, type RemoteEntry } from './previous-release.js';
+import { recyclePlan } from './recycle-plan.js';
 import type { SourceEntry } from './scan.js';
 
 export type UploadMode = 'incremental' | 'full' | 'copy';
@@ -12,8 +13,11 @@ export const REVISION_FILE = 'REVISION';
 
 /** What the upload stage does on one host, decided on this machine before anything is sent. */
 export interface UploadPlan {
-  /** The new release starts empty, as hard links to `base`, or as an independent copy of it. */
-  seed: 'empty' | 'link' | 'copy';
+  /**
+   * The new release starts empty, as hard links to `base`, as an independent copy of it, or
+   * as the spare (a pruned release) renamed into place and corrected by `remove` and `link`.
+   */
+  seed: 'empty' | 'link' | 'copy' | 'recycle';
   base?: string;
   /** Source entries to stream, in scan order (a directory before its contents). */
   send: SourceEntry[];
@@ -23,6 +27,8 @@ export interface UploadPlan {
    * through. Only the top-most path of a removed subtree is listed.
    */
   remove: string[];
+  /** Hard-linked from `base` after the removals (recycle only): kept files the spare lacks. */
+  link: string[];
   /** Carried over from `base` untouched, with the hashes its manifest recorded. */
   kept: Map<string, ManifestEntry>;
   compression: Compression;
@@ -50,6 +56,7 @@ export const fullPlan = (entries: readonly SourceEntry[], compression: Compressi
   seed: 'empty',
   send: [...entries],
   remove: [],
+  link: [],
   kept: new Map(),
   compression,
 });
@@ -94,13 +101,27 @@ export async function planUpload(input: UploadInput): Promise<{ plan: UploadPlan
   if (!tree) return full('warn', `could not list ${base} on the server (GNU find and gzip are needed)`);
 
   const diff = await diffAgainst(entries, tree, read.manifest.entries, input.hash);
-  const plan: UploadPlan = { seed: mode === 'copy' ? 'copy' : 'link', base, compression, ...diff };
+  const linked: UploadPlan = {
+    seed: mode === 'copy' ? 'copy' : 'link',
+    base,
+    compression,
+    link: [],
+    ...diff,
+  };
+  const spare = mode === 'incremental' ? decodeTree(previous.spare) : undefined;
+  const plan = spare ? recyclePlan(entries, linked, tree, spare) : linked;
   const files = plan.send.filter((e) => e.type !== 'dir').length;
+  const how =
+    plan.seed === 'recycle'
+      ? `hard links, in the directories of a pruned release: ${plan.link.length} linked again`
+      : mode === 'copy'
+        ? 'copied'
+        : 'hard links';
   return {
     plan,
     notice: {
       level: 'info',
-      message: `incremental upload from ${base} (${mode === 'copy' ? 'copied' : 'hard links'}): ${files} new or changed, ${plan.remove.length} removed or replaced, ${plan.kept.size} kept`,
+      message: `incremental upload from ${base} (${how}): ${files} new or changed, ${plan.remove.length} removed or replaced, ${plan.kept.size} kept`,
     },
   };
 }

@@ -8,9 +8,14 @@ import type { SourceEntry } from './scan.js';
 import { packTar, type ExtraFile } from './tar.js';
 import { REVISION_FILE, type UploadPlan } from './upload-plan.js';
 
+const nulTerminated = (paths: readonly string[]): Buffer =>
+  Buffer.from(paths.map((p) => `${p}\0`).join(''), 'utf8');
+
 /** The removal list as it travels: NUL-terminated paths, read on the server by `head -c`. */
-export const removalBytes = (plan: Pick<UploadPlan, 'remove'>): Buffer =>
-  Buffer.from(plan.remove.map((p) => `${p}\0`).join(''), 'utf8');
+export const removalBytes = (plan: Pick<UploadPlan, 'remove'>): Buffer => nulTerminated(plan.remove);
+
+/** The list of files to link again from the previous release; it follows the removal list. */
+export const linkBytes = (plan: Pick<UploadPlan, 'link'>): Buffer => nulTerminated(plan.link ?? []);
 
 /**
  * Name of the manifest inside the archive. It is extracted with the release and moved out
@@ -81,7 +86,7 @@ export function uploadStream(input: UploadStreamInput): Readable {
   });
   const body = plan.compression === 'gzip' ? tar.pipe(createGzip({ level: 1 })) : tar;
   if (plan.compression === 'gzip') tar.on('error', (err) => body.destroy(err));
-  const head = removalBytes(plan);
+  const head = Buffer.concat([removalBytes(plan), linkBytes(plan)]);
   return Readable.from(concat(head, body));
 }
 

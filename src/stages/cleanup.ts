@@ -3,6 +3,7 @@ import { releasesToRemove } from '../engine/retention.js';
 import { planEmptyTrash } from '../engine/trash.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
 import { planRemoveRelease, rescueNotes } from '../persistence/rescue.js';
+import { uploadSettings } from '../source/upload-plan.js';
 import type { ReleaseContext, Stage } from './types.js';
 
 export function plannedRemovals(ctx: ReleaseContext): string[] {
@@ -28,9 +29,17 @@ export const cleanup: Stage = {
   title: 'Remove old releases',
   // Files the app wrote into a release after it went live are moved to shared/.rescued/ first.
   // The trash is emptied on every deploy, so a delete killed earlier is finished by the next one.
-  plan: (ctx) => [
-    ...plannedRemovals(ctx).map((name) => planRemoveRelease(ctx.paths, name, persistenceOf(ctx).ephemeral)),
-    planEmptyTrash(ctx.paths),
-  ],
+  // The newest release removed becomes the spare the next incremental deploy renames into place.
+  plan: (ctx) => {
+    const removals = plannedRemovals(ctx);
+    const spare = uploadSettings(ctx.config).mode === 'incremental' ? removals.at(-1) : undefined;
+    const { ephemeral } = persistenceOf(ctx);
+    return [
+      ...removals.map((name) =>
+        planRemoveRelease(ctx.paths, name, ephemeral, name === spare ? 'spare' : 'trash'),
+      ),
+      planEmptyTrash(ctx.paths),
+    ];
+  },
   notes: (o, ctx) => rescueNotes(o.stdout, ctx.paths.shared),
 };

@@ -2,15 +2,20 @@ import path from 'node:path';
 import { sh, type ShellText } from '../remote/sh.js';
 import { manifestDir, manifestFile } from '../source/manifest.js';
 import { fullPlan, type UploadPlan } from '../source/upload-plan.js';
-import { manifestEntryName, removalBytes, uploadStream } from '../source/upload-stream.js';
+import { linkBytes, manifestEntryName, removalBytes, uploadStream } from '../source/upload-stream.js';
 import { releaseDir } from '../engine/paths.js';
+import { planTakeSpare } from '../engine/spare.js';
 import type { ReleaseContext, Stage } from './types.js';
 
 /** The plan the engine chose for this host; a context built without one uploads everything. */
 const planOf = (ctx: ReleaseContext): UploadPlan => ctx.upload ?? fullPlan(ctx.source.entries, 'none');
 
-/** Seeds the new release from the previous one: hard links (cheap, shared inodes) or real copies. */
+/**
+ * Seeds the new release from the previous one: hard links (cheap, shared inodes), real
+ * copies, or the spare renamed into place (its directories already exist).
+ */
 function seed(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
+  if (plan.seed === 'recycle') return [planTakeSpare(ctx.paths, ctx.releasePath)];
   if (plan.seed === 'empty' || !plan.base) return [];
   const from = `${releaseDir(ctx.paths, plan.base)}/.`;
   return [
@@ -30,6 +35,19 @@ function removals(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
   return [sh`head -c ${bytes} | { cd ${ctx.releasePath} && xargs -0 -r rm -rf --; }`];
 }
 
+/**
+ * Kept files the recycled spare lacks, hard-linked from the previous release after the
+ * removals (so no link lands on a path that still exists); `--parents` creates a missing
+ * directory on the way. The list follows the removal list on stdin.
+ */
+function links(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
+  const bytes = linkBytes(plan).length;
+  if (bytes === 0 || !plan.base) return [];
+  return [
+    sh`head -c ${bytes} | { cd ${releaseDir(ctx.paths, plan.base)} && xargs -0 -r cp -al --parents -t ${ctx.releasePath} --; }`,
+  ];
+}
+
 export const upload: Stage = {
   id: 'upload',
   title: 'Upload the code',
@@ -40,6 +58,7 @@ export const upload: Stage = {
     return [
       ...seed(ctx, plan),
       ...removals(ctx, plan),
+      ...links(ctx, plan),
       // --no-same-owner: files belong to the deploying user, not to uid 0 from the archive.
       plan.compression === 'gzip'
         ? sh`tar -x -z --no-same-owner -p -f - -C ${ctx.releasePath}`

@@ -149,6 +149,69 @@ describe('incremental upload over a real sshd', () => {
     expect(uploaded(nextPath)).toEqual(uploaded(fullRelease));
   });
 
+  it('renames the newest pruned release into the next one and corrects it: exact source, nothing written through its links, previous release untouched', async () => {
+    const { source, deployPath, file } = project('recycle', { keep_releases: 1 });
+    const spare = path.join(deployPath, '.deploy/spare');
+    const deploy = async () => {
+      const r = await runCli(['-c', file, 'web'], { env });
+      expect(r.code, r.output).toBe(0);
+      return r;
+    };
+    await deploy();
+    const [first] = releasesOf(deployPath);
+    changeSource(source);
+    await deploy();
+    fs.writeFileSync(path.join(source, 'index.php'), '<?php echo "v3";\n');
+    await deploy();
+    // The first release left releases/ (keep_releases 1, the previous current stays) and is the spare.
+    expect(releasesOf(deployPath)).not.toContain(first);
+    expect(fs.readFileSync(path.join(spare, 'old/a.txt'), 'utf8')).toBe('goes away\n');
+
+    // What a spare may hold by now: a link into shared/ where the source has a directory, a file
+    // that looks like the release's but is another inode with other bytes, and leftovers.
+    const victim = path.join(deployPath, 'shared', 'victim');
+    writeTree(victim, { 'app.php': 'user data\n' });
+    fs.rmSync(path.join(spare, 'config'), { recursive: true });
+    fs.symlinkSync(victim, path.join(spare, 'config'));
+    fs.rmSync(path.join(spare, 'touched.txt'));
+    fs.writeFileSync(path.join(spare, 'touched.txt'), 'NOT the release file!!\n');
+    writeTree(spare, { 'junk/deep/x.txt': 'left over\n' });
+    fs.chmodSync(path.join(spare, 'bin'), 0o700);
+
+    const [pruned, prev] = releasesOf(deployPath);
+    const prunedBefore = snapshot(releasePath(deployPath, pruned!));
+    const prevPath = releasePath(deployPath, prev!);
+    const prevBefore = snapshot(prevPath);
+    const sharedBefore = snapshot(path.join(deployPath, 'shared'));
+    fs.writeFileSync(path.join(source, 'index.php'), '<?php echo "v4";\n');
+    const execsBefore = await server.execRequests();
+    const r = await deploy();
+    expect(await server.execRequests()).toBeLessThanOrEqual(execsBefore + 6);
+    expect(r.stdout).toContain(
+      `incremental upload from ${prev} (hard links, in the directories of a pruned release`,
+    );
+
+    const next = releasesOf(deployPath).at(-1)!;
+    const nextPath = releasePath(deployPath, next);
+    expect(uploaded(nextPath)).toEqual(sourceSnapshot(source));
+    expect(snapshot(path.join(deployPath, 'shared'))).toEqual(sharedBefore);
+    expect(snapshot(prevPath)).toEqual(prevBefore);
+    expect(ino(path.join(nextPath, 'touched.txt'))).toBe(ino(path.join(prevPath, 'touched.txt')));
+    expect(ino(path.join(nextPath, 'config/app.php'))).toBe(ino(path.join(prevPath, 'config/app.php')));
+    expect(fs.lstatSync(path.join(nextPath, 'config')).isDirectory()).toBe(true);
+    // The release this deploy pruned is the spare now; nothing else was left behind.
+    expect(releasesOf(deployPath)).toEqual([prev, next]);
+    expect(snapshot(spare)).toEqual(prunedBefore);
+
+    const fresh = project('recycle-full', { upload: 'full' });
+    fs.rmSync(fresh.source, { recursive: true });
+    fs.cpSync(source, fresh.source, { recursive: true, verbatimSymlinks: true });
+    expect((await runCli(['-c', fresh.file, 'web'], { env })).code).toBe(0);
+    expect(uploaded(nextPath)).toEqual(
+      uploaded(releasePath(fresh.deployPath, releasesOf(fresh.deployPath)[0]!)),
+    );
+  });
+
   it('a deploy with no change sends only what the shared stage replaced, and still matches the source', async () => {
     const { source, deployPath, file } = project('no-change');
     expect((await runCli(['-c', file, 'web'], { env })).code).toBe(0);

@@ -123,14 +123,20 @@ describe('stage plans', () => {
       ].join('\n'),
     );
     const plan = text(cleanup.plan(ctx({ remote })));
-    // Pruned by one rename into the trash; the delete itself runs in the background.
-    expect(plan).toContain(
-      `mv -T -- ${q('releases/20260101-000001')} ${q('.deploy/trash')}/20260101-000001.$$`,
-    );
+    // The newest pruned release becomes the spare the next incremental deploy builds on.
+    expect(plan).toContain(`mv -T -- ${q('releases/20260101-000001')} ${q('.deploy/spare')}`);
     expect(plan).toContain(`nohup find ${q('.deploy/trash')} -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +`);
     expect(plan).not.toContain("rm -rf -- '");
     expect(plan).not.toContain('20260101-000002');
     expect(plan).not.toContain('manual-backup');
+
+    // Without incremental uploads nothing would use a spare: pruned by one rename into the trash,
+    // the delete itself runs in the background.
+    const full = text(cleanup.plan(ctx({ remote, config: { ...config, upload: 'full' } })));
+    expect(full).toContain(
+      `mv -T -- ${q('releases/20260101-000001')} ${q('.deploy/trash')}/20260101-000001.$$`,
+    );
+    expect(full).not.toContain(q('.deploy/spare'));
   });
 
   it('discard removes the failed release and logs why', () => {

@@ -26,12 +26,13 @@ const link = (p: string, target: string): SourceEntry => ({
   linkTarget: target,
 });
 
-/** The probe's listing, as `find -printf` and gzip | base64 would send it. */
+/** The probe's listing, as `find -printf` and gzip | base64 would send it; `id` is device:inode. */
 function treeOf(
-  rows: [type: string, mode: number, size: number, mtime: number, path: string, link?: string][],
+  rows: [type: string, mode: number, size: number, mtime: number, path: string, link?: string, id?: string][],
 ) {
   const text = rows.map(
-    ([y, m, s, t, p, l]) => [y, m.toString(8), s, `${t}.0000000000`, p, l ?? ''].join('\0') + '\0',
+    ([y, m, s, t, p, l, id]) =>
+      [y, m.toString(8), s, `${t}.0000000000`, id ?? `1:${p}`, p, l ?? ''].join('\0') + '\0',
   );
   return gzipSync(text.join('') + 'end\0').toString('base64');
 }
@@ -210,6 +211,126 @@ describe('planUpload', () => {
     expect(plan.remove).toEqual([]);
     expect(notice.level).toBe(level);
     expect(notice.message).toContain(text);
+  });
+});
+
+describe('planUpload with a spare (a pruned release to rename into the new one)', () => {
+  const kept = { 'a.txt': 'a\n', 'k1.txt': 'k1\n', 'k2.txt': 'k2\n', 'k3.txt': 'k3\n', 'd/k4.txt': 'k4\n' };
+  const fileRow = (p: string, content: string) => ({
+    path: p,
+    type: 'file' as const,
+    mode: 0o644,
+    size: Buffer.byteLength(content),
+    mtime: T,
+    sha256: sha(content),
+  });
+  const recorded: ManifestEntry[] = [
+    ...Object.entries(kept).map(([p, c]) => fileRow(p, c)),
+    fileRow('changed.txt', 'old\n'),
+    { path: 'd', type: 'dir', mode: 0o755, size: 0, mtime: T },
+    { path: 'm', type: 'dir', mode: 0o755, size: 0, mtime: T },
+    { path: 's', type: 'symlink', mode: 0o777, size: 0, mtime: T, link: 'a.txt' },
+  ];
+  const base = '20260101-000000';
+  const previous = {
+    release: base,
+    manifest: manifestOf(base, recorded),
+    tree: treeOf([
+      ...Object.entries(kept).map(
+        ([p, c]) =>
+          ['f', 0o644, Buffer.byteLength(c), T, p, '', `8:${p}`] as [
+            string,
+            number,
+            number,
+            number,
+            string,
+            string,
+            string,
+          ],
+      ),
+      ['f', 0o644, 4, T, 'changed.txt', '', '8:changed'],
+      ['d', 0o755, 4096, T, 'd'],
+      ['d', 0o755, 4096, T, 'm'],
+      ['l', 0o777, 5, T, 's', 'a.txt'],
+      ['l', 0o777, 20, T, 'storage', '../../shared/storage'],
+    ]),
+  };
+  const spare = treeOf([
+    ['f', 0o644, 2, T, 'a.txt', '', '8:a.txt'], // the very file the previous release has
+    ['f', 0o644, 3, T, 'k1.txt', '', '8:other'], // looks equal, is another inode: not trusted
+    // k2.txt is missing
+    ['d', 0o755, 4096, T, 'k3.txt'],
+    ['f', 0o644, 1, T, 'k3.txt/x'],
+    ['d', 0o755, 4096, T, 'd'],
+    ['f', 0o644, 3, T, 'd/k4.txt', '', '8:d/k4.txt'],
+    ['f', 0o644, 4, T, 'changed.txt', '', '8:changed'],
+    ['d', 0o700, 4096, T, 'm'],
+    ['l', 0o777, 9, T, 's', 'elsewhere'],
+    ['l', 0o777, 20, T, 'storage', '../../shared/storage'],
+    ['f', 0o644, 1, T, 'junk.txt'],
+    ['d', 0o755, 4096, T, 'old'],
+    ['f', 0o644, 1, T, 'old/deep.txt'],
+  ]);
+  const source = [
+    file('a.txt', 'a\n'),
+    file('changed.txt', 'new content\n'),
+    dir('d'),
+    file('d/k4.txt', 'k4\n'),
+    file('k1.txt', 'k1\n'),
+    file('k2.txt', 'k2\n'),
+    file('k3.txt', 'k3\n'),
+    dir('m'),
+    link('s', 'a.txt'),
+    dir('storage'),
+    file('storage/.keep', ''),
+  ];
+
+  it('keeps the files that are the previous release’s inodes, links the rest, sends what changed, removes what does not belong', async () => {
+    const { plan, notice } = await planUpload({
+      entries: source,
+      mode: 'incremental',
+      compression: 'none',
+      previous: { ...previous, spare },
+      hash: hashOf(source).hash,
+    });
+    expect(plan.seed).toBe('recycle');
+    expect(plan.base).toBe(base);
+    expect(plan.remove).toEqual(['changed.txt', 'junk.txt', 'k1.txt', 'k3.txt', 'old', 's', 'storage']);
+    expect(plan.link).toEqual(['k1.txt', 'k2.txt', 'k3.txt']);
+    // m: only its mode differs in the spare, so tar sets it; d and the kept files are left alone.
+    expect(plan.send.map((e) => e.path)).toEqual(['changed.txt', 'm', 's', 'storage', 'storage/.keep']);
+    expect([...plan.kept.keys()].sort()).toEqual([
+      'a.txt',
+      'd',
+      'd/k4.txt',
+      'k1.txt',
+      'k2.txt',
+      'k3.txt',
+      'm',
+      's',
+    ]);
+    expect(notice.message).toContain('in the directories of a pruned release: 3 linked again');
+  });
+
+  it('ignores the spare for `upload: copy` and when its listing is incomplete', async () => {
+    const copy = await planUpload({
+      entries: source,
+      mode: 'copy',
+      compression: 'none',
+      previous: { ...previous, spare },
+      hash: hashOf(source).hash,
+    });
+    expect(copy.plan.seed).toBe('copy');
+    expect(copy.plan.link).toEqual([]);
+    const truncated = await planUpload({
+      entries: source,
+      mode: 'incremental',
+      compression: 'none',
+      previous: { ...previous, spare: gzipSync('f\x00644\x00').toString('base64') },
+      hash: hashOf(source).hash,
+    });
+    expect(truncated.plan.seed).toBe('link');
+    expect(truncated.plan.link).toEqual([]);
   });
 });
 

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deployPaths } from '../../../src/engine/paths.js';
+import { spareTree } from '../../../src/engine/spare.js';
 import { lines } from '../../../src/remote/sh.js';
 import { decodeTree, probePreviousRelease, readPreviousLine } from '../../../src/source/previous-release.js';
 import type { SourceEntry } from '../../../src/source/scan.js';
@@ -43,6 +44,7 @@ describe('upload stage plan', () => {
           base: '20260101-000000',
           send: [],
           remove: ['gone', 'dir/é'],
+          link: [],
           kept: new Map(),
           compression: 'gzip',
         }),
@@ -66,12 +68,42 @@ describe('upload stage plan', () => {
           base: '20260101-000000',
           send: [],
           remove: [],
+          link: [],
           kept: new Map(),
           compression: 'none',
         }),
       )
       .map((c) => c.text);
     expect(text[0]).toMatch(/^cp -a -- /);
+  });
+
+  it('a recycled spare is renamed into place, corrected by removals, then links from the previous release, then tar', () => {
+    const text = upload
+      .plan(
+        ctx({
+          seed: 'recycle',
+          base: '20260101-000000',
+          send: [],
+          remove: ['gone'],
+          link: ['a/b.php', 'c'],
+          kept: new Map(),
+          compression: 'none',
+        }),
+      )
+      .map((c) => c.text);
+    expect(text[0]).toContain(
+      `mv -T -- '/srv/it'\\''s app/.deploy/spare' '/srv/it'\\''s app/releases/20260102-000000'`,
+    );
+    expect(text[0]).toContain(`! -L '/srv/it'\\''s app/.deploy/spare'`);
+    expect(text[1]).toBe(
+      `head -c 5 | { cd '/srv/it'\\''s app/releases/20260102-000000' && xargs -0 -r rm -rf --; }`,
+    );
+    // 'a/b.php\0' + 'c\0' is 8 + 2 bytes, read after the removal list.
+    expect(text[2]).toBe(
+      `head -c 10 | { cd '/srv/it'\\''s app/releases/20260101-000000' && xargs -0 -r cp -al --parents -t '/srv/it'\\''s app/releases/20260102-000000' --; }`,
+    );
+    expect(text[3]).toMatch(/^tar -x --no-same-owner -p -f - -C /);
+    expect(text.join('\n')).not.toContain('cp -al -- ');
   });
 });
 
@@ -88,7 +120,7 @@ describe('probe of the previous release (run by /bin/sh on a real tree)', () => 
     fs.mkdirSync(path.join(p.meta, 'upload-manifests'), { recursive: true });
     fs.writeFileSync(path.join(p.meta, 'upload-manifests', '20260101-000000.json.gz'), 'MANIFEST');
 
-    const out = execFileSync('/bin/sh', ['-c', lines(...probePreviousRelease(p)).text]).toString();
+    const out = execFileSync('/bin/sh', ['-c', lines(...probePreviousRelease(p, true)).text]).toString();
     let raw;
     for (const line of out.split('\n')) {
       const tab = line.indexOf('\t');
@@ -101,13 +133,48 @@ describe('probe of the previous release (run by /bin/sh on a real tree)', () => 
     expect(tree?.get('d')).toMatchObject({ type: 'dir' });
     expect(tree?.get('storage')).toMatchObject({ type: 'symlink', link: '../../shared/storage' });
     expect(tree?.size).toBe(3);
+    expect(raw?.spare).toBeUndefined();
+    fs.rmSync(root, { recursive: true });
+  });
+
+  it('lists the spare too, with device and inode that show which files are the same as the release', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'probe-spare-'));
+    const p = deployPaths(root);
+    const rel = path.join(p.releases, '20260101-000000');
+    fs.mkdirSync(rel, { recursive: true });
+    fs.writeFileSync(path.join(rel, 'same.txt'), 'same');
+    fs.writeFileSync(path.join(rel, 'copy.txt'), 'copy');
+    fs.symlinkSync('releases/20260101-000000', p.current);
+    fs.mkdirSync(spareTree(p), { recursive: true });
+    fs.linkSync(path.join(rel, 'same.txt'), path.join(spareTree(p), 'same.txt'));
+    fs.writeFileSync(path.join(spareTree(p), 'copy.txt'), 'copy');
+
+    const read = (withSpare: boolean) => {
+      const out = execFileSync('/bin/sh', [
+        '-c',
+        lines(...probePreviousRelease(p, withSpare)).text,
+      ]).toString();
+      let raw;
+      for (const line of out.split('\n')) {
+        const tab = line.indexOf('\t');
+        raw = readPreviousLine(raw, line.slice(0, tab), line.slice(tab + 1));
+      }
+      return raw;
+    };
+    const raw = read(true);
+    const prev = decodeTree(raw?.tree)!;
+    const spare = decodeTree(raw?.spare)!;
+    expect(spare.get('same.txt')!.id).toBe(prev.get('same.txt')!.id);
+    expect(spare.get('copy.txt')!.id).not.toBe(prev.get('copy.txt')!.id);
+    expect(spare.size).toBe(2);
+    expect(read(false)?.spare).toBeUndefined();
     fs.rmSync(root, { recursive: true });
   });
 
   it('says nothing when current is missing or points outside releases/', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'probe-'));
     const p = deployPaths(root);
-    const script = lines(...probePreviousRelease(p)).text;
+    const script = lines(...probePreviousRelease(p, true)).text;
     expect(execFileSync('/bin/sh', ['-c', script]).toString()).toBe('');
     fs.symlinkSync('/etc', p.current);
     expect(execFileSync('/bin/sh', ['-c', script]).toString()).toBe('');

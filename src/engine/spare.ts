@@ -1,0 +1,37 @@
+import path from 'node:path';
+import { sh, type ShellText } from '../remote/sh.js';
+import type { DeployPaths } from './paths.js';
+import { trashDir } from './trash.js';
+
+/**
+ * One pruned release kept whole instead of deleted, for the next deploy to rename into its
+ * new release and correct by the difference. Creating a release's directories is what a
+ * hard-link copy spends its time on (thousands of mkdir on a slow disk), and a release
+ * that was live a few deploys ago already has nearly all of them. It lives next to the
+ * trash, outside releases/ (never a rollback target) and outside shared/.
+ */
+export const spareTree = (paths: DeployPaths): string => path.posix.join(paths.meta, 'spare');
+
+const absent = (p: string): ShellText => sh`{ [ ! -e ${p} ] && [ ! -L ${p} ]; }`;
+
+/**
+ * Makes a removed release the spare: an older spare this run did not use goes to the trash
+ * first. A release already gone is what removing it would have made of it: not an error.
+ */
+export function planKeepAsSpare(paths: DeployPaths, release: string): ShellText {
+  const spare = spareTree(paths);
+  const trash = trashDir(paths);
+  const dir = path.posix.join(paths.releases, release);
+  return sh`${absent(dir)} || { { ${absent(spare)} || { mkdir -p ${trash} && mv -T -- ${spare} ${trash}/spare.$$; }; } && mkdir -p ${paths.meta} && mv -T -- ${dir} ${spare}; }`;
+}
+
+/**
+ * Renames the spare onto the (empty, just created) release directory. The probe listed it
+ * under the lock, so it is still there unless someone removed it by hand; a symlink in its
+ * place is never followed.
+ */
+export function planTakeSpare(paths: DeployPaths, releasePath: string): ShellText {
+  const spare = spareTree(paths);
+  const gone = `the spare release ${spare} disappeared after the probe listed it; deploy again`;
+  return sh`{ [ -d ${spare} ] && [ ! -L ${spare} ] && mv -T -- ${spare} ${releasePath}; } || { printf '%s\n' ${gone} >&2; exit 1; }`;
+}

@@ -1,0 +1,58 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { deployPaths } from '../../../src/engine/paths.js';
+import { planKeepAsSpare, planTakeSpare, spareTree } from '../../../src/engine/spare.js';
+import { trashDir } from '../../../src/engine/trash.js';
+import type { ShellText } from '../../../src/remote/sh.js';
+
+const run = (script: ShellText) => execFileSync('/bin/sh', ['-c', script.text], { stdio: 'pipe' });
+
+function deployRoot() {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "spare it's-"));
+  const paths = deployPaths(root);
+  for (const r of ['20260101-000001', '20260101-000002']) {
+    fs.mkdirSync(path.join(paths.releases, r), { recursive: true });
+    fs.writeFileSync(path.join(paths.releases, r, 'name'), r);
+  }
+  return paths;
+}
+
+describe('the spare (run by /bin/sh on a real tree)', () => {
+  it('a pruned release becomes the spare; an unused older spare goes to the trash; a missing release is no error', () => {
+    const paths = deployRoot();
+    run(planKeepAsSpare(paths, '20260101-000001'));
+    expect(fs.readFileSync(path.join(spareTree(paths), 'name'), 'utf8')).toBe('20260101-000001');
+    run(planKeepAsSpare(paths, '20260101-000002'));
+    expect(fs.readFileSync(path.join(spareTree(paths), 'name'), 'utf8')).toBe('20260101-000002');
+    const [trashed] = fs.readdirSync(trashDir(paths));
+    expect(fs.readFileSync(path.join(trashDir(paths), trashed!, 'name'), 'utf8')).toBe('20260101-000001');
+    expect(fs.readdirSync(paths.releases)).toEqual([]);
+    run(planKeepAsSpare(paths, '20260101-000009'));
+    expect(fs.readFileSync(path.join(spareTree(paths), 'name'), 'utf8')).toBe('20260101-000002');
+    fs.rmSync(paths.root, { recursive: true });
+  });
+
+  it('is renamed onto the empty new release; a spare that vanished or is a symlink fails with a message and moves nothing', () => {
+    const paths = deployRoot();
+    run(planKeepAsSpare(paths, '20260101-000001'));
+    const next = path.join(paths.releases, '20260101-000003');
+    fs.mkdirSync(next);
+    run(planTakeSpare(paths, next));
+    expect(fs.readFileSync(path.join(next, 'name'), 'utf8')).toBe('20260101-000001');
+    expect(fs.existsSync(spareTree(paths))).toBe(false);
+
+    const other = path.join(paths.releases, '20260101-000004');
+    fs.mkdirSync(other);
+    expect(() => run(planTakeSpare(paths, other))).toThrow(/disappeared after the probe listed it/);
+    fs.symlinkSync(path.join(paths.releases, '20260101-000002'), spareTree(paths));
+    expect(() => run(planTakeSpare(paths, other))).toThrow(/disappeared/);
+    expect(fs.readdirSync(other)).toEqual([]);
+    expect(fs.readFileSync(path.join(paths.releases, '20260101-000002', 'name'), 'utf8')).toBe(
+      '20260101-000002',
+    );
+    fs.rmSync(paths.root, { recursive: true });
+  });
+});

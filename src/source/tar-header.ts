@@ -48,9 +48,12 @@ function record(key: string, value: string): string {
   return `${len}${rest}`;
 }
 
-/** One 512-byte ustar header; fields too long for it are truncated here and carried by paxHeader. */
-export function ustarHeader(h: TarHeader): Buffer {
-  const buf = Buffer.alloc(BLOCK);
+/**
+ * One 512-byte ustar header; fields too long for it are truncated here and carried by paxHeader.
+ * Written into `into` when given (every byte of it), so the packer can reuse one buffer.
+ */
+export function ustarHeader(h: TarHeader, into?: Buffer): Buffer {
+  const buf = into ? into.fill(0, 0, BLOCK) : Buffer.alloc(BLOCK);
   writeTruncated(buf, 0, 100, h.name);
   octal(buf, 100, 8, h.mode & 0o7777);
   octal(buf, 108, 8, 0);
@@ -62,7 +65,7 @@ export function ustarHeader(h: TarHeader): Buffer {
   if (h.linkname) writeTruncated(buf, 157, 100, h.linkname);
   buf.write('ustar\u000000', 257, 8, 'ascii');
   let sum = 0;
-  for (const byte of buf) sum += byte;
+  for (let i = 0; i < BLOCK; i++) sum += buf[i]!;
   buf.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'ascii');
   return buf;
 }

@@ -91,6 +91,9 @@ export function deployStageInfo(
  * Local steps up to the upload (builds) run first, so a broken build fails before any host is
  * touched; then the source is read as the build left it.
  */
+const buildsLocally = (book: HookBook, phases: Fleet['phases']): boolean =>
+  [...phases.prepare, ...phases.upload].some((stage) => book.local('before', stage.id).length > 0);
+
 export async function prepareDeploy(
   loaded: LoadedConfig,
   book: HookBook,
@@ -133,10 +136,18 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   );
   let result: DeployResult | undefined;
   try {
-    const prepared = await prepareDeploy(loaded, book, reporter, options.signal).catch((e: unknown) => {
+    const preparing = prepareDeploy(loaded, book, reporter, options.signal).catch((e: unknown) => {
       for (const h of fleet.hosts) h.error ??= toDeployError(e, 'local');
+      return undefined;
     });
-    result = prepared ? await runFleet(fleet, options, prepared) : resultOf(fleet);
+    // A local build must fail before any host is touched. Without one, preparing is reading the
+    // source, and connecting, locking and probing the hosts meanwhile costs nothing but overlaps.
+    if (buildsLocally(book, fleet.phases)) {
+      const prepared = await preparing;
+      result = prepared ? await runFleet(fleet, options, prepared) : resultOf(fleet);
+    } else {
+      result = await runFleet(fleet, options, preparing);
+    }
     return result;
   } finally {
     await reporter.end(result?.outcomes ?? outcomesOf(fleet.hosts));
@@ -147,7 +158,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
 async function runFleet(
   fleet: Fleet,
   options: DeployOptions,
-  prepared: PreparedDeploy,
+  preparing: PreparedDeploy | Promise<PreparedDeploy | undefined>,
 ): Promise<DeployResult> {
   const env = options.env ?? process.env;
   const now = () => options.now?.() ?? new Date();
@@ -162,7 +173,9 @@ async function runFleet(
   try {
     await connectAll(fleet, pool, run, randomUUID());
     if (!hasFailed(fleet)) await lockAll(fleet);
-    nameRelease(fleet, now(), prepared.source, prepared.persistence);
+    // Undefined only when preparing failed, which marked every host failed.
+    const prepared = await preparing;
+    if (prepared) nameRelease(fleet, now(), prepared.source, prepared.persistence);
     if (!hasFailed(fleet)) await planUploads(fleet);
     if (!hasFailed(fleet)) await uploadAll(fleet);
     if (!hasFailed(fleet)) await linkAll(fleet);

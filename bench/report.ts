@@ -101,6 +101,7 @@ export function renderReport(r: ReportInput): string {
   const base: Record<string, string> = {
     first: 'tar',
     changed: 'rsync',
+    young: 'rsync',
     unchanged: 'rsync',
     rollback: 'first',
   };

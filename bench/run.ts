@@ -97,7 +97,7 @@ function writeDeployConfig(
   name: string,
   source: string,
   deployPaths: string[],
-  fleet: { servers?: SshdServer[]; parallel?: number } = {},
+  fleet: { servers?: SshdServer[]; parallel?: number; keep?: number } = {},
 ): string {
   const file = path.join(b.work, `${name}.yml`);
   const servers = fleet.servers ?? [b.server];
@@ -123,7 +123,7 @@ function writeDeployConfig(
     stringify({
       application: 'bench',
       source: path.relative(b.work, source),
-      keep_releases: 3,
+      keep_releases: fleet.keep ?? 3,
       // The static recipe: no framework hooks or public/ sharing, so the numbers are about the upload.
       recipe: 'static',
       shared_dirs: ['storage'],
@@ -213,14 +213,23 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
     rsync: [],
     first: [],
     changed: [],
+    young: [],
     unchanged: [],
     rollback: [],
   };
   const srv = path.join(b.work, 'srv');
   fs.mkdirSync(srv);
   const incConfig = writeDeployConfig(b, 'incremental', app, [path.join(srv, 'incremental')]);
-  log('setup: first shipshape deploy and first rsync copy (not timed)');
-  await shipshape(b, ['-c', incConfig, 'web']);
+  // keep_releases above the run's deploy count: it never prunes, so it never has a spare to reuse.
+  const youngConfig = writeDeployConfig(b, 'young', app, [path.join(srv, 'young')], { keep: 100 });
+  log('setup: shipshape deploys until one release was pruned, and the first rsync copy (not timed)');
+  // A deploy path that has had keep_releases (3) deploys prunes one release per deploy from then on;
+  // the timed runs start there, as every deploy of a long-lived app does.
+  for (let i = 0; i < 5; i++) {
+    if (i > 0) changeFiles(app, 1000 + i);
+    await shipshape(b, ['-c', incConfig, 'web']);
+  }
+  await shipshape(b, ['-c', youngConfig, 'web']);
   let rsyncPrev = path.join(srv, 'rsync-0');
   await run('rsync', ['-a', '-e', `ssh ${b.ssh.map(q).join(' ')}`, `${app}/`, `${b.target}:${rsyncPrev}/`]);
   let stageLines = '';
@@ -247,6 +256,9 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
     const changed = await shipshape(b, ['-c', incConfig, 'web']);
     samples.changed!.push(changed);
     if (round === RUNS) stageLines = changed.out;
+
+    settle();
+    samples.young!.push(await shipshape(b, ['-c', youngConfig, 'web']));
 
     settle();
     samples.unchanged!.push(await shipshape(b, ['-c', incConfig, 'web']));
@@ -286,12 +298,35 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
       ...summary(samples.rsync!),
     },
     { id: 'first', label: 'shipshape: first deploy', ...summary(samples.first!) },
-    { id: 'changed', label: 'shipshape: deploy after 10 changed files', ...summary(samples.changed!) },
-    { id: 'unchanged', label: 'shipshape: deploy with no change', ...summary(samples.unchanged!) },
+    {
+      id: 'changed',
+      label: `shipshape: deploy after 10 changed files (${reused(samples.changed!)})`,
+      ...summary(samples.changed!),
+    },
+    {
+      id: 'young',
+      label: `shipshape: the same, on a deploy path that never pruned a release (${reused(samples.young!)})`,
+      ...summary(samples.young!),
+    },
+    {
+      id: 'unchanged',
+      label: `shipshape: deploy with no change (${reused(samples.unchanged!)})`,
+      ...summary(samples.unchanged!),
+    },
   ];
   if (withRollback)
     rows.push({ id: 'rollback', label: 'shipshape: rollback', ...summary(samples.rollback!) });
   return { rows, stageLines };
+}
+
+/** How each incremental run built its release, from the upload notice it printed. */
+function reused(samples: (Sample & { out?: string })[]): string {
+  const spare = samples.filter((s) => s.out?.includes('in the directories of a pruned release')).length;
+  return spare === samples.length
+    ? 'every run renamed a pruned release into place'
+    : spare === 0
+      ? 'every run: `cp -al` of the live release'
+      : `${spare} of ${samples.length} runs renamed a pruned release into place, the others \`cp -al\``;
 }
 
 async function profileAll(b: Bench, app: string, stageLines: string) {

@@ -1,4 +1,4 @@
-import { probe } from '../stages/probe.js';
+import { probeState } from '../stages/probe.js';
 import type { DeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
 import { worstExit } from './exit-status.js';
@@ -68,7 +68,7 @@ export async function readHostStates(
       sessions.map(async (s): Promise<HostState> => {
         if (s.error) return { host: s.alias, releases: [], error: s.error };
         try {
-          const out = await runStages(s.runner, [probe], s.ctx, { quiet: true });
+          const out = await runStages(s.runner, [probeState], s.ctx, { quiet: true });
           const remote = parseRemoteState(out.stdout);
           return {
             host: s.alias,

@@ -1,6 +1,6 @@
 import { DeployError, toDeployError } from '../definitions/errors.js';
 import { lock } from '../stages/lock.js';
-import { probe } from '../stages/probe.js';
+import { probeState } from '../stages/probe.js';
 import { rollbackSwitch, type RollbackContext } from '../stages/rollback.js';
 import { unlock } from '../stages/unlock.js';
 import { runStages } from './executor.js';
@@ -71,7 +71,7 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
     const phase2 = [...withHooks<RollbackContext>([rollbackSwitch], book), unlock];
     reporter.begin(
       hosts.map((h) => h.alias),
-      [lock, probe, ...phase2].map(({ id, title }) => ({ id, title })),
+      [lock, probeState, ...phase2].map(({ id, title }) => ({ id, title })),
     );
     const localOpts = { cwd: o.loaded.config.source, reporter, signal };
     const proceeding = () => hosts.every((h) => !h.error) && !signal?.aborted;
@@ -81,7 +81,7 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
     await each(
       hosts.filter((h) => !h.error),
       async (h) => {
-        const out = await runStages(h.runner, [lock, probe], h.ctx);
+        const out = await runStages(h.runner, [lock, probeState], h.ctx);
         const remote = parseRemoteState(out.stdout);
         h.live = liveRelease(remote);
         const missing = missingReleases(remote);

@@ -1,24 +1,34 @@
 import { PROBE_BEGIN, PROBE_END } from '../engine/remote-state.js';
-import { sh } from '../remote/sh.js';
+import { sh, type ShellText } from '../remote/sh.js';
 import { probePreviousRelease } from '../source/previous-release.js';
 import { uploadSettings } from '../source/upload-plan.js';
 import type { HostContext, Stage } from './types.js';
+
+const readState = ({ paths }: HostContext): ShellText[] => [
+  sh`if [ -L ${paths.current} ]; then printf 'current-link\t%s\n' "$(readlink ${paths.current})"; elif [ -e ${paths.current} ]; then printf 'current-other\t\n'; fi`,
+  sh`for d in ${paths.releases}/*; do if [ -d "$d" ] && [ ! -L "$d" ]; then printf 'release\t%s\n' "\${d##*/}"; fi; done`,
+  sh`if [ -f ${paths.log} ]; then sed 's/^/log\t/' ${paths.log}; fi`,
+  sh`if [ -f ${paths.lock}/owner.json ]; then printf 'lock\t'; tr -d '\n' < ${paths.lock}/owner.json; printf '\n'; elif [ -d ${paths.lock} ]; then printf 'lock\t\n'; fi`,
+];
 
 /** Reads the host's state without changing anything; a dry run uses it alone. */
 export const probe: Stage<HostContext> = {
   id: 'probe',
   title: 'Read the host state',
-  plan: ({ paths, config }) => {
-    const { mode } = uploadSettings(config);
+  plan: (ctx) => {
+    const { mode } = uploadSettings(ctx.config);
     return [
       sh`printf '%s\n' ${PROBE_BEGIN}`,
-      sh`if [ -L ${paths.current} ]; then printf 'current-link\t%s\n' "$(readlink ${paths.current})"; elif [ -e ${paths.current} ]; then printf 'current-other\t\n'; fi`,
-      sh`for d in ${paths.releases}/*; do if [ -d "$d" ] && [ ! -L "$d" ]; then printf 'release\t%s\n' "\${d##*/}"; fi; done`,
-      sh`if [ -f ${paths.log} ]; then sed 's/^/log\t/' ${paths.log}; fi`,
-      sh`if [ -f ${paths.lock}/owner.json ]; then printf 'lock\t'; tr -d '\n' < ${paths.lock}/owner.json; printf '\n'; elif [ -d ${paths.lock} ]; then printf 'lock\t\n'; fi`,
+      ...readState(ctx),
       // Incremental upload needs the previous release's manifest; reading it here costs no extra exec.
-      ...(mode === 'full' ? [] : probePreviousRelease(paths, mode === 'incremental')),
+      ...(mode === 'full' ? [] : probePreviousRelease(ctx.paths, mode === 'incremental')),
       sh`printf '%s\n' ${PROBE_END}`,
     ];
   },
+};
+
+/** The same read for commands that never upload (rollback, releases): no listing of the live release. */
+export const probeState: Stage<HostContext> = {
+  ...probe,
+  plan: (ctx) => [sh`printf '%s\n' ${PROBE_BEGIN}`, ...readState(ctx), sh`printf '%s\n' ${PROBE_END}`],
 };

@@ -146,7 +146,7 @@ export const configSchema = z
       .enum(['incremental', 'full', 'copy'])
       .default('incremental')
       .describe(
-        'incremental (default): build the release from the previous one with hard links and send only new and changed files; full: send everything; copy: like incremental but with independent copies, for apps that write into their release.',
+        'incremental (default): build the release from the previous one with hard links and send only new and changed files (the newest pruned release is kept as .deploy/spare and renamed into the next one); full: send everything; copy: like incremental but with independent copies, for apps that write into their release.',
       ),
     compression: z
       .enum(['none', 'gzip'])

@@ -20,7 +20,7 @@ export interface PackProgress {
 }
 
 export interface PackHooks {
-  onHash?: (p: string, sha256: string) => void;
+  onHash?: (p: string, sha256: string, entry: SourceEntry) => void;
   onProgress?: (p: PackProgress) => void;
 }
 
@@ -46,13 +46,14 @@ export function packTar(
 ): Readable {
   // Little read-ahead: a piece still queued when the young generation is collected is
   // promoted, and then waits for a full collection (see ChunkWriter).
-  return Readable.from(generate(source, entries, extra, hooks), {
+  return Readable.from(tarChunks(source, entries, extra, hooks), {
     objectMode: false,
     highWaterMark: 4 * CHUNK_SIZE,
   });
 }
 
-async function* generate(
+/** The archive as packTar streams it, for a consumer that pulls its pieces one at a time. */
+export async function* tarChunks(
   source: string,
   entries: readonly SourceEntry[],
   extra: readonly ExtraFile[] | (() => Promise<readonly ExtraFile[]>),
@@ -84,7 +85,7 @@ async function* generate(
         yield* streamFile(source, e, hash);
       }
       out.zeros(padding(e.size));
-      hooks.onHash?.(e.path, hash.digest('hex'));
+      hooks.onHash?.(e.path, hash.digest('hex'), e);
     }
     progress.files++;
     progress.bytes += e.size;

@@ -5,7 +5,8 @@ import type { TransferProgress } from '../engine/reporter.js';
 import type { HashCache } from './hash-cache.js';
 import { encodeManifestFrom, MANIFEST_FORMAT, type ManifestEntry } from './manifest.js';
 import type { SourceEntry } from './scan.js';
-import { packTar, type ExtraFile } from './tar.js';
+import { CHUNK_SIZE } from './tar-chunks.js';
+import { tarChunks, type ExtraFile } from './tar.js';
 import { REVISION_FILE, type UploadPlan } from './upload-plan.js';
 
 const nulTerminated = (paths: readonly string[]): Buffer =>
@@ -44,7 +45,6 @@ const seconds = (ms: number) => Math.floor(ms / 1000);
 export function uploadStream(input: UploadStreamInput): Readable {
   const { root, entries, plan, release, revision, token, cache, onProgress } = input;
   const totals = { totalFiles: plan.send.length, totalBytes: plan.send.reduce((n, e) => n + e.size, 0) };
-  const byPath = new Map(entries.map((e) => [e.path, e]));
   const hashes = new Map<string, string>();
   const now = new Date();
 
@@ -76,23 +76,31 @@ export function uploadStream(input: UploadStreamInput): Readable {
     return out;
   };
 
-  const tar = packTar(root, plan.send, extras, {
-    onHash: (p, sha) => {
+  const tar = tarChunks(root, plan.send, extras, {
+    onHash: (p, sha, e) => {
       hashes.set(p, sha);
-      const e = byPath.get(p);
-      if (e) cache?.set(e, sha);
+      cache?.set(e, sha);
     },
     onProgress: onProgress && ((p) => onProgress({ ...p, ...totals })),
   });
-  const body = plan.compression === 'gzip' ? tar.pipe(createGzip({ level: 1 })) : tar;
-  if (plan.compression === 'gzip') tar.on('error', (err) => body.destroy(err));
   const head = Buffer.concat([removalBytes(plan), linkBytes(plan)]);
-  return Readable.from(concat(head, body));
+  if (plan.compression === 'none') return Readable.from(concat(head, tar), BYTES);
+  const packed = Readable.from(tar, BYTES);
+  const body = packed.pipe(createGzip({ level: 1 }));
+  packed.on('error', (err) => body.destroy(err));
+  return Readable.from(concat(head, body), BYTES);
 }
 
-async function* concat(head: Buffer, body: Readable): AsyncGenerator<Buffer> {
+/**
+ * Byte streams holding one piece ahead. In object mode, the default, each stream held 16
+ * pieces, up to 1 MiB each: megabytes still queued when the young generation was collected,
+ * which then waited in old space for a full collection.
+ */
+const BYTES = { objectMode: false, highWaterMark: CHUNK_SIZE } as const;
+
+async function* concat(head: Buffer, body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   if (head.length > 0) yield head;
-  for await (const chunk of body) yield chunk as Buffer;
+  for await (const chunk of body) yield chunk;
 }
 
 function entryOf(e: SourceEntry, sha256: string | undefined): ManifestEntry {

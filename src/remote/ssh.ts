@@ -12,6 +12,19 @@ import { readPgid, type ExecRequest, type ExecResult, type Transport } from './t
 const KEEPALIVE_COUNT_MAX = 3;
 const LOST_GRACE_MS = 1000;
 const PGID_WAIT_MS = 2000;
+/** What node-ssh's pipe may queue on a channel before it waits for ssh2 to take it. */
+const STDIN_QUEUE_BYTES = 1 << 16;
+
+/**
+ * ssh2 lets a channel queue 2 MiB of written data while it waits for the server's window.
+ * An upload's pieces waited there long enough to outlive two scavenges, were promoted, and
+ * piled up in old space until a full collection (up to 64 MB at 40,000 files on a slow
+ * link). The queue's limit is only reachable through the stream's state.
+ */
+function limitQueue(channel: object): void {
+  const state = (channel as { _writableState?: { highWaterMark?: number } })._writableState;
+  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = STDIN_QUEUE_BYTES;
+}
 
 /** Everything one SSH hop needs: where, how to authenticate, which key to trust, and an optional tunnel. */
 export interface SshLink {
@@ -137,6 +150,7 @@ export class SshTransport implements Transport {
         noTrim: true,
         onChannel: (c) => {
           channel = c;
+          limitQueue(c);
           if (stdinError !== undefined) c.close();
         },
         onStderr: (c) => {

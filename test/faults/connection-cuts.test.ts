@@ -90,8 +90,9 @@ const cuts = (deployPath: string): Cut[] => [
   {
     stage: 'cleanup',
     where: 'while pruning an old release',
-    // Pruning is one rename of the old release into .deploy/trash (deleted in the background later).
-    pause: { command: 'mv', needle: `${deployPath}/.deploy/trash/`, when: 'before' },
+    // Pruning is one rename: the newest pruned release becomes .deploy/spare, older ones go to
+    // .deploy/trash (deleted in the background later). This deploy prunes one: the spare.
+    pause: { command: 'mv', needle: `${deployPath}/.deploy/spare`, when: 'before' },
     mayBeLive: true,
   },
   {
@@ -100,13 +101,29 @@ const cuts = (deployPath: string): Cut[] => [
     pause: { command: 'grep', needle: '.deploy/lock/owner.json', when: 'before' },
     mayBeLive: true,
   },
+  {
+    stage: 'upload',
+    where: 'just after the spare (a pruned release) was renamed into the new release',
+    pause: { command: 'mv', needle: `${deployPath}/.deploy/spare ${deployPath}/releases/`, when: 'after' },
+  },
 ];
 
 describe('a connection cut in the middle of each deploy stage', () => {
   // Three deploys first: the fourth has a release to prune, so cleanup has work to be cut in.
-  const names = ['setup', 'lock', 'shared', 'symlink-before', 'symlink-after', 'cleanup', 'unlock'];
+  // Four for upload-spare: the fourth prunes the first into .deploy/spare, the cut deploy takes it.
+  const names = [
+    'setup',
+    'lock',
+    'shared',
+    'symlink-before',
+    'symlink-after',
+    'cleanup',
+    'unlock',
+    'upload-spare',
+  ];
+  const deploysFirst: Record<string, number> = { cleanup: 3, 'upload-spare': 4 };
   it.each(names.map((n, i) => [n, i] as const))('%s', async (name, i) => {
-    const p = await deployed(`cut-${name}`, name === 'cleanup' ? 3 : 1);
+    const p = await deployed(`cut-${name}`, deploysFirst[name] ?? 1);
     const cut = cuts(p.deployPath)[i]!;
     const before = currentOf(p.deployPath)!;
     const beforeReleases = releasesOf(p.deployPath);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { HashRows } from './hash-rows.js';
 import type { SourceEntry } from './scan.js';
 
 /**
@@ -15,8 +16,6 @@ export interface HashCache {
   save(): Promise<void>;
 }
 
-type Row = [size: number, mtimeMs: number, ctimeMs: number, ino: number, sha256: string];
-const FORMAT = 'shipshape-hash-cache/1';
 /** A file written this recently may be written again within the clock's resolution: not cached. */
 const SETTLE_MS = 2_000;
 
@@ -40,29 +39,20 @@ export function sharedHashCache(root: string): Promise<HashCache> {
 
 export async function loadHashCache(root: string, env: NodeJS.ProcessEnv = process.env): Promise<HashCache> {
   const file = cacheFileFor(root, env);
-  let rows: Record<string, Row> = {};
+  let rows = new HashRows();
   try {
-    const doc = JSON.parse(await fs.readFile(file, 'utf8')) as {
-      format?: string;
-      rows?: Record<string, Row>;
-    };
-    if (doc.format === FORMAT && doc.rows && typeof doc.rows === 'object') rows = doc.rows;
+    rows = HashRows.parse(await fs.readFile(file)) ?? rows;
   } catch {
     /* no cache yet, or unreadable: start empty */
   }
   let dirty = false;
-  const matches = (r: Row | undefined, e: SourceEntry): r is Row =>
-    !!r && r[0] === e.size && r[1] === e.mtimeMs && r[2] === e.ctimeMs && r[3] === e.ino;
   return {
-    get: (e) => {
-      const r = rows[e.path];
-      return e.ino !== undefined && matches(r, e) ? r[4] : undefined;
-    },
+    get: (e) => (e.ino !== undefined ? rows.get(e) : undefined),
     set: (e, sha256) => {
       if (e.ino === undefined || e.ctimeMs === undefined) return;
       if (Date.now() - Math.max(e.mtimeMs, e.ctimeMs) < SETTLE_MS) return;
-      if (matches(rows[e.path], e) && rows[e.path]![4] === sha256) return;
-      rows[e.path] = [e.size, e.mtimeMs, e.ctimeMs, e.ino, sha256];
+      if (rows.get(e) === sha256) return;
+      rows.set(e, sha256);
       dirty = true;
     },
     save: async () => {
@@ -72,33 +62,11 @@ export async function loadHashCache(root: string, env: NodeJS.ProcessEnv = proce
       const tmp = `${file}.${process.pid}.tmp`;
       try {
         await fs.mkdir(path.dirname(file), { recursive: true });
-        await fs.writeFile(tmp, cacheJson(root, rows));
+        await fs.writeFile(tmp, rows.lines(root));
         await fs.rename(tmp, file);
       } catch {
         await fs.rm(tmp, { force: true }).catch(() => undefined);
       }
     },
   };
-}
-
-const ROWS_PER_PIECE = 500;
-
-/**
- * The cache's JSON in pieces, so a 40,000-file source is never one 6 MB string (with its
- * builder's copies) at the end of the upload, where memory already peaks.
- */
-function* cacheJson(root: string, rows: Record<string, Row>): Generator<string> {
-  yield `${JSON.stringify({ format: FORMAT, root: path.resolve(root) }).slice(0, -1)},"rows":{`;
-  let piece: string[] = [];
-  let first = true;
-  for (const key in rows) {
-    piece.push(`${JSON.stringify(key)}:${JSON.stringify(rows[key])}`);
-    if (piece.length === ROWS_PER_PIECE) {
-      yield (first ? '' : ',') + piece.join(',');
-      first = false;
-      piece = [];
-    }
-  }
-  if (piece.length > 0) yield (first ? '' : ',') + piece.join(',');
-  yield '}}';
 }

@@ -36,9 +36,13 @@ export async function readIgnorePatterns(source: string, exclude: readonly strin
  * in flight (10,000 files: 0.06 s instead of 0.5 s, and 100 MB less peak memory).
  */
 export async function scanSource(source: string, patterns: readonly string[]): Promise<SourceEntry[]> {
-  const ig = ignore().add([...patterns]);
+  const rules = ignore().add([...patterns]);
   const out: SourceEntry[] = [];
   const walk = (rel: string): void => {
+    // `ignore` caches a result object for every path it is asked about, for the life of the
+    // instance: 10 MB at 40,000 files, promoted and then garbage. A fresh instance per
+    // directory (sharing the compiled rules) keeps that cache one listing long.
+    const ig = ignore().add(rules);
     const dirents = fsSync.readdirSync(path.join(source, rel), { withFileTypes: true });
     dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const d of dirents) {

@@ -58,7 +58,10 @@ export async function encodeManifestFrom(
   entries: Iterable<ManifestEntry>,
 ): Promise<Buffer> {
   const out: Buffer[] = [];
-  await pipeline(Readable.from(manifestPieces(head, entries)), createGzip({ level: 6 }), async (gz) => {
+  // One piece at a time: Readable.from's default read-ahead of 16 pieces (8,000 rows) kept
+  // their strings alive across scavenges, to be promoted and left for a full collection.
+  const pieces = Readable.from(manifestPieces(head, entries), { highWaterMark: 1 });
+  await pipeline(pieces, createGzip({ level: 6 }), async (gz) => {
     for await (const chunk of gz) out.push(chunk as Buffer);
   });
   return Buffer.concat(out);

@@ -62,8 +62,8 @@ export class ChunkWriter {
     this.off = 0;
   }
 
-  /** The finished pieces, in order; each is handed out once. */
-  take(): Buffer[] {
-    return this.done.splice(0);
+  /** The next finished piece, in order, each handed out once; undefined when there is none. */
+  take(): Buffer | undefined {
+    return this.done.shift();
   }
 }

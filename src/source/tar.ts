@@ -81,7 +81,7 @@ export async function* tarChunks(
         readInto(out, source, e, hash);
       } else {
         out.flush();
-        yield* out.take();
+        for (let piece; (piece = out.take());) yield piece;
         yield* streamFile(source, e, hash);
       }
       out.zeros(padding(e.size));
@@ -90,7 +90,7 @@ export async function* tarChunks(
     progress.files++;
     progress.bytes += e.size;
     hooks.onProgress?.(progress);
-    yield* out.take();
+    for (let piece; (piece = out.take());) yield piece;
   }
   for (const f of typeof extra === 'function' ? await extra() : extra) {
     const body = typeof f.content === 'string' ? Buffer.from(f.content) : f.content;
@@ -98,12 +98,12 @@ export async function* tarChunks(
     header({ name: f.path, type: 'file', mode: f.mode ?? 0o644, mtime, size: body.length });
     out.write(body);
     out.zeros(padding(body.length));
-    yield* out.take();
+    for (let piece; (piece = out.take());) yield piece;
   }
   // End of archive: two zero blocks.
   out.zeros(2 * BLOCK);
   out.flush();
-  yield* out.take();
+  for (let piece; (piece = out.take());) yield piece;
 }
 
 const padding = (size: number): number => (BLOCK - (size % BLOCK)) % BLOCK;

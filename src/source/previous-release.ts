@@ -89,29 +89,60 @@ export interface RemoteEntry {
 }
 
 const TYPE_OF: Record<string, RemoteType> = { f: 'file', d: 'dir', l: 'symlink' };
+const NUL = 0;
+const END = Buffer.from(`${TREE_END}\0`);
 
-/** Decodes the probe's listing; undefined when it is absent, truncated or garbled. */
+/** Digits of `radix` up to the first non-digit (a mode in octal, a size, the seconds of an mtime). */
+function integer(buf: Buffer, from: number, to: number, radix: 8 | 10): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = buf[i]! - 48;
+    if (d < 0 || d >= radix) break;
+    n = n * radix + d;
+  }
+  return n;
+}
+
+/**
+ * Decodes the probe's listing; undefined when it is absent, truncated or garbled. Read field by
+ * field from the gunzipped bytes: at 40,000 files the listing is 4 MB of text, and splitting it
+ * into 280,000 strings (each a slice that kept the whole text alive) was most of a deploy's
+ * planning memory.
+ */
 export function decodeTree(b64: string | undefined): Map<string, RemoteEntry> | undefined {
   if (!b64) return undefined;
-  let fields: string[];
+  let buf: Buffer;
   try {
-    fields = gunzipSync(Buffer.from(b64, 'base64')).toString('utf8').split('\0');
+    buf = gunzipSync(Buffer.from(b64, 'base64'));
   } catch {
     return undefined;
   }
-  // A complete listing is FIELDS per entry, then the end marker and the empty tail after its NUL.
-  if (fields.length % FIELDS !== 2 || fields.at(-2) !== TREE_END || fields.at(-1) !== '') return undefined;
+  // A complete listing ends with the end record, written only when `find` succeeded.
+  const body = buf.length - END.length;
+  if (body < 0 || !buf.subarray(body).equals(END)) return undefined;
   const tree = new Map<string, RemoteEntry>();
-  for (let i = 0; i + FIELDS <= fields.length - 2; i += FIELDS) {
-    const [y, m, s, t, id, p, l] = fields.slice(i, i + FIELDS) as string[] as [string, ...string[]];
-    tree.set(p!, {
-      type: TYPE_OF[y] ?? 'other',
-      mode: Number.parseInt(m!, 8),
-      size: Number(s),
-      mtime: Math.floor(Number(t)),
-      id: id!,
-      ...(y === 'l' ? { link: l } : {}),
-    });
+  const at: number[] = new Array<number>(FIELDS + 1);
+  let pos = 0;
+  while (pos < body) {
+    at[0] = pos;
+    for (let f = 1; f <= FIELDS; f++) {
+      const nul = buf.indexOf(NUL, at[f - 1]!);
+      if (nul < 0 || nul >= body) return undefined;
+      at[f] = nul + 1;
+    }
+    const field = (f: number): [number, number] => [at[f]!, at[f + 1]! - 1];
+    const [y] = field(0);
+    const type = TYPE_OF[String.fromCharCode(buf[y]!)] ?? 'other';
+    const entry: RemoteEntry = {
+      type,
+      mode: integer(buf, ...field(1), 8),
+      size: integer(buf, ...field(2), 10),
+      mtime: integer(buf, ...field(3), 10),
+      id: buf.toString('latin1', ...field(4)),
+    };
+    if (type === 'symlink') entry.link = buf.toString('utf8', ...field(6));
+    tree.set(buf.toString('utf8', ...field(5)), entry);
+    pos = at[FIELDS]!;
   }
   return tree;
 }

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { interruptSignal } from './commands/interrupt.js';
 import { EXIT } from './definitions/exit-codes.js';
-import { limitYoungGeneration } from './process-memory.js';
+import { keepHeapSmall } from './process-memory.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -21,7 +21,7 @@ const selectorArg = ['[selector...]', 'host alias, stage, label=value, or all'] 
  * load (and pay start-up time and memory for) what only another command uses.
  */
 export async function main(argv: string[]): Promise<number> {
-  limitYoungGeneration();
+  keepHeapSmall();
   let code: number = EXIT.ok;
   const program = new Command()
     .name('deploy')

@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import { DeployError, isDeployError, toDeployError } from '../definitions/errors.js';
-import { prepareUpload } from '../source/prepare-upload.js';
+import { forgetPlanningHashes, prepareUpload } from '../source/prepare-upload.js';
 import { discard } from '../stages/discard.js';
 import { revertContext } from '../stages/rollback.js';
 import { switchCurrent, symlink } from '../stages/symlink.js';
@@ -150,8 +150,12 @@ export async function planUploads(fleet: Fleet): Promise<void> {
   await each(fleet, healthy(fleet), async (h) => {
     const { plan, notice } = await prepareUpload(h.ctx!);
     h.ctx!.upload = plan;
+    // The listings and manifest the probe sent (megabytes at 40,000 files) served the plan only.
+    h.ctx!.remote.previous = undefined;
     fleet.reporter.log(notice.level, notice.message, h.alias);
   });
+  const source = fleet.hosts.find((h) => h.ctx)?.ctx?.source;
+  if (source) forgetPlanningHashes(source);
 }
 
 export async function uploadAll(fleet: Fleet): Promise<void> {

@@ -30,6 +30,11 @@ function hashingFor(source: SourceInfo): SourceHashing {
   return h;
 }
 
+/** Once every host has its plan: the hashes were for planning, the upload hashes what it sends. */
+export function forgetPlanningHashes(source: SourceInfo): void {
+  bySource.delete(source);
+}
+
 /** Decides, for one host after its probe, how upload builds the release; the notice says what and why. */
 export async function prepareUpload(
   ctx: ReleaseContext,
@@ -42,6 +47,12 @@ export async function prepareUpload(
     if (todo.length > 0) {
       const batch = hashEntries(ctx.source.root, todo, cache);
       for (const e of todo) hashing.pending.set(e.path, batch);
+      // The first host to ask (the only one, usually) gets the batch itself, not a copy of it.
+      if (todo.length === entries.length) {
+        const mine = await batch;
+        await cache.save();
+        return mine;
+      }
     }
     const done = new Map<Promise<Map<string, string>>, Map<string, string>>();
     const out = new Map<string, string>();

@@ -21,7 +21,6 @@ const selectorArg = ['[selector...]', 'host alias, stage, label=value, or all'] 
  * load (and pay start-up time and memory for) what only another command uses.
  */
 export async function main(argv: string[]): Promise<number> {
-  keepHeapSmall();
   let code: number = EXIT.ok;
   const program = new Command()
     .name('deploy')
@@ -38,6 +37,9 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .action(async (selector: string[], opts) => {
+      // Before the deploy's modules load, or the young generation has grown by then; only a deploy
+      // streams a tree, and the limits cost a rollback 45 ms of collections while its modules load.
+      keepHeapSmall();
       const { deployCommand } = await import('./commands/deploy-command.js');
       code = await deployCommand({ ...opts, selector, signal: interruptSignal() });
     });

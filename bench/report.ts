@@ -138,7 +138,7 @@ export function renderReport(r: ReportInput): string {
     );
   if (p.stages?.length)
     out.push(
-      `- stages of the last 10-changed deploy (plain output, 0.1 s resolution): ${p.stages.join(', ')}`,
+      `- timeline of the last 10-changed deploy (from when its output lines arrived): ${p.stages.join('; ')}`,
     );
 
   if (r.scale) {

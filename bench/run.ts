@@ -50,8 +50,11 @@ function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): Promise<
     const t0 = performance.now();
     const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (out += c));
+    // Each chunk is stamped with when it arrived (ms since spawn), so a run's output is also its timeline.
+    const stamp = (c: Buffer) =>
+      (out += `${String(c).replace(/^(?=.)/gm, () => `@${Math.round(performance.now() - t0)} `)}`);
+    child.stdout.on('data', stamp);
+    child.stderr.on('data', stamp);
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = performance.now() - t0;
@@ -60,6 +63,8 @@ function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): Promise<
     });
   });
 }
+
+const unstamped = (out: string) => out.replace(/^@\d+ /gm, '');
 
 /** Dirty pages from the previous step would otherwise be written back during the next one. */
 const settle = () => execFileSync('sync');
@@ -320,6 +325,31 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
   return { rows, stageLines };
 }
 
+/**
+ * Where a deploy's wall time went, from the arrival times of its output lines: start-up (Node,
+ * modules, config) until the first line, then each stretch between two lines the deploy prints.
+ */
+function timeline(out: string): string[] {
+  const at = (re: RegExp) => Number(new RegExp(`^@(\\d+) .*${re.source}`, 'm').exec(out)?.[1] ?? NaN);
+  const marks: [string, number][] = [
+    ['start-up and config', at(/deploying to/)],
+    ['connect, lock (source scanned meanwhile)', at(/> probe:/)],
+    ['probe (listings of the live release and the spare)', at(/ok probe/)],
+    ['planning the upload (decode, compare, hash cache)', at(/incremental upload from|full upload/)],
+    ['upload script', at(/ok upload/)],
+    ['shared, writable, hooks', at(/> symlink:/)],
+    ['switch', at(/ok symlink/)],
+    ['cleanup', at(/ok cleanup/)],
+    ['unlock, summary, exit', Math.max(...[...out.matchAll(/^@(\d+) /gm)].map((m) => Number(m[1])))],
+  ];
+  let prev = 0;
+  return marks.map(([what, t]) => {
+    const line = `${what} ${Math.round(t - prev)} ms`;
+    prev = t;
+    return line;
+  });
+}
+
 /** How each incremental run built its release, from the upload notice it printed. */
 function reused(samples: (Sample & { out?: string })[]): string {
   const spare = samples.filter((s) => s.out?.includes('in the directories of a pruned release')).length;
@@ -345,7 +375,7 @@ async function profileAll(b: Bench, app: string, stageLines: string) {
       `t0=$(date +%s%N) && ${cmd} && t1=$(date +%s%N) && echo $(( (t1 - t0) / 1000000 ))`,
     ]);
     fs.rmSync(copy, { recursive: true, force: true });
-    return Number(r.out.trim().split('\n').at(-1));
+    return Number(unstamped(r.out).trim().split('\n').at(-1));
   };
   const cpAl: number[] = [];
   const mkdirs: number[] = [];
@@ -358,11 +388,13 @@ async function profileAll(b: Bench, app: string, stageLines: string) {
       ),
     );
   }
-  const dirs = Number((await run('sh', ['-c', `find ${q(release)} -type d | wc -l`])).out.trim() || NaN);
+  const dirs = Number(
+    unstamped((await run('sh', ['-c', `find ${q(release)} -type d | wc -l`])).out).trim() || NaN,
+  );
   const help: Sample[] = [];
   for (let i = 0; i < 3; i++) help.push(await shipshape(b, ['--help']));
   const local = await profileLocal(app);
-  const stages = [...stageLines.matchAll(/ok (\S+) \(([\d.]+)s\)/g)].map((m) => `${m[1]} ${m[2]}s`);
+  const stages = timeline(stageLines);
   return {
     ...local,
     sshConnectMs: summary(connect.map((ms) => ({ ms }))).median,

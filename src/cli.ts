@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { interruptSignal } from './commands/interrupt.js';
 import { EXIT } from './definitions/exit-codes.js';
-import { keepHeapSmall } from './process-memory.js';
+import { keepYoungGenerationSmall } from './process-memory.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -37,9 +37,8 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .action(async (selector: string[], opts) => {
-      // Before the deploy's modules load, or the young generation has grown by then; only a deploy
-      // streams a tree, and the limits cost a rollback 45 ms of collections while its modules load.
-      keepHeapSmall();
+      // Before the deploy's modules load (see process-memory.ts); no other command sets it.
+      keepYoungGenerationSmall();
       const { deployCommand } = await import('./commands/deploy-command.js');
       code = await deployCommand({ ...opts, selector, signal: interruptSignal() });
     });

@@ -4,6 +4,7 @@ import { chooseReporter } from '../ui/choose.js';
 import { maskReporter } from '../ui/mask.js';
 import { formatError } from '../ui/print-error.js';
 import { loadMasked, printJson } from './lifecycle-options.js';
+import { keepOldGenerationSmall } from '../process-memory.js';
 
 export interface DeployCommandOptions {
   config: string;
@@ -20,6 +21,8 @@ export interface DeployCommandOptions {
 
 export async function deployCommand(o: DeployCommandOptions): Promise<number> {
   if (o.dryRun) return dryRunCommand(o);
+  // Now that the modules have loaded (see process-memory.ts).
+  keepOldGenerationSmall();
   const { loaded, mask } = loadMasked(o);
   const reporter = maskReporter(chooseReporter(o), mask);
   const result = await rollout({

@@ -31,14 +31,16 @@ export async function readIgnorePatterns(source: string, exclude: readonly strin
  * Walks the source tree (not following symlinks), honoring gitignore-style patterns.
  * Entries come depth-first in name order, each directory before its contents.
  *
- * Synchronous on purpose: nothing else runs while the source is read, and a sync lstat costs a
- * few microseconds where the promise version costs ten times that plus a heap object per call
- * in flight (10,000 files: 0.06 s instead of 0.5 s, and 100 MB less peak memory).
+ * Synchronous calls on purpose: a sync lstat costs a few microseconds where the promise version
+ * costs ten times that plus a heap object per call in flight (10,000 files: 0.06 s instead of
+ * 0.5 s, and 100 MB less peak memory). Between directories the walk yields to the event loop,
+ * so the SSH handshakes started alongside it go on instead of waiting for the whole scan.
  */
 export async function scanSource(source: string, patterns: readonly string[]): Promise<SourceEntry[]> {
   const rules = ignore().add([...patterns]);
   const out: SourceEntry[] = [];
-  const walk = (rel: string): void => {
+  const walk = async (rel: string): Promise<void> => {
+    await new Promise<void>((resolve) => setImmediate(resolve));
     // `ignore` caches a result object for every path it is asked about, for the life of the
     // instance: 10 MB at 40,000 files, promoted and then garbage. A fresh instance per
     // directory (sharing the compiled rules) keeps that cache one listing long.
@@ -54,14 +56,14 @@ export async function scanSource(source: string, patterns: readonly string[]): P
         out.push(entryOf(p, 'symlink', st, fsSync.readlinkSync(abs)));
       } else if (st.isDirectory()) {
         out.push(entryOf(p, 'dir', st));
-        walk(p);
+        await walk(p);
       } else if (st.isFile()) {
         out.push(entryOf(p, 'file', st));
       }
       // Sockets, FIFOs and devices are not part of an application; they are skipped.
     }
   };
-  walk('');
+  await walk('');
   return out;
 }
 

@@ -32,8 +32,9 @@ export const lock: Stage<HostContext> = {
       sh`printf '%s\n' ${JSON.stringify(lockRecord(ctx))} > ${tmp}`,
       // A lock without owner.json is either being taken (mkdir done, mv not yet) or released (rm
       // done, rmdir not yet): for up to a second, look again before calling its holder unknown.
-      // A failed mv gives the lock back at once, so no ownerless lock outlives this script.
-      sh`__n=0; __rc=; while [ -z "$__rc" ]; do if mkdir ${paths.lock} 2>/dev/null; then if mv ${tmp} ${paths.lock}/owner.json; then __rc=0; else __rc=$?; rmdir ${paths.lock}; rm -f ${tmp}; fi; elif [ -f ${paths.lock}/owner.json ] || [ "$__n" -ge 10 ]; then rm -f ${tmp}; printf '%s' ${HOLDER_MARKER}; cat ${paths.lock}/owner.json 2>/dev/null | tr -d '\n'; printf '\n'; exit ${REMOTE_EXIT.locked}; else sleep 0.1; __n=$((__n + 1)); fi; done; [ "$__rc" = 0 ]`,
+      // A failed mv gives the lock back at once, so no ownerless lock outlives this script. The
+      // record is read once: between a test for it and a read, its holder could remove it.
+      sh`__n=0; __rc=; while [ -z "$__rc" ]; do if mkdir ${paths.lock} 2>/dev/null; then if mv ${tmp} ${paths.lock}/owner.json; then __rc=0; else __rc=$?; rmdir ${paths.lock}; rm -f ${tmp}; fi; elif { __o=$(cat ${paths.lock}/owner.json 2>/dev/null) && [ -n "$__o" ]; } || [ "$__n" -ge 10 ]; then rm -f ${tmp}; printf '%s' ${HOLDER_MARKER}; printf '%s' "$__o" | tr -d '\n'; printf '\n'; exit ${REMOTE_EXIT.locked}; else sleep 0.1; __n=$((__n + 1)); fi; done; [ "$__rc" = 0 ]`,
     ];
   },
   interpret: (o, ctx) => {

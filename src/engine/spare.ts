@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { sh, type ShellText } from '../remote/sh.js';
 import type { DeployPaths } from './paths.js';
-import { trashDir } from './trash.js';
+import { planAbsent, planMovePathToTrash } from './trash.js';
 
 /**
  * One pruned release kept whole instead of deleted, for the next deploy to rename into its
@@ -12,17 +12,14 @@ import { trashDir } from './trash.js';
  */
 export const spareTree = (paths: DeployPaths): string => path.posix.join(paths.meta, 'spare');
 
-const absent = (p: string): ShellText => sh`{ [ ! -e ${p} ] && [ ! -L ${p} ]; }`;
-
 /**
  * Makes a removed release the spare: an older spare this run did not use goes to the trash
  * first. A release already gone is what removing it would have made of it: not an error.
  */
 export function planKeepAsSpare(paths: DeployPaths, release: string): ShellText {
   const spare = spareTree(paths);
-  const trash = trashDir(paths);
   const dir = path.posix.join(paths.releases, release);
-  return sh`${absent(dir)} || { { ${absent(spare)} || { mkdir -p ${trash} && mv -T -- ${spare} ${trash}/spare.$$; }; } && mkdir -p ${paths.meta} && mv -T -- ${dir} ${spare}; }`;
+  return sh`${planAbsent(dir)} || { ${planMovePathToTrash(paths, spare, 'spare')} && mkdir -p ${paths.meta} && mv -T -- ${dir} ${spare}; }`;
 }
 
 /**

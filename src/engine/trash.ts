@@ -16,9 +16,16 @@ export const trashDir = (paths: DeployPaths): string => path.posix.join(paths.me
  * A release already gone is what `rm -rf` would have made of it: not an error.
  */
 export function planMoveToTrash(paths: DeployPaths, release: string): ShellText {
+  return planMovePathToTrash(paths, path.posix.join(paths.releases, release), release);
+}
+
+/** True when nothing, not even a dangling symlink, is at `p`. */
+export const planAbsent = (p: string): ShellText => sh`{ [ ! -e ${p} ] && [ ! -L ${p} ]; }`;
+
+/** The same rename for any tree under the deploy path (the spare), named `name` in the trash. */
+export function planMovePathToTrash(paths: DeployPaths, dir: string, name: string): ShellText {
   const trash = trashDir(paths);
-  const dir = path.posix.join(paths.releases, release);
-  return sh`{ { [ ! -e ${dir} ] && [ ! -L ${dir} ]; } || { mkdir -p ${trash} && mv -T -- ${dir} ${trash}/${release}.$$; }; }`;
+  return sh`{ ${planAbsent(dir)} || { mkdir -p ${trash} && mv -T -- ${dir} ${trash}/${name}.$$; }; }`;
 }
 
 /**

@@ -34,14 +34,13 @@ const TREE_END = 'end';
 
 /**
  * Probe fragment: names the release `current` points to and sends back, in the same script,
- * its upload manifest and a listing of what is really on disk (type, mode, size, mtime, path,
- * link target; NUL-separated so any file name survives). The listing is what makes hard
- * links safe: a path the shared stage turned into a symlink, or a file the app rewrote, shows
- * up as different from the manifest and is re-sent instead of trusted.
+ * its upload manifest and a listing of what is really on disk, and with `withSpare` the same
+ * listing of the spare. The listing is what makes hard links safe: a path the shared stage
+ * turned into a symlink, or a file the app rewrote, shows up as different from the manifest
+ * and is re-sent instead of trusted.
  *
  * Nothing here may fail the probe: a missing manifest or a `find` without -printf leaves a
- * line out and the deploy uploads in full. The listing ends with a marker record written only
- * when `find` succeeded, so a truncated listing is never mistaken for a complete one.
+ * line out and the deploy uploads in full.
  */
 export function probePreviousRelease(paths: DeployPaths, withSpare: boolean): ShellText[] {
   const dir = sh`${paths.releases}/"$__prev"`;

@@ -6,6 +6,12 @@ import { recyclePlan } from './recycle-plan.js';
 import type { SourceEntry } from './scan.js';
 
 export type UploadMode = 'incremental' | 'full' | 'copy';
+
+/**
+ * Only hard-link uploads keep and reuse a spare (a pruned release): `full` starts empty, and
+ * `copy` is for apps that write into their release, whose leftovers a spare would carry.
+ */
+export const usesSpare = (mode: UploadMode): boolean => mode === 'incremental';
 export type Compression = 'none' | 'gzip';
 
 /** Written by upload with the revision of the source; never part of the source scan. */
@@ -108,7 +114,7 @@ export async function planUpload(input: UploadInput): Promise<{ plan: UploadPlan
     link: [],
     ...diff,
   };
-  const spare = mode === 'incremental' ? decodeTree(previous.spare) : undefined;
+  const spare = usesSpare(mode) ? decodeTree(previous.spare) : undefined;
   const plan = spare ? recyclePlan(entries, linked, tree, spare) : linked;
   const files = plan.send.filter((e) => e.type !== 'dir').length;
   const how =

@@ -3,7 +3,7 @@ import { releasesToRemove } from '../engine/retention.js';
 import { planEmptyTrash } from '../engine/trash.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
 import { planRemoveRelease, rescueNotes } from '../persistence/rescue.js';
-import { uploadSettings } from '../source/upload-plan.js';
+import { uploadSettings, usesSpare } from '../source/upload-plan.js';
 import type { ReleaseContext, Stage } from './types.js';
 
 export function plannedRemovals(ctx: ReleaseContext): string[] {
@@ -32,7 +32,7 @@ export const cleanup: Stage = {
   // The newest release removed becomes the spare the next incremental deploy renames into place.
   plan: (ctx) => {
     const removals = plannedRemovals(ctx);
-    const spare = uploadSettings(ctx.config).mode === 'incremental' ? removals.at(-1) : undefined;
+    const spare = usesSpare(uploadSettings(ctx.config).mode) ? removals.at(-1) : undefined;
     const { ephemeral } = persistenceOf(ctx);
     return [
       ...removals.map((name) =>

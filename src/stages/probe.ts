@@ -1,7 +1,7 @@
 import { PROBE_BEGIN, PROBE_END } from '../engine/remote-state.js';
 import { sh, type ShellText } from '../remote/sh.js';
 import { probePreviousRelease } from '../source/previous-release.js';
-import { uploadSettings } from '../source/upload-plan.js';
+import { uploadSettings, usesSpare } from '../source/upload-plan.js';
 import type { HostContext, Stage } from './types.js';
 
 const readState = ({ paths }: HostContext): ShellText[] => [
@@ -21,7 +21,7 @@ export const probe: Stage<HostContext> = {
       sh`printf '%s\n' ${PROBE_BEGIN}`,
       ...readState(ctx),
       // Incremental upload needs the previous release's manifest; reading it here costs no extra exec.
-      ...(mode === 'full' ? [] : probePreviousRelease(ctx.paths, mode === 'incremental')),
+      ...(mode === 'full' ? [] : probePreviousRelease(ctx.paths, usesSpare(mode))),
       sh`printf '%s\n' ${PROBE_END}`,
     ];
   },

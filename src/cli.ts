@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { interruptSignal } from './commands/interrupt.js';
 import { EXIT } from './definitions/exit-codes.js';
-import { keepYoungGenerationSmall } from './process-memory.js';
+import { keepYoungGenerationSmall } from './commands/process-memory.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 

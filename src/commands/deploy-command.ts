@@ -4,7 +4,7 @@ import { chooseReporter } from '../ui/choose.js';
 import { maskReporter } from '../ui/mask.js';
 import { formatError } from '../ui/print-error.js';
 import { loadMasked, printJson } from './lifecycle-options.js';
-import { keepOldGenerationSmall } from '../process-memory.js';
+import { keepOldGenerationSmall } from './process-memory.js';
 
 export interface DeployCommandOptions {
   config: string;

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { DeployError } from '../definitions/errors.js';
-import { deployPaths } from '../engine/paths.js';
+import { deployPaths } from '../layout/paths.js';
 import { selectHosts } from '../engine/selector.js';
 import { connectSsh } from '../remote/connect.js';
 import { sh } from '../remote/sh.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HOOK_STAGES } from '../engine/hook-points.js';
+import { HOOK_STAGES } from '../definitions/hook-points.js';
 
 const taskName = z
   .string()

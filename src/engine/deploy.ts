@@ -33,7 +33,7 @@ import { hookBook, type HookBook } from './hooks.js';
 import { runLocalHooks } from './hooks-local.js';
 import { deployPhases, phaseStageInfo } from './hooks-phases.js';
 import type { HostOutcome, Reporter, StageInfo } from './reporter.js';
-import { readRunInfo } from './run-info.js';
+import { readRunInfo } from '../layout/run-info.js';
 import { selectHosts, type SelectedHost } from './selector.js';
 
 export { toDeployError };

@@ -3,7 +3,7 @@ import { EXIT } from '../definitions/exit-codes.js';
 import { worstExit } from './exit-status.js';
 import type { DeployError } from '../definitions/errors.js';
 import { resolveAppPersistence } from '../persistence/app-persistence.js';
-import { prepareUpload } from '../source/prepare-upload.js';
+import { prepareUpload } from './prepare-upload.js';
 import { probe } from '../stages/probe.js';
 import type { HostContext, ReleaseContext, Stage } from '../stages/types.js';
 import { composeScript } from './compose.js';
@@ -14,9 +14,9 @@ import { healthcheckStage } from '../stages/healthcheck.js';
 import { hookBook, type HookBook } from './hooks.js';
 import { deployPhases } from './hooks-phases.js';
 import { withHostSessions, type SessionOptions } from './host-session.js';
-import { releaseDir } from './paths.js';
-import { nextReleaseName } from './release-log.js';
-import { liveRelease, parseRemoteState } from './remote-state.js';
+import { releaseDir } from '../layout/paths.js';
+import { nextReleaseName } from '../layout/release-log.js';
+import { liveRelease, parseRemoteState } from '../layout/remote-state.js';
 
 export interface PlannedPhase {
   phase: string;

@@ -1,4 +1,4 @@
-import { DEPLOY } from '../definitions/pipeline.js';
+import { DEPLOY } from './pipeline.js';
 import type { Stage } from '../stages/types.js';
 import type { StageInfo } from './reporter.js';
 import { withHooks, type HookBook } from './hooks.js';

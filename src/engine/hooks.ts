@@ -2,7 +2,7 @@ import type { Step } from '../config/hooks-schema.js';
 import type { Config, HostConfig } from '../config/schema.js';
 import { sh, type ShellText } from '../remote/sh.js';
 import type { HostContext, Stage } from '../stages/types.js';
-import { BEFORE_RELEASE_DIR, type HookStage, type HookWhen } from './hook-points.js';
+import { BEFORE_RELEASE_DIR, type HookStage, type HookWhen } from '../definitions/hook-points.js';
 
 interface Filter {
   once: boolean;

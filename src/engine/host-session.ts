@@ -7,10 +7,10 @@ import type { Transport } from '../remote/transport.js';
 import type { HostContext } from '../stages/types.js';
 import { toDeployError } from '../definitions/errors.js';
 import type { HostRunner } from './executor.js';
-import { deployPaths } from './paths.js';
-import { eachLimited } from './pool.js';
+import { deployPaths } from '../layout/paths.js';
+import { eachLimited } from '../source/pool.js';
 import type { Reporter } from './reporter.js';
-import { readRunInfo } from './run-info.js';
+import { readRunInfo } from '../layout/run-info.js';
 import { selectHosts, type SelectedHost } from './selector.js';
 
 export interface SessionOptions {

@@ -7,7 +7,7 @@ import { runStages } from './executor.js';
 import { withHostSessions, type SessionOptions } from './host-session.js';
 import { toDeployError } from '../definitions/errors.js';
 import { readHostStates } from './releases.js';
-import type { LockRecord } from './remote-state.js';
+import type { LockRecord } from '../layout/remote-state.js';
 
 export interface LockReport {
   host: string;

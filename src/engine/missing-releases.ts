@@ -1,4 +1,4 @@
-import { liveRelease, type RemoteState } from './remote-state.js';
+import { liveRelease, type RemoteState } from '../layout/remote-state.js';
 
 /**
  * Releases whose directory someone removed by hand: the one `current` points to, and successful

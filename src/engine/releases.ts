@@ -6,7 +6,7 @@ import { runStages } from './executor.js';
 import { withHostSessions, type SessionOptions } from './host-session.js';
 import { toDeployError } from '../definitions/errors.js';
 import { missingReleases } from './missing-releases.js';
-import { liveRelease, parseRemoteState, type LockRecord, type RemoteState } from './remote-state.js';
+import { liveRelease, parseRemoteState, type LockRecord, type RemoteState } from '../layout/remote-state.js';
 
 export type ReleaseRowStatus =
   'current' | 'success' | 'failed' | 'rolled_back' | 'started' | 'unknown' | 'missing';

@@ -1,3 +1,5 @@
+import type { TransferProgress } from '../source/upload-stream.js';
+
 export type StageState = 'start' | 'done' | 'failed' | 'skipped';
 
 export interface StageInfo {
@@ -13,13 +15,7 @@ export interface HostOutcome {
   error?: { code: string; message: string; hint: string };
 }
 
-/** How far a stage's stdin (the upload) has got; totals are what this run sends, not the whole source. */
-export interface TransferProgress {
-  files: number;
-  bytes: number;
-  totalFiles: number;
-  totalBytes: number;
-}
+export type { TransferProgress };
 
 /** How the engine tells the world what it does; implementations live in src/ui. Stages never print. */
 export interface Reporter {

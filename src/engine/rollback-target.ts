@@ -1,5 +1,5 @@
 import { DeployError } from '../definitions/errors.js';
-import { liveRelease, type RemoteState } from './remote-state.js';
+import { liveRelease, type RemoteState } from '../layout/remote-state.js';
 
 export interface RollbackChoice {
   target: string;

@@ -3,7 +3,7 @@ import { EXIT } from '../definitions/exit-codes.js';
 import { deploy, deployStageInfo, prepareDeploy, type DeployOptions, type DeployResult } from './deploy.js';
 import { worstError } from './exit-status.js';
 import { hookBook } from './hooks.js';
-import { eachLimited } from './pool.js';
+import { eachLimited } from '../source/pool.js';
 import type { HostOutcome, Reporter } from './reporter.js';
 import { rollback } from './rollback.js';
 import { selectHosts, type SelectedHost } from './selector.js';

@@ -1,12 +1,12 @@
-import type { StageNote } from '../stages/types.js';
+import type { Note } from '../definitions/note.js';
 import type { PublicReport } from './public-share.js';
 
 const list = (items: readonly string[], max = 10): string =>
   items.length > max ? `${items.slice(0, max).join(', ')} and ${items.length - max} more` : items.join(', ');
 
 /** The public-sharing report as reporter lines: counts always, each conflict and surprise as a warning. */
-export function publicNotes(r: PublicReport, publicDir: string): StageNote[] {
-  const notes: StageNote[] = [
+export function publicNotes(r: PublicReport, publicDir: string): Note[] {
+  const notes: Note[] = [
     {
       level: 'info',
       message: `${publicDir}/: ${r.added} file(s) added to shared, ${r.updated} updated, ${r.leftAlone} left alone (edited in shared), ${r.unchanged} unchanged`,

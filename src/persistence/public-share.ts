@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { relativeLink } from '../engine/paths.js';
+import { relativeLink } from '../layout/paths.js';
 import { markerLines } from '../remote/markers.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
 import { isManifestSafe, type PublicItem } from './app-persistence.js';

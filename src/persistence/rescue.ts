@@ -1,10 +1,10 @@
 import path from 'node:path';
-import type { DeployPaths } from '../engine/paths.js';
-import { planKeepAsSpare } from '../engine/spare.js';
-import { planMoveToTrash } from '../engine/trash.js';
+import type { DeployPaths } from '../layout/paths.js';
+import { planKeepAsSpare } from '../layout/spare.js';
+import { planMoveToTrash } from '../layout/trash.js';
 import { markerLines } from '../remote/markers.js';
 import { lines, sh, ShellText } from '../remote/sh.js';
-import type { StageNote } from '../stages/types.js';
+import type { Note } from '../definitions/note.js';
 
 /**
  * Runtime-written content: files the running app wrote inside its release (outside shared/)
@@ -70,7 +70,7 @@ export function planRemoveRelease(
 } && ${move} && rm -f -- ${manifestPath(paths, release)}`;
 }
 
-export function rescueNotes(stdout: string, sharedRoot: string): StageNote[] {
+export function rescueNotes(stdout: string, sharedRoot: string): Note[] {
   return markerLines(stdout, RESCUE_MARKER)
     .map((l) => l.split(' '))
     .map(([release, n]) => ({

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { SharedFile } from '../config/schema.js';
-import { relativeLink } from '../engine/paths.js';
+import { relativeLink } from '../layout/paths.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
 
 export const MISSING_MARKER = '@@shipshape-missing ';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { eachLimited } from '../engine/pool.js';
+import { eachLimited } from './pool.js';
 import type { HashCache } from './hash-cache.js';
 import type { SourceEntry } from './scan.js';
 

@@ -1,8 +1,6 @@
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
-import type { DeployPaths } from '../engine/paths.js';
 import type { EntryType } from './scan.js';
 import { isInsidePath } from '../config/paths.js';
 
@@ -11,7 +9,7 @@ import { isInsidePath } from '../config/paths.js';
  * content hash, computed on the deploying machine while the file streamed by. The next deploy
  * compares the source against it to send only what changed.
  *
- * It lives in `.deploy/upload-manifests/<release>.json.gz`, not inside the release: a file in
+ * It lives in `.deploy/upload-manifests/<release>.json.gz` (layout/upload-manifests.ts), not inside the release: a file in
  * the release would be served by any app whose web root is the release itself, the app could
  * rewrite it, and it would have to be kept out of its own listing. It is distinct from the
  * runtime manifest the persistence stage records at switch time (what was linked where).
@@ -36,10 +34,6 @@ export interface Manifest {
   created_at: string;
   entries: ManifestEntry[];
 }
-
-export const manifestDir = (paths: DeployPaths): string => path.posix.join(paths.meta, 'upload-manifests');
-export const manifestFile = (paths: DeployPaths, release: string): string =>
-  path.posix.join(manifestDir(paths), `${release}.json.gz`);
 
 export function encodeManifest(m: Manifest): Buffer {
   return gzipSync(JSON.stringify(m), { level: 6 });

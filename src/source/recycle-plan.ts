@@ -1,6 +1,7 @@
 import type { RemoteEntry } from './previous-release.js';
 import type { SourceEntry } from './scan.js';
-import { topMost, type UploadPlan } from './upload-plan.js';
+import { topMost } from './top-most.js';
+import type { UploadPlan } from './upload-plan-types.js';
 
 /**
  * Re-bases a hard-link plan made against the previous release onto the spare (a pruned

@@ -1,46 +1,13 @@
 import type { Config, HostConfig } from '../config/schema.js';
-import type { HashCache } from './hash-cache.js';
 import { decodeManifest, type ManifestEntry } from './manifest.js';
 import { decodeTree, type PreviousReleaseRaw, type RemoteEntry } from './previous-release.js';
 import { recyclePlan } from './recycle-plan.js';
+import { topMost } from './top-most.js';
+import { usesSpare, type Compression, type UploadMode, type UploadPlan } from './upload-plan-types.js';
 import type { SourceEntry } from './scan.js';
 
-export type UploadMode = 'incremental' | 'full' | 'copy';
-
-/**
- * Only hard-link uploads keep and reuse a spare (a pruned release): `full` starts empty, and
- * `copy` is for apps that write into their release, whose leftovers a spare would carry.
- */
-export const usesSpare = (mode: UploadMode): boolean => mode === 'incremental';
-export type Compression = 'none' | 'gzip';
-
-/** Written by upload with the revision of the source; never part of the source scan. */
-export const REVISION_FILE = 'REVISION';
-
-/** What the upload stage does on one host, decided on this machine before anything is sent. */
-export interface UploadPlan {
-  /**
-   * The new release starts empty, as hard links to `base`, as an independent copy of it, or
-   * as the spare (a pruned release) renamed into place and corrected by `remove` and `link`.
-   */
-  seed: 'empty' | 'link' | 'copy' | 'recycle';
-  base?: string;
-  /** Source entries to stream, in scan order (a directory before its contents). */
-  send: SourceEntry[];
-  /**
-   * Removed from the seeded release before extracting: what left the source, what changed
-   * type, and every file about to be replaced, so no hard-linked inode is ever written
-   * through. Only the top-most path of a removed subtree is listed.
-   */
-  remove: string[];
-  /** Hard-linked from `base` after the removals (recycle only): kept files the spare lacks. */
-  link: string[];
-  /** Carried over from `base` untouched, with the hashes its manifest recorded. */
-  kept: Map<string, ManifestEntry>;
-  compression: Compression;
-  /** Where hashes taken while streaming are remembered for the next deploy. */
-  cache?: HashCache;
-}
+export * from './upload-plan-types.js';
+export { topMost } from './top-most.js';
 
 export interface UploadNotice {
   level: 'info' | 'warn';
@@ -189,17 +156,4 @@ async function diffAgainst(
     remove: topMost([...gone, ...replace]),
     kept: keep,
   };
-}
-
-/** Drops every path inside another listed path: removing the parent removes it. */
-export function topMost(paths: readonly string[]): string[] {
-  const set = new Set(paths);
-  return [...set]
-    .filter((p) => {
-      for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) {
-        if (set.has(p.slice(0, i))) return false;
-      }
-      return true;
-    })
-    .sort();
 }

@@ -1,13 +1,20 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import type { TransferProgress } from '../engine/reporter.js';
 import type { HashCache } from './hash-cache.js';
 import { encodeManifestFrom, MANIFEST_FORMAT, type ManifestEntry } from './manifest.js';
 import type { SourceEntry } from './scan.js';
 import { CHUNK_SIZE } from './tar-chunks.js';
 import { tarChunks, type ExtraFile } from './tar.js';
 import { REVISION_FILE, type UploadPlan } from './upload-plan.js';
+
+/** How far a stage's stdin (the upload) has got; totals are what this run sends, not the whole source. */
+export interface TransferProgress {
+  files: number;
+  bytes: number;
+  totalFiles: number;
+  totalBytes: number;
+}
 
 const nulTerminated = (paths: readonly string[]): Buffer =>
   Buffer.from(paths.map((p) => `${p}\0`).join(''), 'utf8');

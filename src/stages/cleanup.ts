@@ -1,6 +1,6 @@
-import { liveRelease } from '../engine/remote-state.js';
-import { releasesToRemove } from '../engine/retention.js';
-import { planEmptyTrash } from '../engine/trash.js';
+import { liveRelease } from '../layout/remote-state.js';
+import { releasesToRemove } from '../layout/retention.js';
+import { planEmptyTrash } from '../layout/trash.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
 import { planRemoveRelease, rescueNotes } from '../persistence/rescue.js';
 import { uploadSettings, usesSpare } from '../source/upload-plan.js';

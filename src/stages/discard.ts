@@ -1,4 +1,4 @@
-import { currentLinkText } from '../engine/paths.js';
+import { currentLinkText } from '../layout/paths.js';
 import { sh } from '../remote/sh.js';
 import { appendLog, logEntry } from './log-line.js';
 import { switchTempLink } from './symlink.js';

@@ -1,5 +1,5 @@
 import { DeployError } from '../definitions/errors.js';
-import type { LockRecord } from '../engine/remote-state.js';
+import type { LockRecord } from '../layout/remote-state.js';
 import { markerLines } from '../remote/markers.js';
 import { sh } from '../remote/sh.js';
 import { REMOTE_EXIT } from './exit-codes.js';

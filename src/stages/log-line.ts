@@ -1,4 +1,4 @@
-import type { ReleaseLogEntry, ReleaseStatus } from '../engine/release-log.js';
+import type { ReleaseLogEntry, ReleaseStatus } from '../layout/release-log.js';
 import { sh, type ShellText } from '../remote/sh.js';
 import type { ReleaseContext } from './types.js';
 

@@ -1,6 +1,6 @@
-import { PROBE_BEGIN, PROBE_END } from '../engine/remote-state.js';
+import { PROBE_BEGIN, PROBE_END } from '../layout/remote-state.js';
 import { sh, type ShellText } from '../remote/sh.js';
-import { probePreviousRelease } from '../source/previous-release.js';
+import { probePreviousRelease } from '../layout/live-listing.js';
 import { uploadSettings, usesSpare } from '../source/upload-plan.js';
 import type { HostContext, Stage } from './types.js';
 

@@ -1,6 +1,6 @@
-import type { ReleaseLogEntry } from '../engine/release-log.js';
-import type { RemoteState } from '../engine/remote-state.js';
-import { currentLinkText, releaseDir } from '../engine/paths.js';
+import type { ReleaseLogEntry } from '../layout/release-log.js';
+import type { RemoteState } from '../layout/remote-state.js';
+import { currentLinkText, releaseDir } from '../layout/paths.js';
 import { sh } from '../remote/sh.js';
 import { appendLog, logEntry } from './log-line.js';
 import { switchCurrent } from './symlink.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { DeployError } from '../definitions/errors.js';
-import { releaseDir } from '../engine/paths.js';
-import { liveRelease } from '../engine/remote-state.js';
+import { releaseDir } from '../layout/paths.js';
+import { liveRelease } from '../layout/remote-state.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
 import { Readable } from 'node:stream';
 import {

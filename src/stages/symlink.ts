@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { sh, type ShellText } from '../remote/sh.js';
-import { currentLinkText, type DeployPaths } from '../engine/paths.js';
+import { currentLinkText, type DeployPaths } from '../layout/paths.js';
 import { REMOTE_EXIT } from './exit-codes.js';
 import { appendLog, logEntry } from './log-line.js';
 import { persistenceOf } from '../persistence/app-persistence.js';

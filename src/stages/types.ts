@@ -1,9 +1,10 @@
 import type { Config, HostConfig } from '../config/schema.js';
+import type { Note } from '../definitions/note.js';
 import type { DeployError } from '../definitions/errors.js';
-import type { DeployPaths } from '../engine/paths.js';
-import type { RemoteState } from '../engine/remote-state.js';
-import type { TransferProgress } from '../engine/reporter.js';
-import type { RunInfo } from '../engine/run-info.js';
+import type { DeployPaths } from '../layout/paths.js';
+import type { RemoteState } from '../layout/remote-state.js';
+import type { TransferProgress } from '../source/upload-stream.js';
+import type { RunInfo } from '../layout/run-info.js';
 import type { Readable } from 'node:stream';
 import type { ShellText } from '../remote/sh.js';
 import type { SourceEntry } from '../source/scan.js';
@@ -58,10 +59,7 @@ export interface Stage<C extends HostContext = ReleaseContext> {
   /** Turns a known failure (e.g. "lock held") into a precise error; undefined means generic. */
   interpret?(outcome: StageOutcome, ctx: C): DeployError | undefined;
   /** After a successful script: lines for the reporter, read from the stage's own stdout markers. */
-  notes?(outcome: StageOutcome, ctx: C): StageNote[];
+  notes?(outcome: StageOutcome, ctx: C): Note[];
 }
 
-export interface StageNote {
-  level: 'info' | 'warn';
-  message: string;
-}
+export type { Note as StageNote };

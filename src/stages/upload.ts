@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { sh, type ShellText } from '../remote/sh.js';
-import { manifestDir, manifestFile } from '../source/manifest.js';
+import { manifestDir, manifestFile } from '../layout/upload-manifests.js';
 import { fullPlan, type UploadPlan } from '../source/upload-plan.js';
 import { linkBytes, manifestEntryName, removalBytes, uploadStream } from '../source/upload-stream.js';
-import { releaseDir } from '../engine/paths.js';
-import { planTakeSpare } from '../engine/spare.js';
+import { releaseDir } from '../layout/paths.js';
+import { planTakeSpare } from '../layout/spare.js';
 import type { ReleaseContext, Stage } from './types.js';
 
 /** The plan the engine chose for this host; a context built without one uploads everything. */

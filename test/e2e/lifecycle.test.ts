@@ -15,7 +15,7 @@ import {
   writeConfig,
   writeTree,
 } from '../support/project.js';
-import { DEPLOY } from '../../src/definitions/pipeline.js';
+import { DEPLOY } from '../../src/engine/pipeline.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 
 let server: SshdServer;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deployPaths } from '../../src/engine/paths.js';
+import { deployPaths } from '../../src/layout/paths.js';
 import { HOLDER_MARKER, isStale, lock } from '../../src/stages/lock.js';
 import { REMOTE_EXIT } from '../../src/stages/exit-codes.js';
 import type { HostContext } from '../../src/stages/types.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isInsidePath, isSafeRelative } from '../../src/config/paths.js';
-import { currentLinkText, deployPaths, releaseDir } from '../../src/engine/paths.js';
+import { currentLinkText, deployPaths, releaseDir } from '../../src/layout/paths.js';
 import { discard } from '../../src/stages/discard.js';
 import { switchCurrent } from '../../src/stages/symlink.js';
 import type { ReleaseContext } from '../../src/stages/types.js';

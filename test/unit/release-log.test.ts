@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { foldLog, nextReleaseName, parseLog, type ReleaseLogEntry } from '../../src/engine/release-log.js';
-import { releasesToRemove } from '../../src/engine/retention.js';
+import { foldLog, nextReleaseName, parseLog, type ReleaseLogEntry } from '../../src/layout/release-log.js';
+import { releasesToRemove } from '../../src/layout/retention.js';
 
 describe('nextReleaseName', () => {
   it('formats UTC as YYYYMMDD-HHmmss', () => {

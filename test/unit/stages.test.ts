@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { composeScript, readScriptReport } from '../../src/engine/compose.js';
-import { deployPaths, releaseDir } from '../../src/engine/paths.js';
-import { emptyRemoteState, parseRemoteState } from '../../src/engine/remote-state.js';
+import { deployPaths, releaseDir } from '../../src/layout/paths.js';
+import { emptyRemoteState, parseRemoteState } from '../../src/layout/remote-state.js';
 import { quote, sh } from '../../src/remote/sh.js';
 import { cleanup } from '../../src/stages/cleanup.js';
 import { discard } from '../../src/stages/discard.js';

@@ -3,7 +3,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { DeployError } from '../../../src/definitions/errors.js';
 import { STAGE_MARKER } from '../../../src/engine/compose.js';
 import { runStages } from '../../../src/engine/executor.js';
-import { deployPaths } from '../../../src/engine/paths.js';
+import { deployPaths } from '../../../src/layout/paths.js';
 import type { Reporter } from '../../../src/engine/reporter.js';
 import { sh } from '../../../src/remote/sh.js';
 import type { ExecRequest, Transport } from '../../../src/remote/transport.js';

@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deployPaths } from '../../../src/engine/paths.js';
-import { planKeepAsSpare, planTakeSpare, spareTree } from '../../../src/engine/spare.js';
-import { trashDir } from '../../../src/engine/trash.js';
+import { deployPaths } from '../../../src/layout/paths.js';
+import { planKeepAsSpare, planTakeSpare, spareTree } from '../../../src/layout/spare.js';
+import { trashDir } from '../../../src/layout/trash.js';
 import type { ShellText } from '../../../src/remote/sh.js';
 
 const run = (script: ShellText) => execFileSync('/bin/sh', ['-c', script.text], { stdio: 'pipe' });

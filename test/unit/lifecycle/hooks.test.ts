@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
-import { DEPLOY } from '../../../src/definitions/pipeline.js';
-import { HOOK_STAGES } from '../../../src/engine/hook-points.js';
+import { DEPLOY } from '../../../src/engine/pipeline.js';
+import { HOOK_STAGES } from '../../../src/definitions/hook-points.js';
 import { hookBook, hookCommand, withHooks } from '../../../src/engine/hooks.js';
 import { deployPhases } from '../../../src/engine/hooks-phases.js';
-import { deployPaths, releaseDir } from '../../../src/engine/paths.js';
-import { emptyRemoteState } from '../../../src/engine/remote-state.js';
+import { deployPaths, releaseDir } from '../../../src/layout/paths.js';
+import { emptyRemoteState } from '../../../src/layout/remote-state.js';
 import { selectHosts } from '../../../src/engine/selector.js';
 import type { ReleaseContext } from '../../../src/stages/types.js';
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
-import { deployPaths, releaseDir } from '../../../src/engine/paths.js';
-import type { ReleaseLogEntry, ReleaseStatus } from '../../../src/engine/release-log.js';
+import { deployPaths, releaseDir } from '../../../src/layout/paths.js';
+import type { ReleaseLogEntry, ReleaseStatus } from '../../../src/layout/release-log.js';
 import { releaseRows } from '../../../src/engine/releases.js';
-import { emptyRemoteState, type RemoteState } from '../../../src/engine/remote-state.js';
-import { releasesToRemove } from '../../../src/engine/retention.js';
+import { emptyRemoteState, type RemoteState } from '../../../src/layout/remote-state.js';
+import { releasesToRemove } from '../../../src/layout/retention.js';
 import { chooseRollbackTarget } from '../../../src/engine/rollback-target.js';
 import { healthcheckStage } from '../../../src/stages/healthcheck.js';
 import { revertRelease, rollbackSwitch, type RollbackContext } from '../../../src/stages/rollback.js';

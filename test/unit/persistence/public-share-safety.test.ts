@@ -5,8 +5,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { composeScript } from '../../../src/engine/compose.js';
-import { deployPaths, releaseDir } from '../../../src/engine/paths.js';
-import { emptyRemoteState } from '../../../src/engine/remote-state.js';
+import { deployPaths, releaseDir } from '../../../src/layout/paths.js';
+import { emptyRemoteState } from '../../../src/layout/remote-state.js';
 import type { AppPersistence } from '../../../src/persistence/app-persistence.js';
 import {
   PENDING_DIR,

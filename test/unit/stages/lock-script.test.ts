@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { composeScript } from '../../../src/engine/compose.js';
-import { deployPaths } from '../../../src/engine/paths.js';
+import { deployPaths } from '../../../src/layout/paths.js';
 import { lock } from '../../../src/stages/lock.js';
 import type { HostContext } from '../../../src/stages/types.js';
 import { unlock } from '../../../src/stages/unlock.js';

@@ -1,14 +1,14 @@
 import type { ReleaseContext, SourceInfo } from '../stages/types.js';
-import { hashEntries } from './hash.js';
-import { sharedHashCache, type HashCache } from './hash-cache.js';
-import type { SourceEntry } from './scan.js';
+import { hashEntries } from '../source/hash.js';
+import { sharedHashCache, type HashCache } from '../source/hash-cache.js';
+import type { SourceEntry } from '../source/scan.js';
 import {
   chooseCompression,
   planUpload,
   uploadSettings,
   type UploadNotice,
   type UploadPlan,
-} from './upload-plan.js';
+} from '../source/upload-plan.js';
 
 interface SourceHashing {
   cache: Promise<HashCache>;

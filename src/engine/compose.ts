@@ -11,20 +11,35 @@ export interface PlannedStage {
 }
 
 /**
+ * The prologue of every script. `set -e` makes every step's exit status count, including the
+ * earlier lines of a multi-line command: wrapping each command in `{ …; } || fail` (as before)
+ * disabled errexit inside it, so only its last line decided, and a failed `mkdir` or `setfacl`
+ * above a successful `ln` went unnoticed. The EXIT trap names the stage and command that ended
+ * the script. What errexit does not see, by POSIX: conditions (`if`, `while`, `!`), the left side
+ * of `&&` and `||`, and every command of a pipeline but the last (dash has no pipefail); a step
+ * that must fail there says so itself (`|| exit 1`).
+ */
+const PROLOGUE = sh`__ss_stage= __ss_step=
+__ss_on_exit() {
+  __ss_rc=$?
+  if [ "$__ss_rc" != 0 ] && [ -n "$__ss_stage" ]; then printf '\\n%s%s %s %s\\n' ${FAIL_MARKER} "$__ss_stage" "$__ss_step" "$__ss_rc" >&2; fi
+}
+trap __ss_on_exit EXIT
+set -e`;
+
+/**
  * One script for several stages, so a phase costs one exec request. Markers on stderr
  * tell the executor which stage is running and which command failed; the commands
- * themselves run unchanged.
+ * themselves run unchanged, one after another, in one shell (a stage's functions and
+ * variables stay defined for its later commands).
  */
 export function composeScript(stages: readonly PlannedStage[]): string {
-  const out = [
-    sh`__shipshape_fail() { printf '\n%s%s %s %s\n' ${FAIL_MARKER} "$1" "$2" "$3" >&2; exit "$3"; }`,
-    reportPgid,
-  ];
+  const out = [PROLOGUE, reportPgid];
   for (const stage of stages) {
-    out.push(sh`printf '%s%s\n' ${STAGE_MARKER} ${stage.id} >&2`);
+    out.push(sh`__ss_stage=${stage.id} __ss_step=0; printf '%s%s\\n' ${STAGE_MARKER} ${stage.id} >&2`);
     stage.commands.forEach((cmd, i) => {
-      out.push(sh`{ ${cmd}
-} || __shipshape_fail ${stage.id} ${i} $?`);
+      if (i > 0) out.push(sh`__ss_step=${i}`);
+      out.push(cmd);
     });
   }
   return lines(...out).text + '\n';

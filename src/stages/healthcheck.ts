@@ -13,7 +13,7 @@ export function healthcheckStage(check: Healthcheck & { command: string }): Stag
     plan: (ctx: ReleaseContext) => {
       const out = `${ctx.paths.meta}/healthcheck.${ctx.release}.out`;
       return [
-        sh`__n=0; while :; do (cd ${ctx.releasePath} && timeout ${check.timeout} /bin/sh -c ${check.command}) > ${out} 2>&1; __code=$?; if [ "$__code" = 0 ]; then rm -f ${out}; break; fi; __n=$((__n + 1)); if [ "$__n" -gt ${check.retries} ]; then printf 'health check exited %s after %s attempt(s):\n' "$__code" "$__n" >&2; tail -n 20 ${out} >&2; rm -f ${out}; exit 1; fi; sleep ${check.interval}; done`,
+        sh`__n=0; while :; do __code=0; (cd ${ctx.releasePath} && timeout ${check.timeout} /bin/sh -c ${check.command}) > ${out} 2>&1 || __code=$?; if [ "$__code" = 0 ]; then rm -f ${out}; break; fi; __n=$((__n + 1)); if [ "$__n" -gt ${check.retries} ]; then printf 'health check exited %s after %s attempt(s):\n' "$__code" "$__n" >&2; tail -n 20 ${out} >&2; rm -f ${out}; exit 1; fi; sleep ${check.interval}; done`,
       ];
     },
   };

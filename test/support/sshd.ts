@@ -1,7 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,11 @@ export interface SshdOptions {
   listenAddress?: string;
   /** run sshd inside this network namespace (`ip netns exec`); OpenSSH only, the caller creates it */
   netns?: string;
+  /**
+   * log in as this (non-root) user instead of the one running the tests; OpenSSH only, and the
+   * tests must run as root. The harness's files are then made readable to that user.
+   */
+  user?: string;
 }
 
 export interface SshdServer {
@@ -55,6 +60,7 @@ const execFileAsync = promisify(execFile);
 /** A real OpenSSH sshd when installed; otherwise, outside CI, an in-process ssh2 server with the same API. */
 export async function startSshd(options: SshdOptions = {}): Promise<SshdServer> {
   if (hasOpenSsh) return startOpenSsh(options);
+  if (options.user) throw new Error(`logging in as ${options.user} needs OpenSSH (${SSHD} was not found)`);
   if (process.env.CI) {
     throw new Error(`OpenSSH is required in CI: ${SSHD} was not found (install openssh-server).`);
   }
@@ -78,11 +84,17 @@ interface Layout {
  * Root's real ~/.bashrc runs `pyenv init` (0.6 s per remote command), and bash sources `$HOME/.bashrc`
  * for every command sshd runs; sessions get this empty home instead.
  */
-async function makeLayout(): Promise<Layout> {
+async function makeLayout(user?: string): Promise<Layout> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'shipshape-sshd-'));
   const home = path.join(dir, 'home');
   await mkdir(home);
   await Promise.all([writeFile(path.join(home, '.bashrc'), ''), writeFile(path.join(home, '.profile'), '')]);
+  if (user) {
+    // sshd reads authorized_keys, and the session its home, as the logged-in user; the private
+    // keys stay 0600 to root, so opening the folder reveals nothing.
+    await chmod(dir, 0o755);
+    await execFileAsync('chown', ['-R', `${user}:`, home]);
+  }
   return {
     dir,
     home,
@@ -100,9 +112,9 @@ async function writeKnownHosts(layout: Layout, host: string, port: number, hostP
   await writeFile(layout.knownHostsFile, `${pattern} ${hostPublicKey}\n`);
 }
 
-function serverFields(layout: Layout) {
+function serverFields(layout: Layout, user = os.userInfo().username) {
   const { dir, identityFile, hostKeyFile, knownHostsFile, logFile } = layout;
-  return { dir, identityFile, hostKeyFile, knownHostsFile, logFile, user: os.userInfo().username };
+  return { dir, identityFile, hostKeyFile, knownHostsFile, logFile, user };
 }
 
 function memoize(fn: () => Promise<void>): () => Promise<void> {
@@ -129,13 +141,14 @@ async function startOpenSsh(options: SshdOptions): Promise<SshdServer> {
   // Privilege separation dir; when we are not root the mkdir fails and sshd reports what it misses.
   await mkdir('/run/sshd', { recursive: true }).catch(() => undefined);
   const host = options.listenAddress ?? '127.0.0.1';
-  const layout = await makeLayout();
+  const layout = await makeLayout(options.user);
   try {
     await Promise.all([
       sshKeygen(layout.hostKeyFile, 'shipshape-test-host'),
       sshKeygen(layout.identityFile, 'shipshape-test-client'),
     ]);
     await copyFile(`${layout.identityFile}.pub`, layout.authorizedKeysFile);
+    if (options.user) await chmod(layout.authorizedKeysFile, 0o644);
     const hostPublicKey = (await readFile(`${layout.hostKeyFile}.pub`, 'utf8')).trim();
 
     // The free port can be taken between our probe and sshd's bind: retry on a fresh one.
@@ -157,7 +170,7 @@ async function startOpenSsh(options: SshdOptions): Promise<SshdServer> {
       }
       await writeKnownHosts(layout, host, port, hostPublicKey);
       return {
-        ...serverFields(layout),
+        ...serverFields(layout, options.user),
         host,
         port,
         hostPublicKey,

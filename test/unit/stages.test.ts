@@ -3,7 +3,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { composeScript, readScriptReport } from '../../src/engine/compose.js';
 import { deployPaths, releaseDir } from '../../src/layout/paths.js';
 import { emptyRemoteState, parseRemoteState } from '../../src/layout/remote-state.js';
-import { quote, sh } from '../../src/remote/sh.js';
+import { lines, quote, sh, type ShellText } from '../../src/remote/sh.js';
 import { cleanup } from '../../src/stages/cleanup.js';
 import { discard } from '../../src/stages/discard.js';
 import { lock } from '../../src/stages/lock.js';
@@ -164,5 +164,43 @@ describe('composeScript', () => {
       started: ['one', 'two'],
       failed: { stage: 'two', index: 1, code: 1 },
     });
+  });
+});
+
+describe('composeScript: every step counts', () => {
+  const run = async (commands: ShellText[]) => {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync('/bin/sh', ['-c', composeScript([{ id: 'st', commands }])], { encoding: 'utf8' });
+    return { status: r.status, report: readScriptReport(r.stderr), stdout: r.stdout };
+  };
+
+  // Each form a plan uses to put several commands into one: an earlier failure must end the script there.
+  it.each([
+    ['lines()', () => lines(sh`false`, sh`echo after`)],
+    [
+      'a multi-line template',
+      () => sh`false
+echo after`,
+    ],
+    ['sh.join with newlines', () => sh.join([sh`false`, sh`echo after`], '\n')],
+    ['sh.join with semicolons', () => sh.join([sh`false`, sh`echo after`], '; ')],
+    ['a function whose first command fails', () => lines(sh`__f() { false; echo inside; }`, sh`__f`)],
+  ])('%s: a failing first line stops the script and names its command', async (_name, make) => {
+    const r = await run([sh`true`, make(), sh`echo never`]);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).not.toMatch(/after|inside|never/);
+    expect(r.report.failed).toEqual({ stage: 'st', index: 1, code: 1 });
+  });
+
+  it('an explicit exit code reaches the executor unchanged', async () => {
+    const r = await run([sh`exit 66`]);
+    expect(r.status).toBe(66);
+    expect(r.report.failed).toEqual({ stage: 'st', index: 0, code: 66 });
+  });
+
+  it('conditions and || still decide for themselves', async () => {
+    const r = await run([sh`if false; then echo no; fi`, sh`false || echo recovered`, sh`echo end`]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('recovered\nend\n');
   });
 });

@@ -1,0 +1,138 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'vitest';
+import { hasOpenSsh, startSshd, type SshdOptions, type SshdServer } from './sshd.js';
+
+/**
+ * The way production runs: a non-root deploy user logs in over the test sshd, the app runs as
+ * another user in a group it shares with the deploy user, and the kernel's hard-link protection
+ * is on (`fs.protected_hardlinks=1`, Debian's default). Creating the users needs root, which CI
+ * has; on a developer's machine without it the suites that need this profile say so and skip.
+ */
+export const DEPLOY_USER = 'shipshape-deploy';
+export const APP_USER = 'shipshape-app';
+export const APP_GROUP = 'shipshape-www';
+
+const HARDLINKS = '/proc/sys/fs/protected_hardlinks';
+
+/** Why the profile cannot run here, or undefined when it can. */
+export function realServerUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0)
+    return 'the tests do not run as root, so they cannot create the deploy and app users';
+  if (!hasOpenSsh) return 'OpenSSH (sshd) is not installed';
+  for (const tool of ['useradd', 'groupadd', 'setpriv', 'setfacl']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
+  }
+  if (readHardlinkProtection() !== '1') {
+    // Debian's default; a container may have it off. Turn it on, as a real server has it.
+    spawnSync('sysctl', ['-q', '-w', 'fs.protected_hardlinks=1']);
+    if (readHardlinkProtection() !== '1') return `${HARDLINKS} is not 1 and cannot be set`;
+  }
+  return undefined;
+}
+
+const readHardlinkProtection = (): string => {
+  try {
+    return fs.readFileSync(HARDLINKS, 'utf8').trim();
+  } catch {
+    return 'unreadable';
+  }
+};
+
+/**
+ * `describe` for a suite that needs the profile. Without it: in CI the suite fails (nothing may
+ * quietly not run there); elsewhere it is skipped with the reason in its name.
+ */
+export function describeRealServer(name: string, body: () => void): unknown {
+  const why = realServerUnavailable();
+  if (!why) return describe(name, body);
+  if (process.env.CI) {
+    return describe(name, () => {
+      it('runs in the real-server profile', () => {
+        throw new Error(`the real-server profile cannot run here: ${why}`);
+      });
+    });
+  }
+  return describe.skip(`${name} (not run: ${why})`, body);
+}
+
+let usersReady = false;
+
+/** Creates the group and both users once per machine; several test files may race to do it. */
+export function ensureUsers(): void {
+  if (usersReady) return;
+  // Exit code 9: the name exists already (another test process won the race).
+  const idempotent = (cmd: string, args: string[]) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    if (r.status !== 0 && r.status !== 9) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  };
+  idempotent('groupadd', ['-f', APP_GROUP]);
+  for (const user of [DEPLOY_USER, APP_USER]) {
+    if (spawnSync('id', ['-u', user]).status === 0) continue;
+    // A real home: sshd changes into it, and prints an error on every command when it is missing.
+    // `-p '*'`: no password, but not locked: sshd refuses a locked account even for a key.
+    idempotent('useradd', ['-m', '-g', APP_GROUP, '-s', '/bin/sh', '-p', '*', user]);
+  }
+  usersReady = true;
+}
+
+export const uidOf = (user: string): number => Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }));
+
+/** The test sshd, logging in as the deploy user. */
+export async function startRealSshd(options: Omit<SshdOptions, 'user'> = {}): Promise<SshdServer> {
+  ensureUsers();
+  return startSshd({ ...options, user: DEPLOY_USER });
+}
+
+/**
+ * A temporary root the deploy user can reach, with `server/` owned by it (the deploy path's
+ * parent is prepared by an administrator on a real server, as `deploy setup` expects).
+ */
+export function realRoot(prefix = 'shipshape-real-'): { root: string; deployPath: string; cleanup(): void } {
+  ensureUsers();
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.chmodSync(root, 0o755);
+  const deployPath = path.join(root, 'server');
+  fs.mkdirSync(deployPath);
+  execFileSync('chown', [`${DEPLOY_USER}:${APP_GROUP}`, deployPath]);
+  return { root, deployPath, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
+}
+
+/**
+ * Runs a shell script as `user` (the app, or the deploy user editing by hand); `args` are its
+ * `$1`, `$2`, … so odd file names need no quoting. Throws on failure.
+ */
+export function runAs(user: string, script: string, args: string[] = []): string {
+  return execFileSync(
+    'setpriv',
+    [
+      '--reuid',
+      user,
+      '--regid',
+      APP_GROUP,
+      '--init-groups',
+      '--',
+      '/bin/sh',
+      '-c',
+      `umask 022; ${script}`,
+      'sh',
+      ...args,
+    ],
+    { cwd: '/', encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/' } },
+  );
+}
+
+/** The same as runAs, returning the exit status and output instead of throwing. */
+export function tryAs(user: string, script: string): { status: number | null; output: string } {
+  const r = spawnSync(
+    'setpriv',
+    ['--reuid', user, '--regid', APP_GROUP, '--init-groups', '--', '/bin/sh', '-c', script],
+    { cwd: '/', encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/' } },
+  );
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+/** Settings every real-server deploy.yml shares: the app user gets write access by ACL. */
+export const realWritable = { writable_mode: 'acl', writable_user: APP_USER } as const;

@@ -137,8 +137,16 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 
   const parsed = configSchema.safeParse(value);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const at = issue.path as Path;
+    const report = (issue: z.core.$ZodIssue, prefix: Path): void => {
+      const at = [...prefix, ...(issue.path as Path)];
+      if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+        // "Invalid input" says nothing: report the alternative written in the same form as the
+        // input (a path string, or a mapping with options), whose own problems are precise.
+        const sameForm = issue.errors.filter(
+          (branch) => !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0),
+        );
+        if (sameForm.length === 1) return sameForm[0]!.forEach((i) => report(i, at));
+      }
       if (issue.code === 'unrecognized_keys') {
         const known = knownKeys(configSchema, at);
         for (const k of issue.keys) {
@@ -164,7 +172,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       } else if (!envProblems.some((p) => keyPath(p.path) === keyPath(at))) {
         add(at, issue.message);
       }
-    }
+    };
+    for (const issue of parsed.error.issues) report(issue, []);
   }
   if (problems.length) {
     // A value from the environment that fails validation would be quoted in the message.

@@ -28,6 +28,9 @@ export function isInsidePath(p: string): boolean {
   return p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
 }
 
-/** The same for a path written in deploy.yml or a recipe, where a trailing slash is allowed. */
+/**
+ * The same for a path written in deploy.yml or a recipe, where a trailing slash is allowed. A
+ * newline is refused: remote scripts pass lists of these paths one per line.
+ */
 export const isSafeRelative = (p: string): boolean =>
-  !p.startsWith('/') && isInsidePath(stripTrailingSlash(p));
+  !p.startsWith('/') && !/[\n\r]/.test(p) && isInsidePath(stripTrailingSlash(p));

@@ -24,6 +24,23 @@ const relativePath = z
   .refine(isSafeRelative, { message: 'must be a relative path inside the release, without `..`' })
   .transform(stripTrailingSlash);
 
+const seedShared = z
+  .boolean()
+  .default(false)
+  .describe(
+    'Seed shared/ from the uploaded copy while shared/ has none (a first deploy). Off by default: production data never comes from the deploying machine by accident.',
+  );
+
+const sharedDir = z.union([
+  relativePath,
+  z
+    .strictObject({
+      path: relativePath.describe('Directory path relative to the release and to shared/.'),
+      seed_shared: seedShared,
+    })
+    .describe('A shared directory with options.'),
+]);
+
 const sharedFile = z.union([
   relativePath,
   z
@@ -32,7 +49,14 @@ const sharedFile = z.union([
       optional: z
         .boolean()
         .default(false)
-        .describe('When true, a file missing from both shared/ and the release is not an error.'),
+        .describe('When true, a file missing from shared/ (and from the live release) is not an error.'),
+      when_absent: z
+        .enum(['link', 'empty'])
+        .optional()
+        .describe(
+          'An optional file shared/ does not hold yet: `link` links it anyway, so the app’s first write lands in shared/; `empty` creates it empty there, writable by the app (SQLite databases, .htaccess). Default: the recipe’s, else link.',
+        ),
+      seed_shared: seedShared,
     })
     .describe('A shared file with options.'),
 ]);
@@ -144,9 +168,9 @@ export const configSchema = z
       .describe('gitignore-style patterns left out of the upload (a `.deployignore` in source adds more).'),
     upload: z
       .enum(['incremental', 'full', 'copy'])
-      .default('incremental')
+      .optional()
       .describe(
-        'incremental (default): build the release from the previous one with hard links and send only new and changed files (the newest pruned release is kept as .deploy/spare and renamed into the next one); full: send everything; copy: like incremental but with independent copies, for apps that write into their release.',
+        'Default: the recipe’s (copy for WordPress), else incremental. incremental: build the release from the previous one with hard links and send only new and changed files (the newest pruned release is kept as .deploy/spare and renamed into the next one); full: send everything; copy: like incremental but with independent copies, for apps that write into their release.',
       ),
     compression: z
       .enum(['none', 'gzip'])
@@ -155,7 +179,7 @@ export const configSchema = z
         'Compress the upload stream: none or gzip (level 1). Default: none for local and loopback hosts, gzip otherwise.',
       ),
     shared_dirs: z
-      .array(relativePath)
+      .array(sharedDir)
       .default([])
       .describe('Directories that live in shared/ and are linked into every release.'),
     shared_files: z
@@ -163,6 +187,12 @@ export const configSchema = z
       .default([])
       .describe('Files that live in shared/ and are linked into every release; required unless optional.'),
     ...persistenceSettings,
+    release_changes: z
+      .enum(['warn', 'fail'])
+      .default('warn')
+      .describe(
+        'Files changed, added or removed in the live release since it went live (outside shared and writable paths) are listed and copied to shared/.rescued/<release>/ before the switch; fail stops the deploy there (exit 1) instead of going on.',
+      ),
     default_selector: z
       .string()
       .min(1)
@@ -188,7 +218,16 @@ export const configSchema = z
 
 export type Config = z.output<typeof configSchema>;
 export type HostConfig = z.output<typeof hostSchema>;
-export type SharedFile = { path: string; optional: boolean };
+/** A shared file as deploy.yml writes it: a plain path is required, with no other option set. */
+export type SharedFileEntry = {
+  path: string;
+  optional: boolean;
+  when_absent?: 'link' | 'empty';
+  seed_shared: boolean;
+};
 
-export const sharedFiles = (c: Pick<Config, 'shared_files'>): SharedFile[] =>
-  c.shared_files.map((f) => (typeof f === 'string' ? { path: f, optional: false } : f));
+export const sharedFiles = (c: Pick<Config, 'shared_files'>): SharedFileEntry[] =>
+  c.shared_files.map((f) => (typeof f === 'string' ? { path: f, optional: false, seed_shared: false } : f));
+
+export const sharedDirs = (c: Pick<Config, 'shared_dirs'>): { path: string; seed_shared: boolean }[] =>
+  c.shared_dirs.map((d) => (typeof d === 'string' ? { path: d, seed_shared: false } : d));

@@ -51,6 +51,8 @@ export interface Fleet {
   book: HookBook;
   phases: ReturnType<typeof deployPhases>;
   mask?: (text: string) => string;
+  /** The recipe and persistence keys as known before the source is read (the probe needs them). */
+  persistence?: AppPersistence;
 }
 
 type Phase = readonly Pick<Stage, 'id'>[];
@@ -109,6 +111,7 @@ export async function connectAll(
       run,
       lockToken,
       mask: fleet.mask,
+      persistence: fleet.persistence,
     };
     h.state = 'connected';
   });

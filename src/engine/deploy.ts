@@ -7,7 +7,11 @@ import { DeployError, toDeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
 import { connectHost } from '../remote/connect.js';
 import type { Transport } from '../remote/transport.js';
-import { resolveAppPersistence, type AppPersistence } from '../persistence/app-persistence.js';
+import {
+  basePersistence,
+  resolveAppPersistence,
+  type AppPersistence,
+} from '../persistence/app-persistence.js';
 import { readIgnorePatterns, scanSource } from '../source/scan.js';
 import { readRevision } from '../source/revision.js';
 import type { SourceInfo } from '../stages/types.js';
@@ -118,6 +122,8 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const { config } = loaded;
   const selected = options.hosts ?? selectHosts(config, options.selector, options.limit);
   const book = options.prepared?.book ?? hookBook(config, selected);
+  // Before any host is contacted: a bad recipe or persistence setting is a usage error (exit 2).
+  const persistence = options.prepared?.persistence ?? basePersistence(config);
   const fleet: Fleet = {
     hosts: selected.map((s) => ({ ...s, state: 'new', started: Date.now() })),
     config,
@@ -127,6 +133,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     book,
     phases: deployPhases(book),
     mask: createMask([...loaded.secrets, ...sharedFileSecrets(config)]),
+    persistence,
   };
   if (options.prepared) return runFleet(fleet, options, options.prepared);
 

@@ -1,4 +1,6 @@
 import type { ReleaseContext, SourceInfo } from '../stages/types.js';
+import { persistenceOf } from '../persistence/app-persistence.js';
+import { uploadEntries } from '../persistence/upload-entries.js';
 import { hashEntries } from '../source/hash.js';
 import { sharedHashCache, type HashCache } from '../source/hash-cache.js';
 import type { SourceEntry } from '../source/scan.js';
@@ -39,7 +41,7 @@ export function forgetPlanningHashes(source: SourceInfo): void {
 export async function prepareUpload(
   ctx: ReleaseContext,
 ): Promise<{ plan: UploadPlan; notice: UploadNotice }> {
-  const { mode, compression } = uploadSettings(ctx.config);
+  const { mode, compression } = uploadSettings(ctx);
   const hashing = hashingFor(ctx.source);
   const cache = await hashing.cache;
   const hash = async (entries: readonly SourceEntry[]) => {
@@ -65,7 +67,7 @@ export async function prepareUpload(
     return out;
   };
   const { plan, notice } = await planUpload({
-    entries: ctx.source.entries,
+    entries: uploadEntries(ctx.source.entries, persistenceOf(ctx), ctx.remote.sharedAbsent),
     mode,
     compression: chooseCompression(compression, ctx.alias, ctx.host),
     previous: ctx.remote.previous,

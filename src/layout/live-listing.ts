@@ -11,7 +11,7 @@ import { TREE_END } from '../source/previous-release.js';
  * from an equal-looking copy.
  */
 const listing = (dir: ShellText): ShellText =>
-  sh`{ find ${dir} -mindepth 1 -printf '%y\\0%m\\0%s\\0%T@\\0%D:%i\\0%P\\0%l\\0' && printf '%s\\0' ${TREE_END}; } 2>/dev/null | gzip -1 | base64 -w0`;
+  sh`{ find ${dir} -mindepth 1 -printf '%y\\0%m\\0%s\\0%T@\\0%D:%i\\0%U\\0%P\\0%l\\0' && printf '%s\\0' ${TREE_END}; } 2>/dev/null | gzip -1 | base64 -w0`;
 
 /**
  * Probe fragment: names the release `current` points to and sends back, in the same script,
@@ -35,6 +35,7 @@ export function probePreviousRelease(paths: DeployPaths, withSpare: boolean): Sh
 case "$__prev" in [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9]) ;; *) __prev='' ;; esac
 if [ -n "$__prev" ] && [ -d ${dir} ] && [ ! -L ${dir} ]; then
   printf 'prev-release\t%s\n' "$__prev"
+  printf 'prev-uid\t%s\n' "$(id -u)"
   if [ -f ${manifestDir(paths)}/"$__prev".json.gz ]; then printf 'prev-manifest\t'; base64 -w0 < ${manifestDir(paths)}/"$__prev".json.gz; printf '\n'; fi
   printf 'prev-tree\t'; ${listing(dir)}; printf '\n'${listSpare}
 fi; true`,

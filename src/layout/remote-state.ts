@@ -21,6 +21,8 @@ export interface RemoteState {
   history: Map<string, ReleaseLogEntry>;
   lock?: LockRecord;
   badLogLines: number;
+  /** Shared paths the probe was asked about that shared/ does not hold yet. */
+  sharedAbsent: Set<string>;
   /** The release `current` points to, its upload manifest and on-disk listing (for incremental upload). */
   previous?: PreviousReleaseRaw;
 }
@@ -33,7 +35,14 @@ export const PROBE_BEGIN = '@@shipshape-probe-begin';
 export const PROBE_END = '@@shipshape-probe-end';
 
 export function emptyRemoteState(): RemoteState {
-  return { current: { kind: 'none' }, releases: [], log: [], history: new Map(), badLogLines: 0 };
+  return {
+    current: { kind: 'none' },
+    releases: [],
+    log: [],
+    history: new Map(),
+    badLogLines: 0,
+    sharedAbsent: new Set(),
+  };
 }
 
 /**
@@ -61,6 +70,8 @@ export function parseRemoteState(stdout: string): RemoteState {
       state.current = { kind: 'other' };
     } else if (kind === 'release' && RELEASE_PATTERN.test(value)) {
       state.releases.push(own(value));
+    } else if (kind === 'shared-absent') {
+      state.sharedAbsent.add(own(value));
     } else if (kind === 'log') {
       logLines.push(value);
     } else if (PREVIOUS_KINDS.includes(kind as (typeof PREVIOUS_KINDS)[number])) {

@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import { sharedFiles } from '../config/schema.js';
+import { sharedDirs, sharedFiles } from '../config/schema.js';
 import type { WritableMode } from '../config/persistence-schema.js';
 import { DeployError } from '../definitions/errors.js';
 import { hashEntries } from '../source/hash.js';
@@ -77,13 +77,26 @@ export function resolveRecipe(config: Config, recipesDir?: string): Persistence 
  */
 export const isManifestSafe = (p: string): boolean => !/[\t\n\r]/.test(p);
 
+/**
+ * The recipe with the user's keys, before the source is read: what the probe and the upload mode
+ * need. Throws ERECIPE (exit 2), so a bad recipe or setting stops the deploy before any host is
+ * contacted. The public directory's items come later, from the source (resolveAppPersistence).
+ */
+export function basePersistence(config: Config, recipesDir?: string): AppPersistence {
+  return {
+    ...resolveRecipe(config, recipesDir),
+    writable: writableOf(config),
+    publicEntries: [],
+    publicItems: [],
+  };
+}
+
 export async function resolveAppPersistence(
   config: Config,
   entries: readonly SourceEntry[],
   recipesDir?: string,
 ): Promise<AppPersistence> {
-  const base = resolveRecipe(config, recipesDir);
-  const writable = writableOf(config);
+  const { publicEntries: _e, publicItems: _i, writable, ...base } = basePersistence(config, recipesDir);
   const publicEntries: AppPersistence['publicEntries'] = [];
   const publicItems: PublicItem[] = [];
   const pd = base.public_dir;
@@ -115,8 +128,15 @@ export function configOnlyPersistence(config: Config): AppPersistence {
   return {
     recipe: 'none',
     contributors: [],
-    shared_dirs: [...config.shared_dirs],
-    shared_files: sharedFiles(config),
+    shared_dirs: sharedDirs(config).map((d) => d.path),
+    shared_files: sharedFiles(config).map(({ path, optional, when_absent }) => ({
+      path,
+      optional,
+      when_absent: when_absent ?? 'link',
+    })),
+    seed_shared: [...sharedDirs(config), ...sharedFiles(config)]
+      .filter((x) => x.seed_shared)
+      .map((x) => x.path),
     writable_dirs: [],
     public_dir: null,
     public_exclude: [],

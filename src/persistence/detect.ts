@@ -134,8 +134,10 @@ const contributorsTo = (primary: Recipe, matched: readonly Recipe[]): Recipe[] =
 
 /** The persistence keys of deploy.yml. Every key is optional; lists extend the recipe's. */
 export interface PersistenceConfig {
-  shared_dirs?: readonly string[];
-  shared_files?: readonly (string | { path: string; optional?: boolean })[];
+  shared_dirs?: readonly (string | { path: string; seed_shared?: boolean })[];
+  shared_files?: readonly (
+    string | { path: string; optional?: boolean; when_absent?: 'link' | 'empty'; seed_shared?: boolean }
+  )[];
   writable_dirs?: readonly string[];
   public_exclude?: readonly string[];
   /** Replaces the recipe's; `null` turns public sharing off. */
@@ -157,6 +159,10 @@ export interface Persistence {
   ephemeral: string[];
   /** Hooks that will run: opt-in ones only when enabled. Every point is present. */
   hooks: Record<HookPoint, Hook[]>;
+  /** Shared dirs and files whose uploaded copy seeds shared/ while it has none (`seed_shared`). */
+  seed_shared: string[];
+  /** The recipe's upload mode, used unless deploy.yml sets `upload`. */
+  upload?: Recipe['upload'];
   /** Things the user probably did not mean, e.g. removing an item the recipe does not have. */
   warnings: string[];
 }
@@ -207,9 +213,13 @@ export function resolvePersistence(
 
   const warnings: string[] = [];
   const out = {} as Pick<Persistence, ListKey>;
+  const userDirs = (userConfig.shared_dirs ?? []).map((x) => (typeof x === 'string' ? { path: x } : x));
   for (const key of LIST_KEYS) {
     if (key === 'shared_files') continue;
-    const user = userConfig[key as keyof PersistenceConfig] as readonly string[] | undefined;
+    const user =
+      key === 'shared_dirs'
+        ? userDirs.map((x) => x.path)
+        : (userConfig[key as keyof PersistenceConfig] as readonly string[] | undefined);
     const { add, remove } = splitUserList(key, user ?? []);
     for (const r of remove)
       if (!lists[key].includes(r))
@@ -233,11 +243,22 @@ export function resolvePersistence(
   const files = lists.shared_files.filter((f) => !removeFiles.has(f.path)).map((f) => ({ ...f }));
   for (const f of userFiles) {
     if (f.path.startsWith('!')) continue;
+    // The user's entry wins over the recipe's for the same path: a plain path in deploy.yml is a
+    // required file, whatever the recipe says. Only what the user did not write (when_absent) is
+    // taken from the recipe.
     const same = files.find((x) => x.path === f.path);
-    if (same === undefined) files.push({ path: f.path, optional: f.optional ?? false });
-    else if (f.optional !== undefined) same.optional = f.optional;
+    const entry = {
+      path: f.path,
+      optional: f.optional ?? false,
+      when_absent: f.when_absent ?? same?.when_absent ?? 'link',
+    };
+    if (same === undefined) files.push(entry);
+    else Object.assign(same, entry);
   }
   out.shared_files = files;
+  const seed_shared = [...userDirs, ...userFiles]
+    .filter((x) => typeof x !== 'string' && x.seed_shared && !x.path.startsWith('!'))
+    .map((x) => x.path);
 
   const enabled = new Set(userConfig.enable_hooks ?? []);
   const hooks = {} as Record<HookPoint, Hook[]>;
@@ -271,6 +292,8 @@ export function resolvePersistence(
     ...out,
     public_dir: userConfig.public_dir !== undefined ? userConfig.public_dir : primary.public_dir,
     hooks,
+    seed_shared,
+    ...(primary.upload ? { upload: primary.upload } : {}),
     warnings,
   };
 }

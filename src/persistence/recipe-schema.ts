@@ -109,6 +109,8 @@ export const ruleSchema: z.ZodType<Rule> = z.lazy(() =>
 export interface SharedFile {
   path: string;
   optional: boolean;
+  /** What an optional file shared/ lacks becomes: a link to where it will be, or an empty file there. */
+  when_absent: 'link' | 'empty';
 }
 
 const sharedFile = z.union([
@@ -116,11 +118,17 @@ const sharedFile = z.union([
   z.strictObject({
     path: relativePath,
     optional: z.boolean().default(false).describe('When true, a file missing from shared/ is not an error.'),
+    when_absent: z
+      .enum(['link', 'empty'])
+      .default('link')
+      .describe(
+        'An optional file shared/ lacks: `link` links it anyway (the app’s first write creates it in shared/); `empty` creates it empty and writable by the app. Use empty for files an app only writes into when they exist or accepts empty (SQLite databases, WordPress’s .htaccess); never for secrets such as .env.',
+      ),
   }),
 ]);
 
-const toSharedFile = (f: string | SharedFile): SharedFile =>
-  typeof f === 'string' ? { path: f, optional: false } : f;
+const toSharedFile = (f: string | Omit<SharedFile, 'when_absent'> | SharedFile): SharedFile =>
+  typeof f === 'string' ? { path: f, optional: false, when_absent: 'link' } : { when_absent: 'link', ...f };
 
 export const hookSchema = z
   .strictObject({
@@ -172,6 +180,12 @@ export const recipeFileSchema = z
       .transform((files) => files.map(toSharedFile))
       .describe('Files kept in shared/ and linked into every release; required unless optional.'),
     writable_dirs: pathList('Release paths the web server user must be able to write.'),
+    upload: z
+      .enum(['incremental', 'full', 'copy'])
+      .optional()
+      .describe(
+        'The upload mode this kind of app needs unless deploy.yml sets one: copy for apps that write into their own code (WordPress updating itself), so no write reaches an older release through a hard link.',
+      ),
     public_dir: relativePath
       .nullable()
       .describe(

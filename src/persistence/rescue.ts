@@ -1,80 +1,96 @@
 import path from 'node:path';
-import type { DeployPaths } from '../layout/paths.js';
-import { planKeepAsSpare } from '../layout/spare.js';
-import { planMoveToTrash } from '../layout/trash.js';
-import { markerLines } from '../remote/markers.js';
-import { lines, sh, ShellText } from '../remote/sh.js';
 import type { Note } from '../definitions/note.js';
+import type { DeployPaths } from '../layout/paths.js';
+import { defineChanges, defineManifestOf } from '../layout/release-files.js';
+import { spareTree } from '../layout/spare.js';
+import { trashDir } from '../layout/trash.js';
+import { markerLines } from '../remote/markers.js';
+import { lines, sh, type ShellText } from '../remote/sh.js';
 
 /**
  * Runtime-written content: files the running app wrote inside its release (outside shared/)
- * after the release went live. They are recognised against a manifest taken at the switch,
- * so what the deploy itself built (vendor installs, config caches) is part of the release.
- * GNU find's -printf is used: Debian's /bin/sh is dash, but findutils is GNU.
+ * after the release went live, recognised against the manifest taken at the switch
+ * (layout/release-files.ts), so what the deploy itself built (vendor installs, config caches)
+ * is part of the release. Before a release is pruned they move to shared/.rescued/<release>/.
  */
 export const RESCUE_MARKER = '@@shipshape-rescued ';
-
-export const manifestPath = (paths: DeployPaths, release: string): string =>
-  path.posix.join(paths.meta, 'manifests', `${release}.tsv`);
-
-/** size, mtime and path of every regular file; links (shared/ and public entries) are not followed. */
-const listFiles = (dir: string, ephemeral: readonly string[]): ShellText => {
-  const prune = ephemeral.length
-    ? sh`\\( ${sh.join(
-        ephemeral.map((e) => sh`-path ${`./${e}`}`),
-        ' -o ',
-      )} \\) -prune -o `
-    : sh``;
-  return sh`(cd ${dir} && find . ${prune}-type f -printf '%s\t%T@\t%P\n')`;
-};
-
-/** Part of the symlink phase: written just before `current` moves, so everything after it is the app's. */
-export function recordManifest(paths: DeployPaths, releasePath: string, release: string): ShellText {
-  const file = manifestPath(paths, release);
-  return sh`mkdir -p ${path.posix.dirname(file)} && ${listFiles(releasePath, [])} > ${`${file}.tmp`} && mv -f ${`${file}.tmp`} ${file}`;
-}
+/** A release that stays because something in it could not be rescued: `<release> TAB <why>`. */
+export const KEPT_MARKER = '@@shipshape-kept ';
 
 /**
- * Before a release is removed: every regular file not in its manifest, or with another size or
- * mtime, moves to shared/.rescued/<release>/<path>. A file that cannot be moved makes the command
- * fail, so the release is not removed. Releases that never went live have no manifest: nothing to rescue.
+ * Moves one file (cwd: the release) to the same path under the destination, `$0`. An existing
+ * copy there (an earlier rescue of the live release's changes) is kept as `<name>.~N~`. mv
+ * within one filesystem is a rename: content, owner and mode go along, whoever owns the file.
  */
-export function planRescue(paths: DeployPaths, release: string, ephemeral: readonly string[]): ShellText {
-  const dir = path.posix.join(paths.releases, release);
-  const manifest = manifestPath(paths, release);
-  const dest = path.posix.join(paths.shared, '.rescued', release);
-  const list = `${manifest}.rescue`;
+const MOVE_EACH = `for f do
+  d=\${f%/*}; [ "$d" = "$f" ] && d=.
+  mkdir -p -- "$0/$d" && mv --backup=numbered -T -- "$f" "$0/$f" || exit 255
+done`;
+
+/**
+ * Defines `__ss_remove_release NAME trash|spare`. Every step must succeed for the release to
+ * leave releases/: the listing of what the app wrote, each move into shared/.rescued/, then the
+ * rename to the trash (deleted in the background) or to the spare the next incremental deploy
+ * builds on. Any failure keeps the release where it is and prints which release and why (the
+ * failing command's own words, which name the file); the deploy goes on, and the next one tries
+ * again. A release that never went live has no manifest and nothing to rescue. Names may hold
+ * any byte: the lists are NUL-separated from find to mv.
+ */
+export function defineRemoveRelease(paths: DeployPaths, ephemeral: readonly string[]): ShellText {
+  const trash = trashDir(paths);
+  const spare = spareTree(paths);
   return lines(
-    sh`if [ -f ${manifest} ] && [ -d ${dir} ] && [ ! -L ${dir} ]; then`,
-    sh`  ${listFiles(dir, ephemeral)} > ${`${manifest}.now`} &&`,
-    // Paths come last on a line, so a tab inside one is kept: strip the first two fields only.
-    sh`  awk 'function key(l) { sub(/^[^\t]*\t[^\t]*\t/, "", l); return l } NR == FNR { m[key($0)] = $0; next } m[key($0)] != $0 { print key($0) }' ${manifest} ${`${manifest}.now`} > ${list} &&`,
-    sh`  __rc=0 && __n=0 && while IFS= read -r __f; do mkdir -p "$(dirname -- ${dest}/"$__f")" && mv -n -- ${dir}/"$__f" ${dest}/"$__f" && [ ! -e ${dir}/"$__f" ] && __n=$((__n + 1)) || { __rc=1; break; }; done < ${list} &&`,
-    sh`  { [ "$__n" = 0 ] || printf '%s%s %s\n' ${RESCUE_MARKER} ${release} "$__n"; } && rm -f ${list} ${`${manifest}.now`} && [ "$__rc" = 0 ]`,
-    sh`fi`,
+    defineChanges(ephemeral),
+    defineManifestOf(paths),
+    sh`__ss_kept() { printf '%s%s\\t%s\\n' ${KEPT_MARKER} "$1" "$(tail -n 3 "$2" 2>/dev/null | tr '\\n\\r\\t' '   ')"; }
+__ss_rescue() {
+  __ss_dir=${paths.releases}/"$1"
+  __ss_m=$(__ss_manifest_of "$1")
+  [ -n "$__ss_m" ] || return 0
+  __ss_out=$__ss_m.rescue
+  __ss_changes "$__ss_dir" "$__ss_m" mtime "$__ss_out" || return 1
+  sed -z -n 's/^\\(added\\|changed\\)\\t//p' "$__ss_out" > "$__ss_out.paths" || return 1
+  __ss_n=$(tr -cd '\\000' < "$__ss_out.paths" | wc -c) || return 1
+  if [ "$__ss_n" != 0 ]; then
+    (cd "$__ss_dir" && xargs -0 -r sh -c ${MOVE_EACH} ${path.posix.join(paths.shared, '.rescued')}/"$1") < "$__ss_out.paths" || return 1
+    printf '%s%s %s\\n' ${RESCUE_MARKER} "$1" "$__ss_n"
+  fi
+  rm -f "$__ss_out" "$__ss_out.paths"
+}
+__ss_remove_release() {
+  __ss_err=${paths.meta}/remove-"$1".err
+  if [ ! -d ${paths.releases}/"$1" ] || [ -L ${paths.releases}/"$1" ]; then return 0; fi
+  mkdir -p ${paths.meta} || { printf '%s%s\t%s\n' ${KEPT_MARKER} "$1" 'cannot create .deploy/'; return 0; }
+  if ! __ss_rescue "$1" 2> "$__ss_err"; then __ss_kept "$1" "$__ss_err"; return 0; fi
+  if [ "$2" = spare ]; then
+    { { [ ! -e ${spare} ] && [ ! -L ${spare} ]; } || { mkdir -p ${trash} && mv -T -- ${spare} ${trash}/spare.$$; }; } 2> "$__ss_err" &&
+      mv -T -- ${paths.releases}/"$1" ${spare} 2>> "$__ss_err" || { __ss_kept "$1" "$__ss_err"; return 0; }
+  else
+    { mkdir -p ${trash} && mv -T -- ${paths.releases}/"$1" ${trash}/"$1".$$; } 2> "$__ss_err" || { __ss_kept "$1" "$__ss_err"; return 0; }
+  fi
+  rm -f -- "$__ss_err" ${path.posix.join(paths.meta, 'manifests')}/"$1".list ${path.posix.join(paths.meta, 'manifests')}/"$1".tsv
+}`,
   );
 }
 
-/**
- * Rescue, then move the release to the trash (deleted in the background) or keep it as the
- * spare the next deploy builds on, and remove its manifest.
- */
-export function planRemoveRelease(
-  paths: DeployPaths,
-  release: string,
-  ephemeral: readonly string[],
-  to: 'trash' | 'spare' = 'trash',
-): ShellText {
-  const move = to === 'spare' ? planKeepAsSpare(paths, release) : planMoveToTrash(paths, release);
-  return sh`{ ${planRescue(paths, release, ephemeral)}
-} && ${move} && rm -f -- ${manifestPath(paths, release)}`;
-}
+/** One release to prune, after defineRemoveRelease. */
+export const planRemoveRelease = (release: string, to: 'trash' | 'spare'): ShellText =>
+  sh`__ss_remove_release ${release} ${to}`;
 
 export function rescueNotes(stdout: string, sharedRoot: string): Note[] {
-  return markerLines(stdout, RESCUE_MARKER)
+  const rescued = markerLines(stdout, RESCUE_MARKER)
     .map((l) => l.split(' '))
     .map(([release, n]) => ({
       level: 'warn' as const,
       message: `release ${release}: the app wrote ${n} file(s) into it after it went live; moved to ${sharedRoot}/.rescued/${release}/ before removing it (point the app at a shared dir instead)`,
     }));
+  const kept = markerLines(stdout, KEPT_MARKER).map((l) => {
+    const tab = l.indexOf('\t');
+    const [release, why] = tab < 0 ? [l, ''] : [l.slice(0, tab), l.slice(tab + 1).trim()];
+    return {
+      level: 'warn' as const,
+      message: `release ${release} was kept, not removed: what the app wrote into it could not be rescued${why ? ` (${why})` : ''}. It stays in releases/ and the next deploy tries again; fix the permissions or move the files by hand.`,
+    };
+  });
+  return [...rescued, ...kept];
 }

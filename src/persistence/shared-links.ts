@@ -1,9 +1,11 @@
 import path from 'node:path';
-import type { SharedFile } from '../config/schema.js';
+import type { SharedFile } from './recipe-schema.js';
 import { relativeLink } from '../layout/paths.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
 
 export const MISSING_MARKER = '@@shipshape-missing ';
+/** `<what> <path>`: what the shared stage did about a shared path shared/ did not hold yet. */
+export const SHARED_MARKER = '@@shipshape-shared ';
 
 const join = path.posix.join;
 
@@ -36,35 +38,44 @@ export const hasRealParents = (root: string, rel: string): ShellText =>
     sh`true`,
   );
 
-/** Link text for release/<rel> -> shared/<rel>. */
+/** Link text for release/<rel> -> shared/<rel>; the same from every release (all sit at releases/<name>). */
 export const sharedTarget = (releasePath: string, sharedRoot: string, rel: string): string =>
   relativeLink(join(releasePath, rel), join(sharedRoot, rel));
-
-function link(releasePath: string, sharedRoot: string, rel: string): ShellText {
-  const at = join(releasePath, rel);
-  return sh`rm -rf ${at} && mkdir -p ${path.posix.dirname(at)} && ln -s ${sharedTarget(releasePath, sharedRoot, rel)} ${at}`;
-}
 
 export interface SharedLinkPlan {
   releasePath: string;
   sharedRoot: string;
   dirs: readonly string[];
   files: readonly SharedFile[];
+  /** Paths whose uploaded copy may seed shared/ (`seed_shared`, or a dir's git-tracked files on a first deploy). */
+  seeded: ReadonlySet<string>;
+  /** The release `current` points to, whose app-made copies of shared paths move into shared/. */
+  liveReleasePath?: string;
 }
 
-/** Fails (exit 66) listing every required file that is in neither shared/ nor the release. */
-export function planMissingCheck(
-  { releasePath, sharedRoot, files }: SharedLinkPlan,
-  exitCode: number,
-): ShellText[] {
-  const required = files.filter((f) => !f.optional);
+const absent = (p: string): ShellText => sh`{ [ ! -e ${p} ] && [ ! -L ${p} ]; }`;
+const realFile = (p: string): ShellText => sh`{ [ -f ${p} ] && [ ! -L ${p} ]; }`;
+const realDir = (p: string): ShellText => sh`{ [ -d ${p} ] && [ ! -L ${p} ]; }`;
+
+/** True when the live release holds a real file (or dir) at rel, reached through real directories only. */
+function liveHolds(plan: SharedLinkPlan, rel: string, kind: 'file' | 'dir'): ShellText {
+  const live = plan.liveReleasePath;
+  if (!live) return sh`false`;
+  const at = join(live, rel);
+  return sh`{ [ ! -L ${live} ] && ${hasRealParents(live, rel)} && ${kind === 'file' ? realFile(at) : realDir(at)}; }`;
+}
+
+/** Fails (exit `exitCode`) listing every required file that shared/ lacks and nothing can supply. */
+export function planMissingCheck(plan: SharedLinkPlan, exitCode: number): ShellText[] {
+  const required = plan.files.filter((f) => !f.optional);
   if (required.length === 0) return [];
   return [
     lines(
       sh`__missing=0`,
       ...required.map((f) => {
-        const [shr, rel] = [join(sharedRoot, f.path), join(releasePath, f.path)];
-        return sh`if [ ! -e ${shr} ] && { [ ! -f ${rel} ] || [ -L ${rel} ]; }; then printf '%s%s\n' ${MISSING_MARKER} ${f.path}; __missing=1; fi`;
+        const [shr, rel] = [join(plan.sharedRoot, f.path), join(plan.releasePath, f.path)];
+        const seeded = plan.seeded.has(f.path) ? realFile(rel) : sh`false`;
+        return sh`if ${absent(shr)} && ! ${seeded} && ! ${liveHolds(plan, f.path, 'file')}; then printf '%s%s\\n' ${MISSING_MARKER} ${f.path}; __missing=1; fi`;
       }),
       sh`[ "$__missing" = 0 ] || exit ${exitCode}`,
     ),
@@ -72,32 +83,94 @@ export function planMissingCheck(
 }
 
 /**
- * Shared entries: the first deploy seeds shared/ with the release's own copy (mv -n -T:
- * never onto something that exists), later deploys only link. Nothing in shared/ is
- * ever removed or overwritten here; only the release's copy is.
+ * Shell functions of the shared stage. Adopting moves what the running app created inside the
+ * live release into shared/ and puts a link in its place, so the live release keeps serving it
+ * and every later release links it. A file goes by a hard link first and the link is then renamed
+ * over it: no moment without the file, and a process holding it open (a SQLite connection) goes
+ * on writing to the same inode, now in shared/. Where a hard link is not allowed (another owner
+ * under fs.protected_hardlinks, another filesystem) it is renamed instead. SQLite's companion
+ * files (-wal, -shm, -journal) move along. Owner and mode stay the app's.
+ */
+export const shareFunctions =
+  (): ShellText => sh`__ss_said() { printf '%s%s %s\\n' ${SHARED_MARKER} "$1" "$2"; }
+__ss_adopt_file() {
+  mkdir -p -- "\${2%/*}" || return 1
+  if ! ln -- "$1" "$2" 2>/dev/null; then
+    mv -n -T -- "$1" "$2" || return 1
+    if [ -e "$1" ]; then printf 'could not move %s to %s\\n' "$1" "$2" >&2; return 1; fi
+  fi
+  for __ss_sfx in -wal -shm -journal; do
+    if [ -f "$1$__ss_sfx" ] && [ ! -L "$1$__ss_sfx" ] && [ ! -e "$2$__ss_sfx" ]; then mv -T -- "$1$__ss_sfx" "$2$__ss_sfx" || return 1; fi
+  done
+  ln -s -- "$3" "$1.ss-link.$$" && mv -T -- "$1.ss-link.$$" "$1"
+}
+__ss_adopt_dir() {
+  mkdir -p -- "\${2%/*}" && ln -s -- "$3" "$1.ss-link.$$" || return 1
+  if ! mv -T -- "$1" "$2"; then rm -f -- "$1.ss-link.$$"; return 1; fi
+  mv -T -- "$1.ss-link.$$" "$1"
+}
+__ss_link() {
+  rm -rf -- "$1" && mkdir -p -- "\${1%/*}" && ln -s -- "$2" "$1"
+}`;
+
+/** One shared dir: seeded from the upload, adopted from the live release, or created; then linked. */
+function shareDir(plan: SharedLinkPlan, d: string): ShellText {
+  const [shr, rel] = [join(plan.sharedRoot, d), join(plan.releasePath, d)];
+  const target = sharedTarget(plan.releasePath, plan.sharedRoot, d);
+  const seed = plan.seeded.has(d) ? sh`${realDir(rel)}` : sh`false`;
+  const live = plan.liveReleasePath ? join(plan.liveReleasePath, d) : '';
+  return lines(
+    parentsAreReal(plan.releasePath, d),
+    sh`if ${absent(shr)}; then
+  mkdir -p ${path.posix.dirname(shr)}
+  if ${seed}; then mv -T -- ${rel} ${shr}; __ss_said seeded ${d}
+  elif ${liveHolds(plan, d, 'dir')}; then __ss_adopt_dir ${live} ${shr} ${target}; __ss_said adopted ${d}
+  else mkdir ${shr}; __ss_said created ${d}
+  fi
+fi`,
+    sh`__ss_link ${rel} ${target}`,
+  );
+}
+
+/**
+ * One shared file: seeded from the upload (only with seed_shared), adopted from the live release,
+ * created empty (when_absent: empty), or left to be created through the link; then linked. A
+ * file shipshape itself puts into shared/ is not world-readable (0640).
+ */
+function shareFile(plan: SharedLinkPlan, f: SharedFile): ShellText {
+  const [shr, rel] = [join(plan.sharedRoot, f.path), join(plan.releasePath, f.path)];
+  const target = sharedTarget(plan.releasePath, plan.sharedRoot, f.path);
+  const seed = plan.seeded.has(f.path) ? realFile(rel) : sh`false`;
+  const live = plan.liveReleasePath ? join(plan.liveReleasePath, f.path) : '';
+  const dir = path.posix.dirname(shr);
+  const whenAbsent =
+    f.optional && f.when_absent === 'empty'
+      ? // Data the app writes: the file and (below shared/ itself) its directory, where SQLite puts its journal.
+        sh`mkdir -p ${dir}${dir === plan.sharedRoot ? sh`` : sh` && __ss_mode ${dir}`}
+    (umask 007 && : > ${shr}) && __ss_mode ${shr}; __ss_said empty ${f.path}`
+      : sh`mkdir -p ${dir}; __ss_said absent ${f.path}`;
+  return lines(
+    parentsAreReal(plan.releasePath, f.path),
+    sh`if ${absent(shr)}; then
+  if ${seed}; then mkdir -p ${dir} && mv -T -- ${rel} ${shr} && chmod 0640 ${shr}; __ss_said seeded ${f.path}
+  elif ${liveHolds(plan, f.path, 'file')}; then __ss_adopt_file ${live} ${shr} ${target}; __ss_said adopted ${f.path}
+  else
+    ${whenAbsent}
+  fi
+fi`,
+    sh`__ss_link ${rel} ${target}`,
+  );
+}
+
+/**
+ * Shared entries: nothing in shared/ is removed or overwritten here; only the release's own copy
+ * at a shared path is replaced by the link. Needs `__ss_mode` (stages/writable.ts) defined first.
  */
 export function planSharedLinks(plan: SharedLinkPlan): ShellText[] {
-  const { releasePath, sharedRoot, dirs, files } = plan;
-  const out: ShellText[] = [];
-  for (const d of dirs) {
-    const [shr, rel] = [join(sharedRoot, d), join(releasePath, d)];
-    out.push(
-      lines(
-        parentsAreReal(releasePath, d),
-        sh`if [ ! -e ${shr} ] && [ ! -L ${shr} ]; then mkdir -p ${path.posix.dirname(shr)} && if [ -d ${rel} ] && [ ! -L ${rel} ]; then mv -n -T ${rel} ${shr}; else mkdir -p ${shr}; fi; fi`,
-        link(releasePath, sharedRoot, d),
-      ),
-    );
-  }
-  for (const f of files) {
-    const [shr, rel] = [join(sharedRoot, f.path), join(releasePath, f.path)];
-    out.push(
-      lines(
-        parentsAreReal(releasePath, f.path),
-        sh`if [ ! -e ${shr} ] && [ ! -L ${shr} ] && [ -f ${rel} ] && [ ! -L ${rel} ]; then mkdir -p ${path.posix.dirname(shr)} && mv -n -T ${rel} ${shr}; fi`,
-        sh`if [ -e ${shr} ] || [ -L ${shr} ]; then ${link(releasePath, sharedRoot, f.path)}; fi`,
-      ),
-    );
-  }
-  return out;
+  if (plan.dirs.length === 0 && plan.files.length === 0) return [];
+  return [
+    shareFunctions(),
+    ...plan.dirs.map((d) => shareDir(plan, d)),
+    ...plan.files.map((f) => shareFile(plan, f)),
+  ];
 }

@@ -9,12 +9,20 @@ export interface PreviousReleaseRaw {
   tree?: string;
   /** The same listing of the spare: a pruned release kept to be renamed into the next one. */
   spare?: string;
+  /** The deploy user's uid on the host. */
+  uid?: string;
 }
 
-export const PREVIOUS_KINDS = ['prev-release', 'prev-manifest', 'prev-tree', 'spare-tree'] as const;
+export const PREVIOUS_KINDS = [
+  'prev-release',
+  'prev-uid',
+  'prev-manifest',
+  'prev-tree',
+  'spare-tree',
+] as const;
 
-/** Fields per entry: type, mode, size, mtime, device:inode, path, link target. */
-export const FIELDS = 7;
+/** Fields per entry: type, mode, size, mtime, device:inode, owner's uid, path, link target. */
+export const FIELDS = 8;
 
 /** The record the probe prints after a complete listing (layout/live-listing.ts). */
 export const TREE_END = 'end';
@@ -30,6 +38,7 @@ export function readPreviousLine(
   if (kind === 'prev-release') out.release = value;
   else if (kind === 'prev-manifest') out.manifest = value;
   else if (kind === 'spare-tree') out.spare = value;
+  else if (kind === 'prev-uid') out.uid = value;
   else out.tree = value;
   return out;
 }
@@ -43,6 +52,8 @@ export interface RemoteEntry {
   mtime: number;
   /** `device:inode`: equal for two names of one file. */
   id: string;
+  /** Owner: under fs.protected_hardlinks only the owner may hard-link a file it cannot write. */
+  uid: number;
   link?: string;
 }
 
@@ -97,9 +108,10 @@ export function decodeTree(b64: string | undefined): Map<string, RemoteEntry> | 
       size: integer(buf, ...field(2), 10),
       mtime: integer(buf, ...field(3), 10),
       id: buf.toString('latin1', ...field(4)),
+      uid: integer(buf, ...field(5), 10),
     };
-    if (type === 'symlink') entry.link = buf.toString('utf8', ...field(6));
-    tree.set(buf.toString('utf8', ...field(5)), entry);
+    if (type === 'symlink') entry.link = buf.toString('utf8', ...field(7));
+    tree.set(buf.toString('utf8', ...field(6)), entry);
     pos = at[FIELDS]!;
   }
   return tree;

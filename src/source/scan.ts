@@ -16,6 +16,8 @@ export interface SourceEntry {
   /** With size and the times, the key of the local hash cache: any change to the file changes one of them. */
   ino?: number;
   ctimeMs?: number;
+  /** Whether git tracks the file; undefined outside a git work tree. */
+  tracked?: boolean;
 }
 
 /** Never worth uploading: the repository itself. */

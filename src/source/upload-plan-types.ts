@@ -22,6 +22,8 @@ export interface UploadPlan {
    */
   seed: 'empty' | 'link' | 'copy' | 'recycle';
   base?: string;
+  /** Everything the release is built from (the source as this host gets it), in scan order. */
+  entries: readonly SourceEntry[];
   /** Source entries to stream, in scan order (a directory before its contents). */
   send: SourceEntry[];
   /**

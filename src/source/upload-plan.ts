@@ -26,6 +26,7 @@ export interface UploadInput {
 }
 
 export const fullPlan = (entries: readonly SourceEntry[], compression: Compression): UploadPlan => ({
+  entries,
   seed: 'empty',
   send: [...entries],
   remove: [],
@@ -47,12 +48,18 @@ export function chooseCompression(
   return 'gzip';
 }
 
-export function uploadSettings(config: Pick<Config, 'upload' | 'compression'>): {
+/** deploy.yml's `upload`, else the recipe's (copy for apps that write into their own code), else incremental. */
+export function uploadSettings(ctx: {
+  config: Pick<Config, 'upload' | 'compression'>;
+  persistence?: { upload?: UploadMode };
+}): {
   mode: UploadMode;
   compression?: Compression;
 } {
-  // `?? 'incremental'`: contexts built in code (tests, the library API) may skip the schema's defaults.
-  return { mode: config.upload ?? 'incremental', compression: config.compression };
+  return {
+    mode: ctx.config.upload ?? ctx.persistence?.upload ?? 'incremental',
+    compression: ctx.config.compression,
+  };
 }
 
 /** Chooses between an incremental and a full upload and says why when it falls back. */
@@ -73,8 +80,12 @@ export async function planUpload(input: UploadInput): Promise<{ plan: UploadPlan
   const tree = decodeTree(previous.tree);
   if (!tree) return full('warn', `could not list ${base} on the server (GNU find and gzip are needed)`);
 
-  const diff = await diffAgainst(entries, tree, read.manifest.entries, input.hash);
+  // A copy can be made of any file the deploy user can read; a hard link, under
+  // fs.protected_hardlinks, only of one it owns (or may write).
+  const owner = mode === 'copy' || previous.uid === undefined ? undefined : Number(previous.uid);
+  const { foreign, ...diff } = await diffAgainst(entries, tree, read.manifest.entries, input.hash, owner);
   const linked: UploadPlan = {
+    entries,
     seed: mode === 'copy' ? 'copy' : 'link',
     base,
     compression,
@@ -94,7 +105,7 @@ export async function planUpload(input: UploadInput): Promise<{ plan: UploadPlan
     plan,
     notice: {
       level: 'info',
-      message: `incremental upload from ${base} (${how}): ${files} new or changed, ${plan.remove.length} removed or replaced, ${plan.kept.size} kept`,
+      message: `incremental upload from ${base} (${how}): ${files} new or changed, ${plan.remove.length} removed or replaced, ${plan.kept.size} kept${foreign ? `; ${foreign} unchanged file(s) owned by another user sent again (hard links to them are not allowed)` : ''}`,
     },
   };
 }
@@ -110,7 +121,9 @@ async function diffAgainst(
   tree: ReadonlyMap<string, RemoteEntry>,
   manifest: readonly ManifestEntry[],
   hash: HashLookup,
-): Promise<Pick<UploadPlan, 'send' | 'remove' | 'kept'>> {
+  /** The deploy user's uid, when only its own files may be hard-linked. */
+  owner?: number,
+): Promise<Pick<UploadPlan, 'send' | 'remove' | 'kept'> & { foreign: number }> {
   const recorded = new Map(manifest.map((m) => [m.path, m]));
   const inSource = new Set(entries.map((e) => e.path));
   const replace = new Set<string>();
@@ -118,6 +131,8 @@ async function diffAgainst(
   // Two parallel arrays rather than a pair object per file: at 40,000 files every object counts.
   const candidates: SourceEntry[] = [];
   const candidateRows: ManifestEntry[] = [];
+  let foreign = 0;
+  const linkable = (r: RemoteEntry): boolean => owner === undefined || r.uid === owner;
 
   for (const e of entries) {
     const r = tree.get(e.path);
@@ -131,15 +146,18 @@ async function diffAgainst(
       // A directory in the new release is a fresh one even when seeded by hard links, so tar may chmod it.
       if (r.mode === e.mode) keep.set(e.path, carried);
     } else if (e.type === 'symlink') {
-      if (r.link === e.linkTarget) keep.set(e.path, { ...carried, link: e.linkTarget });
+      if (r.link === e.linkTarget && linkable(r)) keep.set(e.path, { ...carried, link: e.linkTarget });
       else replace.add(e.path);
     } else {
       const m = recorded.get(e.path);
       const trusted = m?.type === 'file' && m.size === r.size && m.mtime === r.mtime && m.sha256;
-      if (trusted && r.size === e.size && r.mode === e.mode) {
+      if (trusted && r.size === e.size && r.mode === e.mode && linkable(r)) {
         candidates.push(e);
         candidateRows.push(m!);
-      } else replace.add(e.path);
+      } else {
+        if (trusted && !linkable(r)) foreign++;
+        replace.add(e.path);
+      }
     }
   }
 
@@ -155,5 +173,6 @@ async function diffAgainst(
     send: entries.filter((e) => !keep.has(e.path)),
     remove: topMost([...gone, ...replace]),
     kept: keep,
+    foreign,
   };
 }

@@ -4,6 +4,7 @@ import { createGzip } from 'node:zlib';
 import type { HashCache } from './hash-cache.js';
 import { encodeManifestFrom, MANIFEST_FORMAT, type ManifestEntry } from './manifest.js';
 import type { SourceEntry } from './scan.js';
+import { keptCheck } from './kept-check.js';
 import { CHUNK_SIZE } from './tar-chunks.js';
 import { tarChunks, type ExtraFile } from './tar.js';
 import { REVISION_FILE, type UploadPlan } from './upload-plan.js';
@@ -25,6 +26,9 @@ export const removalBytes = (plan: Pick<UploadPlan, 'remove'>): Buffer => nulTer
 /** The list of files to link again from the previous release; it follows the removal list. */
 export const linkBytes = (plan: Pick<UploadPlan, 'link'>): Buffer => nulTerminated(plan.link ?? []);
 
+/** The symlinks a seeded release keeps (the seed check's list); it follows the link list. */
+export const symlinkBytes = (paths: readonly string[]): Buffer => nulTerminated(paths);
+
 /**
  * Name of the manifest inside the archive. It is extracted with the release and moved out
  * by the upload script; the run's token keeps it from colliding with any application file.
@@ -33,7 +37,6 @@ export const manifestEntryName = (token: string): string => `.shipshape-upload-m
 
 export interface UploadStreamInput {
   root: string;
-  entries: readonly SourceEntry[];
   plan: UploadPlan;
   release: string;
   revision?: string;
@@ -50,7 +53,8 @@ const seconds = (ms: number) => Math.floor(ms / 1000);
  * files streamed, so the archive itself is never held in memory and no file is read twice.
  */
 export function uploadStream(input: UploadStreamInput): Readable {
-  const { root, entries, plan, release, revision, token, cache, onProgress } = input;
+  const { root, plan, release, revision, token, cache, onProgress } = input;
+  const { entries } = plan;
   const totals = { totalFiles: plan.send.length, totalBytes: plan.send.reduce((n, e) => n + e.size, 0) };
   const hashes = new Map<string, string>();
   const now = new Date();
@@ -90,7 +94,12 @@ export function uploadStream(input: UploadStreamInput): Readable {
     },
     onProgress: onProgress && ((p) => onProgress({ ...p, ...totals })),
   });
-  const head = Buffer.concat([removalBytes(plan), linkBytes(plan)]);
+  const seeded = plan.seed !== 'empty' && plan.base !== undefined;
+  const head = Buffer.concat([
+    removalBytes(plan),
+    linkBytes(plan),
+    ...(seeded ? [symlinkBytes(keptCheck(plan).symlinks)] : []),
+  ]);
   if (plan.compression === 'none') return Readable.from(concat(head, tar), BYTES);
   const packed = Readable.from(tar, BYTES);
   const body = packed.pipe(createGzip({ level: 1 }));

@@ -2,7 +2,7 @@ import { liveRelease } from '../layout/remote-state.js';
 import { releasesToRemove } from '../layout/retention.js';
 import { planEmptyTrash } from '../layout/trash.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
-import { planRemoveRelease, rescueNotes } from '../persistence/rescue.js';
+import { defineRemoveRelease, planRemoveRelease, rescueNotes } from '../persistence/rescue.js';
 import { uploadSettings, usesSpare } from '../source/upload-plan.js';
 import type { ReleaseContext, Stage } from './types.js';
 
@@ -32,12 +32,11 @@ export const cleanup: Stage = {
   // The newest release removed becomes the spare the next incremental deploy renames into place.
   plan: (ctx) => {
     const removals = plannedRemovals(ctx);
-    const spare = usesSpare(uploadSettings(ctx.config).mode) ? removals.at(-1) : undefined;
+    const spare = usesSpare(uploadSettings(ctx).mode) ? removals.at(-1) : undefined;
     const { ephemeral } = persistenceOf(ctx);
     return [
-      ...removals.map((name) =>
-        planRemoveRelease(ctx.paths, name, ephemeral, name === spare ? 'spare' : 'trash'),
-      ),
+      ...(removals.length ? [defineRemoveRelease(ctx.paths, ephemeral)] : []),
+      ...removals.map((name) => planRemoveRelease(name, name === spare ? 'spare' : 'trash')),
       planEmptyTrash(ctx.paths),
     ];
   },

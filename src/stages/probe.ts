@@ -1,6 +1,7 @@
 import { PROBE_BEGIN, PROBE_END } from '../layout/remote-state.js';
 import { sh, type ShellText } from '../remote/sh.js';
 import { probePreviousRelease } from '../layout/live-listing.js';
+import { persistenceOf } from '../persistence/app-persistence.js';
 import { uploadSettings, usesSpare } from '../source/upload-plan.js';
 import type { HostContext, Stage } from './types.js';
 
@@ -11,15 +12,26 @@ const readState = ({ paths }: HostContext): ShellText[] => [
   sh`if [ -f ${paths.lock}/owner.json ]; then printf 'lock\t'; tr -d '\n' < ${paths.lock}/owner.json; printf '\n'; elif [ -d ${paths.lock} ]; then printf 'lock\t\n'; fi`,
 ];
 
+/** Which shared paths shared/ does not hold yet: only there may a first deploy seed them (persistence/upload-entries.ts). */
+function readSharedAbsent(ctx: HostContext): ShellText[] {
+  const p = persistenceOf(ctx);
+  const paths = [...p.shared_dirs, ...p.shared_files.map((f) => f.path)];
+  if (paths.length === 0) return [];
+  return [
+    sh`for __p in ${paths}; do if [ ! -e ${ctx.paths.shared}/"$__p" ] && [ ! -L ${ctx.paths.shared}/"$__p" ]; then printf 'shared-absent\t%s\n' "$__p"; fi; done`,
+  ];
+}
+
 /** Reads the host's state without changing anything; a dry run uses it alone. */
 export const probe: Stage<HostContext> = {
   id: 'probe',
   title: 'Read the host state',
   plan: (ctx) => {
-    const { mode } = uploadSettings(ctx.config);
+    const { mode } = uploadSettings(ctx);
     return [
       sh`printf '%s\n' ${PROBE_BEGIN}`,
       ...readState(ctx),
+      ...readSharedAbsent(ctx),
       // Incremental upload needs the previous release's manifest; reading it here costs no extra exec.
       ...(mode === 'full' ? [] : probePreviousRelease(ctx.paths, usesSpare(mode))),
       sh`printf '%s\n' ${PROBE_END}`,

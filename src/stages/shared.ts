@@ -17,7 +17,9 @@ import {
   parentsAreReal,
   planMissingCheck,
   planSharedLinks,
+  type SharedLinkPlan,
 } from '../persistence/shared-links.js';
+import { sharedNotes } from '../persistence/shared-notes.js';
 import { markerLines } from '../remote/markers.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
 import { REMOTE_EXIT } from './exit-codes.js';
@@ -29,13 +31,17 @@ import { modeFunction } from './writable.js';
  * lists, extended by deploy.yml). Links what must outlive the release from shared/, creates the
  * framework's skeleton there, and shares public_dir entry by entry. One script per host.
  */
-const linkPlan = (ctx: ReleaseContext) => {
+const linkPlan = (ctx: ReleaseContext): SharedLinkPlan => {
   const p = persistenceOf(ctx);
+  const live = liveRelease(ctx.remote);
   return {
     releasePath: ctx.releasePath,
     sharedRoot: ctx.paths.shared,
     dirs: p.shared_dirs,
     files: p.shared_files,
+    // A dir's uploaded copy exists only where the upload seeded it (a first deploy); a file's only with seed_shared.
+    seeded: new Set([...p.shared_dirs, ...p.seed_shared]),
+    liveReleasePath: live && live !== ctx.release ? releaseDir(ctx.paths, live) : undefined,
   };
 };
 
@@ -102,7 +108,11 @@ export const shared: Stage = {
   },
   notes: (o, ctx) => {
     const report = readPublicReport(o.stdout);
-    return report ? publicNotes(report, persistenceOf(ctx).public_dir ?? 'public') : [];
+    const live = liveRelease(ctx.remote);
+    return [
+      ...sharedNotes(o.stdout, live),
+      ...(report ? publicNotes(report, persistenceOf(ctx).public_dir ?? 'public') : []),
+    ];
   },
   interpret: (o, ctx) => {
     if (o.exitCode !== REMOTE_EXIT.sharedMissing) return undefined;

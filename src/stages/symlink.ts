@@ -5,7 +5,7 @@ import { REMOTE_EXIT } from './exit-codes.js';
 import { appendLog, logEntry } from './log-line.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
 import { PENDING_DIR, readNotApplied } from '../persistence/public-share.js';
-import { recordManifest } from '../persistence/rescue.js';
+import { recordManifest } from '../layout/release-files.js';
 import { applyPublicUpdates } from './shared.js';
 import type { Stage } from './types.js';
 

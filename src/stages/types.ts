@@ -22,6 +22,11 @@ export interface HostContext {
   lockToken: string;
   /** Hides secret values in text this run writes on the server (the release log's reasons). */
   mask?: (text: string) => string;
+  /**
+   * Recipe and persistence keys, resolved once per deploy before any host is contacted; absent
+   * means deploy.yml's lists only. A release context holds the complete one (public_dir's items).
+   */
+  persistence?: AppPersistence;
 }
 
 export interface SourceInfo {
@@ -38,8 +43,6 @@ export interface ReleaseContext extends HostContext {
   source: SourceInfo;
   /** How upload builds the release on this host (incremental or full); chosen after the probe. */
   upload?: UploadPlan;
-  /** Recipe and persistence keys, resolved once per deploy; absent means deploy.yml's lists only. */
-  persistence?: AppPersistence;
 }
 
 /** How a stage's script ended, as the executor saw it. */

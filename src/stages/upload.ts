@@ -2,7 +2,14 @@ import path from 'node:path';
 import { sh, type ShellText } from '../remote/sh.js';
 import { manifestDir, manifestFile } from '../layout/upload-manifests.js';
 import { fullPlan, type UploadPlan } from '../source/upload-plan.js';
-import { linkBytes, manifestEntryName, removalBytes, uploadStream } from '../source/upload-stream.js';
+import { keptCheck } from '../source/kept-check.js';
+import {
+  linkBytes,
+  manifestEntryName,
+  removalBytes,
+  symlinkBytes,
+  uploadStream,
+} from '../source/upload-stream.js';
 import { releaseDir } from '../layout/paths.js';
 import { planTakeSpare } from '../layout/spare.js';
 import type { ReleaseContext, Stage } from './types.js';
@@ -18,8 +25,42 @@ function seed(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
   if (plan.seed === 'recycle') return [planTakeSpare(ctx.paths, ctx.releasePath)];
   if (plan.seed === 'empty' || !plan.base) return [];
   const from = `${releaseDir(ctx.paths, plan.base)}/.`;
+  // cp goes on past a file it may not link or read (one the app owns, under fs.protected_hardlinks)
+  // and fails at the end. The plan sends such files again, so its failures are no loss: the check
+  // after the removals proves the release holds every file it keeps (seedCheck).
+  const cp = plan.seed === 'link' ? sh`cp -al` : sh`cp -a`;
+  return [sh`${cp} -- ${from} ${ctx.releasePath} 2> ${seedErrors(ctx)} || :`];
+}
+
+const seedErrors = (ctx: ReleaseContext): string =>
+  path.posix.join(ctx.paths.meta, `seed-${ctx.release}.err`);
+
+/**
+ * Before the archive is extracted: the release must hold exactly the files and symlinks the plan
+ * keeps, nothing more, nothing less. Nothing more: a symlink planted in the live release after it
+ * was read (where the plan expects a directory) would let tar write outside the deploy path; it
+ * is named and the deploy stops, nothing written. Nothing less: a file cp could not link is in
+ * the release only if the plan sends it. The list of kept symlinks follows the link list on stdin.
+ */
+function seedCheck(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
+  if (plan.seed === 'empty' || !plan.base) return [];
+  const want = keptCheck(plan);
+  const links = symlinkBytes(want.symlinks).length;
+  const list = path.posix.join(ctx.paths.meta, `seed-${ctx.release}.links`);
+  const err = seedErrors(ctx);
+  // FILENAME, not NR == FNR: the list of kept symlinks is often empty.
+  const unexpected = `BEGIN { RS = "\\0" } FILENAME == ARGV[1] { want[$0] = 1; next } !($0 in want) { print "  unexpected symlink: " $0 }`;
   return [
-    plan.seed === 'link' ? sh`cp -al -- ${from} ${ctx.releasePath}` : sh`cp -a -- ${from} ${ctx.releasePath}`,
+    sh`head -c ${links} > ${list}
+__ss_got=$(cd ${ctx.releasePath} && find . -mindepth 1 ! -type d -printf '%P\\0' | LC_ALL=C sort -z | sha256sum)
+if [ "\${__ss_got%% *}" != ${want.digest} ]; then
+  printf 'the new release, seeded from %s, does not hold exactly the %s files and links it keeps from it; nothing was extracted into it\\n' ${plan.base} ${want.count} >&2
+  (cd ${ctx.releasePath} && find . -mindepth 1 -type l -printf '%P\\0') | awk ${unexpected} ${list} - | head -n 10 >&2
+  tail -n 5 ${err} >&2 2>/dev/null || :
+  rm -f ${list} ${err}
+  exit 1
+fi
+rm -f ${list} ${err}`,
   ];
 }
 
@@ -59,6 +100,7 @@ export const upload: Stage = {
       ...seed(ctx, plan),
       ...removals(ctx, plan),
       ...links(ctx, plan),
+      ...seedCheck(ctx, plan),
       // --no-same-owner: files belong to the deploying user, not to uid 0 from the archive.
       plan.compression === 'gzip'
         ? sh`tar -x -z --no-same-owner -p -f - -C ${ctx.releasePath}`
@@ -73,7 +115,6 @@ export const upload: Stage = {
     uploadStream({
       onProgress,
       root: ctx.source.root,
-      entries: ctx.source.entries,
       plan: planOf(ctx),
       release: ctx.release,
       revision: ctx.source.revision,

@@ -19,7 +19,15 @@ export function modeFunction({ mode, user, recursive }: WritableSettings): Shell
   if (mode === 'acl') {
     const u = user ?? '';
     // Both the web server and the deploying user keep access; `d:` entries make new files inherit it.
-    return sh`__ss_mode() { if ! command -v setfacl >/dev/null 2>&1; then echo 'writable_mode acl needs setfacl (apt-get install acl)' >&2; return 1; fi; setfacl ${r}-m ${`u:${u}:rwX`} -m ${`d:u:${u}:rwX`} -m "u:$(id -un):rwX" -m "d:u:$(id -un):rwX" -- "$@"; }`;
+    // Default (`d:`) entries exist only on directories: a shared file (an empty SQLite database) gets the plain ones.
+    return sh`__ss_mode() {
+  if ! command -v setfacl >/dev/null 2>&1; then echo 'writable_mode acl needs setfacl (apt-get install acl)' >&2; return 1; fi
+  for __ss_at do
+    if [ -d "$__ss_at" ]; then setfacl ${r}-m ${`u:${u}:rwX`} -m ${`d:u:${u}:rwX`} -m "u:$(id -un):rwX" -m "d:u:$(id -un):rwX" -- "$__ss_at" || return 1
+    else setfacl -m ${`u:${u}:rw`} -m "u:$(id -un):rw" -- "$__ss_at" || return 1
+    fi
+  done
+}`;
   }
   return sh`__ss_mode() { :; }`;
 }

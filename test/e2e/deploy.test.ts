@@ -56,6 +56,8 @@ function app(name: string): string {
 function project(name: string, extra: Record<string, unknown> = {}, hostExtra: Record<string, unknown> = {}) {
   const source = app(name);
   const deployPath = path.join(work, name, 'server');
+  // Production's own .env, put there before the first deploy (deploy setup --put does it).
+  writeTree(path.join(deployPath, 'shared'), { '.env': 'APP_ENV=production\n' });
   const file = writeConfig(path.join(work, name), {
     application: name,
     source: 'app',
@@ -96,8 +98,11 @@ describe('deploy over a real sshd', () => {
 
     expect(uploaded['storage']).toBe('link ../../shared/storage');
     expect(uploaded['.env']).toBe('link ../../shared/.env');
-    expect(fs.readFileSync(path.join(deployPath, 'current/.env'), 'utf8')).toBe('APP_ENV=from-release\n');
-    expect(fs.existsSync(path.join(deployPath, 'shared/storage/logs/.keep'))).toBe(true);
+    // Nothing of the local copies of shared paths reaches the server: not the developer's .env,
+    // not what the local storage/ holds (the source is not a git work tree, so nothing is tracked).
+    expect(fs.readFileSync(path.join(deployPath, 'current/.env'), 'utf8')).toBe('APP_ENV=production\n');
+    expect(fs.existsSync(path.join(deployPath, 'shared/storage'))).toBe(true);
+    expect(fs.existsSync(path.join(deployPath, 'shared/storage/logs/.keep'))).toBe(false);
     expect(
       logOf(deployPath)
         .filter((l) => l.status === 'success')
@@ -159,7 +164,9 @@ describe('deploy over a real sshd', () => {
     const { source, deployPath, file } = project('missing-shared', {
       shared_files: ['.env', 'config/keys.json'],
     });
-    fs.rmSync(path.join(source, '.env'));
+    fs.rmSync(path.join(deployPath, 'shared/.env'));
+    // The local copy never counts: shared files come from the server, never from the upload.
+    expect(fs.existsSync(path.join(source, '.env'))).toBe(true);
     const r = await runCli(['-c', file, 'web']);
     expect(r.code, r.output).toBe(1);
     expect(r.stderr).toContain('ESHAREDMISSING');
@@ -191,7 +198,8 @@ describe('deploy over a real sshd', () => {
     const file = writeConfig(base, {
       application: 'quoting',
       source: 'app',
-      shared_dirs: [sharedDir],
+      // seed_shared: the uploaded copy seeds shared/ on the first deploy, through the quoted path.
+      shared_dirs: [{ path: sharedDir, seed_shared: true }],
       hosts: { web: sshHost(server, deployPath) },
     });
     const r = await runCli(['-c', file, 'web'], { cwd: base });

@@ -1,9 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { releasesOf, runCli, snapshot, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 
 let server: SshdServer;
 let work: string;
@@ -41,6 +44,7 @@ function project(name: string, extra: Record<string, unknown> = {}) {
     '.env': 'APP_ENV=from-release\n',
   });
   const deployPath = path.join(work, name, 'server');
+  writeTree(path.join(deployPath, 'shared'), { '.env': 'APP_ENV=production\n' });
   const file = writeConfig(path.join(work, name), {
     application: name,
     source: 'app',
@@ -212,16 +216,40 @@ describe('incremental upload over a real sshd', () => {
     );
   });
 
-  it('a deploy with no change sends only what the shared stage replaced, and still matches the source', async () => {
+  it('a deploy with no change sends no file content, and still matches the source', async () => {
     const { source, deployPath, file } = project('no-change');
-    expect((await runCli(['-c', file, 'web'], { env })).code).toBe(0);
-    const r = await runCli(['-c', file, 'web'], { env });
-    expect(r.code, r.output).toBe(0);
-    // `.env` and `storage/` are links into shared/ on the server, so the source's copies go again (2 files).
-    expect(r.stdout).toMatch(
-      /incremental upload from \S+ \(hard links\): 2 new or changed, 2 removed or replaced/,
-    );
-    expect(uploaded(releasePath(deployPath, releasesOf(deployPath).at(-1)!))).toEqual(sourceSnapshot(source));
+    // 300 KB that gzip cannot shrink, so any resend of it would show in the byte count.
+    writeTree(source, { 'assets/blob.bin': randomBytes(300_000).toString('latin1') });
+    const proxy = await startTcpProxy(server.port);
+    const knownHosts = path.join(work, 'no-change', 'known_hosts');
+    fs.writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${server.hostPublicKey}\n`);
+    const viaProxy = writeConfig(path.dirname(file), {
+      ...parse(fs.readFileSync(file, 'utf8')),
+      hosts: { web: sshHost(server, deployPath, { port: proxy.port, known_hosts_file: knownHosts }) },
+    });
+    try {
+      expect((await runCli(['-c', viaProxy, 'web'], { env })).code).toBe(0);
+      const before = proxy.bytes().up;
+      const r = await runCli(['-c', viaProxy, 'web'], { env });
+      expect(r.code, r.output).toBe(0);
+      const sent = proxy.bytes().up - before;
+      // Neither the source's files nor the local copies of shared paths (.env, storage/) go again;
+      // the links copied from the previous release are replaced (2).
+      expect(r.stdout).toMatch(
+        /incremental upload from \S+ \(hard links\): 0 new or changed, 2 removed or replaced/,
+      );
+      expect(sent).toBeLessThan(100_000);
+      expect(uploaded(releasePath(deployPath, releasesOf(deployPath).at(-1)!))).toEqual(
+        sourceSnapshot(source),
+      );
+      // The same measure sees a change of that file: the count is not blind.
+      writeTree(source, { 'assets/blob.bin': randomBytes(300_000).toString('latin1') });
+      const mark = proxy.bytes().up;
+      expect((await runCli(['-c', viaProxy, 'web'], { env })).code).toBe(0);
+      expect(proxy.bytes().up - mark).toBeGreaterThan(300_000);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('files the app wrote or rewrote in the previous release are not carried over', async () => {

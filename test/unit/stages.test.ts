@@ -89,21 +89,23 @@ describe('stage plans', () => {
 
   it('shared checks required files first, then links dirs and files relatively', () => {
     const t = text(shared.plan(ctx()));
-    expect(t.indexOf('__missing')).toBeLessThan(t.indexOf('ln -s'));
-    expect(t).toContain('ln -s ../../shared/storage');
-    expect(t).toContain("ln -s '../../../shared/var/log files'");
-    expect(t).toContain('mv -n -T');
+    expect(t.indexOf('__missing')).toBeLessThan(t.indexOf('__ss_link '));
+    expect(t).toContain(`__ss_link ${q('releases/20260101-000003/storage')} ../../shared/storage`);
+    expect(t).toContain(
+      `__ss_link ${q('releases/20260101-000003/var/log files')} '../../../shared/var/log files'`,
+    );
     expect(t).not.toContain('config/x.json; __missing=1');
-    const removed = [...t.matchAll(/rm -rf (?:-- )?('(?:[^']|'\\'')*'|\S+)/g)].map((m) => m[1]!);
-    expect(removed.length).toBeGreaterThan(0);
-    for (const r of removed)
+    // __ss_link replaces what is at its first argument: only ever a path inside the new release.
+    const replaced = [...t.matchAll(/__ss_link ('(?:[^']|'\\'')*'|\S+) /g)].map((m) => m[1]!);
+    expect(replaced.length).toBeGreaterThan(0);
+    for (const r of replaced)
       expect(r.startsWith(`'${root.replace(/'/g, `'\\''`)}/releases/20260101-000003/`), r).toBe(true);
   });
 
   it('symlink renames a relative temporary link over current and logs success', () => {
     const [manifest, sw, log] = symlink.plan(ctx());
     // The release's files as they go live: cleanup later rescues what the app wrote after this.
-    expect(manifest!.text).toContain(`${q('.deploy/manifests/20260101-000003.tsv')}`);
+    expect(manifest!.text).toContain(`${q('.deploy/manifests/20260101-000003.list')}`);
     expect(sw!.text).toContain(`ln -s releases/20260101-000003 ${q('.current.20260101-000003.tmp')}`);
     expect(sw!.text).toContain(`mv -T ${q('.current.20260101-000003.tmp')} ${q('current')}`);
     expect(log!.text).toContain('"status":"success"');
@@ -124,7 +126,8 @@ describe('stage plans', () => {
     );
     const plan = text(cleanup.plan(ctx({ remote })));
     // The newest pruned release becomes the spare the next incremental deploy builds on.
-    expect(plan).toContain(`mv -T -- ${q('releases/20260101-000001')} ${q('.deploy/spare')}`);
+    expect(plan).toContain('__ss_remove_release 20260101-000001 spare');
+    expect(plan).toContain(`mv -T -- ${q('releases')}/"$1" ${q('.deploy/spare')}`);
     expect(plan).toContain(`nohup find ${q('.deploy/trash')} -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +`);
     expect(plan).not.toContain("rm -rf -- '");
     expect(plan).not.toContain('20260101-000002');
@@ -133,10 +136,9 @@ describe('stage plans', () => {
     // Without incremental uploads nothing would use a spare: pruned by one rename into the trash,
     // the delete itself runs in the background.
     const full = text(cleanup.plan(ctx({ remote, config: { ...config, upload: 'full' } })));
-    expect(full).toContain(
-      `mv -T -- ${q('releases/20260101-000001')} ${q('.deploy/trash')}/20260101-000001.$$`,
-    );
-    expect(full).not.toContain(q('.deploy/spare'));
+    expect(full).toContain('__ss_remove_release 20260101-000001 trash');
+    expect(full).toContain(`mv -T -- ${q('releases')}/"$1" ${q('.deploy/trash')}/"$1".$$`);
+    expect(full).not.toContain('20260101-000001 spare');
   });
 
   it('discard removes the failed release and logs why', () => {

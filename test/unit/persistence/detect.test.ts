@@ -98,8 +98,8 @@ describe('detection traps', () => {
     expect(p.public_exclude).toContain('vite'); // universal
     expect(p.shared_dirs).toEqual(['storage']); // node's .env is not merged: node does not contribute
     expect(p.shared_files).toEqual([
-      { path: '.env', optional: false },
-      { path: 'database/database.sqlite', optional: true },
+      { path: '.env', optional: false, when_absent: 'link' },
+      { path: 'database/database.sqlite', optional: true, when_absent: 'empty' },
     ]);
     // Laravel alone does not carry vue's exclusion.
     expect(resolvePersistence('auto', {}, detectApp('laravel')).public_exclude).not.toContain(
@@ -193,7 +193,7 @@ describe('resolvePersistence', () => {
     expect(p.writable_dirs.at(-1)).toBe('public/uploads');
     expect(p.public_exclude.at(-1)).toBe('pdfjs');
     expect(p.shared_files.map((f) => f.path)).toEqual(['.env', 'database/database.sqlite', 'auth.json']);
-    expect(p.shared_files[2]).toEqual({ path: 'auth.json', optional: false });
+    expect(p.shared_files[2]).toEqual({ path: 'auth.json', optional: false, when_absent: 'link' });
   });
 
   it('removes recipe items written `!item`, and warns when there is nothing to remove', () => {
@@ -207,7 +207,7 @@ describe('resolvePersistence', () => {
     );
     expect(p.public_exclude).not.toContain('robots.txt');
     expect(p.public_exclude).not.toContain('!robots.txt');
-    expect(p.shared_files).toEqual([{ path: '.env', optional: false }]);
+    expect(p.shared_files).toEqual([{ path: '.env', optional: false, when_absent: 'link' }]);
     expect(p.warnings).toEqual(['public_exclude: `!nonexistent` removes nothing; laravel does not list it']);
   });
 
@@ -217,16 +217,35 @@ describe('resolvePersistence', () => {
     );
   });
 
-  it('lets a shared_files object change the recipe’s options; a plain string keeps them', () => {
+  it('lets a shared_files entry in deploy.yml win over the recipe’s: a plain path is required', () => {
     const p = resolvePersistence(
       'auto',
       { shared_files: [{ path: '.env', optional: true }, 'database/database.sqlite'] },
       laravel,
     );
     expect(p.shared_files).toEqual([
-      { path: '.env', optional: true },
-      { path: 'database/database.sqlite', optional: true },
+      { path: '.env', optional: true, when_absent: 'link' },
+      // The recipe marks it optional; the user wrote it plainly, so it is required. Only what
+      // the user did not say (when_absent) comes from the recipe.
+      { path: 'database/database.sqlite', optional: false, when_absent: 'empty' },
     ]);
+  });
+
+  it('never weakens what the user wrote, for every recipe and every shared file it lists', () => {
+    const recipes = loadRecipes();
+    const nothing: AppFiles = { exists: () => false, readJson: () => undefined };
+    expect(recipes.some((r) => r.shared_files.some((f) => f.optional))).toBe(true);
+    for (const recipe of recipes) {
+      for (const f of recipe.shared_files) {
+        const p = resolvePersistence(
+          recipe.name,
+          { shared_files: [f.path] },
+          detectRecipes(nothing, recipes),
+        );
+        const got = p.shared_files.find((x) => x.path === f.path);
+        expect(got?.optional, `${recipe.name}: ${f.path}`).toBe(false);
+      }
+    }
   });
 
   it('replaces public_dir, including with null', () => {
@@ -267,8 +286,8 @@ describe('resolvePersistence', () => {
   it('merges the extended recipe’s lists (nextjs extends node)', () => {
     const p = resolvePersistence('auto', {}, detectApp('nextjs'));
     expect(p.shared_files).toEqual([
-      { path: '.env', optional: true },
-      { path: '.env.local', optional: true },
+      { path: '.env', optional: true, when_absent: 'link' },
+      { path: '.env.local', optional: true, when_absent: 'link' },
     ]);
     expect(p.public_dir).toBeNull();
     expect(p.ephemeral).toEqual(['.next']);
@@ -278,7 +297,7 @@ describe('resolvePersistence', () => {
     const before = JSON.stringify(recipes);
     resolvePersistence(
       'auto',
-      { shared_dirs: ['x'], shared_files: [{ path: '.env', optional: true }] },
+      { shared_dirs: ['x'], shared_files: [{ path: '.env', optional: true, when_absent: 'link' }] },
       laravel,
     );
     resolvePersistence('auto', {}, detectApp('laravel-vue'));

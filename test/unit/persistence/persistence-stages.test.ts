@@ -8,7 +8,10 @@ import { resolveAppPersistence } from '../../../src/persistence/app-persistence.
 import { detectRecipes, resolvePersistence } from '../../../src/persistence/detect.js';
 import { initTemplate } from '../../../src/persistence/init-template.js';
 import { appFilesAt, loadRecipes } from '../../../src/persistence/recipes.js';
-import { planRemoveRelease, recordManifest } from '../../../src/persistence/rescue.js';
+import { recordManifest } from '../../../src/layout/release-files.js';
+import { defineRemoveRelease, planRemoveRelease } from '../../../src/persistence/rescue.js';
+import { composeScript } from '../../../src/engine/compose.js';
+import { spareTree } from '../../../src/layout/spare.js';
 import { planEmptyTrash, trashDir } from '../../../src/layout/trash.js';
 import { recipeHooks } from '../../../src/stages/recipe-hooks.js';
 import { readVerifyLines } from '../../../src/stages/verify.js';
@@ -72,6 +75,17 @@ describe('writable modes', () => {
   });
 });
 
+/** The cleanup stage's script for one release, composed as the executor sends it (under set -e). */
+const removal = (
+  paths: ReturnType<typeof deployPaths>,
+  release: string,
+  ephemeral: string[],
+  to: 'trash' | 'spare' = 'trash',
+) =>
+  composeScript([
+    { id: 'cleanup', commands: [defineRemoveRelease(paths, ephemeral), planRemoveRelease(release, to)] },
+  ]);
+
 describe('rescue', () => {
   it('moves what the app wrote after the switch to shared/.rescued, skipping ephemeral paths, then removes the release', () => {
     const root = tmpDir('shipshape-rescue-');
@@ -83,7 +97,7 @@ describe('rescue', () => {
     // After the switch: the app writes a new file and changes a deployed one; a cache is rebuilt.
     writeTree(dir, { 'app/exports/r.csv': 'data', 'bootstrap/cache/config.php': 'cache' });
     fs.appendFileSync(path.join(dir, 'vendor/lib.php'), ' patched at run time');
-    const out = sh(planRemoveRelease(paths, release, ['bootstrap/cache']).text);
+    const out = sh(removal(paths, release, ['bootstrap/cache']));
     expect(out).toContain(`@@shipshape-rescued ${release} 2`);
     expect(fs.existsSync(dir)).toBe(false);
     const rescued = path.join(paths.shared, '.rescued', release);
@@ -97,7 +111,7 @@ describe('rescue', () => {
     const root = tmpDir('shipshape-rescue-');
     const paths = deployPaths(root);
     writeTree(path.join(paths.releases, '20300101-000000'), { 'a.txt': 'a' });
-    expect(sh(planRemoveRelease(paths, '20300101-000000', []).text)).toBe('');
+    expect(sh(removal(paths, '20300101-000000', []))).toBe('');
     expect(fs.existsSync(path.join(paths.releases, '20300101-000000'))).toBe(false);
     // Moved aside in one rename, whole, for the background delete; nothing under shared/.
     const [trashed] = fs.readdirSync(trashDir(paths));
@@ -105,7 +119,7 @@ describe('rescue', () => {
     expect(fs.readFileSync(path.join(trashDir(paths), trashed!, 'a.txt'), 'utf8')).toBe('a');
     expect(fs.existsSync(paths.shared)).toBe(false);
     // A release already gone is not an error, as with rm -rf.
-    expect(sh(planRemoveRelease(paths, '20300101-000000', []).text)).toBe('');
+    expect(sh(removal(paths, '20300101-000000', []))).toBe('');
   });
 });
 
@@ -202,4 +216,49 @@ describe('deploy init template', () => {
     expect(config.recipe).toBe('auto');
     expect(config.hosts.web1?.deploy_path).toBe('/var/www/shop');
   });
+
+  it('rescues files whose names hold a newline, a tab or a backslash, and keeps an earlier copy of the same path', () => {
+    const root = tmpDir('shipshape-rescue-');
+    const paths = deployPaths(root);
+    const release = '20300101-000000';
+    const dir = path.join(paths.releases, release);
+    writeTree(dir, { 'index.php': 'code' });
+    sh(recordManifest(paths, dir, release).text);
+    const odd = [
+      'exports/a\nb.csv',
+      'exports/tab\there',
+      'exports/back\\slash',
+      'exports/trailing-newline\n',
+    ];
+    odd.forEach((p, i) => writeTree(dir, { [p]: `body ${i}` }));
+    // A copy rescued earlier (of the live release's changes) sits where one of them goes.
+    writeTree(path.join(paths.shared, '.rescued', release), { [odd[0]!]: 'older copy' });
+    const out = sh(removal(paths, release, []));
+    expect(out).toContain(`@@shipshape-rescued ${release} 4`);
+    expect(fs.existsSync(dir)).toBe(false);
+    const rescued = path.join(paths.shared, '.rescued', release);
+    odd.forEach((p, i) => expect(fs.readFileSync(path.join(rescued, p), 'utf8')).toBe(`body ${i}`));
+    expect(fs.readFileSync(path.join(rescued, `${odd[0]}.~1~`), 'utf8')).toBe('older copy');
+  });
+
+  it.each(['trash', 'spare'] as const)(
+    'a rescue that fails keeps the release in place (%s), says which and why, and the script goes on',
+    (to) => {
+      const root = tmpDir('shipshape-rescue-');
+      const paths = deployPaths(root);
+      const release = '20300101-000000';
+      const dir = path.join(paths.releases, release);
+      writeTree(dir, { 'index.php': 'code' });
+      sh(recordManifest(paths, dir, release).text);
+      writeTree(dir, { 'exports/report.csv': 'the app wrote this' });
+      // shared/.rescued cannot be created: a file is in the way.
+      writeTree(paths.shared, { '.rescued': 'not a directory' });
+      const out = sh(`${removal(paths, release, [], to)}echo after\n`);
+      expect(out).toMatch(new RegExp(`@@shipshape-kept ${release}\t.*\.rescued`));
+      expect(out).toContain('after');
+      expect(fs.readFileSync(path.join(dir, 'exports/report.csv'), 'utf8')).toBe('the app wrote this');
+      expect(fs.existsSync(spareTree(paths))).toBe(false);
+      expect(fs.existsSync(trashDir(paths))).toBe(false);
+    },
+  );
 });

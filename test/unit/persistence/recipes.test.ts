@@ -191,7 +191,7 @@ describe('extends', () => {
     });
     const child = loadRecipes(dir).find((r) => r.name === 'child')!;
     expect(child.shared_dirs).toEqual(['logs', 'uploads']);
-    expect(child.shared_files).toEqual([{ path: '.env', optional: true }]);
+    expect(child.shared_files).toEqual([{ path: '.env', optional: true, when_absent: 'link' }]);
     expect(child.public_exclude).toEqual(['build', 'dist']);
     expect(child.hooks.before_symlink!.map((h) => [h.id, h.run])).toEqual([
       ['warm', 'new'],

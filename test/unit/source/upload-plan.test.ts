@@ -28,11 +28,20 @@ const link = (p: string, target: string): SourceEntry => ({
 
 /** The probe's listing, as `find -printf` and gzip | base64 would send it; `id` is device:inode. */
 function treeOf(
-  rows: [type: string, mode: number, size: number, mtime: number, path: string, link?: string, id?: string][],
+  rows: [
+    type: string,
+    mode: number,
+    size: number,
+    mtime: number,
+    path: string,
+    link?: string,
+    id?: string,
+    uid?: number,
+  ][],
 ) {
   const text = rows.map(
-    ([y, m, s, t, p, l, id]) =>
-      [y, m.toString(8), s, `${t}.0000000000`, id ?? `1:${p}`, p, l ?? ''].join('\0') + '\0',
+    ([y, m, s, t, p, l, id, uid]) =>
+      [y, m.toString(8), s, `${t}.0000000000`, id ?? `1:${p}`, uid ?? 1000, p, l ?? ''].join('\0') + '\0',
   );
   return gzipSync(text.join('') + 'end\0').toString('base64');
 }

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,9 @@ import { probePreviousRelease } from '../../../src/layout/live-listing.js';
 import { decodeTree, readPreviousLine } from '../../../src/source/previous-release.js';
 import type { SourceEntry } from '../../../src/source/scan.js';
 import { upload } from '../../../src/stages/upload.js';
+import { composeScript } from '../../../src/engine/compose.js';
+import type { ManifestEntry } from '../../../src/source/manifest.js';
+import type { UploadPlan } from '../../../src/source/upload-plan.js';
 import type { ReleaseContext } from '../../../src/stages/types.js';
 
 const paths = deployPaths("/srv/it's app");
@@ -41,6 +44,7 @@ describe('upload stage plan', () => {
     const text = upload
       .plan(
         ctx({
+          entries: [],
           seed: 'link',
           base: '20260101-000000',
           send: [],
@@ -52,19 +56,22 @@ describe('upload stage plan', () => {
       )
       .map((c) => c.text);
     expect(text[0]).toBe(
-      `cp -al -- '/srv/it'\\''s app/releases/20260101-000000/.' '/srv/it'\\''s app/releases/20260102-000000'`,
+      `cp -al -- '/srv/it'\\''s app/releases/20260101-000000/.' '/srv/it'\\''s app/releases/20260102-000000' 2> '/srv/it'\\''s app/.deploy/seed-20260102-000000.err' || :`,
     );
     // 'gone\0' + 'dir/é\0' in UTF-8 is 5 + 7 bytes.
     expect(text[1]).toBe(
       `head -c 12 | { cd '/srv/it'\\''s app/releases/20260102-000000' && xargs -0 -r rm -rf --; }`,
     );
-    expect(text[2]).toMatch(/^tar -x -z --no-same-owner -p -f - -C /);
+    // No kept symlinks: the seed check reads an empty list, then compares the release's listing.
+    expect(text[2]).toMatch(/^head -c 0 > /);
+    expect(text[3]).toMatch(/^tar -x -z --no-same-owner -p -f - -C /);
   });
 
   it('upload: copy seeds with cp -a, not hard links', () => {
     const text = upload
       .plan(
         ctx({
+          entries: [],
           seed: 'copy',
           base: '20260101-000000',
           send: [],
@@ -82,6 +89,7 @@ describe('upload stage plan', () => {
     const text = upload
       .plan(
         ctx({
+          entries: [],
           seed: 'recycle',
           base: '20260101-000000',
           send: [],
@@ -103,8 +111,87 @@ describe('upload stage plan', () => {
     expect(text[2]).toBe(
       `head -c 10 | { cd '/srv/it'\\''s app/releases/20260101-000000' && xargs -0 -r cp -al --parents -t '/srv/it'\\''s app/releases/20260102-000000' --; }`,
     );
-    expect(text[3]).toMatch(/^tar -x --no-same-owner -p -f - -C /);
+    expect(text[3]).toMatch(/^head -c 0 > /);
+    expect(text[4]).toMatch(/^tar -x --no-same-owner -p -f - -C /);
     expect(text.join('\n')).not.toContain('cp -al -- ');
+  });
+});
+
+describe('the seeded release is checked before anything is extracted into it (run by /bin/sh)', () => {
+  const file = (p: string): ManifestEntry => ({
+    path: p,
+    type: 'file',
+    mode: 0o644,
+    size: 1,
+    mtime: 0,
+    sha256: '0'.repeat(64),
+  });
+  const dir = (p: string): ManifestEntry => ({ path: p, type: 'dir', mode: 0o755, size: 0, mtime: 0 });
+
+  async function run(plant: (prev: string) => void) {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'seed-check-'));
+    const p = deployPaths(root);
+    const prev = path.join(p.releases, '20260101-000000');
+    fs.mkdirSync(path.join(prev, 'lib'), { recursive: true });
+    fs.writeFileSync(path.join(prev, 'lib/a.php'), 'a');
+    fs.writeFileSync(path.join(prev, 'index.php'), 'i');
+    fs.mkdirSync(p.meta, { recursive: true });
+    plant(prev);
+    const outside = path.join(root, 'outside');
+    fs.mkdirSync(outside);
+    const sent: SourceEntry = { path: 'lib/new.php', type: 'file', mode: 0o644, size: 3, mtimeMs: 0 };
+    fs.mkdirSync(path.join(root, 'src/lib'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'src/lib/new.php'), 'new');
+    const plan: UploadPlan = {
+      entries: [],
+      seed: 'link',
+      base: '20260101-000000',
+      send: [sent],
+      remove: [],
+      link: [],
+      kept: new Map([
+        ['lib', dir('lib')],
+        ['lib/a.php', file('lib/a.php')],
+        ['index.php', file('index.php')],
+      ]),
+      compression: 'none',
+    };
+    const c = {
+      ...ctx(plan),
+      paths: p,
+      releasePath: path.join(p.releases, '20260102-000000'),
+      source: { root: path.join(root, 'src'), entries: [sent] },
+    } as ReleaseContext;
+    fs.mkdirSync(c.releasePath);
+    const stdin = Buffer.concat(await upload.stdin!(c).toArray());
+    const r = spawnSync('/bin/sh', ['-c', composeScript([{ id: 'upload', commands: upload.plan(c) }])], {
+      input: stdin,
+      encoding: 'utf8',
+    });
+    return { r, root, release: c.releasePath, outside };
+  }
+
+  it('passes a release that holds exactly the kept files, and extracts into it', async () => {
+    const { r, release } = await run(() => {});
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(release, 'lib/new.php'), 'utf8')).toBe('new');
+  });
+
+  it('stops, naming it, at a symlink planted where a kept directory was; nothing is written through it', async () => {
+    const { r, release, outside } = await run((prev) => {
+      fs.rmSync(path.join(prev, 'lib'), { recursive: true });
+      fs.symlinkSync(path.join(prev, '../../outside'), path.join(prev, 'lib'));
+    });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('unexpected symlink: lib');
+    expect(fs.readdirSync(outside)).toEqual([]);
+    expect(fs.existsSync(path.join(release, 'lib/new.php'))).toBe(false);
+  });
+
+  it('stops when a kept file is missing from the release', async () => {
+    const { r } = await run((prev) => fs.rmSync(path.join(prev, 'index.php')));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('does not hold exactly the 2 files and links');
   });
 });
 

@@ -1,0 +1,266 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { releasesOf, runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
+import {
+  APP_USER,
+  DEPLOY_USER,
+  describeRealServer,
+  realRoot,
+  realWritable,
+  runAs,
+  startRealSshd,
+  tryAs,
+  uidOf,
+} from '../support/real-server.js';
+import type { SshdServer } from '../support/sshd.js';
+
+/**
+ * Issue "Real servers": a non-root deploy user over sshd, an app user that writes, hard-link
+ * protection on. Every scenario writes as the app would and reads the result on disk.
+ */
+describeRealServer('a real server: deploy user, app user, protected hard links', () => {
+  let server: SshdServer;
+  const roots: { cleanup(): void }[] = [];
+
+  beforeAll(async () => {
+    server = await startRealSshd();
+  });
+  afterAll(async () => {
+    await server?.stop();
+    for (const r of roots) r.cleanup();
+  });
+
+  function project(config: Record<string, unknown>, files: Record<string, string>) {
+    const r = realRoot();
+    roots.push(r);
+    const source = path.join(r.root, 'app');
+    writeTree(source, files);
+    const file = writeConfig(r.root, {
+      application: 'real',
+      source: 'app',
+      ...realWritable,
+      hosts: { web: sshHost(server, r.deployPath) },
+      ...config,
+    });
+    const deploy = async (args: string[] = []) => runCli(['-c', file, ...args, 'web']);
+    const ok = async (args: string[] = []) => {
+      const res = await deploy(args);
+      expect(res.code, res.output).toBe(0);
+      return res;
+    };
+    const live = () => fs.readlinkSync(path.join(r.deployPath, 'current')).replace(/^releases\//, '');
+    return {
+      ...r,
+      source,
+      file,
+      deploy,
+      ok,
+      live,
+      current: (p = '') => path.join(r.deployPath, 'current', p),
+    };
+  }
+
+  it('logs in as the deploy user and the release belongs to it', async () => {
+    const p = project({}, { 'index.php': '<?php echo 1;\n' });
+    await p.ok();
+    const st = fs.statSync(p.current('index.php'));
+    expect(st.uid).toBe(uidOf(DEPLOY_USER));
+  });
+
+  it('an optional SQLite file is created empty in shared/, the app writes it after the first deploy, and what it wrote stays live', async () => {
+    const p = project(
+      // As the Laravel and Django recipes declare their SQLite files: created empty, writable by the app.
+      {
+        shared_dirs: ['storage'],
+        shared_files: [{ path: 'data/app.sqlite', optional: true, when_absent: 'empty' }],
+      },
+      { 'index.php': 'v1\n', 'data/.keep': '', 'storage/.keep': '' },
+    );
+    await p.ok();
+    // The app creates its database where it expects it; the path is linked into shared/ already.
+    runAs(APP_USER, `printf 'row1\\n' >> ${p.current('data/app.sqlite')}`);
+    writeTree(p.source, { 'index.php': 'v2\n' });
+    const second = await p.ok();
+    const inShared = path.join(p.deployPath, 'shared/data/app.sqlite');
+    expect(fs.readFileSync(inShared, 'utf8')).toBe('row1\n');
+    expect(fs.lstatSync(p.current('data/app.sqlite')).isSymbolicLink()).toBe(true);
+    runAs(APP_USER, `printf 'row2\\n' >> ${p.current('data/app.sqlite')}`);
+    writeTree(p.source, { 'index.php': 'v3\n' });
+    await p.ok();
+    expect(fs.readFileSync(p.current('data/app.sqlite'), 'utf8')).toBe('row1\nrow2\n');
+    expect(second.output).not.toMatch(/error/i);
+  });
+
+  it('a file the app wrote into the live release before its path was shared is moved into shared/ and linked in both releases', async () => {
+    const p = project({ writable_dirs: ['data'] }, { 'index.php': 'v1\n', 'data/.keep': '' });
+    await p.ok();
+    const first = p.live();
+    runAs(APP_USER, `printf 'orders\\n' > ${p.current('data/db.sqlite3')}`);
+    // The user notices and adds the path to shared_files.
+    const cfg = fs.readFileSync(p.file, 'utf8');
+    fs.writeFileSync(p.file, `${cfg}shared_files:\n  - path: data/db.sqlite3\n    optional: true\n`);
+    writeTree(p.source, { 'index.php': 'v2\n' });
+    const res = await p.ok();
+    expect(res.output).toMatch(/data\/db\.sqlite3.*(adopted|moved into shared)/);
+    expect(fs.readFileSync(path.join(p.deployPath, 'shared/data/db.sqlite3'), 'utf8')).toBe('orders\n');
+    for (const rel of [first, p.live()]) {
+      const at = path.join(p.deployPath, 'releases', rel, 'data/db.sqlite3');
+      expect(fs.lstatSync(at).isSymbolicLink(), rel).toBe(true);
+      expect(fs.readFileSync(at, 'utf8')).toBe('orders\n');
+    }
+    // It still belongs to the app, which can go on writing.
+    expect(fs.statSync(path.join(p.deployPath, 'shared/data/db.sqlite3')).uid).toBe(uidOf(APP_USER));
+    runAs(APP_USER, `printf 'more\\n' >> ${p.current('data/db.sqlite3')}`);
+  });
+
+  it('with keep_releases 1, what the app wrote into a release (odd names, its own 0600 files) is still under the deploy path five deploys later', async () => {
+    const p = project(
+      { keep_releases: 1, writable_dirs: ['exports'] },
+      { 'index.php': 'v0\n', 'exports/.keep': '' },
+    );
+    await p.ok();
+    const written = new Map<string, string>([
+      ['exports/report\nwith newline.csv', 'newline body\n'],
+      ['exports/secret.key', 'private body\n'],
+      ['exports/tab\tname', 'tab body\n'],
+    ]);
+    for (const [rel, body] of written) {
+      runAs(APP_USER, `printf '%s' "$1" > "$2" && chmod 600 "$2"`, [body, p.current(rel)]);
+    }
+    for (let i = 1; i <= 5; i++) {
+      writeTree(p.source, { 'index.php': `v${i}\n` });
+      await p.ok();
+    }
+    const found = contentsUnder(p.deployPath);
+    for (const [rel, body] of written) expect(found.has(body), rel).toBe(true);
+    const rescued = path.join(p.deployPath, 'shared/.rescued');
+    const key = findFile(rescued, 'secret.key');
+    expect(key, 'secret.key rescued').toBeDefined();
+    const st = fs.statSync(key!);
+    expect(st.uid).toBe(uidOf(APP_USER));
+    expect(st.mode & 0o777).toBe(0o600);
+  });
+
+  it('a release whose rescue cannot read what the app wrote is kept, reported, and the deploy succeeds', async () => {
+    const p = project(
+      { keep_releases: 1, writable_dirs: ['exports'] },
+      { 'index.php': 'v0\n', 'exports/.keep': '' },
+    );
+    await p.ok();
+    const first = p.live();
+    runAs(
+      APP_USER,
+      `mkdir -m 700 ${p.current('exports/private')} && printf 'hidden\\n' > ${p.current('exports/private/data.bin')}`,
+    );
+    let last = '';
+    for (let i = 1; i <= 3; i++) {
+      writeTree(p.source, { 'index.php': `v${i}\n` });
+      last = (await p.ok()).output;
+    }
+    expect(releasesOf(p.deployPath)).toContain(first);
+    expect(last).toContain(first);
+    expect(last).toMatch(/kept|not removed/i);
+    expect(
+      fs.readFileSync(path.join(p.deployPath, 'releases', first, 'exports/private/data.bin'), 'utf8'),
+    ).toBe('hidden\n');
+  });
+
+  it('a code file edited on the server inside current is reported and copied to shared/.rescued; release_changes: fail stops the deploy', async () => {
+    const p = project({}, { 'index.php': 'v1\n', 'lib/util.php': 'util v1\n' });
+    await p.ok();
+    const first = p.live();
+    // A hotfix by hand, as the deploy user.
+    runAs(DEPLOY_USER, `printf 'util hotfix\\n' > ${p.current('lib/util.php')}`);
+    const cfg = fs.readFileSync(p.file, 'utf8');
+    fs.writeFileSync(p.file, `${cfg}release_changes: fail\n`);
+    writeTree(p.source, { 'index.php': 'v2\n' });
+    const refused = await p.deploy();
+    expect(refused.code, refused.output).toBe(1);
+    expect(refused.output).toContain('lib/util.php');
+    expect(p.live()).toBe(first);
+    fs.writeFileSync(p.file, cfg);
+    const res = await p.ok();
+    expect(res.output).toContain('lib/util.php');
+    const copy = path.join(p.deployPath, 'shared/.rescued', first, 'lib/util.php');
+    expect(fs.readFileSync(copy, 'utf8')).toBe('util hotfix\n');
+  });
+
+  it('rollback refuses a release whose files changed since it was deployed (a write in place reached it through a hard link), unless forced', async () => {
+    const p = project({}, { 'index.php': 'v1\n', 'lib/util.php': 'util\n' });
+    await p.ok();
+    const first = p.live();
+    writeTree(p.source, { 'index.php': 'v2\n' });
+    await p.ok();
+    // Rewritten in place (same inode): with hard-linked releases the older one changes too.
+    runAs(DEPLOY_USER, `printf 'patched in place\\n' > ${p.current('lib/util.php')}`);
+    const refused = await runCli(['-c', p.file, 'rollback', 'web']);
+    expect(refused.code, refused.output).toBe(1);
+    expect(refused.output).toContain('lib/util.php');
+    expect(refused.output).toContain('--force');
+    expect(p.live()).not.toBe(first);
+    const forced = await runCli(['-c', p.file, 'rollback', 'web', '--force']);
+    expect(forced.code, forced.output).toBe(0);
+    expect(p.live()).toBe(first);
+  });
+
+  it('shared/ not writable by the deploy user and a new shared dir: the deploy fails before the switch, naming the path', async () => {
+    const p = project({}, { 'index.php': 'v1\n' });
+    await p.ok();
+    const first = p.live();
+    const shared = path.join(p.deployPath, 'shared');
+    execFileSync('chown', ['root:root', shared]);
+    fs.chmodSync(shared, 0o755);
+    const cfg = fs.readFileSync(p.file, 'utf8');
+    fs.writeFileSync(p.file, `${cfg}shared_dirs: [uploads]\n`);
+    writeTree(p.source, { 'index.php': 'v2\n' });
+    const res = await p.deploy();
+    expect(res.code, res.output).toBe(1);
+    expect(res.output).toContain(path.join(shared, 'uploads'));
+    expect(p.live()).toBe(first);
+    expect(releasesOf(p.deployPath)).toEqual([first]);
+  });
+
+  it('files in the live release owned by the app are sent again instead of hard-linked, and the notice says how many', async () => {
+    const p = project({}, { 'index.php': 'v1\n', 'cache/.gitignore': '*\n', 'cache/keep.txt': 'k\n' });
+    await p.ok();
+    // An administrator "fixing permissions" with sudo: size and mtime stay, the owner changes.
+    execFileSync('chown', ['-R', `${APP_USER}:`, path.join(fs.realpathSync(p.current()), 'cache')]);
+    expect(
+      tryAs(DEPLOY_USER, `ln ${p.current('cache/.gitignore')} /tmp/shipshape-hardlink-probe.$$`).status,
+    ).not.toBe(0);
+    writeTree(p.source, { 'index.php': 'v2\n' });
+    const res = await p.ok();
+    expect(res.output).toMatch(/; 2 unchanged file\(s\) owned by another user sent again/);
+    expect(fs.readFileSync(p.current('cache/.gitignore'), 'utf8')).toBe('*\n');
+    expect(fs.statSync(p.current('cache/.gitignore')).uid).toBe(uidOf(DEPLOY_USER));
+  });
+});
+
+/** Every regular file's content under root, outside the trash (bytes there are being deleted). */
+function contentsUnder(root: string): Set<string> {
+  const out = new Set<string>();
+  const walk = (dir: string) => {
+    for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
+      const abs = path.join(dir, d.name);
+      if (abs === path.join(root, '.deploy/trash')) continue;
+      if (d.isDirectory()) walk(abs);
+      else if (d.isFile()) out.add(fs.readFileSync(abs, 'utf8'));
+    }
+  };
+  walk(root);
+  return out;
+}
+
+function findFile(root: string, name: string): string | undefined {
+  if (!fs.existsSync(root)) return undefined;
+  for (const d of fs.readdirSync(root, { withFileTypes: true })) {
+    const abs = path.join(root, d.name);
+    if (d.isDirectory()) {
+      const hit = findFile(abs, name);
+      if (hit) return hit;
+    } else if (d.name === name) return abs;
+  }
+  return undefined;
+}

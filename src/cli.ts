@@ -66,7 +66,10 @@ export async function main(argv: string[]): Promise<number> {
     .description('switch current back to the previous successful release')
     .argument(...selectorArg)
     .option('--to <release>', 'the release to switch to')
-    .option('--force', 'allow a failed or rolled-back release with --to')
+    .option(
+      '--force',
+      'switch even to a release whose files changed since it was deployed, or (with --to) a failed or rolled-back one',
+    )
     .action(async (selector: string[], _o, cmd: Command) => {
       const { rollbackCommand } = await import('./commands/rollback.js');
       code = await rollbackCommand({ ...cmd.optsWithGlobals(), selector, signal: interruptSignal() });

@@ -75,6 +75,19 @@ export const ERRORS = {
     hint: (d) =>
       `Put them on the server first, e.g. \`scp ${s(d.source) || '.env'} ${s(d.target)}\`, or mark them optional.`,
   },
+  ERELEASECHANGED: {
+    exit: EXIT.failed,
+    message: (d) =>
+      `${s(d.host)}: the live release ${s(d.release)} was changed on the server since it went live: ${s(d.changes)}`,
+    hint: (d) =>
+      `Nothing was changed. Bring those changes into the source (they are in ${s(d.releasePath)}), or set \`release_changes: warn\` to deploy over them; copies are then kept in shared/.rescued/.`,
+  },
+  ETARGETCHANGED: {
+    exit: EXIT.failed,
+    message: (d) => `${s(d.host)}: release ${s(d.release)} is not what was deployed: ${s(d.changes)}`,
+    hint: (d) =>
+      `Nothing was switched. Its files changed since it went live (a write in place reaches every release that shares the file). Pass --force to switch to it anyway, or choose another release (\`deploy releases ${s(d.host)}\`, then --to).`,
+  },
   ESOURCE: {
     exit: EXIT.failed,
     message: (d) => `${s(d.path)}: ${s(d.reason)}`,

@@ -7,6 +7,7 @@ export const HOOK_STAGES = [
   'setup',
   'lock',
   'probe',
+  'changes',
   'release',
   'upload',
   'shared',
@@ -21,4 +22,4 @@ export type HookStage = (typeof HOOK_STAGES)[number];
 export type HookWhen = 'before' | 'after';
 
 /** Stages that run before the release directory exists: their hooks run in deploy_path. */
-export const BEFORE_RELEASE_DIR: readonly string[] = ['setup', 'lock', 'probe'];
+export const BEFORE_RELEASE_DIR: readonly string[] = ['setup', 'lock', 'probe', 'changes'];

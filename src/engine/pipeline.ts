@@ -1,3 +1,4 @@
+import { changes } from '../stages/changes.js';
 import { cleanup } from '../stages/cleanup.js';
 import { lock } from '../stages/lock.js';
 import { probe } from '../stages/probe.js';
@@ -20,7 +21,7 @@ const recipeAfter = recipeHooks(['after_symlink'], 'recipe-hooks-after');
  */
 export const DEPLOY = {
   /** Read-write: creates the layout, takes the lock, then reads the state under it. */
-  prepare: [setup, lock, probe],
+  prepare: [setup, lock, probe, changes],
   upload: [release, upload],
   link: [shared, writable, recipeBefore],
   switch: [symlink],

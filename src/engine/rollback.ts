@@ -2,7 +2,13 @@ import { DeployError, toDeployError } from '../definitions/errors.js';
 import { lock } from '../stages/lock.js';
 import { probeState } from '../stages/probe.js';
 import { rollbackSwitch, type RollbackContext } from '../stages/rollback.js';
+import { integrity, type IntegrityContext } from '../stages/integrity.js';
 import { unlock } from '../stages/unlock.js';
+import {
+  basePersistence,
+  configOnlyPersistence,
+  type AppPersistence,
+} from '../persistence/app-persistence.js';
 import { runStages } from './executor.js';
 import { interruption, worstError } from './exit-status.js';
 import { hookBook, withHooks } from './hooks.js';
@@ -16,6 +22,7 @@ import type { HostOutcome } from './reporter.js';
 import { switchBackAll } from './switch-back.js';
 import { passedSwitch } from './switch-point.js';
 import { EXIT } from '../definitions/exit-codes.js';
+import type { Config } from '../config/schema.js';
 
 export interface RollbackOptions extends Omit<SessionOptions, 'command'> {
   to?: string;
@@ -39,7 +46,7 @@ export interface RollbackResult {
 }
 
 interface HostRollback extends HostSession {
-  rb?: RollbackContext;
+  rb?: IntegrityContext;
   /** `current` points at the rollback target. */
   switched: boolean;
   /** This run's lock is gone: the switch script, or a switch back, ended with the unlock. */
@@ -51,6 +58,19 @@ interface HostRollback extends HostSession {
 
 /** The rollback stage renames over `current` in its first command; its log line comes after. */
 const ROLLBACK_SWITCH = { stage: rollbackSwitch.id, index: 0 };
+
+/**
+ * What of a release the app may change (shared, writable, ephemeral paths): the integrity check
+ * leaves those out. From the recipe detected in the source, as a deploy would; deploy.yml's lists
+ * alone when the source is not at hand (a rollback from another checkout).
+ */
+function rollbackPersistence(config: Config): AppPersistence {
+  try {
+    return basePersistence(config);
+  } catch {
+    return configOnlyPersistence(config);
+  }
+}
 
 /**
  * `deploy rollback`: two scripts per host. The first takes the lock and reads the state; the
@@ -68,7 +88,8 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
       started: Date.now(),
     }));
     const book = hookBook(o.loaded.config, sessions);
-    const phase2 = [...withHooks<RollbackContext>([rollbackSwitch], book), unlock];
+    const phase2 = [integrity, ...withHooks<IntegrityContext>([rollbackSwitch], book), unlock];
+    const persistence = rollbackPersistence(o.loaded.config);
     reporter.begin(
       hosts.map((h) => h.alias),
       [lock, probeState, ...phase2].map(({ id, title }) => ({ id, title })),
@@ -87,7 +108,14 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
         const missing = missingReleases(remote);
         if (missing.length) reporter.log('warn', `${missingNote(missing)}; not a rollback target`, h.alias);
         const choice = chooseRollbackTarget(h.alias, remote, o);
-        h.rb = { ...h.ctx, remote, ...choice, releasePath: releaseDir(h.ctx.paths, choice.target) };
+        h.rb = {
+          ...h.ctx,
+          remote,
+          ...choice,
+          releasePath: releaseDir(h.ctx.paths, choice.target),
+          persistence,
+          force: o.force,
+        };
       },
     );
 

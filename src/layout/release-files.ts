@@ -54,14 +54,21 @@ mv -f ${`${file}.tmp`} ${file}`;
  * non-zero, with find's complaint on stderr, when DIR cannot be read whole: a partial listing would
  * call every unread file removed and miss what the app wrote there.
  */
-export function defineChanges(skip: readonly string[]): ShellText {
+export function defineChanges(skip: readonly string[], mutable: MutablePublic = {}): ShellText {
   // awk reads NUL-ended records (mawk and gawk both take RS = "\0"). A path may hold tabs: it is
   // what follows the third tab. Legacy manifests have two fields before the path and no inode.
   // FILENAME, not NR == FNR: a release with no files has an empty manifest.
   const program = `
-BEGIN { RS = "\\0"; ORS = "\\0"; n = split(ENVIRON["__ss_skip"], skip, "\\n") }
+BEGIN {
+  RS = "\\0"; ORS = "\\0"; n = split(ENVIRON["__ss_skip"], skip, "\\n")
+  pub = ENVIRON["__ss_pub"]; k = split(ENVIRON["__ss_pubkeep"], kept, "\\n"); for (i = 1; i <= k; i++) own[kept[i]] = 1
+}
 function path_of(r, fields) { while (fields-- > 0) sub(/^[^\\t]*\\t/, "", r); return r }
-function skipped(p,   i) { for (i = 1; i <= n; i++) if (skip[i] != "" && (p == skip[i] || index(p, skip[i] "/") == 1)) return 1; return 0 }
+function skipped(p,   i, top) {
+  for (i = 1; i <= n; i++) if (skip[i] != "" && (p == skip[i] || index(p, skip[i] "/") == 1)) return 1
+  if (pub != "" && index(p, pub "/") == 1) { top = substr(p, length(pub) + 2); sub(/\\/.*/, "", top); if (!(top in own)) return 1 }
+  return 0
+}
 FILENAME == ARGV[1] {
   if (legacy) { p = path_of($0, 2); split($0, f, "\\t"); size[p] = f[1]; mtime[p] = f[2]; ino[p] = "-" }
   else { p = path_of($0, 3); split($0, f, "\\t"); size[p] = f[1]; mtime[p] = f[2]; ino[p] = f[3] }
@@ -76,8 +83,8 @@ FILENAME == ARGV[1] {
   if (f[1] != size[p] || f[2] != mtime[p] || (mode == "inode" && ino[p] != "-" && f[3] != ino[p])) print "changed\\t" p
 }
 END { for (p in want) print "removed\\t" p }`;
-  return sh`__ss_skip=${skip.join('\n')}
-export __ss_skip
+  return sh`__ss_skip=${skip.join('\n')} __ss_pub=${mutable.publicDir ?? ''} __ss_pubkeep=${(mutable.publicOwn ?? []).join('\n')}
+export __ss_skip __ss_pub __ss_pubkeep
 __ss_changes() {
   __ss_legacy=0
   case "$2" in *.tsv) __ss_legacy=1 ;; esac
@@ -86,6 +93,16 @@ __ss_changes() {
   awk -v legacy="$__ss_legacy" -v mode="$3" ${program} "$4.base" "$4.now" > "$4" || return 1
   rm -f "$4.now" "$4.base"
 }`;
+}
+
+/**
+ * Besides the skipped paths, public_dir holds entries the running app may create (uploads,
+ * invoices) that the shared stage moves into shared/: within it only the release's own entries
+ * (`publicOwn`: build output and framework files, never shared) are the release's code.
+ */
+export interface MutablePublic {
+  publicDir?: string;
+  publicOwn?: readonly string[];
 }
 
 /** `__ss_manifest_of RELEASE`: prints the path of the release's manifest, or nothing when it has none. */

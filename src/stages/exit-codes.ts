@@ -5,5 +5,7 @@
 export const REMOTE_EXIT = {
   currentNotLink: 65,
   sharedMissing: 66,
+  releaseChanged: 67,
+  targetChanged: 68,
   locked: 75,
 } as const;

@@ -5,6 +5,13 @@ import { sharedTarget } from '../persistence/shared-links.js';
 import { markerLines } from '../remote/markers.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
 import type { HostContext, Stage } from './types.js';
+import {
+  CHANGE_MARKER,
+  CHANGES_MARKER,
+  UNCHECKED_MARKER,
+  defineCheckRelease,
+  readLiveRelease,
+} from '../persistence/release-changes.js';
 
 /**
  * `deploy verify`: the seed's verify_persistence.sh as a read-only check. Every check prints one
@@ -64,6 +71,7 @@ export function planVerify(ctx: VerifyContext): ShellText[] {
           ),
     );
   }
+  out.push(...planInsideReleases(ctx), ...planLiveChanges(ctx));
   for (const d of p.shared_skeleton) {
     out.push(
       check(sh`[ -d ${path.posix.join(paths.shared, d)} ]`, `shared/${d} exists`, `shared/${d} is missing`),
@@ -88,6 +96,54 @@ export function planVerify(ctx: VerifyContext): ShellText[] {
     );
   }
   return [lines(...out)];
+}
+
+/**
+ * A shared path whose real file or directory lives inside a release, not in shared/: the app wrote
+ * it there before the path was shared (the next deploy adopts it from the live release; in an
+ * older release it is rescued when that release is pruned). Every release, not only current.
+ */
+function planInsideReleases(ctx: VerifyContext): ShellText[] {
+  const p = ctx.persistence;
+  const shared = [...p.shared_dirs, ...p.shared_files.map((f) => f.path)];
+  if (shared.length === 0) return [];
+  return [
+    sh`for __r in ${ctx.paths.releases}/*; do
+  [ -d "$__r" ] && [ ! -L "$__r" ] || continue
+  for __p in ${shared}; do
+    if { [ -e "$__r/$__p" ] || [ -L "$__r/$__p" ]; } && [ ! -L "$__r/$__p" ]; then
+      printf '%s%s %s\n' ${VERIFY_MARKER} fail "releases/\${__r##*/}/$__p is a real file or directory inside the release, not a link to shared/$__p: the app wrote it there (the next deploy moves it into shared/ if that release is live)"
+    fi
+  done
+done`,
+  ];
+}
+
+/** The same check a deploy makes before it starts: files changed in the live release since it went live. */
+const CHANGES_TO_VERIFY = `index($0, changed) == 1 {
+  rest = substr($0, length(changed) + 1); sp = index(rest, " ")
+  print verify "fail releases/" live "/" substr(rest, sp + 1) " was " substr(rest, 1, sp - 1) " on the server since the release went live"
+}
+index($0, counts) == 1 {
+  split(substr($0, length(counts) + 1), n, " ")
+  print verify "info in all: " n[2] " changed, " n[3] " added, " n[4] " removed; the next deploy copies them to shared/.rescued/" live "/ (or stops, with release_changes: fail)"
+}
+index($0, unchecked) == 1 { print verify "fail the live release " live " could not be read whole to look for changes: " substr($0, length(unchecked) + 1) }`;
+
+function planLiveChanges(ctx: VerifyContext): ShellText[] {
+  const out = path.posix.join(ctx.paths.meta, 'verify-changes');
+  return [
+    defineCheckRelease(ctx.paths, ctx.persistence),
+    readLiveRelease(ctx.paths),
+    sh`if [ -n "$__ss_live" ]; then
+  __ss_rc=0
+  __ss_check_release "$__ss_live" mtime ${out}.$$ > ${out}.$$.report || __ss_rc=$?
+  if [ "$__ss_rc" = 0 ]; then printf '%s%s %s\\n' ${VERIFY_MARKER} ok "the live release $__ss_live holds what was deployed (outside shared and writable paths)"
+  else awk -v changed=${CHANGE_MARKER} -v counts=${CHANGES_MARKER} -v unchecked=${UNCHECKED_MARKER} -v verify=${VERIFY_MARKER} -v live="$__ss_live" ${CHANGES_TO_VERIFY} ${out}.$$.report
+  fi
+  rm -f ${out}.$$ ${out}.$$.report
+fi`,
+  ];
 }
 
 function planPublicChecks(ctx: VerifyContext, pd: string): ShellText[] {

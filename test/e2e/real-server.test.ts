@@ -67,6 +67,9 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     await p.ok();
     const st = fs.statSync(p.current('index.php'));
     expect(st.uid).toBe(uidOf(DEPLOY_USER));
+    // .deploy/ (lock owner, release log, manifests) is not world-readable.
+    expect(fs.statSync(path.join(p.deployPath, '.deploy')).mode & 0o077).toBe(0);
+    expect(tryAs(APP_USER, `ls ${path.join(p.deployPath, '.deploy')}`).status).not.toBe(0);
   });
 
   it('an optional SQLite file is created empty in shared/, the app writes it after the first deploy, and what it wrote stays live', async () => {
@@ -101,9 +104,17 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     // The user notices and adds the path to shared_files.
     const cfg = fs.readFileSync(p.file, 'utf8');
     fs.writeFileSync(p.file, `${cfg}shared_files:\n  - path: data/db.sqlite3\n    optional: true\n`);
+    // deploy verify flags it first: a shared path whose real file lives inside a release.
+    const flagged = await runCli(['-c', p.file, 'verify', 'web']);
+    expect(flagged.code, flagged.output).toBe(1);
+    expect(flagged.stdout).toContain(
+      `releases/${first}/data/db.sqlite3 is a real file or directory inside the release`,
+    );
     writeTree(p.source, { 'index.php': 'v2\n' });
     const res = await p.ok();
     expect(res.output).toMatch(/data\/db\.sqlite3.*(adopted|moved into shared)/);
+    const clean = await runCli(['-c', p.file, 'verify', 'web']);
+    expect(clean.code, clean.output).toBe(0);
     expect(fs.readFileSync(path.join(p.deployPath, 'shared/data/db.sqlite3'), 'utf8')).toBe('orders\n');
     for (const rel of [first, p.live()]) {
       const at = path.join(p.deployPath, 'releases', rel, 'data/db.sqlite3');
@@ -129,10 +140,13 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     for (const [rel, body] of written) {
       runAs(APP_USER, `printf '%s' "$1" > "$2" && chmod 600 "$2"`, [body, p.current(rel)]);
     }
+    const outputs: string[] = [];
     for (let i = 1; i <= 5; i++) {
       writeTree(p.source, { 'index.php': `v${i}\n` });
-      await p.ok();
+      outputs.push((await p.ok()).output);
     }
+    // Pruning kept a spare, and later deploys were built in it (the path that renames it into place).
+    expect(outputs.slice(2).join('\n')).toMatch(/in the directories of a pruned release/);
     const found = contentsUnder(p.deployPath);
     for (const [rel, body] of written) expect(found.has(body), rel).toBe(true);
     const rescued = path.join(p.deployPath, 'shared/.rescued');
@@ -173,6 +187,9 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     const first = p.live();
     // A hotfix by hand, as the deploy user.
     runAs(DEPLOY_USER, `printf 'util hotfix\\n' > ${p.current('lib/util.php')}`);
+    const verified = await runCli(['-c', p.file, 'verify', 'web']);
+    expect(verified.code, verified.output).toBe(1);
+    expect(verified.stdout).toContain(`releases/${first}/lib/util.php was changed on the server`);
     const cfg = fs.readFileSync(p.file, 'utf8');
     fs.writeFileSync(p.file, `${cfg}release_changes: fail\n`);
     writeTree(p.source, { 'index.php': 'v2\n' });

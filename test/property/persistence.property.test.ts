@@ -3,13 +3,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { deploy } from '../../src/engine/deploy.js';
 import { MemoryReporter } from '../../src/engine/reporter.js';
 import { rollback } from '../../src/engine/rollback.js';
 import { sshHost, tmpDir, writeTree } from '../support/project.js';
-import { startSshd } from '../support/sshd.js';
+import {
+  APP_GROUP,
+  APP_USER,
+  DEPLOY_USER,
+  describeRealServer,
+  realWritable,
+  runAs,
+  startRealSshd,
+  writeAs,
+} from '../support/real-server.js';
+import { startSshd, type SshdServer } from '../support/sshd.js';
 
 /**
  * Random histories of deploys, user writes, runtime writes, failed deploys, rollbacks and prunes
@@ -76,25 +87,75 @@ function allHashes(root: string): Set<string> {
 
 interface Target {
   host: Record<string, unknown>;
+  /** More deploy.yml keys (the real-server profile's writable mode). */
+  config?: Record<string, unknown>;
 }
 
-async function runHistory(actions: Action[], target: (deployPath: string) => Target): Promise<void> {
+/**
+ * Where the history runs: as root with the test writing files itself, or the way production
+ * runs (test/support/real-server.ts): the deploy user deploys and the app user writes, so a write
+ * the app may not make simply does not happen, as on a real server.
+ */
+interface Profile {
+  /** A fresh deploy path under root, ready for the first deploy, with shared/.env in place. */
+  prepare(root: string): string;
+  /** Writes bytes at p as the app would; false when it may not (the write did not happen). */
+  write(p: string, bytes: Buffer): boolean;
+}
+
+const asRoot: Profile = {
+  prepare: (root) => {
+    const deployPath = path.join(root, 'server');
+    writeTree(path.join(deployPath, 'shared'), { '.env': 'APP_KEY=x\n' });
+    return deployPath;
+  },
+  write: (p, bytes) => {
+    try {
+      fs.mkdirSync(path.dirname(p), { recursive: true });
+      fs.writeFileSync(p, bytes, { flag: 'wx' });
+      return true;
+    } catch {
+      return false; // the path is taken by a file of the app (e.g. `uploads` deployed as a file)
+    }
+  },
+};
+
+const onRealServer: Profile = {
+  prepare: (root) => {
+    const deployPath = path.join(root, 'server');
+    fs.chmodSync(root, 0o755);
+    fs.mkdirSync(deployPath);
+    execFileSync('chown', [`${DEPLOY_USER}:${APP_GROUP}`, deployPath]);
+    runAs(DEPLOY_USER, 'mkdir -p "$1/shared" && printf "APP_KEY=x\\n" > "$1/shared/.env"', [deployPath]);
+    return deployPath;
+  },
+  write: (p, bytes) => writeAs(APP_USER, p, bytes),
+};
+
+async function runHistory(
+  actions: Action[],
+  target: (deployPath: string) => Target,
+  profile: Profile = asRoot,
+  /** Counts, by kind of action, the writes that really happened (for the caller to check). */
+  writes: Map<string, number> = new Map(),
+): Promise<void> {
   // tmpfs when there is one: hundreds of small trees are created and removed.
   const root = fs.existsSync('/dev/shm')
     ? fs.mkdtempSync('/dev/shm/shipshape-prop-')
     : tmpDir('shipshape-prop-');
   try {
     const source = path.join(root, 'app');
-    const deployPath = path.join(root, 'server');
-    writeTree(path.join(deployPath, 'shared'), { '.env': 'APP_KEY=x\n' });
+    const deployPath = profile.prepare(root);
     const file = path.join(root, 'deploy.yml');
+    const { host, config = {} } = target(deployPath);
     const loaded = parseConfig(
       stringify({
         application: 'prop',
         source: 'app',
         recipe: 'laravel',
         keep_releases: 2,
-        hosts: { web: target(deployPath).host },
+        hosts: { web: host },
+        ...config,
       }),
       file,
     );
@@ -105,15 +166,12 @@ async function runHistory(actions: Action[], target: (deployPath: string) => Tar
     let counter = 0;
     const cur = (p = '') => path.join(deployPath, 'current', p);
     const live = () => (fs.existsSync(cur()) ? fs.readlinkSync(cur()).replace(/^releases\//, '') : undefined);
+    let kind = '';
     const write = (p: string) => {
       const bytes = Buffer.concat([Buffer.from(`w${counter++}:`), randomBytes(16)]);
-      try {
-        fs.mkdirSync(path.dirname(p), { recursive: true });
-        fs.writeFileSync(p, bytes, { flag: 'wx' });
-      } catch {
-        return; // the path is taken by a file of the app (e.g. `uploads` deployed as a file): no write happened
-      }
+      if (!profile.write(p, bytes)) return;
       written.push(sha(bytes));
+      writes.set(kind, (writes.get(kind) ?? 0) + 1);
     };
 
     const writeSource = (entries: PublicEntry[], version: string) => {
@@ -140,11 +198,13 @@ async function runHistory(actions: Action[], target: (deployPath: string) => Tar
     let lastEntries: PublicEntry[] = [];
     for (const [i, action] of actions.entries()) {
       const before = live();
+      kind = action.kind === 'user-write' ? `user-write:${action.where}` : action.kind;
       if (action.kind === 'deploy' || action.kind === 'fail-deploy') {
         const version = `v${i}`;
         const entries = action.kind === 'deploy' ? action.entries : lastEntries;
         writeSource(entries, version);
         const env = path.join(deployPath, 'shared/.env');
+        // Deploys are made from the test process as a library call: its cwd is not the source.
         if (action.kind === 'fail-deploy') fs.renameSync(env, `${env}.away`);
         const r = await deploy({ loaded, selector: 'web', reporter: new MemoryReporter(), now });
         if (action.kind === 'fail-deploy') {
@@ -236,3 +296,60 @@ describe('persistence property: nothing a user or the app wrote is ever lost', (
     await runHistory(history, (deployPath) => ({ host: sshHost(server, deployPath) }));
   }, 180_000);
 });
+
+describeRealServer(
+  'persistence property on a real server: deploy user, app user, protected hard links',
+  () => {
+    let server: SshdServer | undefined;
+    beforeAll(async () => {
+      server = await startRealSshd();
+    });
+    afterAll(async () => server?.stop());
+
+    // The app may write where production lets it: storage (shared), and public/ and app/runtime,
+    // made writable for it; the writable mode is acl, for the app user.
+    const realTarget = (deployPath: string): Target => ({
+      host: sshHost(server!, deployPath),
+      config: { ...realWritable, writable_dirs: ['public', 'public/uploads', 'app/runtime'] },
+    });
+
+    // Writes the app user may not make do not happen; these prove the ones that matter did.
+    const MUST_WRITE = ['user-write:uploads', 'user-write:storage', 'runtime-write', 'app-creates-public'];
+
+    it('holds for random histories over sshd, with the app user writing between steps', async () => {
+      const writes = new Map<string, number>();
+      await fc.assert(
+        fc.asyncProperty(fc.array(actionArb, { minLength: 3, maxLength: 6 }), (actions) =>
+          runHistory([{ kind: 'deploy', entries: [] }, ...actions], realTarget, onRealServer, writes),
+        ),
+        { numRuns: Number(process.env.PERSISTENCE_REAL_RUNS ?? 8), seed: 7 },
+      );
+      for (const k of MUST_WRITE) expect(writes.get(k) ?? 0, `writes of ${k}`).toBeGreaterThan(0);
+    }, 600_000);
+
+    it('holds for one long history over sshd', async () => {
+      const writes = new Map<string, number>();
+      const [actions] = fc.sample(fc.array(actionArb, { minLength: 14, maxLength: 14 }), {
+        seed: 43,
+        numRuns: 1,
+      });
+      await runHistory(
+        [
+          { kind: 'deploy', entries: [{ name: 'uploads', dir: true, content: 'x' }] },
+          { kind: 'user-write', where: 'uploads', entry: 0 },
+          { kind: 'runtime-write' },
+          { kind: 'app-creates-public' },
+          ...actions!,
+          { kind: 'user-write', where: 'storage', entry: 0 },
+          { kind: 'deploy', entries: [] },
+          { kind: 'deploy', entries: [] },
+          { kind: 'deploy', entries: [] },
+        ],
+        realTarget,
+        onRealServer,
+        writes,
+      );
+      for (const k of MUST_WRITE) expect(writes.get(k) ?? 0, `writes of ${k}`).toBeGreaterThan(0);
+    }, 600_000);
+  },
+);

@@ -124,6 +124,28 @@ export function runAs(user: string, script: string, args: string[] = []): string
   );
 }
 
+/** Writes bytes to a new file at `file` as `user`, creating its directory; false when the user may not. */
+export function writeAs(user: string, file: string, bytes: Buffer): boolean {
+  const r = spawnSync(
+    'setpriv',
+    [
+      '--reuid',
+      user,
+      '--regid',
+      APP_GROUP,
+      '--init-groups',
+      '--',
+      '/bin/sh',
+      '-c',
+      'umask 002; mkdir -p -- "${1%/*}" 2>/dev/null && set -C && cat > "$1"',
+      'sh',
+      file,
+    ],
+    { cwd: '/', input: bytes, env: { PATH: process.env.PATH, HOME: '/' } },
+  );
+  return r.status === 0;
+}
+
 /** The same as runAs, returning the exit status and output instead of throwing. */
 export function tryAs(user: string, script: string): { status: number | null; output: string } {
   const r = spawnSync(

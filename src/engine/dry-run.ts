@@ -64,7 +64,7 @@ export async function dryRun(
       sessions.map(async (s) => {
         if (s.error) return { s, error: s.error };
         try {
-          const out = await runStages(s.runner, [probe], s.ctx, { quiet: true });
+          const out = await runStages(s.runner, [probe], { ...s.ctx, persistence }, { quiet: true });
           return { s, remote: parseRemoteState(out.stdout) };
         } catch (e) {
           return { s, error: toDeployError(e, s.alias) };

@@ -28,7 +28,7 @@ beforeAll(async () => {
         '/bin/tar "$@" || exit $?',
         'for a; do dir=$a; done',
         'echo "tar: simulated failure in $dir; its .env reads:" >&2',
-        'cat "$dir/.env" >&2',
+        'cat "$dir/../../shared/.env" >&2',
         'exit 2',
         '',
       ].join('\n'),
@@ -47,6 +47,10 @@ describe('secrets never reach output', () => {
     const dir = path.join(work, 'leak');
     writeTree(path.join(dir, 'app'), {
       'index.html': 'hi\n',
+      '.env': `APP_ENV=production\nAPP_KEY=${SHARED_VALUE}\n`,
+    });
+    // The server's .env holds the same value as the local copy, which is what output is masked by.
+    writeTree(path.join(dir, SECRET_DIR, 'server/shared'), {
       '.env': `APP_ENV=production\nAPP_KEY=${SHARED_VALUE}\n`,
     });
     const { identity_file: _noKeyFile, ...host } = sshHost(server, '', {});

@@ -94,6 +94,40 @@ describe('planUpload', () => {
     ]),
   };
 
+  it('sends again an unchanged file another user owns: under protected hard links it cannot be linked', async () => {
+    const source = [file('a.txt', 'same\n'), file('c.txt', 'same size 1\n')];
+    const { hash } = hashOf(source);
+    const owned = {
+      ...previous,
+      uid: '1000',
+      tree: treeOf([
+        ['f', 0o644, 5, T, 'a.txt', undefined, undefined, 1000],
+        // chown -R www-data by an administrator: size and mtime as uploaded, another owner.
+        ['f', 0o644, 12, T, 'c.txt', undefined, undefined, 33],
+      ]),
+    };
+    const { plan, notice } = await planUpload({
+      entries: source,
+      mode: 'incremental',
+      compression: 'none',
+      previous: owned,
+      hash,
+    });
+    expect([...plan.kept.keys()]).toEqual(['a.txt']);
+    expect(plan.send.map((e) => e.path)).toEqual(['c.txt']);
+    expect(plan.remove).toContain('c.txt');
+    expect(notice.message).toContain('1 unchanged file(s) owned by another user sent again');
+    // A copy needs no ownership: upload: copy keeps it.
+    const copy = await planUpload({
+      entries: source,
+      mode: 'copy',
+      compression: 'none',
+      previous: owned,
+      hash,
+    });
+    expect([...copy.plan.kept.keys()].sort()).toEqual(['a.txt', 'c.txt']);
+  });
+
   it('keeps what is unchanged, sends what changed, removes what left or is replaced', async () => {
     const source = [
       file('a.txt', 'same\n'),

@@ -72,29 +72,37 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     expect(tryAs(APP_USER, `ls ${path.join(p.deployPath, '.deploy')}`).status).not.toBe(0);
   });
 
-  it('an optional SQLite file is created empty in shared/, the app writes it after the first deploy, and what it wrote stays live', async () => {
-    const p = project(
-      // As the Laravel and Django recipes declare their SQLite files: created empty, writable by the app.
-      {
-        shared_dirs: ['storage'],
-        shared_files: [{ path: 'data/app.sqlite', optional: true, when_absent: 'empty' }],
-      },
-      { 'index.php': 'v1\n', 'data/.keep': '', 'storage/.keep': '' },
-    );
-    await p.ok();
-    // The app creates its database where it expects it; the path is linked into shared/ already.
-    runAs(APP_USER, `printf 'row1\\n' >> ${p.current('data/app.sqlite')}`);
-    writeTree(p.source, { 'index.php': 'v2\n' });
-    const second = await p.ok();
-    const inShared = path.join(p.deployPath, 'shared/data/app.sqlite');
-    expect(fs.readFileSync(inShared, 'utf8')).toBe('row1\n');
-    expect(fs.lstatSync(p.current('data/app.sqlite')).isSymbolicLink()).toBe(true);
-    runAs(APP_USER, `printf 'row2\\n' >> ${p.current('data/app.sqlite')}`);
-    writeTree(p.source, { 'index.php': 'v3\n' });
-    await p.ok();
-    expect(fs.readFileSync(p.current('data/app.sqlite'), 'utf8')).toBe('row1\nrow2\n');
-    expect(second.output).not.toMatch(/error/i);
-  });
+  it.each(['acl', 'chmod'])(
+    'a SQLite database at an optional shared path is created empty in shared/, the app writes it after the first deploy, and its rows stay live (writable_mode %s)',
+    async (mode) => {
+      const p = project(
+        // As the Laravel and Django recipes declare their SQLite files: created empty, writable by the app.
+        {
+          writable_mode: mode,
+          shared_dirs: ['storage'],
+          shared_files: [{ path: 'data/app.sqlite', optional: true, when_absent: 'empty' }],
+        },
+        { 'index.php': 'v1\n', 'data/.keep': '', 'storage/.keep': '' },
+      );
+      await p.ok();
+      // The app, as the app user, with the real sqlite3: it writes its journal next to the real file.
+      const sql = (statement: string) =>
+        runAs(APP_USER, 'sqlite3 "$1" "$2"', [p.current('data/app.sqlite'), statement]);
+      sql("create table orders (v text); insert into orders values ('row1');");
+      writeTree(p.source, { 'index.php': 'v2\n' });
+      const second = await p.ok();
+      expect(fs.lstatSync(p.current('data/app.sqlite')).isSymbolicLink()).toBe(true);
+      const inShared = path.join(p.deployPath, 'shared/data/app.sqlite');
+      expect(execFileSync('sqlite3', [inShared, 'select v from orders'], { encoding: 'utf8' })).toBe(
+        'row1\n',
+      );
+      sql("insert into orders values ('row2');");
+      writeTree(p.source, { 'index.php': 'v3\n' });
+      await p.ok();
+      expect(sql('select v from orders order by v;')).toBe('row1\nrow2\n');
+      expect(second.output).not.toMatch(/error/i);
+    },
+  );
 
   it('a file the app wrote into the live release before its path was shared is moved into shared/ and linked in both releases', async () => {
     const p = project({ writable_dirs: ['data'] }, { 'index.php': 'v1\n', 'data/.keep': '' });

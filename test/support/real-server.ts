@@ -22,7 +22,7 @@ export function realServerUnavailable(): string | undefined {
   if (process.getuid?.() !== 0)
     return 'the tests do not run as root, so they cannot create the deploy and app users';
   if (!hasOpenSsh) return 'OpenSSH (sshd) is not installed';
-  for (const tool of ['useradd', 'groupadd', 'setpriv', 'setfacl']) {
+  for (const tool of ['useradd', 'groupadd', 'setpriv', 'setfacl', 'sqlite3']) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
   }
   if (readHardlinkProtection() !== '1') {

@@ -100,59 +100,46 @@ export function realRoot(prefix = 'shipshape-real-'): { root: string; deployPath
   return { root, deployPath, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
 }
 
+/** `setpriv` arguments that run `script` with /bin/sh as `user` (in the app group), `args` as `$1`, `$2` … */
+const asUser = (user: string, script: string, args: readonly string[]): string[] => [
+  '--reuid',
+  user,
+  '--regid',
+  APP_GROUP,
+  '--init-groups',
+  '--',
+  '/bin/sh',
+  '-c',
+  script,
+  'sh',
+  ...args,
+];
+const sessionEnv = { PATH: process.env.PATH, HOME: '/' };
+
 /**
  * Runs a shell script as `user` (the app, or the deploy user editing by hand); `args` are its
  * `$1`, `$2`, … so odd file names need no quoting. Throws on failure.
  */
 export function runAs(user: string, script: string, args: string[] = []): string {
-  return execFileSync(
-    'setpriv',
-    [
-      '--reuid',
-      user,
-      '--regid',
-      APP_GROUP,
-      '--init-groups',
-      '--',
-      '/bin/sh',
-      '-c',
-      `umask 022; ${script}`,
-      'sh',
-      ...args,
-    ],
-    { cwd: '/', encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/' } },
-  );
+  return execFileSync('setpriv', asUser(user, `umask 022; ${script}`, args), {
+    cwd: '/',
+    encoding: 'utf8',
+    env: sessionEnv,
+  });
 }
 
 /** Writes bytes to a new file at `file` as `user`, creating its directory; false when the user may not. */
 export function writeAs(user: string, file: string, bytes: Buffer): boolean {
-  const r = spawnSync(
-    'setpriv',
-    [
-      '--reuid',
-      user,
-      '--regid',
-      APP_GROUP,
-      '--init-groups',
-      '--',
-      '/bin/sh',
-      '-c',
-      'umask 002; mkdir -p -- "${1%/*}" 2>/dev/null && set -C && cat > "$1"',
-      'sh',
-      file,
-    ],
-    { cwd: '/', input: bytes, env: { PATH: process.env.PATH, HOME: '/' } },
+  const script = 'umask 002; mkdir -p -- "${1%/*}" 2>/dev/null && set -C && cat > "$1"';
+  return (
+    spawnSync('setpriv', asUser(user, script, [file]), { cwd: '/', input: bytes, env: sessionEnv }).status ===
+    0
   );
-  return r.status === 0;
 }
 
 /** The same as runAs, returning the exit status and output instead of throwing. */
 export function tryAs(user: string, script: string): { status: number | null; output: string } {
-  const r = spawnSync(
-    'setpriv',
-    ['--reuid', user, '--regid', APP_GROUP, '--init-groups', '--', '/bin/sh', '-c', script],
-    { cwd: '/', encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/' } },
-  );
+  const r = spawnSync('setpriv', asUser(user, script, []), { cwd: '/', encoding: 'utf8', env: sessionEnv });
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 

@@ -75,6 +75,17 @@ describe('writable modes', () => {
   });
 });
 
+/** A release that went live (its manifest recorded) with one deployed file, for the rescue tests. */
+function wentLive(files: Record<string, string> = { 'index.php': 'code' }) {
+  const root = tmpDir('shipshape-rescue-');
+  const paths = deployPaths(root);
+  const release = '20300101-000000';
+  const dir = path.join(paths.releases, release);
+  writeTree(dir, files);
+  sh(recordManifest(paths, dir, release).text);
+  return { paths, release, dir, rescued: path.join(paths.shared, '.rescued', release) };
+}
+
 /** The cleanup stage's script for one release, composed as the executor sends it (under set -e). */
 const removal = (
   paths: ReturnType<typeof deployPaths>,
@@ -218,12 +229,7 @@ describe('deploy init template', () => {
   });
 
   it('rescues files whose names hold a newline, a tab or a backslash, and keeps an earlier copy of the same path', () => {
-    const root = tmpDir('shipshape-rescue-');
-    const paths = deployPaths(root);
-    const release = '20300101-000000';
-    const dir = path.join(paths.releases, release);
-    writeTree(dir, { 'index.php': 'code' });
-    sh(recordManifest(paths, dir, release).text);
+    const { paths, release, dir, rescued } = wentLive();
     const odd = [
       'exports/a\nb.csv',
       'exports/tab\there',
@@ -232,11 +238,10 @@ describe('deploy init template', () => {
     ];
     odd.forEach((p, i) => writeTree(dir, { [p]: `body ${i}` }));
     // A copy rescued earlier (of the live release's changes) sits where one of them goes.
-    writeTree(path.join(paths.shared, '.rescued', release), { [odd[0]!]: 'older copy' });
+    writeTree(rescued, { [odd[0]!]: 'older copy' });
     const out = sh(removal(paths, release, []));
     expect(out).toContain(`@@shipshape-rescued ${release} 4`);
     expect(fs.existsSync(dir)).toBe(false);
-    const rescued = path.join(paths.shared, '.rescued', release);
     odd.forEach((p, i) => expect(fs.readFileSync(path.join(rescued, p), 'utf8')).toBe(`body ${i}`));
     expect(fs.readFileSync(path.join(rescued, `${odd[0]}.~1~`), 'utf8')).toBe('older copy');
   });
@@ -244,12 +249,7 @@ describe('deploy init template', () => {
   it.each(['trash', 'spare'] as const)(
     'a rescue that fails keeps the release in place (%s), says which and why, and the script goes on',
     (to) => {
-      const root = tmpDir('shipshape-rescue-');
-      const paths = deployPaths(root);
-      const release = '20300101-000000';
-      const dir = path.join(paths.releases, release);
-      writeTree(dir, { 'index.php': 'code' });
-      sh(recordManifest(paths, dir, release).text);
+      const { paths, release, dir } = wentLive();
       writeTree(dir, { 'exports/report.csv': 'the app wrote this' });
       // shared/.rescued cannot be created: a file is in the way.
       writeTree(paths.shared, { '.rescued': 'not a directory' });

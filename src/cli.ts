@@ -33,6 +33,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('--dry-run', 'read the hosts and print the scripts a deploy would run; change nothing')
     .option('--limit <n>', 'only the first n selected hosts (a trial run)', atLeastOne)
     .option('--no-atomic', 'let each host switch as soon as it is ready instead of all together')
+    .option(
+      '--revision <ref>',
+      'deploy this commit (tag, branch or sha) from the local repository, not the working tree',
+    )
+    .option('--require-clean', 'refuse to deploy uncommitted changes (exit 2, before any host is contacted)')
     .argument(...selectorArg)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })

@@ -83,6 +83,17 @@ export const ERRORS = {
         ? 'Stop whatever writes into the source directory (a watcher, a build) and run the deploy again.'
         : 'Fix the permissions of that file (or exclude it in .deployignore) and run the deploy again.',
   },
+  EDIRTY: {
+    exit: EXIT.usage,
+    message: (d) => `refusing to deploy uncommitted changes (require_clean): ${s(d.reason)}`,
+    hint: () => 'Commit or stash them, or deploy a commit with `--revision <ref>`; no host was contacted.',
+  },
+  EREVISION: {
+    exit: EXIT.usage,
+    message: (d) => `cannot deploy revision \`${s(d.revision)}\`: ${s(d.reason)}`,
+    hint: () =>
+      'Name a commit of the repository that holds `source` (a tag, branch or sha; `git log` lists them); no host was contacted.',
+  },
   ERECIPE: {
     exit: EXIT.usage,
     message: (d) => `persistence settings: ${s(d.reason)}`,

@@ -51,6 +51,8 @@ export interface Fleet {
   book: HookBook;
   phases: ReturnType<typeof deployPhases>;
   mask?: (text: string) => string;
+  /** Where local steps run once the source is prepared (a `--revision` build's checkout); else `source`. */
+  localCwd?: string;
 }
 
 type Phase = readonly Pick<Stage, 'id'>[];
@@ -69,7 +71,7 @@ async function each(fleet: Fleet, list: FleetHost[], fn: (h: FleetHost) => Promi
 }
 
 const localOptions = (fleet: Fleet) => ({
-  cwd: fleet.config.source,
+  cwd: fleet.localCwd ?? fleet.config.source,
   reporter: fleet.reporter,
   signal: fleet.signal,
 });

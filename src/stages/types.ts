@@ -7,7 +7,7 @@ import type { TransferProgress } from '../source/upload-stream.js';
 import type { RunInfo } from '../layout/run-info.js';
 import type { Readable } from 'node:stream';
 import type { ShellText } from '../remote/sh.js';
-import type { SourceEntry } from '../source/scan.js';
+import type { SourceInfo } from '../source/source-info.js';
 import type { UploadPlan } from '../source/upload-plan.js';
 import type { AppPersistence } from '../persistence/app-persistence.js';
 
@@ -24,11 +24,7 @@ export interface HostContext {
   mask?: (text: string) => string;
 }
 
-export interface SourceInfo {
-  root: string;
-  entries: readonly SourceEntry[];
-  revision?: string;
-}
+export type { SourceInfo };
 
 /** Context of a deploy once the host's state has been read and a release name chosen. */
 export interface ReleaseContext extends HostContext {

@@ -4,6 +4,7 @@ import { manifestDir, manifestFile } from '../layout/upload-manifests.js';
 import { fullPlan, type UploadPlan } from '../source/upload-plan.js';
 import { linkBytes, manifestEntryName, removalBytes, uploadStream } from '../source/upload-stream.js';
 import { releaseDir } from '../layout/paths.js';
+import { contentOf } from '../source/source-info.js';
 import { planTakeSpare } from '../layout/spare.js';
 import type { ReleaseContext, Stage } from './types.js';
 
@@ -72,7 +73,7 @@ export const upload: Stage = {
   stdin: (ctx, onProgress) =>
     uploadStream({
       onProgress,
-      root: ctx.source.root,
+      content: contentOf(ctx.source),
       entries: ctx.source.entries,
       plan: planOf(ctx),
       release: ctx.release,

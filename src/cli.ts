@@ -129,6 +129,21 @@ export async function main(argv: string[]): Promise<number> {
       code = await verifyCommand({ ...cmd.optsWithGlobals(), selector, signal: interruptSignal() });
     });
   program
+    .command('setup')
+    .description('prepare each host before its first deploy: layout, shared skeleton, checks, --put files')
+    .argument(...selectorArg)
+    .option(
+      '--put <LOCAL:SHARED_PATH>',
+      'put a local file into shared/ (mode 0600, or 0640 when the app user must read it); repeatable',
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
+    .option('--force', 'replace a file that exists in shared/')
+    .action(async (selector: string[], _o, cmd: Command) => {
+      const { setupCommand } = await import('./commands/setup.js');
+      code = await setupCommand({ ...cmd.optsWithGlobals(), selector, signal: interruptSignal() });
+    });
+  program
     .command('init')
     .description('write a commented deploy.yml for the framework detected in this directory')
     .option('--force', 'overwrite an existing file')

@@ -12,6 +12,7 @@ export const RESERVED_NAMES = [
   'lock',
   'verify',
   'init',
+  'setup',
   'ssh',
   'run',
   'hosts',

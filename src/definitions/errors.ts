@@ -73,7 +73,13 @@ export const ERRORS = {
     message: (d) =>
       `${s(d.host)}: required shared files are missing: ${s(d.files)}${d.dir ? ` (expected in ${s(d.dir)})` : ''}`,
     hint: (d) =>
-      `Put them on the server first, e.g. \`scp ${s(d.source) || '.env'} ${s(d.target)}\`, or mark them optional.`,
+      [
+        `Put them on the server, from copies with this server's values (${s(d.copies)}), not your development files:`,
+        `  ${s(d.setup)}`,
+        'or by hand:',
+        ...((d.copy as string[] | undefined) ?? []).map((c) => `  ${c}`),
+        'or mark them optional in deploy.yml (shared_files: [{ path: …, optional: true }]).',
+      ].join('\n'),
   },
   ESOURCE: {
     exit: EXIT.failed,

@@ -53,6 +53,8 @@ export interface Fleet {
   mask?: (text: string) => string;
   /** Where local steps run once the source is prepared (a `--revision` build's checkout); else `source`. */
   localCwd?: string;
+  /** deploy.yml as the user named it, for hints that print a command. */
+  configFile?: string;
 }
 
 type Phase = readonly Pick<Stage, 'id'>[];
@@ -111,6 +113,7 @@ export async function connectAll(
       run,
       lockToken,
       mask: fleet.mask,
+      configFile: fleet.configFile,
     };
     h.state = 'connected';
   });

@@ -138,6 +138,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     book,
     phases: deployPhases(book),
     mask: createMask([...loaded.secrets, ...sharedFileSecrets(config)]),
+    configFile: loaded.file,
   };
   if (options.prepared) return runFleet(fleet, options, options.prepared);
 

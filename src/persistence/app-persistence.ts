@@ -41,7 +41,8 @@ const persistenceInput = (config: Config) => ({
   enable_hooks: config.enable_hooks,
 });
 
-function writableOf(config: Config): WritableSettings {
+/** writable_mode and its user; throws ERECIPE (exit 2) for acl or chown without writable_user. */
+export function writableOf(config: Config): WritableSettings {
   const mode = config.writable_mode;
   if ((mode === 'acl' || mode === 'chown') && !config.writable_user) {
     throw new DeployError('ERECIPE', {

@@ -22,6 +22,8 @@ export interface HostContext {
   lockToken: string;
   /** Hides secret values in text this run writes on the server (the release log's reasons). */
   mask?: (text: string) => string;
+  /** deploy.yml as the user named it (`-c`), for hints that print a command to run next. */
+  configFile?: string;
 }
 
 export type { SourceInfo };

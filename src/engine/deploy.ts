@@ -105,8 +105,10 @@ export async function prepareDeploy(
 ): Promise<PreparedDeploy> {
   const { config } = loaded;
   const phases = deployPhases(book);
-  const build = (cwd: string) =>
-    runLocalHooks(book, [...phases.prepare, ...phases.upload], 'before', { cwd, reporter, signal });
+  const build = buildsLocally(book, phases)
+    ? (cwd: string) =>
+        runLocalHooks(book, [...phases.prepare, ...phases.upload], 'before', { cwd, reporter, signal })
+    : undefined;
   const { source, cwd, dispose } = await prepareSource(
     loaded,
     check ?? (await checkSource(loaded)),

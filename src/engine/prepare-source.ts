@@ -97,7 +97,8 @@ export async function prepareSource(
   loaded: LoadedConfig,
   check: SourceCheck,
   book: HookBook,
-  build: (cwd: string) => Promise<void>,
+  /** Runs the local steps before the upload (the build) in the directory given; undefined: there are none. */
+  build: ((cwd: string) => Promise<void>) | undefined,
   reporter: Reporter,
 ): Promise<PreparedSource> {
   const { config } = loaded;
@@ -109,7 +110,7 @@ export async function prepareSource(
     try {
       const cwd = path.join(tree.dir, commit.loc.prefix);
       reporter.log('info', `local steps run in a clean checkout of ${commit.sha.slice(0, 12)}: ${cwd}`);
-      await build(cwd);
+      await build?.(cwd);
       const source = await readTreeSource(cwd, settings, { commit });
       warnAbout(source, reporter);
       return { source, cwd, dispose: tree.remove };
@@ -125,8 +126,9 @@ export async function prepareSource(
       dispose: nothing,
     };
   }
-  const before = config.respect_gitignore ? await snapshotIgnored(config.source) : undefined;
-  await build(config.source);
+  // Only a build can write ignored output worth a warning; without one, no extra git call.
+  const before = build && config.respect_gitignore ? await snapshotIgnored(config.source) : undefined;
+  await build?.(config.source);
   const source = await readTreeSource(config.source, settings, { before });
   warnAbout(source, reporter);
   return { source, cwd: config.source, dispose: nothing };

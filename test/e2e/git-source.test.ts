@@ -271,6 +271,11 @@ describe('deploy --revision', () => {
     const r = await runCli(['-c', p.file, 'web', '--revision', 'no-such-tag'], { env: p.env });
     expect(r.code, r.output).toBe(2);
     expect(r.stderr).toContain('EREVISION');
+    // `revision:` in deploy.yml is the same setting as the flag.
+    writeConfig(p.top, { ...readConfig(p.file), revision: 'no-such-branch' });
+    const fromFile = await runCli(['-c', p.file, 'web'], { env: p.env });
+    expect(fromFile.code, fromFile.output).toBe(2);
+    expect(fromFile.stderr).toContain('cannot deploy revision `no-such-branch`');
     expect(await server.connections()).toBe(before);
   });
 });

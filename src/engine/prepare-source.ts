@@ -6,8 +6,8 @@ import type { Change } from '../source/git-status.js';
 import { readWorkTreeView } from '../source/git-status.js';
 import { resolveCommit, type Commit } from '../source/git-commit.js';
 import { addWorktree } from '../source/git-worktree.js';
+import { locateGit } from '../source/git.js';
 import {
-  locateGit,
   readCommitSource,
   readTreeSource,
   snapshotIgnored,

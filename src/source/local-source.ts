@@ -69,7 +69,7 @@ export async function readTreeSource(
   const builtButIgnored = options.commit
     ? ignored
     : options.before
-      ? ignored.filter((p) => options.before!.changed(dir, p))
+      ? ignored.filter((p) => options.before!.changed(p))
       : [];
   const commit = options.commit?.sha ?? head;
   return {
@@ -130,7 +130,8 @@ export async function readCommitSource(
 
 /** The lstat of git's ignored entries before a local build, to name what the build wrote. */
 export interface IgnoredSnapshot {
-  changed(dir: string, rel: string): boolean;
+  /** True for an ignored entry that is new, gone or touched since the snapshot (its own lstat). */
+  changed(rel: string): boolean;
 }
 
 export async function snapshotIgnored(dir: string): Promise<IgnoredSnapshot | undefined> {
@@ -139,7 +140,7 @@ export async function snapshotIgnored(dir: string): Promise<IgnoredSnapshot | un
   const view = await readWorkTreeView(dir, loc);
   const seen = new Map<string, string>();
   for (const p of view.ignored) seen.set(p, statKey(path.join(dir, p)));
-  return { changed: (d, rel) => seen.get(rel) !== statKey(path.join(d, rel)) };
+  return { changed: (rel) => seen.get(rel) !== statKey(path.join(dir, rel)) };
 }
 
 function statKey(abs: string): string {
@@ -150,5 +151,3 @@ function statKey(abs: string): string {
     return 'gone';
   }
 }
-
-export { locateGit };

@@ -33,6 +33,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('--dry-run', 'read the hosts and print the scripts a deploy would run; change nothing')
     .option('--limit <n>', 'only the first n selected hosts (a trial run)', atLeastOne)
     .option('--no-atomic', 'let each host switch as soon as it is ready instead of all together')
+    .option(
+      '--revision <ref>',
+      'deploy this commit (tag, branch or sha) from the local repository, not the working tree',
+    )
+    .option('--require-clean', 'refuse to deploy uncommitted changes (exit 2, before any host is contacted)')
     .argument(...selectorArg)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
@@ -125,6 +130,21 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (selector: string[], _o, cmd: Command) => {
       const { verifyCommand } = await import('./commands/verify.js');
       code = await verifyCommand({ ...cmd.optsWithGlobals(), selector, signal: interruptSignal() });
+    });
+  program
+    .command('setup')
+    .description('prepare each host before its first deploy: layout, shared skeleton, checks, --put files')
+    .argument(...selectorArg)
+    .option(
+      '--put <LOCAL:SHARED_PATH>',
+      'put a local file into shared/ (mode 0600, or 0640 when the app user must read it); repeatable',
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
+    .option('--force', 'replace a file that exists in shared/')
+    .action(async (selector: string[], _o, cmd: Command) => {
+      const { setupCommand } = await import('./commands/setup.js');
+      code = await setupCommand({ ...cmd.optsWithGlobals(), selector, signal: interruptSignal() });
     });
   program
     .command('init')

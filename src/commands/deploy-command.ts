@@ -3,7 +3,7 @@ import { dryRunCommand } from './dry-run.js';
 import { chooseReporter } from '../ui/choose.js';
 import { maskReporter } from '../ui/mask.js';
 import { formatError } from '../ui/print-error.js';
-import { loadMasked, printJson } from './lifecycle-options.js';
+import { applySourceFlags, loadMasked, printJson } from './lifecycle-options.js';
 import { keepOldGenerationSmall } from './process-memory.js';
 
 export interface DeployCommandOptions {
@@ -16,6 +16,10 @@ export interface DeployCommandOptions {
   /** false with `--no-atomic`: each host switches when it is ready. */
   atomic?: boolean;
   dryRun?: boolean;
+  /** `--revision <ref>`: deploy that commit; overrides `revision:` in deploy.yml. */
+  revision?: string;
+  /** `--require-clean`: refuse a work tree with uncommitted changes. */
+  requireClean?: boolean;
   signal?: AbortSignal;
 }
 
@@ -24,6 +28,7 @@ export async function deployCommand(o: DeployCommandOptions): Promise<number> {
   // Now that the modules have loaded (see process-memory.ts).
   keepOldGenerationSmall();
   const { loaded, mask } = loadMasked(o);
+  applySourceFlags(loaded.config, o);
   const reporter = maskReporter(chooseReporter(o), mask);
   const result = await rollout({
     loaded,

@@ -1,12 +1,21 @@
 import { dryRun } from '../engine/dry-run.js';
 import { MemoryReporter } from '../engine/reporter.js';
 import { formatDryRun } from '../ui/dry-run.js';
-import { errorJson, loadMasked, printJson, type LifecycleOptions } from './lifecycle-options.js';
+import {
+  applySourceFlags,
+  errorJson,
+  loadMasked,
+  printJson,
+  type LifecycleOptions,
+} from './lifecycle-options.js';
 
 /** `deploy --dry-run`: reads the hosts, prints the plan, changes nothing. */
-export async function dryRunCommand(o: LifecycleOptions): Promise<number> {
+export async function dryRunCommand(
+  o: LifecycleOptions & { revision?: string; requireClean?: boolean },
+): Promise<number> {
   const { loaded, mask } = loadMasked(o);
-  const { hosts, exitCode } = await dryRun({
+  applySourceFlags(loaded.config, o);
+  const { hosts, exitCode, source } = await dryRun({
     loaded,
     selector: o.selector,
     reporter: new MemoryReporter(),
@@ -17,8 +26,9 @@ export async function dryRunCommand(o: LifecycleOptions): Promise<number> {
     printJson(mask, {
       dryRun: true,
       exitCode,
+      source,
       hosts: hosts.map((h) => ({ ...h, error: errorJson(h.error) })),
     });
-  } else process.stdout.write(`${mask(formatDryRun(hosts))}\n`);
+  } else process.stdout.write(`${mask(formatDryRun(hosts, source, o.verbose))}\n`);
   return exitCode;
 }

@@ -5,25 +5,54 @@ import { EXIT } from '../definitions/exit-codes.js';
 import { detectRecipes, resolvePersistence } from '../persistence/detect.js';
 import { initTemplate } from '../persistence/init-template.js';
 import { appFilesAt, loadRecipes } from '../persistence/recipes.js';
+import { locateGit } from '../source/git.js';
+import { readWorkTreeView } from '../source/git-status.js';
+import { askYesNo } from '../ui/confirm.js';
 
 export interface InitCommandOptions {
   config: string;
   force?: boolean;
+  /** Asks whether to overwrite; undefined means nobody can answer (no terminal). */
+  ask?: (question: string) => Promise<boolean | undefined>;
+  write?: (text: string) => void;
 }
 
-/** `deploy init`: writes a commented deploy.yml for the framework found next to it. */
+/** What git ignores in the directory, or undefined outside a work tree. */
+async function ignoredIn(dir: string): Promise<string[] | undefined> {
+  const loc = await locateGit(dir);
+  if (!loc) return undefined;
+  return [...(await readWorkTreeView(dir, loc)).ignored].sort();
+}
+
+/**
+ * `deploy init`: writes a commented deploy.yml for the framework found next to it, aware of what
+ * git ignores there. An existing file is overwritten only when a person says so on the terminal,
+ * or with --force; without a terminal the command refuses (exit 2).
+ */
 export async function initCommand(o: InitCommandOptions): Promise<number> {
+  const write = o.write ?? ((t: string) => void process.stdout.write(t));
   const file = path.resolve(o.config);
   if (fs.existsSync(file) && !o.force) {
-    throw new DeployError('EUSAGE', {
-      reason: `${o.config} already exists; run \`deploy init --force\` to overwrite it`,
-    });
+    const yes = await (o.ask ?? askYesNo)(`${o.config} exists. Overwrite it? [y/N] `);
+    if (yes === undefined) {
+      throw new DeployError('EUSAGE', {
+        reason: `${o.config} already exists and there is no terminal to ask; run \`deploy init --force\` to overwrite it`,
+      });
+    }
+    if (!yes) {
+      write(`left ${o.config} as it was\n`);
+      return EXIT.ok;
+    }
   }
   const dir = path.dirname(file);
   const detection = detectRecipes(appFilesAt(dir), loadRecipes());
   const persistence = resolvePersistence('auto', {}, detection);
-  fs.writeFileSync(file, initTemplate(path.basename(dir), detection, persistence));
-  process.stdout.write(`wrote ${o.config} for ${persistence.recipe} (${detection.reasons.at(-1) ?? ''})\n`);
-  process.stdout.write(`next: set hosts.web1 in ${o.config}, then run \`deploy production\`\n`);
+  fs.writeFileSync(file, initTemplate(path.basename(dir), detection, persistence, await ignoredIn(dir)));
+  write(`wrote ${o.config} for ${persistence.recipe} (${detection.reasons.at(-1) ?? ''})\n`);
+  const env = persistence.shared_files.some((f) => f.path === '.env' && !f.optional);
+  const c = o.config === 'deploy.yml' ? '' : ` -c ${o.config}`;
+  write(
+    `next: set hosts.staging1 in ${o.config}, prepare the server with \`deploy${c} setup staging${env ? ' --put .env.staging:.env' : ''}\`, then run \`deploy${c} staging\`\n`,
+  );
   return EXIT.ok;
 }

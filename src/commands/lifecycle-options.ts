@@ -1,5 +1,6 @@
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { createMask, maskValue, sharedFileSecrets, type Mask } from '../config/secrets.js';
+import type { Config } from '../config/schema.js';
 import type { DeployError } from '../definitions/errors.js';
 
 /** What every lifecycle subcommand takes from the command line. */
@@ -40,3 +41,9 @@ export const errorJson = (e: DeployError | undefined) =>
 /** Values are masked before JSON escapes them, and the text again after, for secrets split across values. */
 export const printJson = (mask: Mask, value: unknown): void =>
   void process.stdout.write(`${mask(JSON.stringify(maskValue(mask, value), null, 2))}\n`);
+
+/** `--revision` and `--require-clean` win over deploy.yml's `revision:` and `require_clean:`. */
+export function applySourceFlags(config: Config, o: { revision?: string; requireClean?: boolean }): void {
+  if (o.revision !== undefined) config.revision = o.revision;
+  if (o.requireClean) config.require_clean = true;
+}

@@ -31,7 +31,7 @@ const ICON = { ok: '✅', fail: '❌', info: 'ℹ️ ' } as const;
 export async function verifyCommand(o: VerifyCommandOptions): Promise<number> {
   const { loaded, mask } = loadMasked(o);
   const source = await readSource(loaded);
-  const persistence = await resolveAppPersistence(loaded.config, source.entries);
+  const persistence = await resolveAppPersistence(loaded.config, source.entries, undefined, source);
   const reporter = new MemoryReporter();
   // Connection warnings (a host key learned, an agent that failed) go to stderr as they come.
   reporter.log = (level, message, host) =>

@@ -12,6 +12,7 @@ export const RESERVED_NAMES = [
   'lock',
   'verify',
   'init',
+  'setup',
   'ssh',
   'run',
   'hosts',
@@ -166,6 +167,31 @@ export const configSchema = z
       .array(z.string().min(1))
       .default([])
       .describe('gitignore-style patterns left out of the upload (a `.deployignore` in source adds more).'),
+    respect_gitignore: z
+      .boolean()
+      .default(true)
+      .describe(
+        'In a git work tree, leave out what git ignores (every .gitignore, .git/info/exclude, the global excludes file), exactly as git reads them. false uploads ignored files too.',
+      ),
+    include: z
+      .array(relativePath)
+      .default([])
+      .describe(
+        'Git-ignored paths to upload anyway (a directory with everything in it): the output of a local build step, e.g. public/build. exclude and .deployignore still win.',
+      ),
+    revision: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Deploy this commit (tag, branch or sha) of the repository holding `source`, read from git, instead of the working tree; `--revision` overrides it.',
+      ),
+    require_clean: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Refuse to deploy a working tree with uncommitted changes (exit 2, before any host is contacted); `--require-clean` sets it.',
+      ),
     upload: z
       .enum(['incremental', 'full', 'copy'])
       .optional()

@@ -90,14 +90,21 @@ export function sharedFileSecrets(config: Pick<Config, 'source' | 'shared_files'
     } catch {
       continue;
     }
-    for (const raw of text.split(/\r?\n/)) {
-      const line = raw.trim();
-      if (line === '' || line.startsWith('#')) continue;
-      if (line.length >= MIN_LINE) out.push(line);
-      const m = /^(?:export\s+)?[\w.-]+\s*[=:]\s*(.*)$/.exec(line);
-      const value = m?.[1]?.replace(/^(['"])(.*)\1$/, '$2').trim();
-      if (value && value.length >= MIN_VALUE) out.push(value);
-    }
+    out.push(...fileSecrets(text));
+  }
+  return out;
+}
+
+/** The secrets of one such file's text (also of a file `deploy setup --put` places). */
+export function fileSecrets(text: string): string[] {
+  const out: string[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    if (line.length >= MIN_LINE) out.push(line);
+    const m = /^(?:export\s+)?[\w.-]+\s*[=:]\s*(.*)$/.exec(line);
+    const value = m?.[1]?.replace(/^(['"])(.*)\1$/, '$2').trim();
+    if (value && value.length >= MIN_VALUE) out.push(value);
   }
   return out;
 }

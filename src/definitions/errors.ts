@@ -73,7 +73,13 @@ export const ERRORS = {
     message: (d) =>
       `${s(d.host)}: required shared files are missing: ${s(d.files)}${d.dir ? ` (expected in ${s(d.dir)})` : ''}`,
     hint: (d) =>
-      `Put them on the server first, e.g. \`scp ${s(d.source) || '.env'} ${s(d.target)}\`, or mark them optional.`,
+      [
+        `Put them on the server, from copies with this server's values (${s(d.copies)}), not your development files:`,
+        `  ${s(d.setup)}`,
+        'or by hand:',
+        ...((d.copy as string[] | undefined) ?? []).map((c) => `  ${c}`),
+        'or mark them optional in deploy.yml (shared_files: [{ path: …, optional: true }]).',
+      ].join('\n'),
   },
   ERELEASECHANGED: {
     exit: EXIT.failed,
@@ -95,6 +101,17 @@ export const ERRORS = {
       d.changed
         ? 'Stop whatever writes into the source directory (a watcher, a build) and run the deploy again.'
         : 'Fix the permissions of that file (or exclude it in .deployignore) and run the deploy again.',
+  },
+  EDIRTY: {
+    exit: EXIT.usage,
+    message: (d) => `refusing to deploy uncommitted changes (require_clean): ${s(d.reason)}`,
+    hint: () => 'Commit or stash them, or deploy a commit with `--revision <ref>`; no host was contacted.',
+  },
+  EREVISION: {
+    exit: EXIT.usage,
+    message: (d) => `cannot deploy revision \`${s(d.revision)}\`: ${s(d.reason)}`,
+    hint: () =>
+      'Name a commit of the repository that holds `source` (a tag, branch or sha; `git log` lists them); no host was contacted.',
   },
   ERECIPE: {
     exit: EXIT.usage,

@@ -53,6 +53,10 @@ export interface Fleet {
   mask?: (text: string) => string;
   /** The recipe and persistence keys as known before the source is read (the probe needs them). */
   persistence?: AppPersistence;
+  /** Where local steps run once the source is prepared (a `--revision` build's checkout); else `source`. */
+  localCwd?: string;
+  /** deploy.yml as the user named it, for hints that print a command. */
+  configFile?: string;
 }
 
 type Phase = readonly Pick<Stage, 'id'>[];
@@ -71,7 +75,7 @@ async function each(fleet: Fleet, list: FleetHost[], fn: (h: FleetHost) => Promi
 }
 
 const localOptions = (fleet: Fleet) => ({
-  cwd: fleet.config.source,
+  cwd: fleet.localCwd ?? fleet.config.source,
   reporter: fleet.reporter,
   signal: fleet.signal,
 });
@@ -112,6 +116,7 @@ export async function connectAll(
       lockToken,
       mask: fleet.mask,
       persistence: fleet.persistence,
+      configFile: fleet.configFile,
     };
     h.state = 'connected';
   });

@@ -1,6 +1,5 @@
 import { createMask, sharedFileSecrets } from '../config/secrets.js';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { DeployError, toDeployError } from '../definitions/errors.js';
@@ -12,8 +11,6 @@ import {
   resolveAppPersistence,
   type AppPersistence,
 } from '../persistence/app-persistence.js';
-import { readIgnorePatterns, scanSource } from '../source/scan.js';
-import { readRevision } from '../source/revision.js';
 import type { SourceInfo } from '../stages/types.js';
 import { ConnectionPool } from './connection-pool.js';
 import {
@@ -39,8 +36,9 @@ import { deployPhases, phaseStageInfo } from './hooks-phases.js';
 import type { HostOutcome, Reporter, StageInfo } from './reporter.js';
 import { readRunInfo } from '../layout/run-info.js';
 import { selectHosts, type SelectedHost } from './selector.js';
+import { checkSource, prepareSource, readSource, type SourceCheck } from './prepare-source.js';
 
-export { toDeployError };
+export { toDeployError, readSource };
 
 export interface DeployOptions {
   loaded: LoadedConfig;
@@ -76,6 +74,10 @@ export interface PreparedDeploy {
   book: HookBook;
   source: SourceInfo;
   persistence: AppPersistence;
+  /** Where local steps run: the source, or a clean checkout of the deployed commit. */
+  cwd: string;
+  /** Removes what preparing made (a temporary checkout); never throws. */
+  dispose(): Promise<void>;
 }
 
 /** The stages a reporter shows for a deploy of these hosts. */
@@ -103,18 +105,29 @@ export async function prepareDeploy(
   book: HookBook,
   reporter: Reporter,
   signal?: AbortSignal,
+  check?: SourceCheck,
 ): Promise<PreparedDeploy> {
   const { config } = loaded;
   const phases = deployPhases(book);
-  await runLocalHooks(book, [...phases.prepare, ...phases.upload], 'before', {
-    cwd: config.source,
+  const build = buildsLocally(book, phases)
+    ? (cwd: string) =>
+        runLocalHooks(book, [...phases.prepare, ...phases.upload], 'before', { cwd, reporter, signal })
+    : undefined;
+  const { source, cwd, dispose } = await prepareSource(
+    loaded,
+    check ?? (await checkSource(loaded)),
+    book,
+    build,
     reporter,
-    signal,
-  });
-  const source = await readSource(loaded);
-  const persistence = await resolveAppPersistence(config, source.entries);
-  for (const w of persistence.warnings) reporter.log('warn', w);
-  return { book, source, persistence };
+  );
+  try {
+    const persistence = await resolveAppPersistence(config, source.entries, undefined, source);
+    for (const w of persistence.warnings) reporter.log('warn', w);
+    return { book, source, persistence, cwd, dispose };
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
 }
 
 export async function deploy(options: DeployOptions): Promise<DeployResult> {
@@ -134,6 +147,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     phases: deployPhases(book),
     mask: createMask([...loaded.secrets, ...sharedFileSecrets(config)]),
     persistence,
+    configFile: loaded.file,
   };
   if (options.prepared) return runFleet(fleet, options, options.prepared);
 
@@ -142,8 +156,15 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     deployStageInfo(config, selected, book),
   );
   let result: DeployResult | undefined;
+  let preparing: Promise<PreparedDeploy | undefined> | undefined;
   try {
-    const preparing = prepareDeploy(loaded, book, reporter, options.signal).catch((e: unknown) => {
+    // A bad revision, or uncommitted changes under require_clean, stop the deploy before it connects.
+    const check = await checkSource(loaded).catch((e: unknown) => {
+      for (const h of fleet.hosts) h.error ??= toDeployError(e, 'local');
+      return undefined;
+    });
+    if (!check) return (result = resultOf(fleet));
+    preparing = prepareDeploy(loaded, book, reporter, options.signal, check).catch((e: unknown) => {
       for (const h of fleet.hosts) h.error ??= toDeployError(e, 'local');
       return undefined;
     });
@@ -157,6 +178,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     }
     return result;
   } finally {
+    await (await preparing)?.dispose();
     await reporter.end(result?.outcomes ?? outcomesOf(fleet.hosts));
   }
 }
@@ -182,7 +204,10 @@ async function runFleet(
     if (!hasFailed(fleet)) await lockAll(fleet);
     // Undefined only when preparing failed, which marked every host failed.
     const prepared = await preparing;
-    if (prepared) nameRelease(fleet, now(), prepared.source, prepared.persistence);
+    if (prepared) {
+      fleet.localCwd = prepared.cwd;
+      nameRelease(fleet, now(), prepared.source, prepared.persistence);
+    }
     if (!hasFailed(fleet)) await planUploads(fleet);
     if (!hasFailed(fleet)) await uploadAll(fleet);
     if (!hasFailed(fleet)) await linkAll(fleet);
@@ -219,14 +244,4 @@ function resultOf(fleet: Fleet): DeployResult {
     outcomes: outcomesOf(fleet.hosts),
     error,
   };
-}
-
-export async function readSource(loaded: LoadedConfig): Promise<SourceInfo> {
-  const root = loaded.config.source;
-  const patterns = await readIgnorePatterns(root, loaded.config.exclude);
-  // deploy.yml itself may hold hostnames and paths; it is not part of the application.
-  const configRel = path.relative(root, path.resolve(loaded.file));
-  if (!configRel.startsWith('..')) patterns.push(`/${configRel}`);
-  const entries = await scanSource(root, patterns);
-  return { root, entries, revision: await readRevision(root) };
 }

@@ -27,17 +27,43 @@ export interface PlannedPhase {
   local: string[];
 }
 
+/** What the upload would send to one host, and what it would drop from the previous release. */
+export interface PlannedUpload {
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+  /** Paths to send, in upload order. */
+  send: string[];
+  /** Top-most paths removed from the seeded release before the files arrive. */
+  remove: string[];
+  kept: number;
+}
+
 export interface DryRunHost {
   host: string;
   release?: string;
   current?: string;
+  upload?: PlannedUpload;
   phases: PlannedPhase[];
   notes: string[];
   error?: DeployError;
 }
 
+/** The source as the deploy would read it (without running local build steps). */
+export interface PlannedSource {
+  root: string;
+  revision?: string;
+  files: number;
+  /** Left out by git's ignore rules (an ignored directory once). */
+  ignored: string[];
+  /** Uncommitted changes the upload would carry. */
+  changes: string[];
+}
+
 export interface DryRunResult {
   exitCode: number;
+  source: PlannedSource;
   hosts: DryRunHost[];
 }
 
@@ -56,8 +82,15 @@ export async function dryRun(
 ): Promise<DryRunResult> {
   const { config } = o.loaded;
   const source = await readSource(o.loaded);
-  const persistence = await resolveAppPersistence(config, source.entries);
-  return withHostSessions({ ...o, command: 'deploy --dry-run' }, async (sessions) => {
+  const persistence = await resolveAppPersistence(config, source.entries, undefined, source);
+  const sourcePlan: PlannedSource = {
+    root: source.root,
+    revision: source.revision,
+    files: source.entries.filter((e) => e.type === 'file').length,
+    ignored: [...(source.git?.ignored ?? [])],
+    changes: (source.git?.changes ?? []).map((c) => `${c.path} (${c.kind})`),
+  };
+  const result = await withHostSessions({ ...o, command: 'deploy --dry-run' }, async (sessions) => {
     const book = hookBook(config, sessions);
     const phases = deployPhases(book);
     const read = await Promise.all(
@@ -87,9 +120,24 @@ export async function dryRun(
           persistence,
         };
         const notes = [...persistence.warnings];
+        const builds = localAround(book, [...phases.prepare, ...phases.upload] as readonly Stage<never>[]);
+        if (builds.some((l) => l.startsWith('before ')))
+          notes.push(
+            'local build steps do not run in a dry run: the upload below is the source as it is now',
+          );
         const { plan, notice } = await prepareUpload(ctx);
         ctx.upload = plan;
         notes.push(notice.message);
+        const count = (t: string) => plan.send.filter((e) => e.type === t).length;
+        const upload: PlannedUpload = {
+          files: count('file'),
+          dirs: count('dir'),
+          symlinks: count('symlink'),
+          bytes: plan.send.reduce((n, e) => n + e.size, 0),
+          send: plan.send.map((e) => e.path),
+          remove: [...plan.remove],
+          kept: plan.kept.size,
+        };
         if (remote.lock) notes.push('the host is locked now: the real deploy would stop at `lock` (exit 3)');
         const check = healthcheckFor(config, s.host);
         const planned: PlannedPhase[] = Object.entries(phases).map(([phase, stages]) => {
@@ -116,6 +164,7 @@ export async function dryRun(
           host: s.alias,
           release: name,
           current: liveRelease(remote),
+          upload,
           phases: planned,
           notes,
         };
@@ -124,4 +173,5 @@ export async function dryRun(
     const exitCode = worstExit(hosts.map((h) => h.error?.exitCode ?? EXIT.ok));
     return { exitCode, hosts };
   });
+  return { ...result, source: sourcePlan };
 }

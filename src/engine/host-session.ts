@@ -71,6 +71,7 @@ export async function withHostSessions<T>(
           run,
           lockToken,
           mask: createMask([...o.loaded.secrets, ...sharedFileSecrets(o.loaded.config)]),
+          configFile: o.loaded.file,
         },
         error: r.status === 'rejected' ? toDeployError(r.reason, s.alias) : undefined,
       };

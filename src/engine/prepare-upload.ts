@@ -1,6 +1,7 @@
 import type { ReleaseContext, SourceInfo } from '../stages/types.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
 import { uploadEntries } from '../persistence/upload-entries.js';
+import { contentOf } from '../source/source-info.js';
 import { hashEntries } from '../source/hash.js';
 import { sharedHashCache, type HashCache } from '../source/hash-cache.js';
 import type { SourceEntry } from '../source/scan.js';
@@ -26,7 +27,7 @@ const bySource = new WeakMap<SourceInfo, SourceHashing>();
 function hashingFor(source: SourceInfo): SourceHashing {
   let h = bySource.get(source);
   if (!h) {
-    h = { cache: sharedHashCache(source.root), pending: new Map() };
+    h = { cache: sharedHashCache(contentOf(source).cacheRoot), pending: new Map() };
     bySource.set(source, h);
   }
   return h;
@@ -47,7 +48,7 @@ export async function prepareUpload(
   const hash = async (entries: readonly SourceEntry[]) => {
     const todo = entries.filter((e) => !hashing.pending.has(e.path));
     if (todo.length > 0) {
-      const batch = hashEntries(ctx.source.root, todo, cache);
+      const batch = hashEntries(contentOf(ctx.source), todo, cache);
       for (const e of todo) hashing.pending.set(e.path, batch);
       // The first host to ask (the only one, usually) gets the batch itself, not a copy of it.
       if (todo.length === entries.length) {

@@ -47,6 +47,7 @@ export async function rollout(options: RolloutOptions): Promise<DeployResult> {
     deployStageInfo(config, selected, book),
   );
   let result: DeployResult | undefined;
+  let dispose: (() => Promise<void>) | undefined;
   try {
     const prepared = await prepareDeploy(options.loaded, book, reporter, options.signal).catch((e: unknown) =>
       toDeployError(e, 'local'),
@@ -55,11 +56,13 @@ export async function rollout(options: RolloutOptions): Promise<DeployResult> {
       result = combine([], [], selected, prepared);
       return result;
     }
+    dispose = prepared.dispose;
     const batch = { ...options, prepared, now: startedAt(options) };
     result =
       options.atomic === false ? await eachHost(batch, selected) : await rollingBatches(batch, selected);
     return result;
   } finally {
+    await dispose?.();
     await reporter.end(result?.outcomes ?? []);
   }
 }

@@ -2,10 +2,12 @@ import type { Config } from '../config/schema.js';
 import { sharedDirs, sharedFiles } from '../config/schema.js';
 import type { WritableMode } from '../config/persistence-schema.js';
 import { DeployError } from '../definitions/errors.js';
+import { contentFrom } from '../source/content.js';
 import { hashEntries } from '../source/hash.js';
 import { sharedHashCache } from '../source/hash-cache.js';
 import type { SourceEntry } from '../source/scan.js';
-import { detectRecipes, resolvePersistence, type Persistence } from './detect.js';
+import type { SourceInfo } from '../source/source-info.js';
+import { detectRecipes, resolvePersistence, type AppFiles, type Persistence } from './detect.js';
 import { appFilesAt, loadRecipes } from './recipes.js';
 
 /** A file or directory the deploy puts under public_dir, relative to public_dir. */
@@ -39,7 +41,8 @@ const persistenceInput = (config: Config) => ({
   enable_hooks: config.enable_hooks,
 });
 
-function writableOf(config: Config): WritableSettings {
+/** writable_mode and its user; throws ERECIPE (exit 2) for acl or chown without writable_user. */
+export function writableOf(config: Config): WritableSettings {
   const mode = config.writable_mode;
   if ((mode === 'acl' || mode === 'chown') && !config.writable_user) {
     throw new DeployError('ERECIPE', {
@@ -59,11 +62,28 @@ const cachedRecipes = (dir?: string) => {
   return recipeCache.get(key)!;
 };
 
+/** What detection reads for a source: its directory, or the commit a `--revision` deploy reads from git. */
+export function appFilesOf(source: Pick<SourceInfo, 'root' | 'entries' | 'readFile'>): AppFiles {
+  const { readFile } = source;
+  if (!readFile) return appFilesAt(source.root);
+  const paths = new Set(source.entries.map((e) => e.path));
+  return {
+    exists: (p) => paths.has(p),
+    readJson: (p) => {
+      try {
+        return JSON.parse(readFile(p)?.toString('utf8') ?? '') as unknown;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
 /** Detects the recipe in `source` and applies the user's keys. Throws ERECIPE (exit 2) before any host is contacted. */
-export function resolveRecipe(config: Config, recipesDir?: string): Persistence {
+export function resolveRecipe(config: Config, recipesDir?: string, files?: AppFiles): Persistence {
   try {
     const recipes = cachedRecipes(recipesDir);
-    const detection = detectRecipes(appFilesAt(config.source), recipes);
+    const detection = detectRecipes(files ?? appFilesAt(config.source), recipes);
     return resolvePersistence(config.recipe ?? 'auto', persistenceInput(config), detection);
   } catch (e) {
     if (e instanceof DeployError) throw e;
@@ -95,8 +115,15 @@ export async function resolveAppPersistence(
   config: Config,
   entries: readonly SourceEntry[],
   recipesDir?: string,
+  /** The source the entries came from, when it is not the directory `config.source` (a commit). */
+  source?: Pick<SourceInfo, 'root' | 'content' | 'readFile'>,
 ): Promise<AppPersistence> {
-  const { publicEntries: _e, publicItems: _i, writable, ...base } = basePersistence(config, recipesDir);
+  const base = resolveRecipe(
+    config,
+    recipesDir,
+    source?.readFile ? appFilesOf({ ...source, entries }) : undefined,
+  );
+  const writable = writableOf(config);
   const publicEntries: AppPersistence['publicEntries'] = [];
   const publicItems: PublicItem[] = [];
   const pd = base.public_dir;
@@ -104,9 +131,10 @@ export async function resolveAppPersistence(
     const prefix = `${pd}/`;
     const inPublic = entries.filter((e) => e.path.startsWith(prefix));
     // The upload's hash cache: a repeat deploy from the same checkout reads none of these files.
-    const cache = await sharedHashCache(config.source);
+    const content = contentFrom(source?.content ?? source?.root ?? config.source);
+    const cache = await sharedHashCache(content.cacheRoot);
     const hashes = await hashEntries(
-      config.source,
+      content,
       inPublic.filter((e) => e.type === 'file'),
       cache,
     );

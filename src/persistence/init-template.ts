@@ -5,12 +5,78 @@ const yamlValue = (v: unknown): string => stringify(v).trimEnd();
 
 const commented = (items: readonly string[]): string[] => items.map((i) => `#   - ${yamlValue(i)}`);
 
+/** Where front-end toolchains and frameworks write their build output: candidates for `include`. */
+const BUILD_OUTPUT = [
+  'public/build',
+  'public/js',
+  'public/css',
+  'public/mix-manifest.json',
+  'public/assets',
+  'public/packs',
+  'public/vite',
+  'dist',
+  'build',
+  '.next',
+  '.output',
+];
+
+const LISTED = 8;
+
+/**
+ * What the template says about git: the source is uploaded as git sees it, so what git ignores
+ * (listed) stays home, dependency folders must be installed on the server or included, and build
+ * output of a local step goes under `include`.
+ */
+function gitSection(ignored: readonly string[] | undefined, p: Persistence): string[] {
+  if (!ignored) {
+    return [
+      '# Not a git work tree: everything in the source directory is uploaded except `exclude`',
+      '# and .deployignore patterns.',
+      'exclude: []',
+    ];
+  }
+  const bare = ignored.map((i) => i.replace(/\/$/, ''));
+  const built = BUILD_OUTPUT.filter((b) => bare.includes(b));
+  const example = built.length ? built : p.public_dir ? [`${p.public_dir}/build`] : ['dist'];
+  const deps = (['vendor', 'node_modules'] as const).filter((d) => bare.includes(d));
+  return [
+    '# Uploaded as git sees the source: what .gitignore, .git/info/exclude and your global excludes',
+    '# file ignore stays on this machine (respect_gitignore: false turns that off).',
+    ...(ignored.length
+      ? [
+          `# Ignored here now: ${ignored.slice(0, LISTED).join(', ')}${ignored.length > LISTED ? `, and ${ignored.length - LISTED} more` : ''}.`,
+        ]
+      : []),
+    ...(deps.includes('vendor')
+      ? [
+          '# vendor/ is not uploaded: install it on the server, e.g.',
+          '#   hooks: { after: { upload: [composer install --no-dev --prefer-dist --no-interaction] } }',
+        ]
+      : []),
+    ...(deps.includes('node_modules')
+      ? ['# node_modules/ is not uploaded: install it on the server (npm ci --omit=dev) if the app needs it.']
+      : []),
+    '# Output of a local build step is git-ignored too: list it under include to upload it, e.g.',
+    `#   include: [${example.join(', ')}]`,
+    '#   hooks: { before: { upload: [{ run: npm ci && npm run build, local: true }] } }',
+    'include: []',
+    'exclude: []',
+  ];
+}
+
 /**
  * A deploy.yml for the detected framework: valid as written, with what the recipe already does
  * shown in comments so the user sees what they need not repeat.
  */
-export function initTemplate(application: string, detection: Detection, p: Persistence): string {
+export function initTemplate(
+  application: string,
+  detection: Detection,
+  p: Persistence,
+  /** What git ignores in the source; undefined outside a git work tree. */
+  ignored?: readonly string[],
+): string {
   const files = p.shared_files.map((f) => (f.optional ? `${f.path} (optional)` : f.path));
+  const dir = application.replace(/[^A-Za-z0-9._-]/g, '-') || 'app';
   return [
     '# yaml-language-server: $schema=./node_modules/shipshape/schema/deploy.schema.json',
     `# Written by \`deploy init\`. Every key is documented in deploy.example.yml and docs/persistence.md.`,
@@ -42,13 +108,21 @@ export function initTemplate(application: string, detection: Detection, p: Persi
     'writable_mode: chmod',
     '# writable_user: www-data',
     '',
-    'default_selector: production',
+    ...gitSection(ignored, p),
+    '',
+    '# A bare `deploy` goes to staging; production is always named: `deploy production`.',
+    'default_selector: staging',
     'hosts:',
-    '  web1:',
-    '    hostname: web1.example.com',
+    '  staging1:',
+    '    hostname: staging.example.com',
     '    user: deploy',
-    `    deploy_path: /var/www/${application.replace(/[^A-Za-z0-9._-]/g, '-') || 'app'}`,
-    '    stage: production',
+    `    deploy_path: /var/www/${dir}`,
+    '    stage: staging',
+    '  # web1:',
+    '  #   hostname: web1.example.com',
+    '  #   user: deploy',
+    `  #   deploy_path: /var/www/${dir}`,
+    '  #   stage: production',
     '',
   ].join('\n');
 }

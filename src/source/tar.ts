@@ -1,8 +1,6 @@
-import { createHash, type Hash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { DeployError } from '../definitions/errors.js';
+import { contentFrom, type ContentFrom, type ContentReader } from './content.js';
 import type { SourceEntry } from './scan.js';
 import { ChunkWriter, CHUNK_SIZE } from './tar-chunks.js';
 import { paxHeader, ustarHeader, type TarHeader } from './tar-header.js';
@@ -34,12 +32,11 @@ const BLOCK = 512;
  * function, they are asked for after every entry has streamed (and been hashed).
  *
  * Written by hand rather than with tar-stream: its per-entry stream plumbing cost about 1 ms
- * per file, 10 s for a 10,000-file app. Here a small file is read synchronously (a fresh
- * checkout is in the page cache; the promise version's open/stat/read/close round trips
- * through the thread pool cost twice as long) straight into the archive's current piece.
+ * per file, 10 s for a 10,000-file app. Here a small file from a directory is read
+ * synchronously straight into the archive's current piece.
  */
 export function packTar(
-  source: string,
+  source: ContentFrom,
   entries: readonly SourceEntry[],
   extra: readonly ExtraFile[] | (() => Promise<readonly ExtraFile[]>) = [],
   hooks: PackHooks = {},
@@ -54,7 +51,21 @@ export function packTar(
 
 /** The archive as packTar streams it, for a consumer that pulls its pieces one at a time. */
 export async function* tarChunks(
-  source: string,
+  source: ContentFrom,
+  entries: readonly SourceEntry[],
+  extra: readonly ExtraFile[] | (() => Promise<readonly ExtraFile[]>),
+  hooks: PackHooks,
+): AsyncGenerator<Buffer> {
+  const reader = contentFrom(source).reader(entries);
+  try {
+    yield* pack(reader, entries, extra, hooks);
+  } finally {
+    reader.close();
+  }
+}
+
+async function* pack(
+  reader: ContentReader,
   entries: readonly SourceEntry[],
   extra: readonly ExtraFile[] | (() => Promise<readonly ExtraFile[]>),
   hooks: PackHooks,
@@ -77,12 +88,22 @@ export async function* tarChunks(
     } else {
       const hash = createHash('sha256');
       header({ name: e.path, type: 'file', mode: e.mode, mtime, size: e.size });
-      if (e.size < READ_WHOLE_BELOW) {
-        readInto(out, source, e, hash);
-      } else {
+      if (reader.readInto && e.size < READ_WHOLE_BELOW) {
+        reader.readInto(out, e, hash);
+      } else if (reader.readInto) {
         out.flush();
         for (let piece; (piece = out.take());) yield piece;
-        yield* streamFile(source, e, hash);
+        for await (const c of reader.chunks(e)) {
+          hash.update(c);
+          yield c;
+        }
+      } else {
+        // Pieces from a pipe are small and many: copied into the archive's own buffers.
+        for await (const c of reader.chunks(e)) {
+          hash.update(c);
+          out.write(c);
+          for (let piece; (piece = out.take());) yield piece;
+        }
       }
       out.zeros(padding(e.size));
       hooks.onHash?.(e.path, hash.digest('hex'), e);
@@ -107,61 +128,3 @@ export async function* tarChunks(
 }
 
 const padding = (size: number): number => (BLOCK - (size % BLOCK)) % BLOCK;
-
-/** One byte past the expected end tells a file that grew since the scan. */
-const pastEnd = Buffer.alloc(1);
-
-function readInto(out: ChunkWriter, source: string, e: SourceEntry, hash: Hash): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path.join(source, e.path), 'r');
-    let pos = 0;
-    while (pos < e.size) {
-      const want = Math.min(out.room(), e.size - pos);
-      const at = out.offset;
-      const n = readSync(fd, out.target, at, want, pos);
-      if (n === 0) throw changedWhileReading(e);
-      hash.update(out.target.subarray(at, at + n));
-      out.advance(n);
-      pos += n;
-    }
-    if (readSync(fd, pastEnd, 0, 1, pos) !== 0) throw changedWhileReading(e);
-  } catch (err) {
-    throw err instanceof DeployError ? err : unreadable(e, err);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-async function* streamFile(source: string, e: SourceEntry, hash: Hash): AsyncGenerator<Buffer> {
-  let n = 0;
-  try {
-    for await (const chunk of createReadStream(path.join(source, e.path), { highWaterMark: 1 << 18 })) {
-      const c = chunk as Buffer;
-      n += c.length;
-      if (n > e.size) throw changedWhileReading(e);
-      hash.update(c);
-      yield c;
-    }
-  } catch (err) {
-    throw err instanceof DeployError ? err : unreadable(e, err);
-  }
-  if (n !== e.size) throw changedWhileReading(e);
-}
-
-function changedWhileReading(e: SourceEntry): DeployError {
-  return new DeployError('ESOURCE', {
-    path: e.path,
-    reason: `changed while it was being uploaded (size is no longer ${e.size})`,
-    changed: true,
-  });
-}
-
-function unreadable(e: SourceEntry, err: unknown): DeployError {
-  const code = (err as NodeJS.ErrnoException).code;
-  return new DeployError('ESOURCE', {
-    path: e.path,
-    reason: `cannot be read for the upload (${code ?? (err as Error).message})`,
-    changed: code === 'ENOENT',
-  });
-}

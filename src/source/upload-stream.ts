@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
+import { contentFrom, type ContentFrom } from './content.js';
 import type { HashCache } from './hash-cache.js';
 import { encodeManifestFrom, MANIFEST_FORMAT, type ManifestEntry } from './manifest.js';
 import type { SourceEntry } from './scan.js';
@@ -36,7 +37,8 @@ export const symlinkBytes = (paths: readonly string[]): Buffer => nulTerminated(
 export const manifestEntryName = (token: string): string => `.shipshape-upload-manifest.${token}.json.gz`;
 
 export interface UploadStreamInput {
-  root: string;
+  /** A directory's path, or where the files' bytes come from (a commit's objects). */
+  content: ContentFrom;
   plan: UploadPlan;
   release: string;
   revision?: string;
@@ -53,8 +55,9 @@ const seconds = (ms: number) => Math.floor(ms / 1000);
  * files streamed, so the archive itself is never held in memory and no file is read twice.
  */
 export function uploadStream(input: UploadStreamInput): Readable {
-  const { root, plan, release, revision, token, cache, onProgress } = input;
+  const { plan, release, revision, token, cache, onProgress } = input;
   const { entries } = plan;
+  const content = contentFrom(input.content);
   const totals = { totalFiles: plan.send.length, totalBytes: plan.send.reduce((n, e) => n + e.size, 0) };
   const hashes = new Map<string, string>();
   const now = new Date();
@@ -87,10 +90,10 @@ export function uploadStream(input: UploadStreamInput): Readable {
     return out;
   };
 
-  const tar = tarChunks(root, plan.send, extras, {
+  const tar = tarChunks(content, plan.send, extras, {
     onHash: (p, sha, e) => {
       hashes.set(p, sha);
-      cache?.set(e, sha);
+      cache?.set(content.cacheKey(e), sha);
     },
     onProgress: onProgress && ((p) => onProgress({ ...p, ...totals })),
   });

@@ -23,6 +23,7 @@ import { sharedNotes } from '../persistence/shared-notes.js';
 import { markerLines } from '../remote/markers.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
 import { REMOTE_EXIT } from './exit-codes.js';
+import { copyCommandFor, serverCopyName, setupCommandFor } from './put-hint.js';
 import type { ReleaseContext, Stage } from './types.js';
 import { modeFunction } from './writable.js';
 
@@ -117,16 +118,14 @@ export const shared: Stage = {
   interpret: (o, ctx) => {
     if (o.exitCode !== REMOTE_EXIT.sharedMissing) return undefined;
     const files = markerLines(o.stdout, MISSING_MARKER);
-    const target = ctx.host.local
-      ? `${ctx.paths.shared}/${files[0] ?? ''}`
-      : `${ctx.host.user ? `${ctx.host.user}@` : ''}${ctx.host.hostname ?? ctx.alias}:${ctx.paths.shared}/${files[0] ?? ''}`;
     return new DeployError('ESHAREDMISSING', {
       host: ctx.alias,
       files: files.join(', '),
       dir: `${ctx.paths.shared}/`,
       list: files,
-      target,
-      source: path.posix.basename(files[0] ?? '.env'),
+      setup: setupCommandFor(ctx, files),
+      copy: files.map((f) => copyCommandFor(ctx, f)),
+      copies: files.map((f) => serverCopyName(f, ctx)).join(', '),
     });
   },
 };

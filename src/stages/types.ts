@@ -7,7 +7,7 @@ import type { TransferProgress } from '../source/upload-stream.js';
 import type { RunInfo } from '../layout/run-info.js';
 import type { Readable } from 'node:stream';
 import type { ShellText } from '../remote/sh.js';
-import type { SourceEntry } from '../source/scan.js';
+import type { SourceInfo } from '../source/source-info.js';
 import type { UploadPlan } from '../source/upload-plan.js';
 import type { AppPersistence } from '../persistence/app-persistence.js';
 
@@ -27,13 +27,11 @@ export interface HostContext {
    * means deploy.yml's lists only. A release context holds the complete one (public_dir's items).
    */
   persistence?: AppPersistence;
+  /** deploy.yml as the user named it (`-c`), for hints that print a command to run next. */
+  configFile?: string;
 }
 
-export interface SourceInfo {
-  root: string;
-  entries: readonly SourceEntry[];
-  revision?: string;
-}
+export type { SourceInfo };
 
 /** Context of a deploy once the host's state has been read and a release name chosen. */
 export interface ReleaseContext extends HostContext {

@@ -11,6 +11,7 @@ import {
   uploadStream,
 } from '../source/upload-stream.js';
 import { releaseDir } from '../layout/paths.js';
+import { contentOf } from '../source/source-info.js';
 import { planTakeSpare } from '../layout/spare.js';
 import type { ReleaseContext, Stage } from './types.js';
 
@@ -114,7 +115,7 @@ export const upload: Stage = {
   stdin: (ctx, onProgress) =>
     uploadStream({
       onProgress,
-      root: ctx.source.root,
+      content: contentOf(ctx.source),
       plan: planOf(ctx),
       release: ctx.release,
       revision: ctx.source.revision,

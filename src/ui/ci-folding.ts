@@ -66,9 +66,14 @@ export class FoldingReporter implements Reporter {
       .split('\n')
       .map((l) => this.dialect.defuse(l))
       .join('\n');
+    this.emitOwn(safe, host);
+  }
+
+  /** A line of our own making (an annotation, its data already escaped): not defused. */
+  private emitOwn(line: string, host?: string): void {
     const held = host ? this.folds.get(host)?.held : undefined;
-    if (held) held.push(safe);
-    else this.write(safe);
+    if (held) held.push(line);
+    else this.write(line);
   }
 
   private as(host: string | undefined, fn: () => void): void {
@@ -113,7 +118,8 @@ export class FoldingReporter implements Reporter {
     this.as(host, () => this.plain.log(level, message, host));
     if (level !== 'info') {
       const title = host ? `shipshape: ${host}` : 'shipshape';
-      this.emit(this.dialect.annotate(level === 'warn' ? 'warning' : 'error', title, message), host);
+      // Defused, a warning would lose the `::` at column 0 that makes it an annotation.
+      this.emitOwn(this.dialect.annotate(level === 'warn' ? 'warning' : 'error', title, message), host);
     }
   }
 

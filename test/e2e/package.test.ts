@@ -24,6 +24,7 @@ describe('the npm package', { timeout: 600_000 }, () => {
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
   const prefix = path.join(work, 'project');
   const bin = path.join(prefix, 'node_modules/.bin/deploy');
+  const alias = path.join(prefix, 'node_modules/.bin/shipshape');
   let tarball = '';
 
   it('packs only what it needs', async () => {
@@ -52,20 +53,29 @@ describe('the npm package', { timeout: 600_000 }, () => {
     }
   });
 
-  it('installs into a fresh prefix and deploys a demo app with the installed binary', async () => {
+  it('installs as an app’s devDependency, as the README says, and deploys a demo app with `npx shipshape`', async () => {
     expect(tarball, 'the pack step must run first').not.toBe('');
     fs.mkdirSync(prefix, { recursive: true });
-    await run(
-      'npm',
-      ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tarball],
-      {
-        cwd: prefix,
-        maxBuffer: 64 * 1024 * 1024,
-      },
-    );
+    fs.writeFileSync(path.join(prefix, 'package.json'), '{ "name": "demo-app", "private": true }\n');
+    await run('npm', ['install', '--save-dev', '--no-audit', '--no-fund', '--prefer-offline', tarball], {
+      cwd: prefix,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const manifest = JSON.parse(fs.readFileSync(path.join(prefix, 'package.json'), 'utf8')) as {
+      devDependencies?: Record<string, string>;
+    };
+    expect(manifest.devDependencies?.shipshape).toMatch(/^file:.*\.tgz$/);
+    // The install line the README gives, and docs/ci.md repeats, names this very tarball.
+    const line = `npm install --save-dev ./tools/${path.basename(tarball)}`;
+    for (const doc of ['README.md', 'docs/ci.md'])
+      expect(fs.readFileSync(path.join(ROOT, doc), 'utf8'), doc).toContain(line);
 
+    // Both names, one program: `shipshape` cannot be mistaken for npm's unrelated `deploy` package.
     const { stdout: shown } = await run(bin, ['--version'], { cwd: prefix });
     expect(shown.trim()).toBe(version);
+    expect(fs.realpathSync(alias)).toBe(fs.realpathSync(bin));
+    const { stdout: viaNpx } = await run('npx', ['shipshape', '--version'], { cwd: prefix });
+    expect(viaNpx.trim()).toBe(version);
 
     writeTree(path.join(prefix, 'app'), { 'index.html': '<h1>installed</h1>\n' });
     const file = writeConfig(prefix, {
@@ -76,7 +86,7 @@ describe('the npm package', { timeout: 600_000 }, () => {
     // The editor line written into deploy.yml files resolves, next to a deploy.yml at the project root.
     expect(fs.existsSync(path.resolve(prefix, SCHEMA_PATH))).toBe(true);
     const env = { ...process.env, CI: 'true', GITHUB_ACTIONS: '', GITLAB_CI: '' };
-    const deployed = await run(bin, ['-c', file, 'here'], { cwd: prefix, env }).catch(
+    const deployed = await run('npx', ['shipshape', '-c', file, 'here'], { cwd: prefix, env }).catch(
       (e: { stdout: string; stderr: string }) => {
         throw new Error(`installed deploy failed:\n${e.stdout}\n${e.stderr}`);
       },

@@ -77,7 +77,7 @@ describe('persistence over a real sshd (laravel recipe)', () => {
     expect(missing.code, missing.output).toBe(1);
     expect(missing.stderr).toContain('ESHAREDMISSING');
     expect(missing.stderr).toContain(`${deployPath}/shared/`);
-    expect(missing.stderr).toMatch(/scp \.env .*shared\/\.env/);
+    expect(missing.stderr).toMatch(/scp -P \d+ .*\.env\.web .*shared\/\.env/);
     expect(releasesOf(deployPath)).toEqual([]);
 
     putEnv(deployPath);

@@ -18,6 +18,15 @@ export interface CliResult {
   output: string;
 }
 
+/** The command line that runs the CLI from source (for a test that must run it some other way, e.g. on a pty). */
+export const cliArgv = (args: string[]): string[] => [
+  process.execPath,
+  '--import',
+  TSX,
+  path.join(ROOT, 'test/support/run-cli.ts'),
+  ...args,
+];
+
 /** Runs the real CLI in a child process, from source, as a user would. */
 export function runCli(
   args: string[],
@@ -32,15 +41,12 @@ export function runCli(
   } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', TSX, path.join(ROOT, 'test/support/run-cli.ts'), ...args],
-      {
-        cwd: options.cwd ?? ROOT,
-        env: { ...process.env, CI: 'true', FORCE_COLOR: '0', ...options.env },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    );
+    const [node, ...argv] = cliArgv(args);
+    const child = spawn(node!, argv, {
+      cwd: options.cwd ?? ROOT,
+      env: { ...process.env, CI: 'true', FORCE_COLOR: '0', ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     child.stdin.on('error', () => undefined); // the CLI may exit without reading it
     child.stdin.end(options.input ?? '');
     options.onSpawn?.(child.pid!);

@@ -225,7 +225,39 @@ describe('deploy init template', () => {
     expect(text).toContain('manifest.json'); // vue's exclusion, added to laravel's
     const { config } = parseConfig(text, '/tmp/deploy.yml');
     expect(config.recipe).toBe('auto');
-    expect(config.hosts.web1?.deploy_path).toBe('/var/www/shop');
+    expect(config.hosts.staging1?.deploy_path).toBe('/var/www/shop');
+  });
+
+  it('defaults to staging, and in a git work tree says what stays home and how to upload build output', () => {
+    const detection = detectRecipes(appFilesAt(path.join(APPS, 'laravel-vue')), loadRecipes());
+    const p = resolvePersistence('auto', {}, detection);
+    const text = initTemplate('shop', detection, p, ['.env', 'node_modules/', 'public/build/', 'vendor/']);
+    const { config } = parseConfig(text, '/tmp/deploy.yml');
+    expect(config.default_selector).toBe('staging');
+    expect(Object.values(config.hosts).map((h) => h.stage)).toEqual(['staging']);
+    expect(text).toContain('# Ignored here now: .env, node_modules/, public/build/, vendor/.');
+    expect(text).toContain('#   include: [public/build]');
+    expect(text).toContain('# vendor/ is not uploaded');
+    // The commented examples are deploy.yml as written: uncommented, they load.
+    const examples = text
+      .split('\n')
+      .filter((l) => /^# {3}(include|hooks):/.test(l))
+      .map((l) => l.slice(4))
+      .join('\n');
+    const uncommented = text.replace(/^include: \[\]$/m, '') + examples.replace(/^hooks: .*composer.*$/m, '');
+    const loaded = parseConfig(uncommented, '/tmp/deploy.yml').config;
+    expect(loaded.include).toEqual(['public/build']);
+    expect(loaded.hooks.before.upload).toEqual([
+      expect.objectContaining({ run: 'npm ci && npm run build', local: true }),
+    ]);
+    const composer = examples.split('\n').find((l) => l.includes('composer'))!;
+    expect(parseConfig(`${text}\n${composer}`, '/tmp/deploy.yml').config.hooks.after.upload).toEqual([
+      'composer install --no-dev --prefer-dist --no-interaction',
+    ]);
+
+    const outside = initTemplate('shop', detection, p, undefined);
+    expect(outside).toContain('Not a git work tree');
+    expect(parseConfig(outside, '/tmp/deploy.yml').config.default_selector).toBe('staging');
   });
 
   it('rescues files whose names hold a newline, a tab or a backslash, and keeps an earlier copy of the same path', () => {

@@ -1,0 +1,154 @@
+import path from 'node:path';
+import type { LoadedConfig } from '../config/load.js';
+import { HOOK_STAGES } from '../definitions/hook-points.js';
+import { DeployError } from '../definitions/errors.js';
+import type { Change } from '../source/git-status.js';
+import { readWorkTreeView } from '../source/git-status.js';
+import { resolveCommit, type Commit } from '../source/git-commit.js';
+import { addWorktree } from '../source/git-worktree.js';
+import { locateGit } from '../source/git.js';
+import {
+  readCommitSource,
+  readTreeSource,
+  snapshotIgnored,
+  uploadedChanges,
+  uploadPatterns,
+  type SourceSettings,
+} from '../source/local-source.js';
+import type { SourceInfo } from '../source/source-info.js';
+import type { HookBook } from './hooks.js';
+import type { Reporter } from './reporter.js';
+
+/** What is deployed, settled before any host is contacted: a commit (`revision`), or the work tree. */
+export interface SourceCheck {
+  commit?: Commit;
+}
+
+const settingsOf = (loaded: LoadedConfig): SourceSettings => ({
+  exclude: loaded.config.exclude,
+  respect_gitignore: loaded.config.respect_gitignore,
+  include: loaded.config.include,
+  configFile: loaded.file,
+});
+
+/** How many changed files a warning names; the count says how many there are in all. */
+const NAMED = 5;
+
+export function describeChanges(changes: readonly Change[]): string {
+  const named = changes.slice(0, NAMED).map((c) => `${c.path} (${c.kind})`);
+  const more = changes.length > NAMED ? `, and ${changes.length - NAMED} more` : '';
+  return `${changes.length} uncommitted change(s) in the source: ${named.join(', ')}${more}`;
+}
+
+/**
+ * The checks that need no host: the revision names a commit, and with `require_clean` the work
+ * tree has no uncommitted change the upload would carry. Throws exit-2 errors; cheap (one or
+ * two git calls), so a deploy runs it before it connects.
+ */
+export async function checkSource(loaded: LoadedConfig): Promise<SourceCheck> {
+  const { config } = loaded;
+  if (config.revision) {
+    const loc = await locateGit(config.source);
+    if (!loc) {
+      throw new DeployError('EREVISION', {
+        revision: config.revision,
+        reason: `the source directory ${config.source} is not in a git work tree`,
+      });
+    }
+    return { commit: await resolveCommit(loc, config.revision) };
+  }
+  if (config.require_clean) {
+    const loc = await locateGit(config.source);
+    if (!loc) throw new DeployError('EDIRTY', { reason: `${config.source} is not in a git work tree` });
+    const patterns = await uploadPatterns(config.source, settingsOf(loaded));
+    const changes = uploadedChanges((await readWorkTreeView(config.source, loc)).changes, patterns);
+    if (changes.length > 0) throw new DeployError('EDIRTY', { reason: describeChanges(changes) });
+  }
+  return {};
+}
+
+/** The source as it is now, without running anything (a dry run, `deploy verify`, a deploy without builds). */
+export async function readSource(loaded: LoadedConfig, check?: SourceCheck): Promise<SourceInfo> {
+  const c = (check ?? (await checkSource(loaded))).commit;
+  const settings = settingsOf(loaded);
+  return c
+    ? readCommitSource(c, settings, loaded.config.source)
+    : readTreeSource(loaded.config.source, settings);
+}
+
+export interface PreparedSource {
+  source: SourceInfo;
+  /** Where local steps run: the source directory, or a clean checkout of the deployed commit. */
+  cwd: string;
+  /** Removes the temporary checkout, if there is one; never throws. */
+  dispose(): Promise<void>;
+}
+
+const hasLocalSteps = (book: HookBook): boolean =>
+  HOOK_STAGES.some((s) => book.local('before', s).length > 0 || book.local('after', s).length > 0);
+
+/**
+ * Runs the local build (`build`, in the right directory) and reads the source it leaves. A
+ * commit with local steps gets a temporary worktree: the build and every later local step run
+ * there, never in the developer's tree, and it is removed when the deploy ends (`dispose`).
+ * Without local steps a commit is read straight from git's objects.
+ */
+export async function prepareSource(
+  loaded: LoadedConfig,
+  check: SourceCheck,
+  book: HookBook,
+  /** Runs the local steps before the upload (the build) in the directory given; undefined: there are none. */
+  build: ((cwd: string) => Promise<void>) | undefined,
+  reporter: Reporter,
+): Promise<PreparedSource> {
+  const { config } = loaded;
+  const settings = settingsOf(loaded);
+  const { commit } = check;
+  const nothing = async () => undefined;
+  if (commit && hasLocalSteps(book)) {
+    const tree = await addWorktree(commit);
+    try {
+      const cwd = path.join(tree.dir, commit.loc.prefix);
+      reporter.log('info', `local steps run in a clean checkout of ${commit.sha.slice(0, 12)}: ${cwd}`);
+      await build?.(cwd);
+      const source = await readTreeSource(cwd, settings, { commit });
+      warnAbout(source, reporter);
+      return { source, cwd, dispose: tree.remove };
+    } catch (e) {
+      await tree.remove();
+      throw e;
+    }
+  }
+  if (commit) {
+    return {
+      source: await readCommitSource(commit, settings, config.source),
+      cwd: config.source,
+      dispose: nothing,
+    };
+  }
+  // Only a build can write ignored output worth a warning; without one, no extra git call.
+  const before = build && config.respect_gitignore ? await snapshotIgnored(config.source) : undefined;
+  await build?.(config.source);
+  const source = await readTreeSource(config.source, settings, { before });
+  warnAbout(source, reporter);
+  return { source, cwd: config.source, dispose: nothing };
+}
+
+function warnAbout(source: SourceInfo, reporter: Reporter): void {
+  const g = source.git;
+  if (!g) return;
+  if (g.changes.length > 0) {
+    reporter.log(
+      'warn',
+      `${describeChanges(g.changes)}; they are deployed as they are (commit them, or deploy a commit with --revision; require_clean: true refuses)`,
+    );
+  }
+  if (g.builtButIgnored.length > 0) {
+    const named = g.builtButIgnored.slice(0, NAMED).join(', ');
+    const more = g.builtButIgnored.length > NAMED ? `, and ${g.builtButIgnored.length - NAMED} more` : '';
+    reporter.log(
+      'warn',
+      `the local build wrote git-ignored paths that are not uploaded: ${named}${more}; list build output under \`include:\` in deploy.yml to upload it`,
+    );
+  }
+}

@@ -1,0 +1,181 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import ignore from 'ignore';
+import { DeployError } from '../definitions/errors.js';
+import type { ContentSource } from './content.js';
+import { git, GIT_ENV, GitError, nulFields, type GitLocation } from './git.js';
+import { BlobStream } from './git-blobs.js';
+import type { SourceEntry } from './scan.js';
+
+/** A commit of the repository that holds the source, resolved from a tag, branch or sha. */
+export interface Commit {
+  sha: string;
+  /** Committer time in seconds: every file's mtime, as `git archive` gives it. */
+  time: number;
+  loc: GitLocation;
+}
+
+export async function resolveCommit(loc: GitLocation, ref: string): Promise<Commit> {
+  try {
+    const out = await git(loc.top, [
+      'log',
+      '-1',
+      '--format=%H %ct',
+      '--end-of-options',
+      `${ref}^{commit}`,
+      '--',
+    ]);
+    const [sha, time] = out.toString('utf8').trim().split(' ');
+    return { sha: sha!, time: Number(time), loc };
+  } catch (e) {
+    const said = e instanceof GitError ? e.stderr.trim().split('\n')[0]! : String(e);
+    throw new DeployError('EREVISION', {
+      revision: ref,
+      reason: /bad revision|unknown revision|ambiguous argument/.test(said)
+        ? `the repository at ${loc.top} has no such commit`
+        : said,
+    });
+  }
+}
+
+/** `<sha>:<prefix>`: the tree of the source directory in that commit. */
+const treeOf = (c: Commit): string =>
+  c.loc.prefix ? `${c.sha}:${c.loc.prefix.replace(/\/$/, '')}` : `${c.sha}^{tree}`;
+
+/** A file of the source directory as the commit holds it, or undefined when it has none. */
+export async function readCommitFile(c: Commit, rel: string): Promise<Buffer | undefined> {
+  try {
+    return await git(c.loc.top, ['cat-file', 'blob', `${c.sha}:${c.loc.prefix}${rel}`]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The same, synchronously: framework detection reads a few small files (package.json) this way. */
+export function readCommitFileSync(c: Commit, rel: string): Buffer | undefined {
+  try {
+    return execFileSync('git', ['cat-file', 'blob', `${c.sha}:${c.loc.prefix}${rel}`], {
+      cwd: c.loc.top,
+      env: { ...process.env, ...GIT_ENV },
+      stdio: ['ignore', 'pipe', 'ignore'],
+      maxBuffer: 64 << 20,
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+const MODE_OF: Record<string, number> = { '100644': 0o644, '100755': 0o755, '120000': 0o777 };
+/** Paths asked of `ignore` before a fresh instance (see scan.ts: it caches every answer). */
+const PATHS_PER_MATCHER = 1000;
+
+/**
+ * The commit's tree under the source directory as source entries, without a checkout: from
+ * `git ls-tree`, minus what the patterns (`exclude`, the commit's .deployignore) leave out, in
+ * tree order (a directory before its contents). Files are mode 0644 or 0755 and directories
+ * 0755, as a checkout under the usual umask makes them; every mtime is the commit's time. A
+ * submodule is an empty directory, as in `git archive`.
+ */
+export async function listCommit(c: Commit, patterns: readonly string[]): Promise<SourceEntry[]> {
+  let out: Buffer;
+  try {
+    out = await git(c.loc.top, ['ls-tree', '-r', '-t', '-l', '-z', '--full-tree', treeOf(c)]);
+  } catch (e) {
+    throw new DeployError('EREVISION', {
+      revision: c.sha,
+      reason: `the source directory ${c.loc.prefix || '.'} is not in that commit (${e instanceof GitError ? e.stderr.trim() : String(e)})`,
+    });
+  }
+  const rules = ignore().add([...patterns]);
+  let ig = ignore().add(rules);
+  const entries: SourceEntry[] = [];
+  const links: { entry: SourceEntry; size: number }[] = [];
+  let skipped: string | undefined;
+  let asked = 0;
+  const mtimeMs = c.time * 1000;
+  for (const field of nulFields(out)) {
+    // "<mode> <type> <object> <size, padded>\t<path>"
+    const tab = field.indexOf('\t');
+    if (tab < 0) continue;
+    const [mode, type, oid, size] = field.slice(0, tab).split(/ +/);
+    const p = field.slice(tab + 1);
+    if (skipped !== undefined && p.startsWith(skipped)) continue;
+    const isDir = type === 'tree' || type === 'commit';
+    if (++asked % PATHS_PER_MATCHER === 0) ig = ignore().add(rules);
+    if (ig.ignores(isDir ? `${p}/` : p)) {
+      if (isDir) skipped = `${p}/`;
+      continue;
+    }
+    const entry: SourceEntry = {
+      path: p,
+      type: isDir ? 'dir' : mode === '120000' ? 'symlink' : 'file',
+      mode: isDir ? 0o755 : (MODE_OF[mode!] ?? 0o644),
+      size: isDir || mode === '120000' ? 0 : Number(size),
+      mtimeMs,
+      ino: undefined,
+      ctimeMs: undefined,
+      tracked: true,
+      oid: isDir ? undefined : oid,
+    };
+    entries.push(entry);
+    if (entry.type === 'symlink') links.push({ entry, size: Number(size) });
+  }
+  await readLinkTargets(c, links);
+  return entries;
+}
+
+/** A symlink's target is its blob's content. */
+async function readLinkTargets(
+  c: Commit,
+  links: readonly { entry: SourceEntry; size: number }[],
+): Promise<void> {
+  if (links.length === 0) return;
+  const blobs = new BlobStream(
+    c.loc.top,
+    links.map((l) => l.entry.oid!),
+  );
+  try {
+    for (const { entry, size } of links) {
+      const pieces: Buffer[] = [];
+      for await (const piece of blobs.next(entry.oid!, size, entry.path)) pieces.push(piece);
+      entry.linkTarget = Buffer.concat(pieces).toString('utf8');
+    }
+  } finally {
+    blobs.close();
+  }
+}
+
+/**
+ * The bytes of a commit's files, from git's objects. The hash cache knows a file by its blob id:
+ * a blob never changes, so a sha256 taken once serves every later deploy of any commit holding it.
+ */
+export function commitContent(c: Commit): ContentSource {
+  const top = c.loc.top;
+  return {
+    cacheRoot: path.join(c.loc.commonDir, 'objects'),
+    cacheKey: (e) => ({ path: e.oid!, type: 'file', mode: 0, size: e.size, mtimeMs: 0, ctimeMs: 0, ino: 0 }),
+    hash: async (files) => {
+      const out = new Map<string, string>();
+      const blobs = new BlobStream(top, oidsOf(files));
+      try {
+        for (const e of files) {
+          const h = createHash('sha256');
+          for await (const piece of blobs.next(e.oid!, e.size, e.path)) h.update(piece);
+          out.set(e.path, h.digest('hex'));
+        }
+      } finally {
+        blobs.close();
+      }
+      return out;
+    },
+    reader: (entries) => {
+      const blobs = new BlobStream(top, oidsOf(entries));
+      return { chunks: (e) => blobs.next(e.oid!, e.size, e.path), close: () => blobs.close() };
+    },
+  };
+}
+
+function* oidsOf(entries: readonly SourceEntry[]): Generator<string> {
+  for (const e of entries) if (e.type === 'file') yield e.oid!;
+}

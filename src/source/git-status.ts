@@ -1,0 +1,103 @@
+import { git, nulFields, type GitLocation } from './git.js';
+
+export type ChangeKind = 'modified' | 'added' | 'deleted' | 'untracked' | 'unmerged';
+
+/** An uncommitted change under the source, as `git status` reports it. */
+export interface Change {
+  /** Relative to the source. */
+  path: string;
+  kind: ChangeKind;
+}
+
+/** What git says about a source directory inside a work tree. */
+export interface WorkTreeView {
+  /**
+   * What git ignores, relative to the source: a directory ends in `/` and stands for everything
+   * in it (git lists an ignored directory once, without its contents).
+   */
+  ignored: ReadonlySet<string>;
+  /** Files and symlinks in git's index, and every directory that holds one. */
+  tracked: ReadonlySet<string>;
+  changes: readonly Change[];
+  /** Blob ids of tracked files the work tree holds unchanged (only when asked for). */
+  blobs?: ReadonlyMap<string, string>;
+}
+
+function kindOf(xy: string): ChangeKind {
+  if (xy === '??') return 'untracked';
+  if (xy.includes('U') || xy === 'AA' || xy === 'DD') return 'unmerged';
+  if (xy.includes('D')) return 'deleted';
+  if (xy[0] === 'A') return 'added';
+  return 'modified';
+}
+
+/**
+ * Reads the status and the index of the source's subtree in two git calls, run together.
+ * `--ignored=matching` names what an ignore rule matches (an ignored directory once, not its
+ * contents); `--no-renames` keeps one path per entry and spares the rename search.
+ */
+export async function readWorkTreeView(
+  source: string,
+  loc: GitLocation,
+  withBlobs = false,
+): Promise<WorkTreeView> {
+  const [status, index] = await Promise.all([
+    git(source, [
+      'status',
+      '--porcelain=v1',
+      '-z',
+      '--no-renames',
+      '--ignored=matching',
+      '--untracked-files=normal',
+      '--',
+      '.',
+    ]),
+    git(source, ['ls-files', '-z', '--cached', ...(withBlobs ? ['--stage'] : []), '--', '.']),
+  ]);
+  return parseWorkTreeView(status, index, loc.prefix, withBlobs);
+}
+
+/**
+ * Pure: `git status --porcelain=v1 -z` (paths from the top) and `git ls-files -z` (paths from the
+ * source; with `--stage`, each is "<mode> <blob> <stage>\t<path>").
+ */
+export function parseWorkTreeView(
+  status: Buffer,
+  index: Buffer,
+  prefix: string,
+  staged = false,
+): WorkTreeView {
+  const ignored = new Set<string>();
+  const changes: Change[] = [];
+  for (const field of nulFields(status)) {
+    // "XY path": two status letters, a space, the path from the top of the work tree.
+    const full = field.slice(3);
+    if (field.length < 4 || !full.startsWith(prefix)) continue;
+    const rel = full.slice(prefix.length);
+    if (rel === '') continue;
+    const xy = field.slice(0, 2);
+    if (xy === '!!') ignored.add(rel);
+    // An untracked directory keeps its `/`: so the user reads it, and so ignore rules match it as one.
+    else changes.push({ path: rel, kind: kindOf(xy) });
+  }
+  const tracked = new Set<string>();
+  const changed = new Set(changes.map((c) => c.path));
+  const blobs = staged ? new Map<string, string>() : undefined;
+  for (const field of nulFields(index)) {
+    let p = field;
+    if (staged) {
+      const tab = field.indexOf('\t');
+      p = field.slice(tab + 1);
+      const [mode, oid] = field.slice(0, tab).split(' ');
+      if (mode !== '160000' && !changed.has(p)) blobs!.set(p, oid!);
+    }
+    if (p === '') continue;
+    tracked.add(p);
+    for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) {
+      const dir = p.slice(0, i);
+      if (tracked.has(dir)) break;
+      tracked.add(dir);
+    }
+  }
+  return { ignored, tracked, changes, blobs };
+}

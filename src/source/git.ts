@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+
+/**
+ * git as a child process: its own answers about ignore rules, the index and commits, read
+ * exactly as git reads them (every .gitignore, .git/info/exclude, core.excludesFile). Never a
+ * pager, a credential prompt, or the optional index lock `git status` would otherwise take
+ * while a developer's own git command runs.
+ */
+export const GIT_ENV = { GIT_OPTIONAL_LOCKS: '0', GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat' } as const;
+
+/** Listings of a 40,000-file tree are a few megabytes; this leaves room for far larger ones. */
+const MAX_OUTPUT = 1 << 30;
+
+export class GitError extends Error {
+  constructor(
+    readonly args: readonly string[],
+    readonly stderr: string,
+    readonly missing = false,
+  ) {
+    super(`git ${args.join(' ')}: ${stderr.trim() || 'failed'}`);
+  }
+}
+
+/** Runs git in `cwd`; stdout as bytes (paths are bytes to git), stderr in the error. */
+export function git(
+  cwd: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'git',
+      args,
+      { cwd, env: { ...env, ...GIT_ENV }, encoding: 'buffer', maxBuffer: MAX_OUTPUT },
+      (err, stdout, stderr) => {
+        if (!err) return resolve(stdout);
+        const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+        reject(new GitError(args, stderr?.toString('utf8') ?? '', missing));
+      },
+    );
+  });
+}
+
+/** NUL-separated fields of `-z` output, as UTF-8 strings (the scan reads names as UTF-8 too). */
+export function nulFields(out: Buffer): string[] {
+  const fields: string[] = [];
+  for (let start = 0; start < out.length;) {
+    let end = out.indexOf(0, start);
+    if (end < 0) end = out.length;
+    fields.push(out.toString('utf8', start, end));
+    start = end + 1;
+  }
+  return fields;
+}
+
+/** Where a directory sits in git, or undefined when it is not in a work tree (or git is missing). */
+export interface GitLocation {
+  /** The work tree's top directory. */
+  top: string;
+  /** The directory relative to `top`, with a trailing `/`; empty at the top. */
+  prefix: string;
+  /** The repository's shared git directory (the same for every worktree of it). */
+  commonDir: string;
+}
+
+export async function locateGit(dir: string, env?: NodeJS.ProcessEnv): Promise<GitLocation | undefined> {
+  try {
+    const out = await git(
+      dir,
+      ['rev-parse', '--is-inside-work-tree', '--show-toplevel', '--show-prefix', '--git-common-dir'],
+      env,
+    );
+    const [inside, top, prefix, commonDir] = out.toString('utf8').split('\n');
+    if (inside !== 'true' || !top || !commonDir) return undefined;
+    // Relative to `dir` when git prints it so (git before 2.31 has no --path-format).
+    return { top, prefix: prefix ?? '', commonDir: path.resolve(dir, commonDir) };
+  } catch {
+    return undefined;
+  }
+}

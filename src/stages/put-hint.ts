@@ -1,0 +1,46 @@
+import path from 'node:path';
+import { quote } from '../remote/sh.js';
+import type { HostContext } from './types.js';
+
+/**
+ * A local name for the server's copy of a shared file: `.env.production` for `.env` on a
+ * production host. A name, not the developer's own `.env`: that one holds development values.
+ */
+export const serverCopyName = (file: string, ctx: Pick<HostContext, 'alias' | 'host'>): string =>
+  `${file}.${ctx.host.stage ?? ctx.alias}`;
+
+/** `deploy setup <host> --put …` for the files, with `-c` when deploy.yml is not the default one. */
+export function setupCommandFor(ctx: HostContext, files: readonly string[]): string {
+  const config = ctx.configFile && ctx.configFile !== 'deploy.yml' ? ` -c ${quote(ctx.configFile)}` : '';
+  const puts = files.map((f) => ` --put ${quote(`${serverCopyName(f, ctx)}:${f}`)}`).join('');
+  return `deploy${config} setup ${quote(ctx.alias)}${puts}`;
+}
+
+/**
+ * The same by hand, complete as OpenSSH needs it from deploy.yml alone: user, port (`-P`; scp
+ * would otherwise go to 22), key, known_hosts file and jump host, and a `mkdir -p` over ssh
+ * first when the file sits in a directory shared/ may not have yet. For a local host, `cp`.
+ */
+export function copyCommandFor(ctx: HostContext, file: string): string {
+  const target = path.posix.join(ctx.paths.shared, file);
+  const parent = path.posix.dirname(target);
+  const local = quote(serverCopyName(file, ctx));
+  const nested = file.includes('/');
+  if (ctx.host.local) {
+    return `${nested ? `mkdir -p ${quote(parent)} && ` : ''}cp ${local} ${quote(target)}`;
+  }
+  const h = ctx.host;
+  const knownHosts = h.known_hosts_file ?? ctx.config.known_hosts_file;
+  const jump = h.proxy_jump ?? ctx.config.proxy_jump;
+  const options = [
+    ...(h.identity_file ? ['-i', quote(h.identity_file)] : []),
+    ...(knownHosts ? ['-o', quote(`UserKnownHostsFile=${knownHosts}`)] : []),
+    ...(jump ? ['-J', quote(jump)] : []),
+  ].join(' ');
+  const at = `${h.user ? `${h.user}@` : ''}${h.hostname ?? ctx.alias}`;
+  const opt = options ? ` ${options}` : '';
+  const scp = `scp${h.port ? ` -P ${h.port}` : ''}${opt} ${local} ${quote(`${at}:${target}`)}`;
+  if (!nested) return scp;
+  const ssh = `ssh${h.port ? ` -p ${h.port}` : ''}${opt} ${quote(at)} ${quote(`mkdir -p ${quote(parent)}`)}`;
+  return `${ssh} && ${scp}`;
+}

@@ -1,0 +1,156 @@
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { DeployError } from '../definitions/errors.js';
+import type { AppPersistence, WritableSettings } from '../persistence/app-persistence.js';
+import { hasRealParents } from '../persistence/shared-links.js';
+import { markerLines } from '../remote/markers.js';
+import { lines, sh, type ShellText } from '../remote/sh.js';
+import { REMOTE_EXIT } from './exit-codes.js';
+import type { HostContext, Stage } from './types.js';
+import { modeFunction } from './writable.js';
+
+/** A local file to place in shared/ (`--put LOCAL:SHARED_PATH`), read on this machine. */
+export interface PutFile {
+  /** As the user named it, for the report. */
+  local: string;
+  /** Relative to shared/. */
+  target: string;
+  content: Buffer;
+}
+
+export type SetupContext = HostContext & {
+  persistence: AppPersistence;
+  writable: WritableSettings;
+  puts: readonly PutFile[];
+  /** Replace files that exist (otherwise they are kept). */
+  force: boolean;
+};
+
+export const SETUP_MARKER = '@@shipshape-setup ';
+
+export type SetupKind = 'created' | 'exists' | 'put' | 'replaced' | 'kept' | 'ok' | 'problem' | 'missing';
+
+export interface SetupLine {
+  kind: SetupKind;
+  text: string;
+}
+
+/**
+ * How a put file may be read. The app reads `.env` and its kind as another user unless
+ * writable_mode is `skip` (nothing is made writable for anyone else, so the app runs as the
+ * deploy user): then 0600. Otherwise 0640, and the app user gets the read the mode needs:
+ * `chmod` assumes it shares the deploy user's group, `acl` grants it by an ACL entry, `chown`
+ * gives the file to its group (chown needs root anyway).
+ */
+export function putMode(w: WritableSettings): { mode: number; how: string } {
+  if (w.mode === 'skip')
+    return { mode: 0o600, how: 'mode 0600: the deploy user only (writable_mode skip: the app runs as it)' };
+  if (w.mode === 'acl')
+    return { mode: 0o640, how: `mode 0640 and an ACL entry: readable by ${w.user ?? '?'}` };
+  if (w.mode === 'chown') return { mode: 0o640, how: `mode 0640: readable by the group of ${w.user ?? '?'}` };
+  return {
+    mode: 0o640,
+    how: "mode 0640: readable by the deploy user's group, which writable_mode chmod expects the app to share",
+  };
+}
+
+const say = (kind: SetupKind, text: ShellText | string): ShellText =>
+  sh`printf '%s%s %s\n' ${SETUP_MARKER} ${kind} ${text}`;
+
+/** A directory of the layout: made when missing, reported either way, a problem when it cannot be. */
+const dir = (abs: string, label: string, mode?: ShellText): ShellText =>
+  sh`if [ -d ${abs} ]; then ${say('exists', label)}; elif mkdir -p -- ${abs}${mode ? sh` && ${mode}` : sh``}; then ${say('created', label)}; else ${say('problem', `cannot create ${label}`)}; fi`;
+
+function put(ctx: SetupContext, f: PutFile): ShellText {
+  const target = path.posix.join(ctx.paths.shared, f.target);
+  const parent = path.posix.dirname(target);
+  const tmp = path.posix.join(parent, `.shipshape-put.${ctx.lockToken}`);
+  const label = `shared/${f.target}`;
+  const { mode } = putMode(ctx.writable);
+  const w = ctx.writable;
+  const grant =
+    w.mode === 'acl' && w.user
+      ? sh`setfacl -m ${`u:${w.user}:r`} -- ${tmp}`
+      : w.mode === 'chown' && w.user
+        ? sh`chgrp "$(id -gn ${w.user})" -- ${tmp}`
+        : sh`true`;
+  const size = f.content.length;
+  return lines(
+    sh`__su_put=put`,
+    // The bytes of every put come on stdin, one file after another: each is read, placed or not.
+    sh`if ! { ${hasRealParents(ctx.paths.shared, f.target)}; }; then head -c ${size} >/dev/null; ${say('problem', `refusing to write ${label} through a symlink in shared/`)}`,
+    sh`elif { [ -e ${target} ] || [ -L ${target} ]; } && [ ${ctx.force ? 1 : 0} = 0 ]; then head -c ${size} >/dev/null; ${say('kept', `${label} (it exists; --force replaces it)`)}`,
+    sh`else`,
+    sh`  if [ -e ${target} ] || [ -L ${target} ]; then __su_put=replaced; fi`,
+    // Written aside (mode 0600 from the start) and renamed: never half a file, never briefly world-readable.
+    sh`  if mkdir -p -- ${parent} && (umask 077 && head -c ${size} > ${tmp}) && [ $(wc -c < ${tmp}) -eq ${size} ] && chmod ${mode.toString(8)} -- ${tmp} && ${grant} && mv -f -- ${tmp} ${target}; then`,
+    sh`    printf '%s%s %s\n' ${SETUP_MARKER} "$__su_put" ${label}`,
+    sh`  else rm -f -- ${tmp}; ${say('problem', `could not write ${label}`)}; fi`,
+    sh`fi`,
+  );
+}
+
+/**
+ * `deploy setup`: prepares a server before its first deploy, and says what it found. Creates
+ * the layout and the recipe's shared skeleton, checks that the deploy user can write the deploy
+ * path and that writable_user exists, places `--put` files into shared/ (never over an existing
+ * one without --force), and lists required shared files that are still missing. Every check is
+ * reported, none stops the others; the command decides the exit code. Runs again unchanged.
+ */
+export function planServerSetup(ctx: SetupContext): ShellText[] {
+  const { paths, writable: w } = ctx;
+  const required = ctx.persistence.shared_files.filter((f) => !f.optional);
+  const writableChecks = [paths.root, paths.releases, paths.shared, paths.meta].map(
+    (p) =>
+      sh`if [ -w ${p} ]; then ${say('ok', `the deploy user can write ${p}`)}; else ${say('problem', sh`"$(id -un) cannot write "${p}`)}; fi`,
+  );
+  return [
+    sh`if [ -e ${paths.current} ] && [ ! -L ${paths.current} ]; then printf '%s exists and is not a symlink\n' ${paths.current} >&2; exit ${REMOTE_EXIT.currentNotLink}; fi`,
+    dir(paths.root, paths.root),
+    dir(paths.releases, 'releases/'),
+    dir(paths.shared, 'shared/'),
+    dir(paths.meta, '.deploy/'),
+    modeFunction(w),
+    ...ctx.persistence.shared_skeleton.map((d) =>
+      dir(
+        path.posix.join(paths.shared, d),
+        `shared/${d}/`,
+        sh`__ss_mode ${path.posix.join(paths.shared, d)}`,
+      ),
+    ),
+    ...writableChecks,
+    ...(w.user && (w.mode === 'acl' || w.mode === 'chown')
+      ? [
+          sh`if id -u ${w.user} >/dev/null 2>&1; then ${say('ok', `writable_user ${w.user} exists`)}; else ${say('problem', `writable_user ${w.user} does not exist on this host`)}; fi`,
+        ]
+      : []),
+    ...(w.mode === 'acl'
+      ? [
+          sh`if command -v setfacl >/dev/null 2>&1; then ${say('ok', 'setfacl is installed')}; else ${say('problem', 'writable_mode acl needs setfacl (apt-get install acl)')}; fi`,
+        ]
+      : []),
+    ...ctx.puts.map((f) => put(ctx, f)),
+    ...required.map((f) => {
+      const at = path.posix.join(paths.shared, f.path);
+      return sh`if [ ! -e ${at} ] && [ ! -L ${at} ]; then ${say('missing', f.path)}; fi`;
+    }),
+  ];
+}
+
+export const serverSetup: Stage<SetupContext> = {
+  id: 'setup-server',
+  title: 'Prepare the server',
+  plan: planServerSetup,
+  stdin: (ctx) => Readable.from([Buffer.concat(ctx.puts.map((f) => f.content))]),
+  interpret: (o, ctx) =>
+    o.exitCode === REMOTE_EXIT.currentNotLink
+      ? new DeployError('ECURRENT', { host: ctx.alias, path: ctx.paths.current })
+      : undefined,
+};
+
+export function readSetupLines(stdout: string): SetupLine[] {
+  return markerLines(stdout, SETUP_MARKER).map((l) => {
+    const space = l.indexOf(' ');
+    return { kind: l.slice(0, space) as SetupKind, text: l.slice(space + 1) };
+  });
+}

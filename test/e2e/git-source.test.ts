@@ -1,0 +1,285 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { gitIn, isolatedGitEnv } from '../support/git.js';
+import { releasesOf, runCli, snapshot, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
+import { startSshd, type SshdServer } from '../support/sshd.js';
+
+let server: SshdServer;
+let work: string;
+
+beforeAll(async () => {
+  work = tmpDir('shipshape-git-e2e-');
+  server = await startSshd();
+});
+
+afterAll(async () => {
+  await server?.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+/**
+ * A Laravel-like app in a git repository (the source is `app/` of it) with what a developer's tree
+ * holds and git ignores: dependencies, a local secret, Vite's dev-server marker, an absolute link.
+ */
+function project(name: string, config: Record<string, unknown> = {}, globalGitConfig = '') {
+  const top = path.join(work, name);
+  const app = path.join(top, 'app');
+  writeTree(top, {
+    'app/.gitignore': '/node_modules\n/public/build\n/public/hot\n/public/storage\nsecret.local\n',
+    'app/index.php': '<?php echo "v1";\n',
+    'app/config/app.php': '<?php return [];\n',
+    'app/public/index.php': '<?php require "../index.php";\n',
+    'app/node_modules/vite/index.js': 'dependency\n',
+    'app/secret.local': 'password\n',
+    'app/public/hot': 'http://localhost:5173\n',
+    'app/public/storage': { link: path.join(top, 'storage/app/public') },
+  });
+  const env = isolatedGitEnv(top, globalGitConfig);
+  const g = gitIn(top);
+  g.init();
+  const file = writeConfig(top, {
+    application: name,
+    source: 'app',
+    recipe: 'static',
+    hosts: { web: sshHost(server, path.join(work, `${name}.server`)) },
+    ...config,
+  });
+  return { top, app, g, env, file, deployPath: path.join(work, `${name}.server`) };
+}
+
+const live = (deployPath: string) => path.join(deployPath, 'current');
+const read = (p: string) => fs.readFileSync(p, 'utf8');
+
+describe('a source in a git work tree, over a real sshd', () => {
+  it('leaves out what git ignores (the global excludes file too); the dry run lists what would be sent', async () => {
+    const globalIgnore = path.join(work, 'global-excludes');
+    fs.writeFileSync(globalIgnore, '*.orig\n');
+    const p = project('ignored', {}, `[core]\n\texcludesFile = ${globalIgnore}\n`);
+    p.g.commitAll('app');
+    writeTree(p.app, { 'index.php.orig': 'merge leftover\n' });
+
+    const dry = await runCli(['-c', p.file, '--dry-run', '--verbose', 'web'], { env: p.env });
+    expect(dry.code, dry.output).toBe(0);
+    expect(dry.stdout).toContain('upload: would send 4 file(s)');
+    expect(dry.stdout).toContain('  send public/index.php');
+    expect(dry.stdout).not.toContain('send secret.local');
+    expect(dry.stdout).toMatch(/left out by git's ignore rules: .*node_modules\//);
+    expect(dry.stdout).toMatch(/left out by git's ignore rules: .*index\.php\.orig/);
+
+    const r = await runCli(['-c', p.file, 'web'], { env: p.env });
+    expect(r.code, r.output).toBe(0);
+    const release = snapshot(live(p.deployPath));
+    for (const gone of ['secret.local', 'node_modules', 'public/hot', 'public/storage', 'index.php.orig'])
+      expect(release[gone], gone).toBeUndefined();
+    expect(Object.keys(release).sort()).toEqual(
+      [
+        '.gitignore',
+        'REVISION',
+        'config',
+        'config/app.php',
+        'index.php',
+        'public',
+        'public/index.php',
+      ].sort(),
+    );
+    expect(r.output).not.toContain('uncommitted');
+
+    // respect_gitignore: false uploads the working directory as it is, as before.
+    const all = writeConfig(p.top, { ...readConfig(p.file), respect_gitignore: false });
+    expect((await runCli(['-c', all, 'web'], { env: p.env })).code).toBe(0);
+    expect(fs.existsSync(path.join(live(p.deployPath), 'secret.local'))).toBe(true);
+  });
+
+  it('uploads the git-ignored output of a local build step listed in `include`, and warns when it is not', async () => {
+    const build = {
+      before: { upload: [{ run: 'mkdir -p public/build && echo built > public/build/app.js', local: true }] },
+    };
+    const p = project('build-output', { hooks: build });
+    p.g.commitAll('app');
+    const without = await runCli(['-c', p.file, 'web'], { env: p.env });
+    expect(without.code, without.output).toBe(0);
+    expect(without.stdout).toMatch(
+      /warn: the local build wrote git-ignored paths that are not uploaded: public\/build\/; list build output under `include:`/,
+    );
+    expect(fs.existsSync(path.join(live(p.deployPath), 'public/build'))).toBe(false);
+
+    writeConfig(p.top, { ...readConfig(p.file), include: ['public/build'] });
+    const withInclude = await runCli(['-c', p.file, 'web'], { env: p.env });
+    expect(withInclude.code, withInclude.output).toBe(0);
+    expect(read(path.join(live(p.deployPath), 'public/build/app.js'))).toBe('built\n');
+    expect(withInclude.stdout).not.toContain('not uploaded');
+    // Still ignored for everything else: the marker and the dependencies stay home.
+    expect(fs.existsSync(path.join(live(p.deployPath), 'public/hot'))).toBe(false);
+  });
+
+  it('names uncommitted changes (five, and the count) in a warning, a ::warning:: on GitHub Actions', async () => {
+    const p = project('dirty');
+    p.g.commitAll('app');
+    fs.appendFileSync(path.join(p.app, 'index.php'), '// edited\n');
+    for (const n of [1, 2, 3, 4, 5, 6]) writeTree(p.app, { [`new-${n}.php`]: `${n}\n` });
+    const r = await runCli(['-c', p.file, 'web'], { env: p.env });
+    expect(r.code, r.output).toBe(0);
+    expect(r.stdout).toMatch(
+      /warn: 7 uncommitted change\(s\) in the source: index\.php \(modified\), new-1\.php \(untracked\), new-2\.php \(untracked\), new-3\.php \(untracked\), new-4\.php \(untracked\), and 2 more;/,
+    );
+    expect(read(path.join(live(p.deployPath), 'REVISION'))).toMatch(/^[0-9a-f]{40}-dirty\n$/);
+
+    const ci = await runCli(['-c', p.file, 'web'], {
+      env: { ...p.env, GITHUB_ACTIONS: 'true', GITLAB_CI: '' },
+    });
+    expect(ci.code, ci.output).toBe(0);
+    expect(ci.stdout).toMatch(
+      /^::warning title=shipshape::7 uncommitted change\(s\) in the source: index\.php/m,
+    );
+  });
+
+  it('--require-clean (or require_clean: true) refuses uncommitted changes with exit 2 before any connection', async () => {
+    const p = project('require-clean');
+    p.g.commitAll('app');
+    fs.appendFileSync(path.join(p.app, 'config/app.php'), '// edited\n');
+    const before = await server.connections();
+    const flag = await runCli(['-c', p.file, '--require-clean', 'web'], { env: p.env });
+    expect(flag.code, flag.output).toBe(2);
+    expect(flag.stderr).toContain('EDIRTY');
+    expect(flag.stderr).toContain('config/app.php (modified)');
+    expect(flag.stderr).toContain('no host was contacted');
+    writeConfig(p.top, { ...readConfig(p.file), require_clean: true });
+    expect((await runCli(['-c', p.file, 'web'], { env: p.env })).code).toBe(2);
+    expect(await server.connections()).toBe(before);
+    expect(fs.existsSync(p.deployPath)).toBe(false);
+
+    p.g.commitAll('edit');
+    const clean = await runCli(['-c', p.file, 'web'], { env: p.env });
+    expect(clean.code, clean.output).toBe(0);
+  });
+});
+
+describe('deploy --revision', () => {
+  it('deploys an older commit byte for byte as `git archive` has it, leaving the working tree alone', async () => {
+    const p = project('revision', { exclude: ['config/app.php'], shared_dirs: ['storage'] });
+    writeTree(p.app, {
+      'storage/.gitignore': '*\n!.gitignore\n',
+      'bin/run': { content: '#!/bin/sh\n', mode: 0o755 },
+    });
+    const older = p.g.commitAll('v1');
+    writeTree(p.app, { 'index.php': '<?php echo "v2";\n', 'added-in-v2.php': 'v2\n' });
+    const newer = p.g.commitAll('v2');
+    writeTree(p.app, { 'index.php': '<?php echo "v3, not committed";\n', 'scratch.txt': 'untracked\n' });
+    const status = p.g.run('status', '--porcelain');
+    const tree = snapshot(p.app);
+    const cache = path.join(work, 'revision.cache');
+    const env = { ...p.env, SHIPSHAPE_CACHE_DIR: cache };
+
+    const r = await runCli(['-c', p.file, 'web', '--revision', older.slice(0, 12)], { env });
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).not.toContain('uncommitted');
+    const current = live(p.deployPath);
+    expect(read(path.join(current, 'REVISION'))).toBe(`${older}\n`);
+
+    const archive = path.join(work, 'revision.archive');
+    fs.mkdirSync(archive);
+    execFileSync('sh', ['-c', `git -C "${p.top}" archive ${older}:app | tar -x -f - -C "${archive}"`], {
+      env,
+    });
+    fs.rmSync(path.join(archive, 'config/app.php'));
+    const modeless = (s: Record<string, string>) =>
+      Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.replace(/^(file|dir) \d+/, '$1')]));
+    const release = snapshot(fs.realpathSync(current));
+    // The shared stage replaced storage with a link into shared/; REVISION is ours. The rest is the commit.
+    expect(release['storage']).toBe('link ../../shared/storage');
+    const expected = modeless(snapshot(archive));
+    for (const k of Object.keys(expected))
+      if (k === 'storage' || k.startsWith('storage/')) delete expected[k];
+    delete release['storage'];
+    delete release['REVISION'];
+    expect(modeless(release)).toEqual(expected);
+    expect(release['bin/run']).toMatch(/^file 755 /);
+
+    // The working tree is as it was, uncommitted edit and all.
+    expect(p.g.run('status', '--porcelain')).toBe(status);
+    expect(snapshot(p.app)).toEqual(tree);
+
+    // The next commit goes incrementally, hashed through the cache of git's blobs: what changed
+    // between the commits is sent (and the shared path the shared stage replaced by a link).
+    const plan = await runCli(['-c', p.file, '--dry-run', '--verbose', 'web', '--revision', newer], { env });
+    expect(plan.code, plan.output).toBe(0);
+    const sent = [...plan.stdout.matchAll(/^ {2}send (?!storage)(.*)$/gm)].map((m) => m[1]);
+    expect(sent.sort()).toEqual(['added-in-v2.php', 'index.php']);
+    const next = await runCli(['-c', p.file, 'web', '--revision', newer], { env });
+    expect(next.code, next.output).toBe(0);
+    expect(next.stdout).toMatch(/incremental upload from \S+ \(hard links\)/);
+    expect(read(path.join(live(p.deployPath), 'index.php'))).toBe('<?php echo "v2";\n');
+    expect(read(path.join(live(p.deployPath), 'REVISION'))).toBe(`${newer}\n`);
+    const cached = fs.readdirSync(path.join(cache, 'hashes')).map((f) => read(path.join(cache, 'hashes', f)));
+    expect(cached.join('')).toContain(p.g.run('rev-parse', `${older}:app/index.php`));
+
+    const again = await runCli(['-c', p.file, '--dry-run', '--verbose', 'web', '--revision', newer], { env });
+    expect([...again.stdout.matchAll(/^ {2}send (?!storage)(.*)$/gm)]).toEqual([]);
+    expect(releasesOf(p.deployPath).length).toBe(2);
+  });
+
+  it('runs local build steps in a clean checkout of the commit, removed afterwards, also when the build fails', async () => {
+    const p = project('revision-build', {
+      include: ['public/build'],
+      hooks: {
+        before: {
+          upload: [
+            {
+              run: `pwd > "${path.join(work, 'build-dir')}" && mkdir -p public/build && cat index.php > public/build/seen && git status --porcelain > public/build/status`,
+              local: true,
+            },
+          ],
+        },
+      },
+    });
+    const sha = p.g.commitAll('v1');
+    fs.writeFileSync(path.join(p.app, 'index.php'), '<?php echo "dirty";\n');
+    const r = await runCli(['-c', p.file, 'web', '--revision', 'main'], { env: p.env });
+    expect(r.code, r.output).toBe(0);
+    const current = live(p.deployPath);
+    // The build saw the commit, not the developer's edit, in a clean checkout of its own.
+    expect(read(path.join(current, 'public/build/seen'))).toBe('<?php echo "v1";\n');
+    expect(read(path.join(current, 'public/build/status'))).toBe('');
+    expect(read(path.join(current, 'REVISION'))).toBe(`${sha}\n`);
+    expect(fs.existsSync(path.join(current, '.git'))).toBe(false);
+    const buildDir = read(path.join(work, 'build-dir')).trim();
+    expect(buildDir.startsWith(p.top)).toBe(false);
+    expect(fs.existsSync(buildDir)).toBe(false);
+    expect(p.g.run('worktree', 'list').split('\n')).toHaveLength(1);
+    expect(read(path.join(p.app, 'index.php'))).toBe('<?php echo "dirty";\n');
+    expect(fs.existsSync(path.join(p.app, 'public/build'))).toBe(false);
+
+    writeConfig(p.top, {
+      ...readConfig(p.file),
+      hooks: {
+        before: { upload: [{ run: `pwd > "${path.join(work, 'failed-dir')}"; exit 3`, local: true }] },
+      },
+    });
+    const failed = await runCli(['-c', p.file, 'web', '--revision', 'main'], { env: p.env });
+    expect(failed.code, failed.output).toBe(1);
+    expect(fs.existsSync(read(path.join(work, 'failed-dir')).trim())).toBe(false);
+    expect(p.g.run('worktree', 'list').split('\n')).toHaveLength(1);
+  });
+
+  it('refuses a revision that names no commit with exit 2 before any connection', async () => {
+    const p = project('revision-bad');
+    p.g.commitAll('v1');
+    const before = await server.connections();
+    const r = await runCli(['-c', p.file, 'web', '--revision', 'no-such-tag'], { env: p.env });
+    expect(r.code, r.output).toBe(2);
+    expect(r.stderr).toContain('EREVISION');
+    // `revision:` in deploy.yml is the same setting as the flag.
+    writeConfig(p.top, { ...readConfig(p.file), revision: 'no-such-branch' });
+    const fromFile = await runCli(['-c', p.file, 'web'], { env: p.env });
+    expect(fromFile.code, fromFile.output).toBe(2);
+    expect(fromFile.stderr).toContain('cannot deploy revision `no-such-branch`');
+    expect(await server.connections()).toBe(before);
+  });
+});
+
+function readConfig(file: string): Record<string, unknown> {
+  return parse(read(file)) as Record<string, unknown>;
+}

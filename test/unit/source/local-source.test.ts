@@ -1,0 +1,230 @@
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { contentOf } from '../../../src/source/source-info.js';
+import { locateGit } from '../../../src/source/git.js';
+import { resolveCommit } from '../../../src/source/git-commit.js';
+import { readCommitSource, readTreeSource } from '../../../src/source/local-source.js';
+import { packTar } from '../../../src/source/tar.js';
+import { gitIn, isolatedGitEnv } from '../../support/git.js';
+import { snapshot, tmpDir, writeTree } from '../../support/project.js';
+
+const work = tmpDir('shipshape-git-source-');
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+let saved: NodeJS.ProcessEnv;
+beforeEach(() => (saved = { ...process.env }));
+afterEach(() => {
+  process.env = saved;
+});
+
+/** A repository whose source is `app/`, committed, with the machine's git configuration shut out. */
+function repo(name: string, files: Parameters<typeof writeTree>[1], globalConfig = '') {
+  const top = path.join(work, name);
+  writeTree(top, files);
+  Object.assign(process.env, isolatedGitEnv(top, globalConfig));
+  const g = gitIn(top);
+  g.init();
+  return { top, app: path.join(top, 'app'), g };
+}
+
+const paths = (entries: readonly { path: string }[]) => entries.map((e) => e.path);
+
+describe('a source in a git work tree', () => {
+  it('leaves out what git ignores: nested .gitignore files, .git/info/exclude and the global excludes file', async () => {
+    const globalIgnore = path.join(work, 'global-ignore');
+    fs.writeFileSync(globalIgnore, '*.swp\n');
+    const { top, app, g } = repo(
+      'ignores',
+      {
+        'app/.gitignore': 'node_modules/\nsecret.local\n/public/hot\n',
+        'app/index.php': 'v1\n',
+        'app/node_modules/x/i.js': 'dep\n',
+        'app/secret.local': 'password\n',
+        'app/public/hot': 'http://localhost:5173\n',
+        'app/public/app.css': 'body{}\n',
+        'app/lib/.gitignore': '*.cache\n',
+        'app/lib/a.php': 'a\n',
+        'app/lib/a.cache': 'cached\n',
+        'app/index.php.swp': 'editor\n',
+        'app/local.txt': 'excluded through info/exclude\n',
+        'app/forced.log': 'tracked although ignored\n',
+      },
+      `[core]\n\texcludesFile = ${globalIgnore}\n`,
+    );
+    fs.appendFileSync(path.join(top, '.git/info/exclude'), 'app/local.txt\napp/*.log\n');
+    g.run('add', '-f', 'app/forced.log');
+    g.commitAll('one');
+    fs.writeFileSync(path.join(app, 'untracked.php'), 'new\n');
+
+    const source = await readTreeSource(app, { exclude: [] });
+    expect(paths(source.entries).sort()).toEqual(
+      [
+        '.gitignore',
+        'forced.log',
+        'index.php',
+        'lib',
+        'lib/.gitignore',
+        'lib/a.php',
+        'public',
+        'public/app.css',
+        'untracked.php',
+      ].sort(),
+    );
+    expect([...source.git!.ignored].sort()).toEqual(
+      ['index.php.swp', 'lib/a.cache', 'local.txt', 'node_modules/', 'public/hot', 'secret.local'].sort(),
+    );
+    const tracked = Object.fromEntries(source.entries.map((e) => [e.path, e.tracked]));
+    expect(tracked).toMatchObject({
+      'index.php': true,
+      lib: true,
+      'forced.log': true,
+      'untracked.php': false,
+    });
+
+    // respect_gitignore: false is the old behaviour: everything but .git.
+    const all = await readTreeSource(app, { exclude: [], respect_gitignore: false });
+    expect(paths(all.entries)).toEqual(
+      expect.arrayContaining(['secret.local', 'node_modules/x/i.js', 'public/hot']),
+    );
+    expect(all.git!.ignored).toEqual([]);
+  });
+
+  it('uploads `include` paths although git ignores them, and `exclude` still wins over include', async () => {
+    const { app, g } = repo('include', {
+      'app/.gitignore': '/public/build\n/var/\n',
+      'app/public/index.php': 'front\n',
+      'app/public/build/app.js': 'built\n',
+      'app/public/build/app.js.map': 'map\n',
+      'app/var/cache/big.bin': 'cache\n',
+      'app/var/keep/this.txt': 'wanted\n',
+    });
+    g.commitAll('one');
+    const source = await readTreeSource(app, {
+      exclude: ['*.map'],
+      include: ['public/build', 'var/keep/this.txt', 'var/nothing-here'],
+    });
+    expect(paths(source.entries)).toEqual([
+      '.gitignore',
+      'public',
+      'public/build',
+      'public/build/app.js',
+      'public/index.php',
+      'var',
+      'var/keep',
+      'var/keep/this.txt',
+    ]);
+    expect(source.git!.ignored).toEqual(['var/']);
+  });
+
+  it('names uncommitted changes the upload carries, and marks REVISION -dirty only for them', async () => {
+    const { app, g } = repo('dirty', {
+      'app/index.php': 'v1\n',
+      'app/notes.md': 'excluded\n',
+      'app/.gitignore': 'tmp/\n',
+    });
+    const head = g.commitAll('one');
+    const clean = await readTreeSource(app, { exclude: ['notes.md'] });
+    expect(clean.revision).toBe(head);
+    expect(clean.git!.changes).toEqual([]);
+
+    fs.writeFileSync(path.join(app, 'notes.md'), 'edited, but not uploaded\n');
+    fs.mkdirSync(path.join(app, 'tmp'));
+    fs.writeFileSync(path.join(app, 'tmp/x'), 'ignored\n');
+    expect((await readTreeSource(app, { exclude: ['notes.md'] })).revision).toBe(head);
+
+    fs.writeFileSync(path.join(app, 'index.php'), 'v2\n');
+    fs.mkdirSync(path.join(app, 'new'));
+    fs.writeFileSync(path.join(app, 'new/file.php'), 'x\n');
+    const dirty = await readTreeSource(app, { exclude: ['notes.md'] });
+    expect(dirty.revision).toBe(`${head}-dirty`);
+    expect(dirty.git!.changes).toEqual([
+      { path: 'index.php', kind: 'modified' },
+      { path: 'new/', kind: 'untracked' },
+    ]);
+  });
+
+  it('outside a git work tree nothing changes: no git summary, no tracked flags', async () => {
+    const dir = path.join(work, 'plain');
+    writeTree(dir, { '.gitignore': 'secret\n', secret: 'uploaded as before\n' });
+    const source = await readTreeSource(dir, { exclude: [] });
+    expect(paths(source.entries)).toEqual(['.gitignore', 'secret']);
+    expect(source.git).toBeUndefined();
+    expect(source.entries.every((e) => e.tracked === undefined)).toBe(true);
+  });
+});
+
+describe('a commit read from git objects', () => {
+  it('is byte for byte the tree `git archive` gives, minus exclude and the commit’s .deployignore', async () => {
+    const long = 'd'.repeat(120);
+    const { top, app, g } = repo('commit', {
+      'app/index.php': 'v1\n',
+      'app/bin/run.sh': { content: '#!/bin/sh\necho run\n', mode: 0o755 },
+      'app/big.bin': 'x'.repeat(1_500_000),
+      [`app/${long}/${'f'.repeat(110)}.txt`]: 'long\n',
+      'app/link': { link: 'index.php' },
+      'app/empty': '',
+      'app/.deployignore': 'docs/\n',
+      'app/docs/readme.md': 'not deployed\n',
+      'app/secret.key': 'excluded by config\n',
+      'top-level.txt': 'outside the source\n',
+    });
+    const old = g.commitAll('one');
+    // Newer work, committed and not: the commit read must not see any of it.
+    fs.writeFileSync(path.join(app, 'index.php'), 'v2\n');
+    g.commitAll('two');
+    fs.writeFileSync(path.join(app, 'index.php'), 'v3, uncommitted\n');
+    fs.writeFileSync(path.join(app, 'untracked.txt'), 'x\n');
+
+    const commit = await resolveCommit((await locateGit(app))!, old.slice(0, 10));
+    expect(commit.sha).toBe(old);
+    const source = await readCommitSource(commit, { exclude: ['secret.key'] }, app);
+    expect(source.revision).toBe(old);
+    expect(source.entries.every((e) => e.tracked)).toBe(true);
+
+    const archive = path.join(work, 'commit-archive');
+    fs.mkdirSync(archive);
+    execFileSync('sh', ['-c', `git -C "${top}" archive ${old}:app | tar -x -f - -C "${archive}"`]);
+    for (const gone of ['docs', 'secret.key']) fs.rmSync(path.join(archive, gone), { recursive: true });
+
+    const ours = path.join(work, 'commit-ours');
+    fs.mkdirSync(ours);
+    const hashes = new Map<string, string>();
+    const tar = path.join(work, 'commit.tar');
+    await pipeline(
+      packTar(contentOf(source), source.entries, [], { onHash: (p, h) => hashes.set(p, h) }),
+      fs.createWriteStream(tar),
+    );
+    execFileSync('tar', ['-x', '-p', '-f', tar, '-C', ours]);
+    // git archive writes 0664/0775 (tar.umask 002); a deploy writes what a checkout makes, 0644/0755.
+    const modeless = (s: Record<string, string>) =>
+      Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.replace(/^(file|dir) \d+/, '$1')]));
+    expect(modeless(snapshot(ours))).toEqual(modeless(snapshot(archive)));
+    expect(snapshot(ours)['bin/run.sh']).toMatch(/^file 755 /);
+    expect(snapshot(ours)['index.php']).toMatch(/^file 644 /);
+    expect(fs.readFileSync(path.join(ours, 'index.php'), 'utf8')).toBe('v1\n');
+
+    const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+    expect(hashes.get('big.bin')).toBe(sha('x'.repeat(1_500_000)));
+    const files = source.entries.filter((e) => e.type === 'file');
+    const viaHash = await contentOf(source).hash(files);
+    expect(Object.fromEntries(viaHash)).toEqual(Object.fromEntries(hashes));
+  });
+
+  it('refuses a ref that names no commit, and a source directory the commit does not have', async () => {
+    const { app, g } = repo('refs', { 'other/x': '1\n' });
+    g.commitAll('one');
+    fs.mkdirSync(app);
+    const loc = (await locateGit(app))!;
+    await expect(resolveCommit(loc, 'no-such-branch')).rejects.toMatchObject({
+      code: 'EREVISION',
+      exitCode: 2,
+    });
+    await expect(resolveCommit(loc, '--output=/tmp/x')).rejects.toMatchObject({ code: 'EREVISION' });
+    const c = await resolveCommit(loc, 'main');
+    await expect(readCommitSource(c, { exclude: [] }, app)).rejects.toMatchObject({ code: 'EREVISION' });
+  });
+});

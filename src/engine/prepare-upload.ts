@@ -68,7 +68,7 @@ export async function prepareUpload(
     return out;
   };
   const { plan, notice } = await planUpload({
-    entries: uploadEntries(ctx.source.entries, persistenceOf(ctx), ctx.remote.sharedAbsent),
+    entries: uploadEntries(ctx.source.entries, persistenceOf(ctx), ctx.remote.sharedUnseeded),
     mode,
     compression: chooseCompression(compression, ctx.alias, ctx.host),
     previous: ctx.remote.previous,

@@ -8,6 +8,8 @@ export interface DeployPaths {
   meta: string;
   lock: string;
   log: string;
+  /** Shared paths a deploy has seeded (from git-tracked files or `seed_shared`), one per line: each only once. */
+  seeded: string;
 }
 
 export function deployPaths(root: string): DeployPaths {
@@ -20,6 +22,7 @@ export function deployPaths(root: string): DeployPaths {
     meta: p('.deploy'),
     lock: p('.deploy', 'lock'),
     log: p('.deploy', 'releases.jsonl'),
+    seeded: p('.deploy', 'seeded-shared'),
   };
 }
 

@@ -21,8 +21,8 @@ export interface RemoteState {
   history: Map<string, ReleaseLogEntry>;
   lock?: LockRecord;
   badLogLines: number;
-  /** Shared paths the probe was asked about that shared/ does not hold yet. */
-  sharedAbsent: Set<string>;
+  /** Shared paths no deploy has seeded on this host yet (layout/paths.ts `seeded`). */
+  sharedUnseeded: Set<string>;
   /** The release `current` points to, its upload manifest and on-disk listing (for incremental upload). */
   previous?: PreviousReleaseRaw;
 }
@@ -41,7 +41,7 @@ export function emptyRemoteState(): RemoteState {
     log: [],
     history: new Map(),
     badLogLines: 0,
-    sharedAbsent: new Set(),
+    sharedUnseeded: new Set(),
   };
 }
 
@@ -70,8 +70,8 @@ export function parseRemoteState(stdout: string): RemoteState {
       state.current = { kind: 'other' };
     } else if (kind === 'release' && RELEASE_PATTERN.test(value)) {
       state.releases.push(own(value));
-    } else if (kind === 'shared-absent') {
-      state.sharedAbsent.add(own(value));
+    } else if (kind === 'shared-unseeded') {
+      state.sharedUnseeded.add(own(value));
     } else if (kind === 'log') {
       logLines.push(value);
     } else if (PREVIOUS_KINDS.includes(kind as (typeof PREVIOUS_KINDS)[number])) {

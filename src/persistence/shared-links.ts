@@ -49,6 +49,8 @@ export interface SharedLinkPlan {
   files: readonly SharedFile[];
   /** Paths whose uploaded copy may seed shared/ (`seed_shared`, or a dir's git-tracked files on a first deploy). */
   seeded: ReadonlySet<string>;
+  /** The host's record of seeded paths (layout/paths.ts): each path is seeded once. */
+  seededRecord: string;
   /** The release `current` points to, whose app-made copies of shared paths move into shared/. */
   liveReleasePath?: string;
 }
@@ -113,7 +115,11 @@ __ss_link() {
   rm -rf -- "$1" && mkdir -p -- "\${1%/*}" && ln -s -- "$2" "$1"
 }`;
 
-/** One shared dir: seeded from the upload, adopted from the live release, or created; then linked. */
+/**
+ * One shared dir: adopted from the live release, created from the upload's seed, or created empty;
+ * then linked. A seed that arrives for a dir shared/ already holds (made by `deploy setup`, or
+ * adopted just now) adds only the files it lacks: nothing in shared/ is overwritten.
+ */
 function shareDir(plan: SharedLinkPlan, d: string): ShellText {
   const [shr, rel] = [join(plan.sharedRoot, d), join(plan.releasePath, d)];
   const target = sharedTarget(plan.releasePath, plan.sharedRoot, d);
@@ -123,11 +129,12 @@ function shareDir(plan: SharedLinkPlan, d: string): ShellText {
     parentsAreReal(plan.releasePath, d),
     sh`if ${absent(shr)}; then
   mkdir -p ${path.posix.dirname(shr)}
-  if ${seed}; then mv -T -- ${rel} ${shr}; __ss_said seeded ${d}
-  elif ${liveHolds(plan, d, 'dir')}; then __ss_adopt_dir ${live} ${shr} ${target}; __ss_said adopted ${d}
+  if ${liveHolds(plan, d, 'dir')}; then __ss_adopt_dir ${live} ${shr} ${target}; __ss_said adopted ${d}
+  elif ${seed}; then mv -T -- ${rel} ${shr}; __ss_said seeded ${d}
   else mkdir ${shr}; __ss_said created ${d}
   fi
-fi`,
+fi
+if ${seed}; then cp -Rpn -- ${rel}/. ${shr}/ && __ss_said seeded ${d}; fi`,
     sh`__ss_link ${rel} ${target}`,
   );
 }
@@ -167,10 +174,13 @@ fi`,
  * at a shared path is replaced by the link. Needs `__ss_mode` (stages/writable.ts) defined first.
  */
 export function planSharedLinks(plan: SharedLinkPlan): ShellText[] {
-  if (plan.dirs.length === 0 && plan.files.length === 0) return [];
+  const all = [...plan.dirs, ...plan.files.map((f) => f.path)];
+  if (all.length === 0) return [];
   return [
     shareFunctions(),
     ...plan.dirs.map((d) => shareDir(plan, d)),
     ...plan.files.map((f) => shareFile(plan, f)),
+    // From now on the upload never seeds these again on this host (stages/probe.ts).
+    sh`for __p in ${all}; do grep -qxF -- "$__p" ${plan.seededRecord} 2>/dev/null || printf '%s\n' "$__p" >> ${plan.seededRecord}; done`,
   ];
 }

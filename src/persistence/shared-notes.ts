@@ -16,7 +16,12 @@ export function sharedNotes(stdout: string, liveRelease: string | undefined): No
           },
         ];
       case 'seeded':
-        return [{ level: 'info', message: `shared/${p}: created from the uploaded copy (seed_shared)` }];
+        return [
+          {
+            level: 'info',
+            message: `shared/${p}: seeded from the upload (its git-tracked files, or seed_shared), once for this host; nothing there was overwritten`,
+          },
+        ];
       case 'empty':
         return [
           {

@@ -10,21 +10,21 @@ function sharedPathOf(p: string, shared: readonly string[]): string | undefined 
 /**
  * What one host's release is built from: the source without the local contents of shared paths,
  * which live on the server (a developer's .env, logs, sessions, SQLite database or pid files must
- * never reach production's shared/). The one exception seeds a shared path that this host's
- * shared/ does not hold yet (`absent`, from its probe): a shared dir's git-tracked files (the
- * framework's skeleton, .gitkeep files), or an entry the user marked `seed_shared`.
+ * never reach production's shared/). The one exception seeds a shared path that no deploy has
+ * seeded on this host yet (`unseeded`, from its probe), once: a shared dir's git-tracked files
+ * (the framework's skeleton, .gitkeep files), or an entry the user marked `seed_shared`.
  */
 export function uploadEntries(
   entries: readonly SourceEntry[],
   p: Pick<Persistence, 'shared_dirs' | 'shared_files' | 'seed_shared'>,
-  absent: ReadonlySet<string>,
+  unseeded: ReadonlySet<string>,
 ): SourceEntry[] {
   const dirs = new Set(p.shared_dirs);
   const shared = [...p.shared_dirs, ...p.shared_files.map((f) => f.path)];
   if (shared.length === 0) return [...entries];
   const seedAll = new Set(p.seed_shared);
   const seedsFile = (e: SourceEntry, s: string): boolean =>
-    absent.has(s) && e.type !== 'dir' && (seedAll.has(s) || (dirs.has(s) && e.tracked === true));
+    unseeded.has(s) && e.type !== 'dir' && (seedAll.has(s) || (dirs.has(s) && e.tracked === true));
   // Directories inside a shared dir travel only as the parents of files that seed it.
   const neededDirs = new Set<string>();
   for (const e of entries) {
@@ -37,6 +37,6 @@ export function uploadEntries(
   return entries.filter((e) => {
     const s = sharedPathOf(e.path, shared);
     if (s === undefined) return true;
-    return e.type === 'dir' ? neededDirs.has(e.path) || (seedAll.has(s) && absent.has(s)) : seedsFile(e, s);
+    return e.type === 'dir' ? neededDirs.has(e.path) || (seedAll.has(s) && unseeded.has(s)) : seedsFile(e, s);
   });
 }

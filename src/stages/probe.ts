@@ -12,13 +12,17 @@ const readState = ({ paths }: HostContext): ShellText[] => [
   sh`if [ -f ${paths.lock}/owner.json ]; then printf 'lock\t'; tr -d '\n' < ${paths.lock}/owner.json; printf '\n'; elif [ -d ${paths.lock} ]; then printf 'lock\t\n'; fi`,
 ];
 
-/** Which shared paths shared/ does not hold yet: only there may a first deploy seed them (persistence/upload-entries.ts). */
-function readSharedAbsent(ctx: HostContext): ShellText[] {
+/**
+ * Which shared paths no deploy has seeded on this host yet: only those may get the upload's
+ * git-tracked files (or a `seed_shared` copy), once (persistence/upload-entries.ts). Recorded, not
+ * inferred from shared/ itself, which `deploy setup` may have created empty before the first deploy.
+ */
+function readSharedUnseeded(ctx: HostContext): ShellText[] {
   const p = persistenceOf(ctx);
   const paths = [...p.shared_dirs, ...p.shared_files.map((f) => f.path)];
   if (paths.length === 0) return [];
   return [
-    sh`for __p in ${paths}; do if [ ! -e ${ctx.paths.shared}/"$__p" ] && [ ! -L ${ctx.paths.shared}/"$__p" ]; then printf 'shared-absent\t%s\n' "$__p"; fi; done`,
+    sh`for __p in ${paths}; do grep -qxF -- "$__p" ${ctx.paths.seeded} 2>/dev/null || printf 'shared-unseeded\t%s\n' "$__p"; done`,
   ];
 }
 
@@ -31,7 +35,7 @@ export const probe: Stage<HostContext> = {
     return [
       sh`printf '%s\n' ${PROBE_BEGIN}`,
       ...readState(ctx),
-      ...readSharedAbsent(ctx),
+      ...readSharedUnseeded(ctx),
       // Incremental upload needs the previous release's manifest; reading it here costs no extra exec.
       ...(mode === 'full' ? [] : probePreviousRelease(ctx.paths, usesSpare(mode))),
       sh`printf '%s\n' ${PROBE_END}`,

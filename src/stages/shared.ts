@@ -42,6 +42,7 @@ const linkPlan = (ctx: ReleaseContext): SharedLinkPlan => {
     files: p.shared_files,
     // A dir's uploaded copy exists only where the upload seeded it (a first deploy); a file's only with seed_shared.
     seeded: new Set([...p.shared_dirs, ...p.seed_shared]),
+    seededRecord: ctx.paths.seeded,
     liveReleasePath: live && live !== ctx.release ? releaseDir(ctx.paths, live) : undefined,
   };
 };

@@ -66,6 +66,8 @@ describe('a new server, from a git repository', () => {
       'secret.local': 'password\n',
       'storage/logs/laravel.log': `${DEV_LOG}\n`,
       'storage/framework/sessions/abc123': 'a:1:{s:5:"_flash";}\n',
+      // Neither ignored nor committed: a file under a shared dir is still never seeded from here.
+      'storage/app/dev-notes.txt': `${DEV_LOG} (untracked)\n`,
       '.env.production': PRODUCTION_ENV,
       'config/oauth-private.key.production': 'oauth private key\n',
     });
@@ -131,5 +133,17 @@ describe('a new server, from a git repository', () => {
     expect(filesContaining(path.join(deployPath, 'releases'), 'development log line')).toEqual([]);
     expect(filesContaining(path.join(deployPath, 'shared'), 'APP_DEBUG=true')).toEqual([]);
     expect(fs.existsSync(path.join(deployPath, 'shared/storage/framework/sessions/abc123'))).toBe(false);
+    expect(fs.existsSync(path.join(deployPath, 'shared/storage/app/dev-notes.txt'))).toBe(false);
+    // setup made shared/storage before the first deploy: the tracked skeleton went into it all the same.
+    expect(fs.readFileSync(path.join(deployPath, 'shared/storage/logs/.gitignore'), 'utf8')).toBe(
+      '*\n!.gitignore\n',
+    );
+    expect(deployed.stdout).toContain('shared/storage: seeded');
+
+    // 5. A redeploy with no change sends no file: the tracked skeleton seeded shared/ once, and
+    //    nothing of a shared path goes again.
+    const again = await cli('production');
+    expect(again.code, again.output).toBe(0);
+    expect(again.stdout).toMatch(/incremental upload from \S+ \(hard links\): 0 new or changed/);
   });
 });

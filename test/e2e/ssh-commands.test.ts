@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -147,7 +147,15 @@ describe('forward_agent', () => {
   it('lets commands on the server use the local agent only when asked', async () => {
     const sock = path.join(work, 'agent.sock');
     agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
-    for (let i = 0; i < 200 && !fs.existsSync(sock); i++) await delay(10);
+    // The socket file exists once the agent has bound it, a moment before it listens: wait until
+    // it answers (`ssh-add -l` exits 1, "no identities", instead of 2, "cannot connect").
+    const agentEnv = { ...process.env, SSH_AUTH_SOCK: sock };
+    for (
+      let i = 0;
+      i < 1000 && ![0, 1].includes(spawnSync('ssh-add', ['-l'], { env: agentEnv }).status ?? 2);
+      i++
+    )
+      await delay(10);
     execFileSync('ssh-add', [server.identityFile], {
       env: { ...process.env, SSH_AUTH_SOCK: sock },
       stdio: 'ignore',

@@ -7,8 +7,7 @@ import { resolveRecipe } from '../persistence/app-persistence.js';
 import { hostSshSettings } from '../remote/connect.js';
 import { resolveConnectOptions } from '../ssh/connect-options.js';
 import { expandTilde, loadSshConfig } from '../ssh/ssh-config.js';
-import { maskValue } from '../config/secrets.js';
-import { loadMasked } from './lifecycle-options.js';
+import { loadForOutput } from './lifecycle-options.js';
 
 export interface ConfigCommandOptions {
   config: string;
@@ -53,7 +52,7 @@ function connection(alias: string, host: HostConfig, config: Config, env: NodeJS
 export async function configCommand(o: ConfigCommandOptions): Promise<number> {
   const env = o.env ?? process.env;
   const write = o.write ?? ((t: string) => process.stdout.write(t));
-  const { loaded, mask } = loadMasked(o, env);
+  const { loaded, out } = loadForOutput(o, env);
   const { config } = loaded;
   const { hosts: _all, ...shared } = config;
   const persistence = resolveRecipe(config);
@@ -68,8 +67,8 @@ export async function configCommand(o: ConfigCommandOptions): Promise<number> {
       },
     ]),
   );
-  // Masked before serializing too: JSON and YAML escape a secret's quotes and newlines differently.
-  const safe = maskValue(mask, resolved);
-  write(mask(o.json ? `${JSON.stringify(safe, null, 2)}\n` : stringify(safe, { lineWidth: 0 })));
+  // Sanitised before serializing: JSON and YAML escape a secret's quotes and newlines differently.
+  const safe = out.sanitise.value(resolved);
+  write(out.sanitise.mask(o.json ? `${JSON.stringify(safe, null, 2)}\n` : stringify(safe, { lineWidth: 0 })));
   return 0;
 }

@@ -1,9 +1,6 @@
 import { rollout } from '../engine/rollout.js';
 import { dryRunCommand } from './dry-run.js';
-import { chooseReporter } from '../ui/choose.js';
-import { maskReporter } from '../ui/mask.js';
-import { formatError } from '../ui/print-error.js';
-import { applySourceFlags, loadMasked, printJson } from './lifecycle-options.js';
+import { applySourceFlags, loadForOutput, printErrors } from './lifecycle-options.js';
 import { keepOldGenerationSmall } from './process-memory.js';
 
 export interface DeployCommandOptions {
@@ -27,20 +24,23 @@ export async function deployCommand(o: DeployCommandOptions): Promise<number> {
   if (o.dryRun) return dryRunCommand(o);
   // Now that the modules have loaded (see process-memory.ts).
   keepOldGenerationSmall();
-  const { loaded, mask } = loadMasked(o);
+  const { loaded, out } = loadForOutput(o);
   applySourceFlags(loaded.config, o);
-  const reporter = maskReporter(chooseReporter(o), mask);
   const result = await rollout({
     loaded,
     selector: o.selector,
-    reporter,
+    reporter: out.reporter(o),
     signal: o.signal,
     parallel: o.parallel,
     limit: o.limit,
     atomic: o.atomic,
     command: ['deploy', ...o.selector].join(' '),
   });
-  if (o.json) printJson(mask, { release: result.release, exitCode: result.exitCode, hosts: result.outcomes });
-  if (result.error) process.stderr.write(`${formatError(result.error, mask)}\n`);
+  if (o.json) out.json({ release: result.release, exitCode: result.exitCode, hosts: result.outcomes });
+  printErrors(
+    out,
+    result.error,
+    result.outcomes.map((h) => h.error),
+  );
   return result.exitCode;
 }

@@ -1,19 +1,13 @@
 import { dryRun } from '../engine/dry-run.js';
 import { MemoryReporter } from '../engine/reporter.js';
 import { formatDryRun } from '../ui/dry-run.js';
-import {
-  applySourceFlags,
-  errorJson,
-  loadMasked,
-  printJson,
-  type LifecycleOptions,
-} from './lifecycle-options.js';
+import { applySourceFlags, errorJson, loadForOutput, type LifecycleOptions } from './lifecycle-options.js';
 
 /** `deploy --dry-run`: reads the hosts, prints the plan, changes nothing. */
 export async function dryRunCommand(
   o: LifecycleOptions & { revision?: string; requireClean?: boolean },
 ): Promise<number> {
-  const { loaded, mask } = loadMasked(o);
+  const { loaded, out } = loadForOutput(o);
   applySourceFlags(loaded.config, o);
   const { hosts, exitCode, source } = await dryRun({
     loaded,
@@ -23,12 +17,14 @@ export async function dryRunCommand(
     parallel: o.parallel,
   });
   if (o.json) {
-    printJson(mask, {
+    out.json({
       dryRun: true,
       exitCode,
       source,
       hosts: hosts.map((h) => ({ ...h, error: errorJson(h.error) })),
     });
-  } else process.stdout.write(`${mask(formatDryRun(hosts, source, o.verbose))}\n`);
+  } else
+    out.stdout(`${formatDryRun(hosts, source, o.verbose)}
+`);
   return exitCode;
 }

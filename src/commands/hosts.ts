@@ -1,6 +1,6 @@
 import { selectHosts } from '../engine/selector.js';
 import { formatTable } from '../ui/table.js';
-import { loadMasked, printJson } from './lifecycle-options.js';
+import { loadForOutput } from './lifecycle-options.js';
 
 export interface HostsCommandOptions {
   config: string;
@@ -11,28 +11,26 @@ export interface HostsCommandOptions {
 
 /** `deploy hosts [selector]`: what a selector picks, without contacting anything. */
 export async function hostsCommand(o: HostsCommandOptions): Promise<number> {
-  const { loaded, mask } = loadMasked(o);
+  const { loaded, out } = loadForOutput(o);
   const hosts = selectHosts(loaded.config, o.selector, o.limit);
   if (o.json) {
-    printJson(
-      mask,
-      hosts.map((h) => ({ alias: h.alias, ...h.host })),
-    );
+    out.json(hosts.map((h) => ({ alias: h.alias, ...h.host })));
     return 0;
   }
-  const rows = hosts.map(({ alias, host }) => [
-    alias,
-    host.stage ?? '-',
-    host.local
-      ? '(local)'
-      : `${host.user ? `${host.user}@` : ''}${host.hostname ?? alias}:${host.port ?? 22}`,
-    host.deploy_path,
-    Object.entries(host.labels)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',') || '-',
-  ]);
-  for (const line of formatTable(['HOST', 'STAGE', 'ADDRESS', 'DEPLOY_PATH', 'LABELS'], rows)) {
-    process.stdout.write(`${mask(line)}\n`);
-  }
+  const rows = hosts.map(({ alias, host }) =>
+    [
+      alias,
+      host.stage ?? '-',
+      host.local
+        ? '(local)'
+        : `${host.user ? `${host.user}@` : ''}${host.hostname ?? alias}:${host.port ?? 22}`,
+      host.deploy_path,
+      Object.entries(host.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',') || '-',
+    ].map(out.sanitise.field),
+  );
+  for (const line of formatTable(['HOST', 'STAGE', 'ADDRESS', 'DEPLOY_PATH', 'LABELS'], rows))
+    out.stdout(`${line}\n`);
   return 0;
 }

@@ -8,6 +8,7 @@ import { appFilesAt, loadRecipes } from '../persistence/recipes.js';
 import { locateGit } from '../source/git.js';
 import { readWorkTreeView } from '../source/git-status.js';
 import { askYesNo } from '../ui/confirm.js';
+import { createOutput } from '../ui/output.js';
 
 export interface InitCommandOptions {
   config: string;
@@ -30,7 +31,8 @@ async function ignoredIn(dir: string): Promise<string[] | undefined> {
  * or with --force; without a terminal the command refuses (exit 2).
  */
 export async function initCommand(o: InitCommandOptions): Promise<number> {
-  const write = o.write ?? ((t: string) => void process.stdout.write(t));
+  const out = createOutput();
+  const write = o.write ?? ((t: string) => out.stdout(t));
   const file = path.resolve(o.config);
   if (fs.existsSync(file) && !o.force) {
     const yes = await (o.ask ?? askYesNo)(`${o.config} exists. Overwrite it? [y/N] `);

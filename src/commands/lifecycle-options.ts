@@ -1,7 +1,8 @@
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { createMask, maskValue, sharedFileSecrets, type Mask } from '../config/secrets.js';
+import { createMask, sharedFileSecrets, type Mask } from '../config/secrets.js';
 import type { Config } from '../config/schema.js';
 import type { DeployError } from '../definitions/errors.js';
+import { createOutput, type Output } from '../ui/output.js';
 
 /** What every lifecycle subcommand takes from the command line. */
 export interface LifecycleOptions {
@@ -13,24 +14,28 @@ export interface LifecycleOptions {
   signal?: AbortSignal;
 }
 
-/** The configuration and a mask for everything it makes secret: `${VAR}` values and shared files. */
-export function loadMasked(
+/** The secrets a loaded configuration makes: `${VAR}` values and the contents of shared files. */
+const maskOf = (loaded: LoadedConfig, env: NodeJS.ProcessEnv): Mask =>
+  createMask([...loaded.secrets, ...sharedFileSecrets(loaded.config)], env);
+
+/** The configuration, and the output that hides everything it makes secret. */
+export function loadForOutput(
   o: { config: string },
   env: NodeJS.ProcessEnv = process.env,
-): { loaded: LoadedConfig; mask: Mask } {
+): { loaded: LoadedConfig; out: Output } {
   const loaded = loadConfig(o.config, env);
-  return { loaded, mask: createMask([...loaded.secrets, ...sharedFileSecrets(loaded.config)], env) };
+  return { loaded, out: createOutput({ mask: maskOf(loaded, env), env }) };
 }
 
 /**
  * For an error that escaped a command: the same mask when the configuration still loads, else
  * the environment's own secrets (the SSH key and passphrase).
  */
-export function fallbackMask(configFile: string | undefined, env: NodeJS.ProcessEnv = process.env): Mask {
+export function fallbackOutput(configFile: string | undefined, env: NodeJS.ProcessEnv = process.env): Output {
   try {
-    return loadMasked({ config: configFile ?? 'deploy.yml' }, env).mask;
+    return loadForOutput({ config: configFile ?? 'deploy.yml' }, env).out;
   } catch {
-    return createMask([], env);
+    return createOutput({ mask: createMask([], env), env });
   }
 }
 
@@ -38,12 +43,30 @@ export function fallbackMask(configFile: string | undefined, env: NodeJS.Process
 export const errorJson = (e: DeployError | undefined) =>
   e && { code: e.code, message: e.message, hint: e.hint };
 
-/** Values are masked before JSON escapes them, and the text again after, for secrets split across values. */
-export const printJson = (mask: Mask, value: unknown): void =>
-  void process.stdout.write(`${mask(JSON.stringify(maskValue(mask, value), null, 2))}\n`);
-
 /** `--revision` and `--require-clean` win over deploy.yml's `revision:` and `require_clean:`. */
 export function applySourceFlags(config: Config, o: { revision?: string; requireClean?: boolean }): void {
   if (o.revision !== undefined) config.revision = o.revision;
   if (o.requireClean) config.require_clean = true;
+}
+
+type Shown = { code: string; message: string; hint: string };
+
+/**
+ * Every failing host's error, then the run's own (the worst, or an interrupt) last, where a
+ * person looks first: with several hosts failing for different reasons, each reason is shown.
+ * An error shared by several hosts (a local build that failed for all) is shown once.
+ */
+export function printErrors(
+  out: Output,
+  run: Shown | undefined,
+  hosts: readonly (Shown | undefined)[],
+): void {
+  const key = (e: Shown) => `${e.code}\0${e.message}`;
+  const seen = new Set(run ? [key(run)] : []);
+  for (const e of hosts) {
+    if (!e || seen.has(key(e))) continue;
+    seen.add(key(e));
+    out.error(e);
+  }
+  if (run) out.error(run);
 }

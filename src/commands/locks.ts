@@ -2,10 +2,10 @@ import os from 'node:os';
 import { lockStatus, unlockHosts } from '../engine/locks.js';
 import { MemoryReporter } from '../engine/reporter.js';
 import { formatLocks } from '../ui/releases-table.js';
-import { errorJson, loadMasked, printJson, type LifecycleOptions } from './lifecycle-options.js';
+import { errorJson, loadForOutput, type LifecycleOptions } from './lifecycle-options.js';
 
 const run = async (o: LifecycleOptions, which: 'status' | 'unlock'): Promise<number> => {
-  const { loaded, mask } = loadMasked(o);
+  const { loaded, out } = loadForOutput(o);
   const options = {
     loaded,
     selector: o.selector,
@@ -16,11 +16,11 @@ const run = async (o: LifecycleOptions, which: 'status' | 'unlock'): Promise<num
   const { hosts, exitCode } =
     which === 'status' ? await lockStatus(options, os.hostname()) : await unlockHosts(options, os.hostname());
   if (o.json) {
-    printJson(mask, {
+    out.json({
       exitCode,
       hosts: hosts.map((h) => ({ ...h, error: errorJson(h.error) })),
     });
-  } else process.stdout.write(`${mask(formatLocks(hosts, which === 'status' ? 'held' : 'removed'))}\n`);
+  } else out.stdout(`${formatLocks(hosts, which === 'status' ? 'held' : 'removed', out.sanitise)}\n`);
   return exitCode;
 };
 

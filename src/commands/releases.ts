@@ -1,12 +1,11 @@
 import { MemoryReporter } from '../engine/reporter.js';
 import { readHostStates } from '../engine/releases.js';
-import { formatError } from '../ui/print-error.js';
 import { formatReleases } from '../ui/releases-table.js';
-import { errorJson, loadMasked, printJson, type LifecycleOptions } from './lifecycle-options.js';
+import { errorJson, loadForOutput, type LifecycleOptions } from './lifecycle-options.js';
 
 /** `deploy releases`: the history of each host, read with the probe alone (no lock). */
 export async function releasesCommand(o: LifecycleOptions): Promise<number> {
-  const { loaded, mask } = loadMasked(o);
+  const { loaded, out } = loadForOutput(o);
   const { hosts, exitCode } = await readHostStates({
     loaded,
     selector: o.selector,
@@ -15,7 +14,7 @@ export async function releasesCommand(o: LifecycleOptions): Promise<number> {
     parallel: o.parallel,
   });
   if (o.json) {
-    printJson(mask, {
+    out.json({
       exitCode,
       hosts: hosts.map((h) => ({
         host: h.host,
@@ -25,7 +24,7 @@ export async function releasesCommand(o: LifecycleOptions): Promise<number> {
         error: errorJson(h.error),
       })),
     });
-  } else process.stdout.write(mask(formatReleases(hosts)));
-  for (const h of hosts) if (h.error && !o.json) process.stderr.write(`${formatError(h.error, mask)}\n`);
+  } else out.stdout(formatReleases(hosts, out.sanitise));
+  for (const h of hosts) if (h.error && !o.json) out.error(h.error);
   return exitCode;
 }

@@ -8,7 +8,7 @@ import { MemoryReporter } from '../engine/reporter.js';
 import { stripMarkers } from '../remote/transport.js';
 import { runInCurrent } from '../stages/run-command.js';
 import { formatError } from '../ui/print-error.js';
-import { loadMasked } from './lifecycle-options.js';
+import { loadForOutput } from './lifecycle-options.js';
 
 export interface RunCommandOptions {
   config: string;
@@ -35,14 +35,13 @@ interface HostResult {
  */
 export async function runCommand(o: RunCommandOptions): Promise<number> {
   const env = o.env ?? process.env;
-  const { loaded, mask } = loadMasked(o, env);
+  const { loaded, out } = loadForOutput(o, env);
   const command = o.command.join(' ').trim();
   if (!command)
     throw new DeployError('EUSAGE', { reason: 'no command given: deploy run <selector> -- <command>' });
   // Connection warnings (e.g. a host key learned) are printed as they come, like the output.
   const reporter = new MemoryReporter();
-  reporter.log = (_level, message, host) =>
-    void process.stderr.write(prefixed(host ?? '', mask(`warning: ${message}`)));
+  reporter.log = (_level, message, host) => out.stderr(prefixed(host ?? '', `warning: ${message}`));
 
   const results = await withHostSessions(
     {
@@ -71,9 +70,10 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   );
 
   for (const { alias, stdout, stderr, error } of results) {
-    process.stdout.write(prefixed(alias, mask(stdout)));
-    process.stderr.write(prefixed(alias, mask(stderr)));
-    if (error) process.stderr.write(prefixed(alias, formatError(error, mask)));
+    // Sanitised before the prefixes split a multi-line secret apart (again after: idempotent).
+    out.stdout(prefixed(alias, out.sanitise.text(stdout)));
+    out.stderr(prefixed(alias, out.sanitise.text(stderr)));
+    if (error) out.stderr(prefixed(alias, formatError(error, out.sanitise)));
   }
   return worstExit(results.map((r) => r.error?.exitCode ?? EXIT.ok));
 }

@@ -11,9 +11,9 @@ import { withHostSessions } from '../engine/host-session.js';
 import { MemoryReporter } from '../engine/reporter.js';
 import { basePersistence } from '../persistence/app-persistence.js';
 import { putMode, readSetupLines, serverSetup, type PutFile } from '../stages/server-setup.js';
-import { formatError } from '../ui/print-error.js';
 import { formatSetup, type HostSetup } from '../ui/setup-report.js';
-import { errorJson, loadMasked, printJson } from './lifecycle-options.js';
+import { createOutput } from '../ui/output.js';
+import { errorJson, loadForOutput } from './lifecycle-options.js';
 
 export interface SetupCommandOptions {
   config: string;
@@ -66,16 +66,16 @@ export function readPuts(specs: readonly string[], cwd = process.cwd()): PutFile
  * them), 1 when one has, the usual codes when a host cannot be reached.
  */
 export async function setupCommand(o: SetupCommandOptions): Promise<number> {
-  const { loaded, mask: configMask } = loadMasked(o);
+  const { loaded, out: configOut } = loadForOutput(o);
   const puts = readPuts(o.put ?? []);
   const { config } = loaded;
   const persistence = basePersistence(config);
   const { writable } = persistence;
   const secrets = puts.flatMap((p) => fileSecrets(p.content.toString('utf8')));
-  const mask = (t: string) => createMask(secrets, {})(configMask(t));
+  // The files put on the hosts are secrets too: masked like the configuration's.
+  const out = createOutput({ mask: (t) => createMask(secrets, {})(configOut.sanitise.mask(t)) });
   const reporter = new MemoryReporter();
-  reporter.log = (level, message, host) =>
-    void process.stderr.write(`${mask(`${host ? `${host}: ` : ''}${level}: ${message}`)}\n`);
+  reporter.log = (level, message, host) => out.stderr(`${host ? `${host}: ` : ''}${level}: ${message}\n`);
 
   const results = await withHostSessions(
     {
@@ -103,12 +103,12 @@ export async function setupCommand(o: SetupCommandOptions): Promise<number> {
 
   const how = putMode(writable).how;
   if (o.json) {
-    printJson(mask, {
+    out.json({
       hosts: results.map((r) => ({ host: r.host, lines: r.lines, error: errorJson(r.error) })),
     });
   } else {
-    process.stdout.write(mask(formatSetup(results, { how, puts, selector: o.selector })));
-    for (const r of results) if (r.error) process.stderr.write(`${formatError(r.error, mask)}\n`);
+    out.stdout(formatSetup(results, { how, puts, selector: o.selector }));
+    for (const r of results) if (r.error) out.error(r.error);
   }
   const codes = results.map((r) =>
     r.error ? r.error.exitCode : r.lines.some((l) => l.kind === 'problem') ? EXIT.failed : EXIT.ok,

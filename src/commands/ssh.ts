@@ -4,7 +4,7 @@ import { deployPaths } from '../layout/paths.js';
 import { selectHosts } from '../engine/selector.js';
 import { connectSsh } from '../remote/connect.js';
 import { sh } from '../remote/sh.js';
-import { loadMasked } from './lifecycle-options.js';
+import { loadForOutput } from './lifecycle-options.js';
 
 export interface SshCommandOptions {
   config: string;
@@ -23,7 +23,7 @@ export async function sshCommand(o: SshCommandOptions): Promise<number> {
   const env = o.env ?? process.env;
   const stdin = o.stdin ?? process.stdin;
   const stdout = o.stdout ?? process.stdout;
-  const { loaded, mask } = loadMasked(o, env);
+  const { loaded, out } = loadForOutput(o, env);
   const hosts = selectHosts(loaded.config, o.host);
   if (hosts.length !== 1) {
     throw new DeployError('EUSAGE', {
@@ -40,7 +40,7 @@ export async function sshCommand(o: SshCommandOptions): Promise<number> {
   }
   const transport = await connectSsh(alias, host, env, {
     config: loaded.config,
-    log: (m) => process.stderr.write(`${mask(`warning: ${m}`)}\n`),
+    log: (m) => out.stderr(`warning: ${m}\n`),
   });
   try {
     return await transport.shell(script.text, { stdin, stdout });

@@ -1,12 +1,13 @@
 import { isDeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
-import { formatError } from '../ui/print-error.js';
 import { createMask } from '../config/secrets.js';
-import { fallbackMask } from './lifecycle-options.js';
+import { createOutput } from '../ui/output.js';
+import { fallbackOutput } from './lifecycle-options.js';
 
 /**
  * An error no command turned into output (a local build's stderr, a refused connection, a bad
- * configuration): printed once, masked like any output, and turned into the exit code.
+ * configuration): printed once, through the same sanitiser as any output, and turned into the
+ * exit code.
  */
 export function reportUncaught(
   e: unknown,
@@ -16,7 +17,9 @@ export function reportUncaught(
   // A configuration that did not load is not read a second time (a pathological file costs
   // twice, and once was enough to crash on); its errors never quote environment values.
   const configFailed = isDeployError(e) && (e.code === 'ECONFIG' || e.code === 'ENOCONFIG');
-  const mask = configFailed ? createMask([], env) : fallbackMask(configFile, env);
-  process.stderr.write(`${formatError(e, mask)}\n`);
+  const out = configFailed
+    ? createOutput({ mask: createMask([], env), env })
+    : fallbackOutput(configFile, env);
+  out.error(e);
   return isDeployError(e) ? e.exitCode : EXIT.failed;
 }

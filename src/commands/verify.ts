@@ -7,8 +7,7 @@ import { withHostSessions } from '../engine/host-session.js';
 import { MemoryReporter } from '../engine/reporter.js';
 import { resolveAppPersistence } from '../persistence/app-persistence.js';
 import { readVerifyLines, verify, type VerifyLine } from '../stages/verify.js';
-import { formatError } from '../ui/print-error.js';
-import { errorJson, loadMasked, printJson } from './lifecycle-options.js';
+import { errorJson, loadForOutput } from './lifecycle-options.js';
 
 export interface VerifyCommandOptions {
   config: string;
@@ -29,13 +28,12 @@ const ICON = { ok: '✅', fail: '❌', info: 'ℹ️ ' } as const;
 
 /** `deploy verify [selector]`: read-only checks of the shared layout; exit 0 only when every check passes. */
 export async function verifyCommand(o: VerifyCommandOptions): Promise<number> {
-  const { loaded, mask } = loadMasked(o);
+  const { loaded, out } = loadForOutput(o);
   const source = await readSource(loaded);
   const persistence = await resolveAppPersistence(loaded.config, source.entries, undefined, source);
   const reporter = new MemoryReporter();
   // Connection warnings (a host key learned, an agent that failed) go to stderr as they come.
-  reporter.log = (level, message, host) =>
-    void process.stderr.write(`${mask(`${host ? `${host}: ` : ''}${level}: ${message}`)}\n`);
+  reporter.log = (level, message, host) => out.stderr(`${host ? `${host}: ` : ''}${level}: ${message}\n`);
 
   const verdicts = await withHostSessions(
     {
@@ -69,14 +67,14 @@ export async function verifyCommand(o: VerifyCommandOptions): Promise<number> {
       checks: v.checks,
       error: errorJson(v.error),
     }));
-    printJson(mask, { ok: verdicts.every((v) => v.ok), recipe: persistence.recipe, hosts });
+    out.json({ ok: verdicts.every((v) => v.ok), recipe: persistence.recipe, hosts });
   } else {
     for (const v of verdicts) {
-      process.stdout.write(mask(`${v.host} (recipe ${persistence.recipe}):\n`));
-      for (const c of v.checks) process.stdout.write(mask(`  ${ICON[c.status]} ${c.label}\n`));
-      if (v.error) process.stderr.write(`${formatError(v.error, mask)}\n`);
+      out.stdout(`${v.host} (recipe ${persistence.recipe}):\n`);
+      for (const c of v.checks) out.stdout(`  ${ICON[c.status]} ${out.sanitise.field(c.label)}\n`);
+      if (v.error) out.error(v.error);
       const failed = v.checks.filter((c) => c.status === 'fail').length;
-      if (!v.error) process.stdout.write(failed ? `  ${failed} check(s) failed\n` : '  all checks passed\n');
+      if (!v.error) out.stdout(failed ? `  ${failed} check(s) failed\n` : '  all checks passed\n');
     }
   }
   const errors = verdicts.map((v) => v.error).filter((e): e is DeployError => isDeployError(e));

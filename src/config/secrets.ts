@@ -48,15 +48,6 @@ export function createMask(
   return (text) => list.reduce((t, s) => t.split(s).join('***'), text);
 }
 
-/** Masks every string (and key) of a value before it is serialized, whatever the serializer escapes. */
-export function maskValue<T>(mask: Mask, value: T): T {
-  if (typeof value === 'string') return mask(value) as T;
-  if (Array.isArray(value)) return value.map((v) => maskValue(mask, v)) as T;
-  if (value && typeof value === 'object' && !(value instanceof Date))
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [mask(k), maskValue(mask, v)])) as T;
-  return value;
-}
-
 /**
  * Secrets the environment hands us directly: SSH_PRIVATE_KEY (whole and line by line, since
  * error text may quote a single line of it) and SSH_KEY_PASSPHRASE.

@@ -6,8 +6,6 @@ export interface FoldDialect {
   open(id: string, title: string): string;
   close(id: string): string;
   annotate(level: 'error' | 'warning', title: string, message: string): string;
-  /** Makes a line of our output (which may carry remote stderr) unable to act as a CI command. */
-  defuse(line: string): string;
 }
 
 // https://docs.github.com/actions/reference/workflow-commands-for-github-actions
@@ -18,8 +16,6 @@ export const GITHUB: FoldDialect = {
   open: (_id, title) => `::group::${ghData(title)}`,
   close: () => '::endgroup::',
   annotate: (level, title, message) => `::${level} title=${ghProperty(title)}::${ghData(message)}`,
-  // A line starting with `::` is a workflow command; remote stderr must never be one.
-  defuse: (line) => (line.startsWith('::') ? ` ${line}` : line),
 };
 
 // https://docs.gitlab.com/ci/jobs/job_logs/#custom-collapsible-sections
@@ -32,7 +28,6 @@ export const GITLAB: FoldDialect = {
   close: (id) => `${ESC}section_end:${now()}:${sectionName(id)}\r${ESC}`,
   // GitLab has no annotations; the job log's ERROR lines are what people search for.
   annotate: (level, title, message) => `${level.toUpperCase()}: ${title}: ${message}`,
-  defuse: (line) => (line.includes('section_') ? line.replace(/section_(start|end)/g, 'section-$1') : line),
 };
 
 interface Fold {
@@ -44,7 +39,9 @@ interface Fold {
 /**
  * Plain timestamped lines, each stage of each host folded into a collapsible block, and errors
  * raised as CI annotations. With one host a fold streams as it happens; with several, a stage's
- * block is written whole when it ends, because CI logs cannot nest or interleave folds.
+ * block is written whole when it ends, because CI logs cannot nest or interleave folds. Text
+ * from outside arrives sanitised for this CI (see sanitised-reporter.ts): nothing in it can open,
+ * close or annotate; the folds and annotations written here are the only workflow commands.
  */
 export class FoldingReporter implements Reporter {
   private readonly plain: PlainReporter;
@@ -62,18 +59,9 @@ export class FoldingReporter implements Reporter {
   }
 
   private emit(text: string, host?: string): void {
-    const safe = text
-      .split('\n')
-      .map((l) => this.dialect.defuse(l))
-      .join('\n');
-    this.emitOwn(safe, host);
-  }
-
-  /** A line of our own making (an annotation, its data already escaped): not defused. */
-  private emitOwn(line: string, host?: string): void {
     const held = host ? this.folds.get(host)?.held : undefined;
-    if (held) held.push(line);
-    else this.write(line);
+    if (held) held.push(text);
+    else this.write(text);
   }
 
   private as(host: string | undefined, fn: () => void): void {
@@ -119,7 +107,7 @@ export class FoldingReporter implements Reporter {
     if (level !== 'info') {
       const title = host ? `shipshape: ${host}` : 'shipshape';
       // Defused, a warning would lose the `::` at column 0 that makes it an annotation.
-      this.emitOwn(this.dialect.annotate(level === 'warn' ? 'warning' : 'error', title, message), host);
+      this.emit(this.dialect.annotate(level === 'warn' ? 'warning' : 'error', title, message), host);
     }
   }
 

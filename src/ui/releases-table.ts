@@ -3,6 +3,7 @@ import relativeTime from 'dayjs/plugin/relativeTime.js';
 import utc from 'dayjs/plugin/utc.js';
 import type { HostState, ReleaseRow } from '../engine/releases.js';
 import type { LockReport } from '../engine/locks.js';
+import { createSanitiser, type Sanitiser } from './sanitise.js';
 import { formatTable } from './table.js';
 
 dayjs.extend(utc);
@@ -29,8 +30,16 @@ const origin = (r: ReleaseRow): string => {
   return [r.machine, ci].filter(Boolean).join(', ') || '-';
 };
 
-/** `deploy releases`: a table per host, newest first, as a person scans it. */
-export function formatReleases(hosts: readonly HostState[], now = new Date()): string {
+/**
+ * `deploy releases`: a table per host, newest first, as a person scans it. Every cell but the
+ * status comes from the server's release log; each passes the sanitiser as one field, so a
+ * newline or an escape sequence in it can neither break the table nor reach the terminal.
+ */
+export function formatReleases(
+  hosts: readonly HostState[],
+  clean: Sanitiser = createSanitiser(),
+  now = new Date(),
+): string {
   const out: string[] = [];
   for (const h of hosts) {
     out.push(`${h.host}:`);
@@ -44,14 +53,16 @@ export function formatReleases(hosts: readonly HostState[], now = new Date()): s
     }
     const rows = [...h.releases]
       .reverse()
-      .map((r) => [
-        r.name,
-        STATUS[r.status],
-        formatWhen(r.started_at, now),
-        r.user ?? '-',
-        origin(r),
-        r.revision ?? '-',
-      ]);
+      .map((r) =>
+        [
+          r.name,
+          STATUS[r.status],
+          formatWhen(r.started_at, now),
+          r.user ?? '-',
+          origin(r),
+          r.revision ?? '-',
+        ].map(clean.field),
+      );
     out.push(
       ...formatTable(['RELEASE', 'STATUS', 'WHEN', 'WHO', 'FROM', 'REVISION'], rows).map((l) => `  ${l}`),
     );
@@ -62,16 +73,20 @@ export function formatReleases(hosts: readonly HostState[], now = new Date()): s
   return out.join('\n');
 }
 
-/** `deploy lock status` and `deploy unlock`: one line per host. */
-export function formatLocks(reports: readonly LockReport[], verb: 'held' | 'removed'): string {
+/** `deploy lock status` and `deploy unlock`: one line per host; the holder's record is the server's. */
+export function formatLocks(
+  reports: readonly LockReport[],
+  verb: 'held' | 'removed',
+  out: Sanitiser = createSanitiser(),
+): string {
   return reports
     .map((r) => {
       if (r.error) return `${r.host}: error ${r.error.code}: ${r.error.message}`;
       if (!r.locked) return `${r.host}: ${verb === 'held' ? 'not locked' : 'was not locked'}`;
       const line =
         verb === 'held'
-          ? `${r.host}: locked by ${r.description}`
-          : `${r.host}: removed the lock of ${r.description}`;
+          ? `${r.host}: locked by ${out.field(r.description ?? '')}`
+          : `${r.host}: removed the lock of ${out.field(r.description ?? '')}`;
       const stale = r.stale
         ? verb === 'held'
           ? `\n  stale: that process is gone from this machine. Run \`deploy unlock ${r.host}\`.`

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FoldingReporter, GITHUB, GITLAB } from '../../../src/ui/ci-folding.js';
+import { createSanitiser } from '../../../src/ui/sanitise.js';
+import { sanitisedReporter } from '../../../src/ui/sanitised-reporter.js';
+import { githubCommands } from '../../support/hostile.js';
 
 const stages = [
   { id: 'lock', title: 'Take the deploy lock' },
@@ -39,10 +42,13 @@ describe('FoldingReporter on GitHub Actions', () => {
   });
 
   it('raises an escaped ::error:: annotation per failed host, and remote text cannot issue commands', async () => {
-    const { lines, r } = reporter();
+    const { lines, r: folding } = reporter();
+    // As Output.reporter() builds it: the sanitiser in front of the renderer.
+    const r = sanitisedReporter(folding, createSanitiser({ ci: 'github' }));
     r.begin(['web'], stages);
     r.stage('web', 'upload', 'start');
-    r.stage('web', 'upload', 'failed', 'tar failed\n::set-env name=X::1\n100% bad');
+    // Indented, as the runner still reads it (it trims leading whitespace), and `##[` mid-line.
+    r.stage('web', 'upload', 'failed', 'tar failed\n  ::set-env name=X::1\nnote ##[error]y\n100% bad');
     await r.end([
       {
         host: 'web',
@@ -51,8 +57,9 @@ describe('FoldingReporter on GitHub Actions', () => {
         error: { code: 'ESTAGE', message: 'web: stage `upload` failed\n100%', hint: 'Fix it, then deploy.' },
       },
     ]);
-    expect(lines).toContain(' ::set-env name=X::1');
-    expect(lines).not.toContain('::set-env name=X::1');
+    // The runner reads the fold and the annotation, nothing from the stage's output.
+    expect(githubCommands(lines.join('\n')).map((c) => c.command)).toEqual(['group', 'endgroup', 'error']);
+    expect(lines).toContain('  \\::set-env name=X::1');
     expect(lines.at(-1)).toBe(
       '::error title=ESTAGE on web::web: stage `upload` failed%0A100%25%0AFix it, then deploy.',
     );

@@ -177,7 +177,11 @@ describe('retention', () => {
 describe('releases table', () => {
   it('shows status, absolute UTC and relative time, who, from where, revision; newest first', () => {
     const rows = releaseRows(remote({ [A]: 'success', [B]: 'rolled_back' }, A));
-    const text = formatReleases([{ host: 'web', releases: rows }], new Date('2026-01-01T03:00:00Z'));
+    const text = formatReleases(
+      [{ host: 'web', releases: rows }],
+      undefined,
+      new Date('2026-01-01T03:00:00Z'),
+    );
     const lines = text.split('\n');
     expect(lines[0]).toBe('web:');
     expect(lines[1]).toMatch(/^ {2}RELEASE\s+STATUS\s+WHEN\s+WHO\s+FROM\s+REVISION$/);

@@ -1,5 +1,5 @@
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { createMask, sharedFileSecrets, type Mask } from '../config/secrets.js';
+import { configMask, createMask } from '../config/secrets.js';
 import type { Config } from '../config/schema.js';
 import type { DeployError } from '../definitions/errors.js';
 import { createOutput, type Output } from '../ui/output.js';
@@ -14,17 +14,13 @@ export interface LifecycleOptions {
   signal?: AbortSignal;
 }
 
-/** The secrets a loaded configuration makes: `${VAR}` values and the contents of shared files. */
-const maskOf = (loaded: LoadedConfig, env: NodeJS.ProcessEnv): Mask =>
-  createMask([...loaded.secrets, ...sharedFileSecrets(loaded.config)], env);
-
 /** The configuration, and the output that hides everything it makes secret. */
 export function loadForOutput(
   o: { config: string },
   env: NodeJS.ProcessEnv = process.env,
 ): { loaded: LoadedConfig; out: Output } {
   const loaded = loadConfig(o.config, env);
-  return { loaded, out: createOutput({ mask: maskOf(loaded, env), env }) };
+  return { loaded, out: createOutput({ mask: configMask(loaded, env), env }) };
 }
 
 /**

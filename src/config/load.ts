@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { DeployError } from '../definitions/errors.js';
 import { interpolate, originKey, type Interpolation } from './interpolate.js';
 import { configSchema, type Config } from './schema.js';
-import { createMask } from './secrets.js';
+import { clipMasked, createMask, type Mask } from './secrets.js';
 import { suggest } from './suggest.js';
 
 export interface ConfigProblem {
@@ -134,6 +134,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const value = interpolate(raw, env, found);
   const { secrets, problems: envProblems } = found;
   for (const p of envProblems) add(p.path, p.message);
+  // A value from the environment that fails validation would be quoted in the message.
+  const mask = createMask([...secrets], env);
 
   const parsed = configSchema.safeParse(value);
   if (!parsed.success) {
@@ -167,7 +169,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
           at,
           input === undefined
             ? `is required (${issue.expected})`
-            : `expected ${issue.expected}, got ${describe(input, found.origins.get(originKey(at)))}`,
+            : `expected ${issue.expected}, got ${describe(input, mask, found.origins.get(originKey(at)))}`,
         );
       } else if (!envProblems.some((p) => keyPath(p.path) === keyPath(at))) {
         add(at, issue.message);
@@ -176,8 +178,6 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     for (const issue of parsed.error.issues) report(issue, []);
   }
   if (problems.length) {
-    // A value from the environment that fails validation would be quoted in the message.
-    const mask = createMask([...secrets], {});
     throw configError(
       file,
       problems.map((p) => ({ ...p, message: mask(p.message) })),
@@ -198,15 +198,17 @@ function valueAt(root: unknown, at: Path): unknown {
 }
 
 /**
- * A value that came from the environment is named by its variables, never quoted: cut to fit
- * the line, a secret would no longer match the mask.
+ * A value that came from the environment is named by its variables, never quoted. Any other is
+ * masked, then quoted, then cut to fit the line, in that order: cut or quoted first, a secret
+ * in it (the SSH key's passphrase typed in by hand) would no longer match the mask.
  */
-function describe(v: unknown, fromEnv?: readonly string[]): string {
+function describe(v: unknown, mask: Mask, fromEnv?: readonly string[]): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   if (fromEnv?.length) return `${typeof v} from ${fromEnv.map((n) => `$${n}`).join(', ')}`;
-  return `${typeof v} ${JSON.stringify(v)?.slice(0, 40)}`;
+  const quoted = (t: string) => String(JSON.stringify(typeof v === 'string' ? mask(t) : v));
+  return `${typeof v} ${clipMasked(quoted, String(v), 40)}`;
 }
 
 function configError(file: string, problems: ConfigProblem[]): DeployError {

@@ -15,6 +15,18 @@ const MIN_KEY_LINE = 16;
 
 export type Mask = (text: string) => string;
 
+export const noMask: Mask = (text) => text;
+
+/**
+ * At most `max` characters of `text`, masked before it is cut: cut first, a secret at the cut
+ * would no longer match the mask and its first characters would show. The only way shipshape
+ * shortens text that may hold a secret.
+ */
+export function clipMasked(mask: Mask, text: string, max: number): string {
+  const masked = mask(text);
+  return masked.length > max ? `${masked.slice(0, max)}…` : masked;
+}
+
 const jsonEscaped = (s: string): string => JSON.stringify(s).slice(1, -1);
 /** As `quote()` in remote/sh.ts writes it inside single quotes, for dash. */
 const singleQuoted = (s: string): string => s.replace(/'/g, `'\\''`);
@@ -47,6 +59,12 @@ export function createMask(
   const list = [...new Set(all)].sort((a, b) => b.length - a.length);
   return (text) => list.reduce((t, s) => t.split(s).join('***'), text);
 }
+
+/** The mask of a loaded configuration: its `${VAR}` values, its shared files, the environment's keys. */
+export const configMask = (
+  loaded: { secrets: readonly string[]; config: Pick<Config, 'source' | 'shared_files'> },
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Mask => createMask([...loaded.secrets, ...sharedFileSecrets(loaded.config)], env);
 
 /**
  * Secrets the environment hands us directly: SSH_PRIVATE_KEY (whole and line by line, since

@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import type { Mask } from '../config/secrets.js';
 import { DeployError, isDeployError, toDeployError } from '../definitions/errors.js';
 import { forgetPlanningHashes, prepareUpload } from './prepare-upload.js';
 import { discard } from '../stages/discard.js';
@@ -50,7 +51,7 @@ export interface Fleet {
   parallel: number;
   book: HookBook;
   phases: ReturnType<typeof deployPhases>;
-  mask?: (text: string) => string;
+  mask: Mask;
   /** The recipe and persistence keys as known before the source is read (the probe needs them). */
   persistence?: AppPersistence;
   /** Where local steps run once the source is prepared (a `--revision` build's checkout); else `source`. */
@@ -78,6 +79,7 @@ const localOptions = (fleet: Fleet) => ({
   cwd: fleet.localCwd ?? fleet.config.source,
   reporter: fleet.reporter,
   signal: fleet.signal,
+  mask: fleet.mask,
 });
 
 /** A failing local step fails the deploy on every host, like a failing stage would. */
@@ -230,7 +232,8 @@ export async function finishAll(fleet: Fleet): Promise<void> {
   await localStepAfterSwitch(fleet, fleet.phases.finish, 'after');
 }
 
-const firstLine = (e: DeployError) => `${e.code}: ${e.message.split('\n')[0]}`;
+/** What a release log's reason keeps of an error; masked before the cut, like every shortening. */
+const firstLine = (fleet: Fleet, e: DeployError) => `${e.code}: ${fleet.mask(e.message).split('\n')[0]}`;
 
 /**
  * The deploy did not go through everywhere. Hosts where the new release went live go back to
@@ -249,7 +252,7 @@ export async function abortAll(fleet: Fleet): Promise<void> {
       ctx: revertContext(
         h.ctx!,
         h.previous,
-        h.error ? firstLine(h.error) : `switched back because ${failedElsewhere.join(', ')} failed`,
+        h.error ? firstLine(fleet, h.error) : `switched back because ${failedElsewhere.join(', ')} failed`,
         // A release that failed its health check stays to be looked at; any other goes, as before the switch.
         h.error?.code !== 'EHEALTH',
       ),
@@ -266,7 +269,7 @@ export async function abortAll(fleet: Fleet): Promise<void> {
     }
     h.state = 'reverted';
     const others = failedElsewhere.filter((a) => a !== h.alias);
-    const reason = h.error ? firstLine(h.error) : `${others.join(', ')} failed`;
+    const reason = h.error ? firstLine(fleet, h.error) : `${others.join(', ')} failed`;
     h.error ??= new DeployError('ESWITCHEDBACK', { host: h.alias, previous: h.previous, reason });
     fleet.reporter.log('warn', `switched back to ${h.previous ?? 'no release'}: ${reason}`, h.alias);
   });
@@ -281,7 +284,7 @@ async function dropRelease(fleet: Fleet, h: FleetHost, reason: string): Promise<
   const runner = { ...h.runner!, signal: undefined };
   try {
     if (h.ctx && (h.state === 'created' || isLive(h))) {
-      const why = h.error ? firstLine(h.error) : reason;
+      const why = h.error ? firstLine(fleet, h.error) : reason;
       await runStages<ReleaseContext & { reason: string }>(runner, [discard, unlock], {
         ...h.ctx,
         reason: why,

@@ -1,4 +1,4 @@
-import { createMask, sharedFileSecrets } from '../config/secrets.js';
+import { configMask } from '../config/secrets.js';
 import { randomUUID } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -111,7 +111,12 @@ export async function prepareDeploy(
   const phases = deployPhases(book);
   const build = buildsLocally(book, phases)
     ? (cwd: string) =>
-        runLocalHooks(book, [...phases.prepare, ...phases.upload], 'before', { cwd, reporter, signal })
+        runLocalHooks(book, [...phases.prepare, ...phases.upload], 'before', {
+          cwd,
+          reporter,
+          signal,
+          mask: configMask(loaded),
+        })
     : undefined;
   const { source, cwd, dispose } = await prepareSource(
     loaded,
@@ -145,7 +150,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     parallel: options.parallel ?? config.parallel,
     book,
     phases: deployPhases(book),
-    mask: createMask([...loaded.secrets, ...sharedFileSecrets(config)]),
+    mask: configMask(loaded, options.env),
     persistence,
     configFile: loaded.file,
   };

@@ -1,3 +1,4 @@
+import { clipMasked, noMask, type Mask } from '../config/secrets.js';
 import { DeployError, isDeployError } from '../definitions/errors.js';
 import { afterMarker } from '../remote/markers.js';
 import { stripMarkers, type Transport } from '../remote/transport.js';
@@ -17,8 +18,9 @@ const STDERR_TAIL_LINES = 15;
 /** Stages that rename over `current`: once one has started, a lost connection may have moved it. */
 const SWITCHING_STAGES = new Set(['symlink', 'rollback', 'revert']);
 
-export function stderrTail(stderr: string): string {
-  const lines = stripMarkers(stderr).trimEnd().split('\n');
+/** The last lines of stderr, masked before they are cut (a multi-line secret cut in two would show). */
+export function stderrTail(stderr: string, mask: Mask = noMask): string {
+  const lines = mask(stripMarkers(stderr)).trimEnd().split('\n');
   return lines.slice(-STDERR_TAIL_LINES).join('\n');
 }
 
@@ -108,8 +110,8 @@ export async function runStages<C extends HostContext>(
       host: runner.alias,
       stage: stage.id,
       exitCode: outcome.exitCode,
-      command: oneLine(command ?? '(unknown)'),
-      stderr: stderrTail(result.stderr),
+      command: oneLine(command ?? '(unknown)', ctx.mask),
+      stderr: stderrTail(result.stderr, ctx.mask),
     });
   report(stage.id, 'failed', error.message);
   // The failed command's index tells a failure before a stage's switch from one after it.
@@ -117,7 +119,7 @@ export async function runStages<C extends HostContext>(
   throw Object.assign(error, { stage: stage.id, commandIndex });
 }
 
-function oneLine(command: string): string {
-  const flat = command.replace(/\s*\n\s*/g, '; ');
-  return flat.length > 400 ? `${flat.slice(0, 400)}…` : flat;
+/** The failed command on one line, at most 400 characters; a hook's `${SECRET}` is masked before the cut. */
+function oneLine(command: string, mask: Mask = noMask): string {
+  return clipMasked((t) => mask(t).replace(/\s*\n\s*/g, '; '), command, 400);
 }

@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Healthcheck } from '../config/hooks-schema.js';
 import type { Config, HostConfig } from '../config/schema.js';
+import { clipMasked, noMask, type Mask } from '../config/secrets.js';
 import { DeployError } from '../definitions/errors.js';
 import { healthcheckStage } from '../stages/healthcheck.js';
 import type { ReleaseContext } from '../stages/types.js';
@@ -17,6 +18,7 @@ export const healthcheckFor = (config: Config, host: HostConfig): Healthcheck | 
 export async function checkUrl(
   check: Healthcheck & { url: string },
   signal?: AbortSignal,
+  mask: Mask = noMask,
 ): Promise<string | undefined> {
   let saw = '';
   for (let attempt = 0; attempt <= check.retries; attempt++) {
@@ -27,7 +29,8 @@ export async function checkUrl(
         redirect: 'manual',
         signal: AbortSignal.any([AbortSignal.timeout(check.timeout * 1000), ...(signal ? [signal] : [])]),
       });
-      const body = (await res.text().catch(() => '')).slice(0, 200).trim();
+      // The app may echo a secret in its error page: masked before the body is cut to 200 characters.
+      const body = clipMasked(mask, (await res.text().catch(() => '')).trim(), 200);
       if (res.status === check.expect_status) return undefined;
       saw = `GET ${check.url} answered ${res.status} (expected ${check.expect_status})${body ? `: ${body}` : ''}`;
     } catch (e) {
@@ -49,7 +52,7 @@ export async function checkHost(
 ): Promise<string | undefined> {
   if (check.url !== undefined) {
     runner.reporter.stage(runner.alias, 'healthcheck', 'start');
-    const saw = await checkUrl({ ...check, url: check.url }, runner.signal);
+    const saw = await checkUrl({ ...check, url: check.url }, runner.signal, ctx.mask);
     runner.reporter.stage(runner.alias, 'healthcheck', saw ? 'failed' : 'done', saw);
     return saw;
   }
@@ -59,7 +62,7 @@ export async function checkHost(
   } catch (e) {
     const err = e as DeployError;
     if (err.code === 'EINTERRUPTED') throw e;
-    return stderrTail(String(err.details?.stderr ?? err.message));
+    return stderrTail(String(err.details?.stderr ?? err.message), ctx.mask);
   }
 }
 

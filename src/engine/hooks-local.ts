@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { noMask, type Mask } from '../config/secrets.js';
 import { DeployError } from '../definitions/errors.js';
 import type { Stage } from '../stages/types.js';
 import { stderrTail } from './executor.js';
@@ -6,7 +7,12 @@ import type { HookBook, HookWhen } from './hooks.js';
 import type { Reporter } from './reporter.js';
 
 /** Runs one `local: true` step on this machine in `cwd`; a non-zero exit fails the deploy. */
-export function runLocalStep(run: string, cwd: string, signal?: AbortSignal): Promise<void> {
+export function runLocalStep(
+  run: string,
+  cwd: string,
+  signal?: AbortSignal,
+  mask: Mask = noMask,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     // detached: the step leads its own process group, so an interrupt stops a whole build.
     const child = spawn('/bin/sh', ['-c', run], { cwd, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -31,7 +37,7 @@ export function runLocalStep(run: string, cwd: string, signal?: AbortSignal): Pr
           stage: 'local hook',
           exitCode: code,
           command: run,
-          stderr: stderrTail(stderr),
+          stderr: stderrTail(stderr, mask),
         }),
       );
     });
@@ -48,12 +54,12 @@ export async function runLocalHooks(
   book: HookBook,
   phase: readonly Pick<Stage, 'id'>[],
   when: HookWhen,
-  options: { cwd: string; reporter: Reporter; signal?: AbortSignal },
+  options: { cwd: string; reporter: Reporter; signal?: AbortSignal; mask?: Mask },
 ): Promise<void> {
   for (const stage of phase) {
     for (const run of book.local(when, stage.id)) {
       options.reporter.log('info', `local ${when} ${stage.id}: ${run}`);
-      await runLocalStep(run, options.cwd, options.signal);
+      await runLocalStep(run, options.cwd, options.signal, options.mask);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { createMask, sharedFileSecrets } from '../config/secrets.js';
+import { configMask } from '../config/secrets.js';
 import { randomUUID } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
 import type { DeployError } from '../definitions/errors.js';
@@ -44,6 +44,7 @@ export async function withHostSessions<T>(
   const selected = selectHosts(o.loaded.config, o.selector);
   const run = readRunInfo(o.command, env);
   const lockToken = randomUUID();
+  const mask = configMask(o.loaded, env);
   const connect =
     o.connect ??
     ((alias: string, s: SelectedHost) =>
@@ -70,7 +71,7 @@ export async function withHostSessions<T>(
           paths: deployPaths(s.host.deploy_path),
           run,
           lockToken,
-          mask: createMask([...o.loaded.secrets, ...sharedFileSecrets(o.loaded.config)]),
+          mask,
           configFile: o.loaded.file,
         },
         error: r.status === 'rejected' ? toDeployError(r.reason, s.alias) : undefined,

@@ -1,3 +1,4 @@
+import { configMask } from '../config/secrets.js';
 import { DeployError, toDeployError } from '../definitions/errors.js';
 import { lock } from '../stages/lock.js';
 import { probeState } from '../stages/probe.js';
@@ -94,7 +95,7 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
       hosts.map((h) => h.alias),
       [lock, probeState, ...phase2].map(({ id, title }) => ({ id, title })),
     );
-    const localOpts = { cwd: o.loaded.config.source, reporter, signal };
+    const localOpts = { cwd: o.loaded.config.source, reporter, signal, mask: configMask(o.loaded, o.env) };
     const proceeding = () => hosts.every((h) => !h.error) && !signal?.aborted;
     const each = (list: HostRollback[], fn: (h: HostRollback) => Promise<void>) =>
       Promise.all(list.map((h) => fn(h).catch((e: unknown) => void (h.error ??= toDeployError(e, h.alias)))));

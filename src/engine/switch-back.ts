@@ -1,3 +1,4 @@
+import { noMask } from '../config/secrets.js';
 import { DeployError, isDeployError } from '../definitions/errors.js';
 import { switchBack, type SwitchBackContext } from '../stages/rollback.js';
 import type { Stage } from '../stages/types.js';
@@ -41,7 +42,8 @@ export async function switchBackAll(
         return { ok: true };
       } catch (e) {
         const wentBack = passedSwitch(e, { stage: switchBack.id, index: 0 });
-        const message = (e as Error).message.split('\n')[0];
+        // Masked before the cut: the first line may stop inside a multi-line secret.
+        const message = (h.ctx.mask ?? noMask)((e as Error).message).split('\n')[0];
         await runStages(runner, [unlock], h.ctx, { quiet: true }).catch((lost: unknown) =>
           reporter.log('error', `could not release the lock: ${(lost as Error).message}`, h.alias),
         );

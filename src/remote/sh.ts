@@ -29,7 +29,8 @@ const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
  */
 export function quote(value: string): string {
   if (value.includes('\0')) {
-    throw new DeployError('EQUOTE', { value: JSON.stringify(value.slice(0, 40)) });
+    // Whole: a cut would leave a secret's first characters where the mask no longer finds them.
+    throw new DeployError('EQUOTE', { value: JSON.stringify(value) });
   }
   if (value === '') return "''";
   if (SAFE.test(value) && !value.startsWith('-')) return value;

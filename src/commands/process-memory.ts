@@ -2,10 +2,20 @@ import v8 from 'node:v8';
 
 /*
  * Two V8 settings for a deploy, which streams a whole tree through short-lived buffers and
- * builds per-file tables once. Set at run time: a `node` flag in the bin's shebang needs
- * `env -S`, which not every system's env (busybox) has. Other commands (a rollback) set
- * neither: they only cost them collections.
+ * builds per-file tables once. Set at run time, because no public API sets them any other way
+ * for a bin: Node reads its own documented heap options (--max-semi-space-size) only at start,
+ * which a shebang can pass only with `env -S` (not every system's env, busybox's among them, has
+ * it) and a re-exec costs a second start; a Worker's resourceLimits would move the deploy into a
+ * worker thread. v8.setFlagsFromString is public, but the flags are V8's own and may be renamed
+ * or dropped by any Node release: V8 then prints "unrecognized flag" and carries on without
+ * them. test/unit/process-memory.test.ts fails when either flag is no longer recognised, or the
+ * young generation's no longer has its effect. Other commands (a rollback) set neither: they
+ * only cost them collections.
  */
+export const V8_SETTINGS = {
+  young: '--semi-space-growth-factor=1',
+  old: '--heap-growing-percent=10',
+} as const;
 
 /**
  * The young generation stays at its starting size instead of growing to 16 MB per semi-space:
@@ -14,7 +24,7 @@ import v8 from 'node:v8';
  * the deploy's modules load: by then the young generation has grown.
  */
 export function keepYoungGenerationSmall(): void {
-  v8.setFlagsFromString('--semi-space-growth-factor=1');
+  v8.setFlagsFromString(V8_SETTINGS.young);
 }
 
 /**
@@ -25,5 +35,5 @@ export function keepYoungGenerationSmall(): void {
  * have loaded: during loading it meant a full collection per 10% of growth, 45 ms of a deploy.
  */
 export function keepOldGenerationSmall(): void {
-  v8.setFlagsFromString('--heap-growing-percent=10');
+  v8.setFlagsFromString(V8_SETTINGS.old);
 }

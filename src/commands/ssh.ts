@@ -43,7 +43,7 @@ export async function sshCommand(o: SshCommandOptions): Promise<number> {
     log: (m) => out.stderr(`warning: ${m}\n`),
   });
   try {
-    return await transport.shell(script.text, { stdin, stdout });
+    return await transport.shell(script, { stdin, stdout });
   } finally {
     await transport.close();
   }

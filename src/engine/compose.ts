@@ -33,7 +33,7 @@ set -e`;
  * themselves run unchanged, one after another, in one shell (a stage's functions and
  * variables stay defined for its later commands).
  */
-export function composeScript(stages: readonly PlannedStage[]): string {
+export function composeScript(stages: readonly PlannedStage[]): ShellText {
   const out = [PROLOGUE, reportPgid];
   for (const stage of stages) {
     out.push(sh`__ss_stage=${stage.id} __ss_step=0; printf '%s%s\\n' ${STAGE_MARKER} ${stage.id} >&2`);
@@ -42,7 +42,7 @@ export function composeScript(stages: readonly PlannedStage[]): string {
       out.push(cmd);
     });
   }
-  return lines(...out).text + '\n';
+  return lines(...out, sh``);
 }
 
 export interface ScriptReport {

@@ -145,7 +145,7 @@ export async function dryRun(
           return {
             phase,
             stages: list.map(({ id, title }) => ({ id, title })),
-            script: composeScript(list.map((st) => ({ id: st.id, commands: st.plan(ctx) }))),
+            script: composeScript(list.map((st) => ({ id: st.id, commands: st.plan(ctx) }))).text,
             local: localAround(book, list as readonly Stage<never>[]),
           };
         });
@@ -155,7 +155,7 @@ export async function dryRun(
           planned.splice(at, 0, {
             phase: 'healthcheck',
             stages: [{ id: st.id, title: st.title }],
-            script: composeScript([{ id: st.id, commands: st.plan(ctx) }]),
+            script: composeScript([{ id: st.id, commands: st.plan(ctx) }]).text,
             local: [],
           });
         } else if (check?.url)

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { noMask, type Mask } from '../config/secrets.js';
 import { DeployError } from '../definitions/errors.js';
+import { deliverScript, userCommand } from '../remote/script-stdin.js';
 import type { Stage } from '../stages/types.js';
 import { stderrTail } from './executor.js';
 import type { HookBook, HookWhen } from './hooks.js';
@@ -14,8 +15,17 @@ export function runLocalStep(
   mask: Mask = noMask,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
+    // As on a server, the step's text goes in on stdin, never as an argument: a local build's
+    // `${TOKEN}` would otherwise be in this machine's process list. It then reads end-of-input.
+    const { bootstrap, head } = deliverScript(userCommand(run));
     // detached: the step leads its own process group, so an interrupt stops a whole build.
-    const child = spawn('/bin/sh', ['-c', run], { cwd, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', bootstrap.text], {
+      cwd,
+      detached: true,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(head);
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const onAbort = () => {

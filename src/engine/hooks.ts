@@ -1,6 +1,7 @@
 import type { Step } from '../config/hooks-schema.js';
 import type { Config, HostConfig } from '../config/schema.js';
-import { sh, type ShellText } from '../remote/sh.js';
+import { userCommand } from '../remote/script-stdin.js';
+import type { ShellText } from '../remote/sh.js';
 import type { HostContext, Stage } from '../stages/types.js';
 import { BEFORE_RELEASE_DIR, type HookStage, type HookWhen } from '../definitions/hook-points.js';
 
@@ -85,11 +86,11 @@ function hookDir(ctx: HostContext, when: HookWhen, stage: string): string {
 }
 
 /**
- * One hook command. The subshell keeps `cd` from leaking into the next stage of the phase
- * script; `/bin/sh -c` runs the user's text as written, in the script's process group, so
- * an interrupt kills it along with everything else.
+ * One hook command: the user's text as written, in a subshell that keeps its `cd` from leaking
+ * into the next stage, in the script's process group (an interrupt kills it with everything
+ * else), and never in a process's arguments (see userCommand).
  */
-export const hookCommand = (dir: string, run: string): ShellText => sh`(cd ${dir} && /bin/sh -c ${run})`;
+export const hookCommand = (dir: string, run: string): ShellText => userCommand(run, dir);
 
 export function hookStage<C extends HostContext>(book: HookBook, when: HookWhen, stage: string): Stage<C> {
   return {

@@ -1,29 +1,55 @@
-import type { Duplex } from 'node:stream';
-import { NodeSSH } from 'node-ssh';
-import ssh2, { type Client, type ConnectConfig } from 'ssh2';
+import type { Duplex, Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import ssh2, { type Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { DeployError } from '../definitions/errors.js';
 import type { AuthPlan } from '../ssh/auth.js';
 import type { ConnectOptions } from '../ssh/connect-options.js';
 import type { HostVerifier } from '../ssh/host-verifier.js';
-import { quote } from './sh.js';
+import { deliverScript } from './script-stdin.js';
+import { sh, type ShellText } from './sh.js';
 import { readPgid, type ExecRequest, type ExecResult, type Transport } from './transport.js';
 
 /** ssh2 declares a peer dead after this many unanswered keepalives (OpenSSH's ServerAliveCountMax). */
 const KEEPALIVE_COUNT_MAX = 3;
 const LOST_GRACE_MS = 1000;
 const PGID_WAIT_MS = 2000;
-/** What node-ssh's pipe may queue on a channel before it waits for ssh2 to take it. */
+/** How much of stdin may wait in a channel's queue before the next piece is read. */
 const STDIN_QUEUE_BYTES = 1 << 16;
 
 /**
- * ssh2 lets a channel queue 2 MiB of written data while it waits for the server's window.
- * An upload's pieces waited there long enough to outlive two scavenges, were promoted, and
- * piled up in old space until a full collection (up to 64 MB at 40,000 files on a slow
- * link). The queue's limit is only reachable through the stream's state.
+ * Writes `head` and then all of `stdin` into the channel, and ends it. ssh2 lets a channel
+ * queue 2 MiB while it waits for the server's window: an upload's pieces waited there long
+ * enough to outlive two scavenges, were promoted, and piled up in old space until a full
+ * collection (up to 64 MB at 40,000 files on a slow link). So at most STDIN_QUEUE_BYTES are
+ * written ahead of what ssh2 has sent, counted by each write's callback: Writable's public API
+ * (a pipe would honour only the channel's own 2 MiB limit, settable only through the stream's
+ * private `_writableState`). Stops quietly when the channel closes: the script exited early,
+ * and its exit code tells why.
  */
-function limitQueue(channel: object): void {
-  const state = (channel as { _writableState?: { highWaterMark?: number } })._writableState;
-  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = STDIN_QUEUE_BYTES;
+async function feed(channel: ClientChannel, head: Buffer, stdin: Readable | undefined): Promise<void> {
+  let queued = 0;
+  let closed = false;
+  let wake = () => {};
+  channel.once('close', () => {
+    closed = true;
+    wake();
+  });
+  const put = async (chunk: Buffer) => {
+    queued += chunk.length;
+    channel.write(chunk, () => {
+      queued -= chunk.length;
+      wake();
+    });
+    while (queued > STDIN_QUEUE_BYTES && !closed) await new Promise<void>((resolve) => (wake = resolve));
+  };
+  await put(head);
+  if (stdin) {
+    for await (const chunk of stdin) {
+      if (closed) break;
+      await put(chunk as Buffer);
+    }
+  }
+  if (!closed) channel.end();
 }
 
 /** Everything one SSH hop needs: where, how to authenticate, which key to trust, and an optional tunnel. */
@@ -103,58 +129,52 @@ export interface SshTransportOptions {
   jumps?: Client[];
 }
 
+interface ChannelResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
 /** One SSH connection per host; every stage of the run execs over it. */
 export class SshTransport implements Transport {
   readonly kind = 'ssh' as const;
   private lost = false;
-  private readonly ssh = new NodeSSH();
+  private closing = false;
 
   constructor(
     readonly client: Client,
     readonly alias: string,
     private readonly options: SshTransportOptions = {},
   ) {
-    this.ssh.connection = client;
     client.on('close', () => (this.lost = true));
     client.on('error', () => (this.lost = true));
     for (const jump of options.jumps ?? []) jump.on('close', () => (this.lost = true));
   }
 
   get isConnected(): boolean {
-    return !this.lost && this.ssh.isConnected();
+    return !this.lost && !this.closing;
   }
 
   async exec({ script, stdin, signal, onStderr }: ExecRequest): Promise<ExecResult> {
     if (!this.isConnected) throw this.lostError();
+    const { bootstrap, head } = deliverScript(script);
     let stderrSoFar = '';
     const onAbort = () => void this.killGroup(readPgid(stderrSoFar));
     signal?.addEventListener('abort', onAbort, { once: true });
-    // node-ssh pipes stdin without an error listener: a source failing mid-stream (a file changed
-    // or unreadable while packing) would crash the process. Close the channel and fail this exec.
+    // A source that fails mid-stream (a file changed or unreadable while packing) fails this exec.
     let stdinError: unknown;
-    let channel: { close(): void } | undefined;
-    const onStdinError = (e: unknown) => {
-      stdinError = e;
-      if (channel) stdin?.unpipe(channel as never);
-      // Kill first: closing the channel first would hand the script an early EOF, and it would go on.
-      // The script's first line reports its process group; a fast failure may come before it.
-      void this.pgidOf(() => stderrSoFar)
-        .then((pgid) => this.killGroup(pgid))
-        .finally(() => channel?.close());
-    };
-    stdin?.once('error', onStdinError);
+    const input = (channel: ClientChannel) =>
+      feed(channel, head, stdin).catch(async (e: unknown) => {
+        stdinError = e;
+        // Kill first: closing the channel first would hand the script an early EOF, and it would
+        // go on. The script's first line reports its process group; a fast failure may come first.
+        await this.killGroup(await this.pgidOf(() => stderrSoFar)).finally(() => channel.close());
+      });
     try {
       // The login shell of the remote user runs the command; `sh -c` pins the dialect to POSIX sh.
-      const res = await this.ssh.execCommand(`exec /bin/sh -c ${quote(script)}`, {
-        stdin,
-        noTrim: true,
-        onChannel: (c) => {
-          channel = c;
-          limitQueue(c);
-          if (stdinError !== undefined) c.close();
-        },
-        onStderr: (c) => {
-          const text = c.toString();
+      const res = await this.run(sh`exec /bin/sh -c ${bootstrap.text}`, {
+        input,
+        onStderr: (text) => {
           stderrSoFar += text;
           onStderr?.(text);
         },
@@ -165,23 +185,62 @@ export class SshTransport implements Transport {
       // itself reports 'close'; wait for that so a lost link is not mistaken for a killed command.
       if (res.code === null && this.isConnected) await this.closedWithin(LOST_GRACE_MS);
       if (res.code === null && !this.isConnected) throw this.lostError();
-      return { code: res.code, stdout: res.stdout, stderr: res.stderr };
+      return res;
     } catch (e) {
       if (e instanceof DeployError || e === stdinError) throw e;
       if (!this.isConnected) throw this.lostError();
       throw e;
     } finally {
-      stdin?.off('error', onStdinError);
       signal?.removeEventListener('abort', onAbort);
     }
   }
 
+  /**
+   * One exec channel: `input` writes its stdin (none: closed at once); stdout is decoded once it
+   * is complete and stderr as a stream, so a character split between two packets stays whole.
+   * Resolves when the channel closes; the code is null when no exit status came (killed, or cut).
+   */
+  private run(
+    command: ShellText,
+    o: { input?: (c: ClientChannel) => Promise<void>; onStderr?: (text: string) => void } = {},
+  ): Promise<ChannelResult> {
+    return new Promise((resolve, reject) => {
+      const onChannel = (err: Error | undefined, channel: ClientChannel) => {
+        if (err) return reject(err);
+        const stdout: Buffer[] = [];
+        let stderr = '';
+        const decoder = new StringDecoder('utf8');
+        const addStderr = (text: string) => {
+          if (text === '') return;
+          stderr += text;
+          o.onStderr?.(text);
+        };
+        let code: number | null = null;
+        channel.on('data', (c: Buffer) => stdout.push(c));
+        channel.stderr.on('data', (c: Buffer) => addStderr(decoder.write(c)));
+        channel.on('exit', (c: unknown) => (code = typeof c === 'number' ? c : null));
+        channel.on('close', () => {
+          addStderr(decoder.end());
+          resolve({ code, stdout: Buffer.concat(stdout).toString('utf8'), stderr });
+        });
+        if (o.input) void o.input(channel);
+        else channel.end();
+      };
+      try {
+        this.client.exec(command.text, onChannel);
+      } catch (e) {
+        // ssh2 throws at once when the connection is already gone.
+        reject(e);
+      }
+    });
+  }
+
   /** Runs `command` with a pty wired to this process's terminal; resolves with its exit code. */
-  shell(command: string, io: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream }): Promise<number> {
+  shell(command: ShellText, io: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream }): Promise<number> {
     const { stdin, stdout } = io;
     return new Promise((resolve, reject) => {
       const pty = { term: process.env.TERM ?? 'xterm', rows: stdout.rows ?? 24, cols: stdout.columns ?? 80 };
-      this.client.exec(command, { pty }, (err, channel) => {
+      this.client.exec(command.text, { pty }, (err, channel) => {
         if (err) return reject(err);
         const raw = stdin.isTTY && !stdin.isRaw;
         if (raw) stdin.setRawMode(true);
@@ -232,7 +291,7 @@ export class SshTransport implements Transport {
   /** Kills what an aborted script left running; its channel closing alone would orphan it. */
   private async killGroup(pgid: number | undefined): Promise<void> {
     if (!pgid || !this.isConnected) return;
-    await this.ssh.execCommand(`kill -TERM -- -${pgid} 2>/dev/null; exit 0`).catch(() => undefined);
+    await this.run(sh`kill -TERM -- -${pgid} 2>/dev/null; exit 0`).catch(() => undefined);
   }
 
   /** Resolves once the socket is really closed, so a connection limit (`--parallel`) holds exactly. */
@@ -243,7 +302,8 @@ export class SshTransport implements Transport {
           this.client.once('close', () => resolve());
           setTimeout(resolve, 5_000).unref();
         });
-    this.ssh.dispose();
+    this.closing = true;
+    this.client.end();
     for (const jump of [...(this.options.jumps ?? [])].reverse()) jump.end();
     await closed;
   }

@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
-import { sh } from './sh.js';
+import { sh, type ShellText } from './sh.js';
 
 export interface ExecRequest {
-  /** A POSIX sh script, built with `sh`. */
-  script: string;
+  /** A POSIX sh script; only `sh` makes one, so no command reaches a host any other way. */
+  script: ShellText;
   stdin?: Readable;
   /** Aborting kills the remote process group and rejects. */
   signal?: AbortSignal;

@@ -30,13 +30,13 @@ export interface ConnectContext {
   localUser?: string;
 }
 
-/** Everything needed to open one connection; maps onto node-ssh/ssh2 options plus host key policy. */
+/** Everything needed to open one connection; maps onto ssh2 options plus host key policy. */
 export interface ConnectOptions {
   alias: string;
   host: string;
   port: number;
   username: string;
-  /** At most one of privateKey / privateKeyPath is set (node-ssh refuses both). */
+  /** At most one of privateKey / privateKeyPath is set: the key that is offered first. */
   privateKey?: string;
   privateKeyPath?: string;
   passphrase?: string;

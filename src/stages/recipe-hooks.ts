@@ -1,6 +1,7 @@
 import { persistenceOf } from '../persistence/app-persistence.js';
 import type { Hook, HookPoint } from '../persistence/recipe-schema.js';
 import { markerLines } from '../remote/markers.js';
+import { userCommand } from '../remote/script-stdin.js';
 import { sh, type ShellText } from '../remote/sh.js';
 import type { ReleaseContext, Stage } from './types.js';
 
@@ -16,7 +17,7 @@ function hookCommand(ctx: ReleaseContext, hook: Hook, forceOptional: boolean): S
   if (hook.when_command_exists) guards.push(sh`command -v ${hook.when_command_exists} >/dev/null 2>&1`);
   if (hook.when_file_exists) guards.push(sh`[ -e ${`${ctx.releasePath}/${hook.when_file_exists}`} ]`);
   const guard = sh.join(guards, ' && ', sh`true`);
-  const run = sh`(cd ${ctx.releasePath} && sh -c ${hook.run})`;
+  const run = userCommand(hook.run, ctx.releasePath);
   const onFail =
     hook.optional || forceOptional
       ? sh`printf '%s%s %s\n' ${HOOK_MARKER} failed ${hook.id}`

@@ -1,16 +1,16 @@
 import { DeployError } from '../definitions/errors.js';
-import { sh } from '../remote/sh.js';
+import { userCommand } from '../remote/script-stdin.js';
 import { stripMarkers } from '../remote/transport.js';
 import type { HostContext, Stage } from './types.js';
 
 /**
- * `deploy run`: the user's command, run by `/bin/sh -c` inside `current`. The command is the
- * user's own shell text, so it is passed to sh as one quoted argument rather than spliced in.
+ * `deploy run`: the user's command inside `current`. It is the user's own shell text, so it is
+ * evaluated as written (userCommand), never spliced into our script or passed as an argument.
  */
 export const runInCurrent = (command: string): Stage<HostContext> => ({
   id: 'run',
   title: 'Run a command in current',
-  plan: (ctx) => [sh`cd ${ctx.paths.current} && /bin/sh -c ${command}`],
+  plan: (ctx) => [userCommand(command, ctx.paths.current)],
   interpret: (outcome, ctx) =>
     new DeployError('ERUN', {
       host: ctx.alias,

@@ -448,7 +448,7 @@ describe('dry run', () => {
     expect(r.stdout).toContain(`current: ${releasesOf(deployPath)[0]}`);
     expect(r.stdout).toMatch(/--- phase prepare: setup, lock, probe/);
     expect(r.stdout).toMatch(/--- phase switch: before:symlink, symlink/);
-    expect(r.stdout).toContain("/bin/sh -c 'php artisan migrate --force'");
+    expect(r.stdout).toContain("eval 'php artisan migrate --force'");
     expect(r.stdout).toMatch(/mv -T \S+ \S+\/current/);
 
     const json = await runCli(['-c', file, '--dry-run', '--json', 'web']);

@@ -38,7 +38,7 @@ describe('secrets in serialized output', () => {
   it('deploy --dry-run hides it in the scripts, as text and as JSON', async () => {
     const text = await runCli(['-c', file, '--dry-run', 'web'], { env });
     expect(text.code, text.output).toBe(0);
-    expect(text.stdout).toContain('/bin/sh -c');
+    expect(text.stdout).toContain('eval ');
     expect(leaks(text.output)).toEqual([]);
     const json = await runCli(['-c', file, '--dry-run', '--json', 'web'], { env });
     expect(json.code, json.output).toBe(0);

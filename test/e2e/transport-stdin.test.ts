@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { connectHost } from '../../src/remote/connect.js';
 import { LocalTransport } from '../../src/remote/local.js';
+import { lines, sh } from '../../src/remote/sh.js';
 import { reportPgid, type Transport } from '../../src/remote/transport.js';
 import { scanSource } from '../../src/source/scan.js';
 import { packTar } from '../../src/source/tar.js';
@@ -36,13 +37,13 @@ async function expectUploadFailure(transport: Transport): Promise<void> {
   const out = path.join(work, `out-${transport.kind}`);
   // The script waits for all of stdin; without the fix it hangs (local) or the process dies (ssh).
   const exec = transport.exec({
-    script: `${reportPgid}\ncat > '${out}' && echo complete > '${out}.done'`,
+    script: lines(reportPgid, sh`cat > ${out} && echo complete > ${`${out}.done`}`),
     stdin: await failingUpload(),
   });
   await expect(exec).rejects.toMatchObject({ code: 'ESOURCE', message: expect.stringContaining('b.txt') });
   expect(fs.existsSync(`${out}.done`)).toBe(false);
   // The connection is still usable: a deploy goes on to unlock and discard the release.
-  await expect(transport.exec({ script: 'echo still here' })).resolves.toMatchObject({
+  await expect(transport.exec({ script: sh`echo still here` })).resolves.toMatchObject({
     code: 0,
     stdout: 'still here\n',
   });

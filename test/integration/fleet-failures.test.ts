@@ -11,6 +11,7 @@ import { rollout } from '../../src/engine/rollout.js';
 import { LocalTransport } from '../../src/remote/local.js';
 import type { ExecRequest, ExecResult, Transport } from '../../src/remote/transport.js';
 import { tmpDir, writeTree } from '../support/project.js';
+import { rewrittenScript } from '../support/shell-text.js';
 
 /** Records begin and end too, so a test can tell whether a run closed its display. */
 class RecordingReporter implements Reporter {
@@ -37,9 +38,9 @@ function faulty(fault: Fault): Transport {
   return {
     kind: 'local',
     exec: async (req: ExecRequest) => {
-      const answer = fault(++n, req.script);
+      const answer = fault(++n, req.script.text);
       if (answer instanceof Error) throw answer;
-      if (typeof answer === 'string') return local.exec({ ...req, script: answer });
+      if (typeof answer === 'string') return local.exec({ ...req, script: rewrittenScript(answer) });
       if (answer) return answer;
       return local.exec(req);
     },

@@ -155,7 +155,7 @@ describe('composeScript', () => {
     const script = composeScript([
       { id: 'one', commands: [sh`true`] },
       { id: 'two', commands: [sh`true`, sh`echo boom >&2; false`] },
-    ]);
+    ]).text;
     let stderr = '';
     try {
       execFileSync('/bin/sh', ['-c', script], { stdio: 'pipe' });
@@ -172,7 +172,9 @@ describe('composeScript', () => {
 describe('composeScript: every step counts', () => {
   const run = async (commands: ShellText[]) => {
     const { spawnSync } = await import('node:child_process');
-    const r = spawnSync('/bin/sh', ['-c', composeScript([{ id: 'st', commands }])], { encoding: 'utf8' });
+    const r = spawnSync('/bin/sh', ['-c', composeScript([{ id: 'st', commands }]).text], {
+      encoding: 'utf8',
+    });
     return { status: r.status, report: readScriptReport(r.stderr), stdout: r.stdout };
   };
 

@@ -92,7 +92,7 @@ describe('withHooks and the phases', () => {
     expect(before!.plan(ctx).map((c) => c.text)).toEqual([hookCommand(paths.root, 'whoami').text]);
     const after = withHooks(DEPLOY.upload, b).find((s) => s.id === 'after:upload')!;
     expect(after.plan(ctx)[0]!.text).toBe(
-      `(cd '/srv/it'\\''s app/releases/20260101-000000' && /bin/sh -c 'echo '\\''x'\\'' && touch $(pwd)/y')`,
+      `(set +e; cd '/srv/it'\\''s app/releases/20260101-000000' || exit; eval 'echo '\\''x'\\'' && touch $(pwd)/y')`,
     );
   });
 });

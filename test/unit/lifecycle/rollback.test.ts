@@ -137,7 +137,7 @@ describe('rollback stages', () => {
     const [cmd, ...rest] = stage.plan(ctx).map((c) => c.text);
     expect(rest).toEqual([]);
     expect(cmd).toContain(
-      `(cd '/srv/it'\\''s/releases/${C}' && timeout 3 /bin/sh -c 'curl -fsS localhost/up')`,
+      `(cd '/srv/it'\\''s/releases/${C}' && printf '%s' 'curl -fsS localhost/up' | timeout 3 /bin/sh -c 'eval "$(cat)"')`,
     );
     expect(cmd).toContain('-gt 2 ]');
     expect(cmd).toContain('sleep 0.5');

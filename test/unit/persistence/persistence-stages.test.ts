@@ -95,7 +95,7 @@ const removal = (
 ) =>
   composeScript([
     { id: 'cleanup', commands: [defineRemoveRelease(paths, ephemeral), planRemoveRelease(release, to)] },
-  ]);
+  ]).text;
 
 describe('rescue', () => {
   it('moves what the app wrote after the switch to shared/.rescued, skipping ephemeral paths, then removes the release', () => {
@@ -202,7 +202,7 @@ describe('recipe hooks', () => {
     } as unknown as ReleaseContext;
     const [cmd] = recipeHooks(['before_symlink']).plan(ctx);
     expect(cmd!.text).toContain('command -v php');
-    expect(cmd!.text).toContain("sh -c 'php artisan storage:link'");
+    expect(cmd!.text).toContain("eval 'php artisan storage:link'");
     expect(cmd!.text).toContain('failed storage-link');
   });
 });

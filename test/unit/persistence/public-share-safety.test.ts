@@ -53,7 +53,7 @@ function sharePlan(root: string, release: string, files: Record<string, string>,
 }
 
 const runShare = (plan: PublicSharePlan) =>
-  runSh(composeScript([{ id: 'shared', commands: planPublicShare(plan) }]), planPublicEntries(plan));
+  runSh(composeScript([{ id: 'shared', commands: planPublicShare(plan) }]).text, planPublicEntries(plan));
 
 function releaseContext(root: string, release: string): ReleaseContext {
   const paths = deployPaths(root);
@@ -89,7 +89,7 @@ function twoReleases() {
 }
 
 const runSymlink = (ctx: ReleaseContext) =>
-  runSh(composeScript([{ id: 'symlink', commands: symlink.plan(ctx) }]));
+  runSh(composeScript([{ id: 'symlink', commands: symlink.plan(ctx) }]).text);
 
 describe('shared public updates and the switch', () => {
   it('are applied after the rename over current, never before it', () => {

@@ -18,7 +18,7 @@ const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** Runs the planned commands with /bin/sh, as the executor would: one script, the entry commands on stdin. */
 function run(plan: PublicSharePlan): { code: number; stdout: string } {
-  const script = composeScript([{ id: 'shared', commands: planPublicShare(plan) }]);
+  const script = composeScript([{ id: 'shared', commands: planPublicShare(plan) }]).text;
   try {
     const input = planPublicEntries(plan);
     return { code: 0, stdout: execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8', input }) };
@@ -163,7 +163,7 @@ describe('script size', () => {
       Array.from({ length: 3000 }, (_, i) => [`images/icon-${i}.svg`, `<svg>${i}</svg>`]),
     );
     const { plan, pub, shared } = fixture(files);
-    const script = composeScript([{ id: 'shared', commands: planPublicShare(plan) }]);
+    const script = composeScript([{ id: 'shared', commands: planPublicShare(plan) }]).text;
     expect(script.length).toBeLessThan(16 * 1024);
     expect(planPublicEntries(plan).length).toBeGreaterThan(128 * 1024);
     const r = run(plan);

@@ -164,7 +164,7 @@ describe('the seeded release is checked before anything is extracted into it (ru
     } as ReleaseContext;
     fs.mkdirSync(c.releasePath);
     const stdin = Buffer.concat(await upload.stdin!(c).toArray());
-    const r = spawnSync('/bin/sh', ['-c', composeScript([{ id: 'upload', commands: upload.plan(c) }])], {
+    const r = spawnSync('/bin/sh', ['-c', composeScript([{ id: 'upload', commands: upload.plan(c) }]).text], {
       input: stdin,
       encoding: 'utf8',
     });

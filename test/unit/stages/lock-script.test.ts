@@ -31,7 +31,7 @@ function hostContext(root: string, lockToken: string): HostContext {
 
 /** Runs a stage's plan with /bin/sh, as the executor would; `bin` goes first on PATH. */
 function runPlan(commands: ReturnType<typeof lock.plan>, bin?: string): number {
-  const script = composeScript([{ id: 'lock', commands }]);
+  const script = composeScript([{ id: 'lock', commands }]).text;
   const env = { ...process.env, PATH: bin ? `${bin}:${process.env.PATH}` : process.env.PATH };
   try {
     execFileSync('/bin/sh', ['-c', script], { env, stdio: 'pipe' });

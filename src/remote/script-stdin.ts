@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import { sh, type ShellText } from './sh.js';
+
+/** The exit code of a script cut off before it arrived whole (sysexits' EX_PROTOCOL is 76; ours). */
+export const SCRIPT_INCOMPLETE = 97;
+
+export interface ScriptDelivery {
+  /** What `/bin/sh -c` runs: reads the script from stdin and evals it. Holds no part of the script. */
+  bootstrap: ShellText;
+  /** Written to the process's stdin before anything else (the upload's data follows it). */
+  head: Buffer;
+}
+
+/**
+ * How a script reaches the shell without being any process's argument. `/proc/<pid>/cmdline` is
+ * readable by every user of the server, and a script holds what deploy.yml interpolated into
+ * its hooks (`${DB_PASSWORD}`); stdin is not. The command line carries only the script's length
+ * and an end mark: `head -c` reads exactly that many bytes (never more, so the upload's archive
+ * behind it stays on stdin for tar), and a script that arrives short (a connection cut mid-way)
+ * lacks the end mark and is refused rather than half run. The script lives in a shell variable,
+ * which is not exported: it is in no process's environment either.
+ */
+export function deliverScript(script: ShellText): ScriptDelivery {
+  const end = `# end of script ${randomUUID()}`;
+  const head = Buffer.from(`${script.text}\n${end}`, 'utf8');
+  const bootstrap = sh`__ss_script=$(head -c ${head.length}); case "$__ss_script" in *${end}) ;; *) printf 'shipshape: the script arrived incomplete\\n' >&2; exit ${SCRIPT_INCOMPLETE} ;; esac; eval "$__ss_script"`;
+  return { bootstrap, head };
+}
+
+/**
+ * The user's own shell text (a hook, a health check, `deploy run`'s command) as one command of a
+ * script: `eval`ed by the script's shell in a subshell, so it never becomes a process's argument
+ * as `/bin/sh -c <text>` made it. The subshell keeps its `cd`, variables and traps to itself;
+ * `set +e` gives it the semantics it had under `sh -c` (the script runs under `set -e`): its
+ * status is that of its last command, a syntax error exits it with 2, `exit n` ends only it.
+ */
+export const userCommand = (text: string, dir?: string): ShellText =>
+  dir === undefined ? sh`(set +e; eval ${text})` : sh`(set +e; cd ${dir} || exit; eval ${text})`;

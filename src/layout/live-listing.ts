@@ -3,6 +3,7 @@ import { sh, type ShellText } from '../remote/sh.js';
 import { spareTree } from './spare.js';
 import { manifestDir } from './upload-manifests.js';
 import { TREE_END } from '../source/previous-release.js';
+import { readCurrentRelease } from './current-link.js';
 
 /**
  * `find` over a directory, NUL-separated so any file name survives, gzipped and base64'd onto
@@ -31,8 +32,7 @@ export function probePreviousRelease(paths: DeployPaths, withSpare: boolean): Sh
   if [ -d ${spare} ] && [ ! -L ${spare} ]; then printf 'spare-tree\t'; ${listing(sh`${spare}`)}; printf '\n'; fi`
     : sh``;
   return [
-    sh`__prev=''; if [ -L ${paths.current} ]; then __prev=$(readlink ${paths.current}); __prev=\${__prev#./}; __prev=\${__prev#releases/}; __prev=\${__prev%/}; fi
-case "$__prev" in [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9]) ;; *) __prev='' ;; esac
+    sh`${readCurrentRelease(paths)}; __prev=$__cur
 if [ -n "$__prev" ] && [ -d ${dir} ] && [ ! -L ${dir} ]; then
   printf 'prev-release\t%s\n' "$__prev"
   printf 'prev-uid\t%s\n' "$(id -u)"

@@ -1,5 +1,6 @@
 import dayjs from 'dayjs';
 import utc from 'dayjs/plugin/utc.js';
+import { sh } from '../remote/sh.js';
 
 dayjs.extend(utc);
 
@@ -17,9 +18,15 @@ export interface ReleaseLogEntry {
   reason?: string;
 }
 
-/** Release names sort in time order; this is the seed's `YYYYMMDD-HHmmss` in UTC. */
+/**
+ * Release names sort in time order; this is the seed's `YYYYMMDD-HHmmss` in UTC. Only names of
+ * this form are releases: a directory or log line named otherwise (`..`, or the name with a
+ * newline after it, which a line-based read would cut back to a valid one) is not.
+ */
 export const RELEASE_PATTERN = /^\d{8}-\d{6}$/;
 export const RELEASE_FORMAT = 'YYYYMMDD-HHmmss';
+/** The same as a shell `case` pattern, which matches the whole word (a trailing newline fails it). */
+export const RELEASE_GLOB = sh`[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9]`;
 
 /**
  * A fresh name later than every existing one. Two deploys in the same second
@@ -57,7 +64,8 @@ export function parseLog(text: string): { entries: ReleaseLogEntry[]; bad: numbe
     if (!line.trim()) continue;
     try {
       const e = JSON.parse(line) as ReleaseLogEntry;
-      if (typeof e.name === 'string' && typeof e.status === 'string') entries.push(e);
+      if (typeof e.name === 'string' && RELEASE_PATTERN.test(e.name) && typeof e.status === 'string')
+        entries.push(e);
       else bad++;
     } catch {
       bad++;

@@ -64,8 +64,9 @@ export function parseRemoteState(stdout: string): RemoteState {
     if (tab < 0) continue;
     const [kind, value] = [line.slice(0, tab), line.slice(tab + 1)];
     if (kind === 'current-link') {
-      const m = /^(?:\.\/)?releases\/([^/]+)\/?$/.exec(value);
-      state.current = { kind: 'link', target: own(value), release: m?.[1] && own(m[1]) };
+      const m = /^releases\/([^/]+)$/.exec(value);
+      const release = m?.[1] !== undefined && RELEASE_PATTERN.test(m[1]) ? own(m[1]) : undefined;
+      state.current = { kind: 'link', target: own(value), release };
     } else if (kind === 'current-other') {
       state.current = { kind: 'other' };
     } else if (kind === 'release' && RELEASE_PATTERN.test(value)) {

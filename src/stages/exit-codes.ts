@@ -4,6 +4,7 @@
  */
 export const REMOTE_EXIT = {
   currentNotLink: 65,
+  notARelease: 67,
   sharedMissing: 66,
   releaseChanged: 67,
   targetChanged: 68,

@@ -2,12 +2,19 @@ import { PROBE_BEGIN, PROBE_END } from '../layout/remote-state.js';
 import { sh, type ShellText } from '../remote/sh.js';
 import { probePreviousRelease } from '../layout/live-listing.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
+import { readCurrentRelease } from '../layout/current-link.js';
+import { RELEASE_GLOB } from '../layout/release-log.js';
 import { uploadSettings, usesSpare } from '../source/upload-plan.js';
 import type { HostContext, Stage } from './types.js';
 
+/**
+ * Names read from the server are releases only in the release form, checked here by the shell
+ * on the whole name (the report is line-based: a name with a newline in it would otherwise
+ * arrive cut back to a valid one) and again by parseRemoteState.
+ */
 const readState = ({ paths }: HostContext): ShellText[] => [
-  sh`if [ -L ${paths.current} ]; then printf 'current-link\t%s\n' "$(readlink ${paths.current})"; elif [ -e ${paths.current} ]; then printf 'current-other\t\n'; fi`,
-  sh`for d in ${paths.releases}/*; do if [ -d "$d" ] && [ ! -L "$d" ]; then printf 'release\t%s\n' "\${d##*/}"; fi; done`,
+  sh`${readCurrentRelease(paths)}; if [ -n "$__cur" ]; then printf 'current-link\treleases/%s\n' "$__cur"; elif [ -L ${paths.current} ]; then printf 'current-link\t\n'; elif [ -e ${paths.current} ]; then printf 'current-other\t\n'; fi`,
+  sh`for d in ${paths.releases}/*; do case "\${d##*/}" in ${RELEASE_GLOB}) if [ -d "$d" ] && [ ! -L "$d" ]; then printf 'release\t%s\n' "\${d##*/}"; fi ;; esac; done`,
   sh`if [ -f ${paths.log} ]; then sed 's/^/log\t/' ${paths.log}; fi`,
   sh`if [ -f ${paths.lock}/owner.json ]; then printf 'lock\t'; tr -d '\n' < ${paths.lock}/owner.json; printf '\n'; elif [ -d ${paths.lock} ]; then printf 'lock\t\n'; fi`,
 ];

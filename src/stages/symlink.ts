@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { sh, type ShellText } from '../remote/sh.js';
-import { currentLinkText, type DeployPaths } from '../layout/paths.js';
+import { DeployError } from '../definitions/errors.js';
+import { currentLinkText, releaseDir, type DeployPaths } from '../layout/paths.js';
+import { RELEASE_PATTERN } from '../layout/release-log.js';
 import { REMOTE_EXIT } from './exit-codes.js';
 import { appendLog, logEntry } from './log-line.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
@@ -17,11 +19,18 @@ export const switchTempLink = (paths: DeployPaths, release: string): string =>
  * Points `current` at a release atomically. `ln -sfn` unlinks and re-creates, leaving a
  * moment with no `current` (and it follows a link-to-directory on some systems); renaming
  * a fresh link over the old one with `mv -T` is a single rename(2), so readers always
- * see either the old or the new complete release.
+ * see either the old or the new complete release. Deploy, rollback and switching back all
+ * come here, and it refuses a target that is not a real directory under releases/ (gone, a
+ * symlink planted there, a name read wrongly from the server): `current` never dangles.
  */
 export function switchCurrent(paths: DeployPaths, release: string): ShellText {
+  if (!RELEASE_PATTERN.test(release))
+    throw new DeployError('EINTERNAL', {
+      reason: `refusing to switch to ${JSON.stringify(release)}: not a release name`,
+    });
   const tmp = switchTempLink(paths, release);
-  return sh`if [ -e ${paths.current} ] && [ ! -L ${paths.current} ]; then printf '%s exists and is not a symlink\n' ${paths.current} >&2; exit ${REMOTE_EXIT.currentNotLink}; fi; rm -f ${tmp} && ln -s ${currentLinkText(release)} ${tmp} && mv -T ${tmp} ${paths.current}`;
+  const dir = releaseDir(paths, release);
+  return sh`if [ -e ${paths.current} ] && [ ! -L ${paths.current} ]; then printf '%s exists and is not a symlink\n' ${paths.current} >&2; exit ${REMOTE_EXIT.currentNotLink}; fi; if [ ! -d ${dir} ] || [ -L ${dir} ]; then printf 'refusing to point current at %s: not a directory under releases/\n' ${dir} >&2; exit ${REMOTE_EXIT.notARelease}; fi; rm -f ${tmp} && ln -s ${currentLinkText(release)} ${tmp} && mv -T ${tmp} ${paths.current}`;
 }
 
 export const symlink: Stage = {

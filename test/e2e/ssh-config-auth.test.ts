@@ -2,10 +2,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { quote } from '../../src/remote/sh.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { releasesOf, runCli, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
+import { cliArgv, releasesOf, runCli, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 
 let server: SshdServer;
@@ -141,16 +140,7 @@ describe('ssh config, agent and key files against a real sshd', () => {
     execFileSync('ssh-keygen', ['-q', '-p', '-N', 'typed-at-the-prompt', '-f', key]);
     const deployPath = path.join(work, 'tty', 'server');
     const { file } = project('tty', { web: sshHost(server, deployPath, { identity_file: key }) });
-    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-    const cli = [
-      process.execPath,
-      '--import',
-      pathToFileURL(path.join(root, 'node_modules/tsx/dist/loader.mjs')).href,
-      path.join(root, 'test/support/run-cli.ts'),
-      '-c',
-      file,
-      'web',
-    ];
+    const cli = cliArgv(['-c', file, 'web']);
     // script(1) gives the CLI a real terminal on stdin, stdout and stderr.
     const child = spawn('script', ['-qec', cli.map(quote).join(' '), '/dev/null'], {
       env: { ...process.env, ...env(), CI: 'true', FORCE_COLOR: '0' },

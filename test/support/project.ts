@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
+import { quote } from '../../src/remote/sh.js';
 import type { SshdServer } from './sshd.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -18,14 +19,36 @@ export interface CliResult {
   output: string;
 }
 
-/** The command line that runs the CLI from source (for a test that must run it some other way, e.g. on a pty). */
-export const cliArgv = (args: string[]): string[] => [
+/** The command line that runs the real CLI from source: node, the tsx loader, the entry point. */
+export const cliArgv = (args: readonly string[]): string[] => [
   process.execPath,
   '--import',
   TSX,
   path.join(ROOT, 'test/support/run-cli.ts'),
   ...args,
 ];
+
+/**
+ * Runs the CLI on a real terminal (script(1) gives it a pty on stdin, stdout and stderr), as a
+ * person at a keyboard sees it: with CI unset it draws listr2's task tree. Output is both streams.
+ */
+export function runCliOnTerminal(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    // script's pty starts with 0 columns; a terminal has a size (listr2 wraps to it).
+    const command = `stty cols 120 rows 40 && exec ${cliArgv(args).map(quote).join(' ')}`;
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      cwd: ROOT,
+      env: { ...process.env, CI: '', GITHUB_ACTIONS: '', GITLAB_CI: '', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    child.stdin.end();
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout: output, stderr: '', output }));
+  });
+}
 
 /** Runs the real CLI in a child process, from source, as a user would. */
 export function runCli(

@@ -17,18 +17,23 @@ describe('nextReleaseName', () => {
 
 describe('release log', () => {
   it('folds to the last state of each release and counts bad lines', () => {
+    const [a, b] = ['20260101-000001', '20260101-000002'];
     const text = [
-      '{"name":"a","status":"started"}',
-      '{"name":"a","status":"success"}',
+      `{"name":"${a}","status":"started"}`,
+      `{"name":"${a}","status":"success"}`,
       'not json',
-      '{"name":"b","status":"started"}',
-      '{"name":"a","status":"rolled_back"}',
+      `{"name":"${b}","status":"started"}`,
+      `{"name":"${a}","status":"rolled_back"}`,
+      // Not release names: a line-based read must not make them into one.
+      `{"name":"${a}\\n","status":"success"}`,
+      '{"name":"..","status":"success"}',
     ].join('\n');
     const { entries, bad } = parseLog(text);
-    expect(bad).toBe(1);
+    expect(bad).toBe(3);
     const folded = foldLog(entries);
-    expect(folded.get('a')?.status).toBe('rolled_back');
-    expect(folded.get('b')?.status).toBe('started');
+    expect([...folded.keys()]).toEqual([a, b]);
+    expect(folded.get(a)?.status).toBe('rolled_back');
+    expect(folded.get(b)?.status).toBe('started');
   });
 });
 

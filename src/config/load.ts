@@ -4,6 +4,7 @@ import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, typ
 import type { z } from 'zod';
 import { DeployError } from '../definitions/errors.js';
 import { interpolate, originKey, type Interpolation } from './interpolate.js';
+import { SYSTEM_DIRS } from './paths.js';
 import { configSchema, type Config } from './schema.js';
 import { clipMasked, createMask, type Mask } from './secrets.js';
 import { suggest } from './suggest.js';
@@ -186,11 +187,45 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 
   const dir = path.dirname(path.resolve(file));
   const config = parsed.data!;
-  for (const host of Object.values(config.hosts)) {
-    if (host.local) host.deploy_path = path.resolve(dir, host.deploy_path);
-  }
   config.source = path.resolve(dir, config.source);
+  for (const [alias, host] of Object.entries(config.hosts)) {
+    if (!host.local) continue;
+    host.deploy_path = path.resolve(dir, host.deploy_path);
+    const problem = localDeployPathProblem(host.deploy_path, config.source);
+    if (problem) add(['hosts', alias, 'deploy_path'], problem);
+  }
+  if (problems.length) throw configError(file, problems);
   return { file, dir, config, secrets: [...secrets] };
+}
+
+/** The real path of `p`: symlinks of the part that exists resolved, the rest appended. */
+function realPath(p: string): string {
+  const missing: string[] = [];
+  for (let at = p; ; at = path.dirname(at)) {
+    try {
+      return path.join(fs.realpathSync.native(at), ...missing.reverse());
+    } catch {
+      if (at === path.dirname(at)) return p;
+      missing.push(path.basename(at));
+    }
+  }
+}
+
+const within = (inner: string, outer: string): boolean =>
+  inner === outer || inner.startsWith(outer.endsWith('/') ? outer : `${outer}/`);
+
+/**
+ * A relative `deploy_path` of a local host is checked once it is resolved (and its symlinks
+ * followed), where the schema could only see its text: `../..` may well be `/`, and a path
+ * inside `source` would have every deploy upload the previous releases into the next.
+ */
+function localDeployPathProblem(deployPath: string, source: string): string | undefined {
+  const real = realPath(deployPath);
+  if (SYSTEM_DIRS.includes(real)) return `resolves to ${real}, a system directory`;
+  const src = realPath(source);
+  if (within(real, src))
+    return `resolves to ${real}, inside \`source\` (${src}): every deploy would upload the releases before it; choose a directory outside it`;
+  return undefined;
 }
 
 function valueAt(root: unknown, at: Path): unknown {

@@ -109,7 +109,7 @@ export const hostSchema = z
       .string()
       .min(1)
       .describe(
-        'Directory that holds releases/, shared/, current and .deploy/. Absolute on remote hosts; may be relative to deploy.yml when local: true.',
+        'Directory that holds releases/, shared/, current and .deploy/. Absolute on remote hosts; may be relative to deploy.yml when local: true, but never inside `source`.',
       ),
     stage: name
       .optional()

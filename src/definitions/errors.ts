@@ -98,9 +98,10 @@ export const ERRORS = {
     exit: EXIT.failed,
     message: (d) => `${s(d.path)}: ${s(d.reason)}`,
     hint: (d) =>
-      d.changed
+      s(d.advice) ||
+      (d.changed
         ? 'Stop whatever writes into the source directory (a watcher, a build) and run the deploy again.'
-        : 'Fix the permissions of that file (or exclude it in .deployignore) and run the deploy again.',
+        : 'Fix the permissions of that file (or exclude it in .deployignore) and run the deploy again.'),
   },
   EDIRTY: {
     exit: EXIT.usage,
@@ -196,6 +197,12 @@ export const ERRORS = {
       d.switched
         ? 'The new release was already live and stays live.'
         : '`current` was not touched; the incomplete release was removed.',
+  },
+  EKNOWNHOSTS: {
+    exit: EXIT.usage,
+    message: (d) => `known_hosts file ${s(d.file)} cannot be read: ${s(d.reason)}`,
+    hint: () =>
+      'Point known_hosts_file in deploy.yml (or UserKnownHostsFile in your ssh config) at a file, or fix its permissions.',
   },
   EKEYFILE: {
     exit: EXIT.usage,

@@ -134,7 +134,16 @@ export async function prepareSource(
   return { source, cwd: config.source, dispose: nothing };
 }
 
+const size = (n: number): string =>
+  n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${n} bytes`;
+
 function warnAbout(source: SourceInfo, reporter: Reporter): void {
+  for (const f of source.sparse ?? []) {
+    reporter.log(
+      'warn',
+      `${f.path} is a sparse file of ${size(f.size)} with ${size(f.allocated)} on disk: the upload has no sparse entries, so it is sent, and stored on every host, at its full size (exclude it in .deployignore if the app does not need it)`,
+    );
+  }
   const g = source.git;
   if (!g) return;
   if (g.changes.length > 0) {

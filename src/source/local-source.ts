@@ -6,7 +6,7 @@ import { directoryContent } from './content-directory.js';
 import { git, locateGit, type GitLocation } from './git.js';
 import { commitContent, listCommit, readCommitFile, readCommitFileSync, type Commit } from './git-commit.js';
 import { readWorkTreeView, type Change, type WorkTreeView } from './git-status.js';
-import { ALWAYS_EXCLUDED, readIgnorePatterns, scanSource } from './scan.js';
+import { ALWAYS_EXCLUDED, readIgnorePatterns, scanSource, type ScanFindings } from './scan.js';
 import type { SourceInfo } from './source-info.js';
 
 /** The deploy.yml keys that decide what of the source is uploaded. */
@@ -59,11 +59,15 @@ export async function readTreeSource(
 ): Promise<SourceInfo> {
   const patterns = await uploadPatterns(dir, settings);
   const loc = await locateGit(dir);
-  if (!loc) return { root: dir, entries: await scanSource(dir, patterns), revision: undefined };
+  const findings: ScanFindings = { sparse: [] };
+  if (!loc) {
+    const entries = await scanSource(dir, patterns, undefined, findings);
+    return { root: dir, entries, revision: undefined, sparse: findings.sparse };
+  }
   const respect = settings.respect_gitignore !== false;
   const include = settings.include ?? [];
   const [view, head] = await Promise.all([readWorkTreeView(dir, loc, !!options.commit), headOf(dir)]);
-  const entries = await scanSource(dir, patterns, respect ? { view, include } : undefined);
+  const entries = await scanSource(dir, patterns, respect ? { view, include } : undefined, findings);
   const ignored = respect ? leftOut(view, include) : [];
   const changes = options.commit ? [] : uploadedChanges(view.changes, patterns);
   const builtButIgnored = options.commit
@@ -78,6 +82,7 @@ export async function readTreeSource(
     revision: commit && (options.commit ? commit : commit + (changes.length ? '-dirty' : '')),
     content: options.commit ? worktreeContent(dir, loc, view) : undefined,
     git: { commit, changes, ignored, builtButIgnored },
+    sparse: findings.sparse,
   };
 }
 

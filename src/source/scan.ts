@@ -2,6 +2,7 @@ import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import ignore from 'ignore';
+import { DeployError } from '../definitions/errors.js';
 import type { WorkTreeView } from './git-status.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink';
@@ -25,6 +26,19 @@ export interface SourceEntry {
   /** The git blob holding the file's bytes, for a source read from a commit. */
   oid?: string;
 }
+
+/** What the walk noticed besides the entries, for the deploy to warn about. */
+export interface ScanFindings {
+  /** Files of which at least SPARSE_GAP bytes are holes: the archive sends and stores them whole. */
+  sparse: { path: string; size: number; allocated: number }[];
+}
+
+/**
+ * How many bytes of holes make a file worth a warning: tar here has no sparse entries, so a
+ * 2 GiB disk image with 1 MB of data costs 2 GiB of upload and of disk on every host. Smaller
+ * gaps are filesystem noise (compression, preallocation).
+ */
+export const SPARSE_GAP = 64 * 2 ** 20;
 
 /**
  * Never worth uploading: the repository itself. Without a trailing `/`, so the `.git` file of a
@@ -61,6 +75,7 @@ export async function scanSource(
   source: string,
   patterns: readonly string[],
   git?: GitScan,
+  findings: ScanFindings = { sparse: [] },
 ): Promise<SourceEntry[]> {
   const rules = ignore().add([...patterns]);
   const out: SourceEntry[] = [];
@@ -73,20 +88,31 @@ export async function scanSource(
     // instance: 10 MB at 40,000 files, promoted and then garbage. A fresh instance per
     // directory (sharing the compiled rules) keeps that cache one listing long.
     const ig = ignore().add(rules);
-    const dirents = fsSync.readdirSync(path.join(source, rel), { withFileTypes: true });
+    const dirents = sourceFs(rel || '.', () =>
+      fsSync.readdirSync(path.join(source, rel), { withFileTypes: true }),
+    );
     dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const d of dirents) {
       const p = rel ? `${rel}/${d.name}` : d.name;
       if (ig.ignores(d.isDirectory() ? `${p}/` : p)) continue;
       const abs = path.join(source, p);
-      const st = fsSync.lstatSync(abs);
+      if (d.name.includes('\uFFFD')) verifyUtf8Name(source, rel, d.name);
+      const st = sourceFs(p, () => fsSync.lstatSync(abs));
       const isDir = st.isDirectory();
       const gitIgnores = inIgnored || !!git?.view.ignored.has(isDir ? `${p}/` : p);
       const keep = !gitIgnores || included(p);
       const tracked = git ? git.view.tracked.has(p) : undefined;
       if (!keep && !(isDir && includesBelow(p))) continue;
       if (st.isSymbolicLink()) {
-        out.push(entryOf(p, 'symlink', st, tracked, fsSync.readlinkSync(abs)));
+        out.push(
+          entryOf(
+            p,
+            'symlink',
+            st,
+            tracked,
+            sourceFs(p, () => fsSync.readlinkSync(abs)),
+          ),
+        );
       } else if (isDir) {
         const at = out.length;
         out.push(entryOf(p, 'dir', st, tracked));
@@ -95,12 +121,53 @@ export async function scanSource(
         if (!keep && out.length === at + 1) out.pop();
       } else if (st.isFile()) {
         out.push(entryOf(p, 'file', st, tracked));
+        const allocated = st.blocks * 512;
+        if (st.size - allocated >= SPARSE_GAP) findings.sparse.push({ path: p, size: st.size, allocated });
       }
       // Sockets, FIFOs and devices are not part of an application; they are skipped.
     }
   };
   await walk('');
   return out;
+}
+
+/** A file system call on the source, its failure as the error a person reads (not a stack trace). */
+function sourceFs<T>(rel: string, call: () => T): T {
+  try {
+    return call();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DeployError('ESOURCE', {
+      path: rel,
+      reason: `cannot be read for the upload (${code ?? (e as Error).message})`,
+      // Gone between the listing and the look at it: something is writing into the source.
+      changed: code === 'ENOENT',
+    });
+  }
+}
+
+/** A name's bytes shown as text: printable ASCII as is, every other byte as \xHH. */
+const shownName = (name: Buffer): string =>
+  [...name]
+    .map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`))
+    .join('');
+
+/**
+ * Node reads names as UTF-8 and turns bytes that are not into U+FFFD, which then names no file.
+ * The archive and the manifest carry names as UTF-8, so such a file cannot be sent as named:
+ * it is refused by its real bytes. (A name that holds U+FFFD itself is valid and passes.)
+ */
+function verifyUtf8Name(source: string, rel: string, decoded: string): void {
+  const raw = sourceFs(rel || '.', () => fsSync.readdirSync(path.join(source, rel), { encoding: 'buffer' }));
+  for (const name of raw) {
+    if (name.toString('utf8') !== decoded || Buffer.from(decoded, 'utf8').equals(name)) continue;
+    throw new DeployError('ESOURCE', {
+      path: rel ? `${rel}/${shownName(name)}` : shownName(name),
+      reason: 'its name is not valid UTF-8, so it cannot be sent under that name',
+      advice:
+        'Rename it to a UTF-8 name (e.g. `convmv -f latin1 -t utf-8 --notest <file>`) and run the deploy again.',
+    });
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { contentFrom, type ContentSource } from './content.js';
 import type { Change } from './git-status.js';
-import type { SourceEntry } from './scan.js';
+import type { ScanFindings, SourceEntry } from './scan.js';
 
 /** What a deploy uploads, read on this machine before any host is touched. */
 export interface SourceInfo {
@@ -15,6 +15,8 @@ export interface SourceInfo {
   readFile?(rel: string): Buffer | undefined;
   /** What git said, when the source is in a git work tree or is a commit. */
   git?: GitSummary;
+  /** Files mostly made of holes, which the upload sends and stores at their full size. */
+  sparse?: ScanFindings['sparse'];
 }
 
 export interface GitSummary {

@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { DeployError } from '../definitions/errors.js';
 import { matchPatternList } from './patterns.js';
 
 /**
@@ -233,9 +234,15 @@ export function defaultKnownHostsFiles(home: string = homedir()): string[] {
   ];
 }
 
+const UNREADABLE: Record<string, string> = {
+  EISDIR: 'it is a directory (EISDIR)',
+  EACCES: 'permission denied (EACCES)',
+};
+
 /**
  * Reads the files that exist, then `extraText` (the `SSH_KNOWN_HOSTS` variable in CI, where no
- * home directory survives between runs). A missing file is no error; an unreadable one is.
+ * home directory survives between runs). A missing file is no error; an unreadable one is
+ * EKNOWNHOSTS: trusting nothing would refuse every key, and skipping it would trust too little.
  */
 export function readKnownHosts(
   files: readonly string[] = defaultKnownHostsFiles(),
@@ -249,7 +256,10 @@ export function readKnownHosts(
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') continue;
-      throw e;
+      throw new DeployError('EKNOWNHOSTS', {
+        file,
+        reason: (code && UNREADABLE[code]) ?? code ?? (e as Error).message,
+      });
     }
     entries.push(...parseKnownHosts(text, file));
   }

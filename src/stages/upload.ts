@@ -103,9 +103,11 @@ export const upload: Stage = {
       ...links(ctx, plan),
       ...seedCheck(ctx, plan),
       // --no-same-owner: files belong to the deploying user, not to uid 0 from the archive.
+      // --no-unquote, first: GNU tar reads `-C a\b` as `-C ab` otherwise (a deploy_path with a
+      // backslash failed with "Cannot open"); it must come before the -C it applies to.
       plan.compression === 'gzip'
-        ? sh`tar -x -z --no-same-owner -p -f - -C ${ctx.releasePath}`
-        : sh`tar -x --no-same-owner -p -f - -C ${ctx.releasePath}`,
+        ? sh`tar --no-unquote -x -z --no-same-owner -p -f - -C ${ctx.releasePath}`
+        : sh`tar --no-unquote -x --no-same-owner -p -f - -C ${ctx.releasePath}`,
       // The manifest is the archive's last entry: finding it proves the whole archive arrived.
       sh`mkdir -p ${dir} && mv -f -- ${inArchive} ${manifestFile(ctx.paths, ctx.release)}`,
       // Manifests of releases that are gone (pruned, failed, removed by hand) go too.

@@ -152,7 +152,7 @@ describe('deploy over a real sshd', () => {
     }
     expect(r.code, r.output).toBe(1);
     expect(r.stderr).toContain('web: stage `upload` failed');
-    expect(r.stderr).toContain('tar -x');
+    expect(r.stderr).toContain('tar --no-unquote -x');
     expect(r.stderr).toContain('tar: simulated write error');
     expect(current(deployPath)).toBe(before.current);
     expect(releasesOf(deployPath)).toEqual(before.releases);

@@ -52,7 +52,7 @@ describe('secrets in serialized output', () => {
     const f = writeConfig(dir, {
       application: 'enc',
       source: '.',
-      hosts: { web: { local: true, deploy_path: './target', labels: { token: '${TOKEN}' } } },
+      hosts: { web: { local: true, deploy_path: '../labels-target', labels: { token: '${TOKEN}' } } },
     });
     for (const args of [['--json', 'hosts'], ['--json', 'config'], ['config']]) {
       const r = await runCli(['-c', f, ...args, 'web'], { env });

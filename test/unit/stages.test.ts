@@ -83,7 +83,7 @@ describe('stage plans', () => {
   it('upload extracts one tar stream into the release', () => {
     // Without a plan from the engine, upload is full: extract, then file the upload manifest.
     expect(text(upload.plan(ctx()))).toContain(
-      `tar -x --no-same-owner -p -f - -C ${q('releases/20260101-000003')}`,
+      `tar --no-unquote -x --no-same-owner -p -f - -C ${q('releases/20260101-000003')}`,
     );
   });
 

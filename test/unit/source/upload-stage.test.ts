@@ -32,7 +32,9 @@ function ctx(upload?: ReleaseContext['upload']): ReleaseContext {
 describe('upload stage plan', () => {
   it('a full upload extracts into the empty release and files the manifest', () => {
     const text = upload.plan(ctx()).map((c) => c.text);
-    expect(text[0]).toBe(`tar -x --no-same-owner -p -f - -C '/srv/it'\\''s app/releases/20260102-000000'`);
+    expect(text[0]).toBe(
+      `tar --no-unquote -x --no-same-owner -p -f - -C '/srv/it'\\''s app/releases/20260102-000000'`,
+    );
     expect(text[1]).toContain(
       `mv -f -- '/srv/it'\\''s app/releases/20260102-000000/.shipshape-upload-manifest.tok.json.gz'`,
     );
@@ -64,7 +66,7 @@ describe('upload stage plan', () => {
     );
     // No kept symlinks: the seed check reads an empty list, then compares the release's listing.
     expect(text[2]).toMatch(/^head -c 0 > /);
-    expect(text[3]).toMatch(/^tar -x -z --no-same-owner -p -f - -C /);
+    expect(text[3]).toMatch(/^tar --no-unquote -x -z --no-same-owner -p -f - -C /);
   });
 
   it('upload: copy seeds with cp -a, not hard links', () => {
@@ -112,7 +114,7 @@ describe('upload stage plan', () => {
       `head -c 10 | { cd '/srv/it'\\''s app/releases/20260101-000000' && xargs -0 -r cp -al --parents -t '/srv/it'\\''s app/releases/20260102-000000' --; }`,
     );
     expect(text[3]).toMatch(/^head -c 0 > /);
-    expect(text[4]).toMatch(/^tar -x --no-same-owner -p -f - -C /);
+    expect(text[4]).toMatch(/^tar --no-unquote -x --no-same-owner -p -f - -C /);
     expect(text.join('\n')).not.toContain('cp -al -- ');
   });
 });

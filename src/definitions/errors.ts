@@ -153,8 +153,11 @@ export const ERRORS = {
     message: (d) =>
       `${s(d.host)}: ${s(d.reason)} host key for ${s(d.hostname)} port ${s(d.port)}: ${s(d.keyType)} ${s(d.fingerprint)}`,
     hint: (d) =>
-      `${d.reason === 'changed' ? `If the server was really re-keyed, remove the old entry first (\`ssh-keygen -R '${s(d.entryName)}'${d.knownHostsFile ? ` -f ${s(d.knownHostsFile)}` : ''}\`). ` : ''}` +
-      `Compare the fingerprint with the server's (\`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub\` on it), then trust it: \`ssh-keyscan -p ${s(d.port)} ${s(d.hostname)} >> ${s(d.knownHostsFile) || '~/.ssh/known_hosts'}\``,
+      d.reason === 'revoked'
+        ? // Re-adding it would undo the revocation: a revoked key is one that must never be trusted again.
+          `Do not trust this key again: it is marked @revoked in your known_hosts. Find out why the server presents it (a host restored from an old image, or one that is not yours), give it new host keys (\`ssh-keygen -A\` after removing the old ones), and record the new fingerprint once you have checked it on the server.`
+        : `${d.reason === 'changed' ? `If the server was really re-keyed, remove the old entry first (\`ssh-keygen -R '${s(d.entryName)}'${d.knownHostsFile ? ` -f ${s(d.knownHostsFile)}` : ''}\`). ` : ''}` +
+          `Compare the fingerprint with the server's (\`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub\` on it), then trust it: \`ssh-keyscan -p ${s(d.port)} ${s(d.hostname)} >> ${s(d.knownHostsFile) || '~/.ssh/known_hosts'}\``,
   },
   EHEALTH: {
     exit: EXIT.rolledBack,

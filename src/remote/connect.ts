@@ -98,6 +98,8 @@ export async function connectSsh(
     };
   });
 
+  // Every run, for every hop: an insecure setting must not go quiet once it is written down.
+  for (const { options: o } of [...hops, { options: target }]) for (const w of o.warnings) options.log?.(w);
   const prompt = options.prompt ?? terminalPassphrasePrompt();
   const links: SshLink[] = [];
   for (const { options: o, label } of [...hops, { options: target, label: alias }]) {

@@ -56,6 +56,8 @@ export interface ConnectOptions {
   identityFiles: string[];
   /** What will be offered, for EAUTH messages: key file (with `~`), `SSH_PRIVATE_KEY`, `ssh-agent`. */
   triedKeys: string[];
+  /** Settings a person must hear about on every run: host keys not checked, a ProxyCommand ignored. */
+  warnings: string[];
 }
 
 /** deploy.yml documents connect_timeout as "default 10" (seconds). */
@@ -126,6 +128,23 @@ export function resolveConnectOptions(
     ?.map((j) => j.trim())
     .filter((j) => j !== '' && j.toLowerCase() !== 'none');
   const tilde = (p: string) => (p.startsWith(`${homedir}/`) ? `~${p.slice(homedir.length)}` : p);
+  const hostKeyMode = hostKeyModeOf(host.host_key_checking ?? cfg.strictHostKeyChecking);
+  const warnings: string[] = [];
+  if (hostKeyMode === 'off') {
+    const where =
+      host.host_key_checking !== undefined
+        ? `host_key_checking: ${host.host_key_checking} in deploy.yml`
+        : `StrictHostKeyChecking ${cfg.strictHostKeyChecking ?? 'no'} in the ssh config`;
+    warnings.push(
+      `host key checking is off for ${alias} (${where}): any server, or anyone on the way to it, can pose as it and receive the deploy; remove the setting and record its key (docs/ssh.md)`,
+    );
+  }
+  // OpenSSH takes whichever of ProxyJump and ProxyCommand comes first; we can only follow a jump.
+  if (cfg.proxyCommand !== undefined && !proxyJump?.length) {
+    warnings.push(
+      `ProxyCommand in the ssh config is ignored for ${alias}: shipshape connects to ${host.hostname ?? cfg.hostName ?? alias} directly; for a bastion use ProxyJump, or proxy_jump in deploy.yml`,
+    );
+  }
 
   return {
     alias,
@@ -140,7 +159,7 @@ export function resolveConnectOptions(
     readyTimeout: timeout && timeout > 0 ? timeout * 1000 : DEFAULT_READY_TIMEOUT_MS,
     keepaliveInterval:
       cfg.serverAliveInterval !== undefined ? cfg.serverAliveInterval * 1000 : DEFAULT_KEEPALIVE_MS,
-    hostKeyMode: hostKeyModeOf(host.host_key_checking ?? cfg.strictHostKeyChecking),
+    hostKeyMode,
     knownHostsFiles: [...userFiles, ...globalFiles],
     ...(userFiles[0] !== undefined ? { userKnownHostsFile: userFiles[0] } : {}),
     ...(proxyJump && proxyJump.length > 0 ? { proxyJump } : {}),
@@ -149,6 +168,7 @@ export function resolveConnectOptions(
       ...(envKey !== undefined ? ['SSH_PRIVATE_KEY'] : privateKeyPath ? [tilde(privateKeyPath)] : []),
       ...(agent !== undefined ? ['ssh-agent'] : []),
     ],
+    warnings,
   };
 }
 

@@ -16,6 +16,8 @@ export interface SshConfigValues {
   identityAgent?: string;
   /** Jump hosts in order (`user@host:port` as written); undefined for none. */
   proxyJump?: string[];
+  /** A command to connect through; shipshape cannot run one (it is only reported as ignored). */
+  proxyCommand?: string;
   strictHostKeyChecking?: 'yes' | 'no' | 'ask' | 'accept-new' | 'off';
   userKnownHostsFiles?: string[];
   globalKnownHostsFiles?: string[];
@@ -126,6 +128,7 @@ export function resolveSshConfig(
     return list.length === 1 && list[0]?.toLowerCase() === 'none' ? [] : list.map(path);
   };
   const proxyJump = first('proxyjump');
+  const proxyCommand = settings.get('proxycommand')?.[0]?.join(' ');
   const agent = first('identityagent');
 
   return {
@@ -140,6 +143,8 @@ export function resolveSshConfig(
     identityAgent: agent === undefined || /^(none|SSH_AUTH_SOCK)$/i.test(agent) ? agent : path(agent),
     proxyJump:
       proxyJump === undefined || proxyJump.toLowerCase() === 'none' ? undefined : proxyJump.split(','),
+    proxyCommand:
+      proxyCommand === undefined || proxyCommand.toLowerCase() === 'none' ? undefined : proxyCommand,
     strictHostKeyChecking: toStrict(first('stricthostkeychecking')),
     userKnownHostsFiles: fileList('userknownhostsfile'),
     globalKnownHostsFiles: fileList('globalknownhostsfile'),

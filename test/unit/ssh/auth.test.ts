@@ -28,6 +28,7 @@ const options = (o: Partial<ConnectOptions>): ConnectOptions => ({
   knownHostsFiles: [],
   identityFiles: [],
   triedKeys: [],
+  warnings: [],
   ...o,
 });
 

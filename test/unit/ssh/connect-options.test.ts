@@ -76,6 +76,7 @@ describe('resolveConnectOptions', () => {
       userKnownHostsFile: join(bare, '.ssh', 'known_hosts'),
       identityFiles: [],
       triedKeys: [],
+      warnings: [],
     });
   });
 
@@ -236,6 +237,32 @@ describe('hostKeyModeOf', () => {
     ['nonsense', 'strict'],
   ])('%s -> %s', (value, mode) => {
     expect(hostKeyModeOf(value)).toBe(mode);
+  });
+});
+
+describe('settings a person must hear about on every run', () => {
+  it('host key checking off, from deploy.yml or from the ssh config, says where it comes from', () => {
+    expect(resolve({ host_key_checking: 'off' }).warnings).toEqual([
+      expect.stringMatching(/^host key checking is off for web \(host_key_checking: off in deploy\.yml\): /),
+    ]);
+    const fromConfig = resolve({}, { sshConfigText: 'Host web\n  StrictHostKeyChecking no\n' });
+    expect(fromConfig.warnings).toEqual([
+      expect.stringMatching(
+        /^host key checking is off for web \(StrictHostKeyChecking no in the ssh config\)/,
+      ),
+    ]);
+    expect(resolve({ host_key_checking: 'accept-new' }).warnings).toEqual([]);
+  });
+
+  it('a ProxyCommand is said to be ignored, unless a jump host is followed instead', () => {
+    const text = 'Host web\n  ProxyCommand ssh -W %h:%p bastion\n';
+    expect(resolve({}, { sshConfigText: text }).warnings).toEqual([
+      expect.stringMatching(
+        /^ProxyCommand in the ssh config is ignored for web: shipshape connects to web directly/,
+      ),
+    ]);
+    expect(resolve({ proxy_jump: 'bastion' }, { sshConfigText: text }).warnings).toEqual([]);
+    expect(resolve({}, { sshConfigText: 'Host web\n  ProxyCommand none\n' }).warnings).toEqual([]);
   });
 });
 

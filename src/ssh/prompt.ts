@@ -1,3 +1,4 @@
+import { showControls } from '../definitions/visible-text.js';
 import type { PassphrasePrompt } from './auth.js';
 
 let queue: Promise<unknown> = Promise.resolve();
@@ -13,7 +14,10 @@ export function terminalPassphrasePrompt(
 ): PassphrasePrompt | undefined {
   if (!input.isTTY || !output.isTTY) return undefined;
   return (label) => {
-    const asked = queue.then(() => ask(input, output, `Enter passphrase for key '${label}': `));
+    // The label is a path from deploy.yml or the ssh config: shown, never obeyed, by the terminal.
+    const asked = queue.then(() =>
+      ask(input, output, `Enter passphrase for key '${showControls(label, true)}': `),
+    );
     queue = asked.catch(() => undefined);
     return asked;
   };

@@ -1,4 +1,5 @@
 import type { Mask } from '../config/secrets.js';
+import { showControls } from '../definitions/visible-text.js';
 
 /**
  * The one filter between text from outside this process (server and hook output, file names,
@@ -8,10 +9,10 @@ import type { Mask } from '../config/secrets.js';
  *
  * 1. Mask secrets. First, because every later step rewrites text: a secret whose characters had
  *    been escaped or cut would no longer match.
- * 2. Make control characters visible: C0 (but tab and newline; CRLF is a newline), DEL, C1,
- *    bidi overrides and Unicode line separators become `\xHH` / `\uHHHH`. A terminal then never
- *    receives an escape sequence (screen clear, window title, hyperlink, hidden text), and no bare
- *    carriage return can start a new line in a CI log.
+ * 2. Make control characters visible (definitions/visible-text.ts): C0 but tab and newline,
+ *    DEL, C1, bidi overrides and Unicode line separators become `\xHH` / `\uHHHH`. A terminal
+ *    then never receives an escape sequence (screen clear, window title, hyperlink, hidden text),
+ *    and no bare carriage return can start a new line in a CI log.
  * 3. Neutralise the workflow-command syntax of the CI the output goes to, line by line (below).
  */
 
@@ -23,19 +24,6 @@ export function ciProviderOf(env: NodeJS.ProcessEnv): CiProvider | undefined {
   if (env.GITLAB_CI) return 'gitlab';
   return undefined;
 }
-
-const CONTROL =
-  /\r\n|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-/** In a single-line field a newline or tab would break the row, so they are shown too. */
-const CONTROL_IN_FIELD =
-  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-
-const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
-const shown = (c: string): string => {
-  if (c === '\r\n') return '\n';
-  const n = c.charCodeAt(0);
-  return n < 0x100 ? `\\x${hex(n, 2)}` : `\\u${hex(n, 4)}`;
-};
 
 /**
  * GitHub's runner (actions/runner, ActionCommand.TryParseV2 and TryParse) reads a line as a
@@ -75,11 +63,11 @@ export interface SanitiserOptions {
 export function createSanitiser({ mask = (t) => t, ci }: SanitiserOptions = {}): Sanitiser {
   const neutralise = ci ? NEUTRALISE[ci] : undefined;
   const text = (s: string): string => {
-    const visible = mask(s).replace(CONTROL, shown);
+    const visible = showControls(mask(s));
     return neutralise ? visible.split('\n').map(neutralise).join('\n') : visible;
   };
   const field = (s: string): string => {
-    const visible = mask(s).replace(CONTROL_IN_FIELD, shown);
+    const visible = showControls(mask(s), true);
     return neutralise ? neutralise(visible) : visible;
   };
   const value = <T>(v: T): T => {

@@ -17,6 +17,26 @@ suite checks that this table lists the scenarios and run counts it just ran.
 | ----- | -------- | ---: | ------ | ------------------- |
 `;
 
+/**
+ * Written with the table, so the generated document says what the scenarios assume of the
+ * people and machines around a deploy; the proofs are tests outside the fault suite.
+ */
+const THREAT_MODEL = `
+## Threat model
+
+The scenarios above are accidents: links that drop, processes that die, disks that fill. A
+deploy also meets things that are hostile or just odd. What they can and cannot do (the whole
+model is in [ssh.md](ssh.md#threat-model)):
+
+| Who | Can | Cannot | Proved by |
+| --- | --- | ------ | --------- |
+| A hostile server (or an app that writes into its deploy path) | fail a deploy; lie in the release log, the lock's owner record and its listings; serve what it likes | command the terminal or the CI log (its text is masked, its control characters shown as text, CI command syntax neutralised); point \`current\` at anything but a real release directory | \`test/e2e/hostile-server.test.ts\` |
+| Hostile hook output | print anything | forge a workflow command, \`::stop-commands::\` or a GitLab section; show part of a secret (masking comes before every cut) | \`test/e2e/hostile-server.test.ts\`, \`test/e2e/secrets-in-process-list.test.ts\` |
+| Another user on the server | read every process's arguments | find a secret in them: scripts arrive on stdin, hooks are \`eval\`ed from memory | \`test/e2e/secrets-in-process-list.test.ts\` |
+| An odd source tree | have names that are not UTF-8, unreadable directories, sparse files | crash the run: each is a clean error naming the path, or a warning | \`test/e2e/odd-input.test.ts\` |
+| A hostile deploy.yml | run its \`local: true\` steps here and its hooks there: it is code you run | have its values run as shell (every value is quoted), put a local deploy path inside \`source\` or on a system directory, keep \`host_key_checking: off\` quiet | \`test/e2e/odd-input.test.ts\`, \`test/e2e/insecure-settings.test.ts\` |
+`;
+
 const cell = (s: string | number) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 const order = (a: ScenarioResult, b: ScenarioResult) =>
@@ -28,7 +48,7 @@ export function renderReliability(rows: readonly ScenarioResult[]): string {
     .map((r) => `| ${[r.group, r.scenario, r.runs, r.result, r.guarantee].map(cell).join(' | ')} |`)
     .join('\n');
   const total = rows.reduce((n, r) => n + r.runs, 0);
-  return `${HEADER}${body}\n\n${rows.length} scenarios, ${total} runs.\n`;
+  return `${HEADER}${body}\n\n${rows.length} scenarios, ${total} runs.\n${THREAT_MODEL}`;
 }
 
 /** Scenario → runs as the committed table lists them. */

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   githubCommands,
   gitlabSections,
@@ -14,42 +14,30 @@ import {
   runCli,
   runCliOnTerminal,
   sshHost,
-  tmpDir,
   writeConfig,
   writeTree,
   type CliResult,
 } from '../support/project.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
+import { sshdSuite } from '../support/sshd-suite.js';
 
 /**
  * A compromised or broken server: what it prints (hook output), what it stores (the release
  * log, the lock's owner record) and how its directories are named reach the person and the CI
  * log only as inert text, and never move `current` anywhere but to a real release.
  */
-let server: SshdServer;
-let work: string;
-
-beforeAll(async () => {
-  work = tmpDir('shipshape-hostile-');
-  server = await startSshd();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-});
+const suite = sshdSuite('shipshape-hostile-');
 
 const NO_CI = { GITHUB_ACTIONS: '', GITLAB_CI: '' };
 
 /** A project whose deploy succeeds, and the same with a hook that prints the corpus and fails. */
 function project(name: string) {
-  const dir = path.join(work, name);
+  const dir = path.join(suite.work, name);
   writeTree(path.join(dir, 'app'), {
     'index.html': 'hi\n',
     'hostile.txt': `${HOSTILE.join('\n')}\n`,
   });
   const deployPath = path.join(dir, 'srv');
-  const host = { web: sshHost(server, deployPath) };
+  const host = { web: sshHost(suite.server, deployPath) };
   const good = writeConfig(dir, { application: name, source: 'app', hosts: host });
   fs.renameSync(good, path.join(dir, 'good.yml'));
   const bad = writeConfig(dir, {
@@ -79,7 +67,7 @@ describe('the corpus of hostile lines, through every output path', () => {
     const plain = await runCli(['-c', p.bad, 'web'], { env: NO_CI });
     expect(plain.code, plain.output).toBe(1);
     expect(plain.output).toContain('ESTAGE');
-    // Shown, as text: the user still sees what the server sent.
+    // Shown, as text: the user still sees what the suite.server sent.
     expect(plain.output).toContain('\\x1b[2J\\x1b[Hclear the screen');
     expectInert(plain, 'plain');
     // Outside GitHub the text stays as it was: only GitHub's runner reads `::`.
@@ -95,7 +83,7 @@ describe('the corpus of hostile lines, through every output path', () => {
     expect(github.code, github.output).toBe(1);
     expect(rawControls(github.output)).toEqual([]);
     const commands = githubCommands(`${github.stdout}\n${github.stderr}`);
-    // shipshape's own folds and its annotation still work, and nothing else is a command.
+    // shipshape's own folds and its annotation still suite.work, and nothing else is a command.
     expect(commands.filter((c) => c.command === 'group').length).toBeGreaterThan(3);
     expect(commands.filter((c) => c.command === 'error').map((c) => c.properties)).toEqual([
       'title=ESTAGE on web',

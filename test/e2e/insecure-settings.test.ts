@@ -1,33 +1,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { releasesOf, runCli, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
+import { describe, expect, it } from 'vitest';
+import { releasesOf, runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
+import { sshdSuite } from '../support/sshd-suite.js';
 
 /** Settings that weaken a deploy say so on every run; failures say what to do, for every host. */
-let server: SshdServer;
-let work: string;
-
-beforeAll(async () => {
-  work = tmpDir('shipshape-insecure-');
-  server = await startSshd();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-});
+const suite = sshdSuite('shipshape-insecure-');
 
 const NO_CI = { GITHUB_ACTIONS: '', GITLAB_CI: '' };
 
 function project(name: string, host: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  const dir = path.join(work, name);
+  const dir = path.join(suite.work, name);
   writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
   const deployPath = path.join(dir, 'srv');
   const file = writeConfig(dir, {
     application: name,
     source: 'app',
-    hosts: { web: sshHost(server, deployPath, host) },
+    hosts: { web: sshHost(suite.server, deployPath, host) },
     ...extra,
   });
   return { dir, deployPath, file };
@@ -47,7 +36,7 @@ describe('insecure settings', () => {
   });
 
   it('StrictHostKeyChecking no from the ssh config warns, naming the ssh config', async () => {
-    const sshConfig = path.join(work, 'ssh_config_no');
+    const sshConfig = path.join(suite.work, 'ssh_config_no');
     fs.writeFileSync(sshConfig, 'Host web\n  StrictHostKeyChecking no\n');
     const p = project('config-no', {}, { ssh_config_file: sshConfig });
     const r = await runCli(['-c', p.file, 'web'], { env: NO_CI });
@@ -58,7 +47,7 @@ describe('insecure settings', () => {
   });
 
   it('a ProxyCommand says it is ignored, and the deploy connects directly', async () => {
-    const sshConfig = path.join(work, 'ssh_config_proxy');
+    const sshConfig = path.join(suite.work, 'ssh_config_proxy');
     fs.writeFileSync(sshConfig, 'Host web\n  ProxyCommand ssh -W %h:%p bastion.invalid\n');
     const p = project('proxy', {}, { ssh_config_file: sshConfig });
     const r = await runCli(['-c', p.file, 'web'], { env: NO_CI });
@@ -68,8 +57,11 @@ describe('insecure settings', () => {
   });
 
   it('a revoked host key: the hint never suggests trusting that key again', async () => {
-    const knownHosts = path.join(work, 'known_hosts_revoked');
-    fs.writeFileSync(knownHosts, `@revoked [${server.host}]:${server.port} ${server.hostPublicKey}\n`);
+    const knownHosts = path.join(suite.work, 'known_hosts_revoked');
+    fs.writeFileSync(
+      knownHosts,
+      `@revoked [${suite.server.host}]:${suite.server.port} ${suite.server.hostPublicKey}\n`,
+    );
     const p = project('revoked', { known_hosts_file: knownHosts });
     const r = await runCli(['-c', p.file, 'web'], { env: NO_CI });
     expect(r.code, r.output).toBe(5);
@@ -82,7 +74,7 @@ describe('insecure settings', () => {
 
 describe('several hosts failing', () => {
   it('each gets its own error printed, the run’s headline last', async () => {
-    const dir = path.join(work, 'two');
+    const dir = path.join(suite.work, 'two');
     writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
     const at = (a: string) => path.join(dir, 'servers', a);
     // b has the required shared file; a does not. b's hook before `shared` fails.

@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { prepareDeploy } from '../../src/engine/deploy.js';
 import { hookBook } from '../../src/engine/hooks.js';
@@ -11,29 +11,17 @@ import {
   releasesOf,
   runCli,
   sshHost,
-  tmpDir,
   writeConfig,
   writeTree,
   type CliResult,
 } from '../support/project.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
+import { sshdSuite } from '../support/sshd-suite.js';
 
 /**
  * What an unlucky user has: odd names, odd permissions, an odd path. Each ends in a clear error
  * (code, message, what to do) or just works; never a stack trace.
  */
-let server: SshdServer;
-let work: string;
-
-beforeAll(async () => {
-  work = tmpDir('shipshape-odd-');
-  server = await startSshd();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-});
+const suite = sshdSuite('shipshape-odd-');
 
 const NO_CI = { GITHUB_ACTIONS: '', GITLAB_CI: '' };
 /** A stack trace's frames, as Node prints them. */
@@ -48,13 +36,13 @@ function expectClean(r: CliResult, code: number, error: string) {
 
 describe('odd input', () => {
   it('a deploy_path with a backslash works, first deploy and incremental', async () => {
-    const dir = path.join(work, 'backslash');
+    const dir = path.join(suite.work, 'backslash');
     writeTree(path.join(dir, 'app'), { 'index.html': 'v1\n', 'css/site.css': 'a{}\n' });
     const deployPath = path.join(dir, 'srv\\app');
     const file = writeConfig(dir, {
       application: 'bs',
       source: 'app',
-      hosts: { web: sshHost(server, deployPath) },
+      hosts: { web: sshHost(suite.server, deployPath) },
     });
     expect((await runCli(['-c', file, 'web'], { env: NO_CI })).code).toBe(0);
     fs.writeFileSync(path.join(dir, 'app/index.html'), 'v2\n');
@@ -68,7 +56,7 @@ describe('odd input', () => {
   });
 
   it('a file name that is not UTF-8 is named, byte by byte, in a clean error', async () => {
-    const dir = path.join(work, 'latin1');
+    const dir = path.join(suite.work, 'latin1');
     writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
     fs.mkdirSync(path.join(dir, 'app/docs'));
     fs.writeFileSync(Buffer.from(`${dir}/app/docs/caf\xe9.txt`, 'latin1'), 'menu\n');
@@ -76,7 +64,7 @@ describe('odd input', () => {
     const file = writeConfig(dir, {
       application: 'l1',
       source: 'app',
-      hosts: { web: sshHost(server, deployPath) },
+      hosts: { web: sshHost(suite.server, deployPath) },
     });
     const r = await runCli(['-c', file, 'web'], { env: NO_CI });
     expectClean(r, 1, 'ESOURCE');
@@ -87,28 +75,28 @@ describe('odd input', () => {
   });
 
   it('a known_hosts_file that is a directory is a clean error before anything is sent', async () => {
-    const dir = path.join(work, 'kh');
+    const dir = path.join(suite.work, 'kh');
     writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
     fs.mkdirSync(path.join(dir, 'known_hosts.d'));
     const deployPath = path.join(dir, 'srv');
-    const host = sshHost(server, deployPath, { known_hosts_file: path.join(dir, 'known_hosts.d') });
+    const host = sshHost(suite.server, deployPath, { known_hosts_file: path.join(dir, 'known_hosts.d') });
     const file = writeConfig(dir, { application: 'kh', source: 'app', hosts: { web: host } });
-    const execs = await server.execRequests();
+    const execs = await suite.server.execRequests();
     const r = await runCli(['-c', file, 'web'], { env: NO_CI });
     expectClean(r, 2, 'EKNOWNHOSTS');
     expect(r.output).toContain(
       `known_hosts file ${path.join(dir, 'known_hosts.d')} cannot be read: it is a directory`,
     );
-    expect(await server.execRequests()).toBe(execs);
+    expect(await suite.server.execRequests()).toBe(execs);
   });
 
   it('an unreadable directory in the source is a clean error (run as a user who cannot read it)', async () => {
-    const dir = path.join(work, 'eacces');
+    const dir = path.join(suite.work, 'eacces');
     writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n', 'private/key.pem': 'x\n' });
     fs.chmodSync(path.join(dir, 'app/private'), 0o700);
     fs.mkdirSync(path.join(dir, 'out'), { mode: 0o777 });
     fs.chmodSync(path.join(dir, 'out'), 0o777);
-    for (const d of [work, dir]) fs.chmodSync(d, 0o755);
+    for (const d of [suite.work, dir]) fs.chmodSync(d, 0o755);
     const file = writeConfig(dir, {
       application: 'eacces',
       source: 'app',
@@ -136,7 +124,7 @@ describe('odd input', () => {
   });
 
   it('a local deploy_path that resolves inside `source`, or to a system directory, is a config error', async () => {
-    const dir = path.join(work, 'inside');
+    const dir = path.join(suite.work, 'inside');
     writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
     fs.symlinkSync(path.join(dir, 'app'), path.join(dir, 'app-link'));
     const depth = dir.split('/').length - 1;
@@ -159,7 +147,7 @@ describe('odd input', () => {
   });
 
   it('a 2 GiB sparse file gets a warning that it is sent at its full size', async () => {
-    const dir = path.join(work, 'sparse');
+    const dir = path.join(suite.work, 'sparse');
     writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
     execFileSync('truncate', ['-s', '2G', path.join(dir, 'app/disk.img')]);
     const file = writeConfig(dir, {

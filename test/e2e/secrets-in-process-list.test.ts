@@ -1,24 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
+import { describe, expect, it } from 'vitest';
+import { runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
+import { sshdSuite } from '../support/sshd-suite.js';
 
-let server: SshdServer;
-let work: string;
+const suite = sshdSuite('shipshape-proclist-');
 
-beforeAll(async () => {
-  work = tmpDir('shipshape-proclist-');
-  server = await startSshd();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-});
-
-/** Every process's command line on this machine (server and client alike), NULs as spaces. */
+/** Every process's command line on this machine (suite.server and client alike), NULs as spaces. */
 function commandLines(): string[] {
   const out: string[] = [];
   for (const pid of fs.readdirSync('/proc')) {
@@ -51,12 +40,12 @@ async function sampleWhile<T>(run: Promise<T>, needle: string, proofs: RegExp[])
 describe('a secret in a hook', () => {
   it('is in no /proc/*/cmdline while the hook and the health check that hold it run', async () => {
     const secret = `pw-${randomBytes(12).toString('hex')}`;
-    const dir = path.join(work, 'proclist');
+    const dir = path.join(suite.work, 'proclist');
     writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
     const file = writeConfig(dir, {
       application: 'proclist',
       source: 'app',
-      hosts: { web: sshHost(server, path.join(dir, 'srv')) },
+      hosts: { web: sshHost(suite.server, path.join(dir, 'srv')) },
       // The sleeps are what the sampler looks for: proof it looked while each one ran.
       hooks: { before: { symlink: ['sleep 1.7; test -n "${DB_PASSWORD}"'] } },
       healthcheck: { command: 'sleep 1.3; test -n "${DB_PASSWORD}"', timeout: 10, retries: 0 },
@@ -75,12 +64,12 @@ describe('a secret in a hook', () => {
   it('failing, longer than 400 characters and ending in the secret, shows no prefix of it', async () => {
     // Long, so that the old cut at 400 characters (before masking) landed inside it.
     const secret = `Zq7xK2pV${randomBytes(150).toString('hex')}`;
-    const dir = path.join(work, 'long-hook');
+    const dir = path.join(suite.work, 'long-hook');
     writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
     const file = writeConfig(dir, {
       application: 'long',
       source: 'app',
-      hosts: { web: sshHost(server, path.join(dir, 'srv')) },
+      hosts: { web: sshHost(suite.server, path.join(dir, 'srv')) },
       hooks: { before: { symlink: [`false ${'x'.repeat(150)} \${API_TOKEN}`] } },
     });
     for (const args of [['web'], ['--json', 'web']]) {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Note } from '../definitions/note.js';
+import { readCurrentRelease } from '../layout/current-link.js';
 import type { DeployPaths } from '../layout/paths.js';
 import { defineChanges, defineManifestOf } from '../layout/release-files.js';
 import { markerLines } from '../remote/markers.js';
@@ -71,12 +72,11 @@ END { printf "%s%s %d %d %d\\n", total, rel, count["changed"], count["added"], c
   );
 }
 
-/** `__ss_live`: the release `current` points to, when it is one (a name of the release pattern). */
+/** `__ss_live`: the release `current` points to, read exactly (layout/current-link.ts), when its directory is there. */
 export const readLiveRelease = (paths: DeployPaths): ShellText =>
-  sh`__ss_live=$(readlink ${paths.current} 2>/dev/null || :)
-__ss_live=\${__ss_live#releases/}
-case "$__ss_live" in [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9]) ;; *) __ss_live= ;; esac
-[ -z "$__ss_live" ] || [ -d ${paths.releases}/"$__ss_live" ] || __ss_live=`;
+  sh`${readCurrentRelease(paths)}
+__ss_live=$__cur
+if [ -n "$__ss_live" ] && { [ ! -d ${paths.releases}/"$__ss_live" ] || [ -L ${paths.releases}/"$__ss_live" ]; }; then __ss_live=; fi`;
 
 /** Copies the changed and added files of a checked release (OUT) to shared/.rescued/<release>/; an older copy is kept as name.~N~. */
 export const copyChanges = (paths: DeployPaths, release: ShellText, out: ShellText): ShellText => {

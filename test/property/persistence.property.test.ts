@@ -272,7 +272,9 @@ describe('persistence property: nothing a user or the app wrote is ever lost', (
       ),
       { numRuns: Number(process.env.PERSISTENCE_RUNS ?? 200) },
     );
-  }, 180_000);
+    // A guard against a hang, not a speed limit: 200 histories take about a minute on an idle
+    // 2-core machine and several times that while other suites load it.
+  }, 600_000);
 
   let stop: (() => Promise<void>) | undefined;
   afterAll(async () => stop?.());
@@ -294,7 +296,7 @@ describe('persistence property: nothing a user or the app wrote is ever lost', (
       { kind: 'deploy', entries: [] },
     ];
     await runHistory(history, (deployPath) => ({ host: sshHost(server, deployPath) }));
-  }, 180_000);
+  }, 600_000);
 });
 
 describeRealServer(

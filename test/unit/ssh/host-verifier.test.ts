@@ -1,6 +1,8 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConnectConfig } from 'ssh2';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeployError } from '../../../src/definitions/errors.js';
 import { createHostVerifier, type HostVerifierOptions } from '../../../src/ssh/host-verifier.js';
@@ -29,6 +31,32 @@ function knownHosts(...lines: string[]): string {
   return file;
 }
 
+/**
+ * Connects ssh2's client, with `hostVerifier` as the shipshape transport sets it (no `hostHash`),
+ * to an in-process ssh2 server that presents `hostKey` and lets anyone in: 'ready', or the
+ * client's error message.
+ */
+async function handshake(hostKey: TestKey, hostVerifier: (key: Buffer) => boolean): Promise<string> {
+  const server = new ssh2.Server({ hostKeys: [readFileSync(hostKey.privateFile)] }, (client) => {
+    client.on('error', () => undefined);
+    client.on('authentication', (ctx) => ctx.accept());
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const client = new ssh2.Client();
+  try {
+    return await new Promise<string>((resolve) => {
+      client.once('ready', () => resolve('ready'));
+      client.once('error', (e) => resolve(e.message));
+      client.connect({ host: '127.0.0.1', port, username: 'test', hostVerifier });
+    });
+  } finally {
+    client.end();
+    server.close();
+  }
+}
+
 const options = (over: Partial<HostVerifierOptions>): HostVerifierOptions => ({
   alias: 'web',
   hostname: '127.0.0.1',
@@ -40,10 +68,13 @@ const options = (over: Partial<HostVerifierOptions>): HostVerifierOptions => ({
 });
 
 describe.skipIf(!hasSshKeygen)('createHostVerifier', () => {
-  it('plugs into ssh2 as a synchronous hostVerifier', () => {
-    const v = createHostVerifier(options({}));
-    const config: ConnectConfig = { host: '127.0.0.1', hostVerifier: v.verify };
-    expect(typeof config.hostVerifier).toBe('function');
+  it('plugs into ssh2 as a synchronous hostVerifier: a real handshake goes ahead or is refused', async () => {
+    const known = knownHosts(line('[127.0.0.1]:2222', ed));
+    const accepted = createHostVerifier(options({ knownHostsFiles: [known] }));
+    expect(await handshake(ed, accepted.verify)).toBe('ready');
+    const refused = createHostVerifier(options({ knownHostsFiles: [known] }));
+    expect(await handshake(ed2, refused.verify)).toMatch(/verification failed/);
+    expect(refused.failure?.details.reason).toBe('changed');
   });
 
   it('strict: accepts a known key', () => {

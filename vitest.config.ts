@@ -10,5 +10,7 @@ export default defineConfig({
     pool: 'forks',
     // Collects the fault scenarios' rows and writes or checks docs/reliability.md.
     globalSetup: ['test/faults/support/reliability-setup.ts'],
+    // In CI a skipped test fails the run (test/support/no-skips-reporter.ts).
+    reporters: process.env.CI ? ['default', './test/support/no-skips-reporter.ts'] : ['default'],
   },
 });

@@ -15,6 +15,7 @@ import {
   type FaultLab,
   type FaultProject,
 } from './support/fault-lab.js';
+import { needs } from '../support/requirements.js';
 import { recordScenario } from './support/reliability.js';
 
 let lab: FaultLab;
@@ -52,11 +53,12 @@ const userView = (deployPath: string) =>
   Object.fromEntries(Object.entries(snapshot(deployPath)).filter(([k]) => !k.startsWith('.deploy')));
 
 describe('faults on the server', () => {
-  it('disk full during upload', async () => {
+  it('disk full during upload', async (ctx) => {
     const p = faultProject(lab, 'disk-full', { direct: true });
-    // A 2 MB tmpfs as the deploy path where the machine allows it (root here); otherwise tar fails as ENOSPC.
+    // A real full disk: a 2 MB tmpfs as the deploy path (mounting needs root, which CI has).
     fs.mkdirSync(p.deployPath, { recursive: true });
     const mounted = run('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', p.deployPath]);
+    needs(ctx, mounted ? undefined : 'a 2 MB tmpfs cannot be mounted (needs root and mount)');
     try {
       writeTree(path.join(p.deployPath, 'shared'), USER_SHARED);
       await deployed(p, 1);
@@ -64,7 +66,6 @@ describe('faults on the server', () => {
       const used = usedBytes(p.deployPath);
       fs.writeFileSync(path.join(p.source, 'video.bin'), crypto.randomBytes(3_000_000));
       const { audited } = await withSharedAudit(p.deployPath, async () => {
-        if (!mounted) lab.pauseAt({ command: 'tar', needle: '-x', when: 'enospc' });
         const r = await p.cli([]);
         expect(r.code, r.output).toBe(1);
         expect(r.stderr).toContain('ESTAGE: web: stage `upload` failed');
@@ -83,28 +84,28 @@ describe('faults on the server', () => {
         group: 'server-side faults',
         scenario: 'disk full during upload (3 MB into a 2 MB filesystem)',
         runs: 1,
-        result: `exit 1 naming \`upload\` with "No space left on device"; \`current\` unchanged; the partial release removed and its space reclaimed; lock free; ${audited} shared files intact${mounted ? '' : ' (ENOSPC simulated: tmpfs could not be mounted)'}`,
+        result: `exit 1 naming \`upload\` with "No space left on device"; \`current\` unchanged; the partial release removed and its space reclaimed; lock free; ${audited} shared files intact`,
         guarantee: 'A full disk fails the deploy cleanly and gives the space back',
       });
     } finally {
-      if (mounted) run('umount', [p.deployPath]);
+      run('umount', [p.deployPath]);
     }
   });
 
-  it('permission denied on releases/', async () => {
+  it('permission denied on releases/', async (ctx) => {
     const p = faultProject(lab, 'no-permission', { direct: true });
     await deployed(p, 1);
     const live = currentOf(p.deployPath);
     const releases = path.join(p.deployPath, 'releases');
     // As root, modes do not stop us: the immutable flag does (ext4 and tmpfs both have it).
     const immutable = run('chattr', ['+i', releases]);
+    needs(ctx, immutable ? undefined : `chattr +i ${releases} failed (needs root and e2fsprogs)`);
     try {
       const { audited } = await withSharedAudit(p.deployPath, async () => {
-        if (!immutable) lab.pauseAt({ command: 'mkdir', needle: `${releases}/`, when: 'enospc' });
         const r = await p.cli([]);
         expect(r.code, r.output).toBe(1);
         expect(r.stderr).toContain('ESTAGE: web: stage `release` failed');
-        expect(r.stderr).toMatch(/Operation not permitted|Permission denied|No space left/);
+        expect(r.stderr).toContain('Operation not permitted');
         expect(currentOf(p.deployPath)).toBe(live);
         expect(lockHeld(p.deployPath)).toBe(false);
         const history = new Map(logOf(p.deployPath).map((l) => [l.name, l.status]));

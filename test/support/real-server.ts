@@ -2,14 +2,15 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'vitest';
+import { describeNeeding } from './requirements.js';
 import { hasOpenSsh, startSshd, type SshdOptions, type SshdServer } from './sshd.js';
 
 /**
  * The way production runs: a non-root deploy user logs in over the test sshd, the app runs as
  * another user in a group it shares with the deploy user, and the kernel's hard-link protection
  * is on (`fs.protected_hardlinks=1`, Debian's default). Creating the users needs root, which CI
- * has; on a developer's machine without it the suites that need this profile say so and skip.
+ * has; on a developer's machine without it the suites that need this profile say so and skip
+ * (test/support/requirements.ts).
  */
 export const DEPLOY_USER = 'shipshape-deploy';
 export const APP_USER = 'shipshape-app';
@@ -41,21 +42,9 @@ const readHardlinkProtection = (): string => {
   }
 };
 
-/**
- * `describe` for a suite that needs the profile. Without it: in CI the suite fails (nothing may
- * quietly not run there); elsewhere it is skipped with the reason in its name.
- */
-export function describeRealServer(name: string, body: () => void): unknown {
-  const why = realServerUnavailable();
-  if (!why) return describe(name, body);
-  if (process.env.CI) {
-    return describe(name, () => {
-      it('runs in the real-server profile', () => {
-        throw new Error(`the real-server profile cannot run here: ${why}`);
-      });
-    });
-  }
-  return describe.skip(`${name} (not run: ${why})`, body);
+/** `describe` for a suite that needs the profile: fails in CI, skipped elsewhere, when it cannot run. */
+export function describeRealServer(name: string, body: () => void): void {
+  describeNeeding(realServerUnavailable(), name, body);
 }
 
 let usersReady = false;

@@ -17,11 +17,8 @@ export interface Pause {
   command: string;
   /** Only calls whose arguments contain this text pause. */
   needle: string;
-  /**
-   * Pause before the command runs (its effect not yet visible) or after (it has happened); `enospc`
-   * fails it as a full disk would, for machines where a tiny filesystem cannot be mounted.
-   */
-  when: 'before' | 'after' | 'enospc';
+  /** Pause before the command runs (its effect not yet visible) or after (it has happened). */
+  when: 'before' | 'after';
   /** Longest pause; `release()` ends it sooner. Default 2 s. */
   seconds?: number;
 }
@@ -69,7 +66,6 @@ export async function startFaultLab(prefix: string): Promise<FaultLab> {
     'fi',
     '[ -n "$match" ] || exec "$real" "$@"',
     '/bin/rm -f "$rule"',
-    `if [ "$r_when" = enospc ]; then echo "$name: write error: No space left on device" >&2; : > '${finished}'; exit 28; fi`,
     // Tenths of a second, until the test says go.
     `hold() { : > '${reached}'; n=$((r_seconds * 10)); while [ "$n" -gt 0 ] && [ ! -e '${go}' ]; do sleep 0.1; n=$((n - 1)); done; }`,
     'if [ "$r_when" = before ]; then hold; fi',

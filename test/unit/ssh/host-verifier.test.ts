@@ -1,13 +1,14 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { once } from 'node:events';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeployError } from '../../../src/definitions/errors.js';
 import { createHostVerifier, type HostVerifierOptions } from '../../../src/ssh/host-verifier.js';
 import { fingerprintSha256 } from '../../../src/ssh/known-hosts.js';
-import { generateKey, hasSshKeygen, keygenFinds, tempDir, type TestKey } from './keys.js';
+import { generateKey, withoutSshKeygen, keygenFinds, tempDir, type TestKey } from './keys.js';
+import { describeNeeding } from '../../support/requirements.js';
 
 const tmp = tempDir();
 let ed: TestKey;
@@ -67,7 +68,7 @@ const options = (over: Partial<HostVerifierOptions>): HostVerifierOptions => ({
   ...over,
 });
 
-describe.skipIf(!hasSshKeygen)('createHostVerifier', () => {
+describeNeeding(withoutSshKeygen, 'createHostVerifier', () => {
   it('plugs into ssh2 as a synchronous hostVerifier: a real handshake goes ahead or is refused', async () => {
     const known = knownHosts(line('[127.0.0.1]:2222', ed));
     const accepted = createHostVerifier(options({ knownHostsFiles: [known] }));

@@ -3,8 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const hasSshKeygen = existsSync('/usr/bin/ssh-keygen') || existsSync('/usr/local/bin/ssh-keygen');
-export const hasSsh = existsSync('/usr/bin/ssh') || existsSync('/usr/local/bin/ssh');
+const installed = (tool: string) => existsSync(`/usr/bin/${tool}`) || existsSync(`/usr/local/bin/${tool}`);
+
+/** What these tests lack, for describeNeeding (test/support/requirements.ts); undefined when present. */
+export const withoutSshKeygen = installed('ssh-keygen')
+  ? undefined
+  : 'ssh-keygen (openssh-client) is not installed';
+export const withoutSsh = installed('ssh') ? undefined : 'ssh (openssh-client) is not installed';
 
 export interface TestKey {
   type: string;

@@ -16,7 +16,15 @@ import {
   preferredHostKeyAlgorithms,
   readKnownHosts,
 } from '../../../src/ssh/known-hosts.js';
-import { generateKey, hasSshKeygen, keygenFinds, keygenFingerprint, tempDir, type TestKey } from './keys.js';
+import {
+  generateKey,
+  withoutSshKeygen,
+  keygenFinds,
+  keygenFingerprint,
+  tempDir,
+  type TestKey,
+} from './keys.js';
+import { describeNeeding } from '../../support/requirements.js';
 
 const tmp = tempDir();
 let ed: TestKey;
@@ -38,7 +46,7 @@ const at = (hostname: string, port = 22) => ({ hostname, port });
 const check = (text: string, target: { hostname: string; port: number }, k: TestKey) =>
   checkHostKey(parseKnownHosts(text), target, k.keyType, k.blob).status;
 
-describe.skipIf(!hasSshKeygen)('fingerprintSha256', () => {
+describeNeeding(withoutSshKeygen, 'fingerprintSha256', () => {
   it.each(['ed25519', 'rsa', 'ecdsa'])('equals ssh-keygen -lf for a generated %s key', (type) => {
     const k = { ed25519: ed, rsa, ecdsa }[type]!;
     expect(fingerprintSha256(k.blob)).toBe(keygenFingerprint(k.pubFile));
@@ -54,7 +62,7 @@ describe.skipIf(!hasSshKeygen)('fingerprintSha256', () => {
   });
 });
 
-describe.skipIf(!hasSshKeygen)('parseKnownHosts', () => {
+describeNeeding(withoutSshKeygen, 'parseKnownHosts', () => {
   it('skips comments, blanks and lines OpenSSH would reject, and keeps the rest with positions', () => {
     const text = [
       '# a comment',
@@ -85,7 +93,7 @@ describe.skipIf(!hasSshKeygen)('parseKnownHosts', () => {
   });
 });
 
-describe.skipIf(!hasSshKeygen)('checkHostKey', () => {
+describeNeeding(withoutSshKeygen, 'checkHostKey', () => {
   it('matches a listed key, with several key types per host', () => {
     const text = [line('web', rsa), line('web', ecdsa), line('web', ed)].join('\n');
     for (const k of [rsa, ecdsa, ed]) expect(check(text, at('web'), k)).toBe('match');
@@ -155,7 +163,7 @@ describe.skipIf(!hasSshKeygen)('checkHostKey', () => {
   });
 });
 
-describe.skipIf(!hasSshKeygen)('hashed entries', () => {
+describeNeeding(withoutSshKeygen, 'hashed entries', () => {
   it('match what ssh-keygen -H wrote for [127.0.0.1]:2222 and nothing else', () => {
     const file = join(tmp.dir, 'hashed_known_hosts');
     writeFileSync(file, [line('[127.0.0.1]:2222', ed), line('web.example.com', rsa)].join('\n') + '\n');
@@ -185,7 +193,7 @@ describe.skipIf(!hasSshKeygen)('hashed entries', () => {
   });
 });
 
-describe.skipIf(!hasSshKeygen)('formatKnownHostsLine', () => {
+describeNeeding(withoutSshKeygen, 'formatKnownHostsLine', () => {
   it('writes lines that OpenSSH itself finds, plain on 22 and [host]:port elsewhere', () => {
     const l22 = formatKnownHostsLine('Web.Example.com', 22, ed.keyType, ed.blob);
     const l2222 = formatKnownHostsLine('127.0.0.1', 2222, rsa.keyType, rsa.blob);
@@ -221,7 +229,7 @@ describe.skipIf(!hasSshKeygen)('formatKnownHostsLine', () => {
   });
 });
 
-describe.skipIf(!hasSshKeygen)('readKnownHosts', () => {
+describeNeeding(withoutSshKeygen, 'readKnownHosts', () => {
   it('reads the files that exist, then the extra text', () => {
     const a = join(tmp.dir, 'kh_a');
     writeFileSync(a, line('web', ed) + '\n');
@@ -237,7 +245,7 @@ describe.skipIf(!hasSshKeygen)('readKnownHosts', () => {
   });
 });
 
-describe.skipIf(!hasSshKeygen)('preferredHostKeyAlgorithms', () => {
+describeNeeding(withoutSshKeygen, 'preferredHostKeyAlgorithms', () => {
   it('puts the known key types first and keeps the rest of ssh2 defaults', () => {
     const entries = parseKnownHosts([line('web', rsa), line('*', ed, '@revoked')].join('\n'));
     expect(knownKeyTypes(entries, at('web'))).toEqual(['ssh-rsa']);

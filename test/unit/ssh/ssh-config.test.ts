@@ -4,7 +4,8 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadSshConfig, resolveSshConfig, type SshConfigValues } from '../../../src/ssh/ssh-config.js';
-import { hasSsh, tempDir } from './keys.js';
+import { withoutSsh, tempDir } from './keys.js';
+import { describeNeeding } from '../../support/requirements.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -170,7 +171,7 @@ describe('loadSshConfig', () => {
 });
 
 /** The same fixture read by OpenSSH's own `ssh -G` (parses and prints; never connects). */
-describe.skipIf(!hasSsh)('agrees with ssh -G', () => {
+describeNeeding(withoutSsh, 'agrees with ssh -G', () => {
   const fixture = `
 ConnectTimeout 11
 Host !bastion* *.corp.example

@@ -8,8 +8,9 @@ export default defineConfig({
     // e2e files each start their own sshd; two cores, so keep the fan-out modest.
     maxWorkers: 2,
     pool: 'forks',
-    // Collects the fault scenarios' rows and writes or checks docs/reliability.md.
-    globalSetup: ['test/faults/support/reliability-setup.ts'],
+    // One temporary root per run, removed at the end whatever the outcome; then the fault
+    // scenarios' rows, which write or check docs/reliability.md.
+    globalSetup: ['test/support/temp-root.ts', 'test/faults/support/reliability-setup.ts'],
     // In CI a skipped test fails the run (test/support/no-skips-reporter.ts).
     reporters: process.env.CI ? ['default', './test/support/no-skips-reporter.ts'] : ['default'],
   },

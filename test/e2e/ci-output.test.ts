@@ -12,14 +12,21 @@ describe('output on GitHub Actions', () => {
   const work = tmpDir('shipshape-ci-output-');
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-  it('folds stages with ::group:: and raises ::error:: when a required shared file is missing', async () => {
-    writeTree(path.join(work, 'app'), { 'index.php': '<?php echo 1;\n' });
-    const file = writeConfig(work, {
+  /** An app whose required shared file is missing, in a directory of its own. */
+  const missingEnv = (name: string): { dir: string; file: string } => {
+    const dir = path.join(work, name);
+    writeTree(path.join(dir, 'app'), { 'index.php': '<?php echo 1;\n' });
+    const file = writeConfig(dir, {
       application: 'ci',
       source: 'app',
       shared_files: ['.env'],
       hosts: { web: { local: true, deploy_path: './target' } },
     });
+    return { dir, file };
+  };
+
+  it('folds stages with ::group:: and raises ::error:: when a required shared file is missing', async () => {
+    const { dir, file } = missingEnv('folds');
     const r = await runCli(['-c', file, 'web'], { env: { GITHUB_ACTIONS: 'true', GITLAB_CI: '' } });
     expect(r.code, r.output).toBe(1);
     const lines = r.stdout.split('\n');
@@ -37,7 +44,7 @@ describe('output on GitHub Actions', () => {
     expect(annotation).toMatch(
       /^::error title=ESHAREDMISSING on web::web: required shared files are missing: [^%]*\.env[^%]*%0APut them/,
     );
-    expect(fs.existsSync(path.join(work, 'target/current'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'target/current'))).toBe(false);
   });
 
   it('--json prints only the documented result object on stdout; the folds go to stderr', async () => {
@@ -45,7 +52,7 @@ describe('output on GitHub Actions', () => {
     const block = /<!-- json-output-schema -->\n```json\n([\s\S]*?)\n```/.exec(docs)?.[1];
     expect(block, 'docs/ci.md lost its json-output-schema block').toBeTruthy();
     const validate = new Ajv2020({ allErrors: true }).compile(JSON.parse(block!) as object);
-    const file = path.join(work, 'deploy.yml');
+    const { file } = missingEnv('json');
     const r = await runCli(['-c', file, '--json', 'web'], { env: { GITHUB_ACTIONS: 'true', GITLAB_CI: '' } });
     expect(r.code, r.output).toBe(1);
     const result = JSON.parse(r.stdout) as unknown;

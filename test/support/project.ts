@@ -13,20 +13,30 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const TSX = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 
 export interface CliResult {
+  /** The exit code, or null when a signal ended the process. */
   code: number | null;
+  /** The signal that ended the process, if one did. */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
   output: string;
 }
 
-/** The command line that runs the real CLI from source: node, the tsx loader, the entry point. */
-export const cliArgv = (args: readonly string[]): string[] => [
-  process.execPath,
-  '--import',
-  TSX,
-  path.join(ROOT, 'test/support/run-cli.ts'),
-  ...args,
-];
+export interface CliOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  onSpawn?: (pid: number) => void;
+  /** Sees stdout as it grows (all of it so far), e.g. to interrupt at a marker line. */
+  onStdout?: (soFar: string) => void;
+  /** Written to the CLI's stdin, which is then closed (otherwise stdin is empty). */
+  input?: string;
+}
+
+/** `node` arguments that start the CLI from source through the tsx loader, before the CLI's own. */
+const CLI_FROM_SOURCE = ['--import', TSX, path.join(ROOT, 'test/support/run-cli.ts')];
+
+/** The command line that runs the CLI from source (for a test that must run it some other way, e.g. on a pty). */
+export const cliArgv = (args: readonly string[]): string[] => [process.execPath, ...CLI_FROM_SOURCE, ...args];
 
 /**
  * Runs the CLI on a real terminal (script(1) gives it a pty on stdin, stdout and stderr), as a
@@ -46,26 +56,22 @@ export function runCliOnTerminal(args: string[], env: NodeJS.ProcessEnv = {}): P
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: output, stderr: '', output }));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: output, stderr: '', output }));
   });
 }
 
 /** Runs the real CLI in a child process, from source, as a user would. */
-export function runCli(
-  args: string[],
-  options: {
-    cwd?: string;
-    env?: NodeJS.ProcessEnv;
-    onSpawn?: (pid: number) => void;
-    /** Sees stdout as it grows (all of it so far), e.g. to interrupt at a marker line. */
-    onStdout?: (soFar: string) => void;
-    /** Written to the CLI's stdin, which is then closed (otherwise stdin is empty). */
-    input?: string;
-  } = {},
-): Promise<CliResult> {
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return runNodeCli([...CLI_FROM_SOURCE, ...args], options);
+}
+
+/**
+ * `node <nodeArgs>` with the environment of a CI log (plain output, no colour), stdin given or
+ * empty, and every byte of output collected. runCli and the fault suite's bundled CLI both use it.
+ */
+export function runNodeCli(nodeArgs: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const [node, ...argv] = cliArgv(args);
-    const child = spawn(node!, argv, {
+    const child = spawn(process.execPath, nodeArgs, {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, CI: 'true', FORCE_COLOR: '0', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -80,7 +86,7 @@ export function runCli(
     });
     child.stderr.on('data', (c) => (stderr += c));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, output: stdout + stderr }));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, output: stdout + stderr }));
   });
 }
 

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildSync } from 'esbuild';
-import type { CliResult } from '../../support/project.js';
+import { runNodeCli, type CliOptions, type CliResult } from '../../support/project.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -37,33 +36,7 @@ function cliBundle(): string {
   return (bundle = out);
 }
 
-export interface FastCliOptions {
-  env?: NodeJS.ProcessEnv;
-  onSpawn?: (pid: number) => void;
-  /** Sees stdout as it grows (all of it so far). */
-  onStdout?: (soFar: string) => void;
-}
-
-/** Same contract as test/support/project.ts#runCli: a child process, CI plain output, stdin empty. */
-export function runFastCli(args: string[], options: FastCliOptions = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliBundle(), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, CI: 'true', FORCE_COLOR: '0', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end('');
-    options.onSpawn?.(child.pid!);
-    let [stdout, stderr] = ['', ''];
-    child.stdout.on('data', (c) => {
-      stdout += c;
-      options.onStdout?.(stdout);
-    });
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({ code: code ?? (signal ? null : code), stdout, stderr, output: stdout + stderr }),
-    );
-  });
+/** The same contract as runCli (test/support/project.ts), with the bundled CLI. */
+export function runFastCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return runNodeCli([cliBundle(), ...args], options);
 }

@@ -3,10 +3,17 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { expect } from 'vitest';
 import { auditShared, inventoryShared, type SharedInventory } from '../../support/shared-audit.js';
-import { sshHost, tmpDir, writeConfig, writeTree, type CliResult } from '../../support/project.js';
+import {
+  sshHost,
+  tmpDir,
+  writeConfig,
+  writeTree,
+  type CliOptions,
+  type CliResult,
+} from '../../support/project.js';
 import { startSshd, type SshdServer } from '../../support/sshd.js';
 import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.js';
-import { runFastCli, type FastCliOptions } from './fast-cli.js';
+import { runFastCli } from './fast-cli.js';
 
 /** Commands the server-side pause can hold; every stage runs at least one of them. */
 const WRAPPED = ['mkdir', 'mv', 'rm', 'grep', 'tar', 'ln', 'cp', 'find', 'rmdir', 'sed', 'chmod'];
@@ -121,7 +128,7 @@ export interface FaultProject {
   deployPath: string;
   file: string;
   /** Runs the CLI against this project: `deploy(['rollback'])`, `deploy([])` for a deploy. */
-  cli(args: string[], options?: FastCliOptions): Promise<CliResult>;
+  cli(args: string[], options?: CliOptions): Promise<CliResult>;
 }
 
 /** Shared files a user put on the server before the first deploy; the audit watches them. */

@@ -28,6 +28,7 @@ describe('the named bad-config corpus', () => {
     if (passed.size !== files.length) return;
     recordScenario({
       group: 'bad input',
+      how: 'in-process',
       scenario: 'named bad configs in test/fixtures/bad-configs',
       runs: files.length,
       result:

@@ -59,6 +59,7 @@ describe('concurrent runs against one host', () => {
     expectConsistent(p.deployPath);
     recordScenario({
       group: 'concurrency',
+      how: 'sshd',
       scenario: '10 deploys started at once',
       runs: 10,
       result: `exactly one exit 0, nine exit 3 naming the holder; one new release, log consistent, lock free; ${audited} shared files intact`,
@@ -69,6 +70,7 @@ describe('concurrent runs against one host', () => {
   it('a rollback racing a deploy that holds the lock, and a deploy racing a rollback', async () => {
     const p = await deployed('rollback-race', 2);
     const [older, newer] = releasesOf(p.deployPath);
+    const start = p.runs();
     const { audited } = await withSharedAudit(p.deployPath, async () => {
       lab.pauseAt({ command: 'tar', needle: '-x', when: 'before', seconds: 60 });
       const dep = p.cli([]);
@@ -107,8 +109,9 @@ describe('concurrent runs against one host', () => {
     }
     recordScenario({
       group: 'concurrency',
+      how: 'sshd',
       scenario: 'rollback racing a deploy (held each way, then 4 free races)',
-      runs: 6,
+      runs: p.runs() - start,
       result: `the run that comes second exits 3 naming the holder's command; free races end in a consistent state every time; ${audited} shared files intact`,
       guarantee: 'Rollback and deploy share one lock: `current` is never switched by two runs at once',
     });

@@ -153,6 +153,7 @@ describe('a connection cut in the middle of each deploy stage', () => {
 
     recordScenario({
       group: 'connection cuts',
+      how: 'sshd',
       scenario: `deploy cut in \`${cut.stage}\` ${cut.where}`,
       runs: 1,
       result: `exit 5 naming \`${cut.stage}\`; ${cut.mayBeLive ? '`current` on the old or the new complete release, output says which may be live' : '`current` unchanged'}; next deploy succeeds (after \`deploy unlock\` when the lock was left); ${audited} shared files intact`,
@@ -187,6 +188,7 @@ describe('a connection cut in the middle of each deploy stage', () => {
     expect(sha(path.join(p.deployPath, 'current/assets.bin'))).toBe(sha(path.join(p.source, 'assets.bin')));
     recordScenario({
       group: 'connection cuts',
+      how: 'sshd',
       scenario: 'deploy cut in `upload` while a 6 MB archive is streaming',
       runs: 1,
       result: `exit 5 naming \`upload\`; \`current\` unchanged; the partial release is removed by the next deploy, which uploads it whole; ${audited} shared files intact`,
@@ -223,6 +225,7 @@ describe('a connection cut during rollback', () => {
     });
     recordScenario({
       group: 'connection cuts',
+      how: 'sshd',
       scenario: 'rollback cut at the switch',
       runs: 1,
       result: `exit 5 naming \`rollback\`, output says \`current\` may have moved; \`current\` on one of the two complete releases; unlock, rollback and deploy work after; ${audited} shared files intact`,

@@ -51,11 +51,21 @@ const moments = (seed: number, n: number): Moment[] =>
 
 interface Tally {
   runs: number;
-  /** The deploy had already finished when the signal would have been sent. */
+  /**
+   * The signal ended a deploy in flight: it was sent before the CLI printed its last stage
+   * (`ok unlock`), and the run ended by SIGKILL, or by itself with exit 130 after SIGINT.
+   */
+  interrupted: number;
+  /** The deploy had finished when the signal was sent (or it exited before it landed). */
   finishedFirst: number;
+  /** SIGINT ended the process by the signal instead of exit 130, on a complete and unlocked host. */
+  endedBySignal: number;
   unlockNeeded: number;
   liveAfterSignal: number;
 }
+
+/** The plain output's line for the last stage of a deploy: after it the run only reports. */
+const LAST_STAGE_DONE = /ok unlock/;
 
 /** Sends `signal` at `moment`, then checks and repairs the host the way the README tells a user to. */
 async function signalRun(p: FaultProject, signal: NodeJS.Signals, moment: Moment, tally: Tally) {
@@ -63,14 +73,19 @@ async function signalRun(p: FaultProject, signal: NodeJS.Signals, moment: Moment
   const shared = inventoryShared(p.deployPath);
   let pid = 0;
   let sent = false;
+  let seen = '';
+  /** What the CLI had printed when the signal was sent; undefined if it never was. */
+  let atSignal: string | undefined;
   const r = await p.cli([], {
     onSpawn: (x) => (pid = x),
     onStdout: (out) => {
+      seen = out;
       if (sent || !out.includes(moment.after)) return;
       sent = true;
       setTimeout(() => {
         try {
           process.kill(pid, signal);
+          atSignal = seen;
         } catch {
           /* already exited */
         }
@@ -79,18 +94,27 @@ async function signalRun(p: FaultProject, signal: NodeJS.Signals, moment: Moment
   });
   const label = `${signal} ${moment.delayMs} ms after "${moment.after}"\n${r.output}`;
   tally.runs++;
-  // Finished before the signal. KNOWN GAP: a SIGINT that lands after the finish phase (unlock done)
-  // sometimes kills the process by the signal instead of a 130 exit; the host is complete and
-  // unlocked then, which is what the checks below hold it to.
-  const after = `${r.stdout}`.lastIndexOf('> unlock:') > r.stdout.lastIndexOf('> cleanup:');
-  const finished = r.code === 0 || (r.code === null && after && !lockHeld(p.deployPath));
-  if (finished) tally.finishedFirst++;
-  else if (signal === 'SIGKILL') expect(r.code, label).toBe(null);
-  else {
+  const inFlight = atSignal !== undefined && !LAST_STAGE_DONE.test(atSignal);
+  if (r.code === 0) tally.finishedFirst++;
+  else if (signal === 'SIGKILL') {
+    expect(r.signal, label).toBe('SIGKILL');
+    if (inFlight) tally.interrupted++;
+    else tally.finishedFirst++;
+  } else if (r.code === 130) {
     // Ctrl-C: the CLI stops the remote command, cleans up and exits by itself.
-    expect(r.code, label).toBe(130);
     expect(r.stderr, label).toContain('EINTERRUPTED');
     expect(lockHeld(p.deployPath), `lock left by ${label}`).toBe(false);
+    if (inFlight) tally.interrupted++;
+    else tally.finishedFirst++;
+  } else {
+    // KNOWN GAP: a SIGINT can end the process by the signal instead of exit 130. That is a
+    // failure unless the deploy had done its work: its new release live and complete, the log
+    // calling it a success, the lock free. Such runs are counted apart, never as interrupted.
+    expect(r.signal, label).toBe('SIGINT');
+    expect(lockHeld(p.deployPath), `lock left by ${label}`).toBe(false);
+    expect(currentOf(p.deployPath), `${label}: ended by SIGINT with the old release live`).not.toBe(before);
+    expectConsistent(p.deployPath);
+    tally.endedBySignal++;
   }
   const now = currentOf(p.deployPath);
   if (now !== before) {
@@ -109,7 +133,14 @@ async function signalRun(p: FaultProject, signal: NodeJS.Signals, moment: Moment
 
 /** Two hosts' worth of runs side by side: each lane has its own deploy path, so they never share a lock. */
 async function lanes(signal: NodeJS.Signals, seed: number, total: number) {
-  const tally: Tally = { runs: 0, finishedFirst: 0, unlockNeeded: 0, liveAfterSignal: 0 };
+  const tally: Tally = {
+    runs: 0,
+    interrupted: 0,
+    finishedFirst: 0,
+    endedBySignal: 0,
+    unlockNeeded: 0,
+    liveAfterSignal: 0,
+  };
   const plan = moments(seed, total);
   const half = Math.ceil(total / 2);
   await Promise.all(
@@ -120,20 +151,30 @@ async function lanes(signal: NodeJS.Signals, seed: number, total: number) {
       for (const m of list) await signalRun(p, signal, m, tally);
     }),
   );
+  // The counts vary from run to run (the machine's speed decides where a moment lands); the
+  // table states the floor, which every run must clear.
+  console.log(`${signal}: ${JSON.stringify(tally)}`);
   return tally;
 }
+
+/**
+ * At least this share of the runs must really be interrupted mid-flight: the moments are spread
+ * over the whole deploy, and a lane where most runs finish first would prove little.
+ */
+const FLOOR = 0.8;
+const floorOf = (runs: number) => Math.ceil(runs * FLOOR);
 
 describe('the CLI dies or is interrupted at random moments', () => {
   it('kill -9, 50 runs', { timeout: 300_000 }, async () => {
     const t = await lanes('SIGKILL', 8, 50);
     expect(t.runs).toBe(50);
-    // The moments are spread over the whole deploy: most runs really die mid-way.
-    expect(t.finishedFirst).toBeLessThan(25);
+    expect(t.interrupted, JSON.stringify(t)).toBeGreaterThanOrEqual(floorOf(t.runs));
     recordScenario({
       group: 'process death',
       scenario: 'kill -9 of the CLI at a seeded random moment (seed 8)',
+      how: 'sshd',
       runs: t.runs,
-      result: `every run: \`current\` on a complete release, \`deploy unlock\` (when the lock was left) plus \`deploy\` succeed, host consistent, no shared file lost or changed`,
+      result: `at least ${floorOf(t.runs)} of ${t.runs} runs killed mid-flight (before the CLI printed its last stage); every run: \`current\` on a complete release, \`deploy unlock\` (when the lock was left) plus \`deploy\` succeed, host consistent, no shared file lost or changed`,
       guarantee:
         'A deploy that dies at any moment leaves nothing half-live and nothing that one unlock cannot clear',
     });
@@ -143,11 +184,13 @@ describe('the CLI dies or is interrupted at random moments', () => {
     const t = await lanes('SIGINT', 9, 30);
     expect(t.runs).toBe(30);
     expect(t.unlockNeeded).toBe(0);
+    expect(t.interrupted, JSON.stringify(t)).toBeGreaterThanOrEqual(floorOf(t.runs));
     recordScenario({
       group: 'process death',
       scenario: 'SIGINT (Ctrl-C) at a seeded random moment (seed 9)',
+      how: 'sshd',
       runs: t.runs,
-      result: `every interrupted run exits 130 by itself with the lock released; \`current\` unchanged, or the new complete release with "stays live" said; the next deploy succeeds without unlock; no shared file lost or changed`,
+      result: `at least ${floorOf(t.runs)} of ${t.runs} runs interrupted mid-flight, each exiting 130 by itself with the lock released; \`current\` unchanged, or the new complete release with "stays live" said; a run ended by the signal itself passes only on a complete, unlocked host and is not counted as interrupted; the next deploy succeeds without unlock; no shared file lost or changed`,
       guarantee: 'Ctrl-C is always safe: it cleans up after itself',
     });
   });

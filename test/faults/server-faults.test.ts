@@ -15,8 +15,7 @@ import {
   type FaultLab,
   type FaultProject,
 } from './support/fault-lab.js';
-import { needs } from '../support/requirements.js';
-import { recordScenario } from './support/reliability.js';
+import { recordScenario, scenarioNeeds } from './support/reliability.js';
 
 let lab: FaultLab;
 beforeAll(async () => {
@@ -58,7 +57,7 @@ describe('faults on the server', () => {
     // A real full disk: a 2 MB tmpfs as the deploy path (mounting needs root, which CI has).
     fs.mkdirSync(p.deployPath, { recursive: true });
     const mounted = run('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', p.deployPath]);
-    needs(ctx, mounted ? undefined : 'a 2 MB tmpfs cannot be mounted (needs root and mount)');
+    scenarioNeeds(ctx, mounted ? undefined : 'a 2 MB tmpfs cannot be mounted (needs root and mount)');
     try {
       writeTree(path.join(p.deployPath, 'shared'), USER_SHARED);
       await deployed(p, 1);
@@ -82,6 +81,7 @@ describe('faults on the server', () => {
       });
       recordScenario({
         group: 'server-side faults',
+        how: 'sshd',
         scenario: 'disk full during upload (3 MB into a 2 MB filesystem)',
         runs: 1,
         result: `exit 1 naming \`upload\` with "No space left on device"; \`current\` unchanged; the partial release removed and its space reclaimed; lock free; ${audited} shared files intact`,
@@ -99,7 +99,7 @@ describe('faults on the server', () => {
     const releases = path.join(p.deployPath, 'releases');
     // As root, modes do not stop us: the immutable flag does (ext4 and tmpfs both have it).
     const immutable = run('chattr', ['+i', releases]);
-    needs(ctx, immutable ? undefined : `chattr +i ${releases} failed (needs root and e2fsprogs)`);
+    scenarioNeeds(ctx, immutable ? undefined : `chattr +i ${releases} failed (needs root and e2fsprogs)`);
     try {
       const { audited } = await withSharedAudit(p.deployPath, async () => {
         const r = await p.cli([]);
@@ -116,6 +116,7 @@ describe('faults on the server', () => {
       expectConsistent(p.deployPath);
       recordScenario({
         group: 'server-side faults',
+        how: 'sshd',
         scenario: 'permission denied on releases/ (immutable directory)',
         runs: 1,
         result: `exit 1 naming \`release\` with the system's error; \`current\` unchanged; logged failed; lock free; the next deploy succeeds once fixed; ${audited} shared files intact`,
@@ -133,6 +134,7 @@ describe('faults on the server', () => {
     fs.rmSync(current);
     writeTree(current, { 'index.php': 'hand-made\n', 'uploads/photo.jpg': 'only copy\n' });
     const before = userView(p.deployPath);
+    const start = p.runs();
     const { audited } = await withSharedAudit(p.deployPath, async () => {
       const d = await p.cli([]);
       expect(d.code, d.output).toBe(1);
@@ -148,8 +150,9 @@ describe('faults on the server', () => {
     });
     recordScenario({
       group: 'server-side faults',
+      how: 'sshd',
       scenario: '`current` replaced by a real directory by hand',
-      runs: 3,
+      runs: p.runs() - start,
       result: `deploy exits 1 with ECURRENT and the hint to move it aside; rollback refuses (nothing is live); releases lists; every file under the deploy path unchanged; ${audited} shared files intact`,
       guarantee: 'shipshape never deletes a directory it did not make',
     });
@@ -160,6 +163,7 @@ describe('faults on the server', () => {
     await deployed(p, 3);
     const [r1, r2] = releasesOf(p.deployPath);
     fs.rmSync(path.join(p.deployPath, 'releases', r2!), { recursive: true });
+    const start = p.runs();
     const { audited } = await withSharedAudit(p.deployPath, async () => {
       const ls = await p.cli(['releases', 'web']);
       expect(ls.code, ls.output).toBe(0);
@@ -180,8 +184,9 @@ describe('faults on the server', () => {
     });
     recordScenario({
       group: 'server-side faults',
+      how: 'sshd',
       scenario: 'release directories deleted by hand (one old, then the live one)',
-      runs: 5,
+      runs: p.runs() - start,
       result: `\`releases\` lists them as missing; rollback skips the missing one and says so; a deploy over a dangling \`current\` succeeds and says so; cleanup never trips on them; ${audited} shared files intact`,
       guarantee: 'Hand edits on the server are survived and reported, never papered over',
     });

@@ -127,8 +127,10 @@ export interface FaultProject {
   source: string;
   deployPath: string;
   file: string;
-  /** Runs the CLI against this project: `deploy(['rollback'])`, `deploy([])` for a deploy. */
+  /** Runs the CLI against this project: `cli(['rollback', 'web'])`, `cli([])` for a deploy. */
   cli(args: string[], options?: CliOptions): Promise<CliResult>;
+  /** How many times cli() has run so far: a scenario's row counts its runs with it. */
+  runs(): number;
 }
 
 /** Shared files a user put on the server before the first deploy; the audit watches them. */
@@ -168,13 +170,18 @@ export function faultProject(
     hosts: { web: host },
     ...options.config,
   });
+  let runs = 0;
   return {
     name,
     dir,
     source,
     deployPath,
     file,
-    cli: (args, o) => runFastCli(['-c', file, ...(args.length ? args : ['web'])], o),
+    cli: (args, o) => {
+      runs++;
+      return runFastCli(['-c', file, ...(args.length ? args : ['web'])], o);
+    },
+    runs: () => runs,
   };
 }
 

@@ -93,11 +93,15 @@ describe('many hosts over real sshd instances', () => {
     }
   });
 
-  it('rolling batches of 2: a failing health check on web3 rolls back its batch, keeps the first, skips the rest', async () => {
-    const unhealthy = path.join(work, 'rolling-web3-unhealthy');
+  /**
+   * Rolling batches of 2 over a fleet deployed once: the second deploy's health check fails on
+   * web3, in batch 2 of 3. Returns what each host ran before, the new release, and the run.
+   */
+  async function rollingFailsOnWeb3(name: string, extra: Record<string, unknown> = {}) {
+    const unhealthy = path.join(work, `${name}-web3-unhealthy`);
     const f = fleet(
-      'rolling',
-      { strategy: 'rolling', batch_size: 2, healthcheck: { command: 'true', retries: 0 } },
+      name,
+      { strategy: 'rolling', batch_size: 2, healthcheck: { command: 'true', retries: 0 }, ...extra },
       {
         web3: {
           healthcheck: { command: `test ! -e '${unhealthy}' || { echo unhealthy >&2; false; }`, retries: 0 },
@@ -112,18 +116,36 @@ describe('many hosts over real sshd instances', () => {
     fs.writeFileSync(unhealthy, '');
     const r = await runCli(['-c', f.file, 'production']);
     expect(r.code, r.output).toBe(4);
-    const newest = releasesOf(f.deployPath('web1')).at(-1);
+    const newest = releasesOf(f.deployPath('web1')).at(-1)!;
     expect(`releases/${newest}`).not.toBe(previous.web1);
-    expect(f.current('web1')).toBe(`releases/${newest}`);
-    expect(f.current('web2')).toBe(`releases/${newest}`);
     expect(f.current('web3')).toBe(previous.web3);
     expect(f.current('web4')).toBe(previous.web4);
     expect(f.current('web5')).toBe(previous.web5);
     expect(releasesOf(f.deployPath('web5'))).not.toContain(newest);
     expect(r.output).toContain('rolling: batch 2/3: web3, web4');
     expect(r.output).toContain('unhealthy');
-    expect(r.output).toContain('web1, web2 stay on the new release');
     expect(r.output).toContain('not started: web5');
+    return { f, previous, newest, r };
+  }
+
+  it('rolling batches of 2: a failing health check on web3 rolls back its batch, keeps the first, skips the rest', async () => {
+    const { f, newest, r } = await rollingFailsOnWeb3('rolling');
+    expect(f.current('web1')).toBe(`releases/${newest}`);
+    expect(f.current('web2')).toBe(`releases/${newest}`);
+    expect(r.output).toContain('web1, web2 stay on the new release');
+  });
+
+  it('rolling with rollback_on_failure: all also switches the earlier batch back', async () => {
+    const { f, previous, newest, r } = await rollingFailsOnWeb3('rolling-all', {
+      rollback_on_failure: 'all',
+    });
+    for (const a of ['web1', 'web2']) {
+      expect(f.current(a), a).toBe(previous[a]);
+      expect(logOf(f.deployPath(a)).at(-1), a).toMatchObject({ name: newest, status: 'rolled_back' });
+      expect(fs.existsSync(path.join(f.deployPath(a), '.deploy/lock')), a).toBe(false);
+    }
+    expect(r.output).toContain('rollback_on_failure is all: rolling back web1, web2');
+    expect(r.output).not.toContain('stay on the new release');
   });
 
   it('--parallel 2 keeps at most two SSH connections open, and still deploys every host', async () => {

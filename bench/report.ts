@@ -16,6 +16,8 @@ export interface HostsRow {
 
 export interface ReportInput {
   date: string;
+  /** The server the run deployed to: OpenSSH's sshd, or the test harness's in-process ssh2 fallback. */
+  server: 'openssh' | 'ssh2';
   cores: number;
   cpu: string;
   node: string;
@@ -37,8 +39,20 @@ export interface ReportInput {
   multi?: HostsRow[];
 }
 
+const SERVER: Record<ReportInput['server'], string> = {
+  openssh: 'a private OpenSSH sshd',
+  ssh2: "the test harness's in-process ssh2 server (OpenSSH's sshd was not installed; its timings are not OpenSSH's)",
+};
+
 const mib = (kib?: number) => (kib === undefined ? '–' : `${(kib / 1024).toFixed(0)} MiB`);
 
+const share = (part?: number, whole?: number) =>
+  part === undefined || whole === undefined ? '–' : `${Math.round((part / whole) * 100)} %`;
+
+/**
+ * BENCHMARKS.md from one run's measurements. Every figure and every verdict comes from `r`; what
+ * the page says about method (the server, the tree, the runs) is what the run did.
+ */
 export function renderReport(r: ReportInput): string {
   const by = Object.fromEntries(r.rows.map((row) => [row.id, row]));
   const m = (id: string) => by[id]?.median ?? NaN;
@@ -94,7 +108,7 @@ export function renderReport(r: ReportInput): string {
   const out: string[] = [];
   out.push('# Benchmarks', '');
   out.push(
-    `Written by \`npm run bench\` on ${r.date}: ${r.cores} CPU cores (${r.cpu}), Node ${r.node}, a private OpenSSH sshd on 127.0.0.1 (so no network cost and \`compression: none\`).`,
+    `Written by \`npm run bench\` on ${r.date}: ${r.cores} CPU cores (${r.cpu}), Node ${r.node}, ${SERVER[r.server]} on 127.0.0.1 (so no network cost and \`compression: none\`).`,
     `Tree: ${r.tree.files} files, ${r.tree.dirs} directories, ${r.tree.symlinks} symlinks, ${(r.tree.bytes / 1e6).toFixed(1)} MB (Laravel-like, seed ${r.seed}).`,
     `Each measurement ran ${r.runs} times, alternating; times are wall clock of the whole command, including process start and the SSH connection. shipshape runs the built CLI (\`dist/\`) with a warm local hash cache.`,
     '',
@@ -124,13 +138,13 @@ export function renderReport(r: ReportInput): string {
   out.push('', '## Where the time goes', '');
   out.push(
     `- SSH connection (system ssh, \`true\`): ${secs(p.sshConnectMs ?? NaN)} s`,
-    `- \`cp -al\` of the whole release on the server: ${secs(p.remoteCpAlMs ?? NaN)} s — the floor of an incremental deploy with no pruned release to reuse; creating only its ${p.releaseDirs} directories (no file) takes ${secs(p.remoteMkdirMs ?? NaN)} s of it: directory creation, not the hard links, is what costs on this disk, and it does not get faster split over two parallel \`cp -al\` (measured by hand: no gain, more variance). A deploy that renames the spare (the newest pruned release) into place creates none of them.`,
+    `- \`cp -al\` of the whole release on the server: ${secs(p.remoteCpAlMs ?? NaN)} s — what an incremental deploy with no pruned release to reuse runs (a deploy that renames the spare into place runs none); creating only its ${p.releaseDirs} directories, with no file, took ${secs(p.remoteMkdirMs ?? NaN)} s (${share(p.remoteMkdirMs, p.remoteCpAlMs)} of it)`,
     `- CLI start (\`deploy --help\`, built CLI): ${secs(p.cliStartMs ?? NaN)} s, ${p.cliStartRssMiB?.toFixed(0) ?? '–'} MiB; a rollback is this plus loading config, SSH and the lifecycle modules, one connection and two exec requests`,
     `- local scan of the tree: ${secs(p.scanMs)} s; hashing every file with a cold cache: ${secs(p.hashMs)} s; producing the tar to /dev/null: ${secs(p.packMs)} s`,
   );
   const floorChanged = (p.cliStartMs ?? NaN) + (p.sshConnectMs ?? NaN) + (p.remoteCpAlMs ?? NaN);
   out.push(
-    `- floor of a 10-changed deploy without a spare ≈ CLI start + SSH connection + \`cp -al\` = ${secs(floorChanged)} s, against 0.6 × rsync = ${secs(0.6 * m('rsync'))} s and 0.3 × first deploy = ${secs(0.3 * m('first'))} s (rsync pays the same directory creation)`,
+    `- floor of a 10-changed deploy without a spare ≈ CLI start + SSH connection + \`cp -al\` = ${secs(floorChanged)} s, against 0.6 × rsync = ${secs(0.6 * m('rsync'))} s and 0.3 × first deploy = ${secs(0.3 * m('first'))} s`,
   );
   if (r.rollback)
     out.push(
@@ -157,7 +171,7 @@ export function renderReport(r: ReportInput): string {
     const one = r.multi.find((x) => x.hosts === 1) ?? r.multi[0]!;
     const m = r.multi[0]!;
     out.push(
-      `The same deploy to N hosts: deploy paths spread over ${Math.max(...r.multi.map((x) => x.sshds))} local sshd processes, a ${m.files}-file app (same generator), \`parallel\` = N (one connection per host for the whole run), ${m.first.runs} alternating runs, medians. Every host's server work lands on this machine's disk and ${r.cores} cores, so it adds up; real hosts would do it side by side.`,
+      `The same deploy to N hosts: deploy paths spread over ${Math.max(...r.multi.map((x) => x.sshds))} local sshd processes, a ${m.files}-file app (same generator), \`parallel\` = N (one connection per host for the whole run), ${m.first.runs} alternating runs, medians. Every host's server side runs on this machine's one disk and ${r.cores} cores.`,
       '',
       '| hosts | first deploy | × 1 host | 10-changed | × 1 host | exec requests (all hosts) | connections | peak RSS |',
       '|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -173,7 +187,7 @@ export function renderReport(r: ReportInput): string {
     const verdict = (x: number) => (x <= 4 ? 'met' : '**missed**');
     out.push(
       '',
-      `Target (issue 7): ${most.hosts} hosts ≤ 4 × one host. 10-changed deploy: ${changed.toFixed(2)} × — ${verdict(changed)}. First deploy: ${first.toFixed(2)} × — ${verdict(first)}${first > 4 ? `: every host's full upload creates its ${most.files} files on this one disk, so the server work alone is ${most.hosts} × one host's; the tool's share (connections, one script per phase, parallel streams) is what the 10-changed row shows` : ''}.`,
+      `Target (issue 7): ${most.hosts} hosts ≤ 4 × one host. 10-changed deploy: ${changed.toFixed(2)} × — ${verdict(changed)}. First deploy: ${first.toFixed(2)} × — ${verdict(first)}.`,
     );
   } else {
     out.push('Not measured in this run (`--no-hosts`).');

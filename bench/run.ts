@@ -191,6 +191,7 @@ async function main() {
       : await measureHosts(b, args.hosts!.split(',').map(Number), Number(args['hosts-files']));
     const report = renderReport({
       date: new Date().toISOString().slice(0, 10),
+      server: server.kind,
       cores: os.cpus().length,
       cpu: os.cpus()[0]?.model ?? 'unknown',
       node: process.version,

@@ -1,73 +1,60 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   logOf,
   releasesOf,
   runCli,
   snapshot,
   sshHost,
-  tmpDir,
+  sshProject,
   writeConfig,
   writeTree,
 } from '../support/project.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
+import type { SshdServer } from '../support/sshd.js';
+import { useSshd } from '../support/sshd-fixture.js';
 
 let server: SshdServer;
 let work: string;
 /** A `tar` earlier in the sessions' PATH that fails while this file exists: a server-side fault, not a mock of SSH. */
 let failTarFlag: string;
 
-beforeAll(async () => {
-  work = tmpDir('shipshape-e2e-');
-  const fakeBin = path.join(work, 'fakebin');
-  failTarFlag = path.join(work, 'fail-tar');
-  writeTree(fakeBin, {
-    tar: {
-      mode: 0o755,
-      content: `#!/bin/sh\nif [ -e '${failTarFlag}' ]; then echo 'tar: simulated write error' >&2; exit 2; fi\nexec /bin/tar "$@"\n`,
-    },
-  });
-  server = await startSshd({ env: { PATH: `${fakeBin}:/usr/local/bin:/usr/bin:/bin` } });
+useSshd('shipshape-e2e-', (fx) => ({ server, work } = fx), {
+  fakes: (dir) => {
+    failTarFlag = path.join(dir, 'fail-tar');
+    return {
+      tar: `#!/bin/sh\nif [ -e '${failTarFlag}' ]; then echo 'tar: simulated write error' >&2; exit 2; fi\nexec /bin/tar "$@"\n`,
+    };
+  },
 });
 
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-});
+/** The app every test here deploys: modes, a symlink, an excluded file and directory, shared paths. */
+const APP = {
+  'index.php': '<?php echo "v1";\n',
+  'bin/run.sh': { content: '#!/bin/sh\necho run\n', mode: 0o750 },
+  'config/app.php': '<?php return [];\n',
+  'link-to-config': { link: 'config/app.php' },
+  'storage/logs/.keep': '',
+  'node_modules/big/index.js': 'excluded by .deployignore\n',
+  'secret.key': 'excluded by config\n',
+  '.deployignore': 'node_modules/\n',
+  '.env': 'APP_ENV=from-release\n',
+};
 
 function app(name: string): string {
   const dir = path.join(work, name, 'app');
-  writeTree(dir, {
-    'index.php': '<?php echo "v1";\n',
-    'bin/run.sh': { content: '#!/bin/sh\necho run\n', mode: 0o750 },
-    'config/app.php': '<?php return [];\n',
-    'link-to-config': { link: 'config/app.php' },
-    'storage/logs/.keep': '',
-    'node_modules/big/index.js': 'excluded by .deployignore\n',
-    'secret.key': 'excluded by config\n',
-    '.deployignore': 'node_modules/\n',
-    '.env': 'APP_ENV=from-release\n',
-  });
+  writeTree(dir, APP);
   return dir;
 }
 
 function project(name: string, extra: Record<string, unknown> = {}, hostExtra: Record<string, unknown> = {}) {
-  const source = app(name);
-  const deployPath = path.join(work, name, 'server');
   // Production's own .env, put there before the first deploy (deploy setup --put does it).
-  writeTree(path.join(deployPath, 'shared'), { '.env': 'APP_ENV=production\n' });
-  const file = writeConfig(path.join(work, name), {
-    application: name,
-    source: 'app',
-    exclude: ['secret.key'],
-    shared_dirs: ['storage'],
-    shared_files: ['.env'],
-    hosts: { web: sshHost(server, deployPath, hostExtra) },
-    ...extra,
+  return sshProject(server, work, name, APP, {
+    config: { exclude: ['secret.key'], shared_dirs: ['storage'], shared_files: ['.env'], ...extra },
+    host: hostExtra,
+    shared: { '.env': 'APP_ENV=production\n' },
   });
-  return { source, deployPath, file };
 }
 
 const current = (deployPath: string) => fs.readlinkSync(path.join(deployPath, 'current'));

@@ -3,57 +3,57 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { releasesOf, runCli, snapshot, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
+import { describe, expect, it } from 'vitest';
+import {
+  releasesOf,
+  runCli,
+  snapshot,
+  sshHost,
+  sshProject,
+  writeConfig,
+  writeTree,
+} from '../support/project.js';
+import type { SshdServer } from '../support/sshd.js';
+import { useSshd } from '../support/sshd-fixture.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 
 let server: SshdServer;
 let work: string;
 let env: NodeJS.ProcessEnv;
 
-beforeAll(async () => {
-  work = tmpDir('shipshape-incr-');
+useSshd('shipshape-incr-', (fx) => {
+  ({ server, work } = fx);
   // A private hash cache, so runs neither read nor leave one in the user's ~/.cache.
   env = { SHIPSHAPE_CACHE_DIR: path.join(work, 'cache') };
-  server = await startSshd();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
 });
 
 function project(name: string, extra: Record<string, unknown> = {}) {
-  const source = path.join(work, name, 'app');
-  writeTree(source, {
-    'index.php': '<?php echo "v1";\n',
-    'same-size.php': '<?php return 1;\n',
-    'grows.php': 'short\n',
-    'bin/run.sh': { content: '#!/bin/sh\necho run\n', mode: 0o750 },
-    'mode-only.sh': { content: 'echo mode\n', mode: 0o644 },
-    'config/app.php': '<?php return [];\n',
-    link: { link: 'config/app.php' },
-    'old/a.txt': 'goes away\n',
-    'old/deep/b.txt': 'goes away too\n',
-    'gone.txt': 'deleted later\n',
-    'becomes-file/x.txt': 'a dir that turns into a file\n',
-    'becomes-link.txt': 'a file that turns into a symlink\n',
-    'touched.txt': 'only its mtime changes\n',
-    'storage/logs/.keep': '',
-    '.env': 'APP_ENV=from-release\n',
-  });
-  const deployPath = path.join(work, name, 'server');
-  writeTree(path.join(deployPath, 'shared'), { '.env': 'APP_ENV=production\n' });
-  const file = writeConfig(path.join(work, name), {
-    application: name,
-    source: 'app',
-    shared_dirs: ['storage'],
-    shared_files: ['.env'],
-    hosts: { web: sshHost(server, deployPath) },
-    ...extra,
-  });
-  return { source, deployPath, file };
+  return sshProject(
+    server,
+    work,
+    name,
+    {
+      'index.php': '<?php echo "v1";\n',
+      'same-size.php': '<?php return 1;\n',
+      'grows.php': 'short\n',
+      'bin/run.sh': { content: '#!/bin/sh\necho run\n', mode: 0o750 },
+      'mode-only.sh': { content: 'echo mode\n', mode: 0o644 },
+      'config/app.php': '<?php return [];\n',
+      link: { link: 'config/app.php' },
+      'old/a.txt': 'goes away\n',
+      'old/deep/b.txt': 'goes away too\n',
+      'gone.txt': 'deleted later\n',
+      'becomes-file/x.txt': 'a dir that turns into a file\n',
+      'becomes-link.txt': 'a file that turns into a symlink\n',
+      'touched.txt': 'only its mtime changes\n',
+      'storage/logs/.keep': '',
+      '.env': 'APP_ENV=from-release\n',
+    },
+    {
+      config: { shared_dirs: ['storage'], shared_files: ['.env'], ...extra },
+      shared: { '.env': 'APP_ENV=production\n' },
+    },
+  );
 }
 
 /** Every kind of change a new revision of an app can bring. */

@@ -4,45 +4,44 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   logOf,
   releasesOf,
   runCli,
   snapshot,
   sshHost,
-  tmpDir,
+  sshProject,
   writeConfig,
   writeTree,
 } from '../support/project.js';
 import { DEPLOY } from '../../src/engine/pipeline.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
+import type { SshdServer } from '../support/sshd.js';
+import { useSshd } from '../support/sshd-fixture.js';
 
 let server: SshdServer;
 let work: string;
 
-beforeAll(async () => {
-  work = tmpDir('shipshape-lifecycle-');
-  server = await startSshd();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-});
+useSshd('shipshape-lifecycle-', (fx) => ({ server, work } = fx));
 
 function project(name: string, extra: Record<string, unknown> = {}, hostExtra: Record<string, unknown> = {}) {
-  const source = path.join(work, name, 'app');
-  writeTree(source, { 'index.html': `<p>${name}</p>\n`, 'health.txt': 'ok\n' });
-  const deployPath = path.join(work, name, 'server');
-  const file = writeConfig(path.join(work, name), {
-    application: name,
+  return sshProject(
+    server,
+    work,
+    name,
+    { 'index.html': `<p>${name}</p>\n`, 'health.txt': 'ok\n' },
+    { config: extra, host: hostExtra },
+  );
+}
+
+/** The project's deploy.yml written again, same app and host, with `extra` keys: a changed config. */
+const reconfigure = (file: string, deployPath: string, extra: Record<string, unknown>): string =>
+  writeConfig(path.dirname(file), {
+    application: path.basename(path.dirname(file)),
     source: 'app',
-    hosts: { web: sshHost(server, deployPath, hostExtra) },
+    hosts: { web: sshHost(server, deployPath) },
     ...extra,
   });
-  return { source, deployPath, file };
-}
 
 const current = (deployPath: string) => fs.readlinkSync(path.join(deployPath, 'current'));
 const lockFree = (deployPath: string) => !fs.existsSync(path.join(deployPath, '.deploy/lock'));
@@ -159,10 +158,7 @@ describe('hooks', () => {
     const { deployPath, file } = project('hook-fails');
     await deployOk(file);
     const before = { current: current(deployPath), releases: releasesOf(deployPath) };
-    const failing = writeConfig(path.dirname(file), {
-      application: 'hook-fails',
-      source: 'app',
-      hosts: { web: sshHost(server, deployPath) },
+    const failing = reconfigure(file, deployPath, {
       hooks: { before: { symlink: ['echo checking; exit 1'] } },
     });
     const r = await runCli(['-c', failing, 'web']);
@@ -178,10 +174,7 @@ describe('hooks', () => {
     const { deployPath, file: plain } = project('after-hook-fails');
     await deployOk(plain);
     const before = { current: current(deployPath), releases: releasesOf(deployPath) };
-    const file = writeConfig(path.dirname(plain), {
-      application: 'after-hook-fails',
-      source: 'app',
-      hosts: { web: sshHost(server, deployPath) },
+    const file = reconfigure(plain, deployPath, {
       hooks: { after: { symlink: ['echo cache warmup failed >&2; exit 3'] } },
     });
     const r = await runCli(['-c', file, 'web']);
@@ -247,10 +240,7 @@ describe('health-gated switch', () => {
     await new Promise<void>((r) => httpServer.listen(0, '127.0.0.1', r));
     try {
       const { port } = httpServer.address() as AddressInfo;
-      const file = writeConfig(path.dirname(plain), {
-        application: 'health-url',
-        source: 'app',
-        hosts: { web: sshHost(server, deployPath) },
+      const file = reconfigure(plain, deployPath, {
         healthcheck: { url: `http://127.0.0.1:${port}/health`, retries: 1, interval: 0.2 },
         hooks: { after: { rollback: ['echo rolled > ../../after-rollback.txt'] } },
       });
@@ -332,10 +322,7 @@ describe('interrupts', () => {
     const { deployPath, file: plain } = project('sigint-hook');
     await deployOk(plain);
     const before = { current: current(deployPath), releases: releasesOf(deployPath) };
-    const file = writeConfig(path.dirname(plain), {
-      application: 'sigint-hook',
-      source: 'app',
-      hosts: { web: sshHost(server, deployPath) },
+    const file = reconfigure(plain, deployPath, {
       hooks: { after: { upload: ['sleep 31.5'] } },
     });
     const r = await interruptAt(['-c', file, 'web'], /> after:upload/);
@@ -372,10 +359,7 @@ describe('interrupts', () => {
   it('SIGINT in a hook after the switch leaves the new release live, says so, unlocks, exits 130', async () => {
     const { deployPath, file: plain } = project('sigint-after-switch');
     await deployOk(plain);
-    const file = writeConfig(path.dirname(plain), {
-      application: 'sigint-after-switch',
-      source: 'app',
-      hosts: { web: sshHost(server, deployPath) },
+    const file = reconfigure(plain, deployPath, {
       hooks: { after: { symlink: ['sleep 32.5'] } },
     });
     const r = await interruptAt(['-c', file, 'web'], /> after:symlink/);
@@ -390,10 +374,7 @@ describe('interrupts', () => {
 
   it('kill -9 mid-deploy leaves a stale lock: deploy exits 3 naming it, unlock says whose it was, deploy succeeds', async () => {
     const { deployPath, file: plain } = project('kill9');
-    const file = writeConfig(path.dirname(plain), {
-      application: 'kill9',
-      source: 'app',
-      hosts: { web: sshHost(server, deployPath) },
+    const file = reconfigure(plain, deployPath, {
       hooks: { after: { upload: ['test -f ../../fast || sleep 3'] } },
     });
     const killed = await interruptAt(['-c', file, 'web'], /> after:upload/, 'SIGKILL');
@@ -435,10 +416,7 @@ describe('dry run', () => {
   it('prints the plan per host and changes nothing on a host with a previous release', async () => {
     const { deployPath, file: plain } = project('dry-run');
     await deployOk(plain);
-    const file = writeConfig(path.dirname(plain), {
-      application: 'dry-run',
-      source: 'app',
-      hosts: { web: sshHost(server, deployPath) },
+    const file = reconfigure(plain, deployPath, {
       hooks: { before: { symlink: ['php artisan migrate --force'] } },
     });
     const before = snapshotWithTimes(deployPath);

@@ -1,30 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { releasesOf, runCli, snapshot, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
+import { describe, expect, it } from 'vitest';
+import { releasesOf, runCli, snapshot, sshHost, writeConfig, writeTree } from '../support/project.js';
+import type { SshdServer } from '../support/sshd.js';
+import { useSshd } from '../support/sshd-fixture.js';
 
 let server: SshdServer;
 let work: string;
 
-beforeAll(async () => {
-  work = tmpDir('shipshape-persist-');
-  // A stand-in `php` on the server's PATH, so the recipe's `storage:link` hook really runs.
-  const fakeBin = path.join(work, 'fakebin');
-  writeTree(fakeBin, {
-    php: {
-      mode: 0o755,
-      content:
-        '#!/bin/sh\n[ "$2" = storage:link ] && exec ln -s ../storage/app/public public/storage\nexit 1\n',
-    },
-  });
-  server = await startSshd({ env: { PATH: `${fakeBin}:/usr/local/bin:/usr/bin:/bin` } });
-});
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
+// A stand-in `php` on the server's PATH, so the recipe's `storage:link` hook really runs.
+useSshd('shipshape-persist-', (fx) => ({ server, work } = fx), {
+  fakes: () => ({
+    php: '#!/bin/sh\n[ "$2" = storage:link ] && exec ln -s ../storage/app/public public/storage\nexit 1\n',
+  }),
 });
 
 /** A Laravel app as the seed describes it: uploads and images to share, build output to keep per release. */

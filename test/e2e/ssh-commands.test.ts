@@ -1,10 +1,11 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { releasesOf, runCli, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
+import { releasesOf, runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
+import type { SshdServer } from '../support/sshd.js';
+import { startAgent, useSshd } from '../support/sshd-fixture.js';
 
 let server: SshdServer;
 let work: string;
@@ -20,11 +21,9 @@ const env = (extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
+useSshd('shipshape-sshcmd-', (fx) => ({ server, work, home } = fx));
+
 beforeAll(async () => {
-  work = tmpDir('shipshape-sshcmd-');
-  home = path.join(work, 'home');
-  fs.mkdirSync(home);
-  server = await startSshd();
   writeTree(path.join(work, 'app'), { 'index.html': 'hello from current\n' });
   deployPath = path.join(work, 'server');
   file = writeConfig(work, {
@@ -45,10 +44,8 @@ beforeAll(async () => {
   if (first.code !== 0) throw new Error(`setup deploy failed:\n${first.output}`);
 });
 
-afterAll(async () => {
+afterAll(() => {
   if (agent?.pid) process.kill(agent.pid, 'SIGTERM');
-  await server?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
 });
 
 describe('deploy run', () => {
@@ -148,20 +145,7 @@ describe('deploy ssh', () => {
 describe('forward_agent', () => {
   it('lets commands on the server use the local agent only when asked', async () => {
     const sock = path.join(work, 'agent.sock');
-    agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
-    // The socket file exists once the agent has bound it, a moment before it listens: wait until
-    // it answers (`ssh-add -l` exits 1, "no identities", instead of 2, "cannot connect").
-    const agentEnv = { ...process.env, SSH_AUTH_SOCK: sock };
-    for (
-      let i = 0;
-      i < 1000 && ![0, 1].includes(spawnSync('ssh-add', ['-l'], { env: agentEnv }).status ?? 2);
-      i++
-    )
-      await delay(10);
-    execFileSync('ssh-add', [server.identityFile], {
-      env: { ...process.env, SSH_AUTH_SOCK: sock },
-      stdio: 'ignore',
-    });
+    agent = await startAgent(sock, server.identityFile);
     const fingerprint = execFileSync('ssh-keygen', ['-lf', `${server.identityFile}.pub`], {
       encoding: 'utf8',
     }).split(' ')[1]!;

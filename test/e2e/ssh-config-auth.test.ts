@@ -1,11 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { quote } from '../../src/remote/sh.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliArgv, releasesOf, runCli, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cliArgv, releasesOf, runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
+import type { SshdServer } from '../support/sshd.js';
+import { encryptedKey, sshConfigHost, startAgent, useSshd } from '../support/sshd-fixture.js';
 
 let server: SshdServer;
 let work: string;
@@ -13,17 +13,13 @@ let work: string;
 let home: string;
 let agent: ChildProcess | undefined;
 
-beforeAll(async () => {
-  work = tmpDir('shipshape-sshauth-');
-  home = path.join(work, 'home');
-  fs.mkdirSync(path.join(home, '.ssh'), { recursive: true });
-  server = await startSshd();
+useSshd('shipshape-sshauth-', (fx) => {
+  ({ server, work, home } = fx);
+  fs.mkdirSync(path.join(home, '.ssh'));
 });
 
-afterAll(async () => {
+afterAll(() => {
   if (agent?.pid) process.kill(agent.pid, 'SIGTERM');
-  await server?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
 });
 
 const env = (extra: Record<string, string> = {}) => ({
@@ -58,11 +54,7 @@ describe('ssh config, agent and key files against a real sshd', () => {
         'Host other',
         '  HostName 192.0.2.1',
         '',
-        'Host web-*  !web-db',
-        `  HostName ${server.host}`,
-        `  Port ${server.port}`,
-        `  User ${server.user}`,
-        `  IdentityFile ${server.identityFile}`,
+        ...sshConfigHost('web-*  !web-db', server),
         `  UserKnownHostsFile ${server.knownHostsFile}`,
         '',
         'Host *',
@@ -83,12 +75,7 @@ describe('ssh config, agent and key files against a real sshd', () => {
 
   it('deploys with no identity file through an ssh-agent holding the key', async () => {
     const sock = path.join(work, 'agent.sock');
-    agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
-    for (let i = 0; i < 200 && !fs.existsSync(sock); i++) await delay(10);
-    execFileSync('ssh-add', [server.identityFile], {
-      env: { ...process.env, SSH_AUTH_SOCK: sock },
-      stdio: 'ignore',
-    });
+    agent = await startAgent(sock, server.identityFile);
 
     const deployPath = path.join(work, 'agent', 'server');
     const { file } = project('agent', { web: keylessHost(deployPath) });
@@ -114,9 +101,7 @@ describe('ssh config, agent and key files against a real sshd', () => {
   });
 
   it('opens an encrypted key with SSH_KEY_PASSPHRASE, and says why it skipped it without one', async () => {
-    const key = path.join(work, 'encrypted_key');
-    fs.copyFileSync(server.identityFile, key);
-    execFileSync('ssh-keygen', ['-q', '-p', '-N', 'correct horse', '-f', key]);
+    const key = encryptedKey(server.identityFile, path.join(work, 'encrypted_key'), 'correct horse');
     const deployPath = path.join(work, 'encrypted', 'server');
     const { file } = project('encrypted', { web: sshHost(server, deployPath, { identity_file: key }) });
 
@@ -135,9 +120,11 @@ describe('ssh config, agent and key files against a real sshd', () => {
   });
 
   it('asks for the passphrase of an encrypted key on a terminal, without echoing it', async () => {
-    const key = path.join(work, 'encrypted_tty_key');
-    fs.copyFileSync(server.identityFile, key);
-    execFileSync('ssh-keygen', ['-q', '-p', '-N', 'typed-at-the-prompt', '-f', key]);
+    const key = encryptedKey(
+      server.identityFile,
+      path.join(work, 'encrypted_tty_key'),
+      'typed-at-the-prompt',
+    );
     const deployPath = path.join(work, 'tty', 'server');
     const { file } = project('tty', { web: sshHost(server, deployPath, { identity_file: key }) });
     const cli = cliArgv(['-c', file, 'web']);

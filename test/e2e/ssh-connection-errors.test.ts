@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logOf, releasesOf, runCli, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
+import { describe, expect, it } from 'vitest';
+import { logOf, releasesOf, runCli, sshProject } from '../support/project.js';
+import type { SshdServer } from '../support/sshd.js';
+import { useSshd } from '../support/sshd-fixture.js';
 
 let server: SshdServer;
 let work: string;
@@ -11,16 +12,11 @@ let home: string;
 /** While this file exists, `tar` on the server kills its own sshd session: the connection drops mid-upload. */
 let dropFlag: string;
 
-beforeAll(async () => {
-  work = tmpDir('shipshape-connerr-');
-  home = path.join(work, 'home');
-  fs.mkdirSync(home);
-  dropFlag = path.join(work, 'drop');
-  const fakeBin = path.join(work, 'fakebin');
-  writeTree(fakeBin, {
-    tar: {
-      mode: 0o755,
-      content: [
+useSshd('shipshape-connerr-', (fx) => ({ server, work, home } = fx), {
+  fakes: (dir) => {
+    dropFlag = path.join(dir, 'drop');
+    return {
+      tar: [
         '#!/bin/sh',
         `if [ -e '${dropFlag}' ]; then`,
         '  p=$$',
@@ -32,28 +28,14 @@ beforeAll(async () => {
         'exec /bin/tar "$@"',
         '',
       ].join('\n'),
-    },
-  });
-  server = await startSshd({ env: { PATH: `${fakeBin}:/usr/local/bin:/usr/bin:/bin` } });
-});
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
+    };
+  },
 });
 
 const env = () => ({ HOME: home, SSH_AUTH_SOCK: '', SSH_PRIVATE_KEY: '' });
 
 function project(name: string, hostExtra: Record<string, unknown> = {}) {
-  const dir = path.join(work, name);
-  writeTree(path.join(dir, 'app'), { 'index.html': `${name}\n` });
-  const deployPath = path.join(dir, 'server');
-  const file = writeConfig(dir, {
-    application: name,
-    source: 'app',
-    hosts: { web: sshHost(server, deployPath, hostExtra) },
-  });
-  return { deployPath, file };
+  return sshProject(server, work, name, { 'index.html': `${name}\n` }, { host: hostExtra });
 }
 
 function freePort(): Promise<number> {

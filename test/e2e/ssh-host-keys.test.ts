@@ -1,26 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { releasesOf, runCli, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
+import { describe, expect, it } from 'vitest';
+import { releasesOf, runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
+import type { SshdServer } from '../support/sshd.js';
+import { useSshd } from '../support/sshd-fixture.js';
 
 let server: SshdServer;
 let work: string;
 /** A home with nothing in ~/.ssh, so the developer's own keys and known_hosts never take part. */
 let home: string;
 
-beforeAll(async () => {
-  work = tmpDir('shipshape-hostkeys-');
-  home = path.join(work, 'home');
-  fs.mkdirSync(home);
-  server = await startSshd();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-});
+useSshd('shipshape-hostkeys-', (fx) => ({ server, work, home } = fx));
 
 const env = () => ({ HOME: home, SSH_AUTH_SOCK: '', SSH_KNOWN_HOSTS: '' });
 

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { releasesOf, runCli, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
+import { releasesOf, runCli, sshProject, tmpDir } from '../support/project.js';
+import { sshConfigHost } from '../support/sshd-fixture.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 
 /*
@@ -92,16 +93,8 @@ beforeAll(async () => {
   fs.writeFileSync(
     sshConfig,
     [
-      'Host bastion',
-      `  HostName ${bastion.host}`,
-      `  Port ${bastion.port}`,
-      `  User ${bastion.user}`,
-      `  IdentityFile ${bastion.identityFile}`,
-      'Host bastion-loopback',
-      '  HostName 127.0.0.1',
-      `  Port ${bastion.port}`,
-      `  User ${bastion.user}`,
-      `  IdentityFile ${bastion.identityFile}`,
+      ...sshConfigHost('bastion', bastion),
+      ...sshConfigHost('bastion-loopback', bastion, '127.0.0.1'),
       '',
     ].join('\n'),
   );
@@ -127,16 +120,13 @@ afterAll(async () => {
 const env = () => ({ HOME: home, SSH_AUTH_SOCK: '', SSH_PRIVATE_KEY: '', SSH_KNOWN_HOSTS: '' });
 
 function project(name: string, hostExtra: Record<string, unknown>) {
-  const dir = path.join(work, name);
-  writeTree(path.join(dir, 'app'), { 'index.html': `${name}\n` });
-  const deployPath = path.join(dir, 'server');
-  const file = writeConfig(dir, {
-    application: name,
-    source: 'app',
-    ssh_config_file: sshConfig,
-    hosts: { web: sshHost(target, deployPath, { known_hosts_file: knownHosts, ...hostExtra }) },
-  });
-  return { deployPath, file };
+  return sshProject(
+    target,
+    work,
+    name,
+    { 'index.html': `${name}\n` },
+    { config: { ssh_config_file: sshConfig }, host: { known_hosts_file: knownHosts, ...hostExtra } },
+  );
 }
 
 /** Resolves with the error code, or 'timeout' when nothing answers within a few seconds. */

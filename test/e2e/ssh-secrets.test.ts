@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logOf, runCli, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
+import { describe, expect, it } from 'vitest';
+import { logOf, runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
+import type { SshdServer } from '../support/sshd.js';
+import { useSshd } from '../support/sshd-fixture.js';
 
 let server: SshdServer;
 let work: string;
@@ -14,32 +15,19 @@ const SECRET_DIR = 'vault-dir-Zq81xK4p';
 const SHARED_VALUE = 'base64:Sh4redFileSecret+Value/0099';
 const PASSPHRASE = 'pass-phrase-never-printed';
 
-beforeAll(async () => {
-  work = tmpDir('shipshape-secrets-');
-  home = path.join(work, 'home');
-  fs.mkdirSync(home);
-  // A server-side fault that does what careless tools do: print the files and paths it touched.
-  const fakeBin = path.join(work, 'fakebin');
-  writeTree(fakeBin, {
-    tar: {
-      mode: 0o755,
-      content: [
-        '#!/bin/sh',
-        '/bin/tar "$@" || exit $?',
-        'for a; do dir=$a; done',
-        'echo "tar: simulated failure in $dir; its .env reads:" >&2',
-        'cat "$dir/../../shared/.env" >&2',
-        'exit 2',
-        '',
-      ].join('\n'),
-    },
-  });
-  server = await startSshd({ env: { PATH: `${fakeBin}:/usr/local/bin:/usr/bin:/bin` } });
-});
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
+// A server-side fault that does what careless tools do: print the files and paths it touched.
+useSshd('shipshape-secrets-', (fx) => ({ server, work, home } = fx), {
+  fakes: () => ({
+    tar: [
+      '#!/bin/sh',
+      '/bin/tar "$@" || exit $?',
+      'for a; do dir=$a; done',
+      'echo "tar: simulated failure in $dir; its .env reads:" >&2',
+      'cat "$dir/../../shared/.env" >&2',
+      'exit 2',
+      '',
+    ].join('\n'),
+  }),
 });
 
 describe('secrets never reach output', () => {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { connectHost } from '../../src/remote/connect.js';
 import { LocalTransport } from '../../src/remote/local.js';
@@ -8,21 +8,14 @@ import { lines, sh } from '../../src/remote/sh.js';
 import { reportPgid, type Transport } from '../../src/remote/transport.js';
 import { scanSource } from '../../src/source/scan.js';
 import { packTar } from '../../src/source/tar.js';
-import { sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
+import { sshHost, writeConfig, writeTree } from '../support/project.js';
+import type { SshdServer } from '../support/sshd.js';
+import { useSshd } from '../support/sshd-fixture.js';
 
 let server: SshdServer;
 let work: string;
 
-beforeAll(async () => {
-  work = tmpDir('shipshape-stdin-');
-  server = await startSshd();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-});
+useSshd('shipshape-stdin-', (fx) => ({ server, work } = fx));
 
 /** A tar whose second file changes size after the scan: the packer fails part way through. */
 async function failingUpload(): Promise<NodeJS.ReadableStream & import('node:stream').Readable> {

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { logOf, releasesOf } from '../support/project.js';
 import {
   currentOf,
   expectConsistent,
   faultProject,
-  startFaultLab,
+  useFaultLab,
   withSharedAudit,
   type FaultLab,
   type FaultProject,
@@ -12,17 +12,11 @@ import {
 import { recordScenario } from './support/reliability.js';
 
 let lab: FaultLab;
-beforeAll(async () => {
-  lab = await startFaultLab('race');
-});
-afterAll(async () => lab?.stop());
+useFaultLab('race', (l) => (lab = l));
 
 async function deployed(name: string, n: number): Promise<FaultProject> {
   const p = faultProject(lab, name, { direct: true });
-  for (let i = 0; i < n; i++) {
-    const r = await p.cli([]);
-    expect(r.code, r.output).toBe(0);
-  }
+  await p.deployed(n);
   return p;
 }
 

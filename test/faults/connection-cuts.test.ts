@@ -1,15 +1,14 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { logOf, releasesOf } from '../support/project.js';
 import {
   currentOf,
   faultProject,
   lockHeld,
   recover,
-  startFaultLab,
+  useFaultLab,
   withSharedAudit,
   type FaultLab,
   type FaultProject,
@@ -18,18 +17,12 @@ import {
 import { recordScenario } from './support/reliability.js';
 
 let lab: FaultLab;
-beforeAll(async () => {
-  lab = await startFaultLab('cuts');
-});
-afterAll(async () => lab?.stop());
+useFaultLab('cuts', (l) => (lab = l));
 
 /** Deploys `n` times so the host has a live release (and, with keep_releases 3, something to prune). */
 async function deployed(name: string, n: number, files?: Record<string, string>): Promise<FaultProject> {
   const p = faultProject(lab, name, { files });
-  for (let i = 0; i < n; i++) {
-    const r = await p.cli([]);
-    expect(r.code, r.output).toBe(0);
-  }
+  await p.deployed(n);
   return p;
 }
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inventoryShared, auditShared } from '../support/shared-audit.js';
 import {
   currentOf,
@@ -10,17 +10,14 @@ import {
   faultProject,
   lockHeld,
   recover,
-  startFaultLab,
+  useFaultLab,
   type FaultLab,
   type FaultProject,
 } from './support/fault-lab.js';
 import { recordScenario } from './support/reliability.js';
 
 let lab: FaultLab;
-beforeAll(async () => {
-  lab = await startFaultLab('death');
-});
-afterAll(async () => lab?.stop());
+useFaultLab('death', (l) => (lab = l));
 
 /** Lines of plain output a signal can follow: the run start, then every stage marker. */
 const MOMENTS = [
@@ -146,8 +143,7 @@ async function lanes(signal: NodeJS.Signals, seed: number, total: number) {
   await Promise.all(
     [plan.slice(0, half), plan.slice(half)].map(async (list, lane) => {
       const p = faultProject(lab, `${signal.toLowerCase()}-${lane}`, { direct: true });
-      const first = await p.cli([]);
-      expect(first.code, first.output).toBe(0);
+      await p.deployed(1);
       for (const m of list) await signalRun(p, signal, m, tally);
     }),
   );
@@ -164,34 +160,51 @@ async function lanes(signal: NodeJS.Signals, seed: number, total: number) {
 const FLOOR = 0.8;
 const floorOf = (runs: number) => Math.ceil(runs * FLOOR);
 
-describe('the CLI dies or is interrupted at random moments', () => {
-  it('kill -9, 50 runs', { timeout: 300_000 }, async () => {
-    const t = await lanes('SIGKILL', 8, 50);
-    expect(t.runs).toBe(50);
-    expect(t.interrupted, JSON.stringify(t)).toBeGreaterThanOrEqual(floorOf(t.runs));
-    recordScenario({
-      group: 'process death',
-      scenario: 'kill -9 of the CLI at a seeded random moment (seed 8)',
-      how: 'sshd',
-      runs: t.runs,
-      result: `at least ${floorOf(t.runs)} of ${t.runs} runs killed mid-flight (before the CLI printed its last stage); every run: \`current\` on a complete release, \`deploy unlock\` (when the lock was left) plus \`deploy\` succeed, host consistent, no shared file lost or changed`,
-      guarantee:
-        'A deploy that dies at any moment leaves nothing half-live and nothing that one unlock cannot clear',
-    });
-  });
+interface Lane {
+  signal: NodeJS.Signals;
+  seed: number;
+  runs: number;
+  scenario: string;
+  /** The row's result, after the floor of interrupted runs. */
+  result: string;
+  guarantee: string;
+}
 
-  it('SIGINT, 30 runs', { timeout: 300_000 }, async () => {
-    const t = await lanes('SIGINT', 9, 30);
-    expect(t.runs).toBe(30);
-    expect(t.unlockNeeded).toBe(0);
+const LANES: Lane[] = [
+  {
+    signal: 'SIGKILL',
+    seed: 8,
+    runs: 50,
+    scenario: 'kill -9 of the CLI at a seeded random moment (seed 8)',
+    result:
+      'killed mid-flight (before the CLI printed its last stage); every run: `current` on a complete release, `deploy unlock` (when the lock was left) plus `deploy` succeed, host consistent, no shared file lost or changed',
+    guarantee:
+      'A deploy that dies at any moment leaves nothing half-live and nothing that one unlock cannot clear',
+  },
+  {
+    // signalRun holds every SIGINT run to "no unlock needed".
+    signal: 'SIGINT',
+    seed: 9,
+    runs: 30,
+    scenario: 'SIGINT (Ctrl-C) at a seeded random moment (seed 9)',
+    result:
+      'interrupted mid-flight, each exiting 130 by itself with the lock released; `current` unchanged, or the new complete release with "stays live" said; a run ended by the signal itself passes only on a complete, unlocked host and is not counted as interrupted; the next deploy succeeds without unlock; no shared file lost or changed',
+    guarantee: 'Ctrl-C is always safe: it cleans up after itself',
+  },
+];
+
+describe('the CLI dies or is interrupted at random moments', () => {
+  it.each(LANES)('$signal, $runs runs', { timeout: 300_000 }, async (lane) => {
+    const t = await lanes(lane.signal, lane.seed, lane.runs);
+    expect(t.runs).toBe(lane.runs);
     expect(t.interrupted, JSON.stringify(t)).toBeGreaterThanOrEqual(floorOf(t.runs));
     recordScenario({
       group: 'process death',
-      scenario: 'SIGINT (Ctrl-C) at a seeded random moment (seed 9)',
+      scenario: lane.scenario,
       how: 'sshd',
       runs: t.runs,
-      result: `at least ${floorOf(t.runs)} of ${t.runs} runs interrupted mid-flight, each exiting 130 by itself with the lock released; \`current\` unchanged, or the new complete release with "stays live" said; a run ended by the signal itself passes only on a complete, unlocked host and is not counted as interrupted; the next deploy succeeds without unlock; no shared file lost or changed`,
-      guarantee: 'Ctrl-C is always safe: it cleans up after itself',
+      result: `at least ${floorOf(t.runs)} of ${t.runs} runs ${lane.result}`,
+      guarantee: lane.guarantee,
     });
   });
 });

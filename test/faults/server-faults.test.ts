@@ -2,26 +2,22 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { logOf, releasesOf, snapshot, writeTree } from '../support/project.js';
 import {
   currentOf,
   expectConsistent,
   faultProject,
   lockHeld,
-  startFaultLab,
+  useFaultLab,
   USER_SHARED,
   withSharedAudit,
   type FaultLab,
-  type FaultProject,
 } from './support/fault-lab.js';
 import { recordScenario, scenarioNeeds } from './support/reliability.js';
 
 let lab: FaultLab;
-beforeAll(async () => {
-  lab = await startFaultLab('server');
-});
-afterAll(async () => lab?.stop());
+useFaultLab('server', (l) => (lab = l));
 
 /** A line naming the release and calling it missing, in either order. */
 const saysMissing = (release: string) => new RegExp(`${release}.*missing|missing.*${release}`);
@@ -34,13 +30,6 @@ const run = (cmd: string, args: string[]): boolean => {
     return false;
   }
 };
-
-async function deployed(p: FaultProject, n: number) {
-  for (let i = 0; i < n; i++) {
-    const r = await p.cli([]);
-    expect(r.code, r.output).toBe(0);
-  }
-}
 
 const usedBytes = (dir: string) => {
   const st = fs.statfsSync(dir);
@@ -60,7 +49,7 @@ describe('faults on the server', () => {
     scenarioNeeds(ctx, mounted ? undefined : 'a 2 MB tmpfs cannot be mounted (needs root and mount)');
     try {
       writeTree(path.join(p.deployPath, 'shared'), USER_SHARED);
-      await deployed(p, 1);
+      await p.deployed(1);
       const live = currentOf(p.deployPath);
       const used = usedBytes(p.deployPath);
       fs.writeFileSync(path.join(p.source, 'video.bin'), crypto.randomBytes(3_000_000));
@@ -76,7 +65,7 @@ describe('faults on the server', () => {
         // The partial release's space is given back (a few kB of log lines may remain).
         expect(usedBytes(p.deployPath) - used).toBeLessThan(64 * 1024);
         fs.rmSync(path.join(p.source, 'video.bin'));
-        await deployed(p, 1);
+        await p.deployed(1);
         expectConsistent(p.deployPath);
       });
       recordScenario({
@@ -94,7 +83,7 @@ describe('faults on the server', () => {
 
   it('permission denied on releases/', async (ctx) => {
     const p = faultProject(lab, 'no-permission', { direct: true });
-    await deployed(p, 1);
+    await p.deployed(1);
     const live = currentOf(p.deployPath);
     const releases = path.join(p.deployPath, 'releases');
     // As root, modes do not stop us: the immutable flag does (ext4 and tmpfs both have it).
@@ -112,7 +101,7 @@ describe('faults on the server', () => {
         expect([...history.values()].filter((s) => s === 'failed')).toHaveLength(1);
       });
       run('chattr', ['-i', releases]);
-      await deployed(p, 1);
+      await p.deployed(1);
       expectConsistent(p.deployPath);
       recordScenario({
         group: 'server-side faults',
@@ -129,7 +118,7 @@ describe('faults on the server', () => {
 
   it('current replaced by a real directory by hand', async () => {
     const p = faultProject(lab, 'current-dir', { direct: true });
-    await deployed(p, 2);
+    await p.deployed(2);
     const current = path.join(p.deployPath, 'current');
     fs.rmSync(current);
     writeTree(current, { 'index.php': 'hand-made\n', 'uploads/photo.jpg': 'only copy\n' });
@@ -160,7 +149,7 @@ describe('faults on the server', () => {
 
   it('a release directory deleted by hand', async () => {
     const p = faultProject(lab, 'deleted-release', { direct: true });
-    await deployed(p, 3);
+    await p.deployed(3);
     const [r1, r2] = releasesOf(p.deployPath);
     fs.rmSync(path.join(p.deployPath, 'releases', r2!), { recursive: true });
     const start = p.runs();

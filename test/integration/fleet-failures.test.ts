@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { DeployError } from '../../src/definitions/errors.js';
-import { deploy } from '../../src/engine/deploy.js';
+import { deploy, type DeployOptions } from '../../src/engine/deploy.js';
 import { MemoryReporter, type HostOutcome, type Reporter } from '../../src/engine/reporter.js';
 import { rollback } from '../../src/engine/rollback.js';
 import { rollout } from '../../src/engine/rollout.js';
@@ -77,7 +77,10 @@ function project(aliases: string[], extra: Record<string, unknown> = {}) {
       .map((l) => JSON.parse(l) as { name: string; status: string });
   let clock = Date.UTC(2030, 0, 1);
   const now = () => new Date((clock += 1000));
-  return { load, current, locked, log, now, deployPath };
+  /** A deploy of every host, with a clock that moves one second per release name. */
+  const run = (over: Partial<DeployOptions> = {}) =>
+    deploy({ loaded: load(), selector: 'prod', reporter: new MemoryReporter(), now, ...over });
+  return { load, current, locked, log, now, deployPath, deploy: run };
 }
 
 const failOnB = { hooks: { before: { symlink: [{ run: 'exit 3', hosts: ['b'] }] } } };
@@ -86,12 +89,7 @@ describe('a deploy that fails after some hosts switched', () => {
   it('a first-deploy host that switched is unlinked again and unlocked, and not reported a success', async () => {
     const p = project(['a', 'b'], failOnB);
     // b's before-symlink hook fails; a's switch script does not wait for b, so a switches.
-    const r = await deploy({
-      loaded: p.load(),
-      selector: 'prod',
-      reporter: new MemoryReporter(),
-      now: p.now,
-    });
+    const r = await p.deploy();
     expect(r.exitCode).toBe(4);
     const a = r.outcomes.find((o) => o.host === 'a')!;
     expect(a.status).toBe('failed');
@@ -104,12 +102,7 @@ describe('a deploy that fails after some hosts switched', () => {
 
   it('a switch back whose script fails is reported as such, and the lock still goes', async () => {
     const p = project(['a', 'b']);
-    const first = await deploy({
-      loaded: p.load(),
-      selector: 'prod',
-      reporter: new MemoryReporter(),
-      now: p.now,
-    });
+    const first = await p.deploy();
     expect(first.exitCode).toBe(0);
     // a: prepare, upload, link, switch, then the switch back (5th exec) fails on the server.
     const connect = async (alias: string) =>
@@ -117,7 +110,7 @@ describe('a deploy that fails after some hosts switched', () => {
         ? faulty((n) => (n === 5 ? { code: 1, stdout: '', stderr: 'mv: simulated failure\n' } : undefined))
         : new LocalTransport();
     const reporter = new MemoryReporter();
-    const r = await deploy({ loaded: p.load(failOnB), selector: 'prod', reporter, now: p.now, connect });
+    const r = await p.deploy({ loaded: p.load(failOnB), reporter, connect });
     const a = r.outcomes.find((o) => o.host === 'a')!;
     expect(a.error?.code).toBe('EREVERT');
     expect(a.error?.message).toContain(`still points at ${r.release}`);
@@ -129,12 +122,7 @@ describe('a deploy that fails after some hosts switched', () => {
 
   it('a failed health check whose switch back fails on one host leaves that host reported live', async () => {
     const p = project(['a', 'b']);
-    const first = await deploy({
-      loaded: p.load(),
-      selector: 'prod',
-      reporter: new MemoryReporter(),
-      now: p.now,
-    });
+    const first = await p.deploy();
     expect(first.exitCode).toBe(0);
     const cfg = p.load();
     cfg.config.hosts.b!.healthcheck = {
@@ -148,13 +136,7 @@ describe('a deploy that fails after some hosts switched', () => {
       alias === 'a'
         ? faulty((n) => (n === 5 ? { code: 1, stdout: '', stderr: 'mv: simulated failure\n' } : undefined))
         : new LocalTransport();
-    const r = await deploy({
-      loaded: cfg,
-      selector: 'prod',
-      reporter: new MemoryReporter(),
-      now: p.now,
-      connect,
-    });
+    const r = await p.deploy({ loaded: cfg, connect });
     const [a, b] = ['a', 'b'].map((h) => r.outcomes.find((o) => o.host === h)!);
     expect(b!.error?.code).toBe('EHEALTH');
     expect(p.current('b')).toBe(`releases/${first.release}`);
@@ -168,12 +150,7 @@ describe('a deploy that fails after some hosts switched', () => {
 
   it('the release log line failing after the rename counts as after the switch: the host goes back', async () => {
     const p = project(['a']);
-    const first = await deploy({
-      loaded: p.load(),
-      selector: 'prod',
-      reporter: new MemoryReporter(),
-      now: p.now,
-    });
+    const first = await p.deploy();
     expect(first.exitCode).toBe(0);
     const logFile = path.join(p.deployPath('a'), '.deploy', 'releases.jsonl');
     // Only in the switch script: its appends to the release log go to a path that cannot exist.
@@ -181,13 +158,7 @@ describe('a deploy that fails after some hosts switched', () => {
       faulty((n, script) =>
         n === 4 ? script.split(`>> ${logFile}`).join('>> /nonexistent/dir/log') : undefined,
       );
-    const r = await deploy({
-      loaded: p.load(),
-      selector: 'prod',
-      reporter: new MemoryReporter(),
-      now: p.now,
-      connect,
-    });
+    const r = await p.deploy({ connect });
     expect(r.error?.code).toBe('EAFTERSWITCH');
     expect(r.exitCode).toBe(4);
     expect(p.current('a')).toBe(`releases/${first.release}`);
@@ -199,7 +170,7 @@ describe('errors before any host is touched', () => {
   it('a failing local build still ends the display and returns exit 1', async () => {
     const p = project(['a'], { hooks: { before: { upload: [{ run: 'exit 7', local: true }] } } });
     const reporter = new RecordingReporter();
-    const r = await deploy({ loaded: p.load(), selector: 'prod', reporter, now: p.now });
+    const r = await p.deploy({ reporter });
     expect(r.exitCode).toBe(1);
     expect(reporter.ends).toHaveLength(1);
     expect(reporter.ends[0]![0]).toMatchObject({ host: 'a', status: 'failed' });
@@ -230,11 +201,7 @@ describe('--no-atomic and rolling', () => {
 describe('rollback', () => {
   it('releases the lock when the lock-and-read script is cut off after taking it', async () => {
     const p = project(['a']);
-    for (let i = 0; i < 2; i++)
-      expect(
-        (await deploy({ loaded: p.load(), selector: 'prod', reporter: new MemoryReporter(), now: p.now }))
-          .exitCode,
-      ).toBe(0);
+    for (let i = 0; i < 2; i++) expect((await p.deploy()).exitCode).toBe(0);
     const local = new LocalTransport();
     let n = 0;
     const connect = async (): Promise<Transport> => ({

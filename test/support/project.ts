@@ -122,6 +122,36 @@ export function sshHost(server: SshdServer, deployPath: string, extra: Record<st
   };
 }
 
+/**
+ * A project under `work/<name>`: the app in `app/` (written from `files`), deploy.yml next to it,
+ * and one host `web` on `server` whose deploy path is `server/`. `config` adds top-level keys,
+ * `host` keys of the host; `shared` is put into the server's shared/ first, as a user would.
+ */
+export function sshProject(
+  server: SshdServer,
+  work: string,
+  name: string,
+  files: Parameters<typeof writeTree>[1],
+  options: {
+    config?: Record<string, unknown>;
+    host?: Record<string, unknown>;
+    shared?: Record<string, string>;
+  } = {},
+): { dir: string; source: string; deployPath: string; file: string } {
+  const dir = path.join(work, name);
+  const source = path.join(dir, 'app');
+  writeTree(source, files);
+  const deployPath = path.join(dir, 'server');
+  if (options.shared) writeTree(path.join(deployPath, 'shared'), options.shared);
+  const file = writeConfig(dir, {
+    application: name,
+    source: 'app',
+    hosts: { web: sshHost(server, deployPath, options.host) },
+    ...options.config,
+  });
+  return { dir, source, deployPath, file };
+}
+
 export function writeConfig(dir: string, config: Record<string, unknown>): string {
   const file = path.join(dir, 'deploy.yml');
   fs.writeFileSync(file, stringify(config));

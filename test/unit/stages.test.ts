@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { composeScript, readScriptReport } from '../../src/engine/compose.js';
-import { deployPaths, releaseDir } from '../../src/layout/paths.js';
-import { emptyRemoteState, parseRemoteState } from '../../src/layout/remote-state.js';
+import { parseRemoteState } from '../../src/layout/remote-state.js';
 import { lines, quote, sh, type ShellText } from '../../src/remote/sh.js';
 import { cleanup } from '../../src/stages/cleanup.js';
 import { discard } from '../../src/stages/discard.js';
@@ -13,6 +12,7 @@ import { setup } from '../../src/stages/setup.js';
 import { shared } from '../../src/stages/shared.js';
 import { symlink } from '../../src/stages/symlink.js';
 import type { ReleaseContext } from '../../src/stages/types.js';
+import { releaseContext } from '../support/stage-context.js';
 import { unlock } from '../../src/stages/unlock.js';
 import { upload } from '../../src/stages/upload.js';
 
@@ -24,26 +24,11 @@ const { config } = parseConfig(
 );
 
 function ctx(over: Partial<ReleaseContext> = {}): ReleaseContext {
-  const paths = deployPaths(root);
-  return {
-    alias: 'web',
-    host: config.hosts.web!,
-    config,
-    paths,
-    run: {
-      user: 'ann',
-      machine: 'laptop',
-      pid: 42,
-      started_at: '2026-01-01T00:00:00Z',
-      command: 'deploy web',
-    },
+  return releaseContext(config, root, '20260101-000003', {
     lockToken: 'tok-123',
-    release: '20260101-000003',
-    releasePath: releaseDir(paths, '20260101-000003'),
-    remote: emptyRemoteState(),
     source: { root: '/src', entries: [], revision: 'abc' },
     ...over,
-  } as ReleaseContext;
+  });
 }
 const text = (cmds: { text: string }[]) => cmds.map((c) => c.text).join('\n');
 const q = (rel: string) => quote(rel ? `${root}/${rel}` : root);

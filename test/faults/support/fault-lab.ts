@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { auditShared, inventoryShared, type SharedInventory } from '../../support/shared-audit.js';
 import {
   sshHost,
@@ -121,6 +121,16 @@ export async function startFaultLab(prefix: string): Promise<FaultLab> {
   };
 }
 
+/** The test file's fault lab: started before its tests, stopped (its directory removed) after them. */
+export function useFaultLab(prefix: string, ready: (lab: FaultLab) => void): void {
+  let lab: FaultLab | undefined;
+  beforeAll(async () => {
+    lab = await startFaultLab(prefix);
+    ready(lab);
+  });
+  afterAll(async () => lab?.stop());
+}
+
 export interface FaultProject {
   name: string;
   dir: string;
@@ -131,6 +141,8 @@ export interface FaultProject {
   cli(args: string[], options?: CliOptions): Promise<CliResult>;
   /** How many times cli() has run so far: a scenario's row counts its runs with it. */
   runs(): number;
+  /** Deploys `n` times, each of which must succeed: the state a scenario starts from. */
+  deployed(n: number): Promise<void>;
 }
 
 /** Shared files a user put on the server before the first deploy; the audit watches them. */
@@ -171,7 +183,7 @@ export function faultProject(
     ...options.config,
   });
   let runs = 0;
-  return {
+  const project: FaultProject = {
     name,
     dir,
     source,
@@ -182,7 +194,14 @@ export function faultProject(
       return runFastCli(['-c', file, ...(args.length ? args : ['web'])], o);
     },
     runs: () => runs,
+    deployed: async (n) => {
+      for (let i = 0; i < n; i++) {
+        const r = await project.cli([]);
+        expect(r.code, r.output).toBe(0);
+      }
+    },
   };
+  return project;
 }
 
 /** Runs `scenario` and fails if any user file under shared/ was lost or changed by it. */

@@ -4,10 +4,8 @@ import { DEPLOY } from '../../../src/engine/pipeline.js';
 import { HOOK_STAGES } from '../../../src/definitions/hook-points.js';
 import { hookBook, hookCommand, withHooks } from '../../../src/engine/hooks.js';
 import { deployPhases } from '../../../src/engine/hooks-phases.js';
-import { deployPaths, releaseDir } from '../../../src/layout/paths.js';
-import { emptyRemoteState } from '../../../src/layout/remote-state.js';
 import { selectHosts } from '../../../src/engine/selector.js';
-import type { ReleaseContext } from '../../../src/stages/types.js';
+import { releaseContext } from '../../support/stage-context.js';
 
 const load = (yaml: string) => parseConfig(yaml, 'deploy.yml', {}).config;
 
@@ -75,19 +73,11 @@ describe('withHooks and the phases', () => {
     const { config, book: b } = book(
       `hooks:\n  before:\n    setup: [whoami]\n  after:\n    upload: ["echo 'x' && touch $(pwd)/y"]\n`,
     );
-    const paths = deployPaths("/srv/it's app");
-    const ctx = {
+    const ctx = releaseContext(config, "/srv/it's app", '20260101-000000', {
       alias: 'web1',
       host: config.hosts.web1!,
-      config,
-      paths,
-      run: { user: 'u', machine: 'm', pid: 1, started_at: '', command: '' },
-      lockToken: 't',
-      release: '20260101-000000',
-      releasePath: releaseDir(paths, '20260101-000000'),
-      remote: emptyRemoteState(),
-      source: { root: '/src', entries: [] },
-    } as ReleaseContext;
+    });
+    const paths = ctx.paths;
     const [before] = withHooks(DEPLOY.prepare, b);
     expect(before!.plan(ctx).map((c) => c.text)).toEqual([hookCommand(paths.root, 'whoami').text]);
     const after = withHooks(DEPLOY.upload, b).find((s) => s.id === 'after:upload')!;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
-import { deployPaths, releaseDir } from '../../../src/layout/paths.js';
+import { releaseDir } from '../../../src/layout/paths.js';
 import type { ReleaseLogEntry, ReleaseStatus } from '../../../src/layout/release-log.js';
 import { releaseRows } from '../../../src/engine/releases.js';
 import { emptyRemoteState, type RemoteState } from '../../../src/layout/remote-state.js';
@@ -10,6 +10,7 @@ import { healthcheckStage } from '../../../src/stages/healthcheck.js';
 import { revertRelease, rollbackSwitch, type RollbackContext } from '../../../src/stages/rollback.js';
 import type { ReleaseContext } from '../../../src/stages/types.js';
 import { formatReleases } from '../../../src/ui/releases-table.js';
+import { hostContext } from '../../support/stage-context.js';
 
 const [A, B, C, D] = ['20260101-000001', '20260101-000002', '20260101-000003', '20260101-000004'];
 const entry = (name: string, status: ReleaseStatus): ReleaseLogEntry => ({
@@ -76,12 +77,8 @@ describe('chooseRollbackTarget', () => {
 });
 
 const { config } = parseConfig(`application: a\nhosts:\n  web: {deploy_path: /srv/app}\n`, 'deploy.yml', {});
-const paths = deployPaths("/srv/it's");
-const base = {
-  alias: 'web',
-  host: config.hosts.web!,
-  config,
-  paths,
+// The rollback is run by someone else than the deploy it undoes: the log keeps who deployed.
+const base = hostContext(config, "/srv/it's", {
   run: {
     user: 'bob',
     machine: 'box',
@@ -89,8 +86,8 @@ const base = {
     started_at: '2026-01-02T00:00:00Z',
     command: 'deploy rollback',
   },
-  lockToken: 't',
-};
+});
+const { paths } = base;
 
 describe('rollback stages', () => {
   it('switches with an atomic rename and marks the release left as rolled_back, keeping who deployed it', () => {

@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { composeScript } from '../../../src/engine/compose.js';
 import { deployPaths, releaseDir } from '../../../src/layout/paths.js';
-import { emptyRemoteState } from '../../../src/layout/remote-state.js';
 import type { AppPersistence } from '../../../src/persistence/app-persistence.js';
 import {
   PENDING_DIR,
@@ -18,6 +17,7 @@ import { PLACED_MANIFEST } from '../../../src/stages/shared.js';
 import { switchCurrent, symlink } from '../../../src/stages/symlink.js';
 import type { ReleaseContext } from '../../../src/stages/types.js';
 import { tmpDir, writeTree } from '../../support/project.js';
+import { releaseContext } from '../../support/stage-context.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const { config } = parseConfig(`application: a\nhosts:\n  web: {deploy_path: /srv/app}\n`, 'deploy.yml', {});
@@ -55,23 +55,6 @@ function sharePlan(root: string, release: string, files: Record<string, string>,
 const runShare = (plan: PublicSharePlan) =>
   runSh(composeScript([{ id: 'shared', commands: planPublicShare(plan) }]).text, planPublicEntries(plan));
 
-function releaseContext(root: string, release: string): ReleaseContext {
-  const paths = deployPaths(root);
-  return {
-    alias: 'web',
-    host: config.hosts.web!,
-    config,
-    paths,
-    run: { user: 'ann', machine: 'laptop', pid: 1, started_at: '2030-01-01T00:00:00Z', command: 'deploy' },
-    lockToken: 't',
-    release,
-    releasePath: releaseDir(paths, release),
-    remote: emptyRemoteState(),
-    source: { root: '/src', entries: [] },
-    persistence: { public_dir: 'public' } as AppPersistence,
-  };
-}
-
 /** Two releases of one app: the second updates images/icon.svg, which waits in the release. */
 function twoReleases() {
   const root = tmpDir('shipshape-pubswitch-');
@@ -85,7 +68,13 @@ function twoReleases() {
   expect(runShare(sharePlan(root, r2, { 'images/icon.svg': 'i2' })).code).toBe(0);
   const icon = () => fs.readFileSync(path.join(root, 'shared/public/images/icon.svg'), 'utf8');
   expect(icon()).toBe('i1');
-  return { root, r1, r2, icon, ctx: releaseContext(root, r2) };
+  return {
+    root,
+    r1,
+    r2,
+    icon,
+    ctx: releaseContext(config, root, r2, { persistence: { public_dir: 'public' } as AppPersistence }),
+  };
 }
 
 const runSymlink = (ctx: ReleaseContext) =>

@@ -3,7 +3,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DeployError } from '../../../src/definitions/errors.js';
 import { createHostVerifier, type HostVerifierOptions } from '../../../src/ssh/host-verifier.js';
 import { fingerprintSha256 } from '../../../src/ssh/known-hosts.js';

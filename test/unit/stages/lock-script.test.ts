@@ -4,30 +4,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { composeScript } from '../../../src/engine/compose.js';
-import { deployPaths } from '../../../src/layout/paths.js';
 import { lock } from '../../../src/stages/lock.js';
-import type { HostContext } from '../../../src/stages/types.js';
 import { unlock } from '../../../src/stages/unlock.js';
 import { tmpDir } from '../../support/project.js';
+import { hostContext } from '../../support/stage-context.js';
 
 const { config } = parseConfig(`application: a\nhosts:\n  web: {deploy_path: /srv/app}\n`, 'deploy.yml', {});
-
-function hostContext(root: string, lockToken: string): HostContext {
-  return {
-    alias: 'web',
-    host: config.hosts.web!,
-    config,
-    paths: deployPaths(root),
-    run: {
-      user: 'ann',
-      machine: 'laptop',
-      pid: 42,
-      started_at: '2026-01-01T00:00:00Z',
-      command: 'deploy web',
-    },
-    lockToken,
-  };
-}
 
 /** Runs a stage's plan with /bin/sh, as the executor would; `bin` goes first on PATH. */
 function runPlan(commands: ReturnType<typeof lock.plan>, bin?: string): number {
@@ -48,12 +30,12 @@ describe('lock script', () => {
     const bin = tmpDir('shipshape-bin-');
     fs.writeFileSync(path.join(bin, 'mv'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
 
-    expect(runPlan(lock.plan(hostContext(root, 'tok-a')), bin)).not.toBe(0);
+    expect(runPlan(lock.plan(hostContext(config, root, { lockToken: 'tok-a' })), bin)).not.toBe(0);
     expect(fs.existsSync(path.join(root, '.deploy/lock'))).toBe(false);
     expect(fs.readdirSync(path.join(root, '.deploy'))).toEqual([]);
 
     // The next run is not blocked by an ownerless lock.
-    expect(runPlan(lock.plan(hostContext(root, 'tok-b')))).toBe(0);
+    expect(runPlan(lock.plan(hostContext(config, root, { lockToken: 'tok-b' })))).toBe(0);
     expect(fs.readFileSync(path.join(root, '.deploy/lock/owner.json'), 'utf8')).toContain('tok-b');
   });
 
@@ -63,9 +45,9 @@ describe('lock script', () => {
     fs.mkdirSync(path.join(meta, 'lock'), { recursive: true });
     fs.writeFileSync(path.join(meta, 'lock-owner.tok-a'), '{}\n');
 
-    expect(runPlan(unlock.plan(hostContext(root, 'tok-other')))).toBe(0);
+    expect(runPlan(unlock.plan(hostContext(config, root, { lockToken: 'tok-other' })))).toBe(0);
     expect(fs.existsSync(path.join(meta, 'lock'))).toBe(true);
-    expect(runPlan(unlock.plan(hostContext(root, 'tok-a')))).toBe(0);
+    expect(runPlan(unlock.plan(hostContext(config, root, { lockToken: 'tok-a' })))).toBe(0);
     expect(fs.readdirSync(meta)).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+// duplicates: the same support imports as deploy.test.ts (both are deploy e2e files).
 import {
   logOf,
   releasesOf,
@@ -45,6 +46,14 @@ const reconfigure = (file: string, deployPath: string, extra: Record<string, unk
 
 const current = (deployPath: string) => fs.readlinkSync(path.join(deployPath, 'current'));
 const lockFree = (deployPath: string) => !fs.existsSync(path.join(deployPath, '.deploy/lock'));
+
+/** A deploy that failed left the host as `before`: same release live, none added, lock free, logged failed. */
+function expectFailedCleanly(deployPath: string, before: { current: string; releases: string[] }): void {
+  expect(current(deployPath)).toBe(before.current);
+  expect(releasesOf(deployPath)).toEqual(before.releases);
+  expect(lockFree(deployPath)).toBe(true);
+  expect(logOf(deployPath).at(-1)?.status).toBe('failed');
+}
 const statusOf = (deployPath: string) => {
   const folded = new Map<string, string>();
   for (const e of logOf(deployPath)) folded.set(e.name, e.status);
@@ -153,6 +162,7 @@ describe('rollback on several hosts', () => {
   });
 });
 
+// duplicates: each hook test deploys, changes one key and checks the outcome; only the key differs.
 describe('hooks', () => {
   it('a before-symlink hook that exits 1 fails the deploy: exit 1, current unchanged, release removed, lock free', async () => {
     const { deployPath, file } = project('hook-fails');
@@ -164,10 +174,7 @@ describe('hooks', () => {
     const r = await runCli(['-c', failing, 'web']);
     expect(r.code, r.output).toBe(1);
     expect(r.stderr).toContain('stage `before:symlink` failed');
-    expect(current(deployPath)).toBe(before.current);
-    expect(releasesOf(deployPath)).toEqual(before.releases);
-    expect(lockFree(deployPath)).toBe(true);
-    expect(logOf(deployPath).at(-1)?.status).toBe('failed');
+    expectFailedCleanly(deployPath, before);
   });
 
   it('a hook after symlink that fails switches back: exit 4, previous release live, new one removed', async () => {
@@ -181,10 +188,7 @@ describe('hooks', () => {
     expect(r.code, r.output).toBe(4);
     expect(r.stderr).toContain('EAFTERSWITCH: web: stage `after:symlink` failed after the switch (exit 3)');
     expect(r.stderr).toContain('cache warmup failed');
-    expect(current(deployPath)).toBe(before.current);
-    expect(releasesOf(deployPath)).toEqual(before.releases);
-    expect(logOf(deployPath).at(-1)?.status).toBe('failed');
-    expect(lockFree(deployPath)).toBe(true);
+    expectFailedCleanly(deployPath, before);
   });
 
   it('runs remote steps in the release, tasks by name, local steps in source before upload', async () => {

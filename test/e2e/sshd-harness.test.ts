@@ -44,6 +44,7 @@ async function connect(server: SshdServer): Promise<NodeSSH> {
   return ssh;
 }
 
+// duplicates: the negation of sshd.ts's canConnect, kept here so the harness is tested from outside.
 function refusesConnections(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });

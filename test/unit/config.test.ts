@@ -45,6 +45,7 @@ describe('parseConfig accepts', () => {
 });
 
 describe('parseConfig rejects, with file:line:column, key and advice', () => {
+  // duplicates: a table of cases, one row per kind of mistake; the rows look alike by design.
   const cases: [string, string, string][] = [
     ['YAML syntax error', `application: a\nhosts:\n  web1: [\n`, 'deploy.yml:4:1: (yaml):'],
     [

@@ -58,6 +58,7 @@ describe('releasesToRemove', () => {
     );
   });
 
+  // duplicates: histories given as tables, one per retention rule; alike in shape only.
   it('failed releases do not count against keep, and five failures prune no success', () => {
     const h = history([
       [names[0]!, 'success'],

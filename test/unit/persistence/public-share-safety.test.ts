@@ -130,13 +130,18 @@ describe('shared public updates and the switch', () => {
   });
 });
 
+/** An empty deploy path, and a directory outside it holding `files` that nothing may touch. */
+function deployPathAndOutside(files: Record<string, string>): { root: string; outside: string } {
+  const root = tmpDir('shipshape-pubparent-');
+  const outside = tmpDir('shipshape-outside-');
+  writeTree(outside, files);
+  for (const dir of ['shared', '.deploy']) fs.mkdirSync(path.join(root, dir), { recursive: true });
+  return { root, outside };
+}
+
 describe('public_dir below a linked parent', () => {
   it('refuses a release whose public_dir has a symlinked parent, touching nothing outside', () => {
-    const root = tmpDir('shipshape-pubparent-');
-    const outside = tmpDir('shipshape-outside-');
-    writeTree(outside, { 'public/uploads/secret.txt': 'not ours' });
-    fs.mkdirSync(path.join(root, 'shared'), { recursive: true });
-    fs.mkdirSync(path.join(root, '.deploy'), { recursive: true });
+    const { root, outside } = deployPathAndOutside({ 'public/uploads/secret.txt': 'not ours' });
     const release = '20300101-000001';
     fs.mkdirSync(path.join(root, 'releases', release), { recursive: true });
     fs.symlinkSync(outside, path.join(root, 'releases', release, 'web'));
@@ -148,11 +153,7 @@ describe('public_dir below a linked parent', () => {
   });
 
   it('does not adopt from a live release whose public_dir has a symlinked parent', () => {
-    const root = tmpDir('shipshape-pubparent-');
-    const outside = tmpDir('shipshape-outside-');
-    writeTree(outside, { 'public/invoices/1.pdf': 'elsewhere' });
-    fs.mkdirSync(path.join(root, 'shared'), { recursive: true });
-    fs.mkdirSync(path.join(root, '.deploy'), { recursive: true });
+    const { root, outside } = deployPathAndOutside({ 'public/invoices/1.pdf': 'elsewhere' });
     const [live, release] = ['20300101-000001', '20300101-000002'];
     fs.mkdirSync(path.join(root, 'releases', live), { recursive: true });
     fs.symlinkSync(outside, path.join(root, 'releases', live, 'web'));

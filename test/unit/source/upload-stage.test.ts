@@ -29,6 +29,20 @@ function ctx(upload?: ReleaseContext['upload']): ReleaseContext {
   } as unknown as ReleaseContext;
 }
 
+/** An upload plan that seeds the release from 20260101-000000 and sends nothing new. */
+const seeded = (over: Partial<NonNullable<ReleaseContext['upload']>>): ReleaseContext['upload'] =>
+  ({
+    entries: [],
+    seed: 'link',
+    base: '20260101-000000',
+    send: [],
+    remove: [],
+    link: [],
+    kept: new Map(),
+    compression: 'none',
+    ...over,
+  }) as ReleaseContext['upload'];
+
 describe('upload stage plan', () => {
   it('a full upload extracts into the empty release and files the manifest', () => {
     const text = upload.plan(ctx()).map((c) => c.text);
@@ -44,18 +58,7 @@ describe('upload stage plan', () => {
 
   it('an incremental upload hard-links, reads exactly the removal list, then extracts with gzip', () => {
     const text = upload
-      .plan(
-        ctx({
-          entries: [],
-          seed: 'link',
-          base: '20260101-000000',
-          send: [],
-          remove: ['gone', 'dir/é'],
-          link: [],
-          kept: new Map(),
-          compression: 'gzip',
-        }),
-      )
+      .plan(ctx(seeded({ seed: 'link', remove: ['gone', 'dir/é'], compression: 'gzip' })))
       .map((c) => c.text);
     expect(text[0]).toBe(
       `cp -al -- '/srv/it'\\''s app/releases/20260101-000000/.' '/srv/it'\\''s app/releases/20260102-000000' 2> '/srv/it'\\''s app/.deploy/seed-20260102-000000.err' || :`,
@@ -70,37 +73,13 @@ describe('upload stage plan', () => {
   });
 
   it('upload: copy seeds with cp -a, not hard links', () => {
-    const text = upload
-      .plan(
-        ctx({
-          entries: [],
-          seed: 'copy',
-          base: '20260101-000000',
-          send: [],
-          remove: [],
-          link: [],
-          kept: new Map(),
-          compression: 'none',
-        }),
-      )
-      .map((c) => c.text);
+    const text = upload.plan(ctx(seeded({ seed: 'copy' }))).map((c) => c.text);
     expect(text[0]).toMatch(/^cp -a -- /);
   });
 
   it('a recycled spare is renamed into place, corrected by removals, then links from the previous release, then tar', () => {
     const text = upload
-      .plan(
-        ctx({
-          entries: [],
-          seed: 'recycle',
-          base: '20260101-000000',
-          send: [],
-          remove: ['gone'],
-          link: ['a/b.php', 'c'],
-          kept: new Map(),
-          compression: 'none',
-        }),
-      )
+      .plan(ctx(seeded({ seed: 'recycle', remove: ['gone'], link: ['a/b.php', 'c'] })))
       .map((c) => c.text);
     expect(text[0]).toContain(
       `mv -T -- '/srv/it'\\''s app/.deploy/spare' '/srv/it'\\''s app/releases/20260102-000000'`,

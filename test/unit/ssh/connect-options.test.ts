@@ -104,6 +104,7 @@ describe('resolveConnectOptions', () => {
     });
   });
 
+  // duplicates: the expected options of the test above with other values: each says what wins.
   it('takes deploy.yml values over ssh config', () => {
     const o = resolve(
       {

@@ -8,9 +8,10 @@ export default defineConfig({
     // e2e files each start their own sshd; two cores, so keep the fan-out modest.
     maxWorkers: 2,
     pool: 'forks',
-    // One temporary root per run, removed at the end whatever the outcome; then the fault
-    // scenarios' rows, which write or check docs/reliability.md.
-    globalSetup: ['test/support/temp-root.ts', 'test/faults/support/reliability-setup.ts'],
+    // The fault scenarios' rows, which write or check docs/reliability.md; then one temporary
+    // root per run. Teardowns run last-first, and one that throws (a stale reliability.md) stops
+    // those after it: the root's removal goes first.
+    globalSetup: ['test/faults/support/reliability-setup.ts', 'test/support/temp-root.ts'],
     // In CI a skipped test fails the run (test/support/no-skips-reporter.ts).
     reporters: process.env.CI ? ['default', './test/support/no-skips-reporter.ts'] : ['default'],
   },

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+// duplicates: the same support imports as incremental.test.ts and lifecycle.test.ts (deploy e2e files).
 import {
   logOf,
   releasesOf,

@@ -1,24 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { gitIn, isolatedGitEnv } from '../support/git.js';
-import { releasesOf, runCli, snapshot, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
+import { releasesOf, runCli, snapshot, sshHost, writeConfig, writeTree } from '../support/project.js';
+import type { SshdServer } from '../support/sshd.js';
+import { useSshd } from '../support/sshd-fixture.js';
 
 let server: SshdServer;
 let work: string;
 
-beforeAll(async () => {
-  work = tmpDir('shipshape-git-e2e-');
-  server = await startSshd();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-});
+useSshd('shipshape-git-e2e-', (fx) => ({ server, work } = fx));
 
 /**
  * A Laravel-like app in a git repository (the source is `app/` of it) with what a developer's tree

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+// duplicates: the same support imports as deploy.test.ts and lifecycle.test.ts (deploy e2e files).
 import {
   releasesOf,
   runCli,

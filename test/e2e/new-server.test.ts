@@ -1,23 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gitIn, isolatedGitEnv } from '../support/git.js';
-import { releasesOf, runCli, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
+import { releasesOf, runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
+import type { SshdServer } from '../support/sshd.js';
+import { useSshd } from '../support/sshd-fixture.js';
 
 let server: SshdServer;
 let work: string;
 
-beforeAll(async () => {
-  work = tmpDir('shipshape-new-server-');
-  server = await startSshd();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-});
+useSshd('shipshape-new-server-', (fx) => ({ server, work } = fx));
 
 const DEV_ENV = 'APP_ENV=local\nAPP_DEBUG=true\n';
 const PRODUCTION_ENV = 'APP_ENV=production\nAPP_DEBUG=false\nAPP_KEY=base64:cHJvZHVjdGlvbi1rZXktMTIzNDU2\n';

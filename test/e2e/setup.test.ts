@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, sshHost, tmpDir, writeConfig, writeTree } from '../support/project.js';
+import { describe, expect, it } from 'vitest';
+import { runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
 import {
   APP_USER,
   DEPLOY_USER,
@@ -13,7 +13,8 @@ import {
   tryAs,
   uidOf,
 } from '../support/real-server.js';
-import { startSshd, type SshdServer } from '../support/sshd.js';
+import type { SshdServer } from '../support/sshd.js';
+import { useSshd } from '../support/sshd-fixture.js';
 
 const PRODUCTION_ENV = 'APP_ENV=production\nAPP_DEBUG=false\nAPP_KEY=base64:c2VjcmV0LXByb2R1Y3Rpb24ta2V5\n';
 
@@ -38,15 +39,9 @@ const kinds = (stdout: string) =>
 describe('deploy setup over a real sshd', () => {
   let server: SshdServer;
   let work: string;
-  beforeAll(async () => {
-    work = tmpDir('shipshape-setup-');
-    server = await startSshd();
-  });
-  afterAll(async () => {
-    await server?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+  useSshd('shipshape-setup-', (fx) => ({ server, work } = fx));
 
+  // duplicates: each setup test writes its own deploy.yml; they differ in the keys under test.
   it('creates the layout and skeleton, puts files 0640 with their directories, lists what is missing; runs again unchanged', async () => {
     const root = path.join(work, 'fresh');
     laravel(root);
@@ -157,14 +152,7 @@ describe('deploy setup over a real sshd', () => {
 describeRealServer('deploy setup as a non-root deploy user, with an app user', () => {
   let server: SshdServer;
   let work: string;
-  beforeAll(async () => {
-    work = tmpDir('shipshape-setup-real-');
-    server = await startRealSshd();
-  });
-  afterAll(async () => {
-    await server?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+  useSshd('shipshape-setup-real-', (fx) => ({ server, work } = fx), { start: () => startRealSshd() });
 
   it('acl: the put file is 0640, the deploy user’s, readable by the app user; the checks pass', async () => {
     const { root: serverRoot, deployPath, cleanup } = realRoot();

@@ -22,6 +22,8 @@ export interface SshdFixtureOptions {
    */
   fakes?: (work: string) => Record<string, string>;
   sshd?: SshdOptions;
+  /** Starts the server (default startSshd; e.g. startRealSshd for the real-server profile). */
+  start?: (options: SshdOptions) => Promise<SshdServer>;
 }
 
 /**
@@ -43,7 +45,7 @@ export function useSshd(
     const env = options.fakes
       ? { ...options.sshd?.env, PATH: pathWith(path.join(work, 'fakebin'), options.fakes(work)) }
       : options.sshd?.env;
-    server = await startSshd({ ...options.sshd, env });
+    server = await (options.start ?? startSshd)({ ...options.sshd, env });
     ready({ server, work, home });
   });
   afterAll(async () => {

@@ -11,6 +11,7 @@ const e = (path: string, type: SourceEntry['type'] = 'file', tracked?: boolean):
   ...(tracked === undefined ? {} : { tracked }),
 });
 
+// duplicates: a tree as data, one entry a line; alike in shape only.
 /** A Laravel-like tree in a git work tree: what git tracks under storage/, and what it does not. */
 const source = [
   e('.env', 'file', false),

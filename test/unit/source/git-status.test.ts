@@ -3,6 +3,7 @@ import { parseWorkTreeView } from '../../../src/source/git-status.js';
 
 const z = (...fields: string[]) => Buffer.from(fields.map((f) => `${f}\0`).join(''));
 
+// duplicates: porcelain records as data; alike in shape to other tests' string arguments only.
 describe('parseWorkTreeView', () => {
   it('reads ignored entries, changes and tracked paths of the source below the top of the work tree', () => {
     const status = z(

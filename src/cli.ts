@@ -57,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
       code = await hostsCommand({ ...cmd.optsWithGlobals(), selector });
     });
 
+  // duplicates: one commander registration per subcommand, alike in shape; each imports its own module lazily.
   program
     .command('config')
     .description('print the resolved configuration per host (secrets masked), without connecting')

@@ -1,7 +1,13 @@
 import { dryRun } from '../engine/dry-run.js';
 import { MemoryReporter } from '../engine/reporter.js';
 import { formatDryRun } from '../ui/dry-run.js';
-import { applySourceFlags, errorJson, loadForOutput, type LifecycleOptions } from './lifecycle-options.js';
+import {
+  applySourceFlags,
+  errorJson,
+  hostOptions,
+  loadForOutput,
+  type LifecycleOptions,
+} from './lifecycle-options.js';
 
 /** `deploy --dry-run`: reads the hosts, prints the plan, changes nothing. */
 export async function dryRunCommand(
@@ -10,11 +16,8 @@ export async function dryRunCommand(
   const { loaded, out } = loadForOutput(o);
   applySourceFlags(loaded.config, o);
   const { hosts, exitCode, source } = await dryRun({
-    loaded,
-    selector: o.selector,
+    ...hostOptions(o, loaded),
     reporter: new MemoryReporter(),
-    signal: o.signal,
-    parallel: o.parallel,
   });
   if (o.json) {
     out.json({

@@ -36,6 +36,14 @@ export function fallbackOutput(configFile: string | undefined, env: NodeJS.Proce
 }
 
 /** An error as JSON output carries it. */
+/** What every engine entry point takes from a subcommand's options: which hosts, how many at once. */
+export const hostOptions = (o: LifecycleOptions, loaded: LoadedConfig) => ({
+  loaded,
+  selector: o.selector,
+  signal: o.signal,
+  parallel: o.parallel,
+});
+
 export const errorJson = (e: DeployError | undefined) =>
   e && { code: e.code, message: e.message, hint: e.hint };
 

@@ -1,17 +1,14 @@
 import { MemoryReporter } from '../engine/reporter.js';
 import { readHostStates } from '../engine/releases.js';
 import { formatReleases } from '../ui/releases-table.js';
-import { errorJson, loadForOutput, type LifecycleOptions } from './lifecycle-options.js';
+import { errorJson, hostOptions, loadForOutput, type LifecycleOptions } from './lifecycle-options.js';
 
 /** `deploy releases`: the history of each host, read with the probe alone (no lock). */
 export async function releasesCommand(o: LifecycleOptions): Promise<number> {
   const { loaded, out } = loadForOutput(o);
   const { hosts, exitCode } = await readHostStates({
-    loaded,
-    selector: o.selector,
+    ...hostOptions(o, loaded),
     reporter: new MemoryReporter(),
-    signal: o.signal,
-    parallel: o.parallel,
   });
   if (o.json) {
     out.json({

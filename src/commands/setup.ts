@@ -13,7 +13,7 @@ import { basePersistence } from '../persistence/app-persistence.js';
 import { putMode, readSetupLines, serverSetup, type PutFile } from '../stages/server-setup.js';
 import { formatSetup, type HostSetup } from '../ui/setup-report.js';
 import { createOutput } from '../ui/output.js';
-import { errorJson, loadForOutput } from './lifecycle-options.js';
+import { errorJson, hostOptions, loadForOutput } from './lifecycle-options.js';
 
 export interface SetupCommandOptions {
   config: string;
@@ -78,14 +78,7 @@ export async function setupCommand(o: SetupCommandOptions): Promise<number> {
   reporter.log = (level, message, host) => out.stderr(`${host ? `${host}: ` : ''}${level}: ${message}\n`);
 
   const results = await withHostSessions(
-    {
-      loaded,
-      selector: o.selector,
-      reporter,
-      signal: o.signal,
-      command: ['deploy setup', ...o.selector].join(' '),
-      parallel: o.parallel,
-    },
+    { ...hostOptions(o, loaded), reporter, command: ['deploy setup', ...o.selector].join(' ') },
     (sessions) =>
       Promise.all(
         sessions.map(async (s): Promise<HostSetup> => {

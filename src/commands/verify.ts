@@ -7,7 +7,7 @@ import { withHostSessions } from '../engine/host-session.js';
 import { MemoryReporter } from '../engine/reporter.js';
 import { resolveAppPersistence } from '../persistence/app-persistence.js';
 import { readVerifyLines, verify, type VerifyLine } from '../stages/verify.js';
-import { errorJson, loadForOutput } from './lifecycle-options.js';
+import { errorJson, hostOptions, loadForOutput } from './lifecycle-options.js';
 
 export interface VerifyCommandOptions {
   config: string;
@@ -36,14 +36,7 @@ export async function verifyCommand(o: VerifyCommandOptions): Promise<number> {
   reporter.log = (level, message, host) => out.stderr(`${host ? `${host}: ` : ''}${level}: ${message}\n`);
 
   const verdicts = await withHostSessions(
-    {
-      loaded,
-      selector: o.selector,
-      reporter,
-      signal: o.signal,
-      command: 'deploy verify',
-      parallel: o.parallel,
-    },
+    { ...hostOptions(o, loaded), reporter, command: 'deploy verify' },
     (sessions) =>
       Promise.all(
         sessions.map(async (s): Promise<HostVerdict> => {

@@ -31,6 +31,7 @@ export const LIST_KEYS = [
 ] as const;
 export type ListKey = (typeof LIST_KEYS)[number];
 
+// duplicates: like deploy.yml's relativePath (config/schema.ts), with a recipe's own message (no `.` either).
 const relativePath = z
   .string()
   .refine(isSafeRelative, { message: 'must be a relative path inside the release, without `.` or `..`' })

@@ -57,6 +57,7 @@ export async function connectHost(
   return host.local ? new LocalTransport() : connectSsh(alias, host, env, options);
 }
 
+// duplicates: the same parameters as connectHost: one entry point for any host, one for SSH only.
 /** The SSH connection of a host that is not `local`. */
 export async function connectSsh(
   alias: string,

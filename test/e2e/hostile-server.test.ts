@@ -18,14 +18,14 @@ import {
   writeTree,
   type CliResult,
 } from '../support/project.js';
-import { sshdSuite } from '../support/sshd-suite.js';
+import { useSshd } from '../support/sshd-fixture.js';
 
 /**
  * A compromised or broken server: what it prints (hook output), what it stores (the release
  * log, the lock's owner record) and how its directories are named reach the person and the CI
  * log only as inert text, and never move `current` anywhere but to a real release.
  */
-const suite = sshdSuite('shipshape-hostile-');
+const suite = useSshd('shipshape-hostile-');
 
 const NO_CI = { GITHUB_ACTIONS: '', GITLAB_CI: '' };
 

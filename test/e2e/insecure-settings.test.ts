@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { releasesOf, runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
-import { sshdSuite } from '../support/sshd-suite.js';
+import { useSshd } from '../support/sshd-fixture.js';
 
 /** Settings that weaken a deploy say so on every run; failures say what to do, for every host. */
-const suite = sshdSuite('shipshape-insecure-');
+const suite = useSshd('shipshape-insecure-');
 
 const NO_CI = { GITHUB_ACTIONS: '', GITLAB_CI: '' };
 
@@ -35,6 +35,7 @@ describe('insecure settings', () => {
     expect(releasesOf(p.deployPath)).toHaveLength(2);
   });
 
+  // duplicates: one ssh config line per test, and the warning it must give; alike in shape only.
   it('StrictHostKeyChecking no from the ssh config warns, naming the ssh config', async () => {
     const sshConfig = path.join(suite.work, 'ssh_config_no');
     fs.writeFileSync(sshConfig, 'Host web\n  StrictHostKeyChecking no\n');

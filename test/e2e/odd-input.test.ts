@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { prepareDeploy } from '../../src/engine/deploy.js';
 import { hookBook } from '../../src/engine/hooks.js';
 import { MemoryReporter } from '../../src/engine/reporter.js';
+// duplicates: the same support imports as hostile-server.test.ts (both e2e files of odd input).
 import {
   cliArgv,
   releasesOf,
@@ -15,13 +16,13 @@ import {
   writeTree,
   type CliResult,
 } from '../support/project.js';
-import { sshdSuite } from '../support/sshd-suite.js';
+import { useSshd } from '../support/sshd-fixture.js';
 
 /**
  * What an unlucky user has: odd names, odd permissions, an odd path. Each ends in a clear error
  * (code, message, what to do) or just works; never a stack trace.
  */
-const suite = sshdSuite('shipshape-odd-');
+const suite = useSshd('shipshape-odd-');
 
 const NO_CI = { GITHUB_ACTIONS: '', GITLAB_CI: '' };
 /** A stack trace's frames, as Node prints them. */
@@ -115,7 +116,7 @@ describe('odd input', () => {
       let [stdout, stderr] = ['', ''];
       child.stdout.on('data', (c) => (stdout += c));
       child.stderr.on('data', (c) => (stderr += c));
-      child.on('close', (code) => resolve({ code, stdout, stderr, output: stdout + stderr }));
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, output: stdout + stderr }));
     });
     expectClean(r, 1, 'ESOURCE');
     expect(r.output).toContain('private: cannot be read for the upload (EACCES)');

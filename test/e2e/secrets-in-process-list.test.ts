@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
-import { sshdSuite } from '../support/sshd-suite.js';
+import { useSshd } from '../support/sshd-fixture.js';
 
-const suite = sshdSuite('shipshape-proclist-');
+const suite = useSshd('shipshape-proclist-');
 
 /** Every process's command line on this machine (suite.server and client alike), NULs as spaces. */
 function commandLines(): string[] {
@@ -61,6 +61,7 @@ describe('a secret in a hook', () => {
     expect(result.output).not.toContain(secret);
   });
 
+  // duplicates: each test builds its own small project; they differ in the hook that holds the secret.
   it('failing, longer than 400 characters and ending in the secret, shows no prefix of it', async () => {
     // Long, so that the old cut at 400 characters (before masking) landed inside it.
     const secret = `Zq7xK2pV${randomBytes(150).toString('hex')}`;

@@ -28,30 +28,31 @@ export interface SshdFixtureOptions {
 
 /**
  * A test file's own sshd and temporary directory: made before its tests, and after them the
- * server stopped and the directory removed, whatever the tests did. `ready` receives them (most
- * files keep module-level `server` and `work` variables).
+ * server stopped and the directory removed, whatever the tests did. The returned object is filled
+ * in before the first test; `ready` receives it too (most files keep module-level `server` and
+ * `work` variables).
  */
 export function useSshd(
   prefix: string,
-  ready: (fx: SshdFixture) => void,
+  ready?: (fx: SshdFixture) => void,
   options: SshdFixtureOptions = {},
-): void {
-  let work: string | undefined;
-  let server: SshdServer | undefined;
+): SshdFixture {
+  const fx = {} as SshdFixture;
   beforeAll(async () => {
-    work = tmpDir(prefix);
-    const home = path.join(work, 'home');
-    fs.mkdirSync(home);
+    fx.work = tmpDir(prefix);
+    fx.home = path.join(fx.work, 'home');
+    fs.mkdirSync(fx.home);
     const env = options.fakes
-      ? { ...options.sshd?.env, PATH: pathWith(path.join(work, 'fakebin'), options.fakes(work)) }
+      ? { ...options.sshd?.env, PATH: pathWith(path.join(fx.work, 'fakebin'), options.fakes(fx.work)) }
       : options.sshd?.env;
-    server = await (options.start ?? startSshd)({ ...options.sshd, env });
-    ready({ server, work, home });
+    fx.server = await (options.start ?? startSshd)({ ...options.sshd, env });
+    ready?.(fx);
   });
   afterAll(async () => {
-    await server?.stop();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
+    await fx.server?.stop();
+    if (fx.work) fs.rmSync(fx.work, { recursive: true, force: true });
   });
+  return fx;
 }
 
 /** Writes each script as an executable in `bin` and returns a PATH that finds them first. */

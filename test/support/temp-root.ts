@@ -11,8 +11,9 @@ import path from 'node:path';
  */
 export default function setup() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-test-run-'));
-  // The real-server profile's deploy and app users must be able to pass through it.
-  fs.chmodSync(root, 0o755);
+  // Like /tmp itself (sticky, writable by all): the real-server profile's users and a CLI run as
+  // `nobody` make their own temporary files here (tsx keeps its cache in the temp dir).
+  fs.chmodSync(root, 0o1777);
   const previous = process.env.TMPDIR;
   process.env.TMPDIR = root;
   return () => {

@@ -23,6 +23,7 @@ describe('secrets', () => {
     expect(text).not.toContain('hunter2-and-more');
   });
 
+  // duplicates: the parse-and-format steps of masked-before-cut.test.ts, with another value and claim.
   it('a config error names the variable of a long environment value, never a cut of it', () => {
     const token = 'tok-AAAABBBBCCCCDDDDEEEEFFFFGGGGHHHHIIIIJJJJKKKK';
     const yaml = 'application: a\nhosts:\n  web:\n    port: ${TOKEN}\n    deploy_path: /srv/a\n';

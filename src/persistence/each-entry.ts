@@ -5,7 +5,12 @@ import { sh, type ShellText } from '../remote/sh.js';
  * `$__n` its name. `dir` is shell text (a quoted path or `"$__S"`); the globs stay outside quotes.
  */
 export const eachEntry = (dir: ShellText, body: ShellText): ShellText =>
-  sh`for __p in ${dir}/* ${dir}/.[!.]* ${dir}/..?*; do { [ -e "$__p" ] || [ -L "$__p" ]; } || continue; __n=\${__p##*/}; ${body}; done`;
+  sh`for __p in ${dir}/* ${dir}/.[!.]* ${dir}/..?*; do
+  # A pattern that matched nothing stays as written: skip it.
+  { [ -e "$__p" ] || [ -L "$__p" ]; } || continue
+  __n=\${__p##*/}
+  ${body}
+done`;
 
 /** An exact-name `case` pattern: each name quoted, so none acts as a glob. */
 export const casePattern = (names: readonly string[]): ShellText =>

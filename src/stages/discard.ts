@@ -16,7 +16,15 @@ export const discard: Stage<ReleaseContext & { reason: string }> = {
   id: 'discard',
   title: 'Remove the failed release',
   plan: (ctx) => [
-    sh`if [ "$(readlink ${ctx.paths.current} 2>/dev/null)" = ${currentLinkText(ctx.release)} ]; then printf '%s\n' ${KEPT_LIVE_MARKER} && ${appendLog(ctx.paths.log, logEntry(ctx, 'success'))}; else rm -rf -- ${ctx.releasePath} && rm -f -- ${switchTempLink(ctx.paths, ctx.release)} && ${appendLog(ctx.paths.log, logEntry(ctx, 'failed', { reason: ctx.reason }))}; fi`,
+    sh`if [ "$(readlink ${ctx.paths.current} 2>/dev/null)" = ${currentLinkText(ctx.release)} ]; then
+  # Stopped after the rename over current: the release is live and complete, so it stays.
+  printf '%s\n' ${KEPT_LIVE_MARKER}
+  ${appendLog(ctx.paths.log, logEntry(ctx, 'success'))}
+else
+  rm -rf -- ${ctx.releasePath}
+  rm -f -- ${switchTempLink(ctx.paths, ctx.release)}
+  ${appendLog(ctx.paths.log, logEntry(ctx, 'failed', { reason: ctx.reason }))}
+fi`,
   ],
   notes: (o, ctx) =>
     o.stdout.includes(KEPT_LIVE_MARKER)

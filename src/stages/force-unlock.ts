@@ -11,6 +11,11 @@ export const forceUnlock: Stage<HostContext> = {
   id: 'unlock',
   title: 'Remove the deploy lock',
   plan: ({ paths }) => [
-    sh`if [ -d ${paths.lock} ]; then printf '%s' ${UNLOCKED_MARKER}; tr -d '\n' < ${paths.lock}/owner.json 2>/dev/null; printf '\n'; rm -f ${paths.lock}/owner.json && rmdir ${paths.lock}; fi`,
+    sh`if [ -d ${paths.lock} ]; then
+  # Whose it was, first: the command prints it.
+  printf '%s%s\n' ${UNLOCKED_MARKER} "$(tr -d '\n' < ${paths.lock}/owner.json 2>/dev/null)"
+  rm -f ${paths.lock}/owner.json
+  rmdir ${paths.lock}
+fi`,
   ],
 };

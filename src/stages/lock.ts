@@ -30,11 +30,29 @@ export const lock: Stage<HostContext> = {
     const tmp = `${paths.meta}/lock-owner.${ctx.lockToken}`;
     return [
       sh`printf '%s\n' ${JSON.stringify(lockRecord(ctx))} > ${tmp}`,
-      // A lock without owner.json is either being taken (mkdir done, mv not yet) or released (rm
-      // done, rmdir not yet): for up to a second, look again before calling its holder unknown.
-      // A failed mv gives the lock back at once, so no ownerless lock outlives this script. The
-      // record is read once: between a test for it and a read, its holder could remove it.
-      sh`__n=0; __rc=; while [ -z "$__rc" ]; do if mkdir ${paths.lock} 2>/dev/null; then if mv ${tmp} ${paths.lock}/owner.json; then __rc=0; else __rc=$?; rmdir ${paths.lock}; rm -f ${tmp}; fi; elif { __o=$(cat ${paths.lock}/owner.json 2>/dev/null) && [ -n "$__o" ]; } || [ "$__n" -ge 10 ]; then rm -f ${tmp}; printf '%s' ${HOLDER_MARKER}; printf '%s' "$__o" | tr -d '\n'; printf '\n'; exit ${REMOTE_EXIT.locked}; else sleep 0.1; __n=$((__n + 1)); fi; done; [ "$__rc" = 0 ]`,
+      sh`__ss_take_lock() {
+  __n=0
+  while :; do
+    if mkdir ${paths.lock} 2>/dev/null; then
+      # A failed mv gives the lock back at once: no ownerless lock outlives this script.
+      mv ${tmp} ${paths.lock}/owner.json && return 0
+      __rc=$?
+      rmdir ${paths.lock}; rm -f ${tmp}
+      return "$__rc"
+    fi
+    # Read the owner record once: between a test for it and a read, its holder could remove it.
+    __o=$(cat ${paths.lock}/owner.json 2>/dev/null) || __o=
+    # Without a record the lock is being taken or released: look again, for up to a second.
+    if [ -n "$__o" ] || [ "$__n" -ge 10 ]; then
+      rm -f ${tmp}
+      printf '%s%s\n' ${HOLDER_MARKER} "$(printf '%s' "$__o" | tr -d '\n')"
+      exit ${REMOTE_EXIT.locked}
+    fi
+    sleep 0.1
+    __n=$((__n + 1))
+  done
+}
+__ss_take_lock`,
     ];
   },
   interpret: (o, ctx) => {

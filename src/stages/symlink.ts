@@ -30,7 +30,18 @@ export function switchCurrent(paths: DeployPaths, release: string): ShellText {
     });
   const tmp = switchTempLink(paths, release);
   const dir = releaseDir(paths, release);
-  return sh`if [ -e ${paths.current} ] && [ ! -L ${paths.current} ]; then printf '%s exists and is not a symlink\n' ${paths.current} >&2; exit ${REMOTE_EXIT.currentNotLink}; fi; if [ ! -d ${dir} ] || [ -L ${dir} ]; then printf 'refusing to point current at %s: not a directory under releases/\n' ${dir} >&2; exit ${REMOTE_EXIT.notARelease}; fi; rm -f ${tmp} && ln -s ${currentLinkText(release)} ${tmp} && mv -T ${tmp} ${paths.current}`;
+  return sh`# A real directory named current is someone's data: never replaced.
+if [ -e ${paths.current} ] && [ ! -L ${paths.current} ]; then
+  printf '%s exists and is not a symlink\n' ${paths.current} >&2
+  exit ${REMOTE_EXIT.currentNotLink}
+fi
+if [ ! -d ${dir} ] || [ -L ${dir} ]; then
+  printf 'refusing to point current at %s: not a directory under releases/\n' ${dir} >&2
+  exit ${REMOTE_EXIT.notARelease}
+fi
+rm -f ${tmp}
+ln -s ${currentLinkText(release)} ${tmp}
+mv -T ${tmp} ${paths.current}`;
 }
 
 export const symlink: Stage = {

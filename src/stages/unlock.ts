@@ -12,7 +12,14 @@ export const unlock: Stage<HostContext> = {
   plan: ({ paths, lockToken }) => {
     const tmp = `${paths.meta}/lock-owner.${lockToken}`;
     return [
-      sh`if grep -qF ${lockToken} ${paths.lock}/owner.json 2>/dev/null; then rm -f ${paths.lock}/owner.json && rmdir ${paths.lock}; elif [ -f ${tmp} ]; then rm -f ${tmp} && { [ -e ${paths.lock}/owner.json ] || rmdir ${paths.lock} 2>/dev/null || true; }; fi`,
+      sh`if grep -qF ${lockToken} ${paths.lock}/owner.json 2>/dev/null; then
+  rm -f ${paths.lock}/owner.json
+  rmdir ${paths.lock}
+elif [ -f ${tmp} ]; then
+  # Stopped between the lock's mkdir and moving our record in: that empty lock is ours too.
+  rm -f ${tmp}
+  [ -e ${paths.lock}/owner.json ] || rmdir ${paths.lock} 2>/dev/null || true
+fi`,
     ];
   },
 };

@@ -86,13 +86,25 @@ export function planVerify(ctx: VerifyContext): ShellText[] {
   for (const w of probes) {
     const at = path.posix.join(C, w);
     out.push(
-      sh`if [ -d ${at} ]; then __t=${at}/.shipshape-verify.$$; if ( : > "$__t" ) 2>/dev/null && rm -f "$__t"; then ${say('ok', `${w} is writable`)}; else ${say('fail', `${w} is not writable`)}; fi; fi`,
+      // Writes a file and removes it again: as the deploy user, which the writable mode keeps in.
+      sh`if [ -d ${at} ]; then
+  __t=${at}/.shipshape-verify.$$
+  if ( : > "$__t" ) 2>/dev/null && rm -f "$__t"; then ${say('ok', `${w} is writable`)}
+  else ${say('fail', `${w} is not writable`)}
+  fi
+fi`,
     );
   }
   if (p.recipe === 'laravel' && p.public_dir) {
     const link = path.posix.join(C, p.public_dir, 'storage');
     out.push(
-      sh`if [ -L ${link} ] && [ -e ${link} ]; then ${say('ok', 'Laravel storage link exists')}; elif ! command -v php >/dev/null 2>&1; then ${say('info', 'Laravel storage link absent: php is not on this host, so storage:link cannot run')}; else ${say('fail', `Laravel storage link ${p.public_dir}/storage is missing (run php artisan storage:link)`)}; fi`,
+      sh`if [ -L ${link} ] && [ -e ${link} ]; then
+  ${say('ok', 'Laravel storage link exists')}
+elif ! command -v php >/dev/null 2>&1; then
+  ${say('info', 'Laravel storage link absent: php is not on this host, so storage:link cannot run')}
+else
+  ${say('fail', `Laravel storage link ${p.public_dir}/storage is missing (run php artisan storage:link)`)}
+fi`,
     );
   }
   return [lines(...out)];
@@ -160,14 +172,35 @@ function planPublicChecks(ctx: VerifyContext, pd: string): ShellText[] {
       `current/${pd} is a real directory of the release`,
       `current/${pd} is a link (the whole-directory layout); deploy again to split it into entries`,
     ),
-    sh`__S=${S} __P=${P} __X=${prefix} __pd=${pd}`,
+    sh`__S=${S} __P=${P} __X=${prefix} __pd=${pd}
+__ss_say() { printf '%s%s %s\n' ${VERIFY_MARKER} "$1" "$2"; }
+__ss_links_into_shared() { case "$(readlink "$1")" in "$__X"/*) return 0 ;; *) return 1 ;; esac; }`,
+    // Every entry of shared/<public_dir> is linked from current, except excluded names left there.
     eachEntry(
       sh`"$__S"`,
-      sh`case "$__n" in .shared-exclusions) continue ;; ${excluded}) printf '%s%s %s\n' ${VERIFY_MARKER} info "shared/$__pd/$__n is an excluded name left in shared (not linked)"; continue ;; esac; if [ -L "$__P/$__n" ] && [ "$(readlink "$__P/$__n")" = "$__X/$__n" ]; then printf '%s%s %s\n' ${VERIFY_MARKER} ok "current/$__pd/$__n -> $__X/$__n"; else printf '%s%s %s\n' ${VERIFY_MARKER} fail "current/$__pd/$__n is not a link to $__X/$__n"; fi`,
+      sh`case "$__n" in
+  .shared-exclusions) continue ;;
+  ${excluded}) __ss_say info "shared/$__pd/$__n is an excluded name left in shared (not linked)"; continue ;;
+esac
+if [ -L "$__P/$__n" ] && [ "$(readlink "$__P/$__n")" = "$__X/$__n" ]; then __ss_say ok "current/$__pd/$__n -> $__X/$__n"
+else __ss_say fail "current/$__pd/$__n is not a link to $__X/$__n"
+fi`,
     ),
+    // Every entry of current/<public_dir>: excluded ones are the release's own; the rest link into shared.
     eachEntry(
       sh`"$__P"`,
-      sh`case "$__n" in ${excluded}) if [ -L "$__p" ] && case "$(readlink "$__p")" in "$__X"/*) true ;; *) false ;; esac; then printf '%s%s %s\n' ${VERIFY_MARKER} fail "current/$__pd/$__n is excluded but links into shared; it must be the release's own"; else printf '%s%s %s\n' ${VERIFY_MARKER} ok "current/$__pd/$__n is the release's own"; fi; continue ;; esac; if [ -e "$__S/$__n" ] || [ -L "$__S/$__n" ]; then continue; fi; if [ ! -L "$__p" ]; then printf '%s%s %s\n' ${VERIFY_MARKER} fail "current/$__pd/$__n is a real entry in the release, not a link into shared"; elif [ ! -e "$__p" ]; then printf '%s%s %s\n' ${VERIFY_MARKER} fail "current/$__pd/$__n is a broken link"; fi`,
+      sh`case "$__n" in
+  ${excluded})
+    if [ -L "$__p" ] && __ss_links_into_shared "$__p"; then
+      __ss_say fail "current/$__pd/$__n is excluded but links into shared; it must be the release's own"
+    else __ss_say ok "current/$__pd/$__n is the release's own"
+    fi
+    continue ;;
+esac
+if [ -e "$__S/$__n" ] || [ -L "$__S/$__n" ]; then continue; fi
+if [ ! -L "$__p" ]; then __ss_say fail "current/$__pd/$__n is a real entry in the release, not a link into shared"
+elif [ ! -e "$__p" ]; then __ss_say fail "current/$__pd/$__n is a broken link"
+fi`,
     ),
   ];
 }

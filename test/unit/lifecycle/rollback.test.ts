@@ -99,7 +99,7 @@ describe('rollback stages', () => {
       releasePath: releaseDir(paths, A),
     };
     const [sw, log] = rollbackSwitch.plan(ctx).map((c) => c.text);
-    expect(sw).toContain(`ln -s releases/${A} '/srv/it'\\''s/.current.${A}.tmp' && mv -T`);
+    expect(sw).toContain(`ln -s releases/${A} '/srv/it'\\''s/.current.${A}.tmp'\nmv -T`);
     expect(sw).not.toMatch(/ln -[a-z]*f/);
     const line = JSON.parse(log!.match(/'(\{.*\})' >>/)![1]!) as ReleaseLogEntry;
     expect(line).toMatchObject({ name: B, status: 'rolled_back', user: 'ann', revision: 'abc123' });

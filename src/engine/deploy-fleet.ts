@@ -16,6 +16,7 @@ import type { deployPhases } from './hooks-phases.js';
 import { missingNote, missingReleases } from './missing-releases.js';
 import { deployPaths, releaseDir } from '../layout/paths.js';
 import { eachLimited } from '../source/pool.js';
+import { openProbeMemory } from '../source/probe-memory.js';
 import { nextReleaseName } from '../layout/release-log.js';
 import { liveRelease, parseRemoteState, type RemoteState } from '../layout/remote-state.js';
 import type { Reporter } from './reporter.js';
@@ -119,10 +120,21 @@ export async function connectAll(
       mask: fleet.mask,
       persistence: fleet.persistence,
       configFile: fleet.configFile,
+      memory: openProbeMemory(memoryTarget(h)),
     };
     h.state = 'connected';
   });
 }
+
+/** One memory per place a release lives: the same deploy path behind another name or port is another. */
+const memoryTarget = (h: SelectedHost): string =>
+  JSON.stringify([
+    h.host.local ? 'local' : 'ssh',
+    h.host.user ?? '',
+    h.host.hostname ?? h.alias,
+    h.host.port ?? 22,
+    h.host.deploy_path,
+  ]);
 
 /** Sets up, locks and reads each host. */
 export async function lockAll(fleet: Fleet): Promise<void> {

@@ -1,10 +1,12 @@
 import type { ReleaseContext, SourceInfo } from '../stages/types.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
 import { uploadEntries } from '../persistence/upload-entries.js';
+import { publicShared } from '../persistence/public-share.js';
 import { contentOf } from '../source/source-info.js';
 import { hashEntries } from '../source/hash.js';
 import { sharedHashCache, type HashCache } from '../source/hash-cache.js';
 import type { SourceEntry } from '../source/scan.js';
+import { resolvePrevious, type PreviousRelease } from '../source/previous-release.js';
 import {
   chooseCompression,
   planUpload,
@@ -71,8 +73,25 @@ export async function prepareUpload(
     entries: uploadEntries(ctx.source.entries, persistenceOf(ctx), ctx.remote.sharedUnseeded),
     mode,
     compression: chooseCompression(compression, ctx.alias, ctx.host),
-    previous: ctx.remote.previous,
+    previous: previousOf(ctx),
     hash,
+    shared: publicShared(persistenceOf(ctx), ctx.remote.publicUnsettled),
   });
-  return { plan: { ...plan, cache }, notice };
+  const memory = ctx.memory;
+  return { plan: { ...plan, cache, remember: memory && ((gz) => memory.keepManifest(gz)) }, notice };
+}
+
+/**
+ * The previous release from the probe's answer and what this machine holds; what it received is
+ * kept for the next deploy (the listing it now shares with the server as their reference).
+ */
+function previousOf(ctx: ReleaseContext): PreviousRelease | undefined {
+  const raw = ctx.remote.previous;
+  const memory = ctx.memory;
+  const previous = resolvePrevious(raw, memory?.held() ?? { manifest: () => undefined });
+  if (memory && previous) {
+    if (previous.tree && raw?.tree) memory.keepListing(raw.tree.digest, previous.tree);
+    if (raw?.manifest && previous.manifest) memory.keepManifest(previous.manifest);
+  }
+  return previous;
 }

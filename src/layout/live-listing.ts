@@ -1,43 +1,122 @@
+import path from 'node:path';
 import type { DeployPaths } from './paths.js';
-import { sh, type ShellText } from '../remote/sh.js';
+import { lines, sh, type ShellText } from '../remote/sh.js';
 import { spareTree } from './spare.js';
 import { manifestDir } from './upload-manifests.js';
-import { TREE_END } from '../source/previous-release.js';
 import { readCurrentRelease } from './current-link.js';
 
+/** Listings the probe sent, kept by their sha256 so that the next probe can send only what changed. */
+export const listingDir = (paths: DeployPaths): string => path.posix.join(paths.meta, 'listings');
+
+/** References kept: one per machine that deploys here, for a few machines taking turns. */
+const KEPT_LISTINGS = 3;
+
+/** What the deploying machine holds (source/probe-cache.ts), named in the probe by digest. */
+export interface HeldDigests {
+  /** The listing this machine received last from this host and path. */
+  listing?: string;
+  /** Upload manifests this machine wrote or received. */
+  manifests: readonly string[];
+  /** Keep the listing sent now as the next reference (a deploy, under the lock; never a dry run). */
+  keep: boolean;
+}
+
 /**
- * `find` over a directory, NUL-separated so any file name survives, gzipped and base64'd onto
- * one line. The end record is written only when `find` succeeded, so a truncated listing is
- * never mistaken for a complete one. Device and inode tell a hard link to the same file apart
- * from an equal-looking copy.
+ * find's 8 NUL-ended fields per entry become one record (source/listing.ts): the path's length
+ * says where the link target starts, since both may hold any byte but NUL. Only a regular file
+ * keeps its size, mtime and inode. LC_ALL=C: length() counts bytes, and sort compares bytes.
  */
-const listing = (dir: ShellText): ShellText =>
-  sh`{ find ${dir} -mindepth 1 -printf '%y\\0%m\\0%s\\0%T@\\0%D:%i\\0%U\\0%P\\0%l\\0' && printf '%s\\0' ${TREE_END}; } 2>/dev/null | gzip -1 | base64 -w0`;
+const RECORDS = `BEGIN { RS = "\\0"; ORS = "\\0" }
+{ f[(NR - 1) % 8] = $0 }
+NR % 8 == 0 {
+  if (f[0] != "f") { f[2] = ""; f[3] = ""; f[4] = "" }
+  print f[0] "\\t" f[1] "\\t" f[2] "\\t" f[3] "\\t" f[4] "\\t" f[5] "\\t" length(f[6]) "\\t" f[6] f[7]
+}
+END { if (NR % 8 != 0) exit 1 }`;
+
+/** The records of the second listing that the first lacks (`+`), then those it no longer has (`-`). */
+const DELTA = `BEGIN { RS = "\\0"; ORS = "\\0" }
+FILENAME == ARGV[1] { ref[$0] = 1; next }
+{ if ($0 in ref) delete ref[$0]; else print "+" $0 }
+END { for (r in ref) print "-" r }`;
+
+function helpers(paths: DeployPaths, held: HeldDigests): ShellText {
+  const dir = listingDir(paths);
+  return lines(
+    sh`__ss_ref=${held.listing ?? ''} __ss_lsd=${dir}`,
+    // Sorted records of DIR into OUT; non-zero when find could not read DIR whole.
+    sh`__ss_listing() {
+  find "$1" -mindepth 1 -printf '%y\\0%m\\0%s\\0%T@\\0%D:%i\\0%U\\0%P\\0%l\\0' > "$2.raw" 2>/dev/null &&
+    LC_ALL=C awk ${RECORDS} "$2.raw" > "$2.rec" &&
+    LC_ALL=C sort -z "$2.rec" > "$2"
+  __ss_lrc=$?
+  rm -f "$2.raw" "$2.rec"
+  return $__ss_lrc
+}`,
+    // KIND DIR [keep]: prints the KIND line, the listing's digest and either the listing or its
+    // difference from the reference this machine named. The digest lets the other side check
+    // what it put together; a garbled delta is refused there, never trusted.
+    sh`__ss_send() {
+  # Not under .deploy/: a dry run writes nothing there, and a host may not have it yet.
+  __t=$(mktemp "\${TMPDIR:-/tmp}/shipshape-listing.XXXXXX") || return 1
+  if __ss_listing "$2" "$__t"; then
+    __d=$(sha256sum < "$__t") && __d=\${__d%% *}
+    if [ -n "$__ss_ref" ] && gzip -dc "$__ss_lsd/$__ss_ref.gz" > "$__t.ref" 2>/dev/null; then
+      printf '%s-delta\\t%s\\t%s\\t' "$1" "$__ss_ref" "$__d"
+      LC_ALL=C awk ${DELTA} "$__t.ref" "$__t" | gzip -1 | base64 -w0
+    else
+      printf '%s\\t%s\\t' "$1" "$__d"
+      gzip -1 < "$__t" | base64 -w0
+    fi
+    printf '\\n'
+    if [ "$3" = keep ] && mkdir -p "$__ss_lsd"; then
+      [ -f "$__ss_lsd/$__d.gz" ] || { gzip -1 < "$__t" > "$__ss_lsd/.$__d.$$" && mv -f "$__ss_lsd/.$__d.$$" "$__ss_lsd/$__d.gz"; }
+      touch "$__ss_lsd/$__d.gz"
+      # Names are hex digests: ls is safe to read here.
+      ls -1t "$__ss_lsd" | sed '1,${KEPT_LISTINGS}d' | (cd "$__ss_lsd" && xargs -r rm -f --)
+    fi
+  fi
+  rm -f "$__t" "$__t.ref"
+}`,
+  );
+}
 
 /**
  * Probe fragment: names the release `current` points to and sends back, in the same script,
- * its upload manifest and a listing of what is really on disk, and with `withSpare` the same
- * listing of the spare. The listing is what makes hard links safe: a path the shared stage
- * turned into a symlink, or a file the app rewrote, shows up as different from the manifest
- * and is re-sent instead of trusted.
+ * what the upload plan needs of it: its upload manifest (only its digest when this machine holds
+ * it), and the listing of what is really on disk, with `withSpare` the spare's too (each only as
+ * its difference from the listing this machine holds, when the server still has that one). The
+ * listing is what makes hard links safe: a path the shared stage turned into a symlink, or a file
+ * the app rewrote, shows up as different from the manifest and is re-sent instead of trusted.
  *
- * Nothing here may fail the probe: a missing manifest or a `find` without -printf leaves a
- * line out and the deploy uploads in full.
+ * Nothing here may fail the probe: a missing manifest or a listing that cannot be made leaves a
+ * line out, and the deploy uploads in full.
  */
-export function probePreviousRelease(paths: DeployPaths, withSpare: boolean): ShellText[] {
+export function probePreviousRelease(
+  paths: DeployPaths,
+  withSpare: boolean,
+  held?: HeldDigests,
+): ShellText[] {
+  const known = held ?? { manifests: [], keep: false };
   const dir = sh`${paths.releases}/"$__prev"`;
   const spare = spareTree(paths);
+  const manifest = sh`${manifestDir(paths)}/"$__prev".json.gz`;
   const listSpare = withSpare
     ? sh`
-  if [ -d ${spare} ] && [ ! -L ${spare} ]; then printf 'spare-tree\t'; ${listing(sh`${spare}`)}; printf '\n'; fi`
+  if [ -d ${spare} ] && [ ! -L ${spare} ]; then __ss_send spare-tree ${spare} || :; fi`
     : sh``;
   return [
+    helpers(paths, known),
     sh`${readCurrentRelease(paths)}; __prev=$__cur
 if [ -n "$__prev" ] && [ -d ${dir} ] && [ ! -L ${dir} ]; then
-  printf 'prev-release\t%s\n' "$__prev"
-  printf 'prev-uid\t%s\n' "$(id -u)"
-  if [ -f ${manifestDir(paths)}/"$__prev".json.gz ]; then printf 'prev-manifest\t'; base64 -w0 < ${manifestDir(paths)}/"$__prev".json.gz; printf '\n'; fi
-  printf 'prev-tree\t'; ${listing(dir)}; printf '\n'${listSpare}
+  printf 'prev-release\\t%s\\n' "$__prev"
+  printf 'prev-uid\\t%s\\n' "$(id -u)"
+  if [ -f ${manifest} ] && __md=$(sha256sum < ${manifest}); then
+    __md=\${__md%% *}
+    printf 'prev-manifest-digest\\t%s\\n' "$__md"
+    case " "${known.manifests.join(' ')}" " in *" $__md "*) ;; *) printf 'prev-manifest\\t'; base64 -w0 < ${manifest} || :; printf '\\n' ;; esac
+  fi
+  __ss_send prev-tree ${dir} ${known.keep ? 'keep' : ''} || :${listSpare}
 fi; true`,
   ];
 }

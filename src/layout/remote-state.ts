@@ -23,6 +23,8 @@ export interface RemoteState {
   badLogLines: number;
   /** Shared paths no deploy has seeded on this host yet (layout/paths.ts `seeded`). */
   sharedUnseeded: Set<string>;
+  /** Public files (relative to public_dir) a deploy placed that shared/ lacks, or whose update still waits. */
+  publicUnsettled: Set<string>;
   /** The release `current` points to, its upload manifest and on-disk listing (for incremental upload). */
   previous?: PreviousReleaseRaw;
 }
@@ -42,6 +44,7 @@ export function emptyRemoteState(): RemoteState {
     history: new Map(),
     badLogLines: 0,
     sharedUnseeded: new Set(),
+    publicUnsettled: new Set(),
   };
 }
 
@@ -73,6 +76,8 @@ export function parseRemoteState(stdout: string): RemoteState {
       state.releases.push(own(value));
     } else if (kind === 'shared-unseeded') {
       state.sharedUnseeded.add(own(value));
+    } else if (kind === 'public-missing' || kind === 'public-pending') {
+      state.publicUnsettled.add(own(value));
     } else if (kind === 'log') {
       logLines.push(value);
     } else if (PREVIOUS_KINDS.includes(kind as (typeof PREVIOUS_KINDS)[number])) {

@@ -2,7 +2,8 @@ import path from 'node:path';
 import { relativeLink } from '../layout/paths.js';
 import { markerLines } from '../remote/markers.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
-import { isManifestSafe, type PublicItem } from './app-persistence.js';
+import { isManifestSafe, type AppPersistence, type PublicItem } from './app-persistence.js';
+import type { PublicShared } from '../source/upload-plan.js';
 import { casePattern, eachEntry } from './each-entry.js';
 import { hasRealParents, parentsAreReal } from './shared-links.js';
 
@@ -24,6 +25,11 @@ export interface PublicSharePlan {
   /** Top-level entries of public_dir as uploaded; links stay per release. */
   entries: readonly { name: string; type: 'file' | 'dir' | 'link' }[];
   items: readonly PublicItem[];
+  /**
+   * Files of `items` (relative to publicDir) the upload did not send because shared/ holds them as
+   * the previous deploy placed them: counted as unchanged, neither read nor hashed here.
+   */
+  alreadyPlaced?: ReadonlySet<string>;
   /** Append-only `sha256<TAB>path` lines, last wins: what deploys put in shared, so a user's edit is recognised. */
   placedManifest: string;
   /** The live release's directory, whose app-created public entries move into shared. */
@@ -75,7 +81,9 @@ function helpers(p: PublicSharePlan): ShellText {
 }
 
 function entryCommand(p: PublicSharePlan, name: string): ShellText {
-  const inside = p.items.filter((i) => i.path === name || i.path.startsWith(`${name}/`));
+  const all = p.items.filter((i) => i.path === name || i.path.startsWith(`${name}/`));
+  const inside = all.filter((i) => !p.alreadyPlaced?.has(i.path));
+  const placed = all.length - inside.length;
   const records = inside
     .filter((i) => i.type === 'file' && isManifestSafe(i.path))
     .map((i) => sh`__ss_append ${i.path} ${i.sha256 ?? ''}`);
@@ -86,7 +94,9 @@ function entryCommand(p: PublicSharePlan, name: string): ShellText {
   );
   const chain = (cmds: ShellText[]) => sh.join(cmds, ' && ', sh`true`);
   const count = inside.filter((i) => i.type === 'file').length;
-  return sh`if [ ! -e "$__S"/${name} ] && [ ! -L "$__S"/${name} ]; then mv -T "$__R"/${name} "$__S"/${name} && ${chain(records)} && __ss_added=$((__ss_added + ${count})) && __ss_say moved ${name}; else { ! __ss_same_kind ${name} || { ${chain(syncs)}; }; } && rm -rf -- "$__R"/${name}; fi && __ss_link "$__R" ${name}`;
+  // The cost of an entry is what this upload sent of it: files it did not send are not looked at.
+  const same = placed ? sh` && __ss_same=$((__ss_same + ${placed}))` : sh``;
+  return sh`if [ ! -e "$__S"/${name} ] && [ ! -L "$__S"/${name} ]; then mv -T "$__R"/${name} "$__S"/${name} && ${chain(records)} && __ss_added=$((__ss_added + ${count})) && __ss_say moved ${name}; else { ! __ss_same_kind ${name} || { ${chain(syncs)}${same}; }; } && rm -rf -- "$__R"/${name}; fi && __ss_link "$__R" ${name}`;
 }
 
 /**
@@ -103,8 +113,33 @@ export function planPublicEntries(p: PublicSharePlan): string {
   ).text;
 }
 
-const shareableEntries = (p: PublicSharePlan) =>
+const shareableEntries = (p: Pick<PublicSharePlan, 'entries' | 'exclude'>) =>
   p.entries.filter((e) => e.type !== 'link' && !p.exclude.includes(e.name));
+
+/**
+ * For the upload plan: the shared entry of public_dir a source path lies in, and the public files
+ * the probe found unsettled (gone from shared/, or an update still waiting), as source paths.
+ */
+export function publicShared(
+  p: Pick<AppPersistence, 'public_dir' | 'public_exclude' | 'publicEntries'>,
+  unsettled: ReadonlySet<string>,
+): PublicShared | undefined {
+  const pd = p.public_dir;
+  if (!pd) return undefined;
+  const names = new Set(
+    shareableEntries({ entries: p.publicEntries, exclude: p.public_exclude }).map((e) => e.name),
+  );
+  const prefix = `${pd}/`;
+  return {
+    entryOf: (file) => {
+      if (!file.startsWith(prefix)) return undefined;
+      const slash = file.indexOf('/', prefix.length);
+      const name = file.slice(prefix.length, slash < 0 ? undefined : slash);
+      return names.has(name) ? `${prefix}${name}` : undefined;
+    },
+    unsettled: new Set([...unsettled].map((u) => `${prefix}${u}`)),
+  };
+}
 
 /**
  * Real entries of `dir` that are neither excluded nor deployed move into shared (or, when shared

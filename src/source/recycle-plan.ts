@@ -38,6 +38,9 @@ export function recyclePlan(
       if (kept && s?.type === 'symlink' && s.link === e.linkTarget) continue;
       if (s) remove.push(e.path);
       send.push(e);
+    } else if (plan.placed?.has(e.path)) {
+      // In shared/ already: the release gets a link to its entry, not the file.
+      if (s) remove.push(e.path);
     } else if (!kept) {
       if (s) remove.push(e.path);
       send.push(e);

@@ -36,7 +36,14 @@ export interface UploadPlan {
   link: string[];
   /** Carried over from `base` untouched, with the hashes its manifest recorded. */
   kept: Map<string, ManifestEntry>;
+  /**
+   * Public files not sent because shared/ already holds them as the previous upload placed them
+   * (the shared stage links their entry instead): recorded in the new manifest all the same.
+   */
+  placed?: Map<string, ManifestEntry>;
   compression: Compression;
   /** Where hashes taken while streaming are remembered for the next deploy. */
   cache?: HashCache;
+  /** Keeps the new release's upload manifest (gzipped, as the server stores it), so the next probe need not send it. */
+  remember?: (manifest: Buffer) => void;
 }

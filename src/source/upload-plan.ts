@@ -1,6 +1,7 @@
 import type { Config, HostConfig } from '../config/schema.js';
 import { decodeManifest, type ManifestEntry } from './manifest.js';
-import { decodeTree, type PreviousReleaseRaw, type RemoteEntry } from './previous-release.js';
+import { decodeListing, type RemoteEntry } from './listing.js';
+import type { PreviousRelease } from './previous-release.js';
 import { recyclePlan } from './recycle-plan.js';
 import { topMost } from './top-most.js';
 import { usesSpare, type Compression, type UploadMode, type UploadPlan } from './upload-plan-types.js';
@@ -20,9 +21,19 @@ export interface UploadInput {
   entries: readonly SourceEntry[];
   mode: UploadMode;
   compression: Compression;
-  previous?: PreviousReleaseRaw;
+  /** The previous release, put together from the probe and what this machine holds (resolvePrevious). */
+  previous?: PreviousRelease;
   /** Hashes source files on demand; only called for files that might be unchanged. */
   hash: HashLookup;
+  /** public_dir's shared entries: which source paths go to shared/, and which of those shared/ lacks. */
+  shared?: PublicShared;
+}
+
+export interface PublicShared {
+  /** The shared entry of public_dir (`public/images`) that holds `path`, if any. */
+  entryOf(path: string): string | undefined;
+  /** Paths the previous upload sent that shared/ does not hold as placed (gone, or an update that waits). */
+  unsettled: ReadonlySet<string>;
 }
 
 export const fullPlan = (entries: readonly SourceEntry[], compression: Compression): UploadPlan => ({
@@ -73,17 +84,24 @@ export async function planUpload(input: UploadInput): Promise<{ plan: UploadPlan
   if (!previous?.release) return full('info', 'no previous release on this host');
   const base = previous.release;
   if (!previous.manifest) return full('warn', `release ${base} has no upload manifest`);
-  const read = decodeManifest(Buffer.from(previous.manifest, 'base64'));
+  const read = decodeManifest(previous.manifest);
   if (!read.ok) return full('warn', `the upload manifest of ${base} is ${read.reason}`);
   if (read.manifest.release !== base)
     return full('warn', `the upload manifest of ${base} names another release`);
-  const tree = decodeTree(previous.tree);
-  if (!tree) return full('warn', `could not list ${base} on the server (GNU find and gzip are needed)`);
+  const tree = decodeListing(previous.tree);
+  if (!tree) return full('warn', `could not list ${base} on the server (GNU find, sort and gzip are needed)`);
 
   // A copy can be made of any file the deploy user can read; a hard link, under
   // fs.protected_hardlinks, only of one it owns (or may write).
   const owner = mode === 'copy' || previous.uid === undefined ? undefined : Number(previous.uid);
-  const { foreign, ...diff } = await diffAgainst(entries, tree, read.manifest.entries, input.hash, owner);
+  const { foreign, ...diff } = await diffAgainst(
+    entries,
+    tree,
+    read.manifest.entries,
+    input.hash,
+    owner,
+    input.shared,
+  );
   const linked: UploadPlan = {
     entries,
     seed: mode === 'copy' ? 'copy' : 'link',
@@ -92,7 +110,7 @@ export async function planUpload(input: UploadInput): Promise<{ plan: UploadPlan
     link: [],
     ...diff,
   };
-  const spare = usesSpare(mode) ? decodeTree(previous.spare) : undefined;
+  const spare = usesSpare(mode) ? decodeListing(previous.spare) : undefined;
   const plan = spare ? recyclePlan(entries, linked, tree, spare) : linked;
   const files = plan.send.filter((e) => e.type !== 'dir').length;
   const how =
@@ -123,7 +141,8 @@ async function diffAgainst(
   hash: HashLookup,
   /** The deploy user's uid, when only its own files may be hard-linked. */
   owner?: number,
-): Promise<Pick<UploadPlan, 'send' | 'remove' | 'kept'> & { foreign: number }> {
+  shared?: PublicShared,
+): Promise<Pick<UploadPlan, 'send' | 'remove' | 'kept' | 'placed'> & { foreign: number }> {
   const recorded = new Map(manifest.map((m) => [m.path, m]));
   const inSource = new Set(entries.map((e) => e.path));
   const replace = new Set<string>();
@@ -133,8 +152,24 @@ async function diffAgainst(
   const candidateRows: ManifestEntry[] = [];
   let foreign = 0;
   const linkable = (r: RemoteEntry): boolean => owner === undefined || r.uid === owner;
+  // In the live release a shared public entry is a link into shared/, so the tree says nothing of
+  // its files; what the previous upload sent, with its hash, says what shared/ was given.
+  const placedCandidates: SourceEntry[] = [];
+  const placedRows: ManifestEntry[] = [];
 
   for (const e of entries) {
+    const entry = e.type === 'file' ? shared?.entryOf(e.path) : undefined;
+    // Only where the live release links the entry did its deploy put the entry's files into shared/.
+    if (entry && tree.get(entry)?.type === 'symlink' && !shared!.unsettled.has(e.path)) {
+      const m = recorded.get(e.path);
+      if (m?.type === 'file' && m.sha256) {
+        placedCandidates.push(e);
+        placedRows.push(m);
+        // A file that is the entry itself is that link: out of the seeded release, whether sent or not.
+        if (tree.has(e.path)) replace.add(e.path);
+        continue;
+      }
+    }
     const r = tree.get(e.path);
     if (!r) continue;
     if (r.type !== e.type) {
@@ -161,18 +196,24 @@ async function diffAgainst(
     }
   }
 
-  const hashes = await hash(candidates);
+  const hashes = await hash([...candidates, ...placedCandidates]);
   candidates.forEach((e, i) => {
     const m = candidateRows[i]!;
     if (hashes.get(e.path) === m.sha256) keep.set(e.path, m.mode === e.mode ? m : { ...m, mode: e.mode });
     else replace.add(e.path);
   });
+  const placed = new Map<string, ManifestEntry>();
+  placedCandidates.forEach((e, i) => {
+    const m = placedRows[i]!;
+    if (hashes.get(e.path) === m.sha256) placed.set(e.path, { ...m, mode: e.mode });
+  });
 
   const gone = [...tree.keys()].filter((p) => !inSource.has(p));
   return {
-    send: entries.filter((e) => !keep.has(e.path)),
+    send: entries.filter((e) => !keep.has(e.path) && !placed.has(e.path)),
     remove: topMost([...gone, ...replace]),
     kept: keep,
+    placed,
     foreign,
   };
 }

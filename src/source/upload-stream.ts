@@ -67,7 +67,8 @@ export function uploadStream(input: UploadStreamInput): Readable {
     const revisionFile = revision === undefined ? undefined : `${revision}\n`;
     if (revisionFile !== undefined) out.push({ path: REVISION_FILE, content: revisionFile, mtime: now });
     function* rows(): Generator<ManifestEntry> {
-      for (const e of entries) yield plan.kept.get(e.path) ?? entryOf(e, hashes.get(e.path));
+      for (const e of entries)
+        yield plan.kept.get(e.path) ?? plan.placed?.get(e.path) ?? entryOf(e, hashes.get(e.path));
       if (revisionFile !== undefined) {
         yield {
           path: REVISION_FILE,
@@ -80,12 +81,9 @@ export function uploadStream(input: UploadStreamInput): Readable {
       }
     }
     const head = { format: MANIFEST_FORMAT, release, created_at: now.toISOString() } as const;
-    out.push({
-      path: manifestEntryName(token),
-      content: await encodeManifestFrom(head, rows()),
-      mode: 0o600,
-      mtime: now,
-    });
+    const manifest = await encodeManifestFrom(head, rows());
+    plan.remember?.(manifest);
+    out.push({ path: manifestEntryName(token), content: manifest, mode: 0o600, mtime: now });
     await cache?.save();
     return out;
   };

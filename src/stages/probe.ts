@@ -1,6 +1,9 @@
 import { PROBE_BEGIN, PROBE_END } from '../layout/remote-state.js';
+import path from 'node:path';
 import { sh, type ShellText } from '../remote/sh.js';
-import { probePreviousRelease } from '../layout/live-listing.js';
+import { PENDING_LIST } from '../persistence/public-share.js';
+import { PLACED_MANIFEST } from './shared.js';
+import { probePreviousRelease, type HeldDigests } from '../layout/live-listing.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
 import { readCurrentRelease } from '../layout/current-link.js';
 import { RELEASE_GLOB } from '../layout/release-log.js';
@@ -33,7 +36,34 @@ function readSharedUnseeded(ctx: HostContext): ShellText[] {
   ];
 }
 
-/** Reads the host's state without changing anything; a dry run uses it alone. */
+/**
+ * What keeps a public file from counting as placed in shared/ although the live release's upload
+ * sent it (source/upload-plan.ts sends such a file only when it changed): the file is gone from
+ * shared/<public_dir> (`public-missing`: it is copied in again, as the docs promise), or its update
+ * waits in the live release because it could not be moved into place after the switch
+ * (`public-pending`: it is tried again). Steady state prints nothing.
+ */
+function readPublicUnsettled(ctx: HostContext): ShellText[] {
+  const pd = persistenceOf(ctx).public_dir;
+  if (!pd) return [];
+  const placed = path.posix.join(ctx.paths.meta, PLACED_MANIFEST);
+  const S = path.posix.join(ctx.paths.shared, pd);
+  const pending = sh`${ctx.paths.releases}/"$__ss_pl"/${PENDING_LIST}`;
+  return [
+    sh`if [ -f ${placed} ]; then awk -F '\t' '{ h[$2] = 1 } END { for (p in h) print p }' ${placed} | while IFS= read -r __p; do [ -e ${S}/"$__p" ] || [ -L ${S}/"$__p" ] || printf 'public-missing\t%s\n' "$__p"; done; fi
+__ss_pl=$(readlink ${ctx.paths.current} 2>/dev/null || :); __ss_pl=\${__ss_pl#releases/}
+if [ -n "$__ss_pl" ] && [ -f ${pending} ]; then cut -f2- ${pending} | sed 's/^/public-pending\t/'; fi`,
+  ];
+}
+
+/** A deploy (under the lock) keeps the listing it is sent as the reference for the next one. */
+const held = ({ memory }: HostContext): HeldDigests | undefined =>
+  memory && { ...memory.digests(), keep: true };
+
+/**
+ * Reads the host's state; a dry run uses it alone. The one thing it writes, in a deploy, is the
+ * listing it sends, kept under .deploy/listings/ so the next probe can send only what changed.
+ */
 export const probe: Stage<HostContext> = {
   id: 'probe',
   title: 'Read the host state',
@@ -43,8 +73,10 @@ export const probe: Stage<HostContext> = {
       sh`printf '%s\n' ${PROBE_BEGIN}`,
       ...readState(ctx),
       ...readSharedUnseeded(ctx),
-      // Incremental upload needs the previous release's manifest; reading it here costs no extra exec.
-      ...(mode === 'full' ? [] : probePreviousRelease(ctx.paths, usesSpare(mode))),
+      ...(mode === 'full' ? [] : readPublicUnsettled(ctx)),
+      // Incremental upload needs the previous release's manifest and listing; reading them here costs no
+      // extra exec, and what this machine already holds is named by digest and not sent again.
+      ...(mode === 'full' ? [] : probePreviousRelease(ctx.paths, usesSpare(mode), held(ctx))),
       sh`printf '%s\n' ${PROBE_END}`,
     ];
   },

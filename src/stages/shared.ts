@@ -64,6 +64,12 @@ export const applyPublicUpdates = (ctx: ReleaseContext): ShellText[] => {
   ];
 };
 
+/** Public files the upload left out because shared/ holds them already (source/upload-plan.ts). */
+function alreadyPlaced(ctx: ReleaseContext, publicDir: string): Set<string> {
+  const prefix = `${publicDir}/`;
+  return new Set([...(ctx.upload?.placed?.keys() ?? [])].map((p) => p.slice(prefix.length)));
+}
+
 function publicPlan(ctx: ReleaseContext, publicDir: string): PublicSharePlan {
   const p = persistenceOf(ctx);
   const live = liveRelease(ctx.remote);
@@ -75,6 +81,7 @@ function publicPlan(ctx: ReleaseContext, publicDir: string): PublicSharePlan {
     exclude: p.public_exclude,
     entries: p.publicEntries,
     items: p.publicItems,
+    alreadyPlaced: alreadyPlaced(ctx, publicDir),
     placedManifest: path.posix.join(ctx.paths.meta, PLACED_MANIFEST),
     liveReleasePath: live && live !== ctx.release ? releaseDir(ctx.paths, live) : undefined,
     liveRelease: live,

@@ -2,6 +2,7 @@ import type { Config, HostConfig } from '../config/schema.js';
 import type { Note } from '../definitions/note.js';
 import type { DeployError } from '../definitions/errors.js';
 import type { DeployPaths } from '../layout/paths.js';
+import type { ProbeMemory } from '../source/probe-memory.js';
 import type { RemoteState } from '../layout/remote-state.js';
 import type { TransferProgress } from '../source/upload-stream.js';
 import type { RunInfo } from '../layout/run-info.js';
@@ -29,6 +30,12 @@ export interface HostContext {
   persistence?: AppPersistence;
   /** deploy.yml as the user named it (`-c`), for hints that print a command to run next. */
   configFile?: string;
+  /**
+   * What this machine kept from its earlier deploys to this host and path: the probe sends only
+   * what differs from it, and keeps what it sent as the next reference. Absent (a dry run, a
+   * command that does not upload): everything is sent and nothing is kept.
+   */
+  memory?: ProbeMemory;
 }
 
 export type { SourceInfo };

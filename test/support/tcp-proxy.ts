@@ -8,6 +8,12 @@ export interface TcpProxy {
   accepted(): number;
   /** Bytes relayed server→client and client→server since start. */
   bytes(): { down: number; up: number };
+  /**
+   * How often the server answered after the client had spoken: each time a server→client chunk
+   * follows a client→server one on the same connection. An upper bound of the request/response
+   * waits (a stream that flows both ways at once counts more).
+   */
+  turns(): number;
   /** Cut every open connection now (as a dropped network would: RST, no goodbye). */
   cut(): void;
   /** Cut once the client has sent more than n bytes in total (counted across connections). */
@@ -17,8 +23,25 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-/** A TCP relay on 127.0.0.1 in front of sshd, for cutting connections mid-stage. */
-export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+export interface TcpProxyOptions {
+  /**
+   * Holds every chunk this long in each direction before passing it on (a round trip is twice
+   * this), in order, without limiting bandwidth: a long link where this kernel has no netem.
+   */
+  delayMs?: number;
+}
+
+/** A TCP relay on 127.0.0.1 in front of sshd, for cutting connections mid-stage or delaying them. */
+export async function startTcpProxy(
+  targetPort: number,
+  targetHost = '127.0.0.1',
+  options: TcpProxyOptions = {},
+): Promise<TcpProxy> {
+  const delayMs = options.delayMs ?? 0;
+  // Timers of one duration fire in the order they were set, so delayed chunks keep their order.
+  const pass = (to: net.Socket, chunk: Buffer) =>
+    delayMs > 0 ? setTimeout(() => to.destroyed || to.write(chunk), delayMs) : to.write(chunk);
+  let turns = 0;
   const sockets = new Set<net.Socket>();
   let up = 0;
   let down = 0;
@@ -38,7 +61,10 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     peak = Math.max(peak, ++open);
     client.once('close', () => open--);
     const upstream = net.connect(targetPort, targetHost);
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     sockets.add(client).add(upstream);
+    let lastUp = false;
     const drop = () => {
       client.destroy();
       upstream.destroy();
@@ -55,11 +81,14 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
         cutAll();
         return;
       }
-      upstream.write(chunk);
+      lastUp = true;
+      pass(upstream, chunk);
     });
     upstream.on('data', (chunk) => {
       down += chunk.length;
-      client.write(chunk);
+      if (lastUp) turns++;
+      lastUp = false;
+      pass(client, chunk);
     });
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
@@ -72,6 +101,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     maxConcurrent: () => peak,
     accepted: () => total,
     bytes: () => ({ down, up }),
+    turns: () => turns,
     cut: cutAll,
     cutAfterUpload: (n) => {
       cutAt = up + n;

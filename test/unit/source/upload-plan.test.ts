@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { encodeManifest, MANIFEST_FORMAT, type ManifestEntry } from '../../../src/source/manifest.js';
 import type { SourceEntry } from '../../../src/source/scan.js';
@@ -26,7 +25,7 @@ const link = (p: string, target: string): SourceEntry => ({
   linkTarget: target,
 });
 
-/** The probe's listing, as `find -printf` and gzip | base64 would send it; `id` is device:inode. */
+/** The probe's listing, as the server sorts it (source/listing.ts); `id` is device:inode. */
 function treeOf(
   rows: [
     type: string,
@@ -39,15 +38,17 @@ function treeOf(
     uid?: number,
   ][],
 ) {
-  const text = rows.map(
-    ([y, m, s, t, p, l, id, uid]) =>
-      [y, m.toString(8), s, `${t}.0000000000`, id ?? `1:${p}`, uid ?? 1000, p, l ?? ''].join('\0') + '\0',
+  const records = rows.map(([y, m, s, t, p, l, id, uid]) =>
+    Buffer.from(
+      [y, m.toString(8), s, `${t}.0000000000`, id ?? `1:${p}`, uid ?? 1000, Buffer.byteLength(p)].join('\t') +
+        `\t${p}${l ?? ''}\0`,
+    ),
   );
-  return gzipSync(text.join('') + 'end\0').toString('base64');
+  return Buffer.concat(records.sort(Buffer.compare));
 }
 
 const manifestOf = (release: string, entries: ManifestEntry[]) =>
-  encodeManifest({ format: MANIFEST_FORMAT, release, created_at: '', entries }).toString('base64');
+  encodeManifest({ format: MANIFEST_FORMAT, release, created_at: '', entries });
 
 const hashOf = (source: (SourceEntry & { content?: string })[]) => {
   const asked: string[] = [];
@@ -214,7 +215,7 @@ describe('planUpload', () => {
     ['upload: full', { mode: 'full' as const, previous }, 'info', '`upload: full` is set'],
     ['no previous release', { previous: undefined }, 'info', 'no previous release on this host'],
     ['no manifest', { previous: { ...previous, manifest: undefined } }, 'warn', 'has no upload manifest'],
-    ['garbage', { previous: { ...previous, manifest: 'bm90IGd6aXA=' } }, 'warn', 'is unreadable'],
+    ['garbage', { previous: { ...previous, manifest: Buffer.from('not gzip') } }, 'warn', 'is unreadable'],
     [
       'a path escaping the release',
       {
@@ -235,8 +236,8 @@ describe('planUpload', () => {
       'names another release',
     ],
     [
-      'truncated listing',
-      { previous: { ...previous, tree: gzipSync('f\x00644\x00').toString('base64') } },
+      'garbled listing',
+      { previous: { ...previous, tree: Buffer.from('f\t644\0') } },
       'warn',
       'could not list',
     ],
@@ -369,7 +370,7 @@ describe('planUpload with a spare (a pruned release to rename into the new one)'
       entries: source,
       mode: 'incremental',
       compression: 'none',
-      previous: { ...previous, spare: gzipSync('f\x00644\x00').toString('base64') },
+      previous: { ...previous, spare: Buffer.from('f\t644\0') },
       hash: hashOf(source).hash,
     });
     expect(truncated.plan.seed).toBe('link');

@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { deployPaths } from '../../../src/layout/paths.js';
 import { spareTree } from '../../../src/layout/spare.js';
 import { lines } from '../../../src/remote/sh.js';
-import { probePreviousRelease } from '../../../src/layout/live-listing.js';
-import { decodeTree, readPreviousLine } from '../../../src/source/previous-release.js';
+import { listingDir, probePreviousRelease, type HeldDigests } from '../../../src/layout/live-listing.js';
+import { readPreviousLine, resolvePrevious, type HeldState } from '../../../src/source/previous-release.js';
+import { decodeListing, sha256Hex } from '../../../src/source/listing.js';
 import type { SourceEntry } from '../../../src/source/scan.js';
 import { upload } from '../../../src/stages/upload.js';
 import { composeScript } from '../../../src/engine/compose.js';
@@ -177,32 +178,84 @@ describe('the seeded release is checked before anything is extracted into it (ru
 });
 
 describe('probe of the previous release (run by /bin/sh on a real tree)', () => {
-  it('lists the release current points to, with an end marker, and the manifest when present', () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "probe it's-"));
-    const p = deployPaths(root);
-    const rel = path.join(p.releases, '20260101-000000');
-    fs.mkdirSync(path.join(rel, 'd'), { recursive: true });
-    fs.writeFileSync(path.join(rel, 'd', 'new\nline.txt'), 'abc');
-    fs.chmodSync(path.join(rel, 'd', 'new\nline.txt'), 0o640);
-    fs.symlinkSync('../../shared/storage', path.join(rel, 'storage'));
-    fs.symlinkSync('releases/20260101-000000', p.current);
-    fs.mkdirSync(path.join(p.meta, 'upload-manifests'), { recursive: true });
-    fs.writeFileSync(path.join(p.meta, 'upload-manifests', '20260101-000000.json.gz'), 'MANIFEST');
-
-    const out = execFileSync('/bin/sh', ['-c', lines(...probePreviousRelease(p, true)).text]).toString();
+  const nothingHeld: HeldState = { manifest: () => undefined };
+  const probeOut = (p: ReturnType<typeof deployPaths>, withSpare: boolean, held?: HeldDigests) => {
+    const out = execFileSync('/bin/sh', [
+      '-c',
+      `set -e\n${lines(...probePreviousRelease(p, withSpare, held)).text}`,
+    ]).toString();
     let raw;
     for (const line of out.split('\n')) {
       const tab = line.indexOf('\t');
       raw = readPreviousLine(raw, line.slice(0, tab), line.slice(tab + 1));
     }
+    return raw;
+  };
+
+  it('lists the release current points to, and sends the manifest only to a machine that lacks it', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "probe it's-"));
+    const p = deployPaths(root);
+    const rel = path.join(p.releases, '20260101-000000');
+    fs.mkdirSync(path.join(rel, 'd'), { recursive: true });
+    fs.writeFileSync(path.join(rel, 'd', 'new\nli\tne.txt'), 'abc');
+    fs.chmodSync(path.join(rel, 'd', 'new\nli\tne.txt'), 0o640);
+    fs.symlinkSync('../../shared/st\torage', path.join(rel, 'storage'));
+    fs.symlinkSync('releases/20260101-000000', p.current);
+    fs.mkdirSync(path.join(p.meta, 'upload-manifests'), { recursive: true });
+    fs.writeFileSync(path.join(p.meta, 'upload-manifests', '20260101-000000.json.gz'), 'MANIFEST');
+
+    const raw = probeOut(p, true);
     expect(raw?.release).toBe('20260101-000000');
     expect(Buffer.from(raw!.manifest!, 'base64').toString()).toBe('MANIFEST');
-    const tree = decodeTree(raw?.tree);
-    expect(tree?.get('d/new\nline.txt')).toMatchObject({ type: 'file', mode: 0o640, size: 3 });
+    expect(raw?.manifestDigest).toBe(sha256Hex(Buffer.from('MANIFEST')));
+    const tree = decodeListing(resolvePrevious(raw, nothingHeld)?.tree);
+    expect(tree?.get('d/new\nli\tne.txt')).toMatchObject({ type: 'file', mode: 0o640, size: 3 });
     expect(tree?.get('d')).toMatchObject({ type: 'dir' });
-    expect(tree?.get('storage')).toMatchObject({ type: 'symlink', link: '../../shared/storage' });
+    expect(tree?.get('storage')).toMatchObject({ type: 'symlink', link: '../../shared/st\torage' });
     expect(tree?.size).toBe(3);
     expect(raw?.spare).toBeUndefined();
+    // A dry run keeps nothing on the server.
+    expect(fs.existsSync(listingDir(p))).toBe(false);
+
+    const known = probeOut(p, true, { manifests: [raw!.manifestDigest!], keep: true });
+    expect(known?.manifest).toBeUndefined();
+    expect(known?.manifestDigest).toBe(raw?.manifestDigest);
+    fs.rmSync(root, { recursive: true });
+  });
+
+  it('sends only what changed since the listing this machine holds, and the result is checked against the digest', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'probe-delta-'));
+    const p = deployPaths(root);
+    const rel = path.join(p.releases, '20260101-000000');
+    fs.mkdirSync(path.join(rel, 'd'), { recursive: true });
+    for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(rel, 'd', `f${i}.txt`), `file ${i}`);
+    fs.symlinkSync('releases/20260101-000000', p.current);
+    const first = probeOut(p, false, { manifests: [], keep: true })!;
+    expect(first.tree?.base).toBeUndefined();
+    const reference = resolvePrevious(first, nothingHeld)!.tree!;
+    const held: HeldState = { ...nothingHeld, listing: { digest: first.tree!.digest, data: reference } };
+
+    fs.writeFileSync(path.join(rel, 'd', 'f7.txt'), 'rewritten');
+    fs.rmSync(path.join(rel, 'd', 'f8.txt'));
+    fs.writeFileSync(path.join(rel, 'new.txt'), 'new');
+    const next = probeOut(p, false, { listing: first.tree!.digest, manifests: [], keep: true })!;
+    expect(next.tree?.base).toBe(first.tree!.digest);
+    // Three changes travel, not 200 files.
+    expect(next.tree!.data.length).toBeLessThan(first.tree!.data.length / 4);
+    const tree = decodeListing(resolvePrevious(next, held)?.tree)!;
+    expect(tree.size).toBe(201);
+    expect(tree.get('d/f7.txt')).toMatchObject({ size: 9 });
+    expect(tree.has('d/f8.txt')).toBe(false);
+    expect(tree.get('new.txt')).toMatchObject({ type: 'file', size: 3 });
+
+    // A reference that is not what the server kept under that name: the result is refused, not trusted.
+    const wrong: HeldState = { ...held, listing: { digest: first.tree!.digest, data: Buffer.alloc(0) } };
+    expect(resolvePrevious(next, wrong)?.tree).toBeUndefined();
+    // A reference the server no longer has: the listing comes whole.
+    fs.rmSync(listingDir(p), { recursive: true });
+    const whole = probeOut(p, false, { listing: first.tree!.digest, manifests: [], keep: true })!;
+    expect(whole.tree?.base).toBeUndefined();
+    expect(decodeListing(resolvePrevious(whole, nothingHeld)?.tree)?.size).toBe(201);
     fs.rmSync(root, { recursive: true });
   });
 
@@ -218,35 +271,13 @@ describe('probe of the previous release (run by /bin/sh on a real tree)', () => 
     fs.linkSync(path.join(rel, 'same.txt'), path.join(spareTree(p), 'same.txt'));
     fs.writeFileSync(path.join(spareTree(p), 'copy.txt'), 'copy');
 
-    const read = (withSpare: boolean) => {
-      const out = execFileSync('/bin/sh', [
-        '-c',
-        lines(...probePreviousRelease(p, withSpare)).text,
-      ]).toString();
-      let raw;
-      for (const line of out.split('\n')) {
-        const tab = line.indexOf('\t');
-        raw = readPreviousLine(raw, line.slice(0, tab), line.slice(tab + 1));
-      }
-      return raw;
-    };
-    const raw = read(true);
-    const prev = decodeTree(raw?.tree)!;
-    const spare = decodeTree(raw?.spare)!;
+    const raw = resolvePrevious(probeOut(p, true), nothingHeld)!;
+    const prev = decodeListing(raw.tree)!;
+    const spare = decodeListing(raw.spare)!;
     expect(spare.get('same.txt')!.id).toBe(prev.get('same.txt')!.id);
     expect(spare.get('copy.txt')!.id).not.toBe(prev.get('copy.txt')!.id);
     expect(spare.size).toBe(2);
-    expect(read(false)?.spare).toBeUndefined();
-    fs.rmSync(root, { recursive: true });
-  });
-
-  it('says nothing when current is missing or points outside releases/', () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'probe-'));
-    const p = deployPaths(root);
-    const script = lines(...probePreviousRelease(p, true)).text;
-    expect(execFileSync('/bin/sh', ['-c', script]).toString()).toBe('');
-    fs.symlinkSync('/etc', p.current);
-    expect(execFileSync('/bin/sh', ['-c', script]).toString()).toBe('');
+    expect(probeOut(p, false)?.spare).toBeUndefined();
     fs.rmSync(root, { recursive: true });
   });
 });

@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+
+/**
+ * A release as it is on disk, as the probe lists it (layout/live-listing.ts): one record per
+ * entry, each ended by a NUL byte, sorted bytewise (`LC_ALL=C sort -z`), so that the server and
+ * this machine hash the same bytes. A record is
+ *
+ *   type TAB mode TAB size TAB mtime TAB device:inode TAB uid TAB pathLength TAB path linkTarget
+ *
+ * The path and the link target may hold any byte but NUL, so the path's length in bytes says
+ * where it ends. Size, mtime and inode are left empty for anything but a regular file: nothing
+ * reads them, and a directory's mtime and inode differ in every release, which would make every
+ * directory part of every delta.
+ */
+export type Listing = Buffer;
+
+/** What the probe sent for one listing: the whole of it, or its difference from a listing we hold. */
+export interface ListingWire {
+  /** sha256 (hex) of the complete, sorted listing on the server. */
+  digest: string;
+  /** A delta: the digest of the reference listing it applies to. */
+  base?: string;
+  /** base64 of gzip: the listing, or delta records (`+record` added, `-record` gone). */
+  data: string;
+}
+
+export const sha256Hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+const NUL = 0;
+const PLUS = 0x2b;
+const MINUS = 0x2d;
+
+/** The records of a listing or a delta, without their NUL. */
+function records(buf: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  while (at < buf.length) {
+    const nul = buf.indexOf(NUL, at);
+    if (nul < 0) return out;
+    out.push(buf.subarray(at, nul));
+    at = nul + 1;
+  }
+  return out;
+}
+
+const join = (recs: Buffer[]): Buffer => {
+  const parts: Buffer[] = [];
+  const nul = Buffer.from([NUL]);
+  for (const r of recs) parts.push(r, nul);
+  return Buffer.concat(parts);
+};
+
+/**
+ * The listing the server holds now, rebuilt from the reference listing we hold and the delta it
+ * sent; undefined unless the result hashes to the digest the server computed over its own
+ * listing. That check is what lets the plan trust a listing it never received whole.
+ */
+export function applyDelta(reference: Listing, wire: ListingWire): Listing | undefined {
+  let delta: Buffer;
+  try {
+    delta = gunzipSync(Buffer.from(wire.data, 'base64'));
+  } catch {
+    return undefined;
+  }
+  const gone = new Set<string>();
+  const added: Buffer[] = [];
+  for (const r of records(delta)) {
+    if (r[0] === PLUS) added.push(r.subarray(1));
+    else if (r[0] === MINUS) gone.add(r.subarray(1).toString('latin1'));
+    else return undefined;
+  }
+  const kept = gone.size
+    ? records(reference).filter((r) => !gone.has(r.toString('latin1')))
+    : records(reference);
+  const all = kept.concat(added).sort(Buffer.compare);
+  const out = join(all);
+  return sha256Hex(out) === wire.digest ? out : undefined;
+}
+
+/** A whole listing as sent; undefined when it does not hash to its digest (cut short, garbled). */
+export function wholeListing(wire: ListingWire): Listing | undefined {
+  try {
+    const out = gunzipSync(Buffer.from(wire.data, 'base64'));
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+export type RemoteType = 'file' | 'dir' | 'symlink' | 'other';
+
+export interface RemoteEntry {
+  type: RemoteType;
+  mode: number;
+  size: number;
+  mtime: number;
+  /** `device:inode`: equal for two names of one file. */
+  id: string;
+  /** Owner: under fs.protected_hardlinks only the owner may hard-link a file it cannot write. */
+  uid: number;
+  link?: string;
+}
+
+const TYPE_OF: Record<string, RemoteType> = { f: 'file', d: 'dir', l: 'symlink' };
+const TAB = 9;
+/** Tab-separated fields before the path: type, mode, size, mtime, id, uid, path length. */
+const HEAD_FIELDS = 7;
+
+/** Digits of `radix` up to the first non-digit (a mode in octal, a size, the seconds of an mtime). */
+function integer(buf: Buffer, from: number, to: number, radix: 8 | 10): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = buf[i]! - 48;
+    if (d < 0 || d >= radix) break;
+    n = n * radix + d;
+  }
+  return n;
+}
+
+/**
+ * The entries of a listing by path; undefined when a record is garbled. Read field by field
+ * from the bytes: at 40,000 files, splitting the text into strings was most of a deploy's
+ * planning memory.
+ */
+export function decodeListing(buf: Listing | undefined): Map<string, RemoteEntry> | undefined {
+  if (!buf) return undefined;
+  const tree = new Map<string, RemoteEntry>();
+  const at: number[] = new Array<number>(HEAD_FIELDS + 1);
+  let pos = 0;
+  while (pos < buf.length) {
+    const end = buf.indexOf(NUL, pos);
+    if (end < 0) return undefined;
+    at[0] = pos;
+    for (let f = 1; f <= HEAD_FIELDS; f++) {
+      const tab = buf.indexOf(TAB, at[f - 1]!);
+      if (tab < 0 || tab >= end) return undefined;
+      at[f] = tab + 1;
+    }
+    const field = (f: number): [number, number] => [at[f]!, at[f + 1]! - 1];
+    const pathStart = at[HEAD_FIELDS]!;
+    const pathEnd = pathStart + integer(buf, ...field(HEAD_FIELDS - 1), 10);
+    if (pathEnd > end || pathEnd === pathStart) return undefined;
+    const type = TYPE_OF[String.fromCharCode(buf[pos]!)] ?? 'other';
+    const entry: RemoteEntry = {
+      type,
+      mode: integer(buf, ...field(1), 8),
+      size: integer(buf, ...field(2), 10),
+      mtime: integer(buf, ...field(3), 10),
+      id: buf.toString('latin1', ...field(4)),
+      uid: integer(buf, ...field(5), 10),
+    };
+    if (type === 'symlink') entry.link = buf.toString('utf8', pathEnd, end);
+    tree.set(buf.toString('utf8', pathStart, pathEnd), entry);
+    pos = end + 1;
+  }
+  return tree;
+}

@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { Listing } from './listing.js';
+import { sha256Hex } from './listing.js';
+import type { HeldState } from './previous-release.js';
+
+/**
+ * What this machine keeps between deploys to one host and deploy path, so that the probe sends
+ * only what changed (layout/live-listing.ts): the listing of the live release it received last,
+ * and the upload manifests it wrote or received, each under its sha256. Like the hash cache, it
+ * only saves time: a missing or damaged file means the server sends that part whole.
+ */
+export interface ProbeMemory {
+  /** Digests to name in the probe. */
+  digests(): { listing?: string; manifests: string[] };
+  /** The same, with the bytes, for putting the probe's answer together. */
+  held(): HeldState;
+  keepListing(digest: string, data: Listing): void;
+  /** An upload manifest as the server stores it (gzipped JSON). */
+  keepManifest(gz: Buffer): void;
+}
+
+/** Manifests kept: the live release's, and a few for rollbacks and other machines' turns. */
+const KEPT_MANIFESTS = 4;
+const LISTING = /^listing-([0-9a-f]{64})\.gz$/;
+const MANIFEST = /^manifest-([0-9a-f]{64})\.json\.gz$/;
+
+export function memoryDirFor(target: string, env: NodeJS.ProcessEnv = process.env): string {
+  const base =
+    env.SHIPSHAPE_CACHE_DIR ??
+    path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'shipshape');
+  const key = createHash('sha256').update(target).digest('hex').slice(0, 16);
+  return path.join(base, 'hosts', key);
+}
+
+/** Written aside and renamed, so a concurrent deploy never reads half a file; a failure is no loss. */
+function writeAtomic(file: string, data: Buffer): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+const names = (dir: string): string[] => {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+};
+
+/** `target` names the host and deploy path (user, address, port, path): one memory each. */
+export function openProbeMemory(target: string, env: NodeJS.ProcessEnv = process.env): ProbeMemory {
+  const dir = memoryDirFor(target, env);
+  const newest = (re: RegExp) =>
+    names(dir)
+      .filter((n) => re.test(n))
+      .map((n) => ({ n, t: fs.statSync(path.join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+      .sort((a, b) => b.t - a.t)
+      .map(({ n }) => n);
+  let listing: { digest: string; data: Listing } | undefined;
+  const file = newest(LISTING)[0];
+  if (file) {
+    try {
+      const data = gunzipSync(fs.readFileSync(path.join(dir, file)));
+      const digest = LISTING.exec(file)![1]!;
+      if (sha256Hex(data) === digest) listing = { digest, data };
+    } catch {
+      /* damaged: the server sends the listing whole */
+    }
+  }
+  const manifestNames = () => newest(MANIFEST);
+  return {
+    digests: () => ({
+      listing: listing?.digest,
+      manifests: manifestNames().map((n) => MANIFEST.exec(n)![1]!),
+    }),
+    held: () => ({
+      listing,
+      manifest: (digest) => {
+        try {
+          const gz = fs.readFileSync(path.join(dir, `manifest-${digest}.json.gz`));
+          return sha256Hex(gz) === digest ? gz : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+    }),
+    keepListing: (digest, data) => {
+      writeAtomic(path.join(dir, `listing-${digest}.gz`), gzipSync(data, { level: 1 }));
+      for (const n of newest(LISTING))
+        if (n !== `listing-${digest}.gz`) fs.rmSync(path.join(dir, n), { force: true });
+      listing = { digest, data };
+    },
+    keepManifest: (gz) => {
+      writeAtomic(path.join(dir, `manifest-${sha256Hex(gz)}.json.gz`), gz);
+      for (const n of manifestNames().slice(KEPT_MANIFESTS)) fs.rmSync(path.join(dir, n), { force: true });
+    },
+  };
+}

@@ -253,6 +253,47 @@ describe('incremental upload over a real sshd', () => {
     }
   });
 
+  it('the bytes a steady-state deploy receives do not grow with the tree; a machine with no memory gets the listing whole', async () => {
+    /** Bytes received by the third deploy of a tree of `files` files, the first two setting up its reference. */
+    const received = async (name: string, files: number, cache: (i: number) => string) => {
+      const { source, deployPath, file } = project(name);
+      writeTree(
+        source,
+        Object.fromEntries(
+          Array.from({ length: files }, (_, i) => [`vendor/p${i % 40}/F${i}.php`, `<?php // ${i}\n`]),
+        ),
+      );
+      const proxy = await startTcpProxy(server.port);
+      const knownHosts = path.join(work, name, 'known_hosts');
+      fs.writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${server.hostPublicKey}\n`);
+      const viaProxy = writeConfig(path.dirname(file), {
+        ...parse(fs.readFileSync(file, 'utf8')),
+        hosts: { web: sshHost(server, deployPath, { port: proxy.port, known_hosts_file: knownHosts }) },
+      });
+      try {
+        let down = 0;
+        for (let i = 0; i < 3; i++) {
+          fs.appendFileSync(path.join(source, 'index.php'), `// deploy ${i}\n`);
+          const before = proxy.bytes().down;
+          const r = await runCli(['-c', viaProxy, 'web'], { env: { SHIPSHAPE_CACHE_DIR: cache(i) } });
+          expect(r.code, r.output).toBe(0);
+          down = proxy.bytes().down - before;
+        }
+        return down;
+      } finally {
+        await proxy.close();
+      }
+    };
+    const kept = (name: string) => () => path.join(work, name, 'cache');
+    const small = await received('bytes-small', 200, kept('bytes-small'));
+    const large = await received('bytes-large', 3000, kept('bytes-large'));
+    // 2,800 more files; a listing costs far more than this per thousand files.
+    expect(large - small).toBeLessThan(3_000);
+    // The same measure sees the listing when this machine holds nothing (a fresh CI runner).
+    const fresh = await received('bytes-fresh', 3000, (i) => path.join(work, 'bytes-fresh', `cache-${i}`));
+    expect(fresh - large).toBeGreaterThan(20_000);
+  });
+
   it('files the app wrote or rewrote in the previous release are not carried over', async () => {
     const { source, deployPath, file } = project('app-writes');
     expect((await runCli(['-c', file, 'web'], { env })).code).toBe(0);

@@ -258,6 +258,76 @@ describe('planUpload', () => {
   });
 });
 
+describe('planUpload and the shared entries of public_dir', () => {
+  const release = '20260101-000000';
+  const row = (p: string, content: string): ManifestEntry => ({
+    path: p,
+    type: 'file',
+    mode: 0o644,
+    size: Buffer.byteLength(content),
+    mtime: T,
+    sha256: sha(content),
+  });
+  const manifest = manifestOf(release, [
+    { path: 'public', type: 'dir', mode: 0o755, size: 0, mtime: T },
+    { path: 'public/images', type: 'dir', mode: 0o755, size: 0, mtime: T },
+    row('public/images/logo.png', 'logo'),
+    row('public/images/hero.png', 'hero v1'),
+    row('public/robots.txt', 'robots'),
+  ]);
+  const source = [
+    dir('public'),
+    dir('public/images'),
+    file('public/images/logo.png', 'logo'),
+    file('public/images/hero.png', 'hero v2'),
+    file('public/robots.txt', 'robots'),
+  ];
+  const shared = (unsettled: string[] = []) => ({
+    entryOf: (p: string) =>
+      p.startsWith('public/images/') ? 'public/images' : p === 'public/robots.txt' ? p : undefined,
+    unsettled: new Set(unsettled),
+  });
+  const linked = treeOf([
+    ['d', 0o755, 0, T, 'public'],
+    ['l', 0o777, 0, T, 'public/images', '../../../shared/public/images'],
+    ['l', 0o777, 0, T, 'public/robots.txt', '../../shared/public/robots.txt'],
+  ]);
+  const plan = async (tree: Buffer, unsettled?: string[]) =>
+    (
+      await planUpload({
+        entries: source,
+        mode: 'incremental',
+        compression: 'none',
+        previous: { release, manifest, tree },
+        hash: hashOf(source).hash,
+        shared: shared(unsettled),
+      })
+    ).plan;
+
+  it('sends only the public files that changed since the live release placed them, and records the others', async () => {
+    const p = await plan(linked);
+    expect(p.send.filter((e) => e.type === 'file').map((e) => e.path)).toEqual(['public/images/hero.png']);
+    expect([...p.placed!.keys()].sort()).toEqual(['public/images/logo.png', 'public/robots.txt']);
+    // The links the seeded release carries go; tar makes the entry a directory again for the shared stage.
+    expect(p.remove).toEqual(['public/images', 'public/robots.txt']);
+    expect(p.kept.has('public/images/logo.png')).toBe(false);
+  });
+
+  it('sends a placed file again when shared/ lost it or its update still waits, and when the entry is not linked', async () => {
+    const again = await plan(linked, ['public/images/logo.png']);
+    expect(again.send.map((e) => e.path)).toContain('public/images/logo.png');
+    expect(again.placed!.has('public/images/logo.png')).toBe(false);
+    const notLinked = await plan(
+      treeOf([
+        ['d', 0o755, 0, T, 'public'],
+        ['d', 0o755, 0, T, 'public/images'],
+        ['f', 0o644, 4, T, 'public/images/logo.png'],
+      ]),
+    );
+    expect(notLinked.placed!.has('public/images/logo.png')).toBe(false);
+  });
+});
+
 describe('planUpload with a spare (a pruned release to rename into the new one)', () => {
   const kept = { 'a.txt': 'a\n', 'k1.txt': 'k1\n', 'k2.txt': 'k2\n', 'k3.txt': 'k3\n', 'd/k4.txt': 'k4\n' };
   const fileRow = (p: string, content: string) => ({

@@ -25,6 +25,11 @@ export interface ReportInput {
   seed: number;
   runs: number;
   rows: Row[];
+  /** The same deploys through the delaying relay (latency mode), when it ran. */
+  farRows?: Row[];
+  rttMs?: number;
+  /** The 1-minute load average at the start of each round. */
+  load?: number[];
   rollback: boolean;
   profile: LocalProfile & {
     sshConnectMs?: number;
@@ -35,7 +40,7 @@ export interface ReportInput {
     cliStartRssMiB?: number;
     stages?: string[];
   };
-  scale?: { tree: TreeStats; first: Sample; changed: Sample };
+  scale?: { tree: TreeStats; first: Sample; changed: Sample; far?: Sample };
   multi?: HostsRow[];
 }
 
@@ -43,6 +48,8 @@ const SERVER: Record<ReportInput['server'], string> = {
   openssh: 'a private OpenSSH sshd',
   ssh2: "the test harness's in-process ssh2 server (OpenSSH's sshd was not installed; its timings are not OpenSSH's)",
 };
+const kb = (bytes?: number) =>
+  bytes === undefined || Number.isNaN(bytes) ? '–' : `${(bytes / 1024).toFixed(1)} KiB`;
 
 const mib = (kib?: number) => (kib === undefined ? '–' : `${(kib / 1024).toFixed(0)} MiB`);
 
@@ -110,7 +117,10 @@ export function renderReport(r: ReportInput): string {
   out.push(
     `Written by \`npm run bench\` on ${r.date}: ${r.cores} CPU cores (${r.cpu}), Node ${r.node}, ${SERVER[r.server]} on 127.0.0.1 (so no network cost and \`compression: none\`).`,
     `Tree: ${r.tree.files} files, ${r.tree.dirs} directories, ${r.tree.symlinks} symlinks, ${(r.tree.bytes / 1e6).toFixed(1)} MB (Laravel-like, seed ${r.seed}).`,
-    `Each measurement ran ${r.runs} times, alternating; times are wall clock of the whole command, including process start and the SSH connection. shipshape runs the built CLI (\`dist/\`) with a warm local hash cache.`,
+    `Each measurement ran ${r.runs} times, alternating; times are wall clock of the whole command, including process start and the SSH connection. shipshape runs the built CLI (\`dist/\`) with a warm local hash cache and its memory of the host (the listing and manifest it was last sent); the recipe is Laravel's (storage/ and .env shared, public/ shared entry by entry: the 5 MB images under public/images must not travel again when unchanged).`,
+    r.load?.length
+      ? `Load of the machine (1-minute load average at the start of each round, 2 cores shared with other engineers' test runs): ${r.load.map((l) => l.toFixed(2)).join(', ')}. Compare only within this run: this VM's file-creation speed drifts up to 10× within minutes.`
+      : '',
     '',
   );
   out.push(
@@ -133,6 +143,47 @@ export function renderReport(r: ReportInput): string {
   }
   out.push('', '## Targets (issue 6)', '', '| target | measured | |', '|---|---|---|');
   for (const [t, v, ok] of targets) out.push(`| ${t} | ${v} | ${ok === undefined ? 'pending' : check(ok)} |`);
+
+  if (r.farRows?.length) {
+    const far = Object.fromEntries(r.farRows.map((row) => [row.id, row]));
+    const pairs: [string, string, string][] = [
+      ['first deploy', 'first', 'farFirst'],
+      ['deploy after 10 changed files', 'changed', 'farChanged'],
+      ['deploy with no change', 'unchanged', 'farUnchanged'],
+      ['rollback', 'rollback', 'farRollback'],
+    ];
+    out.push(
+      '',
+      `## At ${r.rttMs} ms round trip (issue 17)`,
+      '',
+      `The same deploys, in the same rounds, through a relay on 127.0.0.1 that holds every chunk ${(r.rttMs ?? 0) / 2} ms each way (no bandwidth limit; this kernel has no netem), each on a deploy path of its own with the same history; which of the pair ran first alternated by round. Round trips: exec requests counted by sshd, and turns counted by the relay (each time the server answered after the client had spoken: an upper bound of request/response waits). Bytes received: what this machine read from the relay for the whole command.`,
+      '',
+      '| what | loopback | min – max | at ' +
+        r.rttMs +
+        ' ms | min – max | × loopback | exec requests | turns | bytes received |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const [label, near, farId] of pairs) {
+      const n = by[near];
+      const f = far[farId];
+      if (!n || !f) continue;
+      out.push(
+        `| ${label} | ${secs(n.median)} s | ${secs(n.min)} – ${secs(n.max)} s | ${secs(f.median)} s | ${secs(f.min)} – ${secs(f.max)} s | ${(f.median / n.median).toFixed(2)} | ${f.execs.join(', ')} | ${f.turns.join(', ')} | ${kb(f.downBytes)} |`,
+      );
+    }
+    const changedRatio = (far.farChanged?.median ?? NaN) / m('changed');
+    const bytes10k = far.farChanged?.downBytes ?? NaN;
+    const bytesScale = r.scale?.far?.downBytes;
+    out.push('', '| target (issue 17) | measured | |', '|---|---|---|');
+    out.push(
+      `| 10-changed at ${r.rttMs} ms ≤ 1.5 × its loopback time | ${changedRatio.toFixed(2)} | ${check(changedRatio <= 1.5)} |`,
+      `| steady-state 10-changed ≤ 0.6 × rsync --link-dest | ${ratio('changed', 'rsync').toFixed(2)} | ${check(ratio('changed', 'rsync') <= 0.6)} |`,
+      `| no-change ≤ 0.8 × 10-changed | ${ratio('unchanged', 'changed').toFixed(2)} | ${check(ratio('unchanged', 'changed') <= 0.8)} |`,
+      bytesScale === undefined
+        ? `| bytes received by a 10-changed deploy do not grow with the tree | ${kb(bytes10k)} at ${r.tree.files} files; not measured at more (--no-scale) | pending |`
+        : `| bytes received by a 10-changed deploy do not grow with the tree | ${kb(bytes10k)} at ${r.tree.files} files, ${kb(bytesScale)} at ${r.scale!.tree.files} files | ${check(bytesScale <= bytes10k * 1.1 + 2048)} |`,
+    );
+  }
 
   const p = r.profile;
   out.push('', '## Where the time goes', '');
@@ -164,6 +215,11 @@ export function renderReport(r: ReportInput): string {
     out.push(
       `- first deploy: ${secs(r.scale.first.ms)} s, peak RSS ${mib(r.scale.first.rssKiB)}`,
       `- deploy after 10 changed files: ${secs(r.scale.changed.ms)} s, peak RSS ${mib(r.scale.changed.rssKiB)}`,
+      ...(r.scale.far
+        ? [
+            `- the same at ${r.rttMs} ms round trip (steady state: its second deploy there): ${secs(r.scale.far.ms)} s, ${kb(r.scale.far.downBytes)} received, ${r.scale.far.turns} turns`,
+          ]
+        : []),
     );
   }
   out.push('', '## Many hosts (issue 7)', '');

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { startSshd, type SshdServer } from '../test/support/sshd.js';
+import { startTcpProxy, type TcpProxy } from '../test/support/tcp-proxy.js';
 import { changeFiles, generateApp, type TreeStats } from './generate.js';
 import { profileLocal } from './profile.js';
 import { median, secs, summary, type Sample } from './stats.js';
@@ -34,11 +35,14 @@ const { values: args } = parseArgs({
     'no-hosts': { type: 'boolean', default: false },
     'hosts-files': { type: 'string', default: '1000' },
     out: { type: 'string', default: path.join(ROOT, 'BENCHMARKS.md') },
+    /** Round trip of the latency mode: a delaying relay in front of the same sshd (0 turns it off). */
+    'rtt-ms': { type: 'string', default: '40' },
   },
 });
 const FILES = Number(args.files);
 const SEED = Number(args.seed);
 const RUNS = Math.max(1, Number(args.runs));
+const RTT_MS = Number(args['rtt-ms']);
 
 function log(msg: string) {
   process.stderr.write(`[bench] ${msg}\n`);
@@ -74,6 +78,8 @@ interface Bench {
   work: string;
   ssh: string[];
   target: string;
+  /** The delaying relay of the latency mode, and a known_hosts file for its port. */
+  far?: { proxy: TcpProxy; knownHosts: string };
 }
 
 function sshArgs(server: SshdServer): string[] {
@@ -102,7 +108,7 @@ function writeDeployConfig(
   name: string,
   source: string,
   deployPaths: string[],
-  fleet: { servers?: SshdServer[]; parallel?: number; keep?: number } = {},
+  fleet: { servers?: SshdServer[]; parallel?: number; keep?: number; recipe?: string; far?: boolean } = {},
 ): string {
   const file = path.join(b.work, `${name}.yml`);
   const servers = fleet.servers ?? [b.server];
@@ -113,10 +119,10 @@ function writeDeployConfig(
         deployPaths.length === 1 ? 'web' : `web${i + 1}`,
         {
           hostname: server.host,
-          port: server.port,
+          port: fleet.far ? b.far!.proxy.port : server.port,
           user: server.user,
           identity_file: server.identityFile,
-          known_hosts_file: server.knownHostsFile,
+          known_hosts_file: fleet.far ? b.far!.knownHosts : server.knownHostsFile,
           deploy_path: p,
           stage: 'bench',
         },
@@ -129,9 +135,11 @@ function writeDeployConfig(
       application: 'bench',
       source: path.relative(b.work, source),
       keep_releases: fleet.keep ?? 3,
-      // The static recipe: no framework hooks or public/ sharing, so the numbers are about the upload.
-      recipe: 'static',
-      shared_dirs: ['storage'],
+      // The tree is a Laravel app: storage/ and .env are shared, public/ is shared entry by entry
+      // (public/images holds 20 MB a steady-state deploy must not send again). The many-hosts
+      // runs keep the static recipe, so they stay comparable with issue 7's.
+      recipe: fleet.recipe ?? 'laravel',
+      ...(fleet.recipe === 'static' ? { shared_dirs: ['storage'] } : {}),
       ...(fleet.parallel ? { parallel: fleet.parallel } : {}),
       hosts,
     }),
@@ -150,6 +158,7 @@ async function shipshape(
   const rssFile = path.join(b.work, 'rss');
   const before = await total(servers, 'execRequests');
   const connectionsBefore = await total(servers, 'connections');
+  const relayed = b.far && { down: b.far.proxy.bytes().down, turns: b.far.proxy.turns() };
   const r = await run(process.execPath, [path.join(ROOT, 'bench/deploy-entry.mjs'), ...argv], {
     CI: 'true',
     FORCE_COLOR: '0',
@@ -158,7 +167,18 @@ async function shipshape(
   });
   const execs = (await total(servers, 'execRequests')) - before;
   const connections = (await total(servers, 'connections')) - connectionsBefore;
-  return { ms: r.ms, execs, connections, rssKiB: Number(fs.readFileSync(rssFile, 'utf8')), out: r.out };
+  const far = relayed && {
+    downBytes: b.far!.proxy.bytes().down - relayed.down,
+    turns: b.far!.proxy.turns() - relayed.turns,
+  };
+  return {
+    ms: r.ms,
+    execs,
+    connections,
+    rssKiB: Number(fs.readFileSync(rssFile, 'utf8')),
+    out: r.out,
+    ...far,
+  };
 }
 
 function hasRollback(): boolean {
@@ -177,6 +197,12 @@ async function main() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-bench-'));
   const server = await startSshd();
   const b: Bench = { server, work, ssh: sshArgs(server), target: `${server.user}@${server.host}` };
+  if (RTT_MS > 0) {
+    const proxy = await startTcpProxy(server.port, server.host, { delayMs: RTT_MS / 2 });
+    const knownHosts = path.join(work, 'known_hosts_far');
+    fs.writeFileSync(knownHosts, `[${server.host}]:${proxy.port} ${server.hostPublicKey}\n`);
+    b.far = { proxy, knownHosts };
+  }
   try {
     const app = path.join(work, 'app');
     log(`generating ${FILES} files (seed ${SEED}) in ${app}`);
@@ -199,6 +225,9 @@ async function main() {
       seed: SEED,
       runs: RUNS,
       rows: results.rows,
+      farRows: results.farRows,
+      rttMs: b.far ? RTT_MS : undefined,
+      load: results.load,
       rollback,
       profile,
       scale,
@@ -208,13 +237,21 @@ async function main() {
     process.stdout.write(report);
     log(`wrote ${args.out}`);
   } finally {
+    await b.far?.proxy.close();
     await server.stop();
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
 
+/** A deploy path for the Laravel recipe: its required shared .env, as `deploy setup --put` would leave it. */
+function laravelPath(dir: string): string {
+  fs.mkdirSync(path.join(dir, 'shared'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'shared', '.env'), 'APP_ENV=production\n', { mode: 0o600 });
+  return dir;
+}
+
 async function measure(b: Bench, app: string, withRollback: boolean) {
-  const samples: Record<string, Sample[]> = {
+  const samples: Record<string, (Sample & { out?: string })[]> = {
     tar: [],
     rsync: [],
     first: [],
@@ -222,26 +259,57 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
     young: [],
     unchanged: [],
     rollback: [],
+    farFirst: [],
+    farChanged: [],
+    farUnchanged: [],
+    farRollback: [],
   };
+  const load: number[] = [];
   const srv = path.join(b.work, 'srv');
   fs.mkdirSync(srv);
-  const incConfig = writeDeployConfig(b, 'incremental', app, [path.join(srv, 'incremental')]);
+  const incConfig = writeDeployConfig(b, 'incremental', app, [laravelPath(path.join(srv, 'incremental'))]);
   // keep_releases above the run's deploy count: it never prunes, so it never has a spare to reuse.
-  const youngConfig = writeDeployConfig(b, 'young', app, [path.join(srv, 'young')], { keep: 100 });
+  const youngConfig = writeDeployConfig(b, 'young', app, [laravelPath(path.join(srv, 'young'))], {
+    keep: 100,
+  });
+  // The same deploys through the delaying relay, on a deploy path of their own with the same history.
+  const farConfig =
+    b.far && writeDeployConfig(b, 'far', app, [laravelPath(path.join(srv, 'far'))], { far: true });
   log('setup: shipshape deploys until one release was pruned, and the first rsync copy (not timed)');
   // A deploy path that has had keep_releases (3) deploys prunes one release per deploy from then on;
   // the timed runs start there, as every deploy of a long-lived app does.
   for (let i = 0; i < 5; i++) {
     if (i > 0) changeFiles(app, 1000 + i);
     await shipshape(b, ['-c', incConfig, 'web']);
+    if (farConfig) await shipshape(b, ['-c', farConfig!, 'web']);
   }
   await shipshape(b, ['-c', youngConfig, 'web']);
   let rsyncPrev = path.join(srv, 'rsync-0');
   await run('rsync', ['-a', '-e', `ssh ${b.ssh.map(q).join(' ')}`, `${app}/`, `${b.target}:${rsyncPrev}/`]);
   let stageLines = '';
 
+  const ifFar = <T>(f: T): T | undefined => (farConfig ? f : undefined);
+  const timed = async (id: string, argv: string[]) => {
+    settle();
+    const s = await shipshape(b, argv);
+    samples[id]!.push(s);
+    return s;
+  };
+  /** The loopback and the far deploys of one change, one after the other, in turns (which goes first alternates). */
+  const pair = async (round: number, near: () => Promise<unknown>, far?: () => Promise<unknown>) => {
+    if (!far) return void (await near());
+    if (round % 2) {
+      await near();
+      await far();
+    } else {
+      await far();
+      await near();
+    }
+  };
+
   for (let round = 1; round <= RUNS; round++) {
     changeFiles(app, round);
+    load.push(os.loadavg()[0]!);
 
     settle();
     const rsyncNext = path.join(srv, `rsync-${round}`);
@@ -258,28 +326,48 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
     fs.rmSync(rsyncPrev, { recursive: true, force: true });
     rsyncPrev = rsyncNext;
 
-    settle();
-    const changed = await shipshape(b, ['-c', incConfig, 'web']);
-    samples.changed!.push(changed);
-    if (round === RUNS) stageLines = changed.out;
-
-    settle();
-    samples.unchanged!.push(await shipshape(b, ['-c', incConfig, 'web']));
-
+    await pair(
+      round,
+      async () => {
+        const changed = await timed('changed', ['-c', incConfig, 'web']);
+        if (round === RUNS) stageLines = changed.out;
+      },
+      ifFar(() => timed('farChanged', ['-c', farConfig!, 'web'])),
+    );
+    await pair(
+      round,
+      () => timed('unchanged', ['-c', incConfig, 'web']),
+      ifFar(() => timed('farUnchanged', ['-c', farConfig!, 'web'])),
+    );
     if (withRollback) {
-      settle();
-      samples.rollback!.push(await shipshape(b, ['-c', incConfig, 'rollback', 'web']));
+      await pair(
+        round,
+        () => timed('rollback', ['-c', incConfig, 'rollback', 'web']),
+        ifFar(() => timed('farRollback', ['-c', farConfig!, 'rollback', 'web'])),
+      );
     }
 
     // After the main path's runs, so its cp -al of a whole tree does not sit between them.
-    settle();
-    samples.young!.push(await shipshape(b, ['-c', youngConfig, 'web']));
+    await timed('young', ['-c', youngConfig, 'web']);
 
-    settle();
-    const firstPath = path.join(srv, `first-${round}`);
-    const firstConfig = writeDeployConfig(b, `first-${round}`, app, [firstPath]);
-    samples.first!.push(await shipshape(b, ['-c', firstConfig, 'web']));
-    fs.rmSync(firstPath, { recursive: true, force: true });
+    const firstPath = (kind: string) => laravelPath(path.join(srv, `${kind}-${round}`));
+    await pair(
+      round,
+      async () => {
+        const dir = firstPath('first');
+        await timed('first', ['-c', writeDeployConfig(b, `first-${round}`, app, [dir]), 'web']);
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+      ifFar(async () => {
+        const dir = firstPath('far-first');
+        await timed('farFirst', [
+          '-c',
+          writeDeployConfig(b, `far-first-${round}`, app, [dir], { far: true }),
+          'web',
+        ]);
+        fs.rmSync(dir, { recursive: true, force: true });
+      }),
+    );
 
     settle();
     const tarDir = path.join(srv, `tar-${round}`);
@@ -290,40 +378,38 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
     samples.tar!.push({ ms: t.ms });
     fs.rmSync(tarDir, { recursive: true, force: true });
 
+    const last = (id: string) => (samples[id]!.length ? secs(samples[id]!.at(-1)!.ms) : '–');
     log(
-      `round ${round}/${RUNS}: tar ${secs(t.ms)}s rsync ${secs(r.ms)}s first ${secs(samples.first!.at(-1)!.ms)}s ` +
-        `10-changed ${secs(changed.ms)}s no-change ${secs(samples.unchanged!.at(-1)!.ms)}s` +
-        (withRollback ? ` rollback ${secs(samples.rollback!.at(-1)!.ms)}s` : ''),
+      `round ${round}/${RUNS} (load ${load.at(-1)!.toFixed(2)}): tar ${secs(t.ms)}s rsync ${secs(r.ms)}s first ${last('first')}s ` +
+        `10-changed ${last('changed')}s no-change ${last('unchanged')}s rollback ${last('rollback')}s` +
+        (farConfig
+          ? ` | at ${RTT_MS} ms: first ${last('farFirst')}s 10-changed ${last('farChanged')}s no-change ${last('farUnchanged')}s rollback ${last('farRollback')}s`
+          : ''),
     );
   }
 
+  const row = (id: string, label: string): Row => ({ id, label, ...summary(samples[id]!) });
   const rows: Row[] = [
-    { id: 'tar', label: 'baseline: `tar -cf - | ssh tar -xf -` into an empty dir', ...summary(samples.tar!) },
-    {
-      id: 'rsync',
-      label: 'baseline: `rsync -a --link-dest` after 10 changed files',
-      ...summary(samples.rsync!),
-    },
-    { id: 'first', label: 'shipshape: first deploy', ...summary(samples.first!) },
-    {
-      id: 'changed',
-      label: `shipshape: deploy after 10 changed files (${reused(samples.changed!)})`,
-      ...summary(samples.changed!),
-    },
-    {
-      id: 'young',
-      label: `shipshape: the same, on a deploy path that never pruned a release (${reused(samples.young!)})`,
-      ...summary(samples.young!),
-    },
-    {
-      id: 'unchanged',
-      label: `shipshape: deploy with no change (${reused(samples.unchanged!)})`,
-      ...summary(samples.unchanged!),
-    },
+    row('tar', 'baseline: `tar -cf - | ssh tar -xf -` into an empty dir'),
+    row('rsync', 'baseline: `rsync -a --link-dest` after 10 changed files'),
+    row('first', 'shipshape: first deploy'),
+    row('changed', `shipshape: deploy after 10 changed files (${reused(samples.changed!)})`),
+    row(
+      'young',
+      `shipshape: the same, on a deploy path that never pruned a release (${reused(samples.young!)})`,
+    ),
+    row('unchanged', `shipshape: deploy with no change (${reused(samples.unchanged!)})`),
   ];
-  if (withRollback)
-    rows.push({ id: 'rollback', label: 'shipshape: rollback', ...summary(samples.rollback!) });
-  return { rows, stageLines };
+  if (withRollback) rows.push(row('rollback', 'shipshape: rollback'));
+  const farRows: Row[] = farConfig
+    ? [
+        row('farFirst', `first deploy at ${RTT_MS} ms round trip`),
+        row('farChanged', `deploy after 10 changed files at ${RTT_MS} ms`),
+        row('farUnchanged', `deploy with no change at ${RTT_MS} ms`),
+        ...(withRollback ? [row('farRollback', `rollback at ${RTT_MS} ms`)] : []),
+      ]
+    : [];
+  return { rows, farRows, stageLines, load };
 }
 
 /**
@@ -413,19 +499,29 @@ async function measureScale(b: Bench, files: number) {
   const app = path.join(b.work, `app-${files}`);
   log(`scale: generating ${files} files`);
   const tree = generateApp({ root: app, seed: SEED, files });
-  const dp = path.join(b.work, 'srv/scale');
+  const dp = laravelPath(path.join(b.work, 'srv/scale'));
   const cfg = writeDeployConfig(b, 'scale', app, [dp]);
   settle();
   const first = await shipshape(b, ['-c', cfg, 'web']);
   changeFiles(app, 1);
   settle();
   const changed = await shipshape(b, ['-c', cfg, 'web']);
+  let far: Sample | undefined;
+  if (b.far) {
+    // Through the relay: the first deploy there gets the listing whole and keeps it; the second is steady state.
+    const farCfg = writeDeployConfig(b, 'scale-far', app, [dp], { far: true });
+    changeFiles(app, 2);
+    await shipshape(b, ['-c', farCfg, 'web']);
+    changeFiles(app, 3);
+    settle();
+    far = await shipshape(b, ['-c', farCfg, 'web']);
+  }
   fs.rmSync(dp, { recursive: true, force: true });
   fs.rmSync(app, { recursive: true, force: true });
   log(
     `scale: first ${secs(first.ms)}s ${(first.rssKiB! / 1024).toFixed(0)} MiB, 10-changed ${secs(changed.ms)}s ${(changed.rssKiB! / 1024).toFixed(0)} MiB`,
   );
-  return { tree: tree as TreeStats, first, changed };
+  return { tree: tree as TreeStats, first, changed, far };
 }
 
 /** sshd processes the many-hosts run spreads its hosts over (each keeps below sshd's MaxStartups of 10). */
@@ -454,7 +550,11 @@ async function measureHosts(b: Bench, counts: number[], files: number): Promise<
       for (const n of counts) {
         const dir = path.join(b.work, `srv/multi-${n}`);
         const paths = Array.from({ length: n }, (_, i) => path.join(dir, `h${i + 1}`));
-        const cfg = writeDeployConfig(b, `multi-${n}`, app, paths, { servers, parallel: n });
+        const cfg = writeDeployConfig(b, `multi-${n}`, app, paths, {
+          servers,
+          parallel: n,
+          recipe: 'static',
+        });
         const s = samples.get(n)!;
         settle();
         const first = await shipshape(b, ['-c', cfg, 'bench'], servers);

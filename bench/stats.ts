@@ -2,6 +2,9 @@ export interface Sample {
   ms: number;
   execs?: number;
   rssKiB?: number;
+  /** Through the latency relay: bytes this machine received, and how often the server answered after it spoke. */
+  downBytes?: number;
+  turns?: number;
 }
 
 export const median = (xs: readonly number[]): number => {
@@ -23,5 +26,9 @@ export function summary(samples: readonly Sample[]) {
     runs: samples.length,
     execs,
     peakRssMiB: rss.length ? Math.max(...rss) / 1024 : undefined,
+    downBytes: median(samples.map((s) => s.downBytes ?? NaN)),
+    turns: [...new Set(samples.map((s) => s.turns).filter((x): x is number => x !== undefined))].sort(
+      (a, b) => a - b,
+    ),
   };
 }

@@ -48,11 +48,11 @@ function readPublicUnsettled(ctx: HostContext): ShellText[] {
   if (!pd) return [];
   const placed = path.posix.join(ctx.paths.meta, PLACED_MANIFEST);
   const S = path.posix.join(ctx.paths.shared, pd);
-  const pending = sh`${ctx.paths.releases}/"$__ss_pl"/${PENDING_LIST}`;
+  const pending = sh`${ctx.paths.releases}/"$__cur"/${PENDING_LIST}`;
   return [
     sh`if [ -f ${placed} ]; then awk -F '\t' '{ h[$2] = 1 } END { for (p in h) print p }' ${placed} | while IFS= read -r __p; do [ -e ${S}/"$__p" ] || [ -L ${S}/"$__p" ] || printf 'public-missing\t%s\n' "$__p"; done; fi
-__ss_pl=$(readlink ${ctx.paths.current} 2>/dev/null || :); __ss_pl=\${__ss_pl#releases/}
-if [ -n "$__ss_pl" ] && [ -f ${pending} ]; then cut -f2- ${pending} | sed 's/^/public-pending\t/'; fi`,
+${readCurrentRelease(ctx.paths)}
+if [ -n "$__cur" ] && [ -f ${pending} ]; then cut -f2- ${pending} | sed 's/^/public-pending\t/'; fi`,
   ];
 }
 

@@ -38,6 +38,10 @@ export async function main(argv: string[]): Promise<number> {
       'deploy this commit (tag, branch or sha) from the local repository, not the working tree',
     )
     .option('--require-clean', 'refuse to deploy uncommitted changes (exit 2, before any host is contacted)')
+    .option(
+      '--artifact <id>',
+      'deploy this artifact from the store (`deploy build` prints its id): no scan, no build',
+    )
     .argument(...selectorArg)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
@@ -146,6 +150,31 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (selector: string[], _o, cmd: Command) => {
       const { setupCommand } = await import('./commands/setup.js');
       code = await setupCommand({ ...cmd.optsWithGlobals(), selector, signal: interruptSignal() });
+    });
+  program
+    .command('build')
+    .description('run the local build once and record the result as an artifact; prints its id')
+    .option('--revision <ref>', 'build this commit (tag, branch or sha), in a clean temporary checkout')
+    .option('--require-clean', 'refuse to build uncommitted changes (exit 2)')
+    .action(async (_o, cmd: Command) => {
+      const { buildCommand } = await import('./commands/artifacts.js');
+      code = await buildCommand({ ...cmd.optsWithGlobals(), signal: interruptSignal() });
+    });
+  const artifacts = program.command('artifacts').description('artifact store commands');
+  artifacts
+    .command('list')
+    .description('list the artifacts in the store, newest first (no host is contacted)')
+    .action(async (_o, cmd: Command) => {
+      const { artifactsListCommand } = await import('./commands/artifacts.js');
+      code = await artifactsListCommand(cmd.optsWithGlobals());
+    });
+  artifacts
+    .command('prune')
+    .description('remove all but the newest artifacts, never one a release on any host still uses')
+    .requiredOption('--keep <n>', 'how many of the newest artifacts to keep', atLeastOne)
+    .action(async (_o, cmd: Command) => {
+      const { artifactsPruneCommand } = await import('./commands/artifacts.js');
+      code = await artifactsPruneCommand({ ...cmd.optsWithGlobals(), signal: interruptSignal() });
     });
   program
     .command('init')

@@ -17,6 +17,8 @@ export interface DeployCommandOptions {
   revision?: string;
   /** `--require-clean`: refuse a work tree with uncommitted changes. */
   requireClean?: boolean;
+  /** `--artifact <id>`: deploy that artifact from the store; overrides `artifact:` and `revision:`. */
+  artifact?: string;
   signal?: AbortSignal;
 }
 
@@ -36,7 +38,15 @@ export async function deployCommand(o: DeployCommandOptions): Promise<number> {
     atomic: o.atomic,
     command: ['deploy', ...o.selector].join(' '),
   });
-  if (o.json) out.json({ release: result.release, exitCode: result.exitCode, hosts: result.outcomes });
+  if (o.json) {
+    out.json({
+      release: result.release,
+      revision: result.revision,
+      artifact: result.artifact,
+      exitCode: result.exitCode,
+      hosts: result.outcomes,
+    });
+  }
   printErrors(
     out,
     result.error,

@@ -1,7 +1,7 @@
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { configMask, createMask } from '../config/secrets.js';
 import type { Config } from '../config/schema.js';
-import type { DeployError } from '../definitions/errors.js';
+import { DeployError } from '../definitions/errors.js';
 import { createOutput, type Output } from '../ui/output.js';
 
 /** What every lifecycle subcommand takes from the command line. */
@@ -47,9 +47,26 @@ export const hostOptions = (o: LifecycleOptions, loaded: LoadedConfig) => ({
 export const errorJson = (e: DeployError | undefined) =>
   e && { code: e.code, message: e.message, hint: e.hint };
 
-/** `--revision` and `--require-clean` win over deploy.yml's `revision:` and `require_clean:`. */
-export function applySourceFlags(config: Config, o: { revision?: string; requireClean?: boolean }): void {
-  if (o.revision !== undefined) config.revision = o.revision;
+/**
+ * `--revision`, `--artifact` and `--require-clean` win over deploy.yml's `revision:`, `artifact:` and
+ * `require_clean:`. An artifact records its own revision, so it wins over any revision; both on
+ * the command line is a usage error (exit 2).
+ */
+export function applySourceFlags(
+  config: Config,
+  o: { revision?: string; artifact?: string; requireClean?: boolean },
+): void {
+  if (o.revision !== undefined && o.artifact !== undefined) {
+    throw new DeployError('EUSAGE', {
+      reason: '--artifact and --revision name two different things to deploy; give one',
+    });
+  }
+  if (o.revision !== undefined) {
+    config.revision = o.revision;
+    config.artifact = undefined;
+  }
+  if (o.artifact !== undefined) config.artifact = o.artifact;
+  if (config.artifact) config.revision = undefined;
   if (o.requireClean) config.require_clean = true;
 }
 

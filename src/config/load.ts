@@ -195,6 +195,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     if (problem) add(['hosts', alias, 'deploy_path'], problem);
   }
   if (problems.length) throw configError(file, problems);
+  if (!config.artifacts.store.startsWith('s3://'))
+    config.artifacts.store = path.resolve(dir, config.artifacts.store);
   return { file, dir, config, secrets: [...secrets] };
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { rolloutSettings } from './rollout-schema.js';
 import { SYSTEM_DIRS, isNormalizedAbsolute, isSafeRelative, stripTrailingSlash } from './paths.js';
 import { persistenceSettings } from './persistence-schema.js';
+import { artifactSettings, fetchMode } from './artifacts-schema.js';
 import { checkTaskReferences, healthcheckSchema, hooksSchema, tasksSchema } from './hooks-schema.js';
 
 /** Subcommands: a host or stage with one of these names would make `deploy <name>` ambiguous. */
@@ -17,6 +18,8 @@ export const RESERVED_NAMES = [
   'run',
   'hosts',
   'config',
+  'build',
+  'artifacts',
   'all',
 ];
 
@@ -121,6 +124,7 @@ export const hostSchema = z
     identity_file: z.string().min(1).optional().describe('Private key file; `~` is expanded.'),
     local: z.boolean().default(false).describe('Deploy on this machine with child processes instead of SSH.'),
     healthcheck: healthcheckSchema.optional().describe('Overrides the top-level healthcheck for this host.'),
+    fetch: fetchMode.optional().describe('Overrides the top-level `fetch` for this host.'),
   })
   .superRefine(
     (h, ctx) => {
@@ -238,11 +242,27 @@ export const configSchema = z
     tasks: tasksSchema,
     healthcheck: healthcheckSchema.optional(),
     ...rolloutSettings,
+    ...artifactSettings,
   })
   .superRefine(checkTaskReferences)
+  .superRefine(checkFetch)
   .describe('shipshape deploy.yml');
 
 export type Config = z.output<typeof configSchema>;
+
+/** `fetch: pull` needs a store hosts can reach on their own: an s3:// one. */
+function checkFetch(
+  c: { fetch?: string; artifacts?: { store?: string }; hosts?: Record<string, { fetch?: string }> },
+  ctx: z.RefinementCtx,
+): void {
+  const store = c.artifacts?.store ?? '';
+  if (store.startsWith('s3://')) return;
+  const message = `pull needs an s3:// store (artifacts.store is ${JSON.stringify(store)}); use push or auto`;
+  if (c.fetch === 'pull') ctx.addIssue({ code: 'custom', path: ['fetch'], message });
+  for (const [alias, h] of Object.entries(c.hosts ?? {})) {
+    if (h?.fetch === 'pull') ctx.addIssue({ code: 'custom', path: ['hosts', alias, 'fetch'], message });
+  }
+}
 export type HostConfig = z.output<typeof hostSchema>;
 /** A shared file as deploy.yml writes it: a plain path is required, with no other option set. */
 export type SharedFileEntry = {

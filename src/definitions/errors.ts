@@ -114,6 +114,25 @@ export const ERRORS = {
     hint: () =>
       'Name a commit of the repository that holds `source` (a tag, branch or sha; `git log` lists them); no host was contacted.',
   },
+  EARTIFACT: {
+    exit: EXIT.usage,
+    message: (d) => `cannot deploy artifact \`${s(d.id)}\`: ${s(d.reason)}`,
+    hint: () =>
+      'Name an artifact the store holds (`deploy artifacts list`), or build one with `deploy build`; no host was contacted.',
+  },
+  EOBJECT: {
+    exit: EXIT.failed,
+    message: (d) =>
+      `${d.host ? `${s(d.host)}: ` : ''}${s(d.path)}: its content in the artifact store does not match its sha256 ${s(d.sha256).slice(0, 12)}… (altered or damaged in ${s(d.store)}); nothing was switched`,
+    hint: (d) =>
+      `Delete the damaged object from the store (objects/${s(d.sha256).slice(0, 2)}/${s(d.sha256)}) and run \`deploy build\` for the same revision again: it stores what the store lacks, and the id stays the same.`,
+  },
+  ESTORE: {
+    exit: EXIT.failed,
+    message: (d) => `artifact store ${s(d.store)}: could not ${s(d.action)}: ${s(d.reason)}`,
+    hint: () =>
+      'Check artifacts.store, endpoint and region in deploy.yml and the AWS credentials in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE).',
+  },
   ERECIPE: {
     exit: EXIT.usage,
     message: (d) => `persistence settings: ${s(d.reason)}`,

@@ -64,6 +64,9 @@ export interface DeployOptions {
 
 export interface DeployResult {
   release?: string;
+  /** What went into the release: the revision, and the artifact id for `--artifact`. */
+  revision?: string;
+  artifact?: string;
   exitCode: number;
   outcomes: HostOutcome[];
   error?: DeployError;
@@ -243,8 +246,11 @@ function resultOf(fleet: Fleet): DeployResult {
   // A host left on the new release while the others went back outranks every other failure.
   const stuck = fleet.hosts.find((h) => h.error?.code === 'EREVERT')?.error;
   const error = stopped?.error ?? stuck ?? worstError(fleet.hosts.map((h) => h.error));
+  const source = fleet.hosts.find((h) => h.ctx)?.ctx?.source;
   return {
     release: fleet.hosts.find((h) => h.ctx)?.ctx?.release,
+    revision: source?.revision,
+    artifact: source?.artifact?.id,
     exitCode: stopped?.exitCode ?? error?.exitCode ?? EXIT.ok,
     outcomes: outcomesOf(fleet.hosts),
     error,

@@ -16,12 +16,16 @@ import {
   type SourceSettings,
 } from '../source/local-source.js';
 import type { SourceInfo } from '../source/source-info.js';
+import { artifactSource, loadArtifact, type LoadedArtifact } from '../source/artifact/load-artifact.js';
+import { openStore } from '../source/artifact/open-store.js';
+import type { ArtifactStore } from '../source/artifact/store.js';
 import type { HookBook } from './hooks.js';
 import type { Reporter } from './reporter.js';
 
-/** What is deployed, settled before any host is contacted: a commit (`revision`), or the work tree. */
+/** What is deployed, settled before any host is contacted: an artifact, a commit (`revision`), or the work tree. */
 export interface SourceCheck {
   commit?: Commit;
+  artifact?: { store: ArtifactStore; loaded: LoadedArtifact };
 }
 
 const settingsOf = (loaded: LoadedConfig): SourceSettings => ({
@@ -47,6 +51,11 @@ export function describeChanges(changes: readonly Change[]): string {
  */
 export async function checkSource(loaded: LoadedConfig): Promise<SourceCheck> {
   const { config } = loaded;
+  if (config.artifact) {
+    // The manifest is read (and its id checked) now, so a wrong id touches no host.
+    const store = await openStore(config);
+    return { artifact: { store, loaded: await loadArtifact(store, config.artifact) } };
+  }
   if (config.revision) {
     const loc = await locateGit(config.source);
     if (!loc) {
@@ -69,7 +78,9 @@ export async function checkSource(loaded: LoadedConfig): Promise<SourceCheck> {
 
 /** The source as it is now, without running anything (a dry run, `deploy verify`, a deploy without builds). */
 export async function readSource(loaded: LoadedConfig, check?: SourceCheck): Promise<SourceInfo> {
-  const c = (check ?? (await checkSource(loaded))).commit;
+  const checked = check ?? (await checkSource(loaded));
+  if (checked.artifact) return readArtifact(loaded, checked.artifact);
+  const c = checked.commit;
   const settings = settingsOf(loaded);
   return c
     ? readCommitSource(c, settings, loaded.config.source)
@@ -105,6 +116,15 @@ export async function prepareSource(
   const settings = settingsOf(loaded);
   const { commit } = check;
   const nothing = async () => undefined;
+  if (check.artifact) {
+    if (build) {
+      reporter.log(
+        'info',
+        `the local build steps do not run: artifact ${check.artifact.loaded.id.slice(0, 12)} holds what \`deploy build\` built`,
+      );
+    }
+    return { source: await readArtifact(loaded, check.artifact), cwd: config.source, dispose: nothing };
+  }
   if (commit && hasLocalSteps(book)) {
     const tree = await addWorktree(commit);
     try {
@@ -136,6 +156,9 @@ export async function prepareSource(
 
 const size = (n: number): string =>
   n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${n} bytes`;
+
+const readArtifact = (loaded: LoadedConfig, a: NonNullable<SourceCheck['artifact']>) =>
+  artifactSource(a.store, a.loaded, loaded.config.source);
 
 function warnAbout(source: SourceInfo, reporter: Reporter): void {
   for (const f of source.sparse ?? []) {

@@ -22,6 +22,7 @@ export interface ReleaseRow {
   machine?: string;
   ci?: { job?: string; url?: string };
   revision?: string;
+  artifact?: string;
   reason?: string;
 }
 
@@ -54,6 +55,7 @@ export function releaseRows(remote: RemoteState): ReleaseRow[] {
       machine: e?.machine,
       ci: e?.ci,
       revision: e?.revision,
+      artifact: e?.artifact,
       reason: e?.reason,
     };
   });

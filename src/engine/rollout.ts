@@ -161,6 +161,8 @@ function combine(
   ]);
   return {
     release: results.find((r) => r.release)?.release,
+    revision: results.find((r) => r.revision)?.revision,
+    artifact: results.find((r) => r.artifact)?.artifact,
     exitCode: worst?.exitCode ?? EXIT.ok,
     outcomes,
     error: worst?.error,

@@ -14,6 +14,8 @@ export interface ReleaseLogEntry {
   user: string;
   machine: string;
   revision?: string;
+  /** The artifact deployed (`deploy --artifact`): production runs what staging ran when the ids match. */
+  artifact?: string;
   ci?: { job?: string; url?: string };
   reason?: string;
 }

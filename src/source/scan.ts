@@ -23,7 +23,7 @@ export interface SourceEntry {
    * Shared paths are seeded on a first deploy only from tracked files.
    */
   tracked?: boolean;
-  /** The git blob holding the file's bytes, for a source read from a commit. */
+  /** Where the file's bytes are in its content source: a commit's git blob, an artifact's sha256. */
   oid?: string;
 }
 

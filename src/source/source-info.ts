@@ -1,6 +1,7 @@
 import { contentFrom, type ContentSource } from './content.js';
 import type { Change } from './git-status.js';
 import type { ScanFindings, SourceEntry } from './scan.js';
+import type { ArtifactStore } from './artifact/store.js';
 
 /** What a deploy uploads, read on this machine before any host is touched. */
 export interface SourceInfo {
@@ -17,6 +18,8 @@ export interface SourceInfo {
   git?: GitSummary;
   /** Files mostly made of holes, which the upload sends and stores at their full size. */
   sparse?: ScanFindings['sparse'];
+  /** The artifact deployed (`--artifact`): its id, and the store its files come from. */
+  artifact?: { id: string; store: ArtifactStore };
 }
 
 export interface GitSummary {

@@ -30,6 +30,9 @@ const origin = (r: ReleaseRow): string => {
   return [r.machine, ci].filter(Boolean).join(', ') || '-';
 };
 
+/** Enough of an artifact id to tell two apart; `--json` gives the whole id. */
+const ARTIFACT_SHOWN = 12;
+
 /**
  * `deploy releases`: a table per host, newest first, as a person scans it. Every cell but the
  * status comes from the server's release log; each passes the sanitiser as one field, so a
@@ -51,6 +54,8 @@ export function formatReleases(
       out.push('  no releases', '');
       continue;
     }
+    // The artifact column only where some release was deployed from one.
+    const artifacts = h.releases.some((r) => r.artifact);
     const rows = [...h.releases]
       .reverse()
       .map((r) =>
@@ -61,10 +66,14 @@ export function formatReleases(
           r.user ?? '-',
           origin(r),
           r.revision ?? '-',
+          ...(artifacts ? [r.artifact ? r.artifact.slice(0, ARTIFACT_SHOWN) : '-'] : []),
         ].map(clean.field),
       );
     out.push(
-      ...formatTable(['RELEASE', 'STATUS', 'WHEN', 'WHO', 'FROM', 'REVISION'], rows).map((l) => `  ${l}`),
+      ...formatTable(
+        ['RELEASE', 'STATUS', 'WHEN', 'WHO', 'FROM', 'REVISION', ...(artifacts ? ['ARTIFACT'] : [])],
+        rows,
+      ).map((l) => `  ${l}`),
     );
     if (h.lock)
       out.push(`  (locked: a deploy is running or was interrupted; see \`deploy lock status ${h.host}\`)`);

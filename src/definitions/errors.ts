@@ -127,6 +127,12 @@ export const ERRORS = {
     hint: (d) =>
       `Delete the damaged object from the store (objects/${s(d.sha256).slice(0, 2)}/${s(d.sha256)}) and run \`deploy build\` for the same revision again: it stores what the store lacks, and the id stays the same.`,
   },
+  EFETCH: {
+    exit: EXIT.failed,
+    message: (d) => `${s(d.host)}: fetch: pull, but ${s(d.reason)}; nothing was uploaded`,
+    hint: () =>
+      'Give the host curl or GNU wget and a route to the store (DNS, firewall, proxy), or set `fetch: auto` (push when it cannot) or `fetch: push` for it.',
+  },
   ESTORE: {
     exit: EXIT.failed,
     message: (d) => `artifact store ${s(d.store)}: could not ${s(d.action)}: ${s(d.reason)}`,

@@ -59,6 +59,8 @@ export interface Fleet {
   localCwd?: string;
   /** deploy.yml as the user named it, for hints that print a command. */
   configFile?: string;
+  /** Fetch bundles put in the artifact store for this deploy; removed when the upload is over. */
+  fetchBundles?: string[];
 }
 
 type Phase = readonly Pick<Stage, 'id'>[];
@@ -69,7 +71,11 @@ export const hasFailed = (fleet: Fleet): boolean =>
   fleet.hosts.some((h) => h.error) || !!fleet.signal?.aborted;
 
 /** Runs fn on each host, at most `parallel` at once; a host that throws keeps its first error. */
-async function each(fleet: Fleet, list: FleetHost[], fn: (h: FleetHost) => Promise<void>): Promise<void> {
+export async function each(
+  fleet: Fleet,
+  list: FleetHost[],
+  fn: (h: FleetHost) => Promise<void>,
+): Promise<void> {
   const results = await eachLimited(list, fleet.parallel, fn);
   results.forEach((r, i) => {
     if (r.status === 'rejected') list[i]!.error ??= toDeployError(r.reason, list[i]!.alias);

@@ -29,6 +29,7 @@ import {
   type FleetHost,
 } from './deploy-fleet.js';
 import { interruption, worstError } from './exit-status.js';
+import { dropFetchBundles, planFetches } from './plan-fetch.js';
 import { gateOnHealth, healthcheckFor } from './health.js';
 import { hookBook, type HookBook } from './hooks.js';
 import { runLocalHooks } from './hooks-local.js';
@@ -217,7 +218,9 @@ async function runFleet(
       nameRelease(fleet, now(), prepared.source, prepared.persistence);
     }
     if (!hasFailed(fleet)) await planUploads(fleet);
+    if (!hasFailed(fleet)) await planFetches(fleet);
     if (!hasFailed(fleet)) await uploadAll(fleet);
+    await dropFetchBundles(fleet, prepared?.source.artifact?.store);
     if (!hasFailed(fleet)) await linkAll(fleet);
     if (!hasFailed(fleet)) await switchAll(fleet);
     if (!hasFailed(fleet) && fleet.hosts.every(isLive)) await gateOnHealth(fleet.hosts, fleet.config);
@@ -226,6 +229,7 @@ async function runFleet(
     if (stands && fleet.hosts.every(isLive)) await finishAll(fleet);
     else await abortAll(fleet);
   } finally {
+    await dropFetchBundles(fleet, (await preparing)?.source.artifact?.store);
     await pool.closeAll();
   }
   return resultOf(fleet);

@@ -1,4 +1,5 @@
 import type { HashCache } from './hash-cache.js';
+import type { FetchLayout } from './artifact/fetch-bundle.js';
 import type { ManifestEntry } from './manifest.js';
 import type { SourceEntry } from './scan.js';
 
@@ -46,4 +47,12 @@ export interface UploadPlan {
   cache?: HashCache;
   /** Keeps the new release's upload manifest (gzipped, as the server stores it), so the next probe need not send it. */
   remember?: (manifest: Buffer) => void;
+  /** Set when the host fetches the files from the artifact store itself (`fetch: pull`). */
+  fetch?: FetchPlan;
+}
+
+/** A host that pulls: the bundle it downloads (its URL is never printed) and how to read it. */
+export interface FetchPlan {
+  layout: FetchLayout;
+  bundle: { url: string; sha256: string; size: number };
 }

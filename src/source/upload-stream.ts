@@ -45,6 +45,15 @@ export interface UploadStreamInput {
   token: string;
   cache?: HashCache;
   onProgress?: (p: TransferProgress) => void;
+  /**
+   * Files the host fetches from the artifact store itself: left out of the archive, recorded in the
+   * manifest with the artifact's hash (their `oid`). See fetch-bundle.ts.
+   */
+  fetched?: ReadonlySet<string>;
+  /** The archive alone, without the lists ahead of it (a fetch bundle carries the archive; SSH the lists). */
+  archiveOnly?: boolean;
+  /** The time the extras (REVISION, the manifest) carry; one per deploy, so every host's bundle is alike. */
+  now?: Date;
 }
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
@@ -55,20 +64,24 @@ const seconds = (ms: number) => Math.floor(ms / 1000);
  * files streamed, so the archive itself is never held in memory and no file is read twice.
  */
 export function uploadStream(input: UploadStreamInput): Readable {
-  const { plan, release, revision, token, cache, onProgress } = input;
+  const { plan, release, revision, token, cache, onProgress, fetched } = input;
   const { entries } = plan;
   const content = contentFrom(input.content);
-  const totals = { totalFiles: plan.send.length, totalBytes: plan.send.reduce((n, e) => n + e.size, 0) };
+  const streamed = fetched ? plan.send.filter((e) => !fetched.has(e.path)) : plan.send;
+  const totals = { totalFiles: streamed.length, totalBytes: streamed.reduce((n, e) => n + e.size, 0) };
   const hashes = new Map<string, string>();
-  const now = new Date();
+  const now = input.now ?? new Date();
 
   const extras = async (): Promise<ExtraFile[]> => {
     const out: ExtraFile[] = [];
     const revisionFile = revision === undefined ? undefined : `${revision}\n`;
     if (revisionFile !== undefined) out.push({ path: REVISION_FILE, content: revisionFile, mtime: now });
     function* rows(): Generator<ManifestEntry> {
-      for (const e of entries)
-        yield plan.kept.get(e.path) ?? plan.placed?.get(e.path) ?? entryOf(e, hashes.get(e.path));
+      for (const e of entries) {
+        yield plan.kept.get(e.path) ??
+          plan.placed?.get(e.path) ??
+          entryOf(e, fetched?.has(e.path) ? e.oid : hashes.get(e.path));
+      }
       if (revisionFile !== undefined) {
         yield {
           path: REVISION_FILE,
@@ -88,24 +101,29 @@ export function uploadStream(input: UploadStreamInput): Readable {
     return out;
   };
 
-  const tar = tarChunks(content, plan.send, extras, {
+  const tar = tarChunks(content, streamed, extras, {
     onHash: (p, sha, e) => {
       hashes.set(p, sha);
       cache?.set(content.cacheKey(e), sha);
     },
     onProgress: onProgress && ((p) => onProgress({ ...p, ...totals })),
   });
-  const seeded = plan.seed !== 'empty' && plan.base !== undefined;
-  const head = Buffer.concat([
-    removalBytes(plan),
-    linkBytes(plan),
-    ...(seeded ? [symlinkBytes(keptCheck(plan).symlinks)] : []),
-  ]);
+  const head = input.archiveOnly ? Buffer.alloc(0) : uploadHead(plan);
   if (plan.compression === 'none') return Readable.from(concat(head, tar), BYTES);
   const packed = Readable.from(tar, BYTES);
   const body = packed.pipe(createGzip({ level: 1 }));
   packed.on('error', (err) => body.destroy(err));
   return Readable.from(concat(head, body), BYTES);
+}
+
+/** The lists the upload script reads before the archive: removals, links again, the seeded release's symlinks. */
+export function uploadHead(plan: UploadPlan): Buffer {
+  const seeded = plan.seed !== 'empty' && plan.base !== undefined;
+  return Buffer.concat([
+    removalBytes(plan),
+    linkBytes(plan),
+    ...(seeded ? [symlinkBytes(keptCheck(plan).symlinks)] : []),
+  ]);
 }
 
 /**

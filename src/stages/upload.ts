@@ -8,8 +8,11 @@ import {
   manifestEntryName,
   removalBytes,
   symlinkBytes,
+  uploadHead,
   uploadStream,
 } from '../source/upload-stream.js';
+import { Readable } from 'node:stream';
+import { fetchInput, fetchSteps, interpretFetch } from './upload-fetch.js';
 import { releaseDir } from '../layout/paths.js';
 import { contentOf } from '../source/source-info.js';
 import { planTakeSpare } from '../layout/spare.js';
@@ -102,26 +105,33 @@ export const upload: Stage = {
       ...removals(ctx, plan),
       ...links(ctx, plan),
       ...seedCheck(ctx, plan),
-      // --no-same-owner: files belong to the deploying user, not to uid 0 from the archive.
-      // --no-unquote, first: GNU tar reads `-C a\b` as `-C ab` otherwise (a deploy_path with a
-      // backslash failed with "Cannot open"); it must come before the -C it applies to.
-      plan.compression === 'gzip'
-        ? sh`tar --no-unquote -x -z --no-same-owner -p -f - -C ${ctx.releasePath}`
-        : sh`tar --no-unquote -x --no-same-owner -p -f - -C ${ctx.releasePath}`,
+      ...(plan.fetch ? fetchSteps(ctx, plan.fetch) : [extract(ctx, plan)]),
       // The manifest is the archive's last entry: finding it proves the whole archive arrived.
       sh`mkdir -p ${dir} && mv -f -- ${inArchive} ${manifestFile(ctx.paths, ctx.release)}`,
       // Manifests of releases that are gone (pruned, failed, removed by hand) go too.
       sh`for __m in ${dir}/*.json.gz; do __r=\${__m##*/}; __r=\${__r%.json.gz}; if [ -f "$__m" ] && [ ! -d ${ctx.paths.releases}/"$__r" ]; then rm -f -- "$__m" || exit 1; fi; done`,
     ];
   },
+  // A host that pulls reads the lists and its bundle's URL; the bundle brings the rest.
   stdin: (ctx, onProgress) =>
-    uploadStream({
-      onProgress,
-      content: contentOf(ctx.source),
-      plan: planOf(ctx),
-      release: ctx.release,
-      revision: ctx.source.revision,
-      token: ctx.lockToken,
-      cache: ctx.upload?.cache,
-    }),
+    ctx.upload?.fetch
+      ? Readable.from([uploadHead(ctx.upload), fetchInput(ctx.upload.fetch)])
+      : uploadStream({
+          onProgress,
+          content: contentOf(ctx.source),
+          plan: planOf(ctx),
+          release: ctx.release,
+          revision: ctx.source.revision,
+          token: ctx.lockToken,
+          cache: ctx.upload?.cache,
+        }),
+  interpret: (outcome, ctx) => (ctx.upload?.fetch ? interpretFetch(outcome, ctx) : undefined),
 };
+
+// --no-same-owner: files belong to the deploying user, not to uid 0 from the archive.
+// --no-unquote, first: GNU tar reads `-C a\b` as `-C ab` otherwise (a deploy_path with a
+// backslash failed with "Cannot open"); it must come before the -C it applies to.
+const extract = (ctx: ReleaseContext, plan: UploadPlan): ShellText =>
+  plan.compression === 'gzip'
+    ? sh`tar --no-unquote -x -z --no-same-owner -p -f - -C ${ctx.releasePath}`
+    : sh`tar --no-unquote -x --no-same-owner -p -f - -C ${ctx.releasePath}`;

@@ -1,0 +1,139 @@
+import { DeployError, toDeployError } from '../definitions/errors.js';
+import { fetchBundle, fetchedFiles, wgetCanFetch, type FetchTool } from '../source/artifact/fetch-bundle.js';
+import { manifestKey, objectKey, type ArtifactStore } from '../source/artifact/store.js';
+import { eachLimited } from '../source/pool.js';
+import { contentOf } from '../source/source-info.js';
+import { uploadStream } from '../source/upload-stream.js';
+import { readReach, storeReach, type Reach } from '../stages/store-reach.js';
+import { each, type Fleet, type FleetHost } from './deploy-fleet.js';
+import { runStages } from './executor.js';
+
+/** How long the URL the store probe tries may be used: the probe follows at once. */
+const REACH_URL_SECONDS = 120;
+/** Presigning is local HMAC work; a few at once keep the event loop answering SSH meanwhile. */
+const PRESIGN_AT_ONCE = 16;
+
+const modeOf = (fleet: Fleet, h: FleetHost) => h.host.fetch ?? fleet.config.fetch;
+
+/**
+ * For a deploy of an artifact from an S3 store: which hosts fetch the files themselves. Hosts
+ * set to `pull` or `auto` are asked whether they can reach the store (store-reach); `auto` falls
+ * back to push, saying why, and `pull` fails the host (before anything is uploaded). Each pulling
+ * host gets a fetch bundle (fetch-bundle.ts), put in the store once for every host with the same
+ * plan, and a presigned URL to it in its upload plan.
+ */
+export async function planFetches(fleet: Fleet): Promise<void> {
+  // A store that fails here (presigning, writing a bundle) fails every host: nothing is uploaded yet.
+  await choosePullers(fleet).catch((e: unknown) => {
+    for (const h of fleet.hosts) h.error ??= toDeployError(e, 'local');
+  });
+}
+
+async function choosePullers(fleet: Fleet): Promise<void> {
+  const source = fleet.hosts.find((h) => h.ctx)?.ctx?.source;
+  const artifact = source?.artifact;
+  if (!source || !artifact?.store.remote || !artifact.store.presign) return;
+  const store = artifact.store;
+  const candidates = fleet.hosts.filter(
+    (h) => !h.error && h.ctx?.upload && modeOf(fleet, h) !== 'push' && fetchedFiles(h.ctx.upload).length > 0,
+  );
+  if (candidates.length === 0) return;
+
+  const reachUrl = await store.presign!(manifestKey(artifact.id), REACH_URL_SECONDS);
+  const reaches = new Map<string, Reach>();
+  await each(fleet, candidates, async (h) => {
+    const out = await runStages(h.runner!, [storeReach], { ...h.ctx!, reachUrl });
+    reaches.set(h.alias, readReach(out.stdout));
+  });
+
+  const pulling: { h: FleetHost; tool: FetchTool }[] = [];
+  for (const h of candidates) {
+    const reach = reaches.get(h.alias);
+    if (!reach) continue;
+    const files = fetchedFiles(h.ctx!.upload!);
+    const why = !reach.ok
+      ? reach.reason
+      : reach.tool === 'wget' && !wgetCanFetch(files)
+        ? 'the host has only wget, which cannot be handed a path holding a newline'
+        : undefined;
+    if (why === undefined) {
+      pulling.push({ h, tool: reach.tool as FetchTool });
+    } else if (modeOf(fleet, h) === 'pull') {
+      h.error ??= new DeployError('EFETCH', { host: h.alias, reason: why });
+    } else {
+      fleet.reporter.log('warn', `fetch: auto: ${why}; the files go over SSH instead (push)`, h.alias);
+    }
+  }
+  if (pulling.length === 0) return;
+  await makeBundles(fleet, store, pulling);
+}
+
+async function makeBundles(fleet: Fleet, store: ArtifactStore, pulling: { h: FleetHost; tool: FetchTool }[]) {
+  const expiry = fleet.config.artifacts.url_expiry;
+  const shas = [...new Set(pulling.flatMap(({ h }) => fetchedFiles(h.ctx!.upload!).map((e) => e.oid!)))];
+  const urls = new Map<string, string>();
+  const signed = await eachLimited(shas, PRESIGN_AT_ONCE, async (sha) => {
+    urls.set(sha, await store.presign!(objectKey(sha), expiry));
+  });
+  const failed = signed.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+  if (failed) throw failed.reason;
+
+  // One time for every host's extras, so hosts with the same plan get the same bundle.
+  const now = new Date();
+  const put = new Map<string, { url: string; size: number }>();
+  fleet.fetchBundles ??= [];
+  for (const { h, tool } of pulling) {
+    const ctx = h.ctx!;
+    const plan = ctx.upload!;
+    const files = fetchedFiles(plan);
+    const archive = await collect(
+      uploadStream({
+        content: contentOf(ctx.source),
+        plan: { ...plan, compression: 'none' },
+        release: ctx.release,
+        revision: ctx.source.revision,
+        token: ctx.lockToken,
+        fetched: new Set(files.map((e) => e.path)),
+        archiveOnly: true,
+        now,
+      }),
+    );
+    const mtime = Math.floor((files[0]?.mtimeMs ?? 0) / 1000);
+    const bundle = fetchBundle(plan, tool, (sha) => urls.get(sha)!, archive, mtime);
+    let at = put.get(bundle.sha256);
+    if (!at) {
+      const key = await store.putTransient!(bundle.sha256, bundle.bytes);
+      fleet.fetchBundles.push(key);
+      at = { url: await store.presign!(key, expiry), size: bundle.bytes.length };
+      put.set(bundle.sha256, at);
+    }
+    plan.fetch = { layout: bundle.layout, bundle: { url: at.url, sha256: bundle.sha256, size: at.size } };
+    fleet.reporter.log(
+      'info',
+      `fetch: pull: the host fetches ${bundle.layout.files} file(s), ${(bundle.layout.bytes / 1e6).toFixed(1)} MB, from the artifact store itself (${tool})`,
+      h.alias,
+    );
+  }
+}
+
+async function collect(stream: AsyncIterable<unknown>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of stream) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+/** The deploy's bundles leave the store once every host has read its own (or failed); never throws. */
+export async function dropFetchBundles(fleet: Fleet, store: ArtifactStore | undefined): Promise<void> {
+  const keys = fleet.fetchBundles ?? [];
+  fleet.fetchBundles = [];
+  for (const key of keys) {
+    await store
+      ?.deleteTransient?.(key)
+      .catch((e: unknown) =>
+        fleet.reporter.log(
+          'warn',
+          `could not remove the fetch bundle ${key} from the store: ${(e as Error).message}`,
+        ),
+      );
+  }
+}

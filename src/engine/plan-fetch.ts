@@ -110,11 +110,14 @@ async function makeBundles(fleet: Fleet, store: ArtifactStore, pulling: { h: Fle
     plan.fetch = { layout: bundle.layout, bundle: { url: at.url, sha256: bundle.sha256, size: at.size } };
     fleet.reporter.log(
       'info',
-      `fetch: pull: the host fetches ${bundle.layout.files} file(s), ${(bundle.layout.bytes / 1e6).toFixed(1)} MB, from the artifact store itself (${tool})`,
+      `fetch: pull: the host fetches ${bundle.layout.files} file(s), ${sizeText(bundle.layout.bytes)}, from the artifact store itself (${tool})`,
       h.alias,
     );
   }
 }
+
+const sizeText = (n: number): string =>
+  n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.ceil(n / 1e3)} kB`;
 
 async function collect(stream: AsyncIterable<unknown>): Promise<Buffer> {
   const parts: Buffer[] = [];

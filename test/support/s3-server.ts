@@ -2,7 +2,13 @@ import { createHash, createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import S3rver from 's3rver';
+
+/** s3rver's account registry: the harness adds a key pair of its own, so no test sees s3rver's default. */
+const accounts = createRequire(import.meta.url)('s3rver/lib/models/account.js') as {
+  DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void };
+};
 
 /**
  * A real S3-compatible HTTP server for the suite: s3rver (npm), which stores objects on disk and
@@ -26,6 +32,8 @@ export interface S3Server {
   requests: S3Request[];
   /** The object's file in s3rver's directory, to alter it behind the store's back. */
   objectFile(key: string): string;
+  /** Answers each presigned request this much later (to watch a host's fetch while it runs). */
+  delayPresigned(ms: number): void;
   stop(): Promise<void>;
 }
 
@@ -36,11 +44,13 @@ export interface S3Request {
   status: number;
   /** Request body bytes (an upload's size). */
   bytesIn: number;
+  /** The request line and headers, as sent. */
+  headerBytes: number;
   userAgent: string;
 }
 
-const ACCESS_KEY = 'S3RVER';
-const SECRET_KEY = 'S3RVER';
+const ACCESS_KEY = 'AKIASHIPSHAPETEST000';
+const SECRET_KEY = 'ssTestSecret/7h3Kq9ZpL2xWvR8mN4bC6dF1gH5jK0lP';
 
 /** RFC 3986 encoding as SigV4 wants it: everything but unreserved characters. */
 const encode = (s: string) =>
@@ -97,7 +107,9 @@ export async function startS3Server(bucket = 'artifacts'): Promise<S3Server> {
     directory: dir,
     configureBuckets: [{ name: bucket }],
   });
+  accounts.DUMMY_ACCOUNT.createKeyPair(ACCESS_KEY, SECRET_KEY);
   const requests: S3Request[] = [];
+  let delay = 0;
   type Ctx = {
     method: string;
     path: string;
@@ -115,9 +127,13 @@ export async function startS3Server(bucket = 'artifacts'): Promise<S3Server> {
       presigned,
       status: 0,
       bytesIn: Number(ctx.headers['content-length'] ?? 0),
+      headerBytes:
+        `${ctx.method} ${ctx.path}?${ctx.querystring} HTTP/1.1\r\n`.length +
+        Object.entries(ctx.headers).reduce((n, [k, v]) => n + k.length + String(v).length + 4, 2),
       userAgent: String(ctx.headers['user-agent'] ?? ''),
     };
     requests.push(row);
+    if (presigned && delay > 0) await new Promise((r) => setTimeout(r, delay));
     if (presigned) {
       const given = /(?:^|&)X-Amz-Signature=([0-9a-f]+)/.exec(ctx.querystring)?.[1];
       const want = expectedSignature(ctx.method, ctx.path, ctx.querystring, ctx.headers, SECRET_KEY);
@@ -146,6 +162,9 @@ export async function startS3Server(bucket = 'artifacts'): Promise<S3Server> {
     env: { AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET_KEY, AWS_REGION: 'us-east-1' },
     requests,
     objectFile: (key) => path.join(dir, bucket, `${key}._S3rver_object`),
+    delayPresigned: (ms) => {
+      delay = ms;
+    },
     stop: async () => {
       await server.close();
       fs.rmSync(dir, { recursive: true, force: true });

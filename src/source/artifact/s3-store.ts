@@ -46,6 +46,9 @@ const HEAD_BELOW = 64;
  */
 export async function s3Store(url: string, settings: S3Settings): Promise<ArtifactStore> {
   const loc = parseS3Url(url)!;
+  // The pinned SDK runs on Node 20 (its engines say >=20); it still warns on every run that later
+  // releases will need Node 22. That is about versions we do not install: a user may set it to false.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const sdk = await import('@aws-sdk/client-s3');
   const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
   const client: S3Client = new sdk.S3Client({

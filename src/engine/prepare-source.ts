@@ -33,6 +33,7 @@ const settingsOf = (loaded: LoadedConfig): SourceSettings => ({
   respect_gitignore: loaded.config.respect_gitignore,
   include: loaded.config.include,
   configFile: loaded.file,
+  storeDir: loaded.config.artifacts.store.startsWith('s3://') ? undefined : loaded.config.artifacts.store,
 });
 
 /** How many changed files a warning names; the count says how many there are in all. */

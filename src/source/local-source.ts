@@ -16,6 +16,8 @@ export interface SourceSettings {
   include?: readonly string[];
   /** deploy.yml itself, left out when it sits inside the source: it is not part of the application. */
   configFile?: string;
+  /** A directory artifact store, left out when it sits inside the source (never upload the store into itself). */
+  storeDir?: string;
 }
 
 /** Everything left out of an upload of the directory by name: the repository, `exclude`, .deployignore, deploy.yml. */
@@ -24,9 +26,13 @@ export async function uploadPatterns(dir: string, settings: SourceSettings): Pro
 }
 
 function configPattern(root: string, settings: SourceSettings): string[] {
-  if (!settings.configFile) return [];
-  const rel = path.relative(root, path.resolve(settings.configFile));
-  return rel.startsWith('..') || path.isAbsolute(rel) ? [] : [`/${rel.split(path.sep).join('/')}`];
+  return [settings.configFile, settings.storeDir].flatMap((p) => {
+    if (!p) return [];
+    const rel = path.relative(root, path.resolve(p));
+    return rel === '' || rel.startsWith('..') || path.isAbsolute(rel)
+      ? []
+      : [`/${rel.split(path.sep).join('/')}`];
+  });
 }
 
 /** Changes under paths the upload leaves out (exclude, .deployignore, deploy.yml) are not the upload's. */

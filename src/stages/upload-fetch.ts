@@ -76,7 +76,7 @@ ${sh.join(
   '\n',
 )}
   head -c ${layout.touch} | (cd ${rel} && xargs -0 -r touch -c -d @${layout.mtime} --)
-  tar -x --no-same-owner -p -f - -C ${rel}
+  tar --no-unquote -x --no-same-owner -p -f - -C ${rel}
 } < "$__ss_bundle"
 rm -f "$__ss_bundle" "$__ss_err"`,
   ];

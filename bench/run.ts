@@ -5,7 +5,8 @@
  * (first deploy, 10 changed files, no change, rollback). Writes BENCHMARKS.md.
  *
  *   npm run bench -- [--files 10000] [--seed 1] [--runs 5] [--scale-files 40000 | --no-scale]
- *                    [--hosts 1,5,20 [--hosts-files 1000] | --no-hosts] [--out BENCHMARKS.md]
+ *                    [--hosts 1,5,20 [--hosts-files 1000] | --no-hosts]
+ *                    [--fleet 50 [--fleet-files 1000] | --no-fleet] [--out BENCHMARKS.md]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,6 +22,7 @@ import { changeFiles, generateApp, type TreeStats } from './generate.js';
 import { profileLocal } from './profile.js';
 import { median, secs, summary, type Sample } from './stats.js';
 import { renderReport, type HostsRow, type Row } from './report.js';
+import { measureFleet, renderFleet } from './fleet.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -34,6 +36,9 @@ const { values: args } = parseArgs({
     hosts: { type: 'string', default: '1,5,20' },
     'no-hosts': { type: 'boolean', default: false },
     'hosts-files': { type: 'string', default: '1000' },
+    fleet: { type: 'string', default: '50' },
+    'no-fleet': { type: 'boolean', default: false },
+    'fleet-files': { type: 'string', default: '1000' },
     out: { type: 'string', default: path.join(ROOT, 'BENCHMARKS.md') },
     /** Round trip of the latency mode: a delaying relay in front of the same sshd (0 turns it off). */
     'rtt-ms': { type: 'string', default: '40' },
@@ -181,6 +186,17 @@ async function shipshape(
   };
 }
 
+/** The built CLI for the fleet run: its wall time, output and peak RSS. */
+const fleetCli = (work: string) => async (argv: string[], env: NodeJS.ProcessEnv) => {
+  const rssFile = path.join(work, 'rss-fleet');
+  const r = await run(process.execPath, [path.join(ROOT, 'bench/deploy-entry.mjs'), ...argv], {
+    ...env,
+    SHIPSHAPE_CACHE_DIR: path.join(work, 'hash-cache'),
+    BENCH_RSS_FILE: rssFile,
+  });
+  return { ...r, rssKiB: Number(fs.readFileSync(rssFile, 'utf8')) };
+};
+
 function hasRollback(): boolean {
   const help = execFileSync(process.execPath, [
     path.join(ROOT, 'bench/deploy-entry.mjs'),
@@ -215,7 +231,10 @@ async function main() {
     const multi = args['no-hosts']
       ? undefined
       : await measureHosts(b, args.hosts!.split(',').map(Number), Number(args['hosts-files']));
-    const report = renderReport({
+    const fleet = args['no-fleet']
+      ? undefined
+      : await measureFleet(work, Number(args.fleet), Number(args['fleet-files']), SEED, fleetCli(work), log);
+    const report = `${renderReport({
       date: new Date().toISOString().slice(0, 10),
       server: server.kind,
       cores: os.cpus().length,
@@ -232,7 +251,7 @@ async function main() {
       profile,
       scale,
       multi,
-    });
+    })}${renderFleet(fleet)}`;
     fs.writeFileSync(args.out!, report);
     process.stdout.write(report);
     log(`wrote ${args.out}`);

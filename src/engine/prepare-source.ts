@@ -18,6 +18,7 @@ import {
 import type { SourceInfo } from '../source/source-info.js';
 import { artifactSource, loadArtifact, type LoadedArtifact } from '../source/artifact/load-artifact.js';
 import { openStore } from '../source/artifact/open-store.js';
+import { objectCache, type ObjectCache } from '../source/artifact/object-cache.js';
 import type { ArtifactStore } from '../source/artifact/store.js';
 import type { HookBook } from './hooks.js';
 import type { Reporter } from './reporter.js';
@@ -124,7 +125,13 @@ export async function prepareSource(
         `the local build steps do not run: artifact ${check.artifact.loaded.id.slice(0, 12)} holds what \`deploy build\` built`,
       );
     }
-    return { source: await readArtifact(loaded, check.artifact), cwd: config.source, dispose: nothing };
+    // A remote store's objects are downloaded once for all the hosts pushed to, and removed after.
+    const cache = check.artifact.store.remote ? objectCache(check.artifact.store) : undefined;
+    return {
+      source: await readArtifact(loaded, check.artifact, cache),
+      cwd: config.source,
+      dispose: cache ? cache.remove : nothing,
+    };
   }
   if (commit && hasLocalSteps(book)) {
     const tree = await addWorktree(commit);
@@ -158,8 +165,8 @@ export async function prepareSource(
 const size = (n: number): string =>
   n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${n} bytes`;
 
-const readArtifact = (loaded: LoadedConfig, a: NonNullable<SourceCheck['artifact']>) =>
-  artifactSource(a.store, a.loaded, loaded.config.source);
+const readArtifact = (loaded: LoadedConfig, a: NonNullable<SourceCheck['artifact']>, cache?: ObjectCache) =>
+  artifactSource(a.store, a.loaded, loaded.config.source, cache);
 
 function warnAbout(source: SourceInfo, reporter: Reporter): void {
   for (const f of source.sparse ?? []) {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { DeployError } from '../../definitions/errors.js';
 import type { ContentSource } from '../content.js';
 import type { SourceEntry } from '../scan.js';
+import type { ObjectCache } from './object-cache.js';
 import type { ArtifactStore } from './store.js';
 
 /**
@@ -30,12 +31,15 @@ export const objectMismatch = (store: ArtifactStore, e: Pick<SourceEntry, 'path'
  * The files of an artifact: every hash is the manifest's (nothing to read or cache), and the
  * bytes come from the store, checked against that hash as they stream into the upload.
  */
-export function artifactContent(store: ArtifactStore, id: string): ContentSource {
+export function artifactContent(store: ArtifactStore, id: string, cache?: ObjectCache): ContentSource {
   return {
     cacheRoot: `${store.label}#${id}`,
     // No inode: the hash cache neither answers nor records anything for an artifact.
     cacheKey: (e) => ({ ...e, ino: undefined }),
     hash: async (files) => new Map(files.map((e) => [e.path, e.oid!])),
-    reader: () => ({ chunks: (e) => verifiedObject(store, e), close: () => undefined }),
+    reader: () => ({
+      chunks: (e) => (cache ? cache.chunks(e) : verifiedObject(store, e)),
+      close: () => undefined,
+    }),
   };
 }

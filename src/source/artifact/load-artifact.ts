@@ -3,6 +3,7 @@ import type { SourceEntry } from '../scan.js';
 import type { SourceInfo } from '../source-info.js';
 import { artifactContent, verifiedObject } from './artifact-content.js';
 import { entriesOf, ID_PATTERN, MIN_ID_PREFIX, parseManifest, type ArtifactManifest } from './manifest.js';
+import type { ObjectCache } from './object-cache.js';
 import type { ArtifactStore } from './store.js';
 
 /** A full id, or the one artifact of the store whose id starts with `text` (as git takes a short sha). */
@@ -50,6 +51,8 @@ export async function artifactSource(
   store: ArtifactStore,
   artifact: LoadedArtifact,
   root: string,
+  /** Where a remote store's objects are kept for this deploy, so each is read from the store once. */
+  cache?: ObjectCache,
 ): Promise<SourceInfo> {
   const mtimeMs = Math.floor(artifact.stored.getTime() / 1000) * 1000;
   const entries = entriesOf(artifact.manifest, mtimeMs);
@@ -63,7 +66,7 @@ export async function artifactSource(
     root,
     entries,
     revision: artifact.manifest.revision,
-    content: artifactContent(store, artifact.id),
+    content: artifactContent(store, artifact.id, cache),
     readFile: (rel) => small.get(rel),
     artifact: { id: artifact.id, store },
   };

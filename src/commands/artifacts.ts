@@ -4,6 +4,7 @@ import { formatTable } from '../ui/table.js';
 import { formatBytes } from '../ui/progress.js';
 import { applySourceFlags, loadForOutput } from './lifecycle-options.js';
 import { toDeployError } from '../engine/deploy.js';
+import type { Output } from '../ui/output.js';
 
 export interface BuildCommandOptions {
   config: string;
@@ -27,7 +28,7 @@ export async function buildCommand(o: BuildCommandOptions): Promise<number> {
   try {
     const built = await buildArtifact(loaded, reporter, o.signal);
     const stored = built.existed
-      ? `already in ${built.store}`
+      ? `already in ${built.store}${built.uploaded.objects ? `; ${built.uploaded.objects} missing object(s) stored again` : ''}`
       : `stored in ${built.store}: ${built.uploaded.objects} new object(s), ${formatBytes(built.uploaded.bytes)}`;
     reporter.log(
       'info',
@@ -48,9 +49,15 @@ export async function buildCommand(o: BuildCommandOptions): Promise<number> {
   } catch (e) {
     const error = toDeployError(e, 'local');
     if (o.json) out.json({ error: { code: error.code, message: error.message, hint: error.hint } });
-    out.error(error);
-    return error.exitCode;
+    return failed(out, error);
   }
+}
+
+/** A failure of the store (or of reading the hosts) as a person reads it; its exit code. */
+function failed(out: Output, e: unknown): number {
+  const error = toDeployError(e, 'local');
+  out.error(error);
+  return error.exitCode;
 }
 
 export interface ArtifactsCommandOptions {
@@ -83,9 +90,7 @@ export async function artifactsListCommand(o: ArtifactsCommandOptions): Promise<
     for (const l of lines) out.stdout(`${l}\n`);
     return 0;
   } catch (e) {
-    const error = toDeployError(e, 'local');
-    out.error(error);
-    return error.exitCode;
+    return failed(out, e);
   }
 }
 
@@ -106,8 +111,6 @@ export async function artifactsPruneCommand(o: ArtifactsCommandOptions & { keep:
     for (const l of lines) out.stdout(`${l}\n`);
     return 0;
   } catch (e) {
-    const error = toDeployError(e, 'local');
-    out.error(error);
-    return error.exitCode;
+    return failed(out, e);
   }
 }

@@ -84,7 +84,7 @@ export async function dryRun(
   const source = await readSource(o.loaded);
   const persistence = await resolveAppPersistence(config, source.entries, undefined, source);
   const sourcePlan: PlannedSource = {
-    root: source.root,
+    root: source.artifact ? `artifact ${source.artifact.id} in ${source.artifact.store.label}` : source.root,
     revision: source.revision,
     files: source.entries.filter((e) => e.type === 'file').length,
     ignored: [...(source.git?.ignored ?? [])],

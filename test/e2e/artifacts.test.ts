@@ -96,6 +96,13 @@ describe('release artifacts in the default store, over a real sshd', () => {
     const staging = await runCli(['-c', p.file, '--artifact', fromTree, 'staging'], { env: p.env });
     expect(staging.code, staging.output).toBe(0);
     expect(staging.output).toContain('the local build steps do not run');
+    const dry = await runCli(['-c', p.file, '--dry-run', '--artifact', fromTree, 'production'], {
+      env: p.env,
+    });
+    expect(dry.code, dry.output).toBe(0);
+    expect(dry.stdout).toContain(
+      `source: artifact ${fromTree} in ${path.join(p.top, '.shipshape/artifacts')} at ${sha}`,
+    );
     const production = await runCli(
       ['-c', p.file, '--json', '--artifact', fromTree.slice(0, 12), 'production'],
       {

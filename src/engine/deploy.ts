@@ -30,6 +30,7 @@ import {
 } from './deploy-fleet.js';
 import { interruption, worstError } from './exit-status.js';
 import { dropFetchBundles, planFetches } from './plan-fetch.js';
+import { storeReach } from '../stages/store-reach.js';
 import { gateOnHealth, healthcheckFor } from './health.js';
 import { hookBook, type HookBook } from './hooks.js';
 import { runLocalHooks } from './hooks-local.js';
@@ -91,8 +92,14 @@ export function deployStageInfo(
   book: HookBook,
 ): StageInfo[] {
   const checksHealth = selected.some((s) => healthcheckFor(config, s.host));
+  // Hosts that may pull an artifact are asked first whether they can reach the store.
+  const mayPull =
+    !!config.artifact &&
+    config.artifacts.store.startsWith('s3://') &&
+    selected.some((s) => (s.host.fetch ?? config.fetch) !== 'push');
   return [
     ...phaseStageInfo(deployPhases(book)),
+    ...(mayPull ? [{ id: storeReach.id, title: storeReach.title }] : []),
     ...(checksHealth ? [{ id: 'healthcheck', title: 'Check the new release' }] : []),
   ];
 }

@@ -15,6 +15,7 @@ import {
   uidOf,
 } from '../support/real-server.js';
 import type { SshdServer } from '../support/sshd.js';
+import { startS3Server } from '../support/s3-server.js';
 
 /**
  * Issue "Real servers": a non-root deploy user over sshd, an app user that writes, hard-link
@@ -260,6 +261,37 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     expect(res.output).toMatch(/; 2 unchanged file\(s\) owned by another user sent again/);
     expect(fs.readFileSync(p.current('cache/.gitignore'), 'utf8')).toBe('*\n');
     expect(fs.statSync(p.current('cache/.gitignore')).uid).toBe(uidOf(DEPLOY_USER));
+  });
+
+  it('an artifact pulled from an S3 store by the deploy user: its files, modes and owner; app-owned files fetched again', async () => {
+    const s3 = await startS3Server();
+    try {
+      const p = project(
+        { artifacts: { store: `s3://${s3.bucket}/real`, endpoint: s3.endpoint }, fetch: 'pull' },
+        { 'index.php': 'v1\n', 'bin/tool': '#!/bin/sh\n', 'cache/keep.txt': 'k\n' },
+      );
+      fs.chmodSync(path.join(p.source, 'bin/tool'), 0o750);
+      const cli = async (args: string[]) => {
+        const r = await runCli(['-c', p.file, ...args], { env: s3.env });
+        expect(r.code, r.output).toBe(0);
+        return r;
+      };
+      const deploy = async () => cli(['--artifact', (await cli(['build'])).stdout.trim(), 'web']);
+      const first = await deploy();
+      expect(first.output).toContain('fetch: pull: the host fetches 3 file(s)');
+      expect(fs.statSync(p.current('index.php')).uid).toBe(uidOf(DEPLOY_USER));
+      expect(fs.statSync(p.current('bin/tool')).mode & 0o7777).toBe(0o750);
+      execFileSync('chown', ['-R', `${APP_USER}:`, path.join(fs.realpathSync(p.current()), 'cache')]);
+      writeTree(p.source, { 'index.php': 'v2\n' });
+      const second = await deploy();
+      // index.php changed; cache/keep.txt is the app's now, so it cannot be hard-linked: fetched again.
+      expect(second.output).toContain('fetch: pull: the host fetches 2 file(s)');
+      expect(fs.readFileSync(p.current('cache/keep.txt'), 'utf8')).toBe('k\n');
+      expect(fs.statSync(p.current('cache/keep.txt')).uid).toBe(uidOf(DEPLOY_USER));
+      expect(fs.readFileSync(p.current('index.php'), 'utf8')).toBe('v2\n');
+    } finally {
+      await s3.stop();
+    }
   });
 });
 

@@ -64,7 +64,10 @@ export async function measureFleet(
   const servers: SshdServer[] = await Promise.all(Array.from({ length: sshdCount }, () => startSshd()));
   const relays: TcpProxy[] = await Promise.all(servers.map((s) => startTcpProxy(s.port)));
   const known = path.join(work, 'fleet-known-hosts');
-  fs.writeFileSync(known, relays.map((r, i) => `[127.0.0.1]:${r.port} ${servers[i]!.hostPublicKey}\n`).join(''));
+  fs.writeFileSync(
+    known,
+    relays.map((r, i) => `[127.0.0.1]:${r.port} ${servers[i]!.hostPublicKey}\n`).join(''),
+  );
   const env = { ...s3.env, CI: 'true', FORCE_COLOR: '0' };
   const config = (mode: 'push' | 'pull') => {
     const file = path.join(work, `fleet-${mode}.yml`);
@@ -101,7 +104,8 @@ export async function measureFleet(
     );
     return file;
   };
-  const connections = async () => (await Promise.all(servers.map((s) => s.connections()))).reduce((a, n) => a + n, 0);
+  const connections = async () =>
+    (await Promise.all(servers.map((s) => s.connections()))).reduce((a, n) => a + n, 0);
   const sshUp = () => relays.reduce((n, r) => n + r.bytes().up, 0);
 
   const build = async (cfg: string) => {
@@ -143,7 +147,9 @@ export async function measureFleet(
     const firsts: Record<string, FleetSample> = {};
     for (const mode of ['push', 'pull'] as const) {
       firsts[mode] = await deploy(cfg[mode], first.id);
-      log(`fleet ${mode}: first ${secs(firsts[mode]!.ms)}s, sent ${(firsts[mode]!.ssh + firsts[mode]!.store) / 1e6} MB`);
+      log(
+        `fleet ${mode}: first ${secs(firsts[mode]!.ms)}s, sent ${(firsts[mode]!.ssh + firsts[mode]!.store) / 1e6} MB`,
+      );
     }
     changeFiles(app, 18);
     const second = await build(cfg.push);

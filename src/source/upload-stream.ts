@@ -78,9 +78,11 @@ export function uploadStream(input: UploadStreamInput): Readable {
     if (revisionFile !== undefined) out.push({ path: REVISION_FILE, content: revisionFile, mtime: now });
     function* rows(): Generator<ManifestEntry> {
       for (const e of entries) {
-        yield plan.kept.get(e.path) ??
+        yield (
+          plan.kept.get(e.path) ??
           plan.placed?.get(e.path) ??
-          entryOf(e, fetched?.has(e.path) ? e.oid : hashes.get(e.path));
+          entryOf(e, fetched?.has(e.path) ? e.oid : hashes.get(e.path))
+        );
       }
       if (revisionFile !== undefined) {
         yield {

@@ -9,4 +9,11 @@ import { RELEASE_GLOB } from './release-log.js';
  * for the release without one; an end mark keeps them, and the `case` then refuses the name.
  */
 export const readCurrentRelease = (paths: DeployPaths): ShellText =>
-  sh`__cur=''; if [ -L ${paths.current} ]; then __cur=$(readlink ${paths.current} && echo .); __cur=\${__cur%?}; __cur=\${__cur%?}; __cur=\${__cur#./}; __cur=\${__cur#releases/}; __cur=\${__cur%/}; case "$__cur" in ${RELEASE_GLOB}) ;; *) __cur='' ;; esac; fi`;
+  sh`__cur=''
+if [ -L ${paths.current} ]; then
+  # The end mark and readlink's newline come off again; any newline of the link text stays.
+  __cur=$(readlink ${paths.current} && echo .)
+  __cur=\${__cur%?}; __cur=\${__cur%?}
+  __cur=\${__cur#./}; __cur=\${__cur#releases/}; __cur=\${__cur%/}
+  case "$__cur" in ${RELEASE_GLOB}) ;; *) __cur='' ;; esac
+fi`;

@@ -37,5 +37,9 @@ export function planMovePathToTrash(paths: DeployPaths, dir: string, name: strin
  */
 export function planEmptyTrash(paths: DeployPaths): ShellText {
   const trash = trashDir(paths);
-  return sh`if [ -d ${trash} ] && [ -n "$(ls -A ${trash})" ]; then __bg=''; command -v setsid >/dev/null 2>&1 && __bg=setsid; $__bg nohup find ${trash} -mindepth 1 -maxdepth 1 -exec rm -rf -- {} + </dev/null >/dev/null 2>&1 & fi`;
+  return sh`if [ -d ${trash} ] && [ -n "$(ls -A ${trash})" ]; then
+  __bg=''
+  command -v setsid >/dev/null 2>&1 && __bg=setsid
+  $__bg nohup find ${trash} -mindepth 1 -maxdepth 1 -exec rm -rf -- {} + </dev/null >/dev/null 2>&1 &
+fi`;
 }

@@ -73,7 +73,15 @@ function helpers(p: PublicSharePlan): ShellText {
 }`,
     sh`__ss_mkdir() { [ -d "$__S/$1" ] || mkdir -p "$__S/$1"; }`,
     // Same kind on both sides (dir and dir, file and file), or shared wins and the entry is a conflict.
-    sh`__ss_same_kind() { __a=0 __b=0; [ -d "$__R/$1" ] && __a=1; [ -d "$__S/$1" ] && __b=1; [ $__a = $__b ] && return 0; __ss_say conflict "$1"; __ss_kept=$((__ss_kept + 1)); return 1; }`,
+    sh`__ss_same_kind() {
+  __a=0 __b=0
+  [ -d "$__R/$1" ] && __a=1
+  [ -d "$__S/$1" ] && __b=1
+  [ $__a = $__b ] && return 0
+  __ss_say conflict "$1"
+  __ss_kept=$((__ss_kept + 1))
+  return 1
+}`,
     // -T: if something reappeared under the name, fail instead of creating the link inside it.
     sh`__ss_link() { ln -s -T "$__P/$2" "$1/$2"; }`,
     sh`command -v __ss_mode >/dev/null 2>&1 || __ss_mode() { :; }`,
@@ -92,25 +100,34 @@ function entryCommand(p: PublicSharePlan, name: string): ShellText {
       ? sh`__ss_mkdir ${i.path}`
       : sh`__ss_sync ${i.path} ${i.sha256 ?? ''} ${isManifestSafe(i.path) ? '' : 'unsafe-name'}`,
   );
-  const chain = (cmds: ShellText[]) => sh.join(cmds, ' && ', sh`true`);
   const count = inside.filter((i) => i.type === 'file').length;
-  // The cost of an entry is what this upload sent of it: files it did not send are not looked at.
-  const same = placed ? sh` && __ss_same=$((__ss_same + ${placed}))` : sh``;
-  return sh`if [ ! -e "$__S"/${name} ] && [ ! -L "$__S"/${name} ]; then mv -T "$__R"/${name} "$__S"/${name} && ${chain(records)} && __ss_added=$((__ss_added + ${count})) && __ss_say moved ${name}; else { ! __ss_same_kind ${name} || { ${chain(syncs)}${same}; }; } && rm -rf -- "$__R"/${name}; fi && __ss_link "$__R" ${name}`;
+  return lines(
+    sh`if [ ! -e "$__S"/${name} ] && [ ! -L "$__S"/${name} ]; then`,
+    sh`  # New to shared/: the release's whole entry moves there, its files recorded as placed.`,
+    sh`  mv -T "$__R"/${name} "$__S"/${name}`,
+    ...records,
+    sh`  __ss_added=$((__ss_added + ${count}))`,
+    sh`  __ss_say moved ${name}`,
+    sh`else`,
+    // A file and a dir of one name: shared wins (a conflict); otherwise each item is synced.
+    sh`  if __ss_same_kind ${name}; then`,
+    ...syncs,
+    // The cost of an entry is what this upload sent of it: files it did not send are not looked at.
+    placed ? sh`    __ss_same=$((__ss_same + ${placed}))` : sh`    :`,
+    sh`  fi`,
+    sh`  rm -rf -- "$__R"/${name}`,
+    sh`fi`,
+    sh`__ss_link "$__R" ${name}`,
+  );
 }
 
 /**
- * The stage's stdin: the command for each shareable entry, chained so the first failure stops the
- * chain and is the status `eval` returns. Built with `sh` like every other command.
+ * The stage's stdin: the commands for each shareable entry, one per line. They run by `eval` under
+ * the script's `set -e`, so the first that fails ends the script there. Built with `sh` like every
+ * other command.
  */
 export function planPublicEntries(p: PublicSharePlan): string {
-  return sh.join(
-    shareableEntries(p).map(
-      (e) => sh`{ ${entryCommand(p, e.name)}
-}`,
-    ),
-    ' && ',
-  ).text;
+  return lines(...shareableEntries(p).map((e) => entryCommand(p, e.name))).text;
 }
 
 const shareableEntries = (p: Pick<PublicSharePlan, 'entries' | 'exclude'>) =>
@@ -164,7 +181,14 @@ function adoptLoop(
         skipExcluded(p),
         skipDeployed,
         sh`[ -L "$__p" ] && continue`,
-        sh`if [ ! -e "$__S/$__n" ] && [ ! -L "$__S/$__n" ]; then mv -T "$__p" "$__S/$__n" && __ss_say ${verb} "$__n"; else mkdir -p ${Q} && mv -T "$__p" ${Q}/"$__n" && __ss_say rescued ${`${Q}/`}"$__n"; fi || { __ss_err=1; break; }`,
+        // Into shared/ when the name is free there; when it is taken (shared wins), kept in .rescued/.
+        sh`if [ ! -e "$__S/$__n" ] && [ ! -L "$__S/$__n" ]; then
+  mv -T "$__p" "$__S/$__n" || { __ss_err=1; break; }
+  __ss_say ${verb} "$__n"
+else
+  { mkdir -p ${Q} && mv -T "$__p" ${Q}/"$__n"; } || { __ss_err=1; break; }
+  __ss_say rescued ${`${Q}/`}"$__n"
+fi`,
         sh`ln -s -T "$__P/$__n" "$__p" || __ss_say warn "could not link $__n into $__D"`,
       ),
     ),
@@ -189,16 +213,29 @@ export function planPublicShare(p: PublicSharePlan): ShellText[] {
     helpers(p),
     // A linked parent (an uploaded `web` in web/public) would send every mv below outside the release.
     parentsAreReal(p.releasePath, p.publicDir),
-    sh`if [ -L "$__R" ]; then printf '%s is a symlink in the release; public_dir must be a real directory\n' ${p.publicDir} >&2; false; else mkdir -p "$__R"; fi`,
-    sh`[ -d "$__S" ] || { mkdir -p "$__S" && __ss_mode "$__S" && __ss_say created ${S}; }`,
-    sh`for __n in ${p.exclude.length ? p.exclude : ['']}; do if [ -n "$__n" ] && { [ -e "$__S/$__n" ] || [ -L "$__S/$__n" ]; }; then __ss_say excluded-in-shared "$__n"; fi; done`,
+    sh`if [ -L "$__R" ]; then
+  printf '%s is a symlink in the release; public_dir must be a real directory\n' ${p.publicDir} >&2
+  exit 1
+fi
+mkdir -p "$__R"`,
+    sh`if [ ! -d "$__S" ]; then
+  mkdir -p "$__S"
+  __ss_mode "$__S"
+  __ss_say created ${S}
+fi`,
+    // Excluded names left in shared/ (by the seed script's whole-directory layout) are reported, never linked.
+    sh`for __n in ${p.exclude.length ? p.exclude : ['']}; do
+  if [ -n "$__n" ] && { [ -e "$__S/$__n" ] || [ -L "$__S/$__n" ]; }; then __ss_say excluded-in-shared "$__n"; fi
+done`,
   ];
   const shareable = shareableEntries(p);
   if (p.liveReleasePath) {
     const L = join(p.liveReleasePath, p.publicDir);
     // The running app made these inside the live release; they move to shared and stay served by a link.
     out.push(
-      sh`if [ -d ${L} ] && [ ! -L ${L} ] && [ ! -L ${p.liveReleasePath} ] && ${hasRealParents(p.liveReleasePath, p.publicDir)}; then ${adoptLoop(p, L, p.liveRelease ?? 'live', [], 'adopted')}; fi`,
+      sh`if [ -d ${L} ] && [ ! -L ${L} ] && [ ! -L ${p.liveReleasePath} ] && ${hasRealParents(p.liveReleasePath, p.publicDir)}; then
+  ${adoptLoop(p, L, p.liveRelease ?? 'live', [], 'adopted')}
+fi`,
     );
   }
   // A release seeded from the previous one (incremental upload) may carry copies of such entries too.
@@ -211,16 +248,21 @@ export function planPublicShare(p: PublicSharePlan): ShellText[] {
       'carried',
     ),
   );
-  // One command per file would make the script grow with public/ and hit the kernel's 128 KiB limit
-  // on one argument (the script is `sh -c <script>`); the per-entry commands arrive on stdin instead.
-  if (shareable.length) out.push(sh`__ss_entries=$(cat) && eval "$__ss_entries"`);
+  // The per-entry commands grow with public/ (one per file): they follow the script on stdin as data.
+  if (shareable.length)
+    out.push(sh`__ss_entries=$(cat)
+eval "$__ss_entries"`);
   out.push(
     lines(
       eachEntry(
         sh`"$__S"`,
         lines(
           skip,
-          sh`if [ ! -e "$__R/$__n" ] && [ ! -L "$__R/$__n" ]; then __ss_link "$__R" "$__n" || { __ss_err=1; break; }; __ss_linked=$((__ss_linked + 1)); fi`,
+          // Entries only shared/ holds (uploaded once, or made by the app) are linked into the new release too.
+          sh`if [ ! -e "$__R/$__n" ] && [ ! -L "$__R/$__n" ]; then
+  __ss_link "$__R" "$__n" || { __ss_err=1; break; }
+  __ss_linked=$((__ss_linked + 1))
+fi`,
         ),
       ),
       sh`[ "$__ss_err" = 0 ]`,
@@ -328,7 +370,13 @@ export function planApplyUpdates(p: {
     sh`if [ -f ${list} ]; then __ue=0`,
     // IFS is a tab: the hash, then the path (which has no tab: such names are never updated).
     // The old version is kept by a hard link (no copy), or a copy where links are not possible.
-    sh`  while IFS='	' read -r __h __f; do if mkdir -p "$(dirname -- ${H}/"$__f")" && { [ ! -e ${S}/"$__f" ] || ln -f ${S}/"$__f" ${H}/"$__f" 2>/dev/null || cp -p ${S}/"$__f" ${H}/"$__f"; } && mv -f ${U}/"$__f" ${S}/"$__f"; then printf '%s\t%s\n' "$__h" "$__f" >> ${p.placedManifest} || __ue=1; else __ue=1; printf '%s%s %s\n' ${PUBLIC_MARKER} ${APPLY_FAILED} "$__f"; fi; done < ${list}`,
+    sh`  __ss_keep_old() { [ ! -e ${S}/"$1" ] || ln -f ${S}/"$1" ${H}/"$1" 2>/dev/null || cp -p ${S}/"$1" ${H}/"$1"; }
+  __ss_place() { mkdir -p "$(dirname -- ${H}/"$1")" && __ss_keep_old "$1" && mv -f ${U}/"$1" ${S}/"$1"; }
+  while IFS='	' read -r __h __f; do
+    if __ss_place "$__f"; then printf '%s\t%s\n' "$__h" "$__f" >> ${p.placedManifest} || __ue=1
+    else __ue=1; printf '%s%s %s\n' ${PUBLIC_MARKER} ${APPLY_FAILED} "$__f"
+    fi
+  done < ${list}`,
     sh`  if [ "$__ue" = 0 ]; then rm -rf -- ${pending} ${list} || :; fi`,
     sh`fi; :`,
   );

@@ -81,7 +81,9 @@ if [ -n "$__ss_live" ] && { [ ! -d ${paths.releases}/"$__ss_live" ] || [ -L ${pa
 /** Copies the changed and added files of a checked release (OUT) to shared/.rescued/<release>/; an older copy is kept as name.~N~. */
 export const copyChanges = (paths: DeployPaths, release: ShellText, out: ShellText): ShellText => {
   const rescued = path.posix.join(paths.shared, '.rescued');
-  return sh`mkdir -p ${rescued}/${release} && sed -z -n 's/^\\(added\\|changed\\)\\t//p' ${out} | (cd ${paths.releases}/${release} && xargs -0 -r cp -p --parents --backup=numbered -t ${rescued}/${release} --)`;
+  return sh`mkdir -p ${rescued}/${release} &&
+  sed -z -n 's/^\\(added\\|changed\\)\\t//p' ${out} |
+  (cd ${paths.releases}/${release} && xargs -0 -r cp -p --parents --backup=numbered -t ${rescued}/${release} --)`;
 };
 
 export interface ReleaseChanges {

@@ -23,7 +23,10 @@ export interface ScriptDelivery {
 export function deliverScript(script: ShellText): ScriptDelivery {
   const end = `# end of script ${randomUUID()}`;
   const head = Buffer.from(`${script.text}\n${end}`, 'utf8');
-  const bootstrap = sh`__ss_script=$(head -c ${head.length}); case "$__ss_script" in *${end}) ;; *) printf 'shipshape: the script arrived incomplete\\n' >&2; exit ${SCRIPT_INCOMPLETE} ;; esac; eval "$__ss_script"`;
+  const incomplete = 'shipshape: the script arrived incomplete';
+  const bootstrap = sh`__ss_script=$(head -c ${head.length})
+case "$__ss_script" in *${end}) ;; *) printf '%s\\n' ${incomplete} >&2; exit ${SCRIPT_INCOMPLETE} ;; esac
+eval "$__ss_script"`;
   return { bootstrap, head };
 }
 

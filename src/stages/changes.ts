@@ -28,6 +28,9 @@ export const changes: Stage<HostContext> = {
   plan: (ctx) => {
     const out = path.posix.join(ctx.paths.meta, 'live-changes');
     const fail = ctx.config.release_changes === 'fail';
+    const stop = sh`rm -f ${out}; exit ${REMOTE_EXIT.releaseChanged}`;
+    const notAll = 'could not copy every changed file to shared/.rescued (they are still in the release)';
+    const copy = sh`${copyChanges(ctx.paths, sh`"$__ss_live"`, sh`${out}`)} || printf '%s\\n' ${notAll} >&2`;
     return [
       defineCheckRelease(ctx.paths, persistenceOf(ctx)),
       readLiveRelease(ctx.paths),
@@ -35,7 +38,7 @@ export const changes: Stage<HostContext> = {
   __ss_rc=0
   __ss_check_release "$__ss_live" mtime ${out} || __ss_rc=$?
   if [ "$__ss_rc" = 1 ]; then
-    ${fail ? sh`rm -f ${out}; exit ${REMOTE_EXIT.releaseChanged}` : sh`${copyChanges(ctx.paths, sh`"$__ss_live"`, sh`${out}`)} || printf 'could not copy every changed file to shared/.rescued (they are still in the release)\\n' >&2`}
+    ${fail ? stop : copy}
   fi
   rm -f ${out}
 fi`,

@@ -16,10 +16,20 @@ import type { HostContext, Stage } from './types.js';
  * arrive cut back to a valid one) and again by parseRemoteState.
  */
 const readState = ({ paths }: HostContext): ShellText[] => [
-  sh`${readCurrentRelease(paths)}; if [ -n "$__cur" ]; then printf 'current-link\treleases/%s\n' "$__cur"; elif [ -L ${paths.current} ]; then printf 'current-link\t\n'; elif [ -e ${paths.current} ]; then printf 'current-other\t\n'; fi`,
-  sh`for d in ${paths.releases}/*; do case "\${d##*/}" in ${RELEASE_GLOB}) if [ -d "$d" ] && [ ! -L "$d" ]; then printf 'release\t%s\n' "\${d##*/}"; fi ;; esac; done`,
+  sh`${readCurrentRelease(paths)}
+if [ -n "$__cur" ]; then printf 'current-link\treleases/%s\n' "$__cur"
+elif [ -L ${paths.current} ]; then printf 'current-link\t\n'
+elif [ -e ${paths.current} ]; then printf 'current-other\t\n'
+fi`,
+  sh`for d in ${paths.releases}/*; do
+  case "\${d##*/}" in
+    ${RELEASE_GLOB}) if [ -d "$d" ] && [ ! -L "$d" ]; then printf 'release\t%s\n' "\${d##*/}"; fi ;;
+  esac
+done`,
   sh`if [ -f ${paths.log} ]; then sed 's/^/log\t/' ${paths.log}; fi`,
-  sh`if [ -f ${paths.lock}/owner.json ]; then printf 'lock\t'; tr -d '\n' < ${paths.lock}/owner.json; printf '\n'; elif [ -d ${paths.lock} ]; then printf 'lock\t\n'; fi`,
+  sh`if [ -f ${paths.lock}/owner.json ]; then printf 'lock\t%s\n' "$(tr -d '\n' < ${paths.lock}/owner.json)"
+elif [ -d ${paths.lock} ]; then printf 'lock\t\n'
+fi`,
 ];
 
 /**
@@ -50,7 +60,12 @@ function readPublicUnsettled(ctx: HostContext): ShellText[] {
   const S = path.posix.join(ctx.paths.shared, pd);
   const pending = sh`${ctx.paths.releases}/"$__cur"/${PENDING_LIST}`;
   return [
-    sh`if [ -f ${placed} ]; then awk -F '\t' '{ h[$2] = 1 } END { for (p in h) print p }' ${placed} | while IFS= read -r __p; do [ -e ${S}/"$__p" ] || [ -L ${S}/"$__p" ] || printf 'public-missing\t%s\n' "$__p"; done; fi
+    // Placed paths (last line wins) that shared/ no longer holds: the upload sends those again.
+    sh`if [ -f ${placed} ]; then
+  awk -F '\t' '{ h[$2] = 1 } END { for (p in h) print p }' ${placed} | while IFS= read -r __p; do
+    [ -e ${S}/"$__p" ] || [ -L ${S}/"$__p" ] || printf 'public-missing\t%s\n' "$__p"
+  done
+fi
 ${readCurrentRelease(ctx.paths)}
 if [ -n "$__cur" ] && [ -f ${pending} ]; then cut -f2- ${pending} | sed 's/^/public-pending\t/'; fi`,
   ];

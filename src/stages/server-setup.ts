@@ -59,7 +59,10 @@ const say = (kind: SetupKind, text: ShellText | string): ShellText =>
 
 /** A directory of the layout: made when missing, reported either way, a problem when it cannot be. */
 const dir = (abs: string, label: string, mode?: ShellText): ShellText =>
-  sh`if [ -d ${abs} ]; then ${say('exists', label)}; elif mkdir -p -- ${abs}${mode ? sh` && ${mode}` : sh``}; then ${say('created', label)}; else ${say('problem', `cannot create ${label}`)}; fi`;
+  sh`if [ -d ${abs} ]; then ${say('exists', label)}
+elif mkdir -p -- ${abs}${mode ? sh` && ${mode}` : sh``}; then ${say('created', label)}
+else ${say('problem', `cannot create ${label}`)}
+fi`;
 
 function put(ctx: SetupContext, f: PutFile): ShellText {
   const target = path.posix.join(ctx.paths.shared, f.target);
@@ -77,16 +80,24 @@ function put(ctx: SetupContext, f: PutFile): ShellText {
   const size = f.content.length;
   return lines(
     sh`__su_put=put`,
-    // The bytes of every put come on stdin, one file after another: each is read, placed or not.
-    sh`if ! { ${hasRealParents(ctx.paths.shared, f.target)}; }; then head -c ${size} >/dev/null; ${say('problem', `refusing to write ${label} through a symlink in shared/`)}`,
-    sh`elif { [ -e ${target} ] || [ -L ${target} ]; } && [ ${ctx.force ? 1 : 0} = 0 ]; then head -c ${size} >/dev/null; ${say('kept', `${label} (it exists; --force replaces it)`)}`,
-    sh`else`,
-    sh`  if [ -e ${target} ] || [ -L ${target} ]; then __su_put=replaced; fi`,
     // Written aside (mode 0600 from the start) and renamed: never half a file, never briefly world-readable.
-    sh`  if mkdir -p -- ${parent} && (umask 077 && head -c ${size} > ${tmp}) && [ $(wc -c < ${tmp}) -eq ${size} ] && chmod ${mode.toString(8)} -- ${tmp} && ${grant} && mv -f -- ${tmp} ${target}; then`,
-    sh`    printf '%s%s %s\n' ${SETUP_MARKER} "$__su_put" ${label}`,
-    sh`  else rm -f -- ${tmp}; ${say('problem', `could not write ${label}`)}; fi`,
-    sh`fi`,
+    sh`__su_write() {
+  mkdir -p -- ${parent} && (umask 077 && head -c ${size} > ${tmp}) && [ $(wc -c < ${tmp}) -eq ${size} ] &&
+    chmod ${mode.toString(8)} -- ${tmp} && ${grant} && mv -f -- ${tmp} ${target}
+}`,
+    // The bytes of every put come on stdin, one file after another: each is read, placed or not.
+    sh`if ! { ${hasRealParents(ctx.paths.shared, f.target)}; }; then
+  head -c ${size} >/dev/null
+  ${say('problem', `refusing to write ${label} through a symlink in shared/`)}
+elif { [ -e ${target} ] || [ -L ${target} ]; } && [ ${ctx.force ? 1 : 0} = 0 ]; then
+  head -c ${size} >/dev/null
+  ${say('kept', `${label} (it exists; --force replaces it)`)}
+else
+  if [ -e ${target} ] || [ -L ${target} ]; then __su_put=replaced; fi
+  if __su_write; then printf '%s%s %s\n' ${SETUP_MARKER} "$__su_put" ${label}
+  else rm -f -- ${tmp}; ${say('problem', `could not write ${label}`)}
+  fi
+fi`,
   );
 }
 
@@ -102,14 +113,20 @@ export function planServerSetup(ctx: SetupContext): ShellText[] {
   const required = ctx.persistence.shared_files.filter((f) => !f.optional);
   const writableChecks = [paths.root, paths.releases, paths.shared, paths.meta].map(
     (p) =>
-      sh`if [ -w ${p} ]; then ${say('ok', `the deploy user can write ${p}`)}; else ${say('problem', sh`"$(id -un) cannot write "${p}`)}; fi`,
+      sh`if [ -w ${p} ]; then ${say('ok', `the deploy user can write ${p}`)}
+else ${say('problem', sh`"$(id -un) cannot write "${p}`)}
+fi`,
   );
   return [
-    sh`if [ -e ${paths.current} ] && [ ! -L ${paths.current} ]; then printf '%s exists and is not a symlink\n' ${paths.current} >&2; exit ${REMOTE_EXIT.currentNotLink}; fi`,
+    sh`if [ -e ${paths.current} ] && [ ! -L ${paths.current} ]; then
+  printf '%s exists and is not a symlink\n' ${paths.current} >&2
+  exit ${REMOTE_EXIT.currentNotLink}
+fi`,
     dir(paths.root, paths.root),
     dir(paths.releases, 'releases/'),
     dir(paths.shared, 'shared/'),
-    dir(paths.meta, '.deploy/'),
+    // The deploy user's alone, as a deploy leaves it (stages/setup.ts).
+    dir(paths.meta, '.deploy/', sh`chmod go-rwx ${paths.meta}`),
     modeFunction(w),
     ...ctx.persistence.shared_skeleton.map((d) =>
       dir(
@@ -121,12 +138,16 @@ export function planServerSetup(ctx: SetupContext): ShellText[] {
     ...writableChecks,
     ...(w.user && (w.mode === 'acl' || w.mode === 'chown')
       ? [
-          sh`if id -u ${w.user} >/dev/null 2>&1; then ${say('ok', `writable_user ${w.user} exists`)}; else ${say('problem', `writable_user ${w.user} does not exist on this host`)}; fi`,
+          sh`if id -u ${w.user} >/dev/null 2>&1; then ${say('ok', `writable_user ${w.user} exists`)}
+else ${say('problem', `writable_user ${w.user} does not exist on this host`)}
+fi`,
         ]
       : []),
     ...(w.mode === 'acl'
       ? [
-          sh`if command -v setfacl >/dev/null 2>&1; then ${say('ok', 'setfacl is installed')}; else ${say('problem', 'writable_mode acl needs setfacl (apt-get install acl)')}; fi`,
+          sh`if command -v setfacl >/dev/null 2>&1; then ${say('ok', 'setfacl is installed')}
+else ${say('problem', 'writable_mode acl needs setfacl (apt-get install acl)')}
+fi`,
         ]
       : []),
     ...ctx.puts.map((f) => put(ctx, f)),

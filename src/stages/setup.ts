@@ -8,7 +8,10 @@ export const setup: Stage<HostContext> = {
   title: 'Prepare the deploy path',
   plan: ({ paths }) => [
     // A real directory named `current` is someone's data; we refuse rather than replace it.
-    sh`if [ -e ${paths.current} ] && [ ! -L ${paths.current} ]; then printf '%s exists and is not a symlink\n' ${paths.current} >&2; exit ${REMOTE_EXIT.currentNotLink}; fi`,
+    sh`if [ -e ${paths.current} ] && [ ! -L ${paths.current} ]; then
+  printf '%s exists and is not a symlink\n' ${paths.current} >&2
+  exit ${REMOTE_EXIT.currentNotLink}
+fi`,
     // .deploy/ holds the lock's owner record, the release log and the manifests: the deploy user's
     // alone. Not even the group: the app user usually shares it (for shared/), and it has no
     // business reading who deploys from where.

@@ -52,13 +52,14 @@ function seedCheck(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
   const links = symlinkBytes(want.symlinks).length;
   const list = path.posix.join(ctx.paths.meta, `seed-${ctx.release}.links`);
   const err = seedErrors(ctx);
+  const mismatch = `the new release, seeded from ${plan.base}, does not hold exactly the ${want.count} files and links it keeps from it; nothing was extracted into it`;
   // FILENAME, not NR == FNR: the list of kept symlinks is often empty.
   const unexpected = `BEGIN { RS = "\\0" } FILENAME == ARGV[1] { want[$0] = 1; next } !($0 in want) { print "  unexpected symlink: " $0 }`;
   return [
     sh`head -c ${links} > ${list}
 __ss_got=$(cd ${ctx.releasePath} && find . -mindepth 1 ! -type d -printf '%P\\0' | LC_ALL=C sort -z | sha256sum)
 if [ "\${__ss_got%% *}" != ${want.digest} ]; then
-  printf 'the new release, seeded from %s, does not hold exactly the %s files and links it keeps from it; nothing was extracted into it\\n' ${plan.base} ${want.count} >&2
+  printf '%s\\n' ${mismatch} >&2
   (cd ${ctx.releasePath} && find . -mindepth 1 -type l -printf '%P\\0') | awk ${unexpected} ${list} - | head -n 10 >&2
   tail -n 5 ${err} >&2 2>/dev/null || :
   rm -f ${list} ${err}
@@ -109,7 +110,10 @@ export const upload: Stage = {
       // The manifest is the archive's last entry: finding it proves the whole archive arrived.
       sh`mkdir -p ${dir} && mv -f -- ${inArchive} ${manifestFile(ctx.paths, ctx.release)}`,
       // Manifests of releases that are gone (pruned, failed, removed by hand) go too.
-      sh`for __m in ${dir}/*.json.gz; do __r=\${__m##*/}; __r=\${__r%.json.gz}; if [ -f "$__m" ] && [ ! -d ${ctx.paths.releases}/"$__r" ]; then rm -f -- "$__m" || exit 1; fi; done`,
+      sh`for __m in ${dir}/*.json.gz; do
+  __r=\${__m##*/}; __r=\${__r%.json.gz}
+  if [ -f "$__m" ] && [ ! -d ${ctx.paths.releases}/"$__r" ]; then rm -f -- "$__m" || exit 1; fi
+done`,
     ];
   },
   // A host that pulls reads the lists and its bundle's URL; the bundle brings the rest.

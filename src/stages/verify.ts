@@ -119,12 +119,14 @@ function planInsideReleases(ctx: VerifyContext): ShellText[] {
   const p = ctx.persistence;
   const shared = [...p.shared_dirs, ...p.shared_files.map((f) => f.path)];
   if (shared.length === 0) return [];
+  const notLinked =
+    ' is a real file or directory inside the release, not a link into shared/: the app wrote it there (the next deploy moves it into shared/ if that release is live)';
   return [
     sh`for __r in ${ctx.paths.releases}/*; do
   [ -d "$__r" ] && [ ! -L "$__r" ] || continue
   for __p in ${shared}; do
     if { [ -e "$__r/$__p" ] || [ -L "$__r/$__p" ]; } && [ ! -L "$__r/$__p" ]; then
-      printf '%s%s %s\n' ${VERIFY_MARKER} fail "releases/\${__r##*/}/$__p is a real file or directory inside the release, not a link to shared/$__p: the app wrote it there (the next deploy moves it into shared/ if that release is live)"
+      printf '%s%s %s%s\n' ${VERIFY_MARKER} fail "releases/\${__r##*/}/$__p" ${notLinked}
     fi
   done
 done`,
@@ -151,7 +153,9 @@ function planLiveChanges(ctx: VerifyContext): ShellText[] {
   __ss_rc=0
   __ss_check_release "$__ss_live" mtime ${out}.$$ > ${out}.$$.report || __ss_rc=$?
   if [ "$__ss_rc" = 0 ]; then printf '%s%s %s\\n' ${VERIFY_MARKER} ok "the live release $__ss_live holds what was deployed (outside shared and writable paths)"
-  else awk -v changed=${CHANGE_MARKER} -v counts=${CHANGES_MARKER} -v unchecked=${UNCHECKED_MARKER} -v verify=${VERIFY_MARKER} -v live="$__ss_live" ${CHANGES_TO_VERIFY} ${out}.$$.report
+  else
+    awk -v changed=${CHANGE_MARKER} -v counts=${CHANGES_MARKER} -v unchecked=${UNCHECKED_MARKER} \\
+      -v verify=${VERIFY_MARKER} -v live="$__ss_live" ${CHANGES_TO_VERIFY} ${out}.$$.report
   fi
   rm -f ${out}.$$ ${out}.$$.report
 fi`,

@@ -32,6 +32,11 @@ export function modeFunction({ mode, user, recursive }: WritableSettings): Shell
   return sh`__ss_mode() { :; }`;
 }
 
+const OUTSIDE = `index($0, ENVIRON["__ss_root"] "/") != 1 {
+  print "refusing to change " $0 ": it is outside the deploy path" > "/dev/stderr"; bad = 1
+}
+END { exit bad }`;
+
 export const writable: Stage = {
   id: 'writable',
   title: 'Make writable directories writable',
@@ -44,7 +49,8 @@ export const writable: Stage = {
       modeFunction(p.writable),
       // The dirs may be links into shared/ (that is the point), but never out of deploy_path; realpath -m
       // resolves them before mkdir, so an uploaded symlink cannot make us create or chmod anything outside.
-      sh`__ss_root=$(cd ${root} && pwd -P) && realpath -m -- ${dirs} | __ss_root="$__ss_root" awk 'index($0, ENVIRON["__ss_root"] "/") != 1 { print "refusing to change " $0 ": it is outside the deploy path" > "/dev/stderr"; bad = 1 } END { exit bad }'`,
+      sh`__ss_root=$(cd ${root} && pwd -P)
+realpath -m -- ${dirs} | __ss_root="$__ss_root" awk ${OUTSIDE}`,
       // One mkdir and one mode call for all: a fork per directory adds up on every deploy.
       sh`mkdir -p -- ${dirs} && __ss_mode ${dirs}`,
     ];

@@ -151,8 +151,10 @@ describe('trash', () => {
     const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
     const out = execFileSync('/bin/sh', ['-c', planEmptyTrash(paths).text], { encoding: 'utf8', env });
     expect(out).toBe('');
-    await expect.poll(() => fs.existsSync(pidFile)).toBe(true);
-    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    // The file exists a moment before `echo` has written into it: wait for the number.
+    const readPid = () => (fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8')) : 0);
+    await expect.poll(readPid).toBeGreaterThan(0);
+    const pid = readPid();
     // Its own session, so the exec channel's process group (and an abort's kill) does not reach it.
     const sid = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[3]);
     expect(sid).not.toBe(process.pid);

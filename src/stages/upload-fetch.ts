@@ -37,7 +37,9 @@ export function fetchSteps(ctx: ReleaseContext, fetch: FetchPlan): ShellText[] {
       : sh`head -c ${urlBytes} | wget -q --tries=3 -O "$__ss_bundle" -i - 2> "$__ss_err" || __ss_fetch_failed 'the fetch bundle'`;
   const getFiles =
     layout.tool === 'curl'
-      ? sh`  head -c ${layout.list} | (cd ${rel} && curl --parallel --parallel-max ${PARALLEL} -sS -f --retry 2 --create-dirs -K -) 2> "$__ss_err" || __ss_fetch_failed 'files'`
+      ? sh`  head -c ${layout.list} |
+    (cd ${rel} && curl --parallel --parallel-max ${PARALLEL} -sS -f --retry 2 --create-dirs -K -) 2> "$__ss_err" ||
+    __ss_fetch_failed 'files'`
       : sh`  head -c ${layout.list} | (cd ${rel} && while IFS= read -r __ss_line; do
     __ss_path=\${__ss_line#* }
     case "$__ss_path" in */*) mkdir -p -- "\${__ss_path%/*}" ;; esac

@@ -45,9 +45,16 @@ function outcome(text: string): 'ok' | string[] {
     const list = err.details.list as string[];
     expect(list.length).toBeGreaterThan(0);
     for (const line of list) expect(line).toMatch(/^deploy\.yml:\d+:\d+: \S/);
-    return list.map((line) => /^deploy\.yml:\d+:\d+: (.+?): /s.exec(line)![1]!);
+    return list.map(problemKey);
   }
 }
+
+/** One name of a dotted key: plain, in JSON quotes when it holds odd characters such as `: `, or `(top level)`. */
+const NAME = String.raw`(?:"(?:\\.|[^"\\])*"|\([^)]*\)|[^\s".:]+)`;
+const PROBLEM = new RegExp(String.raw`^deploy\.yml:\d+:\d+: (${NAME}(?:\.${NAME})*): `, 's');
+
+/** The key a problem line names: `hosts.web.port`, `": "` (a key that is a colon and a space). */
+const problemKey = (line: string): string => PROBLEM.exec(line)![1]!;
 
 /** The key as the loader names it: `hosts.web.port`, with odd names in JSON quotes. */
 const keyOf = (at: Path): string =>
@@ -174,6 +181,14 @@ describe('deploy.yml fuzzing', () => {
       MUTATIONS,
       'each: a valid config, or ECONFIG (exit 2) with file:line:column per problem, one of them naming the changed key; never another exception',
     );
+  });
+
+  it('a problem line is read back as the key it names, odd keys included', () => {
+    expect(problemKey('deploy.yml:2:3: hosts.web.port: expected a number')).toBe('hosts.web.port');
+    expect(problemKey('deploy.yml:9:1: ": ": unknown key')).toBe('": "');
+    expect(problemKey('deploy.yml:9:1: hosts."a: b".port: unknown key')).toBe('hosts."a: b".port');
+    expect(problemKey('deploy.yml:1:1: (yaml): Excessive alias count')).toBe('(yaml)');
+    expect(problemKey('deploy.yml:1:1: (top level): must be a mapping')).toBe('(top level)');
   });
 
   it('an alias bomb is refused without expanding it', () => {

@@ -4,6 +4,7 @@ import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, typ
 import type { z } from 'zod';
 import { DeployError } from '../definitions/errors.js';
 import { interpolate, originKey, type Interpolation } from './interpolate.js';
+import { applyOverrides, overrideAt, type Override } from './overrides.js';
 import { SYSTEM_DIRS } from './paths.js';
 import { configSchema, type Config } from './schema.js';
 import { clipMasked, createMask, type Mask } from './secrets.js';
@@ -15,6 +16,8 @@ export interface ConfigProblem {
   column: number;
   key: string;
   message: string;
+  /** The `-o key` the problem comes from: it has no line in the file. */
+  override?: string;
 }
 
 export interface LoadedConfig {
@@ -23,6 +26,8 @@ export interface LoadedConfig {
   config: Config;
   /** Values that came from the environment; output masks them. */
   secrets: string[];
+  /** Warnings about the file that are not errors; every command prints them. */
+  notes: string[];
 }
 
 type Path = (string | number)[];
@@ -86,17 +91,32 @@ const keyPath = (p: Path): string =>
     .join('.') || '(top level)';
 
 export function formatProblem(p: ConfigProblem): string {
+  if (p.override !== undefined) return `-o ${p.override}: ${p.key}: ${p.message}`;
   return `${p.file}:${p.line}:${p.column}: ${p.key}: ${p.message}`;
 }
 
-/** Parses, interpolates and validates a deploy.yml. Throws ECONFIG with every problem at once. */
-export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+/**
+ * Parses, interpolates and validates a deploy.yml, with `-o key=value` overrides set on top
+ * (validated as if they were in the file). Throws ECONFIG with every problem at once.
+ */
+export function parseConfig(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: readonly Override[] = [],
+): LoadedConfig {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   const problems: ConfigProblem[] = [];
   const add = (at: Path, message: string, key?: string) => {
+    const full = key === undefined ? at : [...at, key];
+    const from = overrideAt(full, overrides, (p) => doc.hasIn(p));
+    if (from) {
+      problems.push({ file, line: 0, column: 0, key: keyPath(full), message, override: from.key });
+      return;
+    }
     const pos = locate(doc, counter, at, key);
-    problems.push({ file, ...pos, key: keyPath(key === undefined ? at : [...at, key]), message });
+    problems.push({ file, ...pos, key: keyPath(full), message });
   };
 
   for (const e of doc.errors) {
@@ -131,8 +151,10 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     throw configError(file, problems);
   }
 
-  const found: Interpolation = { problems: [], secrets: new Set(), origins: new Map() };
-  const value = interpolate(raw, env, found);
+  const found: Interpolation = { problems: [], secrets: new Set(), origins: new Map(), notes: [] };
+  // Overrides come after interpolation: the shell that ran `deploy` already expanded them.
+  const value = interpolate(raw, env, found) as Record<string, unknown>;
+  applyOverrides(value, overrides);
   const { secrets, problems: envProblems } = found;
   for (const p of envProblems) add(p.path, p.message);
   // A value from the environment that fails validation would be quoted in the message.
@@ -197,7 +219,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (problems.length) throw configError(file, problems);
   if (!config.artifacts.store.startsWith('s3://'))
     config.artifacts.store = path.resolve(dir, config.artifacts.store);
-  return { file, dir, config, secrets: [...secrets] };
+  return { file, dir, config, secrets: [...secrets], notes: found.notes ?? [] };
 }
 
 /** The real path of `p`: symlinks of the part that exists resolved, the rest appended. */
@@ -258,7 +280,11 @@ function configError(file: string, problems: ConfigProblem[]): DeployError {
   });
 }
 
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function loadConfig(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: readonly Override[] = [],
+): LoadedConfig {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -268,5 +294,5 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       reason: (e as NodeJS.ErrnoException).code ?? (e as Error).message,
     });
   }
-  return parseConfig(text, file, env);
+  return parseConfig(text, file, env, overrides);
 }

@@ -12,8 +12,19 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-/** The closest known name, if it is close enough to be a typo. */
+/**
+ * The closest known name, if it is close enough to be a typo. A shortened or lengthened name
+ * wins over one a letter away: `host` means `hostname`, not `port`; `keep` means `keep_releases`.
+ */
 export function suggest(word: string, known: readonly string[]): string | undefined {
+  const w = word.toLowerCase();
+  if (w.length >= 3) {
+    const byLength = (a: string, b: string) => a.length - b.length;
+    const longer = known.filter((k) => k.toLowerCase().startsWith(w)).sort(byLength);
+    if (longer.length) return longer[0];
+    const shorter = known.filter((k) => k.length >= 3 && w.startsWith(k.toLowerCase())).sort(byLength);
+    if (shorter.length) return shorter.at(-1);
+  }
   let best: string | undefined;
   let bestScore = Infinity;
   for (const k of known) {

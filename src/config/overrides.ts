@@ -1,0 +1,85 @@
+import { parse } from 'yaml';
+import { DeployError } from '../definitions/errors.js';
+
+/** One `-o key=value` from the command line: a dotted path into deploy.yml and the value to put there. */
+export interface Override {
+  /** As the user wrote it, before the `=`: how an error names it. */
+  key: string;
+  path: (string | number)[];
+  value: unknown;
+}
+
+/**
+ * The value as YAML reads a scalar or a flow collection: `-o keep_releases=1` is a number,
+ * `-o respect_gitignore=false` a boolean, `-o 'exclude=[a, b]'` a list. Anything else stays the
+ * string it was (`-o application=shop: staging` is the name, not a mapping).
+ */
+function readValue(text: string): unknown {
+  if (text === '') return '';
+  try {
+    const v: unknown = parse(text);
+    if (v !== null && typeof v === 'object' && !/^\s*[[{]/.test(text)) return text;
+    return v;
+  } catch {
+    return text;
+  }
+}
+
+/** Parses `key=value` overrides; a malformed one is a usage error naming all of them, before anything runs. */
+export function parseOverrides(specs: readonly string[]): Override[] {
+  const bad: string[] = [];
+  const out: Override[] = [];
+  for (const spec of specs) {
+    const eq = spec.indexOf('=');
+    const key = eq > 0 ? spec.slice(0, eq).trim() : '';
+    const path = key.split('.');
+    if (!key || path.some((seg) => seg === '')) {
+      bad.push(
+        `-o ${spec}: expected key=value with a dotted key, e.g. -o keep_releases=3 or -o hosts.web1.port=2222`,
+      );
+      continue;
+    }
+    out.push({
+      key,
+      path: path.map((seg) => (/^\d+$/.test(seg) ? Number(seg) : seg)),
+      value: readValue(spec.slice(eq + 1)),
+    });
+  }
+  if (bad.length) throw new DeployError('EUSAGE', { reason: bad.join('\n') });
+  return out;
+}
+
+const isContainer = (v: unknown): v is Record<string | number, unknown> => !!v && typeof v === 'object';
+
+/** The document with each override set at its path, later ones winning; missing mappings are created. */
+export function applyOverrides(doc: Record<string, unknown>, overrides: readonly Override[]): void {
+  for (const { path, value } of overrides) {
+    let at: Record<string | number, unknown> = doc;
+    for (const seg of path.slice(0, -1)) {
+      if (!isContainer(at[seg])) at[seg] = {};
+      at = at[seg] as Record<string | number, unknown>;
+    }
+    at[path.at(-1)!] = value;
+  }
+}
+
+const startsWith = (p: readonly (string | number)[], prefix: readonly (string | number)[]) =>
+  prefix.length <= p.length && prefix.every((seg, i) => String(seg) === String(p[i]));
+
+/**
+ * The override a problem at `path` comes from, if any: the problem lies under what it set, or in a
+ * mapping only it created (a key then missing there). Such a problem has no line in the file.
+ */
+export function overrideAt(
+  path: readonly (string | number)[],
+  overrides: readonly Override[],
+  inFile: (path: readonly (string | number)[]) => boolean,
+): Override | undefined {
+  return [...overrides]
+    .reverse()
+    .find(
+      (o) =>
+        startsWith(path, o.path) ||
+        (path.length > 1 && startsWith(o.path, path.slice(0, -1)) && !inFile(path.slice(0, -1))),
+    );
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/load.js';
+import { parseOverrides } from '../../../src/config/overrides.js';
+import { suggest } from '../../../src/config/suggest.js';
+import { DeployError } from '../../../src/definitions/errors.js';
+
+const FILE = `application: shop
+keep_releases: 5
+hosts:
+  web1:
+    deploy_path: /srv/shop
+`;
+
+const load = (...specs: string[]) => parseConfig(FILE, 'deploy.yml', {}, parseOverrides(specs));
+
+function problems(text: string, ...specs: string[]): string[] {
+  try {
+    parseConfig(text, 'deploy.yml', {}, parseOverrides(specs));
+  } catch (e) {
+    expect(e).toBeInstanceOf(DeployError);
+    expect((e as DeployError).code).toBe('ECONFIG');
+    return (e as DeployError).details.list as string[];
+  }
+  throw new Error('expected a config error');
+}
+
+describe('-o key=value', () => {
+  it('sets values at dotted keys, typed as YAML reads them; later ones win; missing mappings are created', () => {
+    const { config } = load(
+      'keep_releases=1',
+      'hosts.web1.port=2222',
+      'hosts.web1.labels.role=web',
+      'respect_gitignore=false',
+      'exclude=[a, "b c"]',
+      'application=shop: staging',
+      'keep_releases=3',
+    );
+    expect(config.keep_releases).toBe(3);
+    expect(config.hosts.web1).toMatchObject({ port: 2222, labels: { role: 'web' } });
+    expect(config.respect_gitignore).toBe(false);
+    expect(config.exclude).toEqual(['a', 'b c']);
+    expect(config.application).toBe('shop: staging');
+  });
+
+  it('is checked like the file; a problem names the -o instead of a line; every problem at once', () => {
+    expect(
+      problems(`${FILE}keep_release: 2\n`, 'keep_releases=0', 'hosts.web1.hostnme=x', 'hosts.web2.port=22'),
+    ).toEqual([
+      '-o keep_releases: keep_releases: Too small: expected number to be >=1',
+      '-o hosts.web1.hostnme: hosts.web1.hostnme: unknown key `hostnme` — did you mean `hostname`?',
+      '-o hosts.web2.port: hosts.web2.deploy_path: is required (string)',
+      // The file's own problem keeps its line and column.
+      'deploy.yml:6:1: keep_release: unknown key `keep_release` — did you mean `keep_releases`?',
+    ]);
+  });
+
+  it('a malformed override is a usage error naming it, before anything is read', () => {
+    for (const bad of ['keep_releases', '=1', 'hosts..port=1']) {
+      let error: DeployError | undefined;
+      try {
+        parseOverrides([bad]);
+      } catch (e) {
+        error = e as DeployError;
+      }
+      expect(error?.code, bad).toBe('EUSAGE');
+      expect(error?.message).toContain(`-o ${bad}: expected key=value`);
+    }
+  });
+});
+
+describe('did you mean', () => {
+  it('prefers a longer or shorter name over one a letter away: host is hostname, not port', () => {
+    const hostKeys = ['hostname', 'host_key_checking', 'port', 'user', 'deploy_path', 'stage'];
+    expect(suggest('host', hostKeys)).toBe('hostname');
+    expect(suggest('stages', hostKeys)).toBe('stage');
+    expect(suggest('hostnme', hostKeys)).toBe('hostname');
+    expect(suggest('prot', hostKeys)).toBe('port');
+    expect(suggest('keep', ['keep_releases', 'exclude'])).toBe('keep_releases');
+  });
+});

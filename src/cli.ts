@@ -15,6 +15,35 @@ const atLeastOne = (v: string): number => {
 
 const selectorArg = ['[selector...]', 'host alias, stage, label=value, or all'] as const;
 
+const count = (_v: string, previous: number): number => previous + 1;
+const collect = (v: string, all: string[]): string[] => [...all, v];
+
+/**
+ * `deploy run web1 uname -a`: everything after the selector is the command, whatever it looks
+ * like (commander would take `-a` for an option of ours, and `-c` for --config). A `--` is put
+ * after the selector unless the user wrote one; options before `run` and its selector stay ours.
+ */
+export function separateRunCommand(argv: readonly string[], takesValue: ReadonlySet<string>): string[] {
+  const out = [...argv];
+  let i = 2;
+  const nextOperand = (): number => {
+    for (; i < out.length; i++) {
+      const t = out[i]!;
+      if (t === '--') return -1;
+      if (!t.startsWith('-') || t === '-') return i;
+      if (takesValue.has(t)) i++;
+    }
+    return -1;
+  };
+  const at = nextOperand();
+  if (at < 0 || out[at] !== 'run') return out;
+  i = at + 1;
+  const selector = nextOperand();
+  if (selector >= 0 && out[selector + 1] !== '--' && selector + 1 < out.length)
+    out.splice(selector + 1, 0, '--');
+  return out;
+}
+
 /**
  * argv in, exit code out: commander parses, the commands in src/commands do the work. Each
  * command's module is imported inside its action, so `--help`, `releases` or `rollback` do not
@@ -26,11 +55,29 @@ export async function main(argv: string[]): Promise<number> {
     .name('deploy')
     .description('Atomic, zero-data-loss deployments over SSH.')
     .version(version, '-V, --version')
+    // Subcommands copy these settings when they are created: set before any is.
+    .configureHelp({ showGlobalOptions: true })
+    .helpCommand(true)
     .option('-c, --config <file>', 'configuration file', 'deploy.yml')
-    .option('--verbose', 'more output')
+    .option(
+      '-o, --option <key=value>',
+      'override a deploy.yml value (dotted key, e.g. keep_releases=3 or hosts.web1.port=2222); repeatable',
+      collect,
+      [] as string[],
+    )
+    .option('-v, --verbose', 'more output: -v each stage’s commands, -vv every remote script', count, 0)
+    .option('-q, --quiet', 'errors and the summary only')
+    .option('--log <file>', 'append the full transcript (masked, timestamped, as -vv) to a file')
     .option('--json', 'print one JSON result object on stdout at the end')
+    .option(
+      '-y, --yes',
+      'answer yes to the confirmation of a `confirm: true` host (needed without a terminal)',
+    )
     .option('--parallel <n>', 'hosts at once', atLeastOne)
-    .option('--dry-run', 'read the hosts and print the scripts a deploy would run; change nothing')
+    .option(
+      '--dry-run',
+      'read the hosts and print the plan (what would be sent, linked and run); change nothing',
+    )
     .option('--limit <n>', 'only the first n selected hosts (a trial run)', atLeastOne)
     .option('--no-atomic', 'let each host switch as soon as it is ready instead of all together')
     .option(
@@ -54,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('hosts')
-    .description('list the hosts a selector picks, without connecting')
+    .description('list the hosts a selector picks (every host without one), without connecting')
     .argument(...selectorArg)
     .action(async (selector: string[], _o, cmd: Command) => {
       const { hostsCommand } = await import('./commands/hosts.js');
@@ -120,12 +167,28 @@ export async function main(argv: string[]): Promise<number> {
     });
   program
     .command('run')
-    .description('run a command in current on each selected host: deploy run <selector> -- <command>')
+    .description('run a command in current on each selected host: deploy run <selector> <command...>')
     .argument('<selector>', selectorArg[1])
-    .argument('<command...>', 'the command, after --')
+    .argument('<command...>', 'the command: everything after the selector (or after --)')
     .action(async (selector: string, command: string[], _o, cmd: Command) => {
       const { runCommand } = await import('./commands/run.js');
       code = await runCommand({ ...cmd.optsWithGlobals(), selector, command, signal: interruptSignal() });
+    });
+  program
+    .command('task')
+    .description('run a task of deploy.yml in current on each selected host, under the deploy lock')
+    .argument('<name>', 'the task, as named under `tasks:`')
+    .argument(...selectorArg)
+    .action(async (name: string, selector: string[], _o, cmd: Command) => {
+      const { taskCommand } = await import('./commands/task.js');
+      code = await taskCommand({ ...cmd.optsWithGlobals(), name, selector, signal: interruptSignal() });
+    });
+  program
+    .command('list')
+    .description('print what a deploy runs, stage by stage with the hooks around each, and the tasks')
+    .action(async (_o, cmd: Command) => {
+      const { listCommand } = await import('./commands/list.js');
+      code = await listCommand(cmd.optsWithGlobals());
     });
 
   program
@@ -185,14 +248,19 @@ export async function main(argv: string[]): Promise<number> {
       code = await initCommand(cmd.optsWithGlobals());
     });
 
+  const takesValue = new Set(
+    program.options
+      .filter((o) => o.required || o.optional)
+      .flatMap((o) => [o.short, o.long].filter((f): f is string => !!f)),
+  );
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(separateRunCommand(argv, takesValue));
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
       return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     const { reportUncaught } = await import('./commands/uncaught-error.js');
-    return reportUncaught(e, program.opts().config as string | undefined);
+    return reportUncaught(e, program.opts());
   }
 }

@@ -1,14 +1,11 @@
 import { rollout } from '../engine/rollout.js';
+import { selectHosts } from '../engine/selector.js';
+import { confirmRun, question, type Ask } from './confirm-run.js';
 import { dryRunCommand } from './dry-run.js';
-import { applySourceFlags, loadForOutput, printErrors } from './lifecycle-options.js';
+import { applySourceFlags, loadForOutput, printErrors, type LifecycleOptions } from './lifecycle-options.js';
 import { keepOldGenerationSmall } from './process-memory.js';
 
-export interface DeployCommandOptions {
-  config: string;
-  selector: string[];
-  verbose?: boolean;
-  json?: boolean;
-  parallel?: number;
+export interface DeployCommandOptions extends LifecycleOptions {
   limit?: number;
   /** false with `--no-atomic`: each host switches when it is ready. */
   atomic?: boolean;
@@ -20,6 +17,8 @@ export interface DeployCommandOptions {
   /** `--artifact <id>`: deploy that artifact from the store; overrides `artifact:` and `revision:`. */
   artifact?: string;
   signal?: AbortSignal;
+  /** For tests: answers the confirmation of a `confirm: true` host. */
+  ask?: Ask;
 }
 
 export async function deployCommand(o: DeployCommandOptions): Promise<number> {
@@ -28,6 +27,9 @@ export async function deployCommand(o: DeployCommandOptions): Promise<number> {
   keepOldGenerationSmall();
   const { loaded, out } = loadForOutput(o);
   applySourceFlags(loaded.config, o);
+  const { config } = loaded;
+  const selected = selectHosts(config, o.selector, o.limit);
+  await confirmRun(config, selected, question(`Deploy ${config.application} to`, selected), o);
   const result = await rollout({
     loaded,
     selector: o.selector,

@@ -1,18 +1,19 @@
 import { selectHosts } from '../engine/selector.js';
 import { formatTable } from '../ui/table.js';
-import { loadForOutput } from './lifecycle-options.js';
+import { loadForOutput, type CommonOptions } from './lifecycle-options.js';
 
-export interface HostsCommandOptions {
-  config: string;
+export interface HostsCommandOptions extends CommonOptions {
   selector: string[];
   limit?: number;
-  json?: boolean;
 }
 
-/** `deploy hosts [selector]`: what a selector picks, without contacting anything. */
+/**
+ * `deploy hosts [selector]`: what a selector picks, without contacting anything; without one,
+ * every host (not the default selector: the question is what there is).
+ */
 export async function hostsCommand(o: HostsCommandOptions): Promise<number> {
   const { loaded, out } = loadForOutput(o);
-  const hosts = selectHosts(loaded.config, o.selector, o.limit);
+  const hosts = selectHosts(loaded.config, o.selector.length ? o.selector : ['all'], o.limit);
   if (o.json) {
     out.json(hosts.map((h) => ({ alias: h.alias, ...h.host })));
     return 0;

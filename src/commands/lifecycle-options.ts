@@ -1,37 +1,66 @@
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { configMask, createMask } from '../config/secrets.js';
+import { parseOverrides } from '../config/overrides.js';
+import { configMask, createMask, type Mask } from '../config/secrets.js';
 import type { Config } from '../config/schema.js';
 import { DeployError } from '../definitions/errors.js';
 import { createOutput, type Output } from '../ui/output.js';
 
-/** What every lifecycle subcommand takes from the command line. */
-export interface LifecycleOptions {
+/** The global options every command takes (see cli.ts). */
+export interface CommonOptions {
   config: string;
-  selector: string[];
+  /** `-o key=value`, repeatable. */
+  option?: string[];
   json?: boolean;
-  verbose?: boolean;
+  /** How many -v. */
+  verbose?: number;
+  quiet?: boolean;
+  /** `--log <file>`. */
+  log?: string;
+  /** `--yes`: the confirmation of a `confirm: true` host is given. */
+  yes?: boolean;
+}
+
+/** What every lifecycle subcommand takes from the command line. */
+export interface LifecycleOptions extends CommonOptions {
+  selector: string[];
   parallel?: number;
   signal?: AbortSignal;
 }
 
-/** The configuration, and the output that hides everything it makes secret. */
+/**
+ * The configuration with its `-o` overrides, and the output that hides everything it makes
+ * secret (writing the log file too, with --log). The configuration's warnings are printed here,
+ * once, whatever the command.
+ */
 export function loadForOutput(
-  o: { config: string },
+  o: CommonOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): { loaded: LoadedConfig; out: Output } {
-  const loaded = loadConfig(o.config, env);
-  return { loaded, out: createOutput({ mask: configMask(loaded, env), env }) };
+  const loaded = loadConfig(o.config, env, parseOverrides(o.option ?? []));
+  const out = createOutput({ mask: configMask(loaded, env), env, log: o.log, quiet: o.quiet });
+  for (const note of loaded.notes) out.warn(`${loaded.file}: ${note}`);
+  return { loaded, out };
 }
 
 /**
  * For an error that escaped a command: the same mask when the configuration still loads, else
  * the environment's own secrets (the SSH key and passphrase).
  */
-export function fallbackOutput(configFile: string | undefined, env: NodeJS.ProcessEnv = process.env): Output {
+export function fallbackOutput(
+  o: Partial<CommonOptions> | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Output {
+  let mask: Mask;
   try {
-    return loadForOutput({ config: configFile ?? 'deploy.yml' }, env).out;
+    mask = configMask(loadConfig(o?.config ?? 'deploy.yml', env, parseOverrides(o?.option ?? [])), env);
   } catch {
-    return createOutput({ mask: createMask([], env), env });
+    mask = createMask([], env);
+  }
+  try {
+    return createOutput({ mask, env, log: o?.log });
+  } catch {
+    // The log file cannot be opened: the error at hand is still printed.
+    return createOutput({ mask, env });
   }
 }
 

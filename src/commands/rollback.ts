@@ -1,13 +1,23 @@
 import { rollback } from '../engine/rollback.js';
+import { selectHosts } from '../engine/selector.js';
+import { confirmRun, question, type Ask } from './confirm-run.js';
 import { loadForOutput, printErrors, type LifecycleOptions } from './lifecycle-options.js';
 
 export interface RollbackCommandOptions extends LifecycleOptions {
   to?: string;
   force?: boolean;
+  ask?: Ask;
 }
 
 export async function rollbackCommand(o: RollbackCommandOptions): Promise<number> {
   const { loaded, out } = loadForOutput(o);
+  const selected = selectHosts(loaded.config, o.selector);
+  await confirmRun(
+    loaded.config,
+    selected,
+    question(`Roll back ${loaded.config.application} on`, selected),
+    o,
+  );
   const result = await rollback({
     loaded,
     selector: o.selector,

@@ -8,16 +8,18 @@ import { MemoryReporter } from '../engine/reporter.js';
 import { stripMarkers } from '../remote/transport.js';
 import { runInCurrent } from '../stages/run-command.js';
 import { formatError } from '../ui/print-error.js';
-import { loadForOutput } from './lifecycle-options.js';
+import { selectHosts } from '../engine/selector.js';
+import { confirmRun, question, type Ask } from './confirm-run.js';
+import { loadForOutput, type CommonOptions } from './lifecycle-options.js';
 
-export interface RunCommandOptions {
-  config: string;
+export interface RunCommandOptions extends CommonOptions {
   selector: string;
   /** Words after `--`, joined with spaces as ssh joins them. */
   command: string[];
   parallel?: number;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  ask?: Ask;
 }
 
 interface HostResult {
@@ -38,7 +40,14 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   const { loaded, out } = loadForOutput(o, env);
   const command = o.command.join(' ').trim();
   if (!command)
-    throw new DeployError('EUSAGE', { reason: 'no command given: deploy run <selector> -- <command>' });
+    throw new DeployError('EUSAGE', { reason: 'no command given: deploy run <selector> <command...>' });
+  const selected = selectHosts(loaded.config, o.selector);
+  await confirmRun(
+    loaded.config,
+    selected,
+    question(`Run \`${command}\` (${loaded.config.application}) on`, selected),
+    o,
+  );
   // Connection warnings (e.g. a host key learned) are printed as they come, like the output.
   const reporter = new MemoryReporter();
   reporter.log = (_level, message, host) => out.stderr(prefixed(host ?? '', `warning: ${message}`));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HOOK_STAGES } from '../definitions/hook-points.js';
+import { HOOK_EVENTS, HOOK_STAGES } from '../definitions/hook-points.js';
 
 const taskName = z
   .string()
@@ -18,10 +18,18 @@ const filters = {
 };
 
 export const stepSchema = z.union([
-  z.string().min(1).describe('A remote command, run with /bin/sh in the release directory.'),
+  z
+    .string()
+    .min(1)
+    .describe(
+      'A remote command, run with /bin/sh in the release directory. `${VAR}` is the shell’s (the server’s) variable; `${{ env.VAR }}` is this machine’s, masked in output.',
+    ),
   z
     .strictObject({
-      run: z.string().min(1).describe('The command.'),
+      run: z
+        .string()
+        .min(1)
+        .describe('The command (`${VAR}` is the shell’s, `${{ env.VAR }}` this machine’s).'),
       local: z
         .boolean()
         .default(false)
@@ -41,29 +49,53 @@ export type Step = z.output<typeof stepSchema>;
 
 const stepList = z.array(stepSchema);
 
-// A strict object rather than a record, so an unknown stage gets the loader's "did you mean".
-const pointMap = (when: string) =>
-  z
-    .strictObject(
-      Object.fromEntries(
-        HOOK_STAGES.map((stage) => [stage, stepList.optional().describe(`Steps run ${when} \`${stage}\`.`)]),
-      ) as Record<(typeof HOOK_STAGES)[number], z.ZodOptional<typeof stepList>>,
-    )
-    .default({})
-    .describe(`Steps run ${when} the named stage, in list order.`);
+type Points<K extends string> = Record<K, z.ZodOptional<typeof stepList>>;
+const stagePoints = (when: string) =>
+  Object.fromEntries(
+    HOOK_STAGES.map((stage) => [stage, stepList.optional().describe(`Steps run ${when} \`${stage}\`.`)]),
+  ) as Points<(typeof HOOK_STAGES)[number]>;
 
+const EVENT_WHEN: Record<(typeof HOOK_EVENTS)[number], string> = {
+  success: 'once a deploy went through on every host (after the unlock), in the new release',
+  failure:
+    'once a deploy failed, was interrupted or switched back, on every host still reachable, in deploy_path; SHIPSHAPE_ERROR says why',
+};
+const eventPoints = Object.fromEntries(
+  HOOK_EVENTS.map((event) => [
+    event,
+    stepList
+      .optional()
+      .describe(
+        `Steps run ${EVENT_WHEN[event]}. A failing step is reported and never changes the exit code.`,
+      ),
+  ]),
+) as Points<(typeof HOOK_EVENTS)[number]>;
+
+// Strict objects rather than records, so an unknown stage gets the loader's "did you mean".
 export const hooksSchema = z
   .strictObject({
-    before: pointMap('before'),
-    after: pointMap('after'),
+    before: z
+      .strictObject(stagePoints('before'))
+      .default({})
+      .describe('Steps run before the named stage, in list order.'),
+    after: z
+      .strictObject({ ...stagePoints('after'), ...eventPoints })
+      .default({})
+      .describe(
+        'Steps run after the named stage, in list order, and at the end of a deploy by its outcome (`success`, `failure`).',
+      ),
   })
   .default({ before: {}, after: {} })
-  .describe('Steps around stages: `hooks.before.symlink`, `hooks.after.rollback`, …');
+  .describe(
+    'Steps around stages: `hooks.before.symlink`, `hooks.after.rollback`, `hooks.after.failure`, …; they see the release in SHIPSHAPE_* variables.',
+  );
 
 export const tasksSchema = z
   .record(taskName, stepList)
   .default({})
-  .describe('Named step lists, used from hooks with `{ task: <name> }`.');
+  .describe(
+    'Named step lists: run with `deploy task <name> [selector]` (in `current`, under the lock), or from hooks with `{ task: <name> }`.',
+  );
 
 const URL_OR_COMMAND = 'set exactly one of `url` and `command`';
 

@@ -4,6 +4,7 @@ import { SYSTEM_DIRS, isNormalizedAbsolute, isSafeRelative, stripTrailingSlash }
 import { persistenceSettings } from './persistence-schema.js';
 import { artifactSettings, fetchMode } from './artifacts-schema.js';
 import { checkTaskReferences, healthcheckSchema, hooksSchema, tasksSchema } from './hooks-schema.js';
+import { notifySchema } from './notify-schema.js';
 
 /** Subcommands: a host or stage with one of these names would make `deploy <name>` ambiguous. */
 export const RESERVED_NAMES = [
@@ -20,6 +21,9 @@ export const RESERVED_NAMES = [
   'config',
   'build',
   'artifacts',
+  'task',
+  'list',
+  'help',
   'all',
 ];
 
@@ -125,6 +129,12 @@ export const hostSchema = z
     local: z.boolean().default(false).describe('Deploy on this machine with child processes instead of SSH.'),
     healthcheck: healthcheckSchema.optional().describe('Overrides the top-level healthcheck for this host.'),
     fetch: fetchMode.optional().describe('Overrides the top-level `fetch` for this host.'),
+    confirm: z
+      .boolean()
+      .optional()
+      .describe(
+        'Ask "Deploy <application> to <hosts>? [y/N]" before a deploy, rollback, task or run that selects this host; without a terminal refuse (exit 2) unless --yes.',
+      ),
   })
   .superRefine(
     (h, ctx) => {
@@ -166,7 +176,9 @@ export const configSchema = z
       .int()
       .min(1)
       .default(5)
-      .describe('How many successful releases to keep; older ones are pruned.'),
+      .describe(
+        'How many successful releases to keep; older ones are pruned. The release live before a deploy stays as the rollback target, unless this is 1.',
+      ),
     exclude: z
       .array(z.string().min(1))
       .default([])
@@ -228,6 +240,13 @@ export const configSchema = z
       .min(1)
       .optional()
       .describe('Selector used when `deploy` is run without one.'),
+    confirm: z
+      .union([z.boolean(), z.array(z.string().min(1))])
+      .default(false)
+      .describe(
+        'true: ask before every deploy, rollback, task or run; a list of selectors (`[production, role=db]`): ask when the run selects a host one of them picks. Without a terminal the run is refused (exit 2) unless --yes.',
+      ),
+    notify: notifySchema.optional(),
     ssh_config_file: z
       .string()
       .min(1)

@@ -38,6 +38,26 @@ export const ERRORS = {
         : 'no selector given and no default_selector set',
     hint: (d) => `Choose one of: ${s(d.choices)}`,
   },
+  ECONFIRM: {
+    exit: EXIT.usage,
+    message: (d) =>
+      d.declined
+        ? `not confirmed: nothing was done on ${s(d.hosts)}`
+        : `${s(d.confirming)} ask(s) for a confirmation (confirm: true in deploy.yml) and there is no terminal to answer it`,
+    hint: (d) =>
+      d.declined
+        ? 'Run it again and answer y to go ahead.'
+        : 'No host was contacted. Run it on a terminal to answer, or pass --yes where it is meant to run unattended (CI).',
+  },
+  ETASK: {
+    exit: EXIT.failed,
+    message: (d) =>
+      `${s(d.host)}: task \`${s(d.task)}\` failed (exit ${s(d.exitCode)})\n  command: ${s(d.command)}\n  output: ${s(d.stderr) || '(empty)'}`,
+    hint: (d) =>
+      d.noRelease
+        ? `Nothing is deployed on ${s(d.host)} yet: run \`deploy ${s(d.host)}\` first.`
+        : `Its output is above; \`deploy ssh ${s(d.host)}\` opens a shell in current. The deploy lock was released.`,
+  },
   EQUOTE: {
     exit: EXIT.usage,
     message: (d) => `refusing to pass ${s(d.value)} to a shell: it contains a NUL byte or is not a number`,
@@ -222,9 +242,11 @@ export const ERRORS = {
     exit: (d) => (d.signal === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint),
     message: (d) => `interrupted by ${s(d.signal)}`,
     hint: (d) =>
-      d.switched
-        ? 'The new release was already live and stays live.'
-        : '`current` was not touched; the incomplete release was removed.',
+      d.task
+        ? `The task \`${s(d.task)}\` was stopped on every host and the deploy lock released; \`current\` was not touched.`
+        : d.switched
+          ? 'The new release was already live and stays live.'
+          : '`current` was not touched; the incomplete release was removed.',
   },
   EKNOWNHOSTS: {
     exit: EXIT.usage,

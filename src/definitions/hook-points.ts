@@ -19,6 +19,13 @@ export const HOOK_STAGES = [
 ] as const;
 
 export type HookStage = (typeof HOOK_STAGES)[number];
+
+/**
+ * Points that are no stage: the end of a deploy, by its outcome. Only `hooks.after` has them.
+ * `failure` covers every deploy that did not go through: failed, interrupted, switched back.
+ */
+export const HOOK_EVENTS = ['success', 'failure'] as const;
+export type HookEvent = (typeof HOOK_EVENTS)[number];
 export type HookWhen = 'before' | 'after';
 
 /** Stages that run before the release directory exists: their hooks run in deploy_path. */

@@ -36,7 +36,8 @@ set -e`;
 export function composeScript(stages: readonly PlannedStage[]): ShellText {
   const out = [PROLOGUE, reportPgid];
   for (const stage of stages) {
-    out.push(sh`__ss_stage=${stage.id} __ss_step=0; printf '%s%s\\n' ${STAGE_MARKER} ${stage.id} >&2`);
+    // On a line of its own even when a hook's last line had no newline: the reader drops the blank line.
+    out.push(sh`__ss_stage=${stage.id} __ss_step=0; printf '\\n%s%s\\n' ${STAGE_MARKER} ${stage.id} >&2`);
     stage.commands.forEach((cmd, i) => {
       if (i > 0) out.push(sh`__ss_step=${i}`);
       out.push(cmd);

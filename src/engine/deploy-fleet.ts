@@ -21,6 +21,7 @@ import { nextReleaseName } from '../layout/release-log.js';
 import { liveRelease, parseRemoteState, type RemoteState } from '../layout/remote-state.js';
 import type { Reporter } from './reporter.js';
 import type { RunInfo } from '../layout/run-info.js';
+import { hostRunContext, localRunContext, selectedRunContext, type RunContext } from './hook-env.js';
 import type { SelectedHost } from './selector.js';
 import { switchBackAll } from './switch-back.js';
 import { passedSwitch, type SwitchPoint } from './switch-point.js';
@@ -61,6 +62,8 @@ export interface Fleet {
   configFile?: string;
   /** Fetch bundles put in the artifact store for this deploy; removed when the upload is over. */
   fetchBundles?: string[];
+  /** Who runs the deploy, from where, and as which command: the lock's owner record, the hooks' SHIPSHAPE_USER. */
+  run: RunInfo;
 }
 
 type Phase = readonly Pick<Stage, 'id'>[];
@@ -82,11 +85,21 @@ export async function each(
   });
 }
 
+/** What a step on this machine sees of the fleet: every host as far as the run knows it. */
+export function fleetContext(fleet: Fleet): RunContext {
+  const contexts = fleet.hosts.map((h) => {
+    const ctx = h.ctx ?? h.hostCtx;
+    return ctx ? hostRunContext(ctx) : selectedRunContext(fleet.config.application, fleet.run.user, h);
+  });
+  return localRunContext(contexts as [RunContext, ...RunContext[]]);
+}
+
 const localOptions = (fleet: Fleet) => ({
   cwd: fleet.localCwd ?? fleet.config.source,
   reporter: fleet.reporter,
   signal: fleet.signal,
   mask: fleet.mask,
+  context: fleetContext(fleet),
 });
 
 /** A failing local step fails the deploy on every host, like a failing stage would. */
@@ -105,12 +118,7 @@ const localStepAfterSwitch = (fleet: Fleet, phase: Phase, when: 'before' | 'afte
   );
 
 /** Connects every host before any is locked, so an unreachable host fails the run early. */
-export async function connectAll(
-  fleet: Fleet,
-  pool: ConnectionPool,
-  run: RunInfo,
-  lockToken: string,
-): Promise<void> {
+export async function connectAll(fleet: Fleet, pool: ConnectionPool, lockToken: string): Promise<void> {
   await each(fleet, fleet.hosts, async (h) => {
     await pool.with(h.alias, async () => undefined);
     const transport = pool.transportFor(h.alias, h.host.local ? 'local' : 'ssh');
@@ -121,7 +129,7 @@ export async function connectAll(
       host: h.host,
       config: fleet.config,
       paths,
-      run,
+      run: fleet.run,
       lockToken,
       mask: fleet.mask,
       persistence: fleet.persistence,

@@ -16,6 +16,7 @@ import { ConnectionPool } from './connection-pool.js';
 import {
   abortAll,
   connectAll,
+  fleetContext,
   finishAll,
   hasFailed,
   isLive,
@@ -31,12 +32,16 @@ import {
 import { interruption, worstError } from './exit-status.js';
 import { dropFetchBundles, planFetches } from './plan-fetch.js';
 import { storeReach } from '../stages/store-reach.js';
+import { eventOf, finishRun, runRemoteEventHooks, runSummary } from './events.js';
+import { localRunContext, selectedRunContext, type RunContext } from './hook-env.js';
+import { notify } from './notify.js';
 import { gateOnHealth, healthcheckFor } from './health.js';
 import { hookBook, type HookBook } from './hooks.js';
 import { runLocalHooks } from './hooks-local.js';
 import { deployPhases, phaseStageInfo } from './hooks-phases.js';
 import type { HostOutcome, Reporter, StageInfo } from './reporter.js';
-import { readRunInfo } from '../layout/run-info.js';
+import { readRunInfo, type RunInfo } from '../layout/run-info.js';
+import type { Mask } from '../config/secrets.js';
 import { selectHosts, type SelectedHost } from './selector.js';
 import { checkSource, prepareSource, readSource, type SourceCheck } from './prepare-source.js';
 
@@ -72,6 +77,8 @@ export interface DeployResult {
   exitCode: number;
   outcomes: HostOutcome[];
   error?: DeployError;
+  /** What the run's local event steps see: the hosts as far as the run got with them. */
+  context?: RunContext;
 }
 
 /** What a deploy reads on this machine before touching any host. */
@@ -97,12 +104,32 @@ export function deployStageInfo(
     !!config.artifact &&
     config.artifacts.store.startsWith('s3://') &&
     selected.some((s) => (s.host.fetch ?? config.fetch) !== 'push');
+  const events = (['success', 'failure'] as const).filter((e) => book.hasRemote('after', e));
   return [
     ...phaseStageInfo(deployPhases(book)),
     ...(mayPull ? [{ id: storeReach.id, title: storeReach.title }] : []),
     ...(checksHealth ? [{ id: 'healthcheck', title: 'Check the new release' }] : []),
+    ...events.map((e) => ({ id: `after:${e}`, title: `Hooks after ${e}` })),
   ];
 }
+
+/** The selected hosts as a step on this machine sees them before any is contacted (a build). */
+export const selectionContext = (
+  config: Config,
+  selected: readonly SelectedHost[],
+  user: string,
+  revision?: string,
+): RunContext =>
+  localRunContext(
+    selected.map((s) => ({ ...selectedRunContext(config.application, user, s), revision })) as [
+      RunContext,
+      ...RunContext[],
+    ],
+  );
+
+/** The selector as the run names it in notifications: as typed, or the default one. */
+export const selectorText = (config: Config, selector: DeployOptions['selector']): string =>
+  (typeof selector === 'string' ? selector : (selector ?? []).join(' ')) || config.default_selector || '';
 
 /**
  * Local steps up to the upload (builds) run first, so a broken build fails before any host is
@@ -117,6 +144,8 @@ export async function prepareDeploy(
   reporter: Reporter,
   signal?: AbortSignal,
   check?: SourceCheck,
+  /** What the build steps see: the selected hosts, before any is contacted. */
+  context?: RunContext,
 ): Promise<PreparedDeploy> {
   const { config } = loaded;
   const phases = deployPhases(book);
@@ -127,6 +156,7 @@ export async function prepareDeploy(
           reporter,
           signal,
           mask: configMask(loaded),
+          context: context && { ...context, revision: context.revision ?? check?.commit?.sha },
         })
     : undefined;
   const { source, cwd, dispose } = await prepareSource(
@@ -153,7 +183,10 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const book = options.prepared?.book ?? hookBook(config, selected);
   // Before any host is contacted: a bad recipe or persistence setting is a usage error (exit 2).
   const persistence = options.prepared?.persistence ?? basePersistence(config);
+  const env = options.env ?? process.env;
+  const now = () => options.now?.() ?? new Date();
   const fleet: Fleet = {
+    run: readRunInfo(options.command ?? 'deploy', env, now()),
     hosts: selected.map((s) => ({ ...s, state: 'new', started: Date.now() })),
     config,
     reporter,
@@ -171,6 +204,9 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     selected.map((s) => s.alias),
     deployStageInfo(config, selected, book),
   );
+  const startedAt = Date.now();
+  const selector = selectorText(config, options.selector);
+  await notifyStart(config, selected, { selector, run: fleet.run, reporter, mask: fleet.mask, startedAt });
   let result: DeployResult | undefined;
   let preparing: Promise<PreparedDeploy | undefined> | undefined;
   try {
@@ -180,7 +216,8 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
       return undefined;
     });
     if (!check) return (result = resultOf(fleet));
-    preparing = prepareDeploy(loaded, book, reporter, options.signal, check).catch((e: unknown) => {
+    const context = selectionContext(config, selected, fleet.run.user);
+    preparing = prepareDeploy(loaded, book, reporter, options.signal, check, context).catch((e: unknown) => {
       for (const h of fleet.hosts) h.error ??= toDeployError(e, 'local');
       return undefined;
     });
@@ -194,9 +231,74 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     }
     return result;
   } finally {
-    await (await preparing)?.dispose();
-    await reporter.end(result?.outcomes ?? outcomesOf(fleet.hosts));
+    const prepared = await preparing;
+    await prepared?.dispose();
+    const r = result ?? resultOf(fleet);
+    const context = r.context ?? fleetContext(fleet);
+    await finishDeploy(r, {
+      config,
+      book,
+      selector,
+      context,
+      run: fleet.run,
+      startedAt,
+      reporter,
+      mask: fleet.mask,
+    });
+    await reporter.end(r.outcomes);
   }
+}
+
+/** A deploy's end on this machine, once its result is known: its local event steps, its notifications. */
+export const finishDeploy = (
+  r: DeployResult,
+  o: {
+    config: Config;
+    book: HookBook;
+    selector: string;
+    context: RunContext;
+    run: RunInfo;
+    startedAt: number;
+    reporter: Reporter;
+    mask: Mask;
+  },
+): Promise<void> =>
+  finishRun({
+    ...o,
+    event: eventOf(r.exitCode),
+    outcomes: r.outcomes,
+    release: r.release,
+    revision: r.revision,
+    error: r.error,
+    ci: o.run.ci,
+    cwd: o.config.source,
+  });
+
+/** The opt-in `start` notification: before any host is contacted. */
+export async function notifyStart(
+  config: Config,
+  selected: readonly SelectedHost[],
+  o: { selector: string; run: RunInfo; reporter: Reporter; mask: Mask; startedAt: number },
+): Promise<void> {
+  if (!config.notify?.on.includes('start')) return;
+  const summary = runSummary(
+    {
+      config,
+      book: hookBook(config, selected),
+      event: 'start',
+      outcomes: [],
+      selector: o.selector,
+      context: selectionContext(config, selected, o.run.user),
+      ci: o.run.ci,
+      startedAt: o.startedAt,
+      cwd: config.source,
+      reporter: o.reporter,
+      mask: o.mask,
+    },
+    'start',
+  );
+  summary.hosts = selected.map((s) => ({ host: s.alias, status: 'pending' }));
+  await notify(config.notify, summary, { reporter: o.reporter, mask: o.mask });
 }
 
 /** The deploy on the hosts, phase by phase: every host finishes a phase before any starts the next. */
@@ -213,10 +315,9 @@ async function runFleet(
       connectHost(a, sel.host, env, { config: fleet.config, log: (m) => fleet.reporter.log('warn', m, a) }));
   const byAlias = new Map(fleet.hosts.map((h) => [h.alias, h]));
   const pool = new ConnectionPool(fleet.parallel, (alias) => connect(alias, byAlias.get(alias)!));
-  const run = readRunInfo(options.command ?? 'deploy', env, now());
 
   try {
-    await connectAll(fleet, pool, run, randomUUID());
+    await connectAll(fleet, pool, randomUUID());
     if (!hasFailed(fleet)) await lockAll(fleet);
     // Undefined only when preparing failed, which marked every host failed.
     const prepared = await preparing;
@@ -235,17 +336,26 @@ async function runFleet(
     const stands = fleet.signal?.aborted || !fleet.hosts.some((h) => h.error);
     if (stands && fleet.hosts.every(isLive)) await finishAll(fleet);
     else await abortAll(fleet);
+    const result = resultOf(fleet);
+    // While the connections are open; the lock is already released.
+    await runRemoteEventHooks(
+      fleet.hosts.map((h) => ({ alias: h.alias, runner: h.runner, ctx: h.ctx ?? h.hostCtx })),
+      fleet.book,
+      eventOf(result.exitCode),
+      { reporter: fleet.reporter, error: result.error, mask: fleet.mask },
+    );
+    return result;
   } finally {
     await dropFetchBundles(fleet, (await preparing)?.source.artifact?.store);
     await pool.closeAll();
   }
-  return resultOf(fleet);
 }
 
 function outcomesOf(hosts: readonly FleetHost[]): HostOutcome[] {
   return hosts.map((h) => ({
     host: h.alias,
     release: isLive(h) ? h.ctx?.release : undefined,
+    previous: h.previous,
     status: h.error ? 'failed' : isLive(h) ? 'success' : 'skipped',
     durationMs: Date.now() - h.started,
     error: h.error ? { code: h.error.code, message: h.error.message, hint: h.error.hint } : undefined,
@@ -265,5 +375,6 @@ function resultOf(fleet: Fleet): DeployResult {
     exitCode: stopped?.exitCode ?? error?.exitCode ?? EXIT.ok,
     outcomes: outcomesOf(fleet.hosts),
     error,
+    context: fleetContext(fleet),
   };
 }

@@ -2,7 +2,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { EXIT } from '../definitions/exit-codes.js';
 import { worstExit } from './exit-status.js';
 import type { DeployError } from '../definitions/errors.js';
-import { resolveAppPersistence } from '../persistence/app-persistence.js';
+import { resolveAppPersistence, type AppPersistence } from '../persistence/app-persistence.js';
 import { prepareUpload } from './prepare-upload.js';
 import { probe } from '../stages/probe.js';
 import type { HostContext, ReleaseContext, Stage } from '../stages/types.js';
@@ -18,6 +18,18 @@ import { releaseDir } from '../layout/paths.js';
 import { nextReleaseName } from '../layout/release-log.js';
 import { liveRelease, parseRemoteState } from '../layout/remote-state.js';
 
+/** One step of the plan as a person reads it, in the order a deploy runs them. */
+export interface PlannedStep {
+  /** A stage of ours, a deploy.yml hook on the host, a recipe's command, or a step on this machine. */
+  kind: 'stage' | 'hook' | 'recipe' | 'local';
+  /** The stage id (`symlink`, `before:symlink`), or `before:upload` for a local step. */
+  id: string;
+  /** The stage's title, or the command of a hook, recipe or local step. */
+  text: string;
+  /** What a stage sends to the host, command by command (-vv); none for a local step. */
+  commands: string[];
+}
+
 export interface PlannedPhase {
   phase: string;
   stages: { id: string; title: string }[];
@@ -25,6 +37,16 @@ export interface PlannedPhase {
   script: string;
   /** `local: true` steps that would run on this machine around this phase. */
   local: string[];
+  /** The phase in the order it runs: local steps before, stages with their hooks, local steps after. */
+  steps: PlannedStep[];
+}
+
+/** What the release would link from shared/. */
+export interface PlannedShared {
+  dirs: string[];
+  files: { path: string; optional: boolean }[];
+  /** Entries of public_dir shared one by one, when the recipe or deploy.yml sets one. */
+  publicDir?: string;
 }
 
 /** What the upload would send to one host, and what it would drop from the previous release. */
@@ -45,6 +67,7 @@ export interface DryRunHost {
   release?: string;
   current?: string;
   upload?: PlannedUpload;
+  shared?: PlannedShared;
   phases: PlannedPhase[];
   notes: string[];
   error?: DeployError;
@@ -71,6 +94,46 @@ const localAround = (book: HookBook, stages: readonly Stage<never>[]): string[] 
   (['before', 'after'] as const).flatMap((when) =>
     stages.flatMap((s) => book.local(when, s.id).map((run) => `${when} ${s.id}: ${run}`)),
   );
+
+const localSteps = (
+  book: HookBook,
+  when: 'before' | 'after',
+  stages: readonly Stage<never>[],
+): PlannedStep[] =>
+  stages.flatMap((s) =>
+    book
+      .local(when, s.id)
+      .map((run) => ({ kind: 'local' as const, id: `${when}:${s.id}`, text: run, commands: [] })),
+  );
+
+/** A phase's stages as steps: a hook or recipe stage is one step per command, in its own words. */
+function phaseSteps<C extends HostContext>(
+  book: HookBook,
+  stages: readonly Stage<C>[],
+  ctx: C,
+): PlannedStep[] {
+  const remote = stages.flatMap((st): PlannedStep[] => {
+    const commands = st.plan(ctx).map((c) => c.text);
+    if (!st.streams) return [{ kind: 'stage', id: st.id, text: st.title, commands }];
+    const kind = st.id.includes(':') ? ('hook' as const) : ('recipe' as const);
+    return (st.shown?.(ctx) ?? commands).map((text, i) => ({
+      kind,
+      id: st.id,
+      text,
+      commands: [commands[i] ?? ''],
+    }));
+  });
+  const asNever = stages as unknown as readonly Stage<never>[];
+  return [...localSteps(book, 'before', asNever), ...remote, ...localSteps(book, 'after', asNever)];
+}
+
+function plannedShared(p: AppPersistence): PlannedShared {
+  return {
+    dirs: p.shared_dirs,
+    files: p.shared_files.map((f) => ({ path: f.path, optional: f.optional })),
+    publicDir: p.public_dir ?? undefined,
+  };
+}
 
 /**
  * `deploy --dry-run`: reads each host with the probe alone (no setup, no lock), then plans the same
@@ -147,24 +210,52 @@ export async function dryRun(
             stages: list.map(({ id, title }) => ({ id, title })),
             script: composeScript(list.map((st) => ({ id: st.id, commands: st.plan(ctx) }))).text,
             local: localAround(book, list as readonly Stage<never>[]),
+            steps: phaseSteps(book, list, ctx),
           };
         });
-        if (check?.command !== undefined) {
-          const st = healthcheckStage({ ...check, command: check.command });
+        if (check) {
+          const st =
+            check.command !== undefined ? healthcheckStage({ ...check, command: check.command }) : undefined;
           const at = planned.findIndex((p) => p.phase === 'switch') + 1;
           planned.splice(at, 0, {
             phase: 'healthcheck',
-            stages: [{ id: st.id, title: st.title }],
-            script: composeScript([{ id: st.id, commands: st.plan(ctx) }]).text,
+            stages: [{ id: 'healthcheck', title: 'Check the new release' }],
+            script: st ? composeScript([{ id: st.id, commands: st.plan(ctx) }]).text : '',
             local: [],
+            steps: [
+              st
+                ? {
+                    kind: 'stage',
+                    id: st.id,
+                    text: `${st.title}: ${check.command}`,
+                    commands: st.plan(ctx).map((c) => c.text),
+                  }
+                : {
+                    kind: 'local',
+                    id: 'healthcheck',
+                    text: `GET ${check.url}, expecting ${check.expect_status}`,
+                    commands: [],
+                  },
+            ],
           });
-        } else if (check?.url)
-          notes.push(`after the switch: GET ${check.url}, expecting ${check.expect_status}`);
+        }
+        for (const event of ['success', 'failure'] as const) {
+          const steps = [
+            ...book
+              .remote('after', event, s.alias)
+              .map((text) => ({ kind: 'hook' as const, id: `after:${event}`, text, commands: [] })),
+            ...book
+              .local('after', event)
+              .map((text) => ({ kind: 'local' as const, id: `after:${event}`, text, commands: [] })),
+          ];
+          if (steps.length) planned.push({ phase: `on ${event}`, stages: [], script: '', local: [], steps });
+        }
         return {
           host: s.alias,
           release: name,
           current: liveRelease(remote),
           upload,
+          shared: plannedShared(persistence),
           phases: planned,
           notes,
         };

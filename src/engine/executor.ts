@@ -1,7 +1,7 @@
 import { clipMasked, noMask, type Mask } from '../config/secrets.js';
 import { DeployError, isDeployError } from '../definitions/errors.js';
 import { afterMarker } from '../remote/markers.js';
-import { stripMarkers, type Transport } from '../remote/transport.js';
+import { isMarkerLine, stripMarkers, type Transport } from '../remote/transport.js';
 import type { HostContext, Stage, StageOutcome } from '../stages/types.js';
 import { composeScript, readScriptReport, STAGE_MARKER } from './compose.js';
 import type { Reporter } from './reporter.js';
@@ -17,6 +17,12 @@ const STDERR_TAIL_LINES = 15;
 
 /** Stages that rename over `current`: once one has started, a lost connection may have moved it. */
 const SWITCHING_STAGES = new Set(['symlink', 'rollback', 'revert']);
+
+/** What the script wrote to stderr from `stageId`'s marker on: that stage's own lines. */
+function stageStderr(stderr: string, stageId: string): string {
+  const at = stderr.lastIndexOf(`\n${STAGE_MARKER}${stageId}\n`);
+  return at < 0 ? stderr : stderr.slice(at + 1);
+}
 
 /** The last lines of stderr, masked before they are cut (a multi-line secret cut in two would show). */
 export function stderrTail(stderr: string, mask: Mask = noMask): string {
@@ -35,7 +41,10 @@ export async function runStages<C extends HostContext>(
   ctx: C,
   options: { quiet?: boolean } = {},
 ): Promise<StageOutcome> {
-  const planned = stages.map((s) => ({ id: s.id, commands: s.plan(ctx) }));
+  const planned = stages.map((s) => {
+    const commands = s.plan(ctx);
+    return { id: s.id, commands, shown: s.shown?.(ctx) ?? commands.map((c) => c.text) };
+  });
   const withInput = stages.filter((s) => s.stdin);
   if (withInput.length > 1) {
     throw new DeployError('EINTERNAL', {
@@ -43,11 +52,36 @@ export async function runStages<C extends HostContext>(
     });
   }
   const script = composeScript(planned);
+  const { reporter, alias } = runner;
   const report = (id: string, state: 'start' | 'done' | 'failed', detail?: string) =>
-    !options.quiet && runner.reporter.stage(runner.alias, id, state, detail);
+    !options.quiet && reporter.stage(alias, id, state, detail);
+  if (!options.quiet) reporter.trace?.(alias, 'script', script.text);
 
+  const byId = new Map(stages.map((s) => [s.id, s]));
   let active: string | undefined;
   const started: string[] = [];
+  const onStart = (id: string) => {
+    if (active) report(active, 'done');
+    active = id;
+    started.push(id);
+    report(id, 'start', byId.get(id)?.title);
+    if (!options.quiet)
+      for (const c of planned.find((p) => p.id === id)?.shown ?? []) reporter.trace?.(alias, 'command', c);
+  };
+  // A stage's own output (a hook's) goes to the reporter line by line; an empty line is held
+  // back until the next, since a marker is printed after one (see compose.ts).
+  let heldBlank = false;
+  const onOutput = (line: string) => {
+    if (!active || !byId.get(active)?.streams) return;
+    if (line === '') {
+      if (heldBlank) reporter.output?.(alias, active, '');
+      heldBlank = true;
+      return;
+    }
+    if (heldBlank) reporter.output?.(alias, active, '');
+    heldBlank = false;
+    reporter.output?.(alias, active, line.replace(/\r$/, ''));
+  };
   let pending = '';
   const onStderr = (chunk: string) => {
     pending += chunk;
@@ -55,11 +89,9 @@ export async function runStages<C extends HostContext>(
     pending = parts.pop() ?? '';
     for (const line of parts) {
       const id = afterMarker(line, STAGE_MARKER)?.trim();
-      if (id === undefined) continue;
-      if (active) report(active, 'done');
-      active = id;
-      started.push(id);
-      report(active, 'start');
+      if (id !== undefined) onStart(id);
+      if (isMarkerLine(line)) heldBlank = false;
+      else onOutput(line);
     }
   };
 
@@ -89,6 +121,7 @@ export async function runStages<C extends HostContext>(
       if (e && typeof e === 'object' && active) Object.assign(e, { stage: active });
       throw e;
     });
+  if (pending !== '' && !isMarkerLine(pending)) onOutput(pending);
   const outcome: StageOutcome = { exitCode: result.code ?? -1, stdout: result.stdout, stderr: result.stderr };
   if (result.code === 0) {
     if (active) report(active, 'done');
@@ -102,8 +135,8 @@ export async function runStages<C extends HostContext>(
   const stage = stages.find((s) => s.id === failedId) ?? stages[0]!;
   const plannedStage = planned.find((p) => p.id === stage.id);
   const command = scriptReport.failed
-    ? plannedStage?.commands[scriptReport.failed.index]?.text
-    : plannedStage?.commands.map((c) => c.text).join('\n');
+    ? plannedStage?.shown[scriptReport.failed.index]
+    : plannedStage?.shown.join('\n');
   const error =
     stage.interpret?.(outcome, ctx) ??
     new DeployError('ESTAGE', {
@@ -111,7 +144,7 @@ export async function runStages<C extends HostContext>(
       stage: stage.id,
       exitCode: outcome.exitCode,
       command: oneLine(command ?? '(unknown)', ctx.mask),
-      stderr: stderrTail(result.stderr, ctx.mask),
+      stderr: stderrTail(stageStderr(result.stderr, stage.id), ctx.mask),
     });
   report(stage.id, 'failed', error.message);
   // The failed command's index tells a failure before a stage's switch from one after it.

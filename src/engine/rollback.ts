@@ -13,6 +13,8 @@ import {
 import { runStages } from './executor.js';
 import { interruption, worstError } from './exit-status.js';
 import { hookBook, withHooks } from './hooks.js';
+import { hostRunContext, localRunContext, type RunContext } from './hook-env.js';
+import { finishRun, shared } from './events.js';
 import { runLocalHooks } from './hooks-local.js';
 import { withHostSessions, type HostSession, type SessionOptions } from './host-session.js';
 import { releaseDir } from '../layout/paths.js';
@@ -29,6 +31,8 @@ export interface RollbackOptions extends Omit<SessionOptions, 'command'> {
   to?: string;
   force?: boolean;
   command?: string;
+  /** false inside a rolling deploy, whose own notification says what happened. */
+  notify?: boolean;
 }
 
 export interface RollbackHostResult {
@@ -56,6 +60,15 @@ interface HostRollback extends HostSession {
   /** What `current` pointed to when we read the host, even if it has nothing to roll back to. */
   live?: string;
 }
+
+/** What hooks after rollback see: the release live now, the one left. */
+const rollbackContext = (ctx: IntegrityContext): RunContext => ({
+  ...hostRunContext(ctx),
+  release: ctx.target,
+  releasePath: ctx.releasePath,
+  previousRelease: ctx.left,
+  status: 'rolled_back',
+});
 
 /** The rollback stage renames over `current` in its first command; its log line comes after. */
 const ROLLBACK_SWITCH = { stage: rollbackSwitch.id, index: 0 };
@@ -89,13 +102,33 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
       started: Date.now(),
     }));
     const book = hookBook(o.loaded.config, sessions);
-    const phase2 = [integrity, ...withHooks<IntegrityContext>([rollbackSwitch], book), unlock];
+    const phase2 = [
+      integrity,
+      ...withHooks<IntegrityContext>([rollbackSwitch], book, rollbackContext),
+      unlock,
+    ];
     const persistence = rollbackPersistence(o.loaded.config);
     reporter.begin(
       hosts.map((h) => h.alias),
       [lock, probeState, ...phase2].map(({ id, title }) => ({ id, title })),
+      'rolling back',
     );
-    const localOpts = { cwd: o.loaded.config.source, reporter, signal, mask: configMask(o.loaded, o.env) };
+    const startedAt = Date.now();
+    const mask = configMask(o.loaded, o.env);
+    const localContext = () =>
+      localRunContext(
+        hosts.map((h) => (h.rb ? rollbackContext(h.rb) : hostRunContext(h.ctx))) as [
+          RunContext,
+          ...RunContext[],
+        ],
+      );
+    const localOpts = () => ({
+      cwd: o.loaded.config.source,
+      reporter,
+      signal,
+      mask,
+      context: localContext(),
+    });
     const proceeding = () => hosts.every((h) => !h.error) && !signal?.aborted;
     const each = (list: HostRollback[], fn: (h: HostRollback) => Promise<void>) =>
       Promise.all(list.map((h) => fn(h).catch((e: unknown) => void (h.error ??= toDeployError(e, h.alias)))));
@@ -121,7 +154,7 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
     );
 
     if (proceeding()) {
-      await runLocalHooks(book, [rollbackSwitch], 'before', localOpts).catch((e: unknown) => {
+      await runLocalHooks(book, [rollbackSwitch], 'before', localOpts()).catch((e: unknown) => {
         for (const h of hosts) h.error ??= toDeployError(e, h.alias);
       });
     }
@@ -138,7 +171,7 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
       });
       if (hosts.some((h) => h.error && !h.switched)) await undoSwitched(hosts, book, reporter);
       else if (hosts.every((h) => h.switched)) {
-        await runLocalHooks(book, [rollbackSwitch], 'after', localOpts).catch((e: unknown) =>
+        await runLocalHooks(book, [rollbackSwitch], 'after', localOpts()).catch((e: unknown) =>
           reporter.log('warn', `local hook after rollback failed: ${(e as Error).message}`),
         );
       }
@@ -167,16 +200,35 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
     const outcomes: HostOutcome[] = hosts.map((h, i) => ({
       host: h.alias,
       release: results[i]!.to,
-      status: results[i]!.status,
+      previous: h.live,
+      // A host that failed but still runs what it ran is not a failed release: say it is unchanged.
+      status: results[i]!.status === 'failed' && h.live ? 'unchanged' : results[i]!.status,
       durationMs: Date.now() - h.started,
       error: results[i]!.error,
     }));
-    await reporter.end(outcomes);
     const stopped = interruption(
       signal,
       hosts.some((h) => h.switched),
     );
     const error = stopped?.error ?? worstError(hosts.map((h) => h.error));
+    if (o.notify !== false) {
+      await finishRun({
+        config: o.loaded.config,
+        book,
+        event: 'rollback',
+        outcomes,
+        selector: [o.selector ?? []].flat().join(' ') || (o.loaded.config.default_selector ?? ''),
+        release: shared(results.map((r) => r.to)),
+        error,
+        context: localContext(),
+        ci: hosts[0]?.ctx.run.ci,
+        startedAt,
+        cwd: o.loaded.config.source,
+        reporter,
+        mask,
+      });
+    }
+    await reporter.end(outcomes);
     return { exitCode: stopped?.exitCode ?? error?.exitCode ?? EXIT.ok, hosts: results, error };
   });
 }

@@ -1,6 +1,18 @@
 import { isDeployError, toDeployError, type DeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
-import { deploy, deployStageInfo, prepareDeploy, type DeployOptions, type DeployResult } from './deploy.js';
+import {
+  deploy,
+  deployStageInfo,
+  finishDeploy,
+  notifyStart,
+  prepareDeploy,
+  selectionContext,
+  selectorText,
+  type DeployOptions,
+  type DeployResult,
+} from './deploy.js';
+import { readRunInfo } from '../layout/run-info.js';
+import { configMask } from '../config/secrets.js';
 import { worstError } from './exit-status.js';
 import { hookBook } from './hooks.js';
 import { eachLimited } from '../source/pool.js';
@@ -46,12 +58,23 @@ export async function rollout(options: RolloutOptions): Promise<DeployResult> {
     selected.map((h) => h.alias),
     deployStageInfo(config, selected, book),
   );
+  const began = Date.now();
+  const run = readRunInfo(options.command ?? 'deploy', options.env ?? process.env);
+  const context = selectionContext(config, selected, run.user);
+  const mask = configMask(options.loaded, options.env);
+  const selector = selectorText(config, options.selector);
+  await notifyStart(config, selected, { selector, run, reporter, mask, startedAt: began });
   let result: DeployResult | undefined;
   let dispose: (() => Promise<void>) | undefined;
   try {
-    const prepared = await prepareDeploy(options.loaded, book, reporter, options.signal).catch((e: unknown) =>
-      toDeployError(e, 'local'),
-    );
+    const prepared = await prepareDeploy(
+      options.loaded,
+      book,
+      reporter,
+      options.signal,
+      undefined,
+      context,
+    ).catch((e: unknown) => toDeployError(e, 'local'));
     if (isDeployError(prepared)) {
       result = combine([], [], selected, prepared);
       return result;
@@ -63,7 +86,19 @@ export async function rollout(options: RolloutOptions): Promise<DeployResult> {
     return result;
   } finally {
     await dispose?.();
-    await reporter.end(result?.outcomes ?? []);
+    const r = result ?? { exitCode: EXIT.failed, outcomes: [] };
+    const finished = { ...context, release: r.release, revision: r.revision };
+    await finishDeploy(r, {
+      config,
+      book,
+      selector,
+      context: finished,
+      run,
+      startedAt: began,
+      reporter,
+      mask,
+    });
+    await reporter.end(r.outcomes);
   }
 }
 
@@ -117,6 +152,7 @@ async function rollingBatches(options: DeployOptions, selected: SelectedHost[]):
       connect: options.connect,
       parallel: options.parallel ?? config.parallel,
       command: 'deploy (rolling: rollback_on_failure)',
+      notify: false,
     });
     for (const h of rb.hosts) {
       const outcome = results.flatMap((r) => r.outcomes).find((o) => o.host === h.host);

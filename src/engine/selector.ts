@@ -18,6 +18,22 @@ function matchesTerm(alias: string, host: HostConfig, term: string): boolean | u
   return alias === term || host.stage === term;
 }
 
+/** Whether one selector (terms joined by `,`, all of which must match) picks this host. */
+export const selectorPicks = (selector: string, alias: string, host: HostConfig): boolean =>
+  selector.split(',').every((term) => matchesTerm(alias, host, term.trim()));
+
+/**
+ * The selected hosts that ask before a run changes them: `confirm: true` on the host, or a
+ * top-level `confirm: true`, or a top-level list of selectors one of which picks the host.
+ */
+export function confirmingHosts(config: Config, selected: readonly SelectedHost[]): SelectedHost[] {
+  const c = config.confirm;
+  return selected.filter(
+    ({ alias, host }) =>
+      host.confirm ?? (c === true || (Array.isArray(c) && c.some((sel) => selectorPicks(sel, alias, host)))),
+  );
+}
+
 /**
  * A selector is a host alias, a stage, `label=value`, or `all`. Terms joined by `,` must
  * all match (AND); several selectors separated by spaces or given as a list match any (OR).
@@ -39,9 +55,7 @@ export function selectHosts(
     'all',
   ].join(', ');
   if (selectors.length === 0) throw new DeployError('ESELECTOR', { choices });
-  const picked = entries.filter(([alias, host]) =>
-    selectors.some((sel) => sel.split(',').every((term) => matchesTerm(alias, host, term.trim()))),
-  );
+  const picked = entries.filter(([alias, host]) => selectors.some((sel) => selectorPicks(sel, alias, host)));
   if (picked.length === 0) throw new DeployError('ESELECTOR', { selector: selectors.join(' '), choices });
   return picked.slice(0, limit && limit > 0 ? limit : undefined).map(([alias, host]) => ({ alias, host }));
 }

@@ -5,6 +5,7 @@ import type { Stage } from '../stages/types.js';
 import { unlock } from '../stages/unlock.js';
 import { runStages, type HostRunner } from './executor.js';
 import { hookStage, type HookBook } from './hooks.js';
+import { hostRunContext, type RunContext } from './hook-env.js';
 import type { Reporter } from './reporter.js';
 import { passedSwitch } from './switch-point.js';
 
@@ -23,6 +24,16 @@ export type SwitchBackResult = { ok: true } | { ok: false; error: DeployError };
  * script that switches back, logs it, runs the hooks after rollback and unlocks. A host that
  * did not go back still gets its unlock tried. Never throws; says per host whether it went back.
  */
+/** What hooks after rollback see when a release goes back: the one live again, the one left, why. */
+const switchBackContext = (ctx: SwitchBackContext): RunContext => ({
+  ...hostRunContext(ctx),
+  release: ctx.previous,
+  releasePath: ctx.previous ? ctx.releasePath : undefined,
+  previousRelease: ctx.leaving,
+  status: 'rolled_back',
+  error: ctx.entry?.reason,
+});
+
 export async function switchBackAll(
   hosts: readonly SwitchBackHost[],
   book: HookBook,
@@ -30,7 +41,9 @@ export async function switchBackAll(
 ): Promise<SwitchBackResult[]> {
   const stages: Stage<SwitchBackContext>[] = [
     switchBack,
-    ...(book.hasRemote('after', 'rollback') ? [hookStage<SwitchBackContext>(book, 'after', 'rollback')] : []),
+    ...(book.hasRemote('after', 'rollback')
+      ? [hookStage<SwitchBackContext>(book, 'after', 'rollback', switchBackContext)]
+      : []),
     unlock,
   ];
   return Promise.all(

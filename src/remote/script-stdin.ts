@@ -37,5 +37,29 @@ eval "$__ss_script"`;
  * `set +e` gives it the semantics it had under `sh -c` (the script runs under `set -e`): its
  * status is that of its last command, a syntax error exits it with 2, `exit n` ends only it.
  */
-export const userCommand = (text: string, dir?: string): ShellText =>
-  dir === undefined ? sh`(set +e; eval ${text})` : sh`(set +e; cd ${dir} || exit; eval ${text})`;
+export function userCommand(
+  text: string,
+  dir?: string,
+  env: Readonly<Record<string, string>> = {},
+): ShellText {
+  // Exported by the subshell itself, from the script on stdin: in no process's arguments.
+  const vars = Object.entries(env).map(([name, v]) => {
+    // A name is spliced as it is (quoted, it would be no assignment): only a plain one may be.
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new TypeError(`not a variable name: ${name}`);
+    return sh`${name}=${v}`;
+  });
+  const exported = vars.length ? sh`export ${sh.join(vars, ' ')}; ` : sh``;
+  return dir === undefined
+    ? sh`(set +e; ${exported}eval ${text})`
+    : sh`(set +e; ${exported}cd ${dir} || exit; eval ${text})`;
+}
+
+/**
+ * The same, for a command whose output is the person's to read (a hook, a task): its stdout joins
+ * its stderr, so both reach the executor in the order they were written, line by line.
+ */
+export const streamedCommand = (
+  text: string,
+  dir?: string,
+  env?: Readonly<Record<string, string>>,
+): ShellText => sh`${userCommand(text, dir, env)} 1>&2`;

@@ -38,9 +38,14 @@ export function readPgid(stderr: string): number | undefined {
   return Number.isInteger(n) && n > 1 ? n : undefined;
 }
 
-/** Removes our protocol lines from stderr before it is shown to a person. */
+export const isMarkerLine = (line: string): boolean => line.startsWith('@@shipshape-');
+
+/**
+ * Removes our protocol lines from stderr before it is shown to a person, and the empty line a
+ * marker is printed after (it starts a line of its own whatever came before it).
+ */
 export const stripMarkers = (stderr: string): string =>
   stderr
     .split('\n')
-    .filter((l) => !l.startsWith('@@shipshape-'))
+    .filter((l, i, all) => !isMarkerLine(l) && !(l === '' && isMarkerLine(all[i + 1] ?? '')))
     .join('\n');

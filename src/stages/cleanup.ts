@@ -19,8 +19,9 @@ export function plannedRemovals(ctx: ReleaseContext): string[] {
     releases,
     history,
     keep: ctx.config.keep_releases,
-    // The previous `current` stays: it is the rollback target.
-    protect: [ctx.release, ...(current ? [current] : [])],
+    // The previous `current` stays: it is the rollback target. Unless keep_releases is 1, which
+    // asks for the live release alone, as in Deployer and Capistrano.
+    protect: [ctx.release, ...(current && ctx.config.keep_releases > 1 ? [current] : [])],
   });
 }
 

@@ -9,4 +9,5 @@ export const REMOTE_EXIT = {
   releaseChanged: 67,
   targetChanged: 68,
   locked: 75,
+  noCurrent: 69,
 } as const;

@@ -1,7 +1,7 @@
 import { persistenceOf } from '../persistence/app-persistence.js';
 import type { Hook, HookPoint } from '../persistence/recipe-schema.js';
 import { markerLines } from '../remote/markers.js';
-import { userCommand } from '../remote/script-stdin.js';
+import { streamedCommand } from '../remote/script-stdin.js';
 import { sh, type ShellText } from '../remote/sh.js';
 import type { ReleaseContext, Stage } from './types.js';
 
@@ -17,7 +17,7 @@ function hookCommand(ctx: ReleaseContext, hook: Hook, forceOptional: boolean): S
   if (hook.when_command_exists) guards.push(sh`command -v ${hook.when_command_exists} >/dev/null 2>&1`);
   if (hook.when_file_exists) guards.push(sh`[ -e ${`${ctx.releasePath}/${hook.when_file_exists}`} ]`);
   const guard = sh.join(guards, ' && ', sh`true`);
-  const run = userCommand(hook.run, ctx.releasePath);
+  const run = streamedCommand(hook.run, ctx.releasePath);
   const onFail =
     hook.optional || forceOptional
       ? sh`printf '%s%s %s\n' ${HOOK_MARKER} failed ${hook.id}`
@@ -29,12 +29,14 @@ export function recipeHooks(points: readonly HookPoint[], id = 'recipe-hooks'): 
   return {
     id,
     title: `Run the recipe's ${points.join(', ')} commands`,
+    streams: true,
     plan: (ctx) => {
       const p = persistenceOf(ctx);
       // After the switch, a failing hook cannot undo the deploy; it is reported instead.
       const optional = points.includes('after_symlink');
       return points.flatMap((point) => p.hooks[point].map((h) => hookCommand(ctx, h, optional)));
     },
+    shown: (ctx) => points.flatMap((point) => persistenceOf(ctx).hooks[point].map((h) => h.run)),
     notes: (o) =>
       markerLines(o.stdout, HOOK_MARKER)
         .map((l) => l.split(' '))

@@ -62,6 +62,13 @@ export interface Stage<C extends HostContext = ReleaseContext> {
   title: string;
   /** Pure: the remote commands, in order. Each must return non-zero on failure. */
   plan(ctx: C): ShellText[];
+  /**
+   * The user's own commands (hooks, tasks, recipe commands): what they print, on stdout or stderr,
+   * is the person's to read, streamed line by line as it comes (their stdout goes to stderr).
+   */
+  streams?: boolean;
+  /** How a person reads each command of `plan`, in the same order, where that is not its text (a hook's own words). */
+  shown?(ctx: C): string[];
   /** Data streamed to the script's stdin (the upload's tar); only one stage of a phase may have it. */
   stdin?(ctx: C, onProgress?: (p: TransferProgress) => void): Readable;
   /** Turns a known failure (e.g. "lock held") into a precise error; undefined means generic. */

@@ -1,4 +1,11 @@
-import type { HostOutcome, Reporter, StageInfo, StageState, TransferProgress } from '../engine/reporter.js';
+import type {
+  HostOutcome,
+  Reporter,
+  StageInfo,
+  StageState,
+  TraceKind,
+  TransferProgress,
+} from '../engine/reporter.js';
 import { PlainReporter } from './plain.js';
 
 /** How a CI system folds a block of log lines and raises an error or warning. */
@@ -81,17 +88,17 @@ export class FoldingReporter implements Reporter {
     for (const l of lines) this.write(l);
   }
 
-  begin(hosts: readonly string[], stages: readonly StageInfo[]): void {
+  begin(hosts: readonly string[], stages: readonly StageInfo[], action?: string): void {
     this.multi = hosts.length > 1;
     this.titles = new Map(stages.map((s) => [s.id, s.title]));
-    this.plain.begin(hosts, stages);
+    this.plain.begin(hosts, stages, action);
   }
 
   stage(host: string, stageId: string, state: StageState, detail?: string): void {
     if (state === 'start') {
       this.closeFold(host);
       const id = `${host}_${stageId}`;
-      const open = this.dialect.open(id, `${host}: ${this.titles.get(stageId) ?? stageId}`);
+      const open = this.dialect.open(id, `${host}: ${this.titles.get(stageId) ?? detail ?? stageId}`);
       if (this.multi) this.folds.set(host, { id, held: [open] });
       else {
         this.write(open);
@@ -113,6 +120,15 @@ export class FoldingReporter implements Reporter {
 
   progress(host: string, stageId: string, p: TransferProgress): void {
     this.as(host, () => this.plain.progress(host, stageId, p));
+  }
+
+  /** Inside the host's open fold: the stage's block holds what its hooks printed. */
+  output(host: string | undefined, stageId: string, line: string): void {
+    this.as(host, () => this.plain.output(host, stageId, line));
+  }
+
+  trace(host: string, kind: TraceKind, text: string): void {
+    this.as(host, () => this.plain.trace(host, kind, text));
   }
 
   async end(outcomes: readonly HostOutcome[]): Promise<void> {

@@ -1,11 +1,18 @@
-import type { DryRunHost, PlannedSource, PlannedUpload } from '../engine/dry-run.js';
+import type {
+  DryRunHost,
+  PlannedShared,
+  PlannedSource,
+  PlannedStep,
+  PlannedUpload,
+} from '../engine/dry-run.js';
+import { formatBytes } from './progress.js';
 
 const LISTED = 5;
 
 const some = (items: readonly string[]): string =>
   items.slice(0, LISTED).join(', ') + (items.length > LISTED ? `, and ${items.length - LISTED} more` : '');
 
-function sourceLines(s: PlannedSource, verbose: boolean): string[] {
+function sourceLines(s: PlannedSource, verbose: number): string[] {
   const out = [`source: ${s.root}${s.revision ? ` at ${s.revision}` : ''} (${s.files} files)`];
   if (s.changes.length) out.push(`source: ${s.changes.length} uncommitted change(s): ${some(s.changes)}`);
   if (s.ignored.length) {
@@ -14,18 +21,58 @@ function sourceLines(s: PlannedSource, verbose: boolean): string[] {
   return out;
 }
 
-function uploadLines(u: PlannedUpload, verbose: boolean): string[] {
+function uploadLines(u: PlannedUpload, verbose: number): string[] {
   const out = [
-    `upload: would send ${u.files} file(s) (${u.bytes} bytes), ${u.dirs} director(ies), ${u.symlinks} symlink(s); ${u.remove.length} removed or replaced; ${u.kept} kept`,
+    `  send:   ${u.files} file(s) (${formatBytes(u.bytes)}), ${u.dirs} director(ies), ${u.symlinks} symlink(s)`,
+    `  remove: ${u.remove.length} path(s) of the previous release, removed or replaced`,
+    `  keep:   ${u.kept} file(s) of the previous release, unchanged`,
   ];
   if (verbose) {
-    out.push(...u.send.map((p) => `  send ${p}`), ...u.remove.map((p) => `  remove ${p}`));
-  } else if (u.send.length > 0) out.push('upload: --verbose lists the paths');
+    out.push(...u.send.map((p) => `    send ${p}`), ...u.remove.map((p) => `    remove ${p}`));
+  } else if (u.send.length + u.remove.length > 0) out.push('  (-v lists the paths)');
   return out;
 }
 
-/** What `deploy --dry-run` shows: the source, then per host what it would send and each phase's script. */
-export function formatDryRun(hosts: readonly DryRunHost[], source?: PlannedSource, verbose = false): string {
+function sharedLines(s: PlannedShared): string[] {
+  const links = [
+    ...s.dirs.map((d) => `${d}/`),
+    ...s.files.map((f) => `${f.path}${f.optional ? ' (optional)' : ' (required)'}`),
+  ];
+  return [
+    `  shared: ${links.length ? links.join(', ') : 'nothing'}${s.publicDir ? `; each entry of ${s.publicDir}/ but the build output` : ''}`,
+  ];
+}
+
+/**
+ * Our scripts print report lines that start with a marker; a person reading a command does not
+ * need the protocol's name for it, only that the line is a report.
+ */
+const readable = (command: string): string => command.replace(/'?@@shipshape-([a-z-]+) ?'?/g, '<report:$1>');
+
+const WHERE: Record<PlannedStep['kind'], string> = {
+  stage: '',
+  hook: 'hook ',
+  recipe: 'recipe ',
+  local: 'on this machine ',
+};
+
+function stepLines(step: PlannedStep, verbose: number): string[] {
+  const label = step.kind === 'stage' ? step.id : `${WHERE[step.kind]}${step.id.replace(':', ' ')}`;
+  const out = [`    ${label.padEnd(24)} ${step.text}`];
+  if (verbose >= 2)
+    for (const c of step.commands)
+      readable(c)
+        .split('\n')
+        .forEach((l, i) => out.push(`        ${i === 0 ? '$' : ' '} ${l}`));
+  return out;
+}
+
+/**
+ * What `deploy --dry-run` shows: the source, then per host the release it would create, what the
+ * upload would send, remove and keep, what it would link from shared/, and every step in the
+ * order it would run. -v lists the paths; -vv adds what each step sends to the host.
+ */
+export function formatDryRun(hosts: readonly DryRunHost[], source?: PlannedSource, verbose = 0): string {
   const out: string[] = source ? [...sourceLines(source, verbose), ''] : [];
   for (const h of hosts) {
     out.push(`=== ${h.host}${h.release ? `: would deploy release ${h.release}` : ''}`);
@@ -33,13 +80,14 @@ export function formatDryRun(hosts: readonly DryRunHost[], source?: PlannedSourc
       out.push(`error ${h.error.code}: ${h.error.message}`, '');
       continue;
     }
-    out.push(`current: ${h.current ?? '(none)'}`);
-    for (const note of h.notes) out.push(`note: ${note}`);
+    out.push(`  current: ${h.current ?? '(none)'}`);
+    for (const note of h.notes) out.push(`  note: ${note}`);
     if (h.upload) out.push(...uploadLines(h.upload, verbose));
+    if (h.shared) out.push(...sharedLines(h.shared));
+    out.push('  steps, in order:');
     for (const p of h.phases) {
-      out.push('', `--- phase ${p.phase}: ${p.stages.map((s) => s.id).join(', ')} (one exec request)`);
-      for (const l of p.local) out.push(`local ${l}`);
-      out.push(p.script.trimEnd());
+      out.push(`  ${p.phase}${p.script ? ' (one script on the host)' : ''}:`);
+      for (const step of p.steps) out.push(...stepLines(step, verbose));
     }
     out.push('');
   }

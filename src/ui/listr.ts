@@ -11,7 +11,15 @@ interface Waiter {
   startedAt?: number;
   /** Writes under the task's title, once the task runs. */
   show?: (text: string) => void;
+  /** The last lines the stage's commands printed, and its upload progress: what `show` shows. */
+  lines: string[];
+  progress?: string;
 }
+
+/** Lines of a hook's output kept under its task on a terminal; --log or -v keeps them all. */
+const SHOWN_LINES = 10;
+
+const render = (w: Waiter) => [...w.lines, ...(w.progress ? [w.progress] : [])].join('\n');
 
 function waiter(): Waiter {
   let start!: () => void;
@@ -20,7 +28,7 @@ function waiter(): Waiter {
   const result = new Promise<{ state: StageState; detail?: string }>(
     (r) => (settle = (state, detail) => r({ state, detail })),
   );
-  return { started, start, settle, result };
+  return { started, start, settle, result, lines: [] };
 }
 
 /** A task per host and stage on a terminal. The engine runs on its own; tasks follow its events. */
@@ -37,12 +45,17 @@ export class ListrReporter implements Reporter {
   }
 
   begin(hosts: readonly string[], stages: readonly StageInfo[]): void {
+    // Every task's waiter exists from the start, so end() settles the ones that never ran.
+    for (const h of hosts) for (const s of stages) this.get(h, s.id);
     const stageTasks = (host: string): ListrTask[] =>
       stages.map((s) => ({
         title: s.title,
+        // The whole text is set each time, so only the last entry is shown; it stays once done.
+        rendererOptions: { outputBar: true, persistentOutput: true },
         task: async (_ctx, task) => {
           const w = this.get(host, s.id);
           w.show = (text) => (task.output = text);
+          if (w.lines.length || w.progress) w.show(render(w));
           const r = await w.result;
           if (r.state === 'failed') throw new Error(r.detail ?? `${s.id} failed`);
           if (r.state === 'skipped') task.skip(r.detail ?? `${s.title} (skipped)`);
@@ -51,13 +64,18 @@ export class ListrReporter implements Reporter {
     const tasks: ListrTask[] =
       hosts.length === 1
         ? stageTasks(hosts[0]!)
-        : hosts.map((h) => ({ title: h, task: (_c, t) => t.newListr(stageTasks(h), { exitOnError: true }) }));
+        : hosts.map((h) => ({
+            title: h,
+            task: (_c, t) => t.newListr(stageTasks(h), { exitOnError: false }),
+          }));
     // Loaded here, not at the top: only a terminal needs listr2, and CI runs should not pay for it.
     this.running = import('listr2')
       .then(({ Listr }) =>
+        // Not exitOnError: after a failed stage the ones that still run (the unlock) show as done,
+        // and the ones that never ran as skipped.
         new Listr(tasks, {
           concurrent: hosts.length > 1,
-          exitOnError: hosts.length === 1,
+          exitOnError: false,
           rendererOptions: { collapseSubtasks: false, collapseErrors: false },
         }).run(),
       )
@@ -77,7 +95,19 @@ export class ListrReporter implements Reporter {
   progress(host: string, id: string, p: TransferProgress): void {
     const w = this.get(host, id);
     if (!w.show || !this.progressDue(`${host}\0${id}`)) return;
-    w.show(formatProgress(p, Date.now() - (w.startedAt ?? Date.now())));
+    w.progress = formatProgress(p, Date.now() - (w.startedAt ?? Date.now()));
+    w.show(render(w));
+  }
+
+  output(host: string | undefined, id: string, line: string): void {
+    // A step on this machine has no task in the tree: its lines come with the notes at the end.
+    if (host === undefined) {
+      this.notes.push(`| ${line}`);
+      return;
+    }
+    const w = this.get(host, id);
+    w.lines = [...w.lines, line].slice(-SHOWN_LINES);
+    w.show?.(render(w));
   }
 
   log(level: 'info' | 'warn' | 'error', message: string, host?: string): void {

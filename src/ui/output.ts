@@ -1,20 +1,23 @@
 import type { Mask } from '../config/secrets.js';
 import type { Reporter } from '../engine/reporter.js';
 import { chooseReporter, type OutputOptions } from './choose.js';
+import { openLogFile } from './log-file.js';
 import { formatError } from './print-error.js';
 import { ciProviderOf, createSanitiser, type Sanitiser } from './sanitise.js';
 import { sanitisedReporter } from './sanitised-reporter.js';
+import { tee } from './verbosity.js';
 
 /**
  * Everything a command shows goes out through here, so the sanitiser (mask, visible control
- * characters, neutral CI syntax) stands in front of every stream: the place for another sink,
- * such as a log file, is here too.
+ * characters, neutral CI syntax) stands in front of every stream, the log file's included.
  */
 export interface Output {
   readonly sanitise: Sanitiser;
   /** Text on stdout; lines of ours may carry text from outside, so all of it is sanitised. */
   stdout(text: string): void;
   stderr(text: string): void;
+  /** `warning: …` on stderr, unless -q. */
+  warn(message: string): void;
   /** One JSON value on stdout: each string sanitised, then serialised, then masked once more. */
   json(value: unknown): void;
   /** An error (or a host's `{ code, message, hint }`) as a person reads it, on stderr. */
@@ -27,6 +30,10 @@ export interface OutputSettings {
   mask?: Mask;
   env?: NodeJS.ProcessEnv;
   write?: { stdout(text: string): void; stderr(text: string): void };
+  /** `--log <file>`: every line of the run appended there too, at -vv. */
+  log?: string;
+  /** -q: warn() says nothing. */
+  quiet?: boolean;
 }
 
 const processStreams = {
@@ -38,14 +45,39 @@ export function createOutput({
   mask,
   env = process.env,
   write = processStreams,
+  log: logPath,
+  quiet,
 }: OutputSettings = {}): Output {
   const sanitise = createSanitiser({ mask, ci: ciProviderOf(env) });
+  const log = logPath === undefined ? undefined : openLogFile(logPath, mask);
+  const stdout = (text: string) => {
+    write.stdout(sanitise.text(text));
+    log?.text(text);
+  };
+  const stderr = (text: string) => {
+    write.stderr(sanitise.text(text));
+    log?.text(text);
+  };
   return {
     sanitise,
-    stdout: (text) => write.stdout(sanitise.text(text)),
-    stderr: (text) => write.stderr(sanitise.text(text)),
-    json: (value) => write.stdout(`${sanitise.mask(JSON.stringify(sanitise.value(value), null, 2))}\n`),
-    error: (e) => write.stderr(`${formatError(e, sanitise)}\n`),
-    reporter: (o) => sanitisedReporter(chooseReporter({ ...o, env }), sanitise),
+    stdout,
+    stderr,
+    warn: (message) => {
+      if (quiet) log?.text(`warning: ${message}`);
+      else stderr(`warning: ${message}\n`);
+    },
+    json: (value) => {
+      const text = `${sanitise.mask(JSON.stringify(sanitise.value(value), null, 2))}\n`;
+      write.stdout(text);
+      log?.text(text);
+    },
+    error: (e) => {
+      write.stderr(`${formatError(e, sanitise)}\n`);
+      if (log) log.text(formatError(e, log.sanitise));
+    },
+    reporter: (o) => {
+      const shown = sanitisedReporter(chooseReporter({ ...o, env }), sanitise);
+      return log ? tee(shown, log.reporter()) : shown;
+    },
   };
 }

@@ -1,10 +1,17 @@
 import { formatResults } from './results.js';
-import type { HostOutcome, Reporter, StageInfo, StageState, TransferProgress } from '../engine/reporter.js';
+import type {
+  HostOutcome,
+  Reporter,
+  StageInfo,
+  StageState,
+  TraceKind,
+  TransferProgress,
+} from '../engine/reporter.js';
 import { formatProgress } from './progress.js';
 
 const MARK: Record<StageState, string> = { start: '>', done: 'ok', failed: 'FAILED', skipped: 'skipped' };
 
-/** Timestamped lines for CI logs and pipes: no spinners, no colour codes. */
+/** Timestamped lines for CI logs, pipes and log files: no spinners, no colour codes. */
 export class PlainReporter implements Reporter {
   private titles = new Map<string, string>();
   private startedAt = new Map<string, number>();
@@ -23,18 +30,18 @@ export class PlainReporter implements Reporter {
     this.write(`${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} ${prefix}${text}`);
   }
 
-  begin(hosts: readonly string[], stages: readonly StageInfo[]): void {
+  begin(hosts: readonly string[], stages: readonly StageInfo[], action = 'deploying to'): void {
     this.multi = hosts.length > 1;
     for (const s of stages) this.titles.set(s.id, s.title);
-    this.line(`deploying to ${hosts.join(', ')}`);
+    this.line(`${action} ${hosts.join(', ')}`);
   }
 
   stage(host: string, id: string, state: StageState, detail?: string): void {
     const key = `${host}\0${id}`;
-    const title = this.titles.get(id) ?? id;
     if (state === 'start') {
+      const title = this.titles.get(id) ?? detail;
       this.startedAt.set(key, this.now());
-      this.line(`${MARK.start} ${id}: ${title}`, host);
+      this.line(`${MARK.start} ${id}${title ? `: ${title}` : ''}`, host);
       return;
     }
     const took = this.startedAt.has(key)
@@ -45,6 +52,21 @@ export class PlainReporter implements Reporter {
 
   log(level: 'info' | 'warn' | 'error', message: string, host?: string): void {
     this.line(`${level === 'info' ? '' : `${level}: `}${message}`, host);
+  }
+
+  /** `| line`; with several hosts after `[host]` (`[local]` for a step on this machine), so they never mix. */
+  output(host: string | undefined, _stageId: string, line: string): void {
+    const who = this.multi ? `[${host ?? 'local'}] ` : '';
+    this.write(`${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} ${who}| ${line}`);
+  }
+
+  trace(host: string, kind: TraceKind, text: string): void {
+    const lines = text.replace(/\n+$/, '').split('\n');
+    if (kind === 'command') lines.forEach((l, i) => this.line(`${i === 0 ? '$' : ' '} ${l}`, host));
+    else {
+      this.line('script sent:', host);
+      for (const l of lines) this.line(`  ${l}`, host);
+    }
   }
 
   progress(host: string, id: string, p: TransferProgress): void {

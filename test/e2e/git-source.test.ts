@@ -56,8 +56,8 @@ describe('a source in a git work tree, over a real sshd', () => {
 
     const dry = await runCli(['-c', p.file, '--dry-run', '--verbose', 'web'], { env: p.env });
     expect(dry.code, dry.output).toBe(0);
-    expect(dry.stdout).toContain('upload: would send 4 file(s)');
-    expect(dry.stdout).toContain('  send public/index.php');
+    expect(dry.stdout).toContain('  send:   4 file(s)');
+    expect(dry.stdout).toContain('    send public/index.php');
     expect(dry.stdout).not.toContain('send secret.local');
     expect(dry.stdout).toMatch(/left out by git's ignore rules: .*node_modules\//);
     expect(dry.stdout).toMatch(/left out by git's ignore rules: .*index\.php\.orig/);
@@ -199,7 +199,7 @@ describe('deploy --revision', () => {
     // between the commits is sent, and nothing of the shared path.
     const plan = await runCli(['-c', p.file, '--dry-run', '--verbose', 'web', '--revision', newer], { env });
     expect(plan.code, plan.output).toBe(0);
-    const sent = [...plan.stdout.matchAll(/^ {2}send (.*)$/gm)].map((m) => m[1]);
+    const sent = [...plan.stdout.matchAll(/^ {4}send (.*)$/gm)].map((m) => m[1]);
     expect(sent.sort()).toEqual(['added-in-v2.php', 'index.php']);
     const next = await runCli(['-c', p.file, 'web', '--revision', newer], { env });
     expect(next.code, next.output).toBe(0);
@@ -210,7 +210,8 @@ describe('deploy --revision', () => {
     expect(cached.join('')).toContain(p.g.run('rev-parse', `${older}:app/index.php`));
 
     const again = await runCli(['-c', p.file, '--dry-run', '--verbose', 'web', '--revision', newer], { env });
-    expect([...again.stdout.matchAll(/^ {2}send (.*)$/gm)]).toEqual([]);
+    expect([...again.stdout.matchAll(/^ {4}send (.*)$/gm)]).toEqual([]);
+    expect(again.stdout).toContain('  send:   0 file(s)');
     expect(releasesOf(p.deployPath).length).toBe(2);
   });
 

@@ -64,12 +64,19 @@ describe('the corpus of hostile lines, through every output path', () => {
   it('a failing hook that prints it: plain lines, --json, GitHub and GitLab folding, listr on a terminal', async () => {
     expect((await runCli(['-c', p.good, 'web'], { env: NO_CI })).code).toBe(0);
 
-    const plain = await runCli(['-c', p.bad, 'web'], { env: NO_CI });
+    const logFile = path.join(p.dir, 'plain.log');
+    const plain = await runCli(['-c', p.bad, '--log', logFile, 'web'], { env: NO_CI });
     expect(plain.code, plain.output).toBe(1);
     expect(plain.output).toContain('ESTAGE');
-    // Shown, as text: the user still sees what the suite.server sent.
+    // Shown, as text: the user still sees what the suite.server sent, line by line as it came.
     expect(plain.output).toContain('\\x1b[2J\\x1b[Hclear the screen');
+    expect(plain.stdout).toMatch(/^\S+ \| \\x1b\[2J\\x1b\[Hclear the screen$/m);
     expectInert(plain, 'plain');
+    // The log file: the same lines, streamed and in the error, inert too.
+    const log = fs.readFileSync(logFile, 'utf8');
+    expect(log).toMatch(/^\S+ \| \\x1b\[2J\\x1b\[Hclear the screen$/m);
+    expect(log).toContain('error ESTAGE');
+    expect(rawControls(log)).toEqual([]);
     // Outside GitHub the text stays as it was: only GitHub's runner reads `::`.
     expect(plain.output).toContain('  ::error title=pwned::leading spaces');
 
@@ -79,9 +86,16 @@ describe('the corpus of hostile lines, through every output path', () => {
     expect(result.hosts[0]!.error.message).toContain('\\x1b]0;pwned window title');
     expectInert(json, '--json');
 
-    const github = await runCli(['-c', p.bad, 'web'], { env: { ...NO_CI, GITHUB_ACTIONS: 'true' } });
+    const githubLog = path.join(p.dir, 'github.log');
+    const github = await runCli(['-c', p.bad, '--log', githubLog, 'web'], {
+      env: { ...NO_CI, GITHUB_ACTIONS: 'true' },
+    });
     expect(github.code, github.output).toBe(1);
     expect(rawControls(github.output)).toEqual([]);
+    // A file is read by no runner: its text is masked and shown, but not rewritten for GitHub.
+    const fileText = fs.readFileSync(githubLog, 'utf8');
+    expect(rawControls(fileText)).toEqual([]);
+    expect(fileText).toMatch(/^\S+ \| ::stop-commands::pwnedtoken$/m);
     const commands = githubCommands(`${github.stdout}\n${github.stderr}`);
     // shipshape's own folds and its annotation still suite.work, and nothing else is a command.
     expect(commands.filter((c) => c.command === 'group').length).toBeGreaterThan(3);
@@ -90,6 +104,8 @@ describe('the corpus of hostile lines, through every output path', () => {
     ]);
     expect(commands.every((c) => ['group', 'endgroup', 'error'].includes(c.command))).toBe(true);
     expect(github.output).toContain('\n\\::stop-commands::pwnedtoken\n');
+    // Streamed inside the hook stage's fold, neutralised there too.
+    expect(github.stdout).toMatch(/^\S+ \| \\::stop-commands::pwnedtoken$/m);
     expect(github.output).toContain('note ##\\[error]anywhere in a line');
 
     const gitlab = await runCli(['-c', p.bad, 'web'], { env: { ...NO_CI, GITLAB_CI: 'true' } });

@@ -155,7 +155,7 @@ describe('incremental upload over a real sshd', () => {
   });
 
   it('renames the newest pruned release into the next one and corrects it: exact source, nothing written through its links, previous release untouched', async () => {
-    const { source, deployPath, file } = project('recycle', { keep_releases: 1 });
+    const { source, deployPath, file } = project('recycle', { keep_releases: 2 });
     const spare = path.join(deployPath, '.deploy/spare');
     const deploy = async () => {
       const r = await runCli(['-c', file, 'web'], { env });
@@ -168,7 +168,7 @@ describe('incremental upload over a real sshd', () => {
     await deploy();
     fs.writeFileSync(path.join(source, 'index.php'), '<?php echo "v3";\n');
     await deploy();
-    // The first release left releases/ (keep_releases 1, the previous current stays) and is the spare.
+    // The first release left releases/ (keep_releases 2) and is the spare.
     expect(releasesOf(deployPath)).not.toContain(first);
     expect(fs.readFileSync(path.join(spare, 'old/a.txt'), 'utf8')).toBe('goes away\n');
 

@@ -428,10 +428,21 @@ describe('dry run', () => {
     expect(r.code, r.output).toBe(0);
     expect(snapshotWithTimes(deployPath)).toEqual(before);
     expect(r.stdout).toContain(`current: ${releasesOf(deployPath)[0]}`);
-    expect(r.stdout).toMatch(/--- phase prepare: setup, lock, probe/);
-    expect(r.stdout).toMatch(/--- phase switch: before:symlink, symlink/);
-    expect(r.stdout).toContain("eval 'php artisan migrate --force'");
-    expect(r.stdout).toMatch(/mv -T \S+ \S+\/current/);
+    // A plan a person reads: the stages in order with the hooks in place, no shell.
+    expect(r.stdout).toMatch(
+      / {2}prepare \(one script on the host\):\n +setup +Prepare the deploy path\n +lock /,
+    );
+    expect(r.stdout).toMatch(
+      / {2}switch \(one script on the host\):\n +hook before symlink +php artisan migrate --force\n +symlink +Switch/,
+    );
+    expect(r.stdout).not.toContain('mv -T');
+    expect(r.stdout).not.toContain('@@shipshape');
+    // -vv adds what each step sends, still without our protocol's markers.
+    const vv = await runCli(['-c', file, '--dry-run', '-vv', 'web']);
+    expect(vv.code, vv.output).toBe(0);
+    expect(vv.stdout).toMatch(/mv -T \S+ \S+\/current/);
+    expect(vv.stdout).toContain("eval 'php artisan migrate --force'");
+    expect(vv.stdout).not.toContain('@@shipshape');
 
     const json = await runCli(['-c', file, '--dry-run', '--json', 'web']);
     expect(json.code, json.output).toBe(0);

@@ -210,7 +210,7 @@ describe('persistence over a real sshd (laravel recipe)', () => {
   });
 
   it('rescues a file the app wrote into its release before that release is pruned', async () => {
-    const { deployPath, deploy } = project('rescue', { keep_releases: 1 });
+    const { deployPath, deploy } = project('rescue', { keep_releases: 2 });
     putEnv(deployPath);
     await deploy();
     const [first] = releasesOf(deployPath);

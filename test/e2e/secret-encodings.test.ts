@@ -22,7 +22,7 @@ describe('secrets in serialized output', () => {
     application: 'enc',
     source: 'app',
     hosts: { web: { local: true, deploy_path: './target' } },
-    hooks: { before: { symlink: ["cat >&2 <<'EOF'\n${TOKEN}\nEOF\nexit 3"] } },
+    hooks: { before: { symlink: ["cat >&2 <<'EOF'\n${{ env.TOKEN }}\nEOF\nexit 3"] } },
   });
   const env = { TOKEN: SECRET };
 
@@ -36,7 +36,7 @@ describe('secrets in serialized output', () => {
   });
 
   it('deploy --dry-run hides it in the scripts, as text and as JSON', async () => {
-    const text = await runCli(['-c', file, '--dry-run', 'web'], { env });
+    const text = await runCli(['-c', file, '--dry-run', '-vv', 'web'], { env });
     expect(text.code, text.output).toBe(0);
     expect(text.stdout).toContain('eval ');
     expect(leaks(text.output)).toEqual([]);

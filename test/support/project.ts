@@ -42,18 +42,30 @@ export const cliArgv = (args: readonly string[]): string[] => [process.execPath,
  * Runs the CLI on a real terminal (script(1) gives it a pty on stdin, stdout and stderr), as a
  * person at a keyboard sees it: with CI unset it draws listr2's task tree. Output is both streams.
  */
-export function runCliOnTerminal(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export function runCliOnTerminal(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  /** `input` is typed at the terminal once the CLI asks (when `prompt` appears in its output). */
+  o: { cols?: number; cwd?: string; input?: string; prompt?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     // script's pty starts with 0 columns; a terminal has a size (listr2 wraps to it).
-    const command = `stty cols 120 rows 40 && exec ${cliArgv(args).map(quote).join(' ')}`;
+    const command = `stty cols ${o.cols ?? 120} rows 40 && exec ${cliArgv(args).map(quote).join(' ')}`;
     const child = spawn('script', ['-qfec', command, '/dev/null'], {
-      cwd: ROOT,
+      cwd: o.cwd ?? ROOT,
       env: { ...process.env, CI: '', GITHUB_ACTIONS: '', GITLAB_CI: '', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    child.stdin.end();
     let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    let typed = o.input === undefined;
+    if (typed) child.stdin.end();
+    child.stdout.on('data', (c: Buffer) => {
+      output += c.toString();
+      if (!typed && output.includes(o.prompt ?? '')) {
+        typed = true;
+        child.stdin.end(o.input);
+      }
+    });
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout: output, stderr: '', output }));

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli.js';
+import { main, separateRunCommand } from '../../src/cli.js';
 import { reportUncaught } from '../../src/commands/uncaught-error.js';
 import { DeployError } from '../../src/definitions/errors.js';
 
@@ -60,5 +60,24 @@ describe('command line', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('`deploy run <selector> <command…>`: everything after the selector is the command, our options before it stay ours', () => {
+    const takes = new Set(['-c', '--config', '-o', '--parallel']);
+    const argv = (...a: string[]) => ['node', 'deploy', ...a];
+    expect(separateRunCommand(argv('run', 'web1', 'uname', '-a'), takes)).toEqual(
+      argv('run', 'web1', '--', 'uname', '-a'),
+    );
+    expect(
+      separateRunCommand(argv('-c', 'x.yml', 'run', '--parallel', '2', 'web1', 'ls', '-c'), takes),
+    ).toEqual(argv('-c', 'x.yml', 'run', '--parallel', '2', 'web1', '--', 'ls', '-c'));
+    // Already separated, another command, or no command at all: left as it is.
+    for (const a of [
+      argv('run', 'web1', '--', 'ls'),
+      argv('releases', 'web1', '--json'),
+      argv('-c', 'run', 'web1', 'ls'),
+      argv('run', 'web1'),
+    ])
+      expect(separateRunCommand(a, takes)).toEqual(a);
   });
 });

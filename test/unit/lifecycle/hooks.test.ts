@@ -3,6 +3,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { DEPLOY } from '../../../src/engine/pipeline.js';
 import { HOOK_STAGES } from '../../../src/definitions/hook-points.js';
 import { hookBook, hookCommand, withHooks } from '../../../src/engine/hooks.js';
+import { hookEnv, hostRunContext } from '../../../src/engine/hook-env.js';
 import { deployPhases } from '../../../src/engine/hooks-phases.js';
 import { selectHosts } from '../../../src/engine/selector.js';
 import { releaseContext } from '../../support/stage-context.js';
@@ -79,11 +80,15 @@ describe('withHooks and the phases', () => {
     });
     const paths = ctx.paths;
     const [before] = withHooks(DEPLOY.prepare, b);
-    expect(before!.plan(ctx).map((c) => c.text)).toEqual([hookCommand(paths.root, 'whoami').text]);
+    const env = hookEnv(hostRunContext(ctx));
+    expect(before!.plan(ctx).map((c) => c.text)).toEqual([hookCommand(paths.root, 'whoami', env).text]);
     const after = withHooks(DEPLOY.upload, b).find((s) => s.id === 'after:upload')!;
+    // The run's context is exported by the subshell (never an argument), and stdout joins stderr
+    // so the executor streams both in order.
     expect(after.plan(ctx)[0]!.text).toBe(
-      `(set +e; cd '/srv/it'\\''s app/releases/20260101-000000' || exit; eval 'echo '\\''x'\\'' && touch $(pwd)/y')`,
+      `(set +e; export SHIPSHAPE_APPLICATION=a SHIPSHAPE_HOST=web1 SHIPSHAPE_STAGE=prod SHIPSHAPE_DEPLOY_PATH='/srv/it'\\''s app' SHIPSHAPE_RELEASE=20260101-000000 SHIPSHAPE_RELEASE_PATH='/srv/it'\\''s app/releases/20260101-000000' SHIPSHAPE_PREVIOUS_RELEASE='' SHIPSHAPE_REVISION='' SHIPSHAPE_USER=u; cd '/srv/it'\\''s app/releases/20260101-000000' || exit; eval 'echo '\\''x'\\'' && touch $(pwd)/y') 1>&2`,
     );
+    expect(after.shown!(ctx)).toEqual(["echo 'x' && touch $(pwd)/y"]);
   });
 });
 

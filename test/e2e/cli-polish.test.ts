@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { releasesOf, runCli, runCliOnTerminal, sshHost, writeConfig, writeTree } from '../support/project.js';
-import { sshdSuite } from '../support/sshd-suite.js';
+import { useSshd } from '../support/sshd-fixture.js';
 
 /** The rough edges a new user met, each fixed and kept fixed. */
-const suite = sshdSuite('shipshape-cli-polish-');
+const suite = useSshd('shipshape-cli-polish-');
 
 const NO_CI = { GITHUB_ACTIONS: '', GITLAB_CI: '' };
 // eslint-disable-next-line no-control-regex

@@ -5,13 +5,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { releasesOf, runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
-import { sshdSuite } from '../support/sshd-suite.js';
+import { useSshd } from '../support/sshd-fixture.js';
 
 /**
  * The end of a deploy: hooks.after.success / failure with SHIPSHAPE_STATUS and SHIPSHAPE_ERROR,
  * and notifications, POSTed to a real HTTP server on 127.0.0.1. Neither ever changes the exit code.
  */
-const suite = sshdSuite('shipshape-events-');
+const suite = useSshd('shipshape-events-');
 
 const NO_CI = { GITHUB_ACTIONS: '', GITLAB_CI: '' };
 

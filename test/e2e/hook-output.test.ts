@@ -3,13 +3,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { githubCommands } from '../support/hostile.js';
 import { releasesOf, runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
-import { sshdSuite } from '../support/sshd-suite.js';
+import { useSshd } from '../support/sshd-fixture.js';
 
 /**
  * What hooks print reaches the person as it comes, ordinary shell runs in them unchanged, and
  * they know the release they run for: over a real sshd, as a user runs `deploy`.
  */
-const suite = sshdSuite('shipshape-hook-output-');
+const suite = useSshd('shipshape-hook-output-');
 
 const NO_CI = { GITHUB_ACTIONS: '', GITLAB_CI: '' };
 

@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { releasesOf, runCli, runCliOnTerminal, sshHost, writeConfig, writeTree } from '../support/project.js';
-import { sshdSuite } from '../support/sshd-suite.js';
+import { useSshd } from '../support/sshd-fixture.js';
 
 /** `deploy task`, `deploy list`, `-o key=value` and `confirm: true`, over a real sshd. */
-const suite = sshdSuite('shipshape-tasks-');
+const suite = useSshd('shipshape-tasks-');
 
 const NO_CI = { GITHUB_ACTIONS: '', GITLAB_CI: '' };
 

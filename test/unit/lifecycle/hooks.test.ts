@@ -86,7 +86,7 @@ describe('withHooks and the phases', () => {
     // The run's context is exported by the subshell (never an argument), and stdout joins stderr
     // so the executor streams both in order.
     expect(after.plan(ctx)[0]!.text).toBe(
-      `(set +e; export SHIPSHAPE_APPLICATION=a SHIPSHAPE_HOST=web1 SHIPSHAPE_STAGE=prod SHIPSHAPE_DEPLOY_PATH='/srv/it'\\''s app' SHIPSHAPE_RELEASE=20260101-000000 SHIPSHAPE_RELEASE_PATH='/srv/it'\\''s app/releases/20260101-000000' SHIPSHAPE_PREVIOUS_RELEASE='' SHIPSHAPE_REVISION='' SHIPSHAPE_USER=u; cd '/srv/it'\\''s app/releases/20260101-000000' || exit; eval 'echo '\\''x'\\'' && touch $(pwd)/y') 1>&2`,
+      `(set +e; export SHIPSHAPE_APPLICATION=a SHIPSHAPE_HOST=web1 SHIPSHAPE_STAGE=prod SHIPSHAPE_DEPLOY_PATH='/srv/it'\\''s app' SHIPSHAPE_RELEASE=20260101-000000 SHIPSHAPE_RELEASE_PATH='/srv/it'\\''s app/releases/20260101-000000' SHIPSHAPE_PREVIOUS_RELEASE='' SHIPSHAPE_REVISION='' SHIPSHAPE_USER=ann; cd '/srv/it'\\''s app/releases/20260101-000000' || exit; eval 'echo '\\''x'\\'' && touch $(pwd)/y') 1>&2`,
     );
     expect(after.shown!(ctx)).toEqual(["echo 'x' && touch $(pwd)/y"]);
   });

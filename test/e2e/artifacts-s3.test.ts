@@ -318,7 +318,7 @@ describe('artifacts in an S3 store, hosts over a real sshd', () => {
     expect(current(path.join(work, 'auto-open'))).toBe(before.open);
   });
 
-  it('no presigned URL, key or secret in the output, --json, the release log, or any process list while hosts fetch', async () => {
+  it('no presigned URL, key or secret in the output, --json, --log, the release log, or any process list while hosts fetch', async () => {
     const hosts = {
       a: sshHost(sshd, path.join(work, 'sec-a'), { fetch: 'pull' }),
       b: sshHost(wgetOnly, path.join(work, 'sec-b'), { fetch: 'pull' }),
@@ -344,8 +344,10 @@ describe('artifacts in an S3 store, hosts over a real sshd', () => {
     s3.delayPresigned(150);
     const sampler = sample();
     let r: Awaited<ReturnType<typeof runCli>>;
+    // --log keeps the whole run at -vv: every script sent, the fetch included.
+    const logFile = path.join(work, 'secrets.log');
     try {
-      r = await runCli(['-c', p.file, '--json', '--artifact', id, 'all'], { env: p.env });
+      r = await runCli(['-c', p.file, '--json', '--log', logFile, '--artifact', id, 'all'], { env: p.env });
     } finally {
       sampling = false;
       s3.delayPresigned(0);
@@ -359,7 +361,9 @@ describe('artifacts in an S3 store, hosts over a real sshd', () => {
     const logs = ['sec-a', 'sec-b'].map((d) =>
       fs.readFileSync(path.join(work, d, '.deploy/releases.jsonl'), 'utf8'),
     );
-    for (const text of [r.output, ...logs, ...cmdlines]) {
+    const transcript = fs.readFileSync(logFile, 'utf8');
+    expect(transcript).toMatch(/curl|wget/);
+    for (const text of [r.output, transcript, ...logs, ...cmdlines]) {
       expect(text).not.toMatch(/X-Amz-(Signature|Credential)/);
       expect(text).not.toContain(s3.secretAccessKey);
       expect(text).not.toContain(s3.accessKeyId);

@@ -1,6 +1,12 @@
-export { loadConfig, parseConfig, type LoadedConfig, type ConfigProblem } from './config/load.js';
+export { loadConfig, parseConfig, type LoadedConfig } from './config/load.js';
 export { configSchema, type Config, type HostConfig } from './config/schema.js';
-export { DeployError, ERRORS, type ErrorCode } from './definitions/errors.js';
+export {
+  DeployError,
+  ERRORS,
+  type ConfigProblem,
+  type ErrorCode,
+  type ErrorDetails,
+} from './definitions/errors.js';
 export { EXIT } from './definitions/exit-codes.js';
 export { deploy, type DeployOptions, type DeployResult } from './engine/deploy.js';
 export { MemoryReporter, type Reporter } from './engine/reporter.js';

@@ -70,9 +70,9 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
             const out = await runStages(s.runner, [runInCurrent(command)], s.ctx, { quiet: true });
             return { alias: s.alias, stdout: out.stdout, stderr: stripMarkers(out.stderr) };
           } catch (e) {
-            const error = isDeployError(e) ? e : toDeployError(e, s.alias);
-            const d = error.details;
-            return { alias: s.alias, stdout: String(d.stdout ?? ''), stderr: String(d.stderr ?? ''), error };
+            const error = toDeployError(e, s.alias);
+            const d = isDeployError(error, 'ERUN') ? error.details : { stdout: '', stderr: '' };
+            return { alias: s.alias, stdout: d.stdout, stderr: d.stderr, error };
           }
         }),
       ),

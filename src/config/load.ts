@@ -2,23 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import { DeployError } from '../definitions/errors.js';
+import { DeployError, type ConfigProblem } from '../definitions/errors.js';
 import { interpolate, originKey, type Interpolation } from './interpolate.js';
 import { applyOverrides, overrideAt, type Override } from './overrides.js';
 import { SYSTEM_DIRS } from './paths.js';
 import { configSchema, type Config } from './schema.js';
 import { clipMasked, createMask, type Mask } from './secrets.js';
 import { suggest } from './suggest.js';
-
-export interface ConfigProblem {
-  file: string;
-  line: number;
-  column: number;
-  key: string;
-  message: string;
-  /** The `-o key` the problem comes from: it has no line in the file. */
-  override?: string;
-}
 
 export interface LoadedConfig {
   file: string;

@@ -1,49 +1,146 @@
 import { EXIT, type ExitCode } from './exit-codes.js';
 
-type Details = Record<string, unknown>;
-interface ErrorDefinition {
-  /** Fixed, or read from the details when one code covers several outcomes. */
-  exit: ExitCode | ((d: Details) => ExitCode);
-  message: (d: Details) => string;
-  hint: (d: Details) => string;
+/** One problem in deploy.yml (or in a `-o` override), where it is and what is wrong. */
+export interface ConfigProblem {
+  file: string;
+  line: number;
+  column: number;
+  key: string;
+  message: string;
+  /** The `-o key` the problem comes from: it has no line in the file. */
+  override?: string;
 }
 
-const s = (v: unknown): string => (v === undefined ? '' : String(v));
+/** A remote command that failed: where, how, and the last lines it wrote to stderr. */
+interface FailedCommand {
+  host: string;
+  stage: string;
+  /** null: the command ended without an exit status (killed by a signal). */
+  exitCode: number | null;
+  command: string;
+  stderr: string;
+}
+
+/** What each code's message and hint are made of: `new DeployError(code, details)` is checked against it. */
+export interface ErrorDetails {
+  ECONFIG: { file: string; count: number; problems: ConfigProblem[]; list: string[] };
+  ENOCONFIG: { file: string; reason: string };
+  EUSAGE: { reason: string };
+  /** Without `selector`: none was given and there is no default_selector. */
+  ESELECTOR: { selector?: string; choices: string };
+  /** `confirming`: the hosts that ask and there is no terminal; `declined`: the answer was no. */
+  ECONFIRM: { hosts: string; confirming?: string; declined?: boolean };
+  /** Without `exitCode`: no step ran (`noRelease`: nothing is live to run it in). */
+  ETASK: {
+    host: string;
+    task: string;
+    exitCode?: number | null;
+    command: string;
+    stderr: string;
+    noRelease?: boolean;
+  };
+  EQUOTE: { value: string };
+  /** A bug in shipshape; `host` and `stage` where it is known where it happened. */
+  EINTERNAL: { reason: string; host?: string; stage?: string };
+  ELOCKED: { host: string; holder: string; stale: boolean; selector: string };
+  ESTAGE: FailedCommand;
+  ECURRENT: { host: string; path: string };
+  ESHAREDMISSING: {
+    host: string;
+    files: string;
+    dir?: string;
+    list: string[];
+    /** The `deploy setup … --put` command that puts them. */
+    setup: string;
+    copy: string[];
+    /** The server copies' file names the hint suggests. */
+    copies: string;
+  };
+  ERELEASECHANGED: { host: string; release?: string; changes: string; releasePath: string };
+  ETARGETCHANGED: { host: string; release: string; changes: string };
+  /** `changed`: something writes into the source; `advice` replaces the hint. */
+  ESOURCE: { path: string; reason: string; changed?: boolean; advice?: string };
+  EDIRTY: { reason: string };
+  EREVISION: { revision: string; reason: string };
+  EARTIFACT: { id: string; reason: string };
+  EOBJECT: { host?: string; path: string; sha256: string; store: string };
+  EFETCH: { host: string; reason: string };
+  ESTORE: { store: string; action: string; reason: string };
+  ERECIPE: { reason: string; advice?: string };
+  ECONNECT: { host: string; address: string; reason: string; advice?: string };
+  /** `switched`: `current` is on the new release; `switchMaybe`: a switching stage had started. */
+  ECONNLOST: { host: string; stage?: string; switched?: boolean; switchMaybe?: boolean };
+  EAUTH: { host: string; user: string; address: string; tried: string; skipped?: string };
+  ERUN: { host: string; exitCode: number | null; stdout: string; stderr: string };
+  EHOSTKEY: {
+    host: string;
+    hostname: string;
+    port: number;
+    keyType: string;
+    fingerprint: string;
+    reason: 'unknown' | 'changed' | 'revoked';
+    /** The name known_hosts has the host under (`[host]:port` off port 22). */
+    entryName: string;
+    knownHostsFile?: string;
+  };
+  EHEALTH: { host: string; reason: string; previous?: string };
+  /** A failed command after the rename over `current`, or (`reason`) another failure there. */
+  EAFTERSWITCH: FailedCommand | { host: string; stage: string; reason: string };
+  ESWITCHEDBACK: { host: string; previous?: string; reason: string };
+  EREVERT: { host: string; release: string; previous?: string; reason: string };
+  ENOROLLBACK: { host: string; reason: string; candidates?: string };
+  /** `task`: a task was running; `switched`: the new release was already live. */
+  EINTERRUPTED: { signal: string; switched?: boolean; task?: string };
+  EKNOWNHOSTS: { file: string; reason: string };
+  EKEYFILE: { host: string; file: string; reason: string };
+}
+
+export type ErrorCode = keyof ErrorDetails;
+
+interface ErrorDefinition<D> {
+  /** Fixed, or read from the details when one code covers several outcomes. */
+  exit: ExitCode | ((d: D) => ExitCode);
+  message: (d: D) => string;
+  hint: (d: D) => string;
+}
+
+const failedCommand = (d: FailedCommand) =>
+  `(exit ${String(d.exitCode)})\n  command: ${d.command}\n  stderr: ${d.stderr || '(empty)'}`;
 
 /**
  * Every error a user can see, keyed by code. A message says what happened in one line,
  * a hint says what to type next.
  */
-export const ERRORS = {
+export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C]> } = {
   ECONFIG: {
     exit: EXIT.usage,
-    message: (d) => `${s(d.file)}: ${s(d.count)} problem(s) in the configuration`,
+    message: (d) => `${d.file}: ${d.count} problem(s) in the configuration`,
     hint: () => 'Fix the problems listed above; no host was contacted.',
   },
   ENOCONFIG: {
     exit: EXIT.usage,
-    message: (d) => `cannot read ${s(d.file)}: ${s(d.reason)}`,
+    message: (d) => `cannot read ${d.file}: ${d.reason}`,
     hint: () => 'Create deploy.yml (see deploy.example.yml) or pass -c <file>.',
   },
   EUSAGE: {
     exit: EXIT.usage,
-    message: (d) => s(d.reason),
+    message: (d) => d.reason,
     hint: () => 'Run `deploy --help` for usage.',
   },
   ESELECTOR: {
     exit: EXIT.usage,
     message: (d) =>
       d.selector
-        ? `selector \`${s(d.selector)}\` matches no host`
+        ? `selector \`${d.selector}\` matches no host`
         : 'no selector given and no default_selector set',
-    hint: (d) => `Choose one of: ${s(d.choices)}`,
+    hint: (d) => `Choose one of: ${d.choices}`,
   },
   ECONFIRM: {
     exit: EXIT.usage,
     message: (d) =>
       d.declined
-        ? `not confirmed: nothing was done on ${s(d.hosts)}`
-        : `${s(d.confirming)} ask(s) for a confirmation (confirm: true in deploy.yml) and there is no terminal to answer it`,
+        ? `not confirmed: nothing was done on ${d.hosts}`
+        : `${d.confirming ?? ''} ask(s) for a confirmation (confirm: true in deploy.yml) and there is no terminal to answer it`,
     hint: (d) =>
       d.declined
         ? 'Run it again and answer y to go ahead.'
@@ -52,128 +149,129 @@ export const ERRORS = {
   ETASK: {
     exit: EXIT.failed,
     message: (d) =>
-      `${s(d.host)}: task \`${s(d.task)}\` failed (exit ${s(d.exitCode)})\n  command: ${s(d.command)}\n  output: ${s(d.stderr) || '(empty)'}`,
+      `${d.host}: task \`${d.task}\` failed${d.exitCode === undefined ? '' : ` (exit ${String(d.exitCode)})`}\n  command: ${d.command}\n  output: ${d.stderr || '(empty)'}`,
     hint: (d) =>
       d.noRelease
-        ? `Nothing is deployed on ${s(d.host)} yet: run \`deploy ${s(d.host)}\` first.`
-        : `Its output is above; \`deploy ssh ${s(d.host)}\` opens a shell in current. The deploy lock was released.`,
+        ? `Nothing is deployed on ${d.host} yet: run \`deploy ${d.host}\` first.`
+        : `Its output is above; \`deploy ssh ${d.host}\` opens a shell in current. The deploy lock was released.`,
   },
   EQUOTE: {
     exit: EXIT.usage,
-    message: (d) => `refusing to pass ${s(d.value)} to a shell: it contains a NUL byte or is not a number`,
+    message: (d) => `refusing to pass ${d.value} to a shell: it contains a NUL byte or is not a number`,
     hint: () => 'Remove NUL bytes from paths and values in deploy.yml.',
   },
   EINTERNAL: {
     exit: EXIT.failed,
-    message: (d) => `internal error: ${s(d.reason)}`,
-    hint: () => 'This is a bug in shipshape; report it with the command you ran and this message.',
+    message: (d) =>
+      `${d.host ? `${d.host}: ` : ''}internal error${d.stage ? ` in stage \`${d.stage}\`` : ''}: ${d.reason}`,
+    hint: () =>
+      'This is a bug in shipshape: please report it with the command you ran, this message and the stack trace (printed with -v).',
   },
   ELOCKED: {
     exit: EXIT.locked,
-    message: (d) => `${s(d.host)}: deploy lock held by ${s(d.holder)}`,
+    message: (d) => `${d.host}: deploy lock held by ${d.holder}`,
     hint: (d) =>
       d.stale
-        ? `The holder's process is gone (stale lock). Run \`deploy unlock ${s(d.selector)}\`.`
-        : `Wait for that deploy to finish, or if it is dead run \`deploy unlock ${s(d.selector)}\`.`,
+        ? `The holder's process is gone (stale lock). Run \`deploy unlock ${d.selector}\`.`
+        : `Wait for that deploy to finish, or if it is dead run \`deploy unlock ${d.selector}\`.`,
   },
   ESTAGE: {
     exit: EXIT.failed,
-    message: (d) =>
-      `${s(d.host)}: stage \`${s(d.stage)}\` failed (exit ${s(d.exitCode)})\n  command: ${s(d.command)}\n  stderr: ${s(d.stderr) || '(empty)'}`,
+    message: (d) => `${d.host}: stage \`${d.stage}\` failed ${failedCommand(d)}`,
     hint: () => '`current` was not switched. Fix the cause and run the deploy again.',
   },
   ECURRENT: {
     exit: EXIT.failed,
-    message: (d) => `${s(d.host)}: ${s(d.path)} exists and is not a symlink`,
+    message: (d) => `${d.host}: ${d.path} exists and is not a symlink`,
     hint: () =>
       'Move that directory aside by hand (e.g. `mv current current.bak`); shipshape never deletes it for you.',
   },
   ESHAREDMISSING: {
     exit: EXIT.failed,
     message: (d) =>
-      `${s(d.host)}: required shared files are missing: ${s(d.files)}${d.dir ? ` (expected in ${s(d.dir)})` : ''}`,
+      `${d.host}: required shared files are missing: ${d.files}${d.dir ? ` (expected in ${d.dir})` : ''}`,
     hint: (d) =>
       [
-        `Put them on the server, from copies with this server's values (${s(d.copies)}), not your development files:`,
-        `  ${s(d.setup)}`,
+        `Put them on the server, from copies with this server's values (${d.copies}), not your development files:`,
+        `  ${d.setup}`,
         'or by hand:',
-        ...((d.copy as string[] | undefined) ?? []).map((c) => `  ${c}`),
+        ...d.copy.map((c) => `  ${c}`),
         'or mark them optional in deploy.yml (shared_files: [{ path: …, optional: true }]).',
       ].join('\n'),
   },
   ERELEASECHANGED: {
     exit: EXIT.failed,
     message: (d) =>
-      `${s(d.host)}: the live release ${s(d.release)} was changed on the server since it went live: ${s(d.changes)}`,
+      `${d.host}: the live release ${d.release ?? ''} was changed on the server since it went live: ${d.changes}`,
     hint: (d) =>
-      `Nothing was changed. Bring those changes into the source (they are in ${s(d.releasePath)}), or set \`release_changes: warn\` to deploy over them; copies are then kept in shared/.rescued/.`,
+      `Nothing was changed. Bring those changes into the source (they are in ${d.releasePath}), or set \`release_changes: warn\` to deploy over them; copies are then kept in shared/.rescued/.`,
   },
   ETARGETCHANGED: {
     exit: EXIT.failed,
-    message: (d) => `${s(d.host)}: release ${s(d.release)} is not what was deployed: ${s(d.changes)}`,
+    message: (d) => `${d.host}: release ${d.release} is not what was deployed: ${d.changes}`,
     hint: (d) =>
-      `Nothing was switched. Its files changed since it went live (a write in place reaches every release that shares the file). Pass --force to switch to it anyway, or choose another release (\`deploy releases ${s(d.host)}\`, then --to).`,
+      `Nothing was switched. Its files changed since it went live (a write in place reaches every release that shares the file). Pass --force to switch to it anyway, or choose another release (\`deploy releases ${d.host}\`, then --to).`,
   },
   ESOURCE: {
     exit: EXIT.failed,
-    message: (d) => `${s(d.path)}: ${s(d.reason)}`,
+    message: (d) => `${d.path}: ${d.reason}`,
     hint: (d) =>
-      s(d.advice) ||
+      d.advice ||
       (d.changed
         ? 'Stop whatever writes into the source directory (a watcher, a build) and run the deploy again.'
         : 'Fix the permissions of that file (or exclude it in .deployignore) and run the deploy again.'),
   },
   EDIRTY: {
     exit: EXIT.usage,
-    message: (d) => `refusing to deploy uncommitted changes (require_clean): ${s(d.reason)}`,
+    message: (d) => `refusing to deploy uncommitted changes (require_clean): ${d.reason}`,
     hint: () => 'Commit or stash them, or deploy a commit with `--revision <ref>`; no host was contacted.',
   },
   EREVISION: {
     exit: EXIT.usage,
-    message: (d) => `cannot deploy revision \`${s(d.revision)}\`: ${s(d.reason)}`,
+    message: (d) => `cannot deploy revision \`${d.revision}\`: ${d.reason}`,
     hint: () =>
       'Name a commit of the repository that holds `source` (a tag, branch or sha; `git log` lists them); no host was contacted.',
   },
   EARTIFACT: {
     exit: EXIT.usage,
-    message: (d) => `cannot deploy artifact \`${s(d.id)}\`: ${s(d.reason)}`,
+    message: (d) => `cannot deploy artifact \`${d.id}\`: ${d.reason}`,
     hint: () =>
       'Name an artifact the store holds (`deploy artifacts list`), or build one with `deploy build`; no host was contacted.',
   },
   EOBJECT: {
     exit: EXIT.failed,
     message: (d) =>
-      `${d.host ? `${s(d.host)}: ` : ''}${s(d.path)}: its content in the artifact store does not match its sha256 ${s(d.sha256).slice(0, 12)}… (altered or damaged in ${s(d.store)}); nothing was switched`,
+      `${d.host ? `${d.host}: ` : ''}${d.path}: its content in the artifact store does not match its sha256 ${d.sha256.slice(0, 12)}… (altered or damaged in ${d.store}); nothing was switched`,
     hint: (d) =>
-      `Delete the damaged object from the store (objects/${s(d.sha256).slice(0, 2)}/${s(d.sha256)}) and run \`deploy build\` for the same revision again: it stores what the store lacks, and the id stays the same.`,
+      `Delete the damaged object from the store (objects/${d.sha256.slice(0, 2)}/${d.sha256}) and run \`deploy build\` for the same revision again: it stores what the store lacks, and the id stays the same.`,
   },
   EFETCH: {
     exit: EXIT.failed,
-    message: (d) => `${s(d.host)}: fetch: pull, but ${s(d.reason)}; nothing was uploaded`,
+    message: (d) => `${d.host}: fetch: pull, but ${d.reason}; nothing was uploaded`,
     hint: () =>
       'Give the host curl or GNU wget and a route to the store (DNS, firewall, proxy), or set `fetch: auto` (push when it cannot) or `fetch: push` for it.',
   },
   ESTORE: {
     exit: EXIT.failed,
-    message: (d) => `artifact store ${s(d.store)}: could not ${s(d.action)}: ${s(d.reason)}`,
+    message: (d) => `artifact store ${d.store}: could not ${d.action}: ${d.reason}`,
     hint: () =>
       'Check artifacts.store, endpoint and region in deploy.yml and the AWS credentials in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE).',
   },
   ERECIPE: {
     exit: EXIT.usage,
-    message: (d) => `persistence settings: ${s(d.reason)}`,
+    message: (d) => `persistence settings: ${d.reason}`,
     hint: (d) =>
-      s(d.advice) ||
+      d.advice ||
       'Fix `recipe:` and the persistence keys in deploy.yml (see docs/persistence.md); no host was contacted.',
   },
   ECONNECT: {
     exit: EXIT.connection,
-    message: (d) => `${s(d.host)}: cannot connect to ${s(d.address)}: ${s(d.reason)}`,
-    hint: (d) => s(d.advice) || 'Check the hostname, port and that sshd is running.',
+    message: (d) => `${d.host}: cannot connect to ${d.address}: ${d.reason}`,
+    hint: (d) => d.advice || 'Check the hostname, port and that sshd is running.',
   },
   ECONNLOST: {
     exit: EXIT.connection,
-    message: (d) => `${s(d.host)}: connection lost${d.stage ? ` during stage \`${s(d.stage)}\`` : ''}`,
+    message: (d) => `${d.host}: connection lost${d.stage ? ` during stage \`${d.stage}\`` : ''}`,
     hint: (d) =>
       d.switched
         ? '`current` already points at the new, complete release.'
@@ -184,111 +282,126 @@ export const ERRORS = {
   EAUTH: {
     exit: EXIT.connection,
     message: (d) =>
-      `${s(d.host)}: authentication as ${s(d.user)} at ${s(d.address)} failed (tried: ${s(d.tried)})${d.skipped ? `; skipped ${s(d.skipped)}` : ''}`,
+      `${d.host}: authentication as ${d.user} at ${d.address} failed (tried: ${d.tried})${d.skipped ? `; skipped ${d.skipped}` : ''}`,
     hint: () =>
       'Check the user, then set identity_file, load the key with `ssh-add`, or set SSH_PRIVATE_KEY (see docs/ssh.md).',
   },
   ERUN: {
     exit: EXIT.failed,
-    message: (d) => `${s(d.host)}: command exited with ${s(d.exitCode)}`,
-    hint: (d) => `See its output above; \`deploy ssh ${s(d.host)}\` opens a shell in current.`,
+    message: (d) => `${d.host}: command exited with ${String(d.exitCode)}`,
+    hint: (d) => `See its output above; \`deploy ssh ${d.host}\` opens a shell in current.`,
   },
   EHOSTKEY: {
     exit: EXIT.connection,
     message: (d) =>
-      `${s(d.host)}: ${s(d.reason)} host key for ${s(d.hostname)} port ${s(d.port)}: ${s(d.keyType)} ${s(d.fingerprint)}`,
+      `${d.host}: ${d.reason} host key for ${d.hostname} port ${d.port}: ${d.keyType} ${d.fingerprint}`,
     hint: (d) =>
       d.reason === 'revoked'
         ? // Re-adding it would undo the revocation: a revoked key is one that must never be trusted again.
           `Do not trust this key again: it is marked @revoked in your known_hosts. Find out why the server presents it (a host restored from an old image, or one that is not yours), give it new host keys (\`ssh-keygen -A\` after removing the old ones), and record the new fingerprint once you have checked it on the server.`
-        : `${d.reason === 'changed' ? `If the server was really re-keyed, remove the old entry first (\`ssh-keygen -R '${s(d.entryName)}'${d.knownHostsFile ? ` -f ${s(d.knownHostsFile)}` : ''}\`). ` : ''}` +
-          `Compare the fingerprint with the server's (\`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub\` on it), then trust it: \`ssh-keyscan -p ${s(d.port)} ${s(d.hostname)} >> ${s(d.knownHostsFile) || '~/.ssh/known_hosts'}\``,
+        : `${d.reason === 'changed' ? `If the server was really re-keyed, remove the old entry first (\`ssh-keygen -R '${d.entryName}'${d.knownHostsFile ? ` -f ${d.knownHostsFile}` : ''}\`). ` : ''}` +
+          `Compare the fingerprint with the server's (\`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub\` on it), then trust it: \`ssh-keyscan -p ${d.port} ${d.hostname} >> ${d.knownHostsFile || '~/.ssh/known_hosts'}\``,
   },
   EHEALTH: {
     exit: EXIT.rolledBack,
-    message: (d) => `${s(d.host)}: health check failed after the switch: ${s(d.reason)}`,
+    message: (d) => `${d.host}: health check failed after the switch: ${d.reason}`,
     hint: () =>
       '`current` was switched back to the previous release. Check the new release before deploying again.',
   },
   EAFTERSWITCH: {
     exit: EXIT.rolledBack,
     message: (d) =>
-      `${s(d.host)}: stage \`${s(d.stage)}\` failed after the switch (exit ${s(d.exitCode)})\n  command: ${s(d.command)}\n  stderr: ${s(d.stderr) || '(empty)'}`,
+      `${d.host}: stage \`${d.stage}\` failed after the switch${'reason' in d ? `: ${d.reason}` : ` ${failedCommand(d)}`}`,
     hint: () =>
       '`current` was switched back to the previous release (a first release is unlinked). Fix the hook and deploy again.',
   },
   ESWITCHEDBACK: {
     exit: EXIT.rolledBack,
-    message: (d) =>
-      `${s(d.host)}: switched back to ${s(d.previous) || 'no release (first deploy)'}: ${s(d.reason)}`,
+    message: (d) => `${d.host}: switched back to ${d.previous || 'no release (first deploy)'}: ${d.reason}`,
     hint: () => 'Fix the failure reported for the other host(s), then deploy again.',
   },
   EREVERT: {
     exit: EXIT.failed,
-    message: (d) =>
-      `${s(d.host)}: could not switch back: \`current\` still points at ${s(d.release)}: ${s(d.reason)}`,
+    message: (d) => `${d.host}: could not switch back: \`current\` still points at ${d.release}: ${d.reason}`,
     hint: (d) =>
       d.previous
-        ? `Check with \`deploy releases ${s(d.host)}\`, then \`deploy rollback ${s(d.host)} --to ${s(d.previous)}\`.`
-        : `Check with \`deploy releases ${s(d.host)}\`; remove \`current\` by hand if that release must not serve.`,
+        ? `Check with \`deploy releases ${d.host}\`, then \`deploy rollback ${d.host} --to ${d.previous}\`.`
+        : `Check with \`deploy releases ${d.host}\`; remove \`current\` by hand if that release must not serve.`,
   },
   ENOROLLBACK: {
     exit: EXIT.failed,
-    message: (d) => `${s(d.host)}: ${s(d.reason)}`,
-    hint: (d) =>
-      d.candidates ? `Candidates: ${s(d.candidates)}` : 'Run `deploy releases` to see the history.',
+    message: (d) => `${d.host}: ${d.reason}`,
+    hint: (d) => (d.candidates ? `Candidates: ${d.candidates}` : 'Run `deploy releases` to see the history.'),
   },
   EINTERRUPTED: {
     exit: (d) => (d.signal === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint),
-    message: (d) => `interrupted by ${s(d.signal)}`,
+    message: (d) => `interrupted by ${d.signal}`,
     hint: (d) =>
       d.task
-        ? `The task \`${s(d.task)}\` was stopped on every host and the deploy lock released; \`current\` was not touched.`
+        ? `The task \`${d.task}\` was stopped on every host and the deploy lock released; \`current\` was not touched.`
         : d.switched
           ? 'The new release was already live and stays live.'
           : '`current` was not touched; the incomplete release was removed.',
   },
   EKNOWNHOSTS: {
     exit: EXIT.usage,
-    message: (d) => `known_hosts file ${s(d.file)} cannot be read: ${s(d.reason)}`,
+    message: (d) => `known_hosts file ${d.file} cannot be read: ${d.reason}`,
     hint: () =>
       'Point known_hosts_file in deploy.yml (or UserKnownHostsFile in your ssh config) at a file, or fix its permissions.',
   },
   EKEYFILE: {
     exit: EXIT.usage,
-    message: (d) => `${s(d.host)}: identity_file ${s(d.file)} ${s(d.reason)}`,
+    message: (d) => `${d.host}: identity_file ${d.file} ${d.reason}`,
     hint: (d) =>
-      `Fix identity_file in deploy.yml, create the key (\`ssh-keygen -t ed25519 -f ${s(d.file)}\`), or set SSH_PRIVATE_KEY.`,
+      `Fix identity_file in deploy.yml, create the key (\`ssh-keygen -t ed25519 -f ${d.file}\`), or set SSH_PRIVATE_KEY.`,
   },
-} satisfies Record<string, ErrorDefinition>;
+};
 
-export type ErrorCode = keyof typeof ERRORS;
+/** Where in a host's script an error happened: the stage that ran and, for a failed command, its index in that stage's plan. */
+export interface ScriptPosition {
+  stage: string;
+  commandIndex?: number;
+}
 
-export class DeployError extends Error {
-  readonly code: ErrorCode;
+export class DeployError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
   readonly hint: string;
   readonly exitCode: ExitCode;
-  readonly details: Details;
+  readonly details: ErrorDetails[C];
+  /** Set by the executor for an error of a remote script (see engine/switch-point.ts). */
+  readonly during?: ScriptPosition;
 
-  constructor(code: ErrorCode, details: Details = {}) {
-    const def: ErrorDefinition = ERRORS[code];
-    super(def.message(details));
+  constructor(code: C, details: ErrorDetails[C], options: { cause?: unknown; during?: ScriptPosition } = {}) {
+    // One code's definition, read with that code's details.
+    const def = ERRORS[code] as ErrorDefinition<ErrorDetails[C]>;
+    super(def.message(details), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DeployError';
     this.code = code;
     this.hint = def.hint(details);
     this.exitCode = typeof def.exit === 'function' ? def.exit(details) : def.exit;
     this.details = details;
+    this.during = options.during;
+  }
+
+  /** The same error, placed in a host's script (as it is without a position). */
+  placed(during: ScriptPosition | undefined): DeployError<C> {
+    return during ? new DeployError(this.code, this.details, { cause: this.cause, during }) : this;
   }
 }
 
-export const isDeployError = (e: unknown): e is DeployError => e instanceof DeployError;
+/** A DeployError, or one with that code (its details then typed). */
+export function isDeployError(e: unknown): e is DeployError;
+export function isDeployError<C extends ErrorCode>(e: unknown, code: C): e is DeployError<C>;
+export function isDeployError(e: unknown, code?: ErrorCode): boolean {
+  return e instanceof DeployError && (code === undefined || e.code === code);
+}
 
-/** Anything thrown on this machine (a bug, a local step) as the error a user sees. */
-export function toDeployError(e: unknown, host: string): DeployError {
+/** Anything thrown as the error a user sees; what is not a DeployError fails as a local stage. */
+export function toDeployError(e: unknown, host: string, stage = 'local'): DeployError {
   if (isDeployError(e)) return e;
   return new DeployError('ESTAGE', {
     host,
-    stage: 'local',
+    stage,
     exitCode: 1,
     command: '(local)',
     stderr: (e as Error)?.stack ?? String(e),

@@ -215,9 +215,14 @@ function symlinkSwitchPoint(ctx: ReleaseContext): SwitchPoint {
 }
 
 /** A step after the rename over `current` failed: the fleet is switched back like a failed health check (exit 4). */
-function afterSwitchError(e: unknown, host: string): DeployError {
-  const d = (e as DeployError).details ?? {};
-  return new DeployError('EAFTERSWITCH', { host, ...d, stage: (e as { stage?: string }).stage });
+function afterSwitchError(e: DeployError, host: string): DeployError {
+  if (isDeployError(e, 'ESTAGE')) return new DeployError('EAFTERSWITCH', e.details);
+  const stage = e.during?.stage ?? symlink.id;
+  return new DeployError(
+    'EAFTERSWITCH',
+    { host, stage, reason: `${e.code}: ${e.message}` },
+    { cause: e.cause },
+  );
 }
 
 export async function switchAll(fleet: Fleet): Promise<void> {
@@ -227,7 +232,8 @@ export async function switchAll(fleet: Fleet): Promise<void> {
     try {
       await runStages(h.runner!, fleet.phases.switch, h.ctx!);
     } catch (e) {
-      if (!passedSwitch(e, symlinkSwitchPoint(h.ctx!))) throw e;
+      // Only a script that ran can have moved `current` (and only then is the plan read again).
+      if (!isDeployError(e) || !e.during || !passedSwitch(e, symlinkSwitchPoint(h.ctx!))) throw e;
       h.state = 'live';
       throw fleet.signal?.aborted ? e : afterSwitchError(e, h.alias);
     }
@@ -246,10 +252,10 @@ export async function finishAll(fleet: Fleet): Promise<void> {
       // The release is live; a failed cleanup is worth a warning, not a failed deploy.
       fleet.reporter.log('warn', `cleanup failed: ${(e as Error).message}`, h.alias);
       return runStages(runner, [unlock], h.ctx!, { quiet: true }).catch((lost: unknown) => {
-        if (!isDeployError(lost) || lost.code !== 'ECONNLOST') throw lost;
+        if (!isDeployError(lost, 'ECONNLOST')) throw lost;
         // Cut off after the switch: say the new release is live, not that it "may" be, and name
         // the stage the connection was lost in (the cleanup, when that is where it went).
-        const first = isDeployError(e) && e.code === 'ECONNLOST' ? e : lost;
+        const first = isDeployError(e, 'ECONNLOST') ? e : lost;
         throw new DeployError('ECONNLOST', { ...first.details, switched: true });
       });
     });

@@ -1,5 +1,5 @@
 import { clipMasked, noMask, type Mask } from '../config/secrets.js';
-import { DeployError, isDeployError } from '../definitions/errors.js';
+import { DeployError, isDeployError, toDeployError } from '../definitions/errors.js';
 import { afterMarker } from '../remote/markers.js';
 import { isMarkerLine, stripMarkers, type Transport } from '../remote/transport.js';
 import type { HostContext, Stage, StageOutcome } from '../stages/types.js';
@@ -51,6 +51,7 @@ export async function runStages<C extends HostContext>(
       reason: `stages ${withInput.map((s) => s.id).join(', ')} both want stdin`,
     });
   }
+  const input = withInput[0];
   const script = composeScript(planned);
   const { reporter, alias } = runner;
   const report = (id: string, state: 'start' | 'done' | 'failed', detail?: string) =>
@@ -98,28 +99,21 @@ export async function runStages<C extends HostContext>(
   const result = await runner.transport
     .exec({
       script,
-      stdin: withInput[0]?.stdin?.(
-        ctx,
-        (p) => !options.quiet && runner.reporter.progress?.(runner.alias, withInput[0]!.id, p),
-      ),
+      stdin: input?.stdin?.(ctx, (p) => !options.quiet && reporter.progress?.(alias, input.id, p)),
       signal: runner.signal,
       onStderr,
     })
     .catch((e: unknown) => {
+      // Which stage was running tells the caller whether `current` may have moved.
+      const during = active === undefined ? undefined : { stage: active };
       // Cut off: only the markers of this script tell which stage ran and whether `current` may have moved.
-      if (isDeployError(e) && e.code === 'ECONNLOST') {
-        throw Object.assign(
-          new DeployError('ECONNLOST', {
-            ...e.details,
-            stage: active ?? stages[0]?.id ?? 'connect',
-            switchMaybe: started.some((id) => SWITCHING_STAGES.has(id)),
-          }),
-          { stage: active },
-        );
+      if (isDeployError(e, 'ECONNLOST')) {
+        const stage = active ?? stages[0]?.id ?? 'connect';
+        const switchMaybe = started.some((id) => SWITCHING_STAGES.has(id));
+        throw new DeployError('ECONNLOST', { ...e.details, stage, switchMaybe }, { during });
       }
-      // Interrupted: say which stage was running, so the caller knows whether `current` moved.
-      if (e && typeof e === 'object' && active) Object.assign(e, { stage: active });
-      throw e;
+      // Interrupted, the source failed mid-stream, or the transport failed.
+      throw toDeployError(e, runner.alias, active).placed(during);
     });
   if (pending !== '' && !isMarkerLine(pending)) onOutput(pending);
   const outcome: StageOutcome = { exitCode: result.code ?? -1, stdout: result.stdout, stderr: result.stderr };
@@ -132,7 +126,8 @@ export async function runStages<C extends HostContext>(
 
   const scriptReport = readScriptReport(result.stderr);
   const failedId = scriptReport.failed?.stage ?? scriptReport.started.at(-1) ?? stages[0]?.id;
-  const stage = stages.find((s) => s.id === failedId) ?? stages[0]!;
+  const stage = stages.find((s) => s.id === failedId) ?? stages[0];
+  if (!stage) throw new DeployError('EINTERNAL', { host: alias, reason: 'a script without stages failed' });
   const plannedStage = planned.find((p) => p.id === stage.id);
   const command = scriptReport.failed
     ? plannedStage?.shown[scriptReport.failed.index]
@@ -149,7 +144,7 @@ export async function runStages<C extends HostContext>(
   report(stage.id, 'failed', error.message);
   // The failed command's index tells a failure before a stage's switch from one after it.
   const commandIndex = scriptReport.failed?.stage === stage.id ? scriptReport.failed.index : undefined;
-  throw Object.assign(error, { stage: stage.id, commandIndex });
+  throw error.placed({ stage: stage.id, commandIndex });
 }
 
 /** The failed command on one line, at most 400 characters; a hook's `${SECRET}` is masked before the cut. */

@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Healthcheck } from '../config/hooks-schema.js';
 import type { Config, HostConfig } from '../config/schema.js';
 import { clipMasked, noMask, type Mask } from '../config/secrets.js';
-import { DeployError } from '../definitions/errors.js';
+import { DeployError, isDeployError } from '../definitions/errors.js';
 import { healthcheckStage } from '../stages/healthcheck.js';
 import type { ReleaseContext } from '../stages/types.js';
 import { runStages, stderrTail, type HostRunner } from './executor.js';
@@ -60,9 +60,8 @@ export async function checkHost(
     await runStages(runner, [healthcheckStage({ ...check, command: check.command! })], ctx);
     return undefined;
   } catch (e) {
-    const err = e as DeployError;
-    if (err.code === 'EINTERRUPTED') throw e;
-    return stderrTail(String(err.details?.stderr ?? err.message), ctx.mask);
+    if (isDeployError(e, 'EINTERRUPTED')) throw e;
+    return stderrTail(isDeployError(e, 'ESTAGE') ? e.details.stderr : (e as Error).message, ctx.mask);
   }
 }
 

@@ -56,7 +56,7 @@ export async function switchBackAll(
       } catch (e) {
         const wentBack = passedSwitch(e, { stage: switchBack.id, index: 0 });
         // Masked before the cut: the first line may stop inside a multi-line secret.
-        const message = (h.ctx.mask ?? noMask)((e as Error).message).split('\n')[0];
+        const message = (h.ctx.mask ?? noMask)((e as Error).message).split('\n')[0] ?? '';
         await runStages(runner, [unlock], h.ctx, { quiet: true }).catch((lost: unknown) =>
           reporter.log('error', `could not release the lock: ${(lost as Error).message}`, h.alias),
         );

@@ -1,3 +1,5 @@
+import { isDeployError } from '../definitions/errors.js';
+
 /** The command that renames over `current`: a stage id and the command's index in its plan. */
 export interface SwitchPoint {
   stage: string;
@@ -11,8 +13,8 @@ export interface SwitchPoint {
  * before it; any other stage of the phase runs after it.
  */
 export function passedSwitch(e: unknown, at: SwitchPoint): boolean {
-  const { stage, commandIndex } = (e ?? {}) as { stage?: string; commandIndex?: number };
-  if (stage === undefined || stage.startsWith('before:')) return false;
-  if (stage !== at.stage) return true;
-  return commandIndex !== undefined && commandIndex > at.index;
+  const during = isDeployError(e) ? e.during : undefined;
+  if (during === undefined || during.stage.startsWith('before:')) return false;
+  if (during.stage !== at.stage) return true;
+  return during.commandIndex !== undefined && during.commandIndex > at.index;
 }

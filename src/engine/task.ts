@@ -56,7 +56,7 @@ function segments(steps: readonly ResolvedStep[]): ResolvedStep[][] {
 
 /** A failed step as the task's error: which host, task, step and exit code, and the last lines it printed. */
 function taskError(e: unknown, h: TaskHost, name: string): DeployError {
-  if (!isDeployError(e) || e.code !== 'ESTAGE') return toDeployError(e, h.alias);
+  if (!isDeployError(e, 'ESTAGE')) return toDeployError(e, h.alias);
   const d = e.details;
   return new DeployError('ETASK', {
     host: h.alias,

@@ -45,7 +45,7 @@ export interface HostVerifier {
   /** ssh2's `hostVerifier` (leave `hostHash` unset so it receives the raw key blob). */
   verify(key: Buffer): boolean;
   /** Why verify() refused: throw it once ssh2 reports its generic handshake error. */
-  readonly failure?: DeployError;
+  readonly failure?: DeployError<'EHOSTKEY'>;
   /** The key recorded by accept-new, if any. */
   readonly accepted?: AcceptedKey;
   /** For ssh2's `algorithms.serverHostKey`: known key types first, as ssh does. */
@@ -69,7 +69,7 @@ export function createHostVerifier(options: HostVerifierOptions): HostVerifier {
   const target = { hostname, port };
 
   const state: {
-    failure?: DeployError;
+    failure?: DeployError<'EHOSTKEY'>;
     accepted?: AcceptedKey;
     hostKeyAlgorithms?: string[];
     verify(key: Buffer): boolean;

@@ -68,7 +68,6 @@ __ss_take_lock`,
     return new DeployError('ELOCKED', {
       host: ctx.alias,
       holder: describeHolder(holder),
-      record: holder,
       stale,
       selector: ctx.alias,
     });

@@ -23,7 +23,6 @@ export const needsCurrent = (task: string): Stage<HostContext> => ({
       ? new DeployError('ETASK', {
           host: ctx.alias,
           task,
-          exitCode: '-',
           command: '(none run)',
           stderr: 'no release is live: `current` does not point at one',
           noRelease: true,

@@ -86,12 +86,12 @@ rm -f "$__ss_bundle" "$__ss_err"`,
 
 /** A fetched file that does not match its hash: named, with the host. */
 export function interpretFetch(outcome: StageOutcome, ctx: ReleaseContext): DeployError | undefined {
-  const bad = markerLines(outcome.stderr, MISMATCH_MARKER).map((p) => p.replace(/^\\?\.\//, ''));
-  if (bad.length === 0) return undefined;
-  const e = ctx.source.entries.find((x) => x.path === bad[0]);
+  const [first, ...more] = markerLines(outcome.stderr, MISMATCH_MARKER).map((p) => p.replace(/^\\?\.\//, ''));
+  if (first === undefined) return undefined;
+  const e = ctx.source.entries.find((x) => x.path === first);
   return new DeployError('EOBJECT', {
     host: ctx.alias,
-    path: bad.length > 1 ? `${bad[0]} (and ${bad.length - 1} more)` : bad[0],
+    path: more.length > 0 ? `${first} (and ${more.length} more)` : first,
     sha256: e?.oid ?? '',
     store: ctx.source.artifact?.store.label ?? 'the store',
   });

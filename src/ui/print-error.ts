@@ -20,8 +20,7 @@ const isShape = (e: unknown): e is ErrorShape =>
 export function formatError(e: unknown, out: Sanitiser = createSanitiser()): string {
   if (!isDeployError(e) && !isShape(e)) return out.text(`error: ${(e as Error)?.message ?? String(e)}`);
   const lines = [`error ${e.code}: ${e.message}`];
-  const list = isDeployError(e) ? e.details.list : undefined;
-  if (Array.isArray(list) && e.code === 'ECONFIG') lines.push(...list.map((l) => `  ${String(l)}`));
+  if (isDeployError(e, 'ECONFIG')) lines.push(...e.details.list.map((l) => `  ${l}`));
   lines.push(`hint: ${e.hint}`);
   return out.text(lines.join('\n'));
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { DeployError } from '../../src/definitions/errors.js';
+import { configProblems } from '../support/config-problems.js';
 
 const valid = `application: shop
 hosts:
@@ -10,17 +10,8 @@ hosts:
     stage: production
 `;
 
-function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
-  try {
-    parseConfig(text, 'deploy.yml', env);
-  } catch (e) {
-    expect(e).toBeInstanceOf(DeployError);
-    expect((e as DeployError).code).toBe('ECONFIG');
-    expect((e as DeployError).exitCode).toBe(2);
-    return (e as DeployError).details.list as string[];
-  }
-  throw new Error('expected a config error');
-}
+const problems = (text: string, env: NodeJS.ProcessEnv = {}): string[] =>
+  configProblems(() => parseConfig(text, 'deploy.yml', env));
 
 describe('parseConfig accepts', () => {
   it('a minimal config, filling defaults', () => {

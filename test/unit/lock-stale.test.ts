@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { DeployError } from '../../src/definitions/errors.js';
 import { deployPaths } from '../../src/layout/paths.js';
 import { HOLDER_MARKER, isStale, lock } from '../../src/stages/lock.js';
 import { REMOTE_EXIT } from '../../src/stages/exit-codes.js';
@@ -30,7 +31,8 @@ describe('stale locks', () => {
     ]) {
       const stdout = `${HOLDER_MARKER}${JSON.stringify(holder)}\n`;
       const error = lock.interpret!({ exitCode: REMOTE_EXIT.locked, stdout, stderr: '' }, ctx);
-      expect(error?.details.stale).toBe(isStale(holder, 'here'));
+      expect(error?.code).toBe('ELOCKED');
+      expect((error as DeployError<'ELOCKED'>).details.stale).toBe(isStale(holder, 'here'));
     }
   });
 });

@@ -25,7 +25,7 @@ export async function* verifiedObject(store: ArtifactStore, e: SourceEntry): Asy
 }
 
 export const objectMismatch = (store: ArtifactStore, e: Pick<SourceEntry, 'path' | 'oid'>): DeployError =>
-  new DeployError('EOBJECT', { path: e.path, sha256: e.oid, store: store.label });
+  new DeployError('EOBJECT', { path: e.path, sha256: e.oid ?? '', store: store.label });
 
 /**
  * The files of an artifact: every hash is the manifest's (nothing to read or cache), and the

@@ -3,6 +3,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { parseOverrides } from '../../../src/config/overrides.js';
 import { suggest } from '../../../src/config/suggest.js';
 import { DeployError } from '../../../src/definitions/errors.js';
+import { configProblems } from '../../support/config-problems.js';
 
 const FILE = `application: shop
 keep_releases: 5
@@ -13,16 +14,8 @@ hosts:
 
 const load = (...specs: string[]) => parseConfig(FILE, 'deploy.yml', {}, parseOverrides(specs));
 
-function problems(text: string, ...specs: string[]): string[] {
-  try {
-    parseConfig(text, 'deploy.yml', {}, parseOverrides(specs));
-  } catch (e) {
-    expect(e).toBeInstanceOf(DeployError);
-    expect((e as DeployError).code).toBe('ECONFIG');
-    return (e as DeployError).details.list as string[];
-  }
-  throw new Error('expected a config error');
-}
+const problems = (text: string, ...specs: string[]): string[] =>
+  configProblems(() => parseConfig(text, 'deploy.yml', {}, parseOverrides(specs)));
 
 describe('-o key=value', () => {
   it('sets values at dotted keys, typed as YAML reads them; later ones win; missing mappings are created', () => {

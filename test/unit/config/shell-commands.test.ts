@@ -1,21 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { isShellCommand } from '../../../src/config/interpolate.js';
 import { parseConfig } from '../../../src/config/load.js';
-import { DeployError } from '../../../src/definitions/errors.js';
+import { configProblems } from '../../support/config-problems.js';
 
 const HOSTS = `hosts:\n  web: {deploy_path: /srv/a}\n`;
 const load = (yaml: string, env: NodeJS.ProcessEnv = {}) =>
   parseConfig(`application: a\n${yaml}${HOSTS}`, 'deploy.yml', env);
 
-function problems(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
-  try {
-    load(yaml, env);
-  } catch (e) {
-    expect(e).toBeInstanceOf(DeployError);
-    return (e as DeployError).details.list as string[];
-  }
-  throw new Error('expected a config error');
-}
+const problems = (yaml: string, env: NodeJS.ProcessEnv = {}): string[] =>
+  configProblems(() => load(yaml, env));
 
 describe('shell commands keep ${…} for their shell', () => {
   it('knows which strings are commands: hook and task steps, their `run`, a health check command', () => {

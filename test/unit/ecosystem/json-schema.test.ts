@@ -15,7 +15,7 @@ import {
 } from '../../../src/config/json-schema.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { renderReference } from '../../../src/config/reference-doc.js';
-import { DeployError } from '../../../src/definitions/errors.js';
+import { isDeployError } from '../../../src/definitions/errors.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const read = (rel: string) => fs.readFileSync(path.join(ROOT, rel), 'utf8');
@@ -30,7 +30,7 @@ function zodProblems(text: string, file: string): string[] {
   try {
     parseConfig(text, file, {});
   } catch (e) {
-    if (e instanceof DeployError && e.code === 'ECONFIG') return e.details.list as string[];
+    if (isDeployError(e, 'ECONFIG')) return e.details.list;
     throw e;
   }
   return [];

@@ -41,7 +41,7 @@ const lostIn = async (seen: string[], stages: string[]): Promise<DeployError> =>
 describe('a connection lost mid-script', () => {
   it('names the running stage and says current may have moved once a switching stage started', async () => {
     const e = await lostIn(['symlink', 'recipe-hooks'], ['symlink', 'recipe-hooks', 'unlock']);
-    expect(e).toMatchObject({ code: 'ECONNLOST', stage: 'recipe-hooks' });
+    expect(e).toMatchObject({ code: 'ECONNLOST', during: { stage: 'recipe-hooks' } });
     expect(e.message).toBe('web: connection lost during stage `recipe-hooks`');
     expect(e.hint).toContain('may already point at the new release');
   });

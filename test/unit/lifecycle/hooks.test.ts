@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
+import { isDeployError } from '../../../src/definitions/errors.js';
 import { DEPLOY } from '../../../src/engine/pipeline.js';
 import { HOOK_STAGES } from '../../../src/definitions/hook-points.js';
 import { hookBook, hookCommand, withHooks } from '../../../src/engine/hooks.js';
@@ -109,7 +110,8 @@ describe('hooks and tasks in deploy.yml', () => {
       parseConfig(`application: a\n${yaml}hosts:\n  web: {deploy_path: /srv/a}\n`, 'deploy.yml', {});
       return [];
     } catch (e) {
-      return (e as { details: { list: string[] } }).details.list;
+      if (!isDeployError(e, 'ECONFIG')) throw e;
+      return e.details.list;
     }
   };
 

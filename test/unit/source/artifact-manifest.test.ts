@@ -15,6 +15,7 @@ import {
 import { fetchBundle } from '../../../src/source/artifact/fetch-bundle.js';
 import type { SourceEntry } from '../../../src/source/scan.js';
 import { readReach } from '../../../src/stages/store-reach.js';
+import { configError } from '../../support/config-problems.js';
 
 const SHA_A = 'a'.repeat(64);
 const SHA_B = 'b'.repeat(64);
@@ -77,7 +78,7 @@ describe('artifact manifest', () => {
         parseManifest(Buffer.from(text), id);
         return 'accepted';
       } catch (e) {
-        return isDeployError(e) && e.code === 'EARTIFACT' ? e.message : String(e);
+        return isDeployError(e, 'EARTIFACT') ? e.message : String(e);
       }
     };
     const head = '{"format":"shipshape-artifact/1","revision":null}\n';
@@ -180,14 +181,11 @@ describe('store reach', () => {
 describe('artifacts settings', () => {
   const base = 'application: a\nhosts:\n  web:\n    hostname: h\n    deploy_path: /srv/a\n';
   it('fetch: pull needs an s3:// store, at the top and per host, reported together', () => {
-    try {
-      parseConfig(`${base}    fetch: pull\nfetch: pull\n`, 'deploy.yml', {});
-      expect.unreachable();
-    } catch (e) {
-      const problems = (e as { details: { problems: { key: string; message: string }[] } }).details.problems;
-      expect(problems.map((p) => p.key).sort()).toEqual(['fetch', 'hosts.web.fetch']);
-      expect(problems[0]!.message).toContain('pull needs an s3:// store');
-    }
+    const { problems } = configError(() =>
+      parseConfig(`${base}    fetch: pull\nfetch: pull\n`, 'deploy.yml', {}),
+    );
+    expect(problems.map((p) => p.key).sort()).toEqual(['fetch', 'hosts.web.fetch']);
+    expect(problems[0]!.message).toContain('pull needs an s3:// store');
     const ok = parseConfig(`${base}fetch: pull\nartifacts:\n  store: s3://bucket/app\n`, 'deploy.yml', {});
     expect(ok.config.artifacts.store).toBe('s3://bucket/app');
     expect(ok.config.artifacts.url_expiry).toBe(900);

@@ -137,7 +137,7 @@ describe('every renderer, fed the corpus', () => {
       host: 'web',
       stage: 'upload',
       exitCode: 2,
-      command: HOSTILE[0],
+      command: HOSTILE[0] ?? '',
       stderr: `${ALL}\n${SECRET}`,
     });
     const row = { status: 'success' as const, started_at: HOSTILE[6] };

@@ -6,6 +6,7 @@ export {
   type ConfigProblem,
   type ErrorCode,
   type ErrorDetails,
+  type ShownError,
 } from './definitions/errors.js';
 export { EXIT } from './definitions/exit-codes.js';
 export { deploy, type DeployOptions, type DeployResult } from './engine/deploy.js';

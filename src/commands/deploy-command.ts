@@ -2,7 +2,13 @@ import { rollout } from '../engine/rollout.js';
 import { selectHosts } from '../engine/selector.js';
 import { confirmRun, question, type Ask } from './confirm-run.js';
 import { dryRunCommand } from './dry-run.js';
-import { applySourceFlags, loadForOutput, printErrors, type LifecycleOptions } from './lifecycle-options.js';
+import {
+  applySourceFlags,
+  hostsJson,
+  loadForOutput,
+  printErrors,
+  type LifecycleOptions,
+} from './lifecycle-options.js';
 import { keepOldGenerationSmall } from './process-memory.js';
 
 export interface DeployCommandOptions extends LifecycleOptions {
@@ -46,7 +52,7 @@ export async function deployCommand(o: DeployCommandOptions): Promise<number> {
       revision: result.revision,
       artifact: result.artifact,
       exitCode: result.exitCode,
-      hosts: result.outcomes,
+      hosts: hostsJson(result.outcomes),
     });
   }
   printErrors(

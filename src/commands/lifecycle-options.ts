@@ -2,7 +2,7 @@ import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { parseOverrides } from '../config/overrides.js';
 import { configMask, createMask, type Mask } from '../config/secrets.js';
 import type { Config } from '../config/schema.js';
-import { DeployError } from '../definitions/errors.js';
+import { DeployError, type ShownError } from '../definitions/errors.js';
 import { createOutput, type Output } from '../ui/output.js';
 
 /** The global options every command takes (see cli.ts). */
@@ -37,7 +37,13 @@ export function loadForOutput(
   env: NodeJS.ProcessEnv = process.env,
 ): { loaded: LoadedConfig; out: Output } {
   const loaded = loadConfig(o.config, env, parseOverrides(o.option ?? []));
-  const out = createOutput({ mask: configMask(loaded, env), env, log: o.log, quiet: o.quiet });
+  const out = createOutput({
+    mask: configMask(loaded, env),
+    env,
+    log: o.log,
+    quiet: o.quiet,
+    verbose: o.verbose,
+  });
   for (const note of loaded.notes) out.warn(`${loaded.file}: ${note}`);
   return { loaded, out };
 }
@@ -56,15 +62,15 @@ export function fallbackOutput(
   } catch {
     mask = createMask([], env);
   }
+  const verbose = o?.verbose;
   try {
-    return createOutput({ mask, env, log: o?.log });
+    return createOutput({ mask, env, log: o?.log, verbose });
   } catch {
     // The log file cannot be opened: the error at hand is still printed.
-    return createOutput({ mask, env });
+    return createOutput({ mask, env, verbose });
   }
 }
 
-/** An error as JSON output carries it. */
 /** What every engine entry point takes from a subcommand's options: which hosts, how many at once. */
 export const hostOptions = (o: LifecycleOptions, loaded: LoadedConfig) => ({
   loaded,
@@ -73,8 +79,13 @@ export const hostOptions = (o: LifecycleOptions, loaded: LoadedConfig) => ({
   parallel: o.parallel,
 });
 
-export const errorJson = (e: DeployError | undefined) =>
+/** An error as JSON output carries it: code, message and hint (a bug's stack is for -v and the log). */
+export const errorJson = (e: ShownError | undefined) =>
   e && { code: e.code, message: e.message, hint: e.hint };
+
+/** Hosts' results as JSON output carries them. */
+export const hostsJson = <H extends { error?: ShownError }>(hosts: readonly H[]) =>
+  hosts.map((h) => ({ ...h, error: errorJson(h.error) }));
 
 /**
  * `--revision`, `--artifact` and `--require-clean` win over deploy.yml's `revision:`, `artifact:` and
@@ -99,8 +110,6 @@ export function applySourceFlags(
   if (o.requireClean) config.require_clean = true;
 }
 
-type Shown = { code: string; message: string; hint: string };
-
 /**
  * Every failing host's error, then the run's own (the worst, or an interrupt) last, where a
  * person looks first: with several hosts failing for different reasons, each reason is shown.
@@ -108,10 +117,10 @@ type Shown = { code: string; message: string; hint: string };
  */
 export function printErrors(
   out: Output,
-  run: Shown | undefined,
-  hosts: readonly (Shown | undefined)[],
+  run: ShownError | undefined,
+  hosts: readonly (ShownError | undefined)[],
 ): void {
-  const key = (e: Shown) => `${e.code}\0${e.message}`;
+  const key = (e: ShownError) => `${e.code}\0${e.message}`;
   const seen = new Set(run ? [key(run)] : []);
   for (const e of hosts) {
     if (!e || seen.has(key(e))) continue;

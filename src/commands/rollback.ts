@@ -1,7 +1,7 @@
 import { rollback } from '../engine/rollback.js';
 import { selectHosts } from '../engine/selector.js';
 import { confirmRun, question, type Ask } from './confirm-run.js';
-import { loadForOutput, printErrors, type LifecycleOptions } from './lifecycle-options.js';
+import { hostsJson, loadForOutput, printErrors, type LifecycleOptions } from './lifecycle-options.js';
 
 export interface RollbackCommandOptions extends LifecycleOptions {
   to?: string;
@@ -28,7 +28,7 @@ export async function rollbackCommand(o: RollbackCommandOptions): Promise<number
     force: o.force,
     command: ['deploy rollback', ...o.selector, ...(o.to ? ['--to', o.to] : [])].join(' '),
   });
-  if (o.json) out.json({ exitCode: result.exitCode, hosts: result.hosts });
+  if (o.json) out.json({ exitCode: result.exitCode, hosts: hostsJson(result.hosts) });
   else {
     for (const h of result.hosts) {
       if (h.status === 'rolled_back') out.stderr(`${h.host}: rolled back from ${h.from} to ${h.to}\n`);

@@ -82,7 +82,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     // Sanitised before the prefixes split a multi-line secret apart (again after: idempotent).
     out.stdout(prefixed(alias, out.sanitise.text(stdout)));
     out.stderr(prefixed(alias, out.sanitise.text(stderr)));
-    if (error) out.stderr(prefixed(alias, formatError(error, out.sanitise)));
+    if (error) out.stderr(prefixed(alias, formatError(error, out.sanitise, { stack: !!o.verbose })));
   }
   return worstExit(results.map((r) => r.error?.exitCode ?? EXIT.ok));
 }

@@ -13,15 +13,13 @@ import { basePersistence } from '../persistence/app-persistence.js';
 import { putMode, readSetupLines, serverSetup, type PutFile } from '../stages/server-setup.js';
 import { formatSetup, type HostSetup } from '../ui/setup-report.js';
 import { createOutput } from '../ui/output.js';
-import { errorJson, hostOptions, loadForOutput } from './lifecycle-options.js';
+import { errorJson, hostOptions, loadForOutput, type CommonOptions } from './lifecycle-options.js';
 
-export interface SetupCommandOptions {
-  config: string;
+export interface SetupCommandOptions extends CommonOptions {
   selector: string[];
   /** `LOCAL:SHARED_PATH`, repeatable. */
   put?: string[];
   force?: boolean;
-  json?: boolean;
   parallel?: number;
   signal?: AbortSignal;
 }
@@ -73,7 +71,8 @@ export async function setupCommand(o: SetupCommandOptions): Promise<number> {
   const { writable } = persistence;
   const secrets = puts.flatMap((p) => fileSecrets(p.content.toString('utf8')));
   // The files put on the hosts are secrets too: masked like the configuration's.
-  const out = createOutput({ mask: (t) => createMask(secrets, {})(configOut.sanitise.mask(t)) });
+  const mask = (t: string) => createMask(secrets, {})(configOut.sanitise.mask(t));
+  const out = createOutput({ mask, verbose: o.verbose });
   const reporter = new MemoryReporter();
   reporter.log = (level, message, host) => out.stderr(`${host ? `${host}: ` : ''}${level}: ${message}\n`);
 

@@ -1,7 +1,7 @@
 import { selectHosts } from '../engine/selector.js';
 import { runTask } from '../engine/task.js';
 import { confirmRun, question, type Ask } from './confirm-run.js';
-import { loadForOutput, printErrors, type LifecycleOptions } from './lifecycle-options.js';
+import { hostsJson, loadForOutput, printErrors, type LifecycleOptions } from './lifecycle-options.js';
 
 export interface TaskCommandOptions extends LifecycleOptions {
   name: string;
@@ -28,7 +28,7 @@ export async function taskCommand(o: TaskCommandOptions): Promise<number> {
     signal: o.signal,
     parallel: o.parallel,
   });
-  if (o.json) out.json({ task: o.name, exitCode: result.exitCode, hosts: result.outcomes });
+  if (o.json) out.json({ task: o.name, exitCode: result.exitCode, hosts: hostsJson(result.outcomes) });
   printErrors(
     out,
     result.error,

@@ -1,5 +1,4 @@
-import { isDeployError } from '../definitions/errors.js';
-import { EXIT } from '../definitions/exit-codes.js';
+import { isDeployError, toDeployError } from '../definitions/errors.js';
 import { createMask } from '../config/secrets.js';
 import { createOutput } from '../ui/output.js';
 import { fallbackOutput, type CommonOptions } from './lifecycle-options.js';
@@ -7,7 +6,7 @@ import { fallbackOutput, type CommonOptions } from './lifecycle-options.js';
 /**
  * An error no command turned into output (a local build's stderr, a refused connection, a bad
  * configuration): printed once, through the same sanitiser as any output, and turned into the
- * exit code. Anything else than a DeployError is a bug: with -v its stack is printed too.
+ * exit code. Anything else than a DeployError is a bug (EINTERNAL): with -v its stack is printed too.
  */
 export function reportUncaught(
   e: unknown,
@@ -19,7 +18,7 @@ export function reportUncaught(
   // twice, and once was enough to crash on); its errors never quote environment values.
   const configFailed = isDeployError(e) && (e.code === 'ECONFIG' || e.code === 'ENOCONFIG');
   const out = configFailed ? createOutput({ mask: createMask([], env), env }) : fallbackOutput(o, env);
-  out.error(e);
-  if (!isDeployError(e) && o?.verbose && e instanceof Error && e.stack) out.stderr(`${e.stack}\n`);
-  return isDeployError(e) ? e.exitCode : EXIT.failed;
+  const error = toDeployError(e);
+  out.error(error);
+  return error.exitCode;
 }

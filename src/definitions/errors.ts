@@ -387,6 +387,12 @@ export class DeployError<C extends ErrorCode = ErrorCode> extends Error {
   placed(during: ScriptPosition | undefined): DeployError<C> {
     return during ? new DeployError(this.code, this.details, { cause: this.cause, during }) : this;
   }
+
+  /** A bug's stack: of what was thrown (the cause), else an EINTERNAL's own; none for any other error. */
+  get trace(): string | undefined {
+    if (this.cause instanceof Error) return this.cause.stack;
+    return this.code === 'EINTERNAL' ? this.stack : undefined;
+  }
 }
 
 /** A DeployError, or one with that code (its details then typed). */
@@ -396,14 +402,27 @@ export function isDeployError(e: unknown, code?: ErrorCode): boolean {
   return e instanceof DeployError && (code === undefined || e.code === code);
 }
 
-/** Anything thrown as the error a user sees; what is not a DeployError fails as a local stage. */
-export function toDeployError(e: unknown, host: string, stage = 'local'): DeployError {
+/**
+ * Anything thrown as the error a user sees. What is not a DeployError nobody anticipated: a
+ * bug (a TypeError and its kin), reported as EINTERNAL with what was thrown as its cause.
+ */
+export function toDeployError(e: unknown, host?: string, stage?: string): DeployError {
   if (isDeployError(e)) return e;
-  return new DeployError('ESTAGE', {
-    host,
-    stage,
-    exitCode: 1,
-    command: '(local)',
-    stderr: (e as Error)?.stack ?? String(e),
-  });
+  const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return new DeployError('EINTERNAL', { reason, host, stage }, { cause: e });
 }
+
+/** An error as a result carries it and a person reads it; `stack` only for a bug, printed with -v. */
+export interface ShownError {
+  code: string;
+  message: string;
+  hint: string;
+  stack?: string;
+}
+
+export const shownError = (e: DeployError): ShownError => ({
+  code: e.code,
+  message: e.message,
+  hint: e.hint,
+  ...(e.trace ? { stack: e.trace } : {}),
+});

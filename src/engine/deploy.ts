@@ -2,7 +2,7 @@ import { configMask } from '../config/secrets.js';
 import { randomUUID } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { DeployError, toDeployError } from '../definitions/errors.js';
+import { DeployError, shownError, toDeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
 import { connectHost } from '../remote/connect.js';
 import type { Transport } from '../remote/transport.js';
@@ -358,7 +358,7 @@ function outcomesOf(hosts: readonly FleetHost[]): HostOutcome[] {
     previous: h.previous,
     status: h.error ? 'failed' : isLive(h) ? 'success' : 'skipped',
     durationMs: Date.now() - h.started,
-    error: h.error ? { code: h.error.code, message: h.error.message, hint: h.error.hint } : undefined,
+    error: h.error && shownError(h.error),
   }));
 }
 

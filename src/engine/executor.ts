@@ -42,8 +42,13 @@ export async function runStages<C extends HostContext>(
   options: { quiet?: boolean } = {},
 ): Promise<StageOutcome> {
   const planned = stages.map((s) => {
-    const commands = s.plan(ctx);
-    return { id: s.id, commands, shown: s.shown?.(ctx) ?? commands.map((c) => c.text) };
+    try {
+      const commands = s.plan(ctx);
+      return { id: s.id, commands, shown: s.shown?.(ctx) ?? commands.map((c) => c.text) };
+    } catch (e) {
+      // A planner that throws anything but a DeployError has a bug: say where it is.
+      throw toDeployError(e, runner.alias, s.id);
+    }
   });
   const withInput = stages.filter((s) => s.stdin);
   if (withInput.length > 1) {
@@ -112,7 +117,7 @@ export async function runStages<C extends HostContext>(
         const switchMaybe = started.some((id) => SWITCHING_STAGES.has(id));
         throw new DeployError('ECONNLOST', { ...e.details, stage, switchMaybe }, { during });
       }
-      // Interrupted, the source failed mid-stream, or the transport failed.
+      // Interrupted, the source failed mid-stream, or what nobody anticipated (EINTERNAL).
       throw toDeployError(e, runner.alias, active).placed(during);
     });
   if (pending !== '' && !isMarkerLine(pending)) onOutput(pending);

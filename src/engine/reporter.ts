@@ -1,3 +1,4 @@
+import type { ShownError } from '../definitions/errors.js';
 import type { TransferProgress } from '../source/upload-stream.js';
 
 export type StageState = 'start' | 'done' | 'failed' | 'skipped';
@@ -15,7 +16,7 @@ export interface HostOutcome {
   /** `unchanged`: the command failed on this host, which still runs `release` as before. */
   status: 'success' | 'failed' | 'skipped' | 'rolled_back' | 'unchanged';
   durationMs: number;
-  error?: { code: string; message: string; hint: string };
+  error?: ShownError;
 }
 
 export type { TransferProgress };

@@ -1,5 +1,5 @@
 import { configMask } from '../config/secrets.js';
-import { DeployError, toDeployError } from '../definitions/errors.js';
+import { DeployError, shownError, toDeployError, type ShownError } from '../definitions/errors.js';
 import { lock } from '../stages/lock.js';
 import { probeState } from '../stages/probe.js';
 import { rollbackSwitch, type RollbackContext } from '../stages/rollback.js';
@@ -41,7 +41,7 @@ export interface RollbackHostResult {
   from?: string;
   to?: string;
   status: 'rolled_back' | 'failed' | 'skipped';
-  error?: { code: string; message: string; hint: string };
+  error?: ShownError;
 }
 
 export interface RollbackResult {
@@ -195,7 +195,7 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
       from: h.live,
       to: h.switched ? h.rb?.target : h.live,
       status: h.switched ? 'rolled_back' : h.error ? 'failed' : 'skipped',
-      error: h.error && { code: h.error.code, message: h.error.message, hint: h.error.hint },
+      error: h.error && shownError(h.error),
     }));
     const outcomes: HostOutcome[] = hosts.map((h, i) => ({
       host: h.alias,

@@ -1,4 +1,4 @@
-import { isDeployError, toDeployError, type DeployError } from '../definitions/errors.js';
+import { isDeployError, shownError, toDeployError, type DeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
 import {
   deploy,
@@ -188,7 +188,7 @@ function combine(
       host: h.alias,
       status: 'failed' as const,
       durationMs: 0,
-      error: failure && { code: failure.code, message: failure.message, hint: failure.hint },
+      error: failure && shownError(failure),
     })),
   ];
   const worst = worstError<{ exitCode: number; error?: DeployError }>([

@@ -1,5 +1,5 @@
 import { configMask } from '../config/secrets.js';
-import { DeployError, isDeployError, toDeployError } from '../definitions/errors.js';
+import { DeployError, isDeployError, shownError, toDeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
 import { releaseDir } from '../layout/paths.js';
 import { liveRelease, parseRemoteState, type RemoteState } from '../layout/remote-state.js';
@@ -150,7 +150,7 @@ export async function runTask(o: TaskOptions): Promise<TaskResult> {
       release: h.remote && liveRelease(h.remote),
       status: h.error ? 'failed' : signal?.aborted ? 'skipped' : 'success',
       durationMs: Date.now() - h.started,
-      error: h.error && { code: h.error.code, message: h.error.message, hint: h.error.hint },
+      error: h.error && shownError(h.error),
     }));
     await reporter.end(outcomes);
     const stopped = interruption(signal, false);

@@ -20,7 +20,7 @@ export interface Output {
   warn(message: string): void;
   /** One JSON value on stdout: each string sanitised, then serialised, then masked once more. */
   json(value: unknown): void;
-  /** An error (or a host's `{ code, message, hint }`) as a person reads it, on stderr. */
+  /** An error (or a host's `{ code, message, hint }`) as a person reads it, on stderr; a bug's stack with -v. */
   error(e: unknown): void;
   /** The run's progress display; whatever the engine tells it passes the sanitiser first. */
   reporter(o: Omit<OutputOptions, 'env'>): Reporter;
@@ -34,6 +34,8 @@ export interface OutputSettings {
   log?: string;
   /** -q: warn() says nothing. */
   quiet?: boolean;
+  /** How many -v: from one on, error() prints a bug's stack (the log file always has it). */
+  verbose?: number;
 }
 
 const processStreams = {
@@ -47,6 +49,7 @@ export function createOutput({
   write = processStreams,
   log: logPath,
   quiet,
+  verbose = 0,
 }: OutputSettings = {}): Output {
   const sanitise = createSanitiser({ mask, ci: ciProviderOf(env) });
   const log = logPath === undefined ? undefined : openLogFile(logPath, mask);
@@ -72,8 +75,8 @@ export function createOutput({
       log?.text(text);
     },
     error: (e) => {
-      write.stderr(`${formatError(e, sanitise)}\n`);
-      if (log) log.text(formatError(e, log.sanitise));
+      write.stderr(`${formatError(e, sanitise, { stack: verbose > 0 })}\n`);
+      if (log) log.text(formatError(e, log.sanitise, { stack: true }));
     },
     reporter: (o) => {
       const shown = sanitisedReporter(chooseReporter({ ...o, env }), sanitise);

@@ -69,11 +69,11 @@ export async function pruneArtifacts(
     parallel: options.parallel,
   });
   const unread = hosts.find((h) => h.error);
-  if (unread) {
+  if (unread?.error) {
     throw new DeployError('ESTORE', {
       store: store.label,
       action: 'prune',
-      reason: `host ${unread.host} could not be read (${unread.error!.code}: ${unread.error!.message.split('\n')[0]}), so the artifacts its releases use are unknown; nothing was removed`,
+      reason: `host ${unread.host} could not be read (${unread.error.code}: ${unread.error.message.split('\n')[0]}), so the artifacts its releases use are unknown; nothing was removed`,
     });
   }
   const usedBy = new Map<string, string[]>();

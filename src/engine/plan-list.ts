@@ -82,9 +82,9 @@ export function listPlan(config: Config, persistence: AppPersistence): Listing {
     alias,
     check: healthcheckFor(config, host),
   }));
-  const checked = checks.filter((c) => c.check);
-  if (checked.length) {
-    const c = checked[0]!.check!;
+  const checked = checks.flatMap(({ alias, check }) => (check ? [{ alias, check }] : []));
+  const c = checked[0]?.check;
+  if (c) {
     const everywhere =
       checked.length === checks.length ? [] : [`hosts: ${checked.map((x) => x.alias).join(', ')}`];
     phases.push({

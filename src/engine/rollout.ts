@@ -140,7 +140,7 @@ async function rollingBatches(options: DeployOptions, selected: SelectedHost[]):
   const untouched = batches.slice(failed + 1).flat();
   reporter.log(
     'warn',
-    `rolling: batch ${failed + 1} (${aliases(batches[failed]!)}) failed and was not left on the new release`,
+    `rolling: batch ${failed + 1} (${aliases(batches[failed] ?? [])}) failed and was not left on the new release`,
   );
   if (kept.length && config.rollback_on_failure === 'all' && !options.signal?.aborted) {
     reporter.log('warn', `rolling: rollback_on_failure is all: rolling back ${aliases(kept)}`);

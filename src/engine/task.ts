@@ -48,7 +48,7 @@ function segments(steps: readonly ResolvedStep[]): ResolvedStep[][] {
   const out: ResolvedStep[][] = [];
   for (const step of steps) {
     const last = out.at(-1);
-    if (last && last[0]!.local === step.local) last.push(step);
+    if (last && last[0]?.local === step.local) last.push(step);
     else out.push([step]);
   }
   return out;
@@ -113,7 +113,7 @@ export async function runTask(o: TaskOptions): Promise<TaskResult> {
     const resolved = resolveSteps(steps, config.tasks, sessions);
     for (const segment of segments(resolved)) {
       if (going().length === 0) break;
-      if (segment[0]!.local) {
+      if (segment[0]?.local) {
         const context = localRunContext(going().map(taskContext) as [RunContext, ...RunContext[]]);
         for (const step of segment.filter((s) => s.hosts.length > 0)) {
           reporter.log('info', `local: ${step.run}`);

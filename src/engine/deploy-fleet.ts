@@ -9,6 +9,7 @@ import type { HostContext, ReleaseContext, SourceInfo, Stage } from '../stages/t
 import { unlock } from '../stages/unlock.js';
 import type { AppPersistence } from '../persistence/app-persistence.js';
 import { ConnectionPool } from './connection-pool.js';
+import { gateOnHealth } from './health.js';
 import { runStages, type HostRunner } from './executor.js';
 import type { HookBook } from './hooks.js';
 import { runLocalHooks } from './hooks-local.js';
@@ -26,21 +27,41 @@ import type { SelectedHost } from './selector.js';
 import { switchBackAll } from './switch-back.js';
 import { passedSwitch, type SwitchPoint } from './switch-point.js';
 
-/**
- * Where a host is in the deploy. `created`: the upload began, so a release directory may
- * exist. `live`: `current` points at the new release. `reverted`: it did, and went back.
- */
-export type HostState = 'new' | 'connected' | 'locked' | 'created' | 'live' | 'reverted' | 'done';
-
-export interface FleetHost extends SelectedHost {
-  state: HostState;
-  runner?: HostRunner;
-  hostCtx?: HostContext;
-  remote?: RemoteState;
-  /** Known once the fleet's release name is chosen. */
-  ctx?: ReleaseContext;
+/** What the run holds for a host once it is connected, locked, and given the release name. */
+interface Connected {
+  runner: HostRunner;
+  hostCtx: HostContext;
+}
+interface Locked extends Connected {
+  remote: RemoteState;
   /** The release `current` pointed to before this deploy. */
   previous?: string;
+}
+interface Named extends Locked {
+  ctx: ReleaseContext;
+}
+
+/**
+ * Where a host is in the deploy, each state with what the run holds for the host there.
+ * `named`: the fleet's release name is chosen. `created`: the upload began, so a release
+ * directory may exist. `live`: `current` points at the new release. `reverted`: it did, and went
+ * back. A failure is the host's `error`, whatever its state: the state says what to clean up.
+ */
+interface ProgressOf {
+  new: object;
+  connected: Connected;
+  locked: Locked;
+  named: Named;
+  created: Named;
+  live: Named;
+  reverted: Named;
+  done: Named;
+}
+export type HostState = keyof ProgressOf;
+export type HostProgress<S extends HostState = HostState> = { [K in S]: { state: K } & ProgressOf[K] }[S];
+
+export interface FleetHost<S extends HostState = HostState> extends SelectedHost {
+  progress: HostProgress<S>;
   error?: DeployError;
   started: number;
 }
@@ -68,27 +89,48 @@ export interface Fleet {
 
 type Phase = readonly Pick<Stage, 'id'>[];
 
-export const isLive = (h: FleetHost): boolean => h.state === 'live' || h.state === 'done';
-const healthy = (fleet: Fleet) => fleet.hosts.filter((h) => !h.error);
+const isIn =
+  <S extends HostState>(...states: S[]) =>
+  (h: FleetHost): h is FleetHost<S> =>
+    (states as HostState[]).includes(h.progress.state);
+
+export const isLive = isIn('live', 'done');
+
+/** The hosts in one of these states that have not failed. */
+export const healthy = <S extends HostState>(fleet: Fleet, ...states: S[]): FleetHost<S>[] =>
+  fleet.hosts.filter(isIn(...states)).filter((h) => !h.error);
+
+/** The one way a host's state changes. */
+const moveTo = (h: FleetHost, progress: HostProgress): void => {
+  h.progress = progress;
+};
+
+/** What the run holds for a host, whatever its state: for reports, which take what there is. */
+export const heldFor = (h: FleetHost): Partial<Named> & { state: HostState } => h.progress;
+
+/** The most the run knows about a host: its release context, else its host context. */
+export const contextOf = (h: FleetHost): HostContext | undefined => heldFor(h).ctx ?? heldFor(h).hostCtx;
+
 export const hasFailed = (fleet: Fleet): boolean =>
   fleet.hosts.some((h) => h.error) || !!fleet.signal?.aborted;
 
 /** Runs fn on each host, at most `parallel` at once; a host that throws keeps its first error. */
-export async function each(
+export async function each<H extends FleetHost>(
   fleet: Fleet,
-  list: FleetHost[],
-  fn: (h: FleetHost) => Promise<void>,
+  list: H[],
+  fn: (h: H) => Promise<void>,
 ): Promise<void> {
   const results = await eachLimited(list, fleet.parallel, fn);
-  results.forEach((r, i) => {
-    if (r.status === 'rejected') list[i]!.error ??= toDeployError(r.reason, list[i]!.alias);
+  list.forEach((h, i) => {
+    const r = results[i];
+    if (r?.status === 'rejected') h.error ??= toDeployError(r.reason, h.alias);
   });
 }
 
 /** What a step on this machine sees of the fleet: every host as far as the run knows it. */
 export function fleetContext(fleet: Fleet): RunContext {
   const contexts = fleet.hosts.map((h) => {
-    const ctx = h.ctx ?? h.hostCtx;
+    const ctx = contextOf(h);
     return ctx ? hostRunContext(ctx) : selectedRunContext(fleet.config.application, fleet.run.user, h);
   });
   return localRunContext(contexts as [RunContext, ...RunContext[]]);
@@ -122,9 +164,9 @@ export async function connectAll(fleet: Fleet, pool: ConnectionPool, lockToken: 
   await each(fleet, fleet.hosts, async (h) => {
     await pool.with(h.alias, async () => undefined);
     const transport = pool.transportFor(h.alias, h.host.local ? 'local' : 'ssh');
-    h.runner = { alias: h.alias, transport, reporter: fleet.reporter, signal: fleet.signal };
+    const runner = { alias: h.alias, transport, reporter: fleet.reporter, signal: fleet.signal };
     const paths = deployPaths(h.host.deploy_path);
-    h.hostCtx = {
+    const hostCtx: HostContext = {
       alias: h.alias,
       host: h.host,
       config: fleet.config,
@@ -136,7 +178,7 @@ export async function connectAll(fleet: Fleet, pool: ConnectionPool, lockToken: 
       configFile: fleet.configFile,
       memory: openProbeMemory(memoryTarget(h)),
     };
-    h.state = 'connected';
+    moveTo(h, { state: 'connected', runner, hostCtx });
   });
 }
 
@@ -152,13 +194,12 @@ const memoryTarget = (h: SelectedHost): string =>
 
 /** Sets up, locks and reads each host. */
 export async function lockAll(fleet: Fleet): Promise<void> {
-  await each(fleet, healthy(fleet), async (h) => {
-    const out = await runStages(h.runner!, fleet.phases.prepare, h.hostCtx!);
-    h.state = 'locked';
-    h.remote = parseRemoteState(out.stdout);
-    const missing = missingReleases(h.remote);
+  await each(fleet, healthy(fleet, 'connected'), async (h) => {
+    const out = await runStages(h.progress.runner, fleet.phases.prepare, h.progress.hostCtx);
+    const remote = parseRemoteState(out.stdout);
+    moveTo(h, { ...h.progress, state: 'locked', remote, previous: liveRelease(remote) });
+    const missing = missingReleases(remote);
     if (missing.length) fleet.reporter.log('warn', missingNote(missing), h.alias);
-    h.previous = liveRelease(h.remote);
   });
 }
 
@@ -169,42 +210,48 @@ export function nameRelease(
   source: SourceInfo,
   persistence: AppPersistence,
 ): string {
+  const locked = fleet.hosts.filter(isIn('locked'));
   const name = nextReleaseName(
     now,
-    fleet.hosts.flatMap((h) => h.remote?.releases ?? []),
+    locked.flatMap((h) => h.progress.remote.releases),
   );
-  for (const h of fleet.hosts) {
-    if (!h.hostCtx || !h.remote) continue;
-    const releasePath = releaseDir(h.hostCtx.paths, name);
-    h.ctx = { ...h.hostCtx, release: name, releasePath, remote: h.remote, source, persistence };
+  for (const h of locked) {
+    const { hostCtx, remote } = h.progress;
+    const releasePath = releaseDir(hostCtx.paths, name);
+    const ctx = { ...hostCtx, release: name, releasePath, remote, source, persistence };
+    moveTo(h, { ...h.progress, state: 'named', ctx });
   }
   return name;
 }
 
 /** Chooses per host how upload builds the release (incremental or full). */
 export async function planUploads(fleet: Fleet): Promise<void> {
-  await each(fleet, healthy(fleet), async (h) => {
-    const { plan, notice } = await prepareUpload(h.ctx!);
-    h.ctx!.upload = plan;
+  const named = healthy(fleet, 'named');
+  await each(fleet, named, async (h) => {
+    const { ctx } = h.progress;
+    const { plan, notice } = await prepareUpload(ctx);
+    ctx.upload = plan;
     // The listings and manifest the probe sent (megabytes at 40,000 files) served the plan only.
-    h.ctx!.remote.previous = undefined;
+    ctx.remote.previous = undefined;
     fleet.reporter.log(notice.level, notice.message, h.alias);
   });
-  const source = fleet.hosts.find((h) => h.ctx)?.ctx?.source;
+  const source = named[0]?.progress.ctx.source;
   if (source) forgetPlanningHashes(source);
 }
 
 export async function uploadAll(fleet: Fleet): Promise<void> {
-  await each(fleet, healthy(fleet), async (h) => {
-    h.state = 'created';
-    await runStages(h.runner!, fleet.phases.upload, h.ctx!);
+  await each(fleet, healthy(fleet, 'named'), async (h) => {
+    moveTo(h, { ...h.progress, state: 'created' });
+    await runStages(h.progress.runner, fleet.phases.upload, h.progress.ctx);
   });
   await localStep(fleet, [...fleet.phases.prepare, ...fleet.phases.upload], 'after');
 }
 
 export async function linkAll(fleet: Fleet): Promise<void> {
   await localStep(fleet, fleet.phases.link, 'before');
-  await each(fleet, healthy(fleet), (h) => runStages(h.runner!, fleet.phases.link, h.ctx!).then(() => {}));
+  await each(fleet, healthy(fleet, 'created'), async (h) => {
+    await runStages(h.progress.runner, fleet.phases.link, h.progress.ctx);
+  });
   await localStep(fleet, fleet.phases.link, 'after');
 }
 
@@ -228,30 +275,41 @@ function afterSwitchError(e: DeployError, host: string): DeployError {
 export async function switchAll(fleet: Fleet): Promise<void> {
   await localStep(fleet, fleet.phases.switch, 'before');
   if (hasFailed(fleet)) return;
-  await each(fleet, healthy(fleet), async (h) => {
+  await each(fleet, healthy(fleet, 'created'), async (h) => {
     try {
-      await runStages(h.runner!, fleet.phases.switch, h.ctx!);
+      await runStages(h.progress.runner, fleet.phases.switch, h.progress.ctx);
     } catch (e) {
       // Only a script that ran can have moved `current` (and only then is the plan read again).
-      if (!isDeployError(e) || !e.during || !passedSwitch(e, symlinkSwitchPoint(h.ctx!))) throw e;
-      h.state = 'live';
+      if (!isDeployError(e) || !e.during || !passedSwitch(e, symlinkSwitchPoint(h.progress.ctx))) throw e;
+      moveTo(h, { ...h.progress, state: 'live' });
       throw fleet.signal?.aborted ? e : afterSwitchError(e, h.alias);
     }
-    h.state = 'live';
+    moveTo(h, { ...h.progress, state: 'live' });
   });
+}
+
+/** Every host is live: each one's health check; one that fails sends every host back. */
+export async function checkHealth(fleet: Fleet): Promise<void> {
+  const live = fleet.hosts.filter(isLive);
+  const failed = await gateOnHealth(
+    live.map((h) => ({ alias: h.alias, host: h.host, ...h.progress })),
+    fleet.config,
+  );
+  for (const h of live) h.error ??= failed.get(h.alias);
 }
 
 /** Every host is live and healthy: hooks after the switch, cleanup, unlock. */
 export async function finishAll(fleet: Fleet): Promise<void> {
   await localStepAfterSwitch(fleet, fleet.phases.switch, 'after');
   await localStepAfterSwitch(fleet, fleet.phases.finish, 'before');
-  await each(fleet, fleet.hosts, async (h) => {
+  await each(fleet, fleet.hosts.filter(isIn('live')), async (h) => {
+    const { ctx } = h.progress;
     // Live already: an interrupt from here on must not stop cleanup and unlock halfway.
-    const runner = { ...h.runner!, signal: undefined };
-    await runStages(runner, fleet.phases.finish, h.ctx!).catch((e: unknown) => {
+    const runner = { ...h.progress.runner, signal: undefined };
+    await runStages(runner, fleet.phases.finish, ctx).catch((e: unknown) => {
       // The release is live; a failed cleanup is worth a warning, not a failed deploy.
       fleet.reporter.log('warn', `cleanup failed: ${(e as Error).message}`, h.alias);
-      return runStages(runner, [unlock], h.ctx!, { quiet: true }).catch((lost: unknown) => {
+      return runStages(runner, [unlock], ctx, { quiet: true }).catch((lost: unknown) => {
         if (!isDeployError(lost, 'ECONNLOST')) throw lost;
         // Cut off after the switch: say the new release is live, not that it "may" be, and name
         // the stage the connection was lost in (the cleanup, when that is where it went).
@@ -259,7 +317,7 @@ export async function finishAll(fleet: Fleet): Promise<void> {
         throw new DeployError('ECONNLOST', { ...first.details, switched: true });
       });
     });
-    h.state = 'done';
+    moveTo(h, { ...h.progress, state: 'done' });
   });
   await localStepAfterSwitch(fleet, fleet.phases.finish, 'after');
 }
@@ -280,48 +338,51 @@ export async function abortAll(fleet: Fleet): Promise<void> {
   const results = await switchBackAll(
     back.map((h) => ({
       alias: h.alias,
-      runner: h.runner!,
+      runner: h.progress.runner,
       ctx: revertContext(
-        h.ctx!,
-        h.previous,
+        h.progress.ctx,
+        h.progress.previous,
         h.error ? firstLine(fleet, h.error) : `switched back because ${failedElsewhere.join(', ')} failed`,
         // A release that failed its health check stays to be looked at; any other goes, as before the switch.
         h.error?.code !== 'EHEALTH',
       ),
+      fleetHost: h,
     })),
     fleet.book,
     fleet.reporter,
   );
-  back.forEach((h, i) => {
-    const r = results[i]!;
+  for (const [{ fleetHost: h }, r] of results) {
     if (!r.ok) {
       // The host's own failure matters less than where it is left: still on the new release.
       h.error = r.error;
-      return;
+      continue;
     }
-    h.state = 'reverted';
+    moveTo(h, { ...h.progress, state: 'reverted' });
+    const { previous } = h.progress;
     const others = failedElsewhere.filter((a) => a !== h.alias);
     const reason = h.error ? firstLine(fleet, h.error) : `${others.join(', ')} failed`;
-    h.error ??= new DeployError('ESWITCHEDBACK', { host: h.alias, previous: h.previous, reason });
-    fleet.reporter.log('warn', `switched back to ${h.previous ?? 'no release'}: ${reason}`, h.alias);
-  });
+    h.error ??= new DeployError('ESWITCHEDBACK', { host: h.alias, previous, reason });
+    fleet.reporter.log('warn', `switched back to ${previous ?? 'no release'}: ${reason}`, h.alias);
+  }
   const reason = interrupted ? `interrupted (${String(fleet.signal?.reason)})` : 'failed before the switch';
-  await Promise.all(
-    fleet.hosts.filter((h) => h.runner && !back.includes(h)).map((h) => dropRelease(fleet, h, reason)),
-  );
+  const goingBack = new Set<FleetHost>(back);
+  const connected = fleet.hosts.filter((h) => h.progress.state !== 'new' && !goingBack.has(h));
+  await Promise.all(connected.map((h) => dropRelease(fleet, h, reason)));
 }
 
 /** Removes the host's incomplete release (a live one stays: see discard) and our lock. Never throws. */
 async function dropRelease(fleet: Fleet, h: FleetHost, reason: string): Promise<void> {
-  const runner = { ...h.runner!, signal: undefined };
+  const at = h.progress;
+  if (at.state === 'new') return;
+  const runner = { ...at.runner, signal: undefined };
   try {
-    if (h.ctx && (h.state === 'created' || isLive(h))) {
+    if (at.state === 'created' || at.state === 'live' || at.state === 'done') {
       const why = h.error ? firstLine(fleet, h.error) : reason;
       await runStages<ReleaseContext & { reason: string }>(runner, [discard, unlock], {
-        ...h.ctx,
+        ...at.ctx,
         reason: why,
       });
-    } else await runStages(runner, [unlock], h.hostCtx!);
+    } else await runStages(runner, [unlock], at.hostCtx);
   } catch (e) {
     // Typically a lost connection: the lock cannot be released from here, so say how to.
     fleet.reporter.log(

@@ -15,10 +15,13 @@ import type { SourceInfo } from '../stages/types.js';
 import { ConnectionPool } from './connection-pool.js';
 import {
   abortAll,
+  checkHealth,
   connectAll,
+  contextOf,
   fleetContext,
   finishAll,
   hasFailed,
+  heldFor,
   isLive,
   linkAll,
   lockAll,
@@ -35,7 +38,7 @@ import { storeReach } from '../stages/store-reach.js';
 import { eventOf, finishRun, runRemoteEventHooks, runSummary } from './events.js';
 import { localRunContext, selectedRunContext, type RunContext } from './hook-env.js';
 import { notify } from './notify.js';
-import { gateOnHealth, healthcheckFor } from './health.js';
+import { healthcheckFor } from './health.js';
 import { hookBook, type HookBook } from './hooks.js';
 import { runLocalHooks } from './hooks-local.js';
 import { deployPhases, phaseStageInfo } from './hooks-phases.js';
@@ -187,7 +190,7 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const now = () => options.now?.() ?? new Date();
   const fleet: Fleet = {
     run: readRunInfo(options.command ?? 'deploy', env, now()),
-    hosts: selected.map((s) => ({ ...s, state: 'new', started: Date.now() })),
+    hosts: selected.map((s) => ({ ...s, progress: { state: 'new' }, started: Date.now() })),
     config,
     reporter,
     signal: options.signal,
@@ -314,7 +317,11 @@ async function runFleet(
     ((a: string, sel: SelectedHost) =>
       connectHost(a, sel.host, env, { config: fleet.config, log: (m) => fleet.reporter.log('warn', m, a) }));
   const byAlias = new Map(fleet.hosts.map((h) => [h.alias, h]));
-  const pool = new ConnectionPool(fleet.parallel, (alias) => connect(alias, byAlias.get(alias)!));
+  const pool = new ConnectionPool(fleet.parallel, async (alias) => {
+    const selected = byAlias.get(alias);
+    if (!selected) throw new DeployError('EINTERNAL', { host: alias, reason: 'not a host of this deploy' });
+    return connect(alias, selected);
+  });
 
   try {
     await connectAll(fleet, pool, randomUUID());
@@ -331,7 +338,7 @@ async function runFleet(
     await dropFetchBundles(fleet, prepared?.source.artifact?.store);
     if (!hasFailed(fleet)) await linkAll(fleet);
     if (!hasFailed(fleet)) await switchAll(fleet);
-    if (!hasFailed(fleet) && fleet.hosts.every(isLive)) await gateOnHealth(fleet.hosts, fleet.config);
+    if (!hasFailed(fleet) && fleet.hosts.every(isLive)) await checkHealth(fleet);
     // Interrupted once every host is live: the release stays live and is finished like any other.
     const stands = fleet.signal?.aborted || !fleet.hosts.some((h) => h.error);
     if (stands && fleet.hosts.every(isLive)) await finishAll(fleet);
@@ -339,7 +346,11 @@ async function runFleet(
     const result = resultOf(fleet);
     // While the connections are open; the lock is already released.
     await runRemoteEventHooks(
-      fleet.hosts.map((h) => ({ alias: h.alias, runner: h.runner, ctx: h.ctx ?? h.hostCtx })),
+      fleet.hosts.flatMap((h) => {
+        const { runner } = heldFor(h);
+        const ctx = contextOf(h);
+        return runner && ctx ? [{ alias: h.alias, runner, ctx }] : [];
+      }),
       fleet.book,
       eventOf(result.exitCode),
       { reporter: fleet.reporter, error: result.error, mask: fleet.mask },
@@ -354,8 +365,8 @@ async function runFleet(
 function outcomesOf(hosts: readonly FleetHost[]): HostOutcome[] {
   return hosts.map((h) => ({
     host: h.alias,
-    release: isLive(h) ? h.ctx?.release : undefined,
-    previous: h.previous,
+    release: isLive(h) ? h.progress.ctx.release : undefined,
+    previous: heldFor(h).previous,
     status: h.error ? 'failed' : isLive(h) ? 'success' : 'skipped',
     durationMs: Date.now() - h.started,
     error: h.error && shownError(h.error),
@@ -367,9 +378,10 @@ function resultOf(fleet: Fleet): DeployResult {
   // A host left on the new release while the others went back outranks every other failure.
   const stuck = fleet.hosts.find((h) => h.error?.code === 'EREVERT')?.error;
   const error = stopped?.error ?? stuck ?? worstError(fleet.hosts.map((h) => h.error));
-  const source = fleet.hosts.find((h) => h.ctx)?.ctx?.source;
+  const ctx = fleet.hosts.map((h) => heldFor(h).ctx).find((c) => c !== undefined);
+  const source = ctx?.source;
   return {
-    release: fleet.hosts.find((h) => h.ctx)?.ctx?.release,
+    release: ctx?.release,
     revision: source?.revision,
     artifact: source?.artifact?.id,
     exitCode: stopped?.exitCode ?? error?.exitCode ?? EXIT.ok,

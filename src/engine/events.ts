@@ -20,11 +20,12 @@ const statusOf = (event: HookEvent) => (event === 'success' ? 'success' : 'faile
 export const errorLine = (e: DeployError | undefined, mask: Mask = noMask): string | undefined =>
   e && `${e.code}: ${mask(e.message).split('\n')[0]}`;
 
+/** A host the run connected to. */
 export interface EventHost {
   alias: string;
-  runner?: HostRunner;
+  runner: HostRunner;
   /** The most the run knows about the host: its release context, else its host context. */
-  ctx?: HostContext;
+  ctx: HostContext;
 }
 
 /**
@@ -45,12 +46,10 @@ export async function runRemoteEventHooks(
     status: statusOf(event),
     error,
   }));
-  const due = hosts.filter(
-    (h) => h.runner?.transport && h.ctx && book.remote('after', event, h.alias).length,
-  );
+  const due = hosts.filter((h) => book.remote('after', event, h.alias).length);
   await Promise.all(
     due.map((h) =>
-      runStages({ ...h.runner!, signal: undefined }, [stage], h.ctx!).catch((e: unknown) =>
+      runStages({ ...h.runner, signal: undefined }, [stage], h.ctx).catch((e: unknown) =>
         o.reporter.log(
           'warn',
           `hooks after ${event} failed (the deploy's result stands): ${(e as Error).message}`,

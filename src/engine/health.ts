@@ -57,6 +57,7 @@ export async function checkHost(
     return saw;
   }
   try {
+    // The schema requires a url or a command: without a url, there is a command.
     await runStages(runner, [healthcheckStage({ ...check, command: check.command! })], ctx);
     return undefined;
   } catch (e) {
@@ -71,39 +72,36 @@ export const healthError = (host: string, saw: string, previous: string | undefi
 export interface GatedHost {
   alias: string;
   host: HostConfig;
-  runner?: HostRunner;
-  ctx?: ReleaseContext;
+  runner: HostRunner;
+  ctx: ReleaseContext;
   previous?: string;
-  error?: DeployError;
 }
 
 /**
  * After every host switched: check each one. If any is unhealthy every host gets an error, so
  * the whole fleet goes back and no host keeps serving a release that failed elsewhere. Returns
- * whether any check failed; switching back is the caller's (it knows each host's state).
+ * those errors by host (none when all are healthy); switching back is the caller's (it knows
+ * each host's state).
  */
-export async function gateOnHealth(hosts: GatedHost[], config: Config): Promise<boolean> {
-  const checked = hosts.filter((h) => healthcheckFor(config, h.host));
-  if (checked.length === 0) return false;
+export async function gateOnHealth(
+  hosts: readonly GatedHost[],
+  config: Config,
+): Promise<Map<string, DeployError>> {
+  const errors = new Map<string, DeployError>();
   const seen = await Promise.all(
-    checked.map(async (h) => {
-      const saw = await checkHost(h.runner!, h.ctx!, healthcheckFor(config, h.host)!).catch(
-        (e: unknown) => (e as Error).message,
-      );
+    hosts.map(async (h) => {
+      const check = healthcheckFor(config, h.host);
+      const saw =
+        check && (await checkHost(h.runner, h.ctx, check).catch((e: unknown) => (e as Error).message));
       return { h, saw };
     }),
   );
   // Interrupted while checking: the release is live and stays live, as after any switch.
-  if (hosts.some((h) => h.runner?.signal?.aborted)) return false;
-  const failed = seen.filter((s) => s.saw !== undefined);
-  if (failed.length === 0) return false;
-  for (const { h, saw } of failed) h.error ??= healthError(h.alias, saw!, h.previous);
-  for (const h of hosts) {
-    h.error ??= healthError(
-      h.alias,
-      `switched back because ${failed.map((f) => f.h.alias).join(', ')} failed its health check`,
-      h.previous,
-    );
-  }
-  return true;
+  if (hosts.some((h) => h.runner.signal?.aborted)) return errors;
+  const failed = seen.flatMap(({ h, saw }) => (saw === undefined ? [] : [{ h, saw }]));
+  if (failed.length === 0) return errors;
+  for (const { h, saw } of failed) errors.set(h.alias, healthError(h.alias, saw, h.previous));
+  const why = `switched back because ${failed.map((f) => f.h.alias).join(', ')} failed its health check`;
+  for (const h of hosts) if (!errors.has(h.alias)) errors.set(h.alias, healthError(h.alias, why, h.previous));
+  return errors;
 }

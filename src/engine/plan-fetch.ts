@@ -5,7 +5,9 @@ import { eachLimited } from '../source/pool.js';
 import { contentOf } from '../source/source-info.js';
 import { uploadStream } from '../source/upload-stream.js';
 import { readReach, storeReach, type Reach } from '../stages/store-reach.js';
-import { each, type Fleet, type FleetHost } from './deploy-fleet.js';
+import type { SourceEntry } from '../source/scan.js';
+import type { UploadPlan } from '../source/upload-plan.js';
+import { each, healthy, type Fleet, type FleetHost } from './deploy-fleet.js';
 import { runStages } from './executor.js';
 
 /** How long the URL the store probe tries may be used: the probe follows at once. */
@@ -29,35 +31,51 @@ export async function planFetches(fleet: Fleet): Promise<void> {
   });
 }
 
+/** A store this machine can sign URLs for and put transient objects in (an S3 store). */
+type SigningStore = ArtifactStore & Required<Pick<ArtifactStore, 'presign' | 'putTransient'>>;
+const canSign = (s: ArtifactStore): s is SigningStore => !!s.presign && !!s.putTransient;
+
+/** A host that may fetch: its upload plan has files the store holds. */
+interface Candidate {
+  h: FleetHost<'named'>;
+  plan: UploadPlan;
+  files: SourceEntry[];
+}
+
 async function choosePullers(fleet: Fleet): Promise<void> {
-  const source = fleet.hosts.find((h) => h.ctx)?.ctx?.source;
-  const artifact = source?.artifact;
-  if (!source || !artifact?.store.remote || !artifact.store.presign) return;
-  const store = artifact.store;
-  const candidates = fleet.hosts.filter(
-    (h) => !h.error && h.ctx?.upload && modeOf(fleet, h) !== 'push' && fetchedFiles(h.ctx.upload).length > 0,
-  );
+  const named = healthy(fleet, 'named');
+  const artifact = named[0]?.progress.ctx.source.artifact;
+  const store = artifact?.store;
+  if (!artifact || !store?.remote || !canSign(store)) return;
+  const candidates = named.flatMap((h): Candidate[] => {
+    const plan = h.progress.ctx.upload;
+    const files = plan ? fetchedFiles(plan) : [];
+    return plan && modeOf(fleet, h) !== 'push' && files.length > 0 ? [{ h, plan, files }] : [];
+  });
   if (candidates.length === 0) return;
 
-  const reachUrl = await store.presign!(manifestKey(artifact.id), REACH_URL_SECONDS);
+  const reachUrl = await store.presign(manifestKey(artifact.id), REACH_URL_SECONDS);
   const reaches = new Map<string, Reach>();
-  await each(fleet, candidates, async (h) => {
-    const out = await runStages(h.runner!, [storeReach], { ...h.ctx!, reachUrl });
-    reaches.set(h.alias, readReach(out.stdout));
-  });
+  await each(
+    fleet,
+    candidates.map((c) => c.h),
+    async (h) => {
+      const out = await runStages(h.progress.runner, [storeReach], { ...h.progress.ctx, reachUrl });
+      reaches.set(h.alias, readReach(out.stdout));
+    },
+  );
 
-  const pulling: { h: FleetHost; tool: FetchTool }[] = [];
-  for (const h of candidates) {
+  const pulling: Puller[] = [];
+  for (const { h, plan, files } of candidates) {
     const reach = reaches.get(h.alias);
     if (!reach) continue;
-    const files = fetchedFiles(h.ctx!.upload!);
     const why = !reach.ok
       ? reach.reason
       : reach.tool === 'wget' && !wgetCanFetch(files)
         ? 'the host has only wget, which cannot be handed a path holding a newline'
         : undefined;
     if (why === undefined) {
-      pulling.push({ h, tool: reach.tool as FetchTool });
+      pulling.push({ h, plan, files, tool: reach.tool as FetchTool });
     } else if (modeOf(fleet, h) === 'pull') {
       h.error ??= new DeployError('EFETCH', { host: h.alias, reason: why });
     } else {
@@ -68,12 +86,17 @@ async function choosePullers(fleet: Fleet): Promise<void> {
   await makeBundles(fleet, store, pulling);
 }
 
-async function makeBundles(fleet: Fleet, store: ArtifactStore, pulling: { h: FleetHost; tool: FetchTool }[]) {
+/** A candidate that can reach the store, and the tool it fetches with. */
+interface Puller extends Candidate {
+  tool: FetchTool;
+}
+
+async function makeBundles(fleet: Fleet, store: SigningStore, pulling: Puller[]) {
   const expiry = fleet.config.artifacts.url_expiry;
-  const shas = [...new Set(pulling.flatMap(({ h }) => fetchedFiles(h.ctx!.upload!).map((e) => e.oid!)))];
+  const shas = [...new Set(pulling.flatMap(({ files }) => files.flatMap((e) => e.oid ?? [])))];
   const urls = new Map<string, string>();
   const signed = await eachLimited(shas, PRESIGN_AT_ONCE, async (sha) => {
-    urls.set(sha, await store.presign!(objectKey(sha), expiry));
+    urls.set(sha, await store.presign(objectKey(sha), expiry));
   });
   const failed = signed.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
   if (failed) throw failed.reason;
@@ -82,10 +105,8 @@ async function makeBundles(fleet: Fleet, store: ArtifactStore, pulling: { h: Fle
   const now = new Date();
   const put = new Map<string, { url: string; size: number }>();
   fleet.fetchBundles ??= [];
-  for (const { h, tool } of pulling) {
-    const ctx = h.ctx!;
-    const plan = ctx.upload!;
-    const files = fetchedFiles(plan);
+  for (const { h, plan, files, tool } of pulling) {
+    const { ctx } = h.progress;
     const archive = await collect(
       uploadStream({
         content: contentOf(ctx.source),
@@ -99,12 +120,12 @@ async function makeBundles(fleet: Fleet, store: ArtifactStore, pulling: { h: Fle
       }),
     );
     const mtime = Math.floor((files[0]?.mtimeMs ?? 0) / 1000);
-    const bundle = fetchBundle(plan, tool, (sha) => urls.get(sha)!, archive, mtime);
+    const bundle = fetchBundle(plan, tool, (sha) => signedUrl(urls, sha), archive, mtime);
     let at = put.get(bundle.sha256);
     if (!at) {
-      const key = await store.putTransient!(bundle.sha256, bundle.bytes);
+      const key = await store.putTransient(bundle.sha256, bundle.bytes);
       fleet.fetchBundles.push(key);
-      at = { url: await store.presign!(key, expiry), size: bundle.bytes.length };
+      at = { url: await store.presign(key, expiry), size: bundle.bytes.length };
       put.set(bundle.sha256, at);
     }
     plan.fetch = { layout: bundle.layout, bundle: { url: at.url, sha256: bundle.sha256, size: at.size } };
@@ -114,6 +135,14 @@ async function makeBundles(fleet: Fleet, store: ArtifactStore, pulling: { h: Fle
       h.alias,
     );
   }
+}
+
+/** Every file's URL was signed above; a missing one would be a bundle that cannot fetch. */
+function signedUrl(urls: ReadonlyMap<string, string>, sha: string): string {
+  const url = urls.get(sha);
+  if (url === undefined)
+    throw new DeployError('EINTERNAL', { reason: `no URL was signed for object ${sha}` });
+  return url;
 }
 
 const sizeText = (n: number): string =>

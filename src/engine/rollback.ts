@@ -160,8 +160,11 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
     }
     if (proceeding()) {
       await each(hosts, async (h) => {
+        // Proceeding means every host was read, and so has its target.
+        if (!h.rb)
+          throw new DeployError('EINTERNAL', { host: h.alias, reason: 'no rollback target was chosen' });
         try {
-          await runStages({ ...h.runner, signal: undefined }, phase2, h.rb!);
+          await runStages({ ...h.runner, signal: undefined }, phase2, h.rb);
           h.switched = true;
           h.unlocked = true;
         } catch (e) {
@@ -190,21 +193,25 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
         ),
     );
 
-    const results: RollbackHostResult[] = hosts.map((h) => ({
+    const rows = hosts.map((h) => {
+      const r: RollbackHostResult = {
+        host: h.alias,
+        from: h.live,
+        to: h.switched ? h.rb?.target : h.live,
+        status: h.switched ? 'rolled_back' : h.error ? 'failed' : 'skipped',
+        error: h.error && shownError(h.error),
+      };
+      return { h, r };
+    });
+    const results = rows.map(({ r }) => r);
+    const outcomes: HostOutcome[] = rows.map(({ h, r }) => ({
       host: h.alias,
-      from: h.live,
-      to: h.switched ? h.rb?.target : h.live,
-      status: h.switched ? 'rolled_back' : h.error ? 'failed' : 'skipped',
-      error: h.error && shownError(h.error),
-    }));
-    const outcomes: HostOutcome[] = hosts.map((h, i) => ({
-      host: h.alias,
-      release: results[i]!.to,
+      release: r.to,
       previous: h.live,
       // A host that failed but still runs what it ran is not a failed release: say it is unchanged.
-      status: results[i]!.status === 'failed' && h.live ? 'unchanged' : results[i]!.status,
+      status: r.status === 'failed' && h.live ? 'unchanged' : r.status,
       durationMs: Date.now() - h.started,
-      error: results[i]!.error,
+      error: r.error,
     }));
     const stopped = interruption(
       signal,
@@ -242,35 +249,32 @@ async function undoSwitched(
   book: ReturnType<typeof hookBook>,
   reporter: SessionOptions['reporter'],
 ): Promise<void> {
-  const back = hosts.filter((x) => x.switched && x.rb?.left);
+  const back = hosts.flatMap((h) => (h.switched && h.rb?.left ? [{ h, rb: h.rb, left: h.rb.left }] : []));
   const results = await switchBackAll(
-    back.map((h) => {
-      const { left, target, remote } = h.rb!;
-      return {
-        alias: h.alias,
-        runner: h.runner,
-        ctx: {
-          ...h.rb!,
-          leaving: target,
-          previous: left,
-          entry: remote.history.get(left!),
-          releasePath: releaseDir(h.ctx.paths, left!),
-        },
-      };
-    }),
+    back.map(({ h, rb, left }) => ({
+      alias: h.alias,
+      runner: h.runner,
+      ctx: {
+        ...rb,
+        leaving: rb.target,
+        previous: left,
+        entry: rb.remote.history.get(left),
+        releasePath: releaseDir(h.ctx.paths, left),
+      },
+      rolledBack: h,
+    })),
     book,
     reporter,
   );
-  back.forEach((h, i) => {
+  for (const [{ rolledBack: h, ctx }, r] of results) {
     h.unlocked = true;
-    const r = results[i]!;
     if (!r.ok) {
       h.error = r.error;
-      return;
+      continue;
     }
-    const reason = `switched back to ${h.rb!.left} because another host could not roll back`;
+    const reason = `switched back to ${ctx.previous} because another host could not roll back`;
     h.switched = false;
     h.error ??= new DeployError('ENOROLLBACK', { host: h.alias, reason });
     reporter.log('warn', reason, h.alias);
-  });
+  }
 }

@@ -18,12 +18,6 @@ export interface SwitchBackHost {
 /** Whether `current` went back; if not, why, as the error to report for that host. */
 export type SwitchBackResult = { ok: true } | { ok: false; error: DeployError };
 
-/**
- * The one way `current` moves back after a release went live on some hosts (a failed health
- * check, a host that failed to switch, a rollback another host could not follow): per host one
- * script that switches back, logs it, runs the hooks after rollback and unlocks. A host that
- * did not go back still gets its unlock tried. Never throws; says per host whether it went back.
- */
 /** What hooks after rollback see when a release goes back: the one live again, the one left, why. */
 const switchBackContext = (ctx: SwitchBackContext): RunContext => ({
   ...hostRunContext(ctx),
@@ -34,11 +28,17 @@ const switchBackContext = (ctx: SwitchBackContext): RunContext => ({
   error: ctx.entry?.reason,
 });
 
-export async function switchBackAll(
-  hosts: readonly SwitchBackHost[],
+/**
+ * The one way `current` moves back after a release went live on some hosts (a failed health
+ * check, a host that failed to switch, a rollback another host could not follow): per host one
+ * script that switches back, logs it, runs the hooks after rollback and unlocks. A host that
+ * did not go back still gets its unlock tried. Never throws; says per host whether it went back.
+ */
+export async function switchBackAll<H extends SwitchBackHost>(
+  hosts: readonly H[],
   book: HookBook,
   reporter: Reporter,
-): Promise<SwitchBackResult[]> {
+): Promise<[H, SwitchBackResult][]> {
   const stages: Stage<SwitchBackContext>[] = [
     switchBack,
     ...(book.hasRemote('after', 'rollback')
@@ -47,35 +47,41 @@ export async function switchBackAll(
     unlock,
   ];
   return Promise.all(
-    hosts.map(async (h): Promise<SwitchBackResult> => {
-      // Already on the way back: an interrupt must not stop it halfway.
-      const runner = { ...h.runner, signal: undefined };
-      try {
-        await runStages(runner, stages, h.ctx);
-        return { ok: true };
-      } catch (e) {
-        const wentBack = passedSwitch(e, { stage: switchBack.id, index: 0 });
-        // Masked before the cut: the first line may stop inside a multi-line secret.
-        const message = (h.ctx.mask ?? noMask)((e as Error).message).split('\n')[0] ?? '';
-        await runStages(runner, [unlock], h.ctx, { quiet: true }).catch((lost: unknown) =>
-          reporter.log('error', `could not release the lock: ${(lost as Error).message}`, h.alias),
-        );
-        if (wentBack) {
-          reporter.log('warn', `switched back, but a later step failed: ${message}`, h.alias);
-          return { ok: true };
-        }
-        reporter.log('error', `could not switch back: ${message}`, h.alias);
-        const reason = isDeployError(e) ? `${e.code}: ${message}` : message;
-        return {
-          ok: false,
-          error: new DeployError('EREVERT', {
-            host: h.alias,
-            release: h.ctx.leaving,
-            previous: h.ctx.previous,
-            reason,
-          }),
-        };
-      }
-    }),
+    hosts.map(async (h): Promise<[H, SwitchBackResult]> => [h, await switchBackOne(h, stages, reporter)]),
   );
+}
+
+async function switchBackOne(
+  h: SwitchBackHost,
+  stages: Stage<SwitchBackContext>[],
+  reporter: Reporter,
+): Promise<SwitchBackResult> {
+  // Already on the way back: an interrupt must not stop it halfway.
+  const runner = { ...h.runner, signal: undefined };
+  try {
+    await runStages(runner, stages, h.ctx);
+    return { ok: true };
+  } catch (e) {
+    const wentBack = passedSwitch(e, { stage: switchBack.id, index: 0 });
+    // Masked before the cut: the first line may stop inside a multi-line secret.
+    const message = (h.ctx.mask ?? noMask)((e as Error).message).split('\n')[0] ?? '';
+    await runStages(runner, [unlock], h.ctx, { quiet: true }).catch((lost: unknown) =>
+      reporter.log('error', `could not release the lock: ${(lost as Error).message}`, h.alias),
+    );
+    if (wentBack) {
+      reporter.log('warn', `switched back, but a later step failed: ${message}`, h.alias);
+      return { ok: true };
+    }
+    reporter.log('error', `could not switch back: ${message}`, h.alias);
+    const reason = isDeployError(e) ? `${e.code}: ${message}` : message;
+    return {
+      ok: false,
+      error: new DeployError('EREVERT', {
+        host: h.alias,
+        release: h.ctx.leaving,
+        previous: h.ctx.previous,
+        reason,
+      }),
+    };
+  }
 }

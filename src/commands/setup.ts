@@ -28,7 +28,7 @@ export interface SetupCommandOptions extends CommonOptions {
  * `--put LOCAL:SHARED_PATH`, split at the last `:` (a local path may hold one, a shared path
  * rarely does). Read and checked here, all of them, before any host is contacted.
  */
-export function readPuts(specs: readonly string[], cwd = process.cwd()): PutFile[] {
+function readPuts(specs: readonly string[], cwd = process.cwd()): PutFile[] {
   const problems: string[] = [];
   const puts: PutFile[] = [];
   for (const spec of specs) {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 
 /** Where `deploy build` records artifacts when deploy.yml names no store (relative to deploy.yml; git-ignored). */
-export const DEFAULT_STORE = '.shipshape/artifacts';
+const DEFAULT_STORE = '.shipshape/artifacts';
 
-export const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
+const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
 
 export const fetchMode = z
   .enum(['auto', 'push', 'pull'])
@@ -11,7 +11,7 @@ export const fetchMode = z
     'How a host gets an artifact’s files from an s3:// store. pull: the host fetches what it lacks straight from the store (curl or wget, presigned URLs); push: the deploying machine sends them over SSH; auto (default): pull when the host can reach the store, else push, saying so.',
   );
 
-export const artifactsSchema = z
+const artifactsSchema = z
   .strictObject({
     store: z
       .string()

@@ -17,7 +17,7 @@ const filters = {
     .describe('Run only on hosts whose labels include all of these.'),
 };
 
-export const stepSchema = z.union([
+const stepSchema = z.union([
   z
     .string()
     .min(1)

@@ -1,6 +1,6 @@
 import { MIN_ENV_SECRET } from './secrets.js';
 
-export interface InterpolationProblem {
+interface InterpolationProblem {
   path: (string | number)[];
   message: string;
 }

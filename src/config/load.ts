@@ -80,7 +80,7 @@ const keyPath = (p: Path): string =>
     .map((k) => (typeof k === 'number' || /^[A-Za-z0-9_-]+$/.test(k) ? String(k) : JSON.stringify(k)))
     .join('.') || '(top level)';
 
-export function formatProblem(p: ConfigProblem): string {
+function formatProblem(p: ConfigProblem): string {
   if (p.override !== undefined) return `-o ${p.override}: ${p.key}: ${p.message}`;
   return `${p.file}:${p.line}:${p.column}: ${p.key}: ${p.message}`;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Moments a notification may be sent for; `start` is opt-in. */
-export const NOTIFY_EVENTS = ['start', 'success', 'failure', 'rollback'] as const;
+const NOTIFY_EVENTS = ['start', 'success', 'failure', 'rollback'] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 
 const url = (what: string) =>

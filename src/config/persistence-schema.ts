@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isSafeRelative, stripTrailingSlash } from './paths.js';
 
-export const WRITABLE_MODES = ['chmod', 'acl', 'chown', 'skip'] as const;
+const WRITABLE_MODES = ['chmod', 'acl', 'chown', 'skip'] as const;
 export type WritableMode = (typeof WRITABLE_MODES)[number];
 
 const relativeOrRemoval = z

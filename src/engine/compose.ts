@@ -3,7 +3,7 @@ import { afterMarker } from '../remote/markers.js';
 import { reportPgid } from '../remote/transport.js';
 
 export const STAGE_MARKER = '@@shipshape-stage ';
-export const FAIL_MARKER = '@@shipshape-fail ';
+const FAIL_MARKER = '@@shipshape-fail ';
 
 export interface PlannedStage {
   id: string;

@@ -58,7 +58,7 @@ interface ProgressOf {
   done: Named;
 }
 export type HostState = keyof ProgressOf;
-export type HostProgress<S extends HostState = HostState> = { [K in S]: { state: K } & ProgressOf[K] }[S];
+type HostProgress<S extends HostState = HostState> = { [K in S]: { state: K } & ProgressOf[K] }[S];
 
 export interface FleetHost<S extends HostState = HostState> extends SelectedHost {
   progress: HostProgress<S>;
@@ -145,7 +145,7 @@ const localOptions = (fleet: Fleet) => ({
 });
 
 /** A failing local step fails the deploy on every host, like a failing stage would. */
-export const localStep = (fleet: Fleet, phase: Phase, when: 'before' | 'after'): Promise<void> =>
+const localStep = (fleet: Fleet, phase: Phase, when: 'before' | 'after'): Promise<void> =>
   runLocalHooks(fleet.book, phase, when, localOptions(fleet)).catch((e: unknown) => {
     for (const h of fleet.hosts) h.error ??= toDeployError(e, 'local');
   });

@@ -30,7 +30,7 @@ export interface PlannedStep {
   commands: string[];
 }
 
-export interface PlannedPhase {
+interface PlannedPhase {
   phase: string;
   stages: { id: string; title: string }[];
   /** Exactly the script the real run would send as one exec request (empty for local steps). */

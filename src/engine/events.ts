@@ -17,7 +17,7 @@ export const eventOf = (exitCode: number): HookEvent => (exitCode === 0 ? 'succe
 const statusOf = (event: HookEvent) => (event === 'success' ? 'success' : 'failed');
 
 /** The first line of an error as event steps and notifications see it, masked before it is cut. */
-export const errorLine = (e: DeployError | undefined, mask: Mask = noMask): string | undefined =>
+const errorLine = (e: DeployError | undefined, mask: Mask = noMask): string | undefined =>
   e && `${e.code}: ${mask(e.message).split('\n')[0]}`;
 
 /** A host the run connected to. */

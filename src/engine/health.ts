@@ -45,7 +45,7 @@ export async function checkUrl(
 }
 
 /** Runs the host's health check; a `command` check costs one exec, a `url` check none. */
-export async function checkHost(
+async function checkHost(
   runner: HostRunner,
   ctx: ReleaseContext,
   check: Healthcheck,
@@ -66,7 +66,7 @@ export async function checkHost(
   }
 }
 
-export const healthError = (host: string, saw: string, previous: string | undefined): DeployError =>
+const healthError = (host: string, saw: string, previous: string | undefined): DeployError =>
   new DeployError('EHEALTH', { host, reason: saw, previous });
 
 export interface GatedHost {

@@ -156,4 +156,4 @@ export function withHooks<C extends HostContext>(
   ]);
 }
 
-export type { HookStage, HookWhen };
+export type { HookWhen };

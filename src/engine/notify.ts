@@ -5,7 +5,7 @@ import type { CiInfo } from '../layout/run-info.js';
 import type { Reporter } from './reporter.js';
 
 /** A notification that takes longer is given up on (a warning); it never holds a deploy for long. */
-export const NOTIFY_TIMEOUT_MS = 5000;
+const NOTIFY_TIMEOUT_MS = 5000;
 
 /** What a `webhook` receives as JSON, and what the chat messages are written from. */
 export interface RunSummary {

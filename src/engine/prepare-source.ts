@@ -40,7 +40,7 @@ const settingsOf = (loaded: LoadedConfig): SourceSettings => ({
 /** How many changed files a warning names; the count says how many there are in all. */
 const NAMED = 5;
 
-export function describeChanges(changes: readonly Change[]): string {
+function describeChanges(changes: readonly Change[]): string {
   const named = changes.slice(0, NAMED).map((c) => `${c.path} (${c.kind})`);
   const more = changes.length > NAMED ? `, and ${changes.length - NAMED} more` : '';
   return `${changes.length} uncommitted change(s) in the source: ${named.join(', ')}${more}`;

@@ -8,8 +8,7 @@ import { toDeployError } from '../definitions/errors.js';
 import { missingReleases } from './missing-releases.js';
 import { liveRelease, parseRemoteState, type LockRecord, type RemoteState } from '../layout/remote-state.js';
 
-export type ReleaseRowStatus =
-  'current' | 'success' | 'failed' | 'rolled_back' | 'started' | 'unknown' | 'missing';
+type ReleaseRowStatus = 'current' | 'success' | 'failed' | 'rolled_back' | 'started' | 'unknown' | 'missing';
 
 export interface ReleaseRow {
   name: string;

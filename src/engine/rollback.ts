@@ -35,7 +35,7 @@ export interface RollbackOptions extends Omit<SessionOptions, 'command'> {
   notify?: boolean;
 }
 
-export interface RollbackHostResult {
+interface RollbackHostResult {
   host: string;
   /** The release `current` pointed to before, and after, the command. */
   from?: string;

@@ -26,7 +26,7 @@ export interface RolloutOptions extends DeployOptions {
 }
 
 /** Splits hosts into batches of `size` (a count, or "25%" of them rounded up). */
-export function batchesOf<T>(items: readonly T[], size: number | string): T[][] {
+function batchesOf<T>(items: readonly T[], size: number | string): T[][] {
   const n =
     typeof size === 'number'
       ? size

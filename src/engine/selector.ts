@@ -19,7 +19,7 @@ function matchesTerm(alias: string, host: HostConfig, term: string): boolean | u
 }
 
 /** Whether one selector (terms joined by `,`, all of which must match) picks this host. */
-export const selectorPicks = (selector: string, alias: string, host: HostConfig): boolean =>
+const selectorPicks = (selector: string, alias: string, host: HostConfig): boolean =>
   selector.split(',').every((term) => matchesTerm(alias, host, term.trim()));
 
 /**

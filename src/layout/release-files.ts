@@ -12,23 +12,13 @@ import type { DeployPaths } from './paths.js';
  * and whether a rollback target is still the code that was deployed. GNU find is needed (its
  * -printf); Debian's /bin/sh is dash, but its findutils are GNU.
  */
-export const manifestPath = (paths: DeployPaths, release: string): string =>
+const manifestPath = (paths: DeployPaths, release: string): string =>
   path.posix.join(paths.meta, 'manifests', `${release}.list`);
-
-/** Written by earlier versions: `size TAB mtime TAB path` per line, no inode; still read. */
-export const legacyManifestPath = (paths: DeployPaths, release: string): string =>
-  path.posix.join(paths.meta, 'manifests', `${release}.tsv`);
-
-/** Both forms, for removing a release's manifest with it. */
-export const manifestFiles = (paths: DeployPaths, release: string): string[] => [
-  manifestPath(paths, release),
-  legacyManifestPath(paths, release),
-];
 
 const RECORD = sh`'%s\\t%T@\\t%i\\t%P\\0'`;
 
 /** A `find -path` pattern that matches `rel` literally: glob characters in names are escaped. */
-export const literalPattern = (rel: string): string => `./${rel.replace(/[\\*?[]/g, '\\$&')}`;
+const literalPattern = (rel: string): string => `./${rel.replace(/[\\*?[]/g, '\\$&')}`;
 
 /** `\( -path ./a -o -path './a/*' … \) -prune -o`, or nothing: find does not descend into `prune`. */
 function pruneArgs(prune: readonly string[]): ShellText {

@@ -26,7 +26,7 @@ export interface ReleaseLogEntry {
  * newline after it, which a line-based read would cut back to a valid one) is not.
  */
 export const RELEASE_PATTERN = /^\d{8}-\d{6}$/;
-export const RELEASE_FORMAT = 'YYYYMMDD-HHmmss';
+const RELEASE_FORMAT = 'YYYYMMDD-HHmmss';
 /** The same as a shell `case` pattern, which matches the whole word (a trailing newline fails it). */
 export const RELEASE_GLOB = sh`[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9]`;
 
@@ -45,7 +45,7 @@ export function nextReleaseName(now: Date, existing: readonly string[]): string 
   return t.format(RELEASE_FORMAT);
 }
 
-export function releaseTime(name: string): dayjs.Dayjs {
+function releaseTime(name: string): dayjs.Dayjs {
   const [d, t] = [name.slice(0, 8), name.slice(9, 15)];
   return dayjs.utc(
     `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${t.slice(0, 2)}:${t.slice(2, 4)}:${t.slice(4, 6)}Z`,

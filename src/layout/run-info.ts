@@ -15,7 +15,7 @@ export interface RunInfo {
   ci?: CiInfo;
 }
 
-export function readCiInfo(env: NodeJS.ProcessEnv): CiInfo | undefined {
+function readCiInfo(env: NodeJS.ProcessEnv): CiInfo | undefined {
   if (env.GITHUB_ACTIONS === 'true') {
     const url =
       env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID

@@ -42,7 +42,7 @@ const persistenceInput = (config: Config) => ({
 });
 
 /** writable_mode and its user; throws ERECIPE (exit 2) for acl or chown without writable_user. */
-export function writableOf(config: Config): WritableSettings {
+function writableOf(config: Config): WritableSettings {
   const mode = config.writable_mode;
   if ((mode === 'acl' || mode === 'chown') && !config.writable_user) {
     throw new DeployError('ERECIPE', {
@@ -63,7 +63,7 @@ const cachedRecipes = (dir?: string) => {
 };
 
 /** What detection reads for a source: its directory, or the commit a `--revision` deploy reads from git. */
-export function appFilesOf(source: Pick<SourceInfo, 'root' | 'entries' | 'readFile'>): AppFiles {
+function appFilesOf(source: Pick<SourceInfo, 'root' | 'entries' | 'readFile'>): AppFiles {
   const { readFile } = source;
   if (!readFile) return appFilesAt(source.root);
   const paths = new Set(source.entries.map((e) => e.path));

@@ -29,7 +29,7 @@ export interface Detection {
   candidates: readonly Recipe[];
 }
 
-export const FALLBACK_RECIPE = 'static';
+const FALLBACK_RECIPE = 'static';
 
 const isMap = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -8,7 +8,7 @@ import { casePattern, eachEntry } from './each-entry.js';
 import { hasRealParents, parentsAreReal } from './shared-links.js';
 
 /** stdout lines of the public-sharing script; `readPublicReport` turns them into reporter lines. */
-export const PUBLIC_MARKER = '@@shipshape-public ';
+const PUBLIC_MARKER = '@@shipshape-public ';
 
 const join = path.posix.join;
 
@@ -352,7 +352,7 @@ export function readPublicReport(stdout: string): PublicReport | undefined {
  * new version, never none. `current` has moved by now, so a file that cannot be placed does not
  * fail the deploy: it is reported (APPLY_FAILED) and waits in the release.
  */
-export const APPLY_FAILED = 'not-applied';
+const APPLY_FAILED = 'not-applied';
 
 export function planApplyUpdates(p: {
   releasePath: string;

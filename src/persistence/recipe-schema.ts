@@ -68,7 +68,7 @@ const RULE_HELP =
  * of five objects: a union that fails reports only "invalid input" at the rule itself, while this
  * form reports the problem at its own path (e.g. `detect.any.1.files.0`).
  */
-export const ruleSchema: z.ZodType<Rule> = z.lazy(() =>
+const ruleSchema: z.ZodType<Rule> = z.lazy(() =>
   z
     .strictObject(
       {
@@ -131,7 +131,7 @@ const sharedFile = z.union([
 const toSharedFile = (f: string | Omit<SharedFile, 'when_absent'> | SharedFile): SharedFile =>
   typeof f === 'string' ? { path: f, optional: false, when_absent: 'link' } : { when_absent: 'link', ...f };
 
-export const hookSchema = z
+const hookSchema = z
   .strictObject({
     id: z
       .string()

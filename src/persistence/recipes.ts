@@ -15,7 +15,7 @@ import {
   type Universal,
 } from './recipe-schema.js';
 
-export const UNIVERSAL_FILE = '_universal.yml';
+const UNIVERSAL_FILE = '_universal.yml';
 
 /**
  * The package root is the nearest ancestor of this module that holds package.json. Walking up
@@ -80,7 +80,7 @@ export function parseRecipeFile<S extends z.ZodType>(file: string, schema: S): z
   return parseRecipeText(text, file, schema);
 }
 
-export function parseRecipeText<S extends z.ZodType>(text: string, file: string, schema: S): z.output<S> {
+function parseRecipeText<S extends z.ZodType>(text: string, file: string, schema: S): z.output<S> {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number) => {
@@ -122,7 +122,7 @@ function valueAt(root: unknown, at: readonly PropertyKey[]): unknown {
  * Merges each recipe's `extends` chain, rooted at the universal list. Pure; exported so tests can
  * compose in-memory recipes. Unknown parents and cycles are errors naming the file.
  */
-export function resolveExtends(
+function resolveExtends(
   files: readonly { file: string; recipe: RecipeFile }[],
   universal: Universal,
 ): Recipe[] {

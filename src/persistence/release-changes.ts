@@ -16,14 +16,14 @@ export const CHANGES_MARKER = '@@shipshape-changes ';
 export const UNCHECKED_MARKER = '@@shipshape-unchecked ';
 
 /** How many paths of each kind a report names; the counts are always whole. */
-export const SHOWN = 20;
+const SHOWN = 20;
 
 /**
  * What the app and its users may change in a release without it being a change of the code:
  * shared paths (links), writable and ephemeral dirs, our own pending updates, and in public_dir
  * every entry that is not the release's own (those the running app creates move into shared/).
  */
-export function mutableParts(p: AppPersistence) {
+function mutableParts(p: AppPersistence) {
   return {
     skip: [
       ...p.shared_dirs,

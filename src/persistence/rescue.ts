@@ -13,9 +13,9 @@ import { lines, sh, type ShellText } from '../remote/sh.js';
  * (layout/release-files.ts), so what the deploy itself built (vendor installs, config caches)
  * is part of the release. Before a release is pruned they move to shared/.rescued/<release>/.
  */
-export const RESCUE_MARKER = '@@shipshape-rescued ';
+const RESCUE_MARKER = '@@shipshape-rescued ';
 /** A release that stays because something in it could not be rescued: `<release> TAB <why>`. */
-export const KEPT_MARKER = '@@shipshape-kept ';
+const KEPT_MARKER = '@@shipshape-kept ';
 
 /**
  * Moves one file (cwd: the release) to the same path under the destination, `$0`. An existing

@@ -93,8 +93,7 @@ export function planMissingCheck(plan: SharedLinkPlan, exitCode: number): ShellT
  * under fs.protected_hardlinks, another filesystem) it is renamed instead. SQLite's companion
  * files (-wal, -shm, -journal) move along. Owner and mode stay the app's.
  */
-export const shareFunctions =
-  (): ShellText => sh`__ss_said() { printf '%s%s %s\\n' ${SHARED_MARKER} "$1" "$2"; }
+const shareFunctions = (): ShellText => sh`__ss_said() { printf '%s%s %s\\n' ${SHARED_MARKER} "$1" "$2"; }
 __ss_adopt_file() {
   mkdir -p -- "\${2%/*}" || return 1
   if ! ln -- "$1" "$2" 2>/dev/null; then

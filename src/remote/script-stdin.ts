@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sh, type ShellText } from './sh.js';
 
 /** The exit code of a script cut off before it arrived whole (sysexits' EX_PROTOCOL is 76; ours). */
-export const SCRIPT_INCOMPLETE = 97;
+const SCRIPT_INCOMPLETE = 97;
 
 export interface ScriptDelivery {
   /** What `/bin/sh -c` runs: reads the script from stdin and evals it. Holds no part of the script. */

@@ -57,7 +57,7 @@ function template(strings: TemplateStringsArray, ...values: ShellValue[]): Shell
 }
 
 /** What may stand between joined fragments: a fixed set of operators, never a value. */
-export type Separator = ' && ' | ' || ' | '; ' | '\n' | ' ' | '|' | ' -o ';
+type Separator = ' && ' | ' || ' | '; ' | '\n' | ' ' | '|' | ' -o ';
 
 /** Joins trusted fragments with an operator; `empty` stands in when there are none. */
 function join(parts: readonly ShellText[], separator: Separator, empty?: ShellText): ShellText {

@@ -319,7 +319,7 @@ const ADVICE: Record<string, (address: string) => string> = {
   ECONNRESET: (a) => `${a} dropped the connection: check that it is an SSH server and not blocking you.`,
 };
 
-export function classifyConnectError(link: SshLink, e: unknown): DeployError {
+function classifyConnectError(link: SshLink, e: unknown): DeployError {
   if (link.verifier.failure) return link.verifier.failure;
   if (e instanceof DeployError) return e;
   const err = e as NodeJS.ErrnoException & { level?: string };

@@ -28,7 +28,7 @@ export interface Transport {
  * Every script starts by reporting its process group, so an abort can kill everything
  * it started (a hook's `sleep 30` included) instead of leaving it orphaned on the server.
  */
-export const PGID_MARKER = '@@shipshape-pgid ';
+const PGID_MARKER = '@@shipshape-pgid ';
 export const reportPgid = sh`printf '%s%s\\n' ${PGID_MARKER} "$(cut -d' ' -f5 /proc/$$/stat 2>/dev/null)" >&2`;
 
 export function readPgid(stderr: string): number | undefined {

@@ -61,20 +61,20 @@ export interface ConnectOptions {
 }
 
 /** deploy.yml documents connect_timeout as "default 10" (seconds). */
-export const DEFAULT_READY_TIMEOUT_MS = 10_000;
+const DEFAULT_READY_TIMEOUT_MS = 10_000;
 /**
  * OpenSSH sends no keepalives by default. A deploy step can stay silent for minutes (composer,
  * asset builds) and NAT boxes drop idle flows; keepalives keep the flow open and let ssh2 notice a
  * dead peer (3 missed = ECONNLOST) instead of waiting forever.
  */
-export const DEFAULT_KEEPALIVE_MS = 15_000;
+const DEFAULT_KEEPALIVE_MS = 15_000;
 
 /**
  * OpenSSH 9.2's default IdentityFile list, in its order (ssh_config(5); readconf.c
  * fill_default_options()). The `_sk` keys are left out: they need a FIDO authenticator, which
  * ssh2 cannot drive. Only files that exist are used.
  */
-export const DEFAULT_IDENTITY_FILES = ['id_rsa', 'id_ecdsa', 'id_ed25519', 'id_dsa'] as const;
+const DEFAULT_IDENTITY_FILES = ['id_rsa', 'id_ecdsa', 'id_ed25519', 'id_dsa'] as const;
 
 const HOST_KEY_MODES: Record<string, HostKeyMode> = {
   strict: 'strict',

@@ -34,7 +34,7 @@ export interface HostVerifierOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-export interface AcceptedKey {
+interface AcceptedKey {
   line: string;
   file?: string;
   /** Set when the line could not be written; the connection still goes ahead, as with ssh. */

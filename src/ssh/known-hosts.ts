@@ -27,7 +27,7 @@ export interface HostTarget {
   port: number;
 }
 
-export type HostKeyStatus = 'match' | 'mismatch' | 'unknown' | 'revoked';
+type HostKeyStatus = 'match' | 'mismatch' | 'unknown' | 'revoked';
 
 export interface HostKeyCheck {
   status: HostKeyStatus;
@@ -35,7 +35,7 @@ export interface HostKeyCheck {
   entry?: KnownHostEntry;
 }
 
-export const DEFAULT_PORT = 22;
+const DEFAULT_PORT = 22;
 const HASH_MAGIC = '|1|';
 const SHA1_BYTES = 20;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -225,7 +225,7 @@ export function formatKnownHostsLine(
 }
 
 /** OpenSSH's defaults for UserKnownHostsFile and GlobalKnownHostsFile, user files first. */
-export function defaultKnownHostsFiles(home: string = homedir()): string[] {
+function defaultKnownHostsFiles(home: string = homedir()): string[] {
   return [
     join(home, '.ssh', 'known_hosts'),
     join(home, '.ssh', 'known_hosts2'),

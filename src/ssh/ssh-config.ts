@@ -228,7 +228,7 @@ function expandHostName(value: string | undefined, alias: string): string | unde
 }
 
 /** Replaces `%x` tokens it knows; unknown ones are left as written. */
-export function expandTokens(value: string, values: Readonly<Record<string, string>>): string {
+function expandTokens(value: string, values: Readonly<Record<string, string>>): string {
   return value.replace(/%(.)/g, (whole, c: string) => values[c] ?? whole);
 }
 

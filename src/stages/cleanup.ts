@@ -6,7 +6,7 @@ import { defineRemoveRelease, planRemoveRelease, rescueNotes } from '../persiste
 import { uploadSettings, usesSpare } from '../source/upload-plan.js';
 import type { ReleaseContext, Stage } from './types.js';
 
-export function plannedRemovals(ctx: ReleaseContext): string[] {
+function plannedRemovals(ctx: ReleaseContext): string[] {
   const history = new Map(ctx.remote.history);
   history.set(ctx.release, {
     ...(history.get(ctx.release) ?? ({} as never)),

@@ -4,7 +4,7 @@ import { appendLog, logEntry } from './log-line.js';
 import { switchTempLink } from './symlink.js';
 import type { ReleaseContext, Stage } from './types.js';
 
-export const KEPT_LIVE_MARKER = '@@shipshape-kept-live';
+const KEPT_LIVE_MARKER = '@@shipshape-kept-live';
 
 /**
  * After a failure before the switch: the incomplete release goes, the log says why. An

@@ -7,7 +7,7 @@ import type { HostContext, Stage } from './types.js';
 
 export const HOLDER_MARKER = '@@shipshape-holder ';
 
-export function lockRecord(ctx: HostContext): LockRecord {
+function lockRecord(ctx: HostContext): LockRecord {
   const { user, machine, pid, started_at, command, ci } = ctx.run;
   return { user, machine, pid, started_at, command, ci, token: ctx.lockToken };
 }

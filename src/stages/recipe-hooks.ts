@@ -5,7 +5,7 @@ import { streamedCommand } from '../remote/script-stdin.js';
 import { sh, type ShellText } from '../remote/sh.js';
 import type { ReleaseContext, Stage } from './types.js';
 
-export const HOOK_MARKER = '@@shipshape-recipe-hook ';
+const HOOK_MARKER = '@@shipshape-recipe-hook ';
 
 /**
  * The recipe's own commands (e.g. Laravel's `storage:link`), run from this script until the

@@ -17,7 +17,7 @@ export interface RollbackContext extends HostContext {
 }
 
 /** The log line that marks the release we leave; it keeps who deployed it and says who left it. */
-export function rolledBackEntry(ctx: RollbackContext, now = new Date()): ReleaseLogEntry {
+function rolledBackEntry(ctx: RollbackContext, now = new Date()): ReleaseLogEntry {
   const left = ctx.left!;
   const before = ctx.remote.history.get(left);
   return {

@@ -26,9 +26,9 @@ export type SetupContext = HostContext & {
   force: boolean;
 };
 
-export const SETUP_MARKER = '@@shipshape-setup ';
+const SETUP_MARKER = '@@shipshape-setup ';
 
-export type SetupKind = 'created' | 'exists' | 'put' | 'replaced' | 'kept' | 'ok' | 'problem' | 'missing';
+type SetupKind = 'created' | 'exists' | 'put' | 'replaced' | 'kept' | 'ok' | 'problem' | 'missing';
 
 export interface SetupLine {
   kind: SetupKind;
@@ -108,7 +108,7 @@ fi`,
  * one without --force), and lists required shared files that are still missing. Every check is
  * reported, none stops the others; the command decides the exit code. Runs again unchanged.
  */
-export function planServerSetup(ctx: SetupContext): ShellText[] {
+function planServerSetup(ctx: SetupContext): ShellText[] {
   const { paths, writable: w } = ctx;
   const required = ctx.persistence.shared_files.filter((f) => !f.optional);
   const writableChecks = [paths.root, paths.releases, paths.shared, paths.meta].map(

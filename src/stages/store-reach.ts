@@ -4,7 +4,7 @@ import { sh } from '../remote/sh.js';
 import { urlInput, type FetchTool } from '../source/artifact/fetch-bundle.js';
 import type { HostContext, Stage } from './types.js';
 
-export const REACH_MARKER = '@@shipshape-reach ';
+const REACH_MARKER = '@@shipshape-reach ';
 
 /** A presigned URL of an object the store holds; it reaches the host on stdin only. */
 export type ReachContext = HostContext & { reachUrl: string };

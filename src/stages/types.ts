@@ -76,5 +76,3 @@ export interface Stage<C extends HostContext = ReleaseContext> {
   /** After a successful script: lines for the reporter, read from the stage's own stdout markers. */
   notes?(outcome: StageOutcome, ctx: C): Note[];
 }
-
-export type { Note as StageNote };

@@ -6,7 +6,7 @@ import { urlInput } from '../source/artifact/fetch-bundle.js';
 import type { FetchPlan } from '../source/upload-plan-types.js';
 import type { ReleaseContext, StageOutcome } from './types.js';
 
-export const MISMATCH_MARKER = '@@shipshape-mismatch ';
+const MISMATCH_MARKER = '@@shipshape-mismatch ';
 
 /** Transfers a host's curl runs at once: enough to hide the store's latency, polite to its limits. */
 const PARALLEL = 16;

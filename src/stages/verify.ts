@@ -18,7 +18,7 @@ import {
  * marker line (ok, fail or info) and the script itself always succeeds, so the command can list
  * every problem at once; the command, not the script, turns a failure into exit 1.
  */
-export const VERIFY_MARKER = '@@shipshape-verify ';
+const VERIFY_MARKER = '@@shipshape-verify ';
 
 export type VerifyContext = HostContext & { persistence: AppPersistence };
 
@@ -28,7 +28,7 @@ const say = (status: 'ok' | 'fail' | 'info', label: ShellText | string): ShellTe
 const check = (test: ShellText, ok: string, fail: string): ShellText =>
   sh`if ${test}; then ${say('ok', ok)}; else ${say('fail', fail)}; fi`;
 
-export function planVerify(ctx: VerifyContext): ShellText[] {
+function planVerify(ctx: VerifyContext): ShellText[] {
   const { paths } = ctx;
   const p = ctx.persistence;
   const C = paths.current;

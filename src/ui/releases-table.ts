@@ -19,7 +19,7 @@ const STATUS: Record<ReleaseRow['status'], string> = {
   missing: 'missing (directory deleted by hand)',
 };
 
-export function formatWhen(iso: string | undefined, now: Date): string {
+function formatWhen(iso: string | undefined, now: Date): string {
   if (!iso) return '-';
   const t = dayjs.utc(iso);
   return t.isValid() ? `${t.format('YYYY-MM-DD HH:mm:ss')} UTC (${t.from(dayjs.utc(now))})` : iso;

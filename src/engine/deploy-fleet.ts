@@ -48,6 +48,7 @@ interface Named extends Locked {
  * back. A failure is the host's `error`, whatever its state: the state says what to clean up.
  */
 interface ProgressOf {
+  /** Selected, not connected: not yet, or its connection failed. */
   new: object;
   connected: Connected;
   locked: Locked;

@@ -1,3 +1,4 @@
+// duplicates: the Reporter types plain.ts imports too: this reporter wraps a PlainReporter and implements the same interface.
 import type {
   HostOutcome,
   Reporter,

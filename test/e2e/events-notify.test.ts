@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { releasesOf, runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
+import { releasesOf, runCli, sshProject } from '../support/project.js';
 import { useSshd } from '../support/sshd-fixture.js';
 
 /**
@@ -53,18 +53,14 @@ async function refusedPort(): Promise<number> {
   return port;
 }
 
-function project(name: string, extra: Record<string, unknown>) {
-  const dir = path.join(suite.work, name);
-  writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
-  const deployPath = path.join(dir, 'srv');
-  const file = writeConfig(dir, {
-    application: name,
-    source: 'app',
-    hosts: { web: sshHost(suite.server, deployPath, { stage: 'production' }) },
-    ...extra,
-  });
-  return { dir, file, deployPath };
-}
+const project = (name: string, config: Record<string, unknown>) =>
+  sshProject(
+    suite.server,
+    suite.work,
+    name,
+    { 'index.html': 'hi\n' },
+    { config, host: { stage: 'production' } },
+  );
 
 describe('events and notifications', () => {
   it('success POSTs one JSON object naming the release; a failing hook runs after.failure and POSTs failure', async () => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { releasesOf, runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
+import { releasesOf, runCli, sshProject, writeConfig, writeTree } from '../support/project.js';
 import { useSshd } from '../support/sshd-fixture.js';
 
 /** Settings that weaken a deploy say so on every run; failures say what to do, for every host. */
@@ -9,18 +9,8 @@ const suite = useSshd('shipshape-insecure-');
 
 const NO_CI = { GITHUB_ACTIONS: '', GITLAB_CI: '' };
 
-function project(name: string, host: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  const dir = path.join(suite.work, name);
-  writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
-  const deployPath = path.join(dir, 'srv');
-  const file = writeConfig(dir, {
-    application: name,
-    source: 'app',
-    hosts: { web: sshHost(suite.server, deployPath, host) },
-    ...extra,
-  });
-  return { dir, deployPath, file };
-}
+const project = (name: string, host: Record<string, unknown>, config: Record<string, unknown> = {}) =>
+  sshProject(suite.server, suite.work, name, { 'index.html': 'hi\n' }, { config, host });
 
 describe('insecure settings', () => {
   it('host_key_checking: off warns on every run, not only the first', async () => {

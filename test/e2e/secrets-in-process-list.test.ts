@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
+import { runCli, sshProject } from '../support/project.js';
 import { useSshd } from '../support/sshd-fixture.js';
 
 const suite = useSshd('shipshape-proclist-');
+
+const project = (name: string, config: Record<string, unknown>) =>
+  sshProject(suite.server, suite.work, name, { 'index.html': 'hi\n' }, { config });
 
 /** Every process's command line on this machine (suite.server and client alike), NULs as spaces. */
 function commandLines(): string[] {
@@ -40,12 +42,7 @@ async function sampleWhile<T>(run: Promise<T>, needle: string, proofs: RegExp[])
 describe('a secret in a hook', () => {
   it('is in no /proc/*/cmdline while the hook and the health check that hold it run', async () => {
     const secret = `pw-${randomBytes(12).toString('hex')}`;
-    const dir = path.join(suite.work, 'proclist');
-    writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
-    const file = writeConfig(dir, {
-      application: 'proclist',
-      source: 'app',
-      hosts: { web: sshHost(suite.server, path.join(dir, 'srv')) },
+    const { file } = project('proclist', {
       // The sleeps are what the sampler looks for: proof it looked while each one ran.
       hooks: { before: { symlink: ['sleep 1.7; test -n "${{ env.DB_PASSWORD }}"'] } },
       healthcheck: { command: 'sleep 1.3; test -n "${{ env.DB_PASSWORD }}"', timeout: 10, retries: 0 },
@@ -61,16 +58,10 @@ describe('a secret in a hook', () => {
     expect(result.output).not.toContain(secret);
   });
 
-  // duplicates: each test builds its own small project; they differ in the hook that holds the secret.
   it('failing, longer than 400 characters and ending in the secret, shows no prefix of it', async () => {
     // Long, so that the old cut at 400 characters (before masking) landed inside it.
     const secret = `Zq7xK2pV${randomBytes(150).toString('hex')}`;
-    const dir = path.join(suite.work, 'long-hook');
-    writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
-    const file = writeConfig(dir, {
-      application: 'long',
-      source: 'app',
-      hosts: { web: sshHost(suite.server, path.join(dir, 'srv')) },
+    const { file } = project('long-hook', {
       hooks: { before: { symlink: [`false ${'x'.repeat(150)} \${{ env.API_TOKEN }}`] } },
     });
     for (const args of [['web'], ['--json', 'web']]) {

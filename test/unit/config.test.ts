@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { configProblems } from '../support/config-problems.js';
+import { configProblems } from '../support/errors.js';
 
 const valid = `application: shop
 hosts:

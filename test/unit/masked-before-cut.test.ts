@@ -6,7 +6,7 @@ import { createMask } from '../../src/config/secrets.js';
 import { checkUrl } from '../../src/engine/health.js';
 import { stderrTail } from '../../src/engine/executor.js';
 import { quote } from '../../src/remote/sh.js';
-import { formatError } from '../../src/ui/print-error.js';
+import { printedError } from '../support/errors.js';
 import { createSanitiser } from '../../src/ui/sanitise.js';
 
 /**
@@ -19,13 +19,7 @@ const mask = createMask([SECRET], {});
 
 describe('masked before it is cut', () => {
   it('a NUL-byte error quotes the whole value, so a secret in it is masked whole', () => {
-    let error: unknown;
-    try {
-      quote(`${'p'.repeat(30)}${SECRET}\0`);
-    } catch (e) {
-      error = e;
-    }
-    const text = formatError(error, createSanitiser({ mask }));
+    const text = printedError(() => quote(`${'p'.repeat(30)}${SECRET}\0`), createSanitiser({ mask }));
     expect(text).toContain('error EQUOTE');
     expect(text).toContain('***');
     expect(text).not.toContain(PREFIX);
@@ -33,14 +27,8 @@ describe('masked before it is cut', () => {
 
   it('a config value is masked before it is quoted and cut to 40 characters', () => {
     const yaml = `application: a\nhosts:\n  web:\n    port: "${'p'.repeat(30)}${SECRET}"\n    deploy_path: /srv/a\n`;
-    let error: unknown;
-    try {
-      // The passphrase, typed into deploy.yml by hand where it does not belong.
-      parseConfig(yaml, 'deploy.yml', { SSH_KEY_PASSPHRASE: SECRET });
-    } catch (e) {
-      error = e;
-    }
-    const text = formatError(error);
+    // The passphrase, typed into deploy.yml by hand where it does not belong.
+    const text = printedError(() => parseConfig(yaml, 'deploy.yml', { SSH_KEY_PASSPHRASE: SECRET }));
     expect(text).toContain('hosts.web.port: expected number, got string "pppp');
     expect(text).not.toContain(PREFIX);
   });

@@ -3,7 +3,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { parseOverrides } from '../../../src/config/overrides.js';
 import { suggest } from '../../../src/config/suggest.js';
 import { DeployError } from '../../../src/definitions/errors.js';
-import { configProblems } from '../../support/config-problems.js';
+import { configProblems } from '../../support/errors.js';
 
 const FILE = `application: shop
 keep_releases: 5

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isShellCommand } from '../../../src/config/interpolate.js';
 import { parseConfig } from '../../../src/config/load.js';
-import { configProblems } from '../../support/config-problems.js';
+import { configProblems } from '../../support/errors.js';
 
 const HOSTS = `hosts:\n  web: {deploy_path: /srv/a}\n`;
 const load = (yaml: string, env: NodeJS.ProcessEnv = {}) =>

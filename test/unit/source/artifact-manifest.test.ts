@@ -15,7 +15,7 @@ import {
 import { fetchBundle } from '../../../src/source/artifact/fetch-bundle.js';
 import type { SourceEntry } from '../../../src/source/scan.js';
 import { readReach } from '../../../src/stages/store-reach.js';
-import { configError } from '../../support/config-problems.js';
+import { configError } from '../../support/errors.js';
 
 const SHA_A = 'a'.repeat(64);
 const SHA_B = 'b'.repeat(64);

@@ -4,36 +4,22 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { environmentSecrets, sharedFileSecrets } from '../../../src/config/secrets.js';
-import { isDeployError } from '../../../src/definitions/errors.js';
 import { createMask } from '../../../src/config/secrets.js';
-import { formatError } from '../../../src/ui/print-error.js';
+import { printedError } from '../../support/errors.js';
 
 describe('secrets', () => {
   it('a config error never quotes a value that came from the environment', () => {
     const yaml = 'application: a\nhosts:\n  web:\n    port: ${SECRET_PORT}\n    deploy_path: /srv/a\n';
-    let error: unknown;
-    try {
-      parseConfig(yaml, 'deploy.yml', { SECRET_PORT: 'hunter2-and-more' });
-    } catch (e) {
-      error = e;
-    }
-    expect(isDeployError(error)).toBe(true);
-    const text = formatError(error);
+    const text = printedError(() => parseConfig(yaml, 'deploy.yml', { SECRET_PORT: 'hunter2-and-more' }));
+    expect(text).toMatch(/^error ECONFIG: /);
     expect(text).toContain('hosts.web.port: expected number, got string from $SECRET_PORT');
     expect(text).not.toContain('hunter2-and-more');
   });
 
-  // duplicates: the parse-and-format steps of masked-before-cut.test.ts, with another value and claim.
   it('a config error names the variable of a long environment value, never a cut of it', () => {
     const token = 'tok-AAAABBBBCCCCDDDDEEEEFFFFGGGGHHHHIIIIJJJJKKKK';
     const yaml = 'application: a\nhosts:\n  web:\n    port: ${TOKEN}\n    deploy_path: /srv/a\n';
-    let error: unknown;
-    try {
-      parseConfig(yaml, 'deploy.yml', { TOKEN: token });
-    } catch (e) {
-      error = e;
-    }
-    const text = formatError(error);
+    const text = printedError(() => parseConfig(yaml, 'deploy.yml', { TOKEN: token }));
     expect(text).toContain('hosts.web.port: expected number, got string from $TOKEN');
     expect(text).not.toContain(token.slice(0, 12));
   });

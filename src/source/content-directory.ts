@@ -13,7 +13,7 @@ const READ_WHOLE_BELOW = 1 << 20;
 /** Enough reads in flight to keep the disk and libuv's four threads busy. */
 const CONCURRENCY = 16;
 
-export async function hashFile(file: string, size: number): Promise<string> {
+async function hashFile(file: string, size: number): Promise<string> {
   const hash = createHash('sha256');
   if (size < READ_WHOLE_BELOW) return hash.update(await fs.readFile(file)).digest('hex');
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 18 })) hash.update(chunk as Buffer);

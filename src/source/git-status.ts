@@ -1,6 +1,6 @@
 import { git, nulFields, type GitLocation } from './git.js';
 
-export type ChangeKind = 'modified' | 'added' | 'deleted' | 'untracked' | 'unmerged';
+type ChangeKind = 'modified' | 'added' | 'deleted' | 'untracked' | 'unmerged';
 
 /** An uncommitted change under the source, as `git status` reports it. */
 export interface Change {

@@ -19,7 +19,7 @@ export interface HashCache {
 /** A file written this recently may be written again within the clock's resolution: not cached. */
 const SETTLE_MS = 2_000;
 
-export function cacheFileFor(root: string, env: NodeJS.ProcessEnv = process.env): string {
+function cacheFileFor(root: string, env: NodeJS.ProcessEnv = process.env): string {
   const base =
     env.SHIPSHAPE_CACHE_DIR ??
     path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'shipshape');

@@ -2,8 +2,6 @@ import type { HashCache } from './hash-cache.js';
 import type { SourceEntry } from './scan.js';
 import { contentFrom, type ContentFrom } from './content.js';
 
-export { hashFile } from './content-directory.js';
-
 /** sha256 of each given file, from the cache where it knows the file (unchanged stat, or the same blob). */
 export async function hashEntries(
   source: ContentFrom,

@@ -88,7 +88,7 @@ export function wholeListing(wire: ListingWire): Listing | undefined {
   }
 }
 
-export type RemoteType = 'file' | 'dir' | 'symlink' | 'other';
+type RemoteType = 'file' | 'dir' | 'symlink' | 'other';
 
 export interface RemoteEntry {
   type: RemoteType;

@@ -1,6 +1,6 @@
 import { applyDelta, wholeListing, type Listing, type ListingWire } from './listing.js';
 
-export type { RemoteEntry, RemoteType } from './listing.js';
+export type { RemoteEntry } from './listing.js';
 
 /** What the probe read about the release `current` points to, as it arrived. */
 export interface PreviousReleaseRaw {

@@ -28,7 +28,7 @@ const KEPT_MANIFESTS = 4;
 const LISTING = /^listing-([0-9a-f]{64})\.gz$/;
 const MANIFEST = /^manifest-([0-9a-f]{64})\.json\.gz$/;
 
-export function memoryDirFor(target: string, env: NodeJS.ProcessEnv = process.env): string {
+function memoryDirFor(target: string, env: NodeJS.ProcessEnv = process.env): string {
   const base =
     env.SHIPSHAPE_CACHE_DIR ??
     path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'shipshape');

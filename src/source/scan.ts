@@ -38,14 +38,14 @@ export interface ScanFindings {
  * 2 GiB disk image with 1 MB of data costs 2 GiB of upload and of disk on every host. Smaller
  * gaps are filesystem noise (compression, preallocation).
  */
-export const SPARSE_GAP = 64 * 2 ** 20;
+const SPARSE_GAP = 64 * 2 ** 20;
 
 /**
  * Never worth uploading: the repository itself. Without a trailing `/`, so the `.git` file of a
  * worktree or a submodule (which points to the repository) is left out too.
  */
 export const ALWAYS_EXCLUDED = ['.git'];
-export const IGNORE_FILE = '.deployignore';
+const IGNORE_FILE = '.deployignore';
 
 export async function readIgnorePatterns(source: string, exclude: readonly string[]): Promise<string[]> {
   const fromFile = await fs.readFile(path.join(source, IGNORE_FILE), 'utf8').catch(() => '');

@@ -22,7 +22,7 @@ export interface SourceInfo {
   artifact?: { id: string; store: ArtifactStore };
 }
 
-export interface GitSummary {
+interface GitSummary {
   /** The full sha of the commit deployed, or of HEAD for a work tree. */
   commit?: string;
   /** Uncommitted changes this upload carries (a work tree; none for a commit), relative to the source. */

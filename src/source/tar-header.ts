@@ -14,7 +14,7 @@ const TYPEFLAG = { file: '0', symlink: '2', dir: '5', pax: 'x' } as const;
 /** Largest size an 11-digit octal field holds; anything larger goes in a pax record. */
 const MAX_OCTAL_SIZE = 0o77777777777;
 
-export const padding = (size: number): Buffer => Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
+const padding = (size: number): Buffer => Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
 
 function octal(buf: Buffer, offset: number, width: number, value: number): void {
   buf.write(`${value.toString(8).padStart(width - 1, '0')}\0`, offset, width, 'ascii');

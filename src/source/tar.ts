@@ -12,7 +12,7 @@ export interface ExtraFile {
   mtime?: Date;
 }
 
-export interface PackProgress {
+interface PackProgress {
   files: number;
   bytes: number;
 }

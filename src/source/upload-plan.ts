@@ -15,7 +15,7 @@ export interface UploadNotice {
   message: string;
 }
 
-export type HashLookup = (entries: readonly SourceEntry[]) => Promise<Map<string, string>>;
+type HashLookup = (entries: readonly SourceEntry[]) => Promise<Map<string, string>>;
 
 export interface UploadInput {
   entries: readonly SourceEntry[];

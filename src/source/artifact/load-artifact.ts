@@ -7,7 +7,7 @@ import type { ObjectCache } from './object-cache.js';
 import type { ArtifactStore } from './store.js';
 
 /** A full id, or the one artifact of the store whose id starts with `text` (as git takes a short sha). */
-export async function resolveArtifactId(store: ArtifactStore, text: string): Promise<string> {
+async function resolveArtifactId(store: ArtifactStore, text: string): Promise<string> {
   const id = text.trim().toLowerCase();
   if (ID_PATTERN.test(id)) return id;
   if (!new RegExp(`^[0-9a-f]{${MIN_ID_PREFIX},63}$`).test(id)) {

@@ -9,9 +9,9 @@ import type { EntryType, SourceEntry } from '../scan.js';
  * so the same commit with the same build output gives the same id on any machine. Times (mtime,
  * ctime), inodes and the order a scan happened to find things in never enter it.
  */
-export const ARTIFACT_FORMAT = 'shipshape-artifact/1';
+const ARTIFACT_FORMAT = 'shipshape-artifact/1';
 
-export interface ArtifactEntry {
+interface ArtifactEntry {
   path: string;
   type: EntryType;
   mode: number;

@@ -12,7 +12,7 @@ import {
   type StoredArtifact,
 } from './store.js';
 
-export interface S3Location {
+interface S3Location {
   bucket: string;
   /** Without a trailing slash; '' for the bucket's root. */
   prefix: string;
@@ -25,7 +25,7 @@ export interface S3Settings {
   path_style?: boolean;
 }
 
-export function parseS3Url(url: string): S3Location | undefined {
+function parseS3Url(url: string): S3Location | undefined {
   const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
   if (!m) return undefined;
   return { bucket: m[1]!, prefix: (m[2] ?? '').replace(/^\/+|\/+$/g, '') };

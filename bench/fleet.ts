@@ -15,7 +15,7 @@ import { startTcpProxy, type TcpProxy } from '../test/support/tcp-proxy.js';
 import { changeFiles, generateApp } from './generate.js';
 import { secs } from './stats.js';
 
-export interface FleetSample {
+interface FleetSample {
   ms: number;
   /** Bytes the deploying machine sent: SSH (through the relays) and to the store. */
   ssh: number;

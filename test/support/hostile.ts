@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** The corpus of hostile lines (test/fixtures/hostile-lines.json). */
-export const HOSTILE_FILE = path.join(ROOT, 'test/fixtures/hostile-lines.json');
+const HOSTILE_FILE = path.join(ROOT, 'test/fixtures/hostile-lines.json');
 export const HOSTILE: readonly string[] = (
   JSON.parse(fs.readFileSync(HOSTILE_FILE, 'utf8')) as { lines: { line: string }[] }
 ).lines.map((l) => l.line);
@@ -103,7 +103,7 @@ export function gitlabSections(output: string): { kind: string; name: string }[]
 }
 
 /** Characters no text from outside may bring to a terminal: C0 but tab and newline, DEL, C1, bidi. */
-export const RAW_CONTROL =
+const RAW_CONTROL =
   /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 /** Every raw control character of `text`, with 10 characters of context each side. */

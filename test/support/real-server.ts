@@ -19,7 +19,7 @@ export const APP_GROUP = 'shipshape-www';
 const HARDLINKS = '/proc/sys/fs/protected_hardlinks';
 
 /** Why the profile cannot run here, or undefined when it can. */
-export function realServerUnavailable(): string | undefined {
+function realServerUnavailable(): string | undefined {
   if (process.getuid?.() !== 0)
     return 'the tests do not run as root, so they cannot create the deploy and app users';
   if (!hasOpenSsh) return 'OpenSSH (sshd) is not installed';
@@ -50,7 +50,7 @@ export function describeRealServer(name: string, body: () => void): void {
 let usersReady = false;
 
 /** Creates the group and both users once per machine; several test files may race to do it. */
-export function ensureUsers(): void {
+function ensureUsers(): void {
   if (usersReady) return;
   // Exit code 9: the name exists already (another test process won the race).
   const idempotent = (cmd: string, args: string[]) => {

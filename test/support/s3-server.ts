@@ -59,7 +59,7 @@ const encode = (s: string) =>
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
 
 /** The signature a presigned GET must carry, computed from the request as it arrived. */
-export function expectedSignature(
+function expectedSignature(
   method: string,
   rawPath: string,
   rawQuery: string,

@@ -56,7 +56,7 @@ export function useSshd(
 }
 
 /** Writes each script as an executable in `bin` and returns a PATH that finds them first. */
-export function pathWith(bin: string, scripts: Record<string, string>): string {
+function pathWith(bin: string, scripts: Record<string, string>): string {
   writeTree(
     bin,
     Object.fromEntries(Object.entries(scripts).map(([name, content]) => [name, { content, mode: 0o755 }])),

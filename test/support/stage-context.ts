@@ -4,7 +4,7 @@ import { emptyRemoteState } from '../../src/layout/remote-state.js';
 import type { HostContext, ReleaseContext } from '../../src/stages/types.js';
 
 /** Who "ran" the deploy in unit tests of stage plans. */
-export const TEST_RUN = {
+const TEST_RUN = {
   user: 'ann',
   machine: 'laptop',
   pid: 42,

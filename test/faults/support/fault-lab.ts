@@ -52,7 +52,7 @@ export interface FaultLab {
  * connection there. This is a fault on the server, not a mock of SSH: the CLI speaks to OpenSSH
  * through a TCP relay that can drop every connection.
  */
-export async function startFaultLab(prefix: string): Promise<FaultLab> {
+async function startFaultLab(prefix: string): Promise<FaultLab> {
   const work = tmpDir(`shipshape-${prefix}-`);
   const flags = path.join(work, 'flags');
   const bin = path.join(work, 'bin');

@@ -28,7 +28,7 @@ export const GROUPS = [
   'server-side faults',
   'bad input',
 ] as const;
-export type Group = (typeof GROUPS)[number];
+type Group = (typeof GROUPS)[number];
 
 export const HOW = {
   sshd: 'CLI over sshd',

@@ -86,6 +86,19 @@ describe('the JSON Schema', () => {
     expect(zodProblems(text, path.join(ROOT, 'deploy.example.yml'))).toEqual([]);
   });
 
+  it('deploy.example.yml names every key of deploy.yml and of a host, in use or commented out', () => {
+    const text = read('deploy.example.yml');
+    const schema = JSON.parse(read(SCHEMA_FILE)) as {
+      properties: Record<string, unknown> & { hosts: { additionalProperties: { properties: object } } };
+    };
+    const keys = [
+      ...Object.keys(schema.properties),
+      ...Object.keys(schema.properties.hosts.additionalProperties.properties),
+    ];
+    const missing = keys.filter((k) => !new RegExp(`^[\\s#-]*(?:\\{ )?${k}:`, 'm').test(text));
+    expect(missing).toEqual([]);
+  });
+
   it('accepts the demo config', () => {
     const rel = 'examples/laravel-app/deploy.yml';
     expect(schemaAccepts(read(rel)), JSON.stringify(validate.errors)).toBe(true);

@@ -4,6 +4,10 @@ import { lines, sh, type ShellText } from '../remote/sh.js';
 import { spareTree } from './spare.js';
 import { manifestDir } from './upload-manifests.js';
 import { readCurrentRelease } from './current-link.js';
+import { MANIFEST_FILES, RECORD } from './release-files.js';
+
+/** The live release's files as the probe's find saw them, in the manifest's records (deploy only). */
+const liveFiles = (paths: DeployPaths): string => path.posix.join(paths.meta, 'live-files.list');
 
 /** Listings the probe sent, kept by their sha256 so that the next probe can send only what changed. */
 export const listingDir = (paths: DeployPaths): string => path.posix.join(paths.meta, 'listings');
@@ -44,22 +48,28 @@ function helpers(paths: DeployPaths, held: HeldDigests): ShellText {
   const dir = listingDir(paths);
   return lines(
     sh`__ss_ref=${held.listing ?? ''} __ss_lsd=${dir}`,
-    // Sorted records of DIR into OUT; non-zero when find could not read DIR whole.
+    // Sorted records of DIR into OUT; non-zero when find could not read DIR whole. With FILES, the
+    // same find also writes DIR's files as its manifest records them (layout/release-files.ts).
     sh`__ss_listing() {
-  find "$1" -mindepth 1 -printf '%y\\0%m\\0%s\\0%T@\\0%D:%i\\0%U\\0%P\\0%l\\0' > "$2.raw" 2>/dev/null &&
+  __ss_lf='%y\\0%m\\0%s\\0%T@\\0%D:%i\\0%U\\0%P\\0%l\\0'
+  if [ -n "$3" ]; then (cd "$1" && find . -mindepth 1 -printf "$__ss_lf" ${MANIFEST_FILES} -fprintf "$3" ${RECORD})
+  else (cd "$1" && find . -mindepth 1 -printf "$__ss_lf")
+  fi > "$2.raw" 2>/dev/null &&
     LC_ALL=C awk ${RECORDS} "$2.raw" > "$2.rec" &&
     LC_ALL=C sort -z "$2.rec" > "$2"
   __ss_lrc=$?
   rm -f "$2.raw" "$2.rec"
   return $__ss_lrc
 }`,
-    // KIND DIR [keep]: prints the KIND line, the listing's digest and either the listing or its
+    // KIND DIR [keep [FILES]]: prints the KIND line, the listing's digest and either the listing or its
     // difference from the reference this machine named. The digest lets the other side check
     // what it put together; a garbled delta is refused there, never trusted.
     sh`__ss_send() {
   # Not under .deploy/: a dry run writes nothing there, and a host may not have it yet.
   __t=$(mktemp "\${TMPDIR:-/tmp}/shipshape-listing.XXXXXX") || return 1
-  if __ss_listing "$2" "$__t"; then
+  __ss_sr=1
+  if __ss_listing "$2" "$__t" "$4"; then
+    __ss_sr=0
     __d=$(sha256sum < "$__t") && __d=\${__d%% *}
     if [ -n "$__ss_ref" ] && gzip -dc "$__ss_lsd/$__ss_ref.gz" > "$__t.ref" 2>/dev/null; then
       printf '%s-delta\\t%s\\t%s\\t' "$1" "$__ss_ref" "$__d"
@@ -77,6 +87,7 @@ function helpers(paths: DeployPaths, held: HeldDigests): ShellText {
     fi
   fi
   rm -f "$__t" "$__t.ref"
+  return $__ss_sr
 }`,
   );
 }
@@ -101,10 +112,18 @@ export function probePreviousRelease(
   const dir = sh`${paths.releases}/"$__prev"`;
   const spare = spareTree(paths);
   const manifest = sh`${manifestDir(paths)}/"$__prev".json.gz`;
+  // The spare is listed alongside the live release, in the background: two finds, two cores.
   const listSpare = withSpare
     ? sh`
-  if [ -d ${spare} ] && [ ! -L ${spare} ]; then __ss_send spare-tree ${spare} || :; fi`
+  if [ -d ${spare} ] && [ ! -L ${spare} ] && __ss_so=$(mktemp "\${TMPDIR:-/tmp}/shipshape-spare.XXXXXX"); then
+    __ss_send spare-tree ${spare} > "$__ss_so" &
+    __ss_sp=$!
+  fi`
     : sh``;
+  // A deploy goes on to its changes stage, which then compares these files with the manifest
+  // instead of listing the live release again (layout/release-files.ts).
+  const files = known.keep ? sh` ${liveFiles(paths)}` : sh``;
+  const keptFiles = known.keep ? sh` && __ss_files=${liveFiles(paths)} __ss_files_of=${dir}` : sh``;
   return [
     helpers(paths, known),
     sh`${readCurrentRelease(paths)}; __prev=$__cur
@@ -116,7 +135,10 @@ if [ -n "$__prev" ] && [ -d ${dir} ] && [ ! -L ${dir} ]; then
     printf 'prev-manifest-digest\\t%s\\n' "$__md"
     case " "${known.manifests.join(' ')}" " in *" $__md "*) ;; *) printf 'prev-manifest\\t'; base64 -w0 < ${manifest} || :; printf '\\n' ;; esac
   fi
-  __ss_send prev-tree ${dir} ${known.keep ? 'keep' : ''} || :${listSpare}
+  __ss_sp='' __ss_so=''${listSpare}
+  { __ss_send prev-tree ${dir} ${known.keep ? 'keep' : ''}${files}${keptFiles}; } || :
+  if [ -n "$__ss_sp" ]; then wait "$__ss_sp" || :; cat "$__ss_so" || :; fi
+  [ -z "$__ss_so" ] || rm -f "$__ss_so"
 fi; true`,
   ];
 }

@@ -41,7 +41,8 @@ export const changes: Stage<HostContext> = {
     ${fail ? stop : copy}
   fi
   rm -f ${out}
-fi`,
+fi
+[ -z "\${__ss_files:-}" ] || rm -f "$__ss_files"`,
     ];
   },
   interpret: (o, ctx) => {

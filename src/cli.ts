@@ -1,10 +1,14 @@
-import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { interruptSignal } from './commands/interrupt.js';
 import { EXIT } from './definitions/exit-codes.js';
 import { keepYoungGenerationSmall } from './commands/process-memory.js';
+import { packageRoot } from './definitions/package-root.js';
 
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+const { version } = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as {
+  version: string;
+};
 
 /** `--parallel 0` would wait forever and `--limit many` would select every host: refuse them (exit 2). */
 const atLeastOne = (v: string): number => {

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument, type Node } from 'yaml';
 import type { z } from 'zod';
+import { packageRoot } from '../definitions/package-root.js';
 import type { AppFiles } from './detect.js';
 import {
   mergeHooks,
@@ -16,21 +16,6 @@ import {
 } from './recipe-schema.js';
 
 const UNIVERSAL_FILE = '_universal.yml';
-
-/**
- * The package root is the nearest ancestor of this module that holds package.json. Walking up
- * (instead of a fixed `../..`) keeps it right from src/ under tsx or vitest, from dist/, and from
- * an installed copy in node_modules, whatever rootDir the build used.
- */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cannot find package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-}
 
 export const defaultRecipesDir = (): string => path.join(packageRoot(), 'recipes');
 

@@ -122,8 +122,11 @@ export function probePreviousRelease(
     : sh``;
   // A deploy goes on to its changes stage, which then compares these files with the manifest
   // instead of listing the live release again (layout/release-files.ts).
-  const files = known.keep ? sh` ${liveFiles(paths)}` : sh``;
-  const keptFiles = known.keep ? sh` && __ss_files=${liveFiles(paths)} __ss_files_of=${dir}` : sh``;
+  const files = known.keep
+    ? sh`
+  __ss_ff=''; if mkdir -p ${paths.meta} 2>/dev/null; then __ss_ff=${liveFiles(paths)}; fi`
+    : sh``;
+  const keptFiles = known.keep ? sh` "$__ss_ff" && __ss_files=$__ss_ff __ss_files_of=${dir}` : sh``;
   return [
     helpers(paths, known),
     sh`${readCurrentRelease(paths)}; __prev=$__cur
@@ -135,8 +138,8 @@ if [ -n "$__prev" ] && [ -d ${dir} ] && [ ! -L ${dir} ]; then
     printf 'prev-manifest-digest\\t%s\\n' "$__md"
     case " "${known.manifests.join(' ')}" " in *" $__md "*) ;; *) printf 'prev-manifest\\t'; base64 -w0 < ${manifest} || :; printf '\\n' ;; esac
   fi
-  __ss_sp='' __ss_so=''${listSpare}
-  { __ss_send prev-tree ${dir} ${known.keep ? 'keep' : ''}${files}${keptFiles}; } || :
+  __ss_sp='' __ss_so=''${listSpare}${files}
+  { __ss_send prev-tree ${dir} ${known.keep ? 'keep' : ''}${keptFiles}; } || :
   if [ -n "$__ss_sp" ]; then wait "$__ss_sp" || :; cat "$__ss_so" || :; fi
   [ -z "$__ss_so" ] || rm -f "$__ss_so"
 fi; true`,

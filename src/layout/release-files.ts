@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { sh, type ShellText } from '../remote/sh.js';
 import type { DeployPaths } from './paths.js';
-import { PENDING_DIR, PENDING_LIST } from '../persistence/public-share.js';
 
 /**
  * The files of a release as they were the moment it went live, kept in
@@ -15,6 +14,13 @@ import { PENDING_DIR, PENDING_LIST } from '../persistence/public-share.js';
  */
 const manifestPath = (paths: DeployPaths, release: string): string =>
   path.posix.join(paths.meta, 'manifests', `${release}.list`);
+
+/**
+ * Public updates waiting in a new release until after the switch (persistence/public-share.ts).
+ * Inside the release, so discarding a failed release discards its pending updates too.
+ */
+export const PENDING_DIR = '.shipshape-pending';
+export const PENDING_LIST = '.shipshape-pending.tsv';
 
 export const RECORD = sh`'%s\\t%T@\\t%i\\t%P\\0'`;
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { relativeLink } from '../layout/paths.js';
+import { PENDING_DIR, PENDING_LIST } from '../layout/release-files.js';
 import { markerLines } from '../remote/markers.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
 import { isManifestSafe, type AppPersistence, type PublicItem } from './app-persistence.js';
@@ -11,10 +12,6 @@ import { hasRealParents, parentsAreReal } from './shared-links.js';
 const PUBLIC_MARKER = '@@shipshape-public ';
 
 const join = path.posix.join;
-
-/** Inside the new release, so discarding a failed release discards its pending updates too. */
-export const PENDING_DIR = '.shipshape-pending';
-export const PENDING_LIST = '.shipshape-pending.tsv';
 
 export interface PublicSharePlan {
   release: string;

@@ -6,7 +6,7 @@ import { defineChanges, defineManifestOf } from '../layout/release-files.js';
 import { markerLines } from '../remote/markers.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
 import type { AppPersistence } from './app-persistence.js';
-import { PENDING_DIR, PENDING_LIST } from './public-share.js';
+import { PENDING_DIR, PENDING_LIST } from '../layout/release-files.js';
 
 /** `<kind> <path>` for the first paths of each kind, for display: a newline or a tab shows as \n, \t. */
 export const CHANGE_MARKER = '@@shipshape-change ';

@@ -15,6 +15,15 @@ export interface KeptCheck {
  * sort -z | sha256sum`): byte order, each path ended by NUL, so both sides hash the same bytes.
  */
 export function keptCheck(plan: Pick<UploadPlan, 'kept' | 'send'>): KeptCheck {
+  // The upload stage and the archive both ask, of the same plan.
+  let check = checked.get(plan);
+  if (!check) checked.set(plan, (check = computeKeptCheck(plan)));
+  return check;
+}
+
+const checked = new WeakMap<object, KeptCheck>();
+
+function computeKeptCheck(plan: Pick<UploadPlan, 'kept' | 'send'>): KeptCheck {
   // A kept entry may still be sent (a symlink a recycled spare lacks): tar makes that one.
   const sent = new Set(plan.send.map((e) => e.path));
   const paths: Buffer[] = [];

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync, gzip } from 'node:zlib';
 import type { Listing } from './listing.js';
 import { sha256Hex } from './listing.js';
 import type { HeldState } from './previous-release.js';
@@ -94,10 +94,14 @@ export function openProbeMemory(target: string, env: NodeJS.ProcessEnv = process
       },
     }),
     keepListing: (digest, data) => {
-      writeAtomic(path.join(dir, `listing-${digest}.gz`), gzipSync(data, { level: 1 }));
-      for (const n of newest(LISTING))
-        if (n !== `listing-${digest}.gz`) fs.rmSync(path.join(dir, n), { force: true });
       listing = { digest, data };
+      // Compressed on libuv's thread pool and written after: the plan waits for neither.
+      gzip(data, { level: 1 }, (err, gz) => {
+        if (err) return;
+        writeAtomic(path.join(dir, `listing-${digest}.gz`), gz);
+        for (const n of newest(LISTING))
+          if (n !== `listing-${digest}.gz`) fs.rmSync(path.join(dir, n), { force: true });
+      });
     },
     keepManifest: (gz) => {
       writeAtomic(path.join(dir, `manifest-${sha256Hex(gz)}.json.gz`), gz);

@@ -1,7 +1,7 @@
 import { PROBE_BEGIN, PROBE_END } from '../layout/remote-state.js';
 import path from 'node:path';
 import { sh, type ShellText } from '../remote/sh.js';
-import { PENDING_LIST } from '../persistence/public-share.js';
+import { PENDING_LIST } from '../layout/release-files.js';
 import { PLACED_MANIFEST } from './shared.js';
 import { probePreviousRelease, type HeldDigests } from '../layout/live-listing.js';
 import { persistenceOf } from '../persistence/app-persistence.js';

@@ -8,7 +8,12 @@ import { resolveAppPersistence } from '../../../src/persistence/app-persistence.
 import { detectRecipes, resolvePersistence } from '../../../src/persistence/detect.js';
 import { initTemplate } from '../../../src/persistence/init-template.js';
 import { appFilesAt, loadRecipes } from '../../../src/persistence/recipes.js';
-import { recordManifest } from '../../../src/layout/release-files.js';
+import {
+  defineChanges,
+  PENDING_DIR,
+  PENDING_LIST,
+  recordManifest,
+} from '../../../src/layout/release-files.js';
 import { defineRemoveRelease, planRemoveRelease } from '../../../src/persistence/rescue.js';
 import { composeScript } from '../../../src/engine/compose.js';
 import { spareTree } from '../../../src/layout/spare.js';
@@ -131,6 +136,46 @@ describe('rescue', () => {
     expect(fs.existsSync(paths.shared)).toBe(false);
     // A release already gone is not an error, as with rm -rf.
     expect(sh(removal(paths, '20300101-000000', []))).toBe('');
+  });
+});
+
+describe('comparing a release with its manifest', () => {
+  /** `__ss_changes DIR MANIFEST mtime OUT`, after the given shell lines; its status and what it wrote. */
+  const changes = (paths: ReturnType<typeof deployPaths>, dir: string, release: string, before = '') => {
+    const out = path.join(paths.meta, 'out');
+    const manifest = path.join(paths.meta, 'manifests', `${release}.list`);
+    const script = `${defineChanges([]).text}\n${before}\n__ss_rc=0; __ss_changes '${dir}' '${manifest}' mtime '${out}' || __ss_rc=$?\necho "rc=$__ss_rc"; tr '\\0' '\\n' < '${out}'`;
+    return sh(script);
+  };
+
+  it('leaves pending public updates out of the manifest, so a release nobody touched lists exactly as it', () => {
+    const { paths, release, dir } = wentLive({
+      'index.php': 'code',
+      [`${PENDING_DIR}/public/a.png`]: 'a',
+      [PENDING_LIST]: 'x',
+    });
+    const manifest = fs.readFileSync(path.join(paths.meta, 'manifests', `${release}.list`), 'latin1');
+    expect(manifest).toContain('index.php');
+    expect(manifest).not.toContain(PENDING_DIR);
+    // The pending updates go after the switch: still nothing to report.
+    fs.rmSync(path.join(dir, PENDING_DIR), { recursive: true });
+    fs.rmSync(path.join(dir, PENDING_LIST));
+    expect(changes(paths, dir, release)).toBe('rc=0\n');
+    fs.writeFileSync(path.join(dir, 'export.csv'), 'data');
+    expect(changes(paths, dir, release)).toBe('rc=0\nadded\texport.csv\n');
+  });
+
+  it("takes the probe's list of the release's files for that release only, instead of listing it again", () => {
+    const { paths, release, dir } = wentLive();
+    const list = path.join(paths.meta, 'probe-files.list');
+    fs.copyFileSync(path.join(paths.meta, 'manifests', `${release}.list`), list);
+    // The release is gone from disk: only the probe's list can say it is unchanged.
+    fs.rmSync(dir, { recursive: true });
+    expect(changes(paths, dir, release, `__ss_files='${list}' __ss_files_of='${dir}'`)).toBe('rc=0\n');
+    // A list of another directory is not used: the release is listed, and cannot be read.
+    expect(changes(paths, dir, release, `__ss_files='${list}' __ss_files_of='${dir}.other'`)).toMatch(
+      /^rc=1\n/,
+    );
   });
 });
 

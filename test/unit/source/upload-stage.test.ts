@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deployPaths } from '../../../src/layout/paths.js';
 import { spareTree } from '../../../src/layout/spare.js';
+import { recordManifest } from '../../../src/layout/release-files.js';
 import { lines } from '../../../src/remote/sh.js';
 import { listingDir, probePreviousRelease, type HeldDigests } from '../../../src/layout/live-listing.js';
 import { readPreviousLine, resolvePrevious, type HeldState } from '../../../src/source/previous-release.js';
@@ -256,6 +257,33 @@ describe('probe of the previous release (run by /bin/sh on a real tree)', () => 
     const whole = probeOut(p, false, { listing: first.tree!.digest, manifests: [], keep: true })!;
     expect(whole.tree?.base).toBeUndefined();
     expect(decodeListing(resolvePrevious(whole, nothingHeld)?.tree)?.size).toBe(201);
+    fs.rmSync(root, { recursive: true });
+  });
+
+  it("a deploy's probe also leaves the live release's files as its manifest lists them, for the changes stage", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'probe-files-'));
+    const p = deployPaths(root);
+    const release = '20260101-000000';
+    const rel = path.join(p.releases, release);
+    fs.mkdirSync(path.join(rel, 'd'), { recursive: true });
+    fs.writeFileSync(path.join(rel, 'd', 'new\nli\tne.txt'), 'abc');
+    fs.writeFileSync(path.join(rel, 'index.php'), 'code');
+    fs.symlinkSync('../shared/storage', path.join(rel, 'storage'));
+    fs.symlinkSync(`releases/${release}`, p.current);
+    const script = (keep: boolean) =>
+      [
+        'set -e',
+        lines(...probePreviousRelease(p, false, { manifests: [], keep })).text,
+        recordManifest(p, rel, release).text,
+        `if [ -n "\${__ss_files_of:-}" ] && cmp "$__ss_files" ${p.meta}/manifests/${release}.list >&2; then echo "same $__ss_files_of"; fi`,
+      ].join('\n');
+    const out = (keep: boolean) =>
+      execFileSync('/bin/sh', ['-c', script(keep)])
+        .toString()
+        .split('\n');
+    expect(out(true)).toContain(`same ${rel}`);
+    // A dry run (no keep) writes nothing under .deploy/ and names no list.
+    expect(out(false).some((l) => l.startsWith('same'))).toBe(false);
     fs.rmSync(root, { recursive: true });
   });
 

@@ -37,15 +37,28 @@ export class HashRows {
 
   private put(p: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, hex: string): boolean {
     if (!SHA256_HEX.test(hex)) return false;
+    const i = this.slot(p);
+    this.shas.write(hex, i * SHA_BYTES, SHA_BYTES, 'hex');
+    this.setStats(i, size, mtimeMs, ctimeMs, ino);
+    return true;
+  }
+
+  private slot(p: string): number {
     let i = this.slots.get(p);
     if (i === undefined) {
       i = this.slots.size;
       this.reserve(i + 1);
       this.slots.set(p, i);
     }
-    this.shas.write(hex, i * SHA_BYTES, SHA_BYTES, 'hex');
-    this.stats.set([size, mtimeMs, ctimeMs, ino], i * STAT_FIELDS);
-    return true;
+    return i;
+  }
+
+  private setStats(i: number, size: number, mtimeMs: number, ctimeMs: number, ino: number): void {
+    const at = i * STAT_FIELDS;
+    this.stats[at] = size;
+    this.stats[at + 1] = mtimeMs;
+    this.stats[at + 2] = ctimeMs;
+    this.stats[at + 3] = ino;
   }
 
   private reserve(n: number): void {
@@ -59,27 +72,42 @@ export class HashRows {
     this.shas = shas;
   }
 
-  /** Undefined when the file is of another format or damaged: hashing again is the cure. */
+  /**
+   * Undefined when the file is of another format or damaged: hashing again is the cure. Read from
+   * the bytes, the hash straight into its slot: a deploy reads every row before it can plan.
+   */
   static parse(buf: Buffer): HashRows | undefined {
     let eol = buf.indexOf(10);
     if (eol < 0) return undefined;
     const head = JSON.parse(buf.toString('utf8', 0, eol)) as { format?: string };
     if (head.format !== FORMAT) return undefined;
     const rows = new HashRows();
+    const num = (from: number, to: number) => Number(buf.toString('latin1', from, to));
     for (let start = eol + 1; start < buf.length; start = eol + 1) {
       eol = buf.indexOf(10, start);
       if (eol < 0) return undefined;
-      const tabs: number[] = [];
-      for (let t = start - 1; tabs.length < 5; tabs.push(t)) {
-        t = buf.indexOf(9, t + 1);
-        if (t < 0 || t > eol) return undefined;
-      }
-      const num = (k: number) => Number(buf.toString('latin1', tabs[k]! + 1, tabs[k + 1]));
-      const [size, mtimeMs, ctimeMs, ino] = [num(0), num(1), num(2), num(3)];
-      if (![size, mtimeMs, ctimeMs, ino].every(Number.isFinite)) return undefined;
-      const hex = buf.toString('latin1', start, tabs[0]);
-      if (!rows.put(buf.toString('utf8', tabs[4]! + 1, eol), size, mtimeMs, ctimeMs, ino, hex))
+      // hex TAB size TAB mtimeMs TAB ctimeMs TAB ino TAB path
+      const t0 = start + SHA_BYTES * 2;
+      if (t0 >= eol || buf[t0] !== 9) return undefined;
+      const t1 = buf.indexOf(9, t0 + 1);
+      const t2 = t1 < 0 ? -1 : buf.indexOf(9, t1 + 1);
+      const t3 = t2 < 0 ? -1 : buf.indexOf(9, t2 + 1);
+      const t4 = t3 < 0 ? -1 : buf.indexOf(9, t3 + 1);
+      if (t4 < 0 || t4 > eol) return undefined;
+      const size = num(t0 + 1, t1);
+      const mtimeMs = num(t1 + 1, t2);
+      const ctimeMs = num(t2 + 1, t3);
+      const ino = num(t3 + 1, t4);
+      if (!(
+        Number.isFinite(size) &&
+        Number.isFinite(mtimeMs) &&
+        Number.isFinite(ctimeMs) &&
+        Number.isFinite(ino)
+      ))
         return undefined;
+      const i = rows.slot(buf.toString('utf8', t4 + 1, eol));
+      if (!hexInto(rows.shas, i * SHA_BYTES, buf, start)) return undefined;
+      rows.setStats(i, size, mtimeMs, ctimeMs, ino);
     }
     return rows;
   }
@@ -101,4 +129,18 @@ export class HashRows {
     }
     if (piece) yield piece;
   }
+}
+
+/** Lowercase hex digit's value, or -1. */
+const nibble = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1);
+
+/** The 64 lowercase hex digits at `from` as 32 bytes at `at`; false when one is not such a digit. */
+function hexInto(out: Buffer, at: number, src: Buffer, from: number): boolean {
+  for (let k = 0; k < SHA_BYTES; k++) {
+    const hi = nibble(src[from + 2 * k]!);
+    const lo = nibble(src[from + 2 * k + 1]!);
+    if (hi < 0 || lo < 0) return false;
+    out[at + k] = (hi << 4) | lo;
+  }
+  return true;
 }

@@ -45,6 +45,12 @@ describe('JSON written in pieces', () => {
     await cache.save();
     const again = await loadHashCache('/src', env);
     expect(files.map((e) => again.get(e))).toEqual(files.map((_, i) => i.toString(16).padStart(64, '0')));
+    // One damaged hash (not lowercase hex) and the file is not trusted at all: everything is hashed again.
+    const [file] = fs.readdirSync(path.join(dir, 'hashes')).map((n) => path.join(dir, 'hashes', n));
+    const text = fs.readFileSync(file!, 'utf8');
+    fs.writeFileSync(file!, text.replace(`\n${'0'.repeat(63)}5\t`, `\n${'0'.repeat(63)}G\t`));
+    const damaged = await loadHashCache('/src', env);
+    expect(files.filter((e) => damaged.get(e) !== undefined)).toEqual([]);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -26,23 +26,20 @@ export interface HeldDigests {
 }
 
 /**
- * find's 8 NUL-ended fields per entry become one record (source/listing.ts): the path's length
- * says where the link target starts, since both may hold any byte but NUL. Only a regular file
- * keeps its size, mtime and inode. LC_ALL=C: length() counts bytes, and sort compares bytes.
+ * find prints every record itself (source/listing.ts) but a symlink's: its path and its target may
+ * both hold any byte but NUL, so find writes their fields apart and awk joins them, the path's
+ * length in bytes saying where the target starts. LC_ALL=C: length() counts bytes.
  */
-const RECORDS = `BEGIN { RS = "\\0"; ORS = "\\0" }
-{ f[(NR - 1) % 8] = $0 }
-NR % 8 == 0 {
-  if (f[0] != "f") { f[2] = ""; f[3] = ""; f[4] = "" }
-  print f[0] "\\t" f[1] "\\t" f[2] "\\t" f[3] "\\t" f[4] "\\t" f[5] "\\t" length(f[6]) "\\t" f[6] f[7]
-}
-END { if (NR % 8 != 0) exit 1 }`;
+const LINK_RECORDS = `BEGIN { RS = "\\0"; ORS = "\\0" }
+{ f[(NR - 1) % 4] = $0 }
+NR % 4 == 0 { print "l\\t" f[0] "\\t\\t\\t\\t" f[1] "\\t" length(f[2]) "\\t" f[2] f[3] }
+END { if (NR % 4 != 0) exit 1 }`;
 
-/** The records of the second listing that the first lacks (`+`), then those it no longer has (`-`). */
-const DELTA = `BEGIN { RS = "\\0"; ORS = "\\0" }
-FILENAME == ARGV[1] { ref[$0] = 1; next }
-{ if ($0 in ref) delete ref[$0]; else print "+" $0 }
-END { for (r in ref) print "-" r }`;
+/**
+ * Records only the reference has (`-`) and only the new listing has (`+`): comm marks the second
+ * kind with a tab, which no record starts with (each starts with its type).
+ */
+const DELTA_MARKS = `s/^\\t/+/; t; s/^/-/`;
 
 function helpers(paths: DeployPaths, held: HeldDigests): ShellText {
   const dir = listingDir(paths);
@@ -51,14 +48,17 @@ function helpers(paths: DeployPaths, held: HeldDigests): ShellText {
     // Sorted records of DIR into OUT; non-zero when find could not read DIR whole. With FILES, the
     // same find also writes DIR's files as its manifest records them (layout/release-files.ts).
     sh`__ss_listing() {
-  __ss_lf='%y\\0%m\\0%s\\0%T@\\0%D:%i\\0%U\\0%P\\0%l\\0'
-  if [ -n "$3" ]; then (cd "$1" && find . -mindepth 1 -printf "$__ss_lf" ${MANIFEST_FILES} -fprintf "$3" ${RECORD})
-  else (cd "$1" && find . -mindepth 1 -printf "$__ss_lf")
+  __ss_lf='f\\t%m\\t%s\\t%T@\\t%D:%i\\t%U\\t\\t%P\\0' __ss_lo='%y\\t%m\\t\\t\\t\\t%U\\t\\t%P\\0' __ss_ll='%m\\0%U\\0%P\\0%l\\0'
+  if [ -n "$3" ]; then
+    (cd "$1" && find . -mindepth 1 \\( -type f -printf "$__ss_lf" \\( ${MANIFEST_FILES} -fprintf "$3" ${RECORD} -o -true \\) \\) \\
+      -o \\( -type l -fprintf "$2.links" "$__ss_ll" \\) -o -printf "$__ss_lo")
+  else
+    (cd "$1" && find . -mindepth 1 \\( -type f -printf "$__ss_lf" \\) -o \\( -type l -fprintf "$2.links" "$__ss_ll" \\) -o -printf "$__ss_lo")
   fi > "$2.raw" 2>/dev/null &&
-    LC_ALL=C awk ${RECORDS} "$2.raw" > "$2.rec" &&
-    LC_ALL=C sort -z "$2.rec" > "$2"
+    LC_ALL=C awk ${LINK_RECORDS} "$2.links" >> "$2.raw" &&
+    LC_ALL=C sort -z "$2.raw" > "$2"
   __ss_lrc=$?
-  rm -f "$2.raw" "$2.rec"
+  rm -f "$2.raw" "$2.links"
   return $__ss_lrc
 }`,
     // KIND DIR [keep [FILES]]: prints the KIND line, the listing's digest and either the listing or its
@@ -71,22 +71,23 @@ function helpers(paths: DeployPaths, held: HeldDigests): ShellText {
   if __ss_listing "$2" "$__t" "$4"; then
     __ss_sr=0
     __d=$(sha256sum < "$__t") && __d=\${__d%% *}
-    if [ -n "$__ss_ref" ] && gzip -dc "$__ss_lsd/$__ss_ref.gz" > "$__t.ref" 2>/dev/null; then
+    if [ -n "$__ss_ref" ] && [ -f "$__ss_lsd/$__ss_ref" ]; then
       printf '%s-delta\\t%s\\t%s\\t' "$1" "$__ss_ref" "$__d"
-      LC_ALL=C awk ${DELTA} "$__t.ref" "$__t" | gzip -1 | base64 -w0
+      LC_ALL=C comm -z -3 "$__ss_lsd/$__ss_ref" "$__t" | sed -z ${DELTA_MARKS} | gzip -1 | base64 -w0
     else
       printf '%s\\t%s\\t' "$1" "$__d"
       gzip -1 < "$__t" | base64 -w0
     fi
     printf '\\n'
     if [ "$3" = keep ] && mkdir -p "$__ss_lsd"; then
-      [ -f "$__ss_lsd/$__d.gz" ] || { gzip -1 < "$__t" > "$__ss_lsd/.$__d.$$" && mv -f "$__ss_lsd/.$__d.$$" "$__ss_lsd/$__d.gz"; }
-      touch "$__ss_lsd/$__d.gz"
+      # Kept as it is: read once by the next probe, which has no time to uncompress it.
+      [ -f "$__ss_lsd/$__d" ] || { cp "$__t" "$__ss_lsd/.$__d.$$" && mv -f "$__ss_lsd/.$__d.$$" "$__ss_lsd/$__d"; }
+      touch "$__ss_lsd/$__d"
       # Names are hex digests: ls is safe to read here.
       ls -1t "$__ss_lsd" | sed '1,${KEPT_LISTINGS}d' | (cd "$__ss_lsd" && xargs -r rm -f --)
     fi
   fi
-  rm -f "$__t" "$__t.ref"
+  rm -f "$__t"
   return $__ss_sr
 }`,
   );

@@ -8,10 +8,11 @@ import { gunzipSync } from 'node:zlib';
  *
  *   type TAB mode TAB size TAB mtime TAB device:inode TAB uid TAB pathLength TAB path linkTarget
  *
- * The path and the link target may hold any byte but NUL, so the path's length in bytes says
- * where it ends. Size, mtime and inode are left empty for anything but a regular file: nothing
- * reads them, and a directory's mtime and inode differ in every release, which would make every
- * directory part of every delta.
+ * The path and a symlink's target may hold any byte but NUL, so a symlink's record gives the
+ * path's length in bytes to say where it ends; every other record leaves pathLength empty, and
+ * its path is the rest of the record. Size, mtime and inode are left empty for anything but a
+ * regular file: nothing reads them, and a directory's mtime and inode differ in every release,
+ * which would make every directory part of every delta.
  */
 export type Listing = Buffer;
 
@@ -153,7 +154,8 @@ export function decodeListing(buf: Listing | undefined): Map<string, RemoteEntry
       at[f] = tab + 1;
     }
     const pathStart = at[HEAD_FIELDS]!;
-    const pathEnd = pathStart + num(HEAD_FIELDS - 1, 10);
+    // Only a symlink's record gives the path's length: in any other the path is all that is left.
+    const pathEnd = at[HEAD_FIELDS]! - 1 === at[HEAD_FIELDS - 1] ? end : pathStart + num(HEAD_FIELDS - 1, 10);
     if (pathEnd > end || pathEnd === pathStart) return undefined;
     const type = TYPE_OF[buf[pos]!] ?? 'other';
     const entry: RemoteEntry = {

@@ -6,15 +6,19 @@
  * native addon beside it) and the AWS SDK (loaded only for an S3 artifact store). dist/index.js,
  * the library entry, stays tsc's own output.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+const outdir = path.join(root, 'dist/bin');
+// Chunk names carry a hash: without this, every build would leave the last one's chunks behind.
+fs.rmSync(outdir, { recursive: true, force: true });
 await build({
   entryPoints: [path.join(root, 'dist/cli.js')],
-  outdir: path.join(root, 'dist/bin'),
+  outdir,
   bundle: true,
   splitting: true,
   format: 'esm',

@@ -25,7 +25,15 @@ export const stripTrailingSlash = (p: string): string => p.replace(/\/+$/, '');
 /** A path that stays inside a release or shared/: relative, no `.`, `..` or empty segment. */
 export function isInsidePath(p: string): boolean {
   if (!p || p.startsWith('/') || p.includes('\0')) return false;
-  return p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+  // Segment by segment without splitting: every upload manifest entry is checked with this.
+  for (let start = 0; ;) {
+    const end = p.indexOf('/', start);
+    const seg = (end < 0 ? p.length : end) - start;
+    if (seg === 0) return false;
+    if (p[start] === '.' && (seg === 1 || (seg === 2 && p[start + 1] === '.'))) return false;
+    if (end < 0) return true;
+    start = end + 1;
+  }
 }
 
 /**

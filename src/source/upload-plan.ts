@@ -143,8 +143,9 @@ async function diffAgainst(
   owner?: number,
   shared?: PublicShared,
 ): Promise<Pick<UploadPlan, 'send' | 'remove' | 'kept' | 'placed'> & { foreign: number }> {
-  const recorded = new Map(manifest.map((m) => [m.path, m]));
-  const inSource = new Set(entries.map((e) => e.path));
+  const recorded = new Map<string, ManifestEntry>();
+  for (const m of manifest) recorded.set(m.path, m);
+  const inSource = new Set<string>();
   const replace = new Set<string>();
   const keep = new Map<string, ManifestEntry>();
   // Two parallel arrays rather than a pair object per file: at 40,000 files every object counts.
@@ -156,8 +157,16 @@ async function diffAgainst(
   // its files; what the previous upload sent, with its hash, says what shared/ was given.
   const placedCandidates: SourceEntry[] = [];
   const placedRows: ManifestEntry[] = [];
+  const carried = (e: SourceEntry, r: RemoteEntry): ManifestEntry => ({
+    path: e.path,
+    type: e.type,
+    mode: e.mode,
+    size: e.size,
+    mtime: r.mtime,
+  });
 
   for (const e of entries) {
+    inSource.add(e.path);
     const entry = e.type === 'file' ? shared?.entryOf(e.path) : undefined;
     // Only where the live release links the entry did its deploy put the entry's files into shared/.
     if (entry && tree.get(entry)?.type === 'symlink' && !shared!.unsettled.has(e.path)) {
@@ -176,12 +185,11 @@ async function diffAgainst(
       replace.add(e.path);
       continue;
     }
-    const carried = { path: e.path, type: e.type, mode: e.mode, size: e.size, mtime: r.mtime };
     if (e.type === 'dir') {
       // A directory in the new release is a fresh one even when seeded by hard links, so tar may chmod it.
-      if (r.mode === e.mode) keep.set(e.path, carried);
+      if (r.mode === e.mode) keep.set(e.path, carried(e, r));
     } else if (e.type === 'symlink') {
-      if (r.link === e.linkTarget && linkable(r)) keep.set(e.path, { ...carried, link: e.linkTarget });
+      if (r.link === e.linkTarget && linkable(r)) keep.set(e.path, { ...carried(e, r), link: e.linkTarget });
       else replace.add(e.path);
     } else {
       const m = recorded.get(e.path);

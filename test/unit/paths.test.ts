@@ -7,11 +7,26 @@ import type { ReleaseContext } from '../../src/stages/types.js';
 
 describe('path helpers', () => {
   it('one rule for a path inside the release; deploy.yml may add a trailing slash', () => {
-    for (const bad of ['', '/etc', '..', 'a/../b', 'a//b', './a', 'a/.', 'a\0b']) {
+    for (const bad of [
+      '',
+      '/etc',
+      '..',
+      'a/../b',
+      'a//b',
+      './a',
+      'a/.',
+      'a\0b',
+      'a/..',
+      '../a',
+      '.',
+      'a/./b',
+    ]) {
       expect(isInsidePath(bad), bad).toBe(false);
       expect(isSafeRelative(bad), bad).toBe(false);
     }
     expect(isInsidePath('storage/app')).toBe(true);
+    for (const good of ['.env', '..a', 'a/..b', '...', 'a/.hidden/b', 'b/.../c', 'x'])
+      expect(isInsidePath(good), good).toBe(true);
     expect(isInsidePath('storage/')).toBe(false);
     expect(isSafeRelative('storage/')).toBe(true);
   });

@@ -193,10 +193,17 @@ const memoryTarget = (h: SelectedHost): string =>
     h.host.deploy_path,
   ]);
 
+/**
+ * Every deploy phase but the last is followed by the next one on the same host, win or lose (a
+ * failure is followed by the scripts that discard the release and unlock): its channel is opened
+ * while the phase runs (remote/ssh.ts).
+ */
+const NEXT = { followedBy: true };
+
 /** Sets up, locks and reads each host. */
 export async function lockAll(fleet: Fleet): Promise<void> {
   await each(fleet, healthy(fleet, 'connected'), async (h) => {
-    const out = await runStages(h.progress.runner, fleet.phases.prepare, h.progress.hostCtx);
+    const out = await runStages(h.progress.runner, fleet.phases.prepare, h.progress.hostCtx, NEXT);
     const remote = parseRemoteState(out.stdout);
     moveTo(h, { ...h.progress, state: 'locked', remote, previous: liveRelease(remote) });
     const missing = missingReleases(remote);
@@ -243,7 +250,7 @@ export async function planUploads(fleet: Fleet): Promise<void> {
 export async function uploadAll(fleet: Fleet): Promise<void> {
   await each(fleet, healthy(fleet, 'named'), async (h) => {
     moveTo(h, { ...h.progress, state: 'created' });
-    await runStages(h.progress.runner, fleet.phases.upload, h.progress.ctx);
+    await runStages(h.progress.runner, fleet.phases.upload, h.progress.ctx, NEXT);
   });
   await localStep(fleet, [...fleet.phases.prepare, ...fleet.phases.upload], 'after');
 }
@@ -251,7 +258,7 @@ export async function uploadAll(fleet: Fleet): Promise<void> {
 export async function linkAll(fleet: Fleet): Promise<void> {
   await localStep(fleet, fleet.phases.link, 'before');
   await each(fleet, healthy(fleet, 'created'), async (h) => {
-    await runStages(h.progress.runner, fleet.phases.link, h.progress.ctx);
+    await runStages(h.progress.runner, fleet.phases.link, h.progress.ctx, NEXT);
   });
   await localStep(fleet, fleet.phases.link, 'after');
 }
@@ -278,7 +285,7 @@ export async function switchAll(fleet: Fleet): Promise<void> {
   if (hasFailed(fleet)) return;
   await each(fleet, healthy(fleet, 'created'), async (h) => {
     try {
-      await runStages(h.progress.runner, fleet.phases.switch, h.progress.ctx);
+      await runStages(h.progress.runner, fleet.phases.switch, h.progress.ctx, NEXT);
     } catch (e) {
       // Only a script that ran can have moved `current` (and only then is the plan read again).
       if (!isDeployError(e) || !e.during || !passedSwitch(e, symlinkSwitchPoint(h.progress.ctx))) throw e;

@@ -39,7 +39,7 @@ export async function runStages<C extends HostContext>(
   runner: HostRunner,
   stages: readonly Stage<C>[],
   ctx: C,
-  options: { quiet?: boolean } = {},
+  options: { quiet?: boolean; followedBy?: boolean } = {},
 ): Promise<StageOutcome> {
   const planned = stages.map((s) => {
     try {
@@ -107,6 +107,7 @@ export async function runStages<C extends HostContext>(
       stdin: input?.stdin?.(ctx, (p) => !options.quiet && reporter.progress?.(alias, input.id, p)),
       signal: runner.signal,
       onStderr,
+      followedBy: options.followedBy,
     })
     .catch((e: unknown) => {
       // Which stage was running tells the caller whether `current` may have moved.

@@ -11,23 +11,37 @@ export interface ScriptDelivery {
   head: Buffer;
 }
 
+/** The mark a script must end with: one per bootstrap, so a script cut short cannot end with it. */
+export const endMark = (): string => `# end of script ${randomUUID()}`;
+
+/**
+ * What `/bin/sh -c` runs to receive a script ending with `end`. It holds neither the script nor
+ * its length: it can be started before the script exists (an SSH channel opened ahead of the
+ * phase that will use it, remote/ssh.ts), and waits on stdin for the script's length, one line,
+ * then the script.
+ */
+export function scriptReader(end: string): ShellText {
+  const incomplete = 'shipshape: the script arrived incomplete';
+  const refuse = sh`{ printf '%s\n' ${incomplete} >&2; exit ${SCRIPT_INCOMPLETE}; }`;
+  return sh`IFS= read -r __ss_n || ${refuse}
+case "$__ss_n" in '' | *[!0-9]*) ${refuse} ;; esac
+__ss_script=$(head -c "$__ss_n")
+case "$__ss_script" in *${end}) ;; *) ${refuse} ;; esac
+eval "$__ss_script"`;
+}
+
 /**
  * How a script reaches the shell without being any process's argument. `/proc/<pid>/cmdline` is
  * readable by every user of the server, and a script holds what deploy.yml interpolated into
- * its hooks (`${DB_PASSWORD}`); stdin is not. The command line carries only the script's length
- * and an end mark: `head -c` reads exactly that many bytes (never more, so the upload's archive
- * behind it stays on stdin for tar), and a script that arrives short (a connection cut mid-way)
- * lacks the end mark and is refused rather than half run. The script lives in a shell variable,
- * which is not exported: it is in no process's environment either.
+ * its hooks (`${DB_PASSWORD}`); stdin is not. Its length comes first, on a line of its own (read
+ * byte by byte by `read`), then the script and an end mark: `head -c` reads exactly that many
+ * bytes (never more, so the upload's archive behind it stays on stdin for tar), and a script that
+ * arrives short (a connection cut mid-way) lacks the end mark and is refused rather than half run.
+ * The script lives in a shell variable, which is not exported: it is in no process's environment.
  */
-export function deliverScript(script: ShellText): ScriptDelivery {
-  const end = `# end of script ${randomUUID()}`;
-  const head = Buffer.from(`${script.text}\n${end}`, 'utf8');
-  const incomplete = 'shipshape: the script arrived incomplete';
-  const bootstrap = sh`__ss_script=$(head -c ${head.length})
-case "$__ss_script" in *${end}) ;; *) printf '%s\\n' ${incomplete} >&2; exit ${SCRIPT_INCOMPLETE} ;; esac
-eval "$__ss_script"`;
-  return { bootstrap, head };
+export function deliverScript(script: ShellText, end: string = endMark()): ScriptDelivery {
+  const body = Buffer.from(`${script.text}\n${end}`, 'utf8');
+  return { bootstrap: scriptReader(end), head: Buffer.concat([Buffer.from(`${body.length}\n`), body]) };
 }
 
 /**

@@ -5,7 +5,7 @@ import { DeployError } from '../definitions/errors.js';
 import type { AuthPlan } from '../ssh/auth.js';
 import type { ConnectOptions } from '../ssh/connect-options.js';
 import type { HostVerifier } from '../ssh/host-verifier.js';
-import { deliverScript } from './script-stdin.js';
+import { deliverScript, endMark, scriptReader } from './script-stdin.js';
 import { sh, type ShellText } from './sh.js';
 import { readPgid, type ExecRequest, type ExecResult, type Transport } from './transport.js';
 
@@ -135,11 +135,19 @@ interface ChannelResult {
   stderr: string;
 }
 
+/** An exec channel opened before its script exists, and the end mark its reader waits for. */
+interface OpenedAhead {
+  channel: Promise<ClientChannel>;
+  end: string;
+  closed: boolean;
+}
+
 /** One SSH connection per host; every stage of the run execs over it. */
 export class SshTransport implements Transport {
   readonly kind = 'ssh' as const;
   private lost = false;
   private closing = false;
+  private ahead?: OpenedAhead;
 
   constructor(
     readonly client: Client,
@@ -155,9 +163,12 @@ export class SshTransport implements Transport {
     return !this.lost && !this.closing;
   }
 
-  async exec({ script, stdin, signal, onStderr }: ExecRequest): Promise<ExecResult> {
+  async exec({ script, stdin, signal, onStderr, followedBy }: ExecRequest): Promise<ExecResult> {
     if (!this.isConnected) throw this.lostError();
-    const { bootstrap, head } = deliverScript(script);
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    if (followedBy) this.openAhead();
+    const { bootstrap, head } = deliverScript(script, ahead?.end);
     let stderrSoFar = '';
     const onAbort = () => void this.killGroup(readPgid(stderrSoFar));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -172,13 +183,17 @@ export class SshTransport implements Transport {
       });
     try {
       // The login shell of the remote user runs the command; `sh -c` pins the dialect to POSIX sh.
-      const res = await this.run(sh`exec /bin/sh -c ${bootstrap.text}`, {
-        input,
-        onStderr: (text) => {
-          stderrSoFar += text;
-          onStderr?.(text);
+      const res = await this.run(
+        sh`exec /bin/sh -c ${bootstrap.text}`,
+        {
+          input,
+          onStderr: (text) => {
+            stderrSoFar += text;
+            onStderr?.(text);
+          },
         },
-      });
+        ahead,
+      );
       if (stdinError !== undefined) throw stdinError;
       if (signal?.aborted) throw new DeployError('EINTERRUPTED', { signal: String(signal.reason) });
       // A dropped connection closes the channel (no exit code) a moment before the client
@@ -196,42 +211,67 @@ export class SshTransport implements Transport {
   }
 
   /**
-   * One exec channel: `input` writes its stdin (none: closed at once); stdout is decoded once it
-   * is complete and stderr as a stream, so a character split between two packets stays whole.
-   * Resolves when the channel closes; the code is null when no exit status came (killed, or cut).
+   * Opens the channel of the next script now, while this one runs: its channel-open and exec
+   * round trips are then off the next phase's path (at a distance, two of the three round trips
+   * an exec costs). The shell it starts waits on stdin for a script (remote/script-stdin.ts);
+   * one never used sees its stdin end when the connection closes, and exits.
    */
-  private run(
-    command: ShellText,
-    o: { input?: (c: ClientChannel) => Promise<void>; onStderr?: (text: string) => void } = {},
-  ): Promise<ChannelResult> {
+  private openAhead(): void {
+    const end = endMark();
+    const opened: OpenedAhead = { end, closed: false, channel: Promise.resolve(undefined as never) };
+    opened.channel = this.openChannel(sh`exec /bin/sh -c ${scriptReader(end).text}`).then((channel) => {
+      channel.once('close', () => (opened.closed = true));
+      return channel;
+    });
+    // Not used yet: a failure here is the next exec's to meet (it then opens a channel itself).
+    opened.channel.catch(() => undefined);
+    this.ahead = opened;
+  }
+
+  private openChannel(command: ShellText): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
-      const onChannel = (err: Error | undefined, channel: ClientChannel) => {
-        if (err) return reject(err);
-        const stdout: Buffer[] = [];
-        let stderr = '';
-        const decoder = new StringDecoder('utf8');
-        const addStderr = (text: string) => {
-          if (text === '') return;
-          stderr += text;
-          o.onStderr?.(text);
-        };
-        let code: number | null = null;
-        channel.on('data', (c: Buffer) => stdout.push(c));
-        channel.stderr.on('data', (c: Buffer) => addStderr(decoder.write(c)));
-        channel.on('exit', (c: unknown) => (code = typeof c === 'number' ? c : null));
-        channel.on('close', () => {
-          addStderr(decoder.end());
-          resolve({ code, stdout: Buffer.concat(stdout).toString('utf8'), stderr });
-        });
-        if (o.input) void o.input(channel);
-        else channel.end();
-      };
       try {
-        this.client.exec(command.text, onChannel);
+        this.client.exec(command.text, (err, channel) => (err ? reject(err) : resolve(channel)));
       } catch (e) {
         // ssh2 throws at once when the connection is already gone.
         reject(e);
       }
+    });
+  }
+
+  /**
+   * One exec channel (the one opened `ahead` for this script, if it is still there): `input`
+   * writes its stdin (none: closed at once); stdout is decoded once it is complete and stderr as a
+   * stream, so a character split between two packets stays whole. Resolves when the channel
+   * closes; the code is null when no exit status came (killed, or cut).
+   */
+  private async run(
+    command: ShellText,
+    o: { input?: (c: ClientChannel) => Promise<void>; onStderr?: (text: string) => void } = {},
+    ahead?: OpenedAhead,
+  ): Promise<ChannelResult> {
+    const early = ahead && (await ahead.channel.catch(() => undefined));
+    if (early && ahead.closed) early.close();
+    const channel = early && !ahead.closed ? early : await this.openChannel(command);
+    return new Promise((resolve) => {
+      const stdout: Buffer[] = [];
+      let stderr = '';
+      const decoder = new StringDecoder('utf8');
+      const addStderr = (text: string) => {
+        if (text === '') return;
+        stderr += text;
+        o.onStderr?.(text);
+      };
+      let code: number | null = null;
+      channel.on('data', (c: Buffer) => stdout.push(c));
+      channel.stderr.on('data', (c: Buffer) => addStderr(decoder.write(c)));
+      channel.on('exit', (c: unknown) => (code = typeof c === 'number' ? c : null));
+      channel.on('close', () => {
+        addStderr(decoder.end());
+        resolve({ code, stdout: Buffer.concat(stdout).toString('utf8'), stderr });
+      });
+      if (o.input) void o.input(channel);
+      else channel.end();
     });
   }
 

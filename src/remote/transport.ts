@@ -8,6 +8,12 @@ export interface ExecRequest {
   /** Aborting kills the remote process group and rejects. */
   signal?: AbortSignal;
   onStderr?: (chunk: string) => void;
+  /**
+   * Another script follows this one on the same host (the next phase of a deploy): the transport
+   * may get its channel ready meanwhile. Said only where one surely follows, since an SSH server
+   * counts every exec request.
+   */
+  followedBy?: boolean;
 }
 
 export interface ExecResult {

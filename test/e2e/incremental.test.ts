@@ -253,6 +253,34 @@ describe('incremental upload over a real sshd', () => {
     }
   });
 
+  it('at a distance, every phase after the first finds its channel open: fewer waits, and not one exec request more', async () => {
+    const { source, deployPath, file } = project('channels-ahead');
+    // 10 ms each way: enough for every request and its answer to be a turn of their own.
+    const proxy = await startTcpProxy(server.port, '127.0.0.1', { delayMs: 10 });
+    const knownHosts = path.join(work, 'channels-ahead', 'known_hosts');
+    fs.writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${server.hostPublicKey}\n`);
+    const viaProxy = writeConfig(path.dirname(file), {
+      ...parse(fs.readFileSync(file, 'utf8')),
+      hosts: { web: sshHost(server, deployPath, { port: proxy.port, known_hosts_file: knownHosts }) },
+    });
+    try {
+      for (let i = 0; i < 3; i++) {
+        fs.appendFileSync(path.join(source, 'index.php'), `// deploy ${i}\n`);
+        const turns = proxy.turns();
+        const execs = await server.execRequests();
+        const r = await runCli(['-c', viaProxy, 'web'], { env });
+        expect(r.code, r.output).toBe(0);
+        // Five phases, five exec requests: a channel is opened ahead only for a phase that follows.
+        expect((await server.execRequests()) - execs).toBe(5);
+        // An exec costs three waits (open the channel, start the command, its result): 21 turns in
+        // all when each phase opened its own. Opened ahead, four phases wait once each.
+        if (i === 2) expect(proxy.turns() - turns).toBeLessThanOrEqual(18);
+      }
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('the bytes a steady-state deploy receives do not grow with the tree; a machine with no memory gets the listing whole', async () => {
     /** Bytes received by the third deploy of a tree of `files` files, the first two setting up its reference. */
     const received = async (name: string, files: number, cache: (i: number) => string) => {

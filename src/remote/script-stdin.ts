@@ -11,22 +11,25 @@ export interface ScriptDelivery {
   head: Buffer;
 }
 
-/** The mark a script must end with: one per bootstrap, so a script cut short cannot end with it. */
-export const endMark = (): string => `# end of script ${randomUUID()}`;
+/**
+ * The mark a script must end with (as a comment): one per reader, so a script cut short cannot
+ * end with it. Letters and digits only: the reader's command line holds it unquoted.
+ */
+export const endMark = (): string => `shipshape${randomUUID().replaceAll('-', '')}`;
 
 /**
  * What `/bin/sh -c` runs to receive a script ending with `end`. It holds neither the script nor
  * its length: it can be started before the script exists (an SSH channel opened ahead of the
  * phase that will use it, remote/ssh.ts), and waits on stdin for the script's length, one line,
- * then the script.
+ * then the script. Short, without quotes to escape: every exec request carries it.
  */
 export function scriptReader(end: string): ShellText {
-  const incomplete = 'shipshape: the script arrived incomplete';
-  const refuse = sh`{ printf '%s\n' ${incomplete} >&2; exit ${SCRIPT_INCOMPLETE}; }`;
-  return sh`IFS= read -r __ss_n || ${refuse}
-case "$__ss_n" in '' | *[!0-9]*) ${refuse} ;; esac
+  if (!/^[A-Za-z0-9]+$/.test(end)) throw new TypeError(`not an end mark: ${end}`);
+  return sh`__ss_x() { echo shipshape: the script arrived incomplete >&2; exit ${SCRIPT_INCOMPLETE}; }
+IFS= read -r __ss_n || __ss_x
+case $__ss_n in ""|*[!0-9]*) __ss_x;; esac
 __ss_script=$(head -c "$__ss_n")
-case "$__ss_script" in *${end}) ;; *) ${refuse} ;; esac
+case $__ss_script in *#${end}) ;; *) __ss_x;; esac
 eval "$__ss_script"`;
 }
 
@@ -34,13 +37,13 @@ eval "$__ss_script"`;
  * How a script reaches the shell without being any process's argument. `/proc/<pid>/cmdline` is
  * readable by every user of the server, and a script holds what deploy.yml interpolated into
  * its hooks (`${DB_PASSWORD}`); stdin is not. Its length comes first, on a line of its own (read
- * byte by byte by `read`), then the script and an end mark: `head -c` reads exactly that many
+ * byte by byte by `read`), then the script and its end mark: `head -c` reads exactly that many
  * bytes (never more, so the upload's archive behind it stays on stdin for tar), and a script that
  * arrives short (a connection cut mid-way) lacks the end mark and is refused rather than half run.
  * The script lives in a shell variable, which is not exported: it is in no process's environment.
  */
 export function deliverScript(script: ShellText, end: string = endMark()): ScriptDelivery {
-  const body = Buffer.from(`${script.text}\n${end}`, 'utf8');
+  const body = Buffer.from(`${script.text}\n#${end}`, 'utf8');
   return { bootstrap: scriptReader(end), head: Buffer.concat([Buffer.from(`${body.length}\n`), body]) };
 }
 

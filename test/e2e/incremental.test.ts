@@ -58,6 +58,18 @@ function project(name: string, extra: Record<string, unknown> = {}) {
 }
 
 /** Every kind of change a new revision of an app can bring. */
+/** The project's deploy.yml again, its host reached through a relay that counts (and may delay) what passes. */
+async function viaRelay(name: string, file: string, deployPath: string, delayMs = 0) {
+  const proxy = await startTcpProxy(server.port, '127.0.0.1', { delayMs });
+  const knownHosts = path.join(work, name, 'known_hosts');
+  fs.writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${server.hostPublicKey}\n`);
+  const config = writeConfig(path.dirname(file), {
+    ...parse(fs.readFileSync(file, 'utf8')),
+    hosts: { web: sshHost(server, deployPath, { port: proxy.port, known_hosts_file: knownHosts }) },
+  });
+  return { proxy, viaProxy: config };
+}
+
 function changeSource(source: string) {
   fs.writeFileSync(path.join(source, 'same-size.php'), '<?php return 2;\n');
   fs.writeFileSync(path.join(source, 'grows.php'), 'a longer content\n');
@@ -221,13 +233,7 @@ describe('incremental upload over a real sshd', () => {
     const { source, deployPath, file } = project('no-change');
     // 300 KB that gzip cannot shrink, so any resend of it would show in the byte count.
     writeTree(source, { 'assets/blob.bin': randomBytes(300_000).toString('latin1') });
-    const proxy = await startTcpProxy(server.port);
-    const knownHosts = path.join(work, 'no-change', 'known_hosts');
-    fs.writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${server.hostPublicKey}\n`);
-    const viaProxy = writeConfig(path.dirname(file), {
-      ...parse(fs.readFileSync(file, 'utf8')),
-      hosts: { web: sshHost(server, deployPath, { port: proxy.port, known_hosts_file: knownHosts }) },
-    });
+    const { proxy, viaProxy } = await viaRelay('no-change', file, deployPath);
     try {
       expect((await runCli(['-c', viaProxy, 'web'], { env })).code).toBe(0);
       const before = proxy.bytes().up;
@@ -256,13 +262,7 @@ describe('incremental upload over a real sshd', () => {
   it('at a distance, every phase after the first finds its channel open: fewer waits, and not one exec request more', async () => {
     const { source, deployPath, file } = project('channels-ahead');
     // 10 ms each way: enough for every request and its answer to be a turn of their own.
-    const proxy = await startTcpProxy(server.port, '127.0.0.1', { delayMs: 10 });
-    const knownHosts = path.join(work, 'channels-ahead', 'known_hosts');
-    fs.writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${server.hostPublicKey}\n`);
-    const viaProxy = writeConfig(path.dirname(file), {
-      ...parse(fs.readFileSync(file, 'utf8')),
-      hosts: { web: sshHost(server, deployPath, { port: proxy.port, known_hosts_file: knownHosts }) },
-    });
+    const { proxy, viaProxy } = await viaRelay('channels-ahead', file, deployPath, 10);
     try {
       for (let i = 0; i < 3; i++) {
         fs.appendFileSync(path.join(source, 'index.php'), `// deploy ${i}\n`);
@@ -291,13 +291,7 @@ describe('incremental upload over a real sshd', () => {
           Array.from({ length: files }, (_, i) => [`vendor/p${i % 40}/F${i}.php`, `<?php // ${i}\n`]),
         ),
       );
-      const proxy = await startTcpProxy(server.port);
-      const knownHosts = path.join(work, name, 'known_hosts');
-      fs.writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${server.hostPublicKey}\n`);
-      const viaProxy = writeConfig(path.dirname(file), {
-        ...parse(fs.readFileSync(file, 'utf8')),
-        hosts: { web: sshHost(server, deployPath, { port: proxy.port, known_hosts_file: knownHosts }) },
-      });
+      const { proxy, viaProxy } = await viaRelay(name, file, deployPath);
       try {
         let down = 0;
         for (let i = 0; i < 3; i++) {

@@ -137,9 +137,8 @@ interface ChannelResult {
 
 /** An exec channel opened before its script exists, and the end mark its reader waits for. */
 interface OpenedAhead {
-  channel: Promise<ClientChannel>;
   end: string;
-  closed: boolean;
+  channel: Promise<{ channel: ClientChannel; isOpen: () => boolean }>;
 }
 
 /** One SSH connection per host; every stage of the run execs over it. */
@@ -218,14 +217,14 @@ export class SshTransport implements Transport {
    */
   private openAhead(): void {
     const end = endMark();
-    const opened: OpenedAhead = { end, closed: false, channel: Promise.resolve(undefined as never) };
-    opened.channel = this.openChannel(sh`exec /bin/sh -c ${scriptReader(end).text}`).then((channel) => {
-      channel.once('close', () => (opened.closed = true));
-      return channel;
+    const channel = this.openChannel(sh`exec /bin/sh -c ${scriptReader(end).text}`).then((c) => {
+      let open = true;
+      c.once('close', () => (open = false));
+      return { channel: c, isOpen: () => open };
     });
     // Not used yet: a failure here is the next exec's to meet (it then opens a channel itself).
-    opened.channel.catch(() => undefined);
-    this.ahead = opened;
+    channel.catch(() => undefined);
+    this.ahead = { end, channel };
   }
 
   private openChannel(command: ShellText): Promise<ClientChannel> {
@@ -250,9 +249,9 @@ export class SshTransport implements Transport {
     o: { input?: (c: ClientChannel) => Promise<void>; onStderr?: (text: string) => void } = {},
     ahead?: OpenedAhead,
   ): Promise<ChannelResult> {
-    const early = ahead && (await ahead.channel.catch(() => undefined));
-    if (early && ahead.closed) early.close();
-    const channel = early && !ahead.closed ? early : await this.openChannel(command);
+    // One that failed or closed meanwhile is replaced (the command reads a script with its end mark).
+    const early = await ahead?.channel.catch(() => undefined);
+    const channel = early?.isOpen() ? early.channel : await this.openChannel(command);
     return new Promise((resolve) => {
       const stdout: Buffer[] = [];
       let stderr = '';

@@ -45,16 +45,12 @@ function helpers(paths: DeployPaths, held: HeldDigests): ShellText {
   const dir = listingDir(paths);
   return lines(
     sh`__ss_ref=${held.listing ?? ''} __ss_lsd=${dir}`,
-    // Sorted records of DIR into OUT; non-zero when find could not read DIR whole. With FILES, the
-    // same find also writes DIR's files as its manifest records them (layout/release-files.ts).
+    // Sorted records of DIR into OUT; non-zero when find could not read DIR whole. The same find
+    // writes DIR's files as its manifest records them (layout/release-files.ts) to FILES, if given.
     sh`__ss_listing() {
   __ss_lf='f\\t%m\\t%s\\t%T@\\t%D:%i\\t%U\\t\\t%P\\0' __ss_lo='%y\\t%m\\t\\t\\t\\t%U\\t\\t%P\\0' __ss_ll='%m\\0%U\\0%P\\0%l\\0'
-  if [ -n "$3" ]; then
-    (cd "$1" && find . -mindepth 1 \\( -type f -printf "$__ss_lf" \\( ${MANIFEST_FILES} -fprintf "$3" ${RECORD} -o -true \\) \\) \\
-      -o \\( -type l -fprintf "$2.links" "$__ss_ll" \\) -o -printf "$__ss_lo")
-  else
-    (cd "$1" && find . -mindepth 1 \\( -type f -printf "$__ss_lf" \\) -o \\( -type l -fprintf "$2.links" "$__ss_ll" \\) -o -printf "$__ss_lo")
-  fi > "$2.raw" 2>/dev/null &&
+  (cd "$1" && find . -mindepth 1 \\( -type f -printf "$__ss_lf" \\( ${MANIFEST_FILES} -fprintf "\${3:-/dev/null}" ${RECORD} -o -true \\) \\) \\
+    -o \\( -type l -fprintf "$2.links" "$__ss_ll" \\) -o -printf "$__ss_lo") > "$2.raw" 2>/dev/null &&
     LC_ALL=C awk ${LINK_RECORDS} "$2.links" >> "$2.raw" &&
     LC_ALL=C sort -z "$2.raw" > "$2"
   __ss_lrc=$?

@@ -25,10 +25,11 @@ export const PENDING_LIST = '.shipshape-pending.tsv';
 export const RECORD = sh`'%s\\t%T@\\t%i\\t%P\\0'`;
 
 /**
- * What the manifest holds, as find tests it from inside the release (printing RECORD): its regular files
- * but our own pending public updates (persistence/public-share.ts), which go once applied after
- * the switch. Every check skips those anyway; left out, a release the app did not touch lists
- * exactly as its manifest. The probe's listing of the live release writes the same records.
+ * The files a release check looks at, as find tests them from inside the release (printing
+ * RECORD): its regular files but our own pending public updates (persistence/public-share.ts),
+ * which go once applied after the switch and are never the app's. The manifest, the full
+ * comparison and the probe's list of the live release all take this one set, so a release the
+ * app did not touch lists exactly as its manifest.
  */
 export const MANIFEST_FILES = sh`-type f ! -path ${`./${PENDING_DIR}/*`} ! -path ${`./${PENDING_LIST}`}`;
 
@@ -103,7 +104,7 @@ __ss_changes() {
     if [ -n "$__ss_all" ] && cmp -s "$__ss_all" "$2"; then rm -f "$4.all"; : > "$4"; return 0; fi
     rm -f "$4.all"
   fi
-  (cd "$1" && find . ${pruneArgs(skip)}-type f -printf ${RECORD}) > "$4.now" || return 1
+  (cd "$1" && find . ${pruneArgs(skip)}${MANIFEST_FILES} -printf ${RECORD}) > "$4.now" || return 1
   if [ "$__ss_legacy" = 1 ]; then tr '\\n' '\\0' < "$2" > "$4.base" || return 1; else cp "$2" "$4.base" || return 1; fi
   awk -v legacy="$__ss_legacy" -v mode="$3" ${program} "$4.base" "$4.now" > "$4" || return 1
   rm -f "$4.now" "$4.base"

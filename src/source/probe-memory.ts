@@ -99,8 +99,15 @@ export function openProbeMemory(target: string, env: NodeJS.ProcessEnv = process
       gzip(data, { level: 1 }, (err, gz) => {
         if (err) return;
         writeAtomic(path.join(dir, `listing-${digest}.gz`), gz);
-        for (const n of newest(LISTING))
-          if (n !== `listing-${digest}.gz`) fs.rmSync(path.join(dir, n), { force: true });
+        // In a callback nothing would catch a throw; a listing left behind only costs disk.
+        for (const n of newest(LISTING)) {
+          if (n === `listing-${digest}.gz`) continue;
+          try {
+            fs.rmSync(path.join(dir, n), { force: true });
+          } catch {
+            /* kept: the next deploy tries again */
+          }
+        }
       });
     },
     keepManifest: (gz) => {

@@ -162,6 +162,8 @@ describe('comparing a release with its manifest', () => {
     fs.rmSync(path.join(dir, PENDING_LIST));
     expect(changes(paths, dir, release)).toBe('rc=0\n');
     fs.writeFileSync(path.join(dir, 'export.csv'), 'data');
+    // A pending update left behind is ours, in the full comparison as in the manifest: not listed.
+    writeTree(dir, { [`${PENDING_DIR}/public/b.png`]: 'b' });
     expect(changes(paths, dir, release)).toBe('rc=0\nadded\texport.csv\n');
   });
 

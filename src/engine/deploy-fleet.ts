@@ -86,6 +86,8 @@ export interface Fleet {
   fetchBundles?: string[];
   /** Who runs the deploy, from where, and as which command: the lock's owner record, the hooks' SHIPSHAPE_USER. */
   run: RunInfo;
+  /** The local hash cache being written (it never fails); awaited before the run ends. */
+  saving?: Promise<void>;
 }
 
 type Phase = readonly Pick<Stage, 'id'>[];
@@ -248,10 +250,14 @@ export async function planUploads(fleet: Fleet): Promise<void> {
 }
 
 export async function uploadAll(fleet: Fleet): Promise<void> {
-  await each(fleet, healthy(fleet, 'named'), async (h) => {
+  const named = healthy(fleet, 'named');
+  await each(fleet, named, async (h) => {
     moveTo(h, { ...h.progress, state: 'created' });
     await runStages(h.progress.runner, fleet.phases.upload, h.progress.ctx, NEXT);
   });
+  // What planning and the archive hashed is written while the next phases wait on the hosts.
+  const caches = new Set(named.map((h) => h.progress.ctx.upload?.cache));
+  fleet.saving = Promise.all([...caches].map((c) => c?.save())).then(() => undefined);
   await localStep(fleet, [...fleet.phases.prepare, ...fleet.phases.upload], 'after');
 }
 

@@ -358,6 +358,7 @@ async function runFleet(
     return result;
   } finally {
     await dropFetchBundles(fleet, (await preparing)?.source.artifact?.store);
+    await fleet.saving;
     await pool.closeAll();
   }
 }

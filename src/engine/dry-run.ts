@@ -190,6 +190,8 @@ export async function dryRun(
           );
         const { plan, notice } = await prepareUpload(ctx);
         ctx.upload = plan;
+        // What it hashed spares the deploy that follows the work (a deploy saves once it uploaded).
+        await plan.cache?.save();
         notes.push(notice.message);
         const count = (t: string) => plan.send.filter((e) => e.type === t).length;
         const upload: PlannedUpload = {

@@ -53,11 +53,7 @@ export async function prepareUpload(
       const batch = hashEntries(contentOf(ctx.source), todo, cache);
       for (const e of todo) hashing.pending.set(e.path, batch);
       // The first host to ask (the only one, usually) gets the batch itself, not a copy of it.
-      if (todo.length === entries.length) {
-        const mine = await batch;
-        await cache.save();
-        return mine;
-      }
+      if (todo.length === entries.length) return batch;
     }
     const done = new Map<Promise<Map<string, string>>, Map<string, string>>();
     const out = new Map<string, string>();
@@ -66,7 +62,6 @@ export async function prepareUpload(
       if (!done.has(batch)) done.set(batch, await batch);
       out.set(e.path, done.get(batch)!.get(e.path)!);
     }
-    await cache.save();
     return out;
   };
   const { plan, notice } = await planUpload({

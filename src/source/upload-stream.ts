@@ -99,7 +99,6 @@ export function uploadStream(input: UploadStreamInput): Readable {
     const manifest = await encodeManifestFrom(head, rows());
     plan.remember?.(manifest);
     out.push({ path: manifestEntryName(token), content: manifest, mode: 0o600, mtime: now });
-    await cache?.save();
     return out;
   };
 

@@ -259,6 +259,33 @@ describe('incremental upload over a real sshd', () => {
     }
   });
 
+  it('the hash cache keeps what a deploy hashed (written after its upload) and what a dry run hashed', async () => {
+    const { file } = project('hash-cache');
+    // Files written in the last two seconds are not cached: a write within the clock's resolution
+    // could leave their times as they were.
+    await new Promise((r) => setTimeout(r, 2_100));
+    const cached = (dir: string): string[] =>
+      fs
+        .readdirSync(path.join(dir, 'hashes'))
+        .flatMap((f) =>
+          fs
+            .readFileSync(path.join(dir, 'hashes', f), 'utf8')
+            .split('\n')
+            .slice(1),
+        )
+        .filter(Boolean)
+        .map((row) => row.split('\t').slice(5).join('\t'));
+    const deployed = path.join(work, 'hash-cache', 'cache-deploy');
+    const r = await runCli(['-c', file, 'web'], { env: { SHIPSHAPE_CACHE_DIR: deployed } });
+    expect(r.code, r.output).toBe(0);
+    expect(cached(deployed)).toEqual(expect.arrayContaining(['index.php', 'config/app.php', 'bin/run.sh']));
+    // A dry run against that release hashes every file it might keep, for the deploy that follows.
+    const planned = path.join(work, 'hash-cache', 'cache-dry-run');
+    const d = await runCli(['-c', file, '--dry-run', 'web'], { env: { SHIPSHAPE_CACHE_DIR: planned } });
+    expect(d.code, d.output).toBe(0);
+    expect(cached(planned)).toEqual(expect.arrayContaining(['index.php', 'config/app.php', 'bin/run.sh']));
+  });
+
   it('at a distance, every phase after the first finds its channel open: fewer waits, and not one exec request more', async () => {
     const { source, deployPath, file } = project('channels-ahead');
     // 10 ms each way: enough for every request and its answer to be a turn of their own.

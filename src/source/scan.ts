@@ -82,6 +82,10 @@ export async function scanSource(
   const included = (p: string) => !!git?.include.some((i) => isInside(p, i));
   // An ignored directory is entered only to reach an `include` below it; only that is kept there.
   const includesBelow = (dir: string) => !!git?.include.some((i) => i.startsWith(`${dir}/`));
+  // Names from readdir hold no `/` and are never `.` or `..`: joining them to the resolved root
+  // needs no path.join, whose normalising was a fifth of the walk's garbage.
+  const root = path.resolve(source);
+  const absOf = (p: string) => (root === '/' ? `/${p}` : `${root}/${p}`);
   const walk = async (rel: string, inIgnored = false): Promise<void> => {
     await new Promise<void>((resolve) => setImmediate(resolve));
     // `ignore` caches a result object for every path it is asked about, for the life of the
@@ -89,13 +93,13 @@ export async function scanSource(
     // directory (sharing the compiled rules) keeps that cache one listing long.
     const ig = ignore().add(rules);
     const dirents = sourceFs(rel || '.', () =>
-      fsSync.readdirSync(path.join(source, rel), { withFileTypes: true }),
+      fsSync.readdirSync(rel ? absOf(rel) : root, { withFileTypes: true }),
     );
     dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const d of dirents) {
       const p = rel ? `${rel}/${d.name}` : d.name;
       if (ig.ignores(d.isDirectory() ? `${p}/` : p)) continue;
-      const abs = path.join(source, p);
+      const abs = absOf(p);
       if (d.name.includes('\uFFFD')) verifyUtf8Name(source, rel, d.name);
       const st = sourceFs(p, () => fsSync.lstatSync(abs));
       const isDir = st.isDirectory();

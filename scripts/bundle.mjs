@@ -13,6 +13,21 @@ import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+/**
+ * zod's namespace re-exports every translation of its messages: 370 KB of the 1 MB a deploy
+ * parses at every start. shipshape's messages are English, which zod registers from its own
+ * file (locales/en.js), not from this index; nothing here reads `z.locales`.
+ */
+const withoutZodLocales = {
+  name: 'without-zod-locales',
+  setup(b) {
+    b.onResolve({ filter: /[\\/]locales[\\/]index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]/.test(args.importer) ? { path: 'zod-locales', namespace: 'empty' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'export {};', loader: 'js' }));
+  },
+};
+
 const outdir = path.join(root, 'dist/bin');
 // Chunk names carry a hash: without this, every build would leave the last one's chunks behind.
 fs.rmSync(outdir, { recursive: true, force: true });
@@ -29,5 +44,6 @@ await build({
   banner: {
     js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);",
   },
+  plugins: [withoutZodLocales],
   logLevel: 'warning',
 });

@@ -1,6 +1,7 @@
 import type { Duplex, Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import ssh2, { type Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
+import { Client as SshClient } from '../ssh/ssh2-parts.js';
 import { DeployError } from '../definitions/errors.js';
 import type { AuthPlan } from '../ssh/auth.js';
 import type { ConnectOptions } from '../ssh/connect-options.js';
@@ -83,7 +84,7 @@ export function openClient(link: SshLink): Promise<Client> {
     keepaliveCountMax: KEEPALIVE_COUNT_MAX,
   };
   return new Promise((resolve, reject) => {
-    const client = new ssh2.Client();
+    const client = new SshClient();
     let settled = false;
     const fail = (e: unknown) => {
       if (settled) return;

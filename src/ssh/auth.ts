@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import ssh2, { type AnyAuthMethod, type AuthHandlerMiddleware, type ParsedKey } from 'ssh2';
+import type { AnyAuthMethod, AuthHandlerMiddleware, ParsedKey } from 'ssh2';
+import { parseKey } from './ssh2-parts.js';
 import type { ConnectOptions } from './connect-options.js';
 
 /** A private key ready to offer, or why it could not be used. */
@@ -65,7 +66,7 @@ async function parseWithPassphrase(
 }
 
 function parse(raw: string, passphrase: string | undefined): ParsedKey | Error {
-  const result = ssh2.utils.parseKey(raw, passphrase);
+  const result = parseKey(raw, passphrase);
   if (result instanceof Error) return result;
   return Array.isArray(result) ? (result[0] ?? new Error('no key in the file')) : result;
 }

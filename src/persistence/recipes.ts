@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, type Node } from 'yaml';
@@ -23,8 +24,36 @@ export const defaultRecipesDir = (): string => path.join(packageRoot(), 'recipes
  * Reads every `*.yml` in `dir`: `_universal.yml` plus one recipe per file, whose `name` must equal
  * the file name. Returns recipes with their `extends` chain merged. Throws an Error that names
  * the file and lists every problem in it.
+ *
+ * Parsing twelve YAML files against their schemas cost 25–35 ms of every command's start, so
+ * `npm run build` keeps the result (dist/recipes.json, compileRecipes) under a digest of the
+ * files' names and bytes: while every file reads as it did then, that is the answer; a recipe
+ * edited, added or removed since is parsed, and its errors reported, as before.
  */
-export function loadRecipes(dir: string = defaultRecipesDir()): Recipe[] {
+export function loadRecipes(
+  dir: string = defaultRecipesDir(),
+  compiled: string = compiledRecipesFile(),
+): Recipe[] {
+  const files = readRecipeFiles(dir);
+  const key = recipesKey(files);
+  const kept = readCompiled(compiled);
+  return kept?.key === key ? kept.recipes : parseRecipes(dir, files);
+}
+
+export const compiledRecipesFile = (): string => path.join(packageRoot(), 'dist', 'recipes.json');
+
+/** What the build keeps: the recipes as loadRecipes parses them, and the digest of the files they came from. */
+export function compileRecipes(dir: string = defaultRecipesDir()): { key: string; recipes: Recipe[] } {
+  const files = readRecipeFiles(dir);
+  return { key: recipesKey(files), recipes: parseRecipes(dir, files) };
+}
+
+interface RecipeText {
+  name: string;
+  bytes: Buffer;
+}
+
+function readRecipeFiles(dir: string): RecipeText[] {
   let names: string[];
   try {
     names = fs.readdirSync(dir).filter((n) => n.endsWith('.yml') || n.endsWith('.yaml'));
@@ -32,26 +61,55 @@ export function loadRecipes(dir: string = defaultRecipesDir()): Recipe[] {
     throw new Error(`cannot read recipes directory ${dir}: ${(e as Error).message}`);
   }
   names.sort();
+  return names.map((name) => {
+    try {
+      return { name, bytes: fs.readFileSync(path.join(dir, name)) };
+    } catch (e) {
+      throw new Error(`${path.join(dir, name)}: cannot read: ${(e as Error).message}`);
+    }
+  });
+}
+
+const recipesKey = (files: readonly RecipeText[]): string => {
+  const hash = createHash('sha256');
+  for (const f of files) hash.update(`${f.name}\0${f.bytes.length}\0`).update(f.bytes);
+  return hash.digest('hex');
+};
+
+/** Undefined when missing or not what compileRecipes wrote: the files are parsed instead. */
+function readCompiled(file: string): { key: string; recipes: Recipe[] } | undefined {
+  try {
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as { key?: unknown; recipes?: unknown };
+    return typeof doc.key === 'string' && Array.isArray(doc.recipes)
+      ? { key: doc.key, recipes: doc.recipes as Recipe[] }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseRecipes(dir: string, files: readonly RecipeText[]): Recipe[] {
+  const names = files.map((f) => f.name);
   if (!names.includes(UNIVERSAL_FILE)) {
     throw new Error(
       `${path.join(dir, UNIVERSAL_FILE)}: missing (it holds the universal public_exclude list)`,
     );
   }
-
-  const universal = parseRecipeFile(path.join(dir, UNIVERSAL_FILE), universalSchema);
-  const files: { file: string; recipe: RecipeFile }[] = [];
+  const textOf = (n: string) => files.find((f) => f.name === n)!.bytes.toString('utf8');
+  const universal = parseRecipeText(textOf(UNIVERSAL_FILE), path.join(dir, UNIVERSAL_FILE), universalSchema);
+  const parsed: { file: string; recipe: RecipeFile }[] = [];
   for (const n of names) {
     if (n === UNIVERSAL_FILE) continue;
     const file = path.join(dir, n);
     if (n.startsWith('_')) throw new Error(`${file}: only ${UNIVERSAL_FILE} may start with \`_\``);
-    const recipe = parseRecipeFile(file, recipeFileSchema);
+    const recipe = parseRecipeText(textOf(n), file, recipeFileSchema);
     const expected = n.replace(/\.ya?ml$/, '');
     if (recipe.name !== expected) {
       throw new Error(`${file}: name \`${recipe.name}\` must equal the file name \`${expected}\``);
     }
-    files.push({ file, recipe });
+    parsed.push({ file, recipe });
   }
-  return resolveExtends(files, universal);
+  return resolveExtends(parsed, universal);
 }
 
 /** Parses one YAML file against a schema; every problem is reported with its line and column. */

@@ -13,9 +13,9 @@ const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 
   version: string;
 };
 
-/** What the package may contain: compiled code, its entry point, data it reads at run time, and the papers. */
+/** What the package may contain: compiled code, its entry point, data it reads at run time (the recipes, and their parsed copy), and the papers. */
 const ALLOWED =
-  /^(dist\/.+\.(js|d\.ts)|bin\/deploy\.js|schema\/deploy\.schema\.json|recipes\/[\w-]+\.yml|README\.md|LICENSE|package\.json)$/;
+  /^(dist\/.+\.(js|d\.ts)|dist\/recipes\.json|bin\/deploy\.js|schema\/deploy\.schema\.json|recipes\/[\w-]+\.yml|README\.md|LICENSE|package\.json)$/;
 
 // Packs the tarball (`npm pack` runs `prepare`, which builds dist/), installs it into an empty
 // prefix as a user would, and deploys a small app with the installed binary.
@@ -51,6 +51,7 @@ describe('the npm package', { timeout: 600_000 }, () => {
       'schema/deploy.schema.json',
       'recipes/_universal.yml',
       'recipes/laravel.yml',
+      'dist/recipes.json',
       'LICENSE',
       'README.md',
     ]) {

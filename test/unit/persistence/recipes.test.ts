@@ -4,7 +4,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recipeFileSchema, universalSchema } from '../../../src/persistence/recipe-schema.js';
-import { defaultRecipesDir, loadRecipes, parseRecipeFile } from '../../../src/persistence/recipes.js';
+import {
+  compileRecipes,
+  defaultRecipesDir,
+  loadRecipes,
+  parseRecipeFile,
+} from '../../../src/persistence/recipes.js';
 
 const RECIPES = fileURLToPath(new URL('../../../recipes/', import.meta.url));
 const UNIVERSAL = 'description: test\npublic_exclude: [build]\n';
@@ -74,6 +79,39 @@ describe('the shipped recipes', () => {
     expect(p.nuxt!).toBeGreaterThan(p.vue!);
     expect(p.react!).toBeGreaterThan(p.node!);
     expect(p.node!).toBeGreaterThan(p.static!);
+  });
+});
+
+describe('recipes kept by the build (dist/recipes.json)', () => {
+  const compiledIn = (dir: string, edit: (c: ReturnType<typeof compileRecipes>) => void): string => {
+    const c = compileRecipes(dir);
+    edit(c);
+    const file = path.join(dir, 'compiled.json');
+    fs.writeFileSync(file, JSON.stringify(c));
+    return file;
+  };
+
+  it('are what parsing the shipped recipes gives', () => {
+    const parsed = loadRecipes(RECIPES, path.join(os.tmpdir(), 'no-such-compiled-recipes.json'));
+    expect(JSON.parse(JSON.stringify(compileRecipes(RECIPES).recipes))).toEqual(parsed);
+  });
+
+  it('are taken while every file reads as it did when they were kept', () => {
+    const dir = recipeDir({ '_universal.yml': UNIVERSAL, 'a.yml': minimal('a') });
+    const file = compiledIn(dir, (c) => (c.recipes[0]!.priority = 42));
+    expect(loadRecipes(dir, file).map((r) => r.priority)).toEqual([42]);
+  });
+
+  it('are not taken once a recipe is edited, added or removed: the files are parsed', () => {
+    const dir = recipeDir({ '_universal.yml': UNIVERSAL, 'a.yml': minimal('a') });
+    const file = compiledIn(dir, (c) => (c.recipes[0]!.priority = 42));
+    fs.writeFileSync(path.join(dir, 'a.yml'), minimal('a').replace('priority: 1', 'priority: 2'));
+    expect(loadRecipes(dir, file).map((r) => r.priority)).toEqual([2]);
+    fs.writeFileSync(path.join(dir, 'b.yml'), minimal('b'));
+    expect(loadRecipes(dir, file).map((r) => r.name)).toEqual(['a', 'b']);
+    fs.rmSync(path.join(dir, 'b.yml'));
+    fs.writeFileSync(path.join(dir, 'a.yml'), minimal('a', 'shared_dir: [x]\n'));
+    expect(() => loadRecipes(dir, file)).toThrow(/Unrecognized key: "shared_dir"/);
   });
 });
 

@@ -190,7 +190,7 @@ export async function dryRun(
           );
         const { plan, notice } = await prepareUpload(ctx);
         ctx.upload = plan;
-        // What it hashed spares the deploy that follows the work (a deploy saves once it uploaded).
+        // What it hashed is kept for the deploy that follows (a deploy writes the cache once it uploaded).
         await plan.cache?.save();
         notes.push(notice.message);
         const count = (t: string) => plan.send.filter((e) => e.type === t).length;

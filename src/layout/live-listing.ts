@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { DeployPaths } from './paths.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
-import { spareTree } from './spare.js';
+import { spareFiles, spareTree } from './spare.js';
 import { manifestDir } from './upload-manifests.js';
 import { readCurrentRelease } from './current-link.js';
 import { MANIFEST_FILES, RECORD } from './release-files.js';
@@ -109,11 +109,18 @@ export function probePreviousRelease(
   const dir = sh`${paths.releases}/"$__prev"`;
   const spare = spareTree(paths);
   const manifest = sh`${manifestDir(paths)}/"$__prev".json.gz`;
-  // The spare is listed alongside the live release, in the background: two finds, two cores.
+  // The spare is listed alongside the live release, in the background: two finds, two cores. A
+  // deploy keeps its files too, for the upload to tell what was written into it since it was pruned.
+  const sparesFiles = known.keep ? sh` '' ${spareFiles(paths)}` : sh``;
   const listSpare = withSpare
-    ? sh`
+    ? sh`${
+        known.keep
+          ? sh`
+  rm -f ${spareFiles(paths)}`
+          : sh``
+      }
   if [ -d ${spare} ] && [ ! -L ${spare} ] && __ss_so=$(mktemp "\${TMPDIR:-/tmp}/shipshape-spare.XXXXXX"); then
-    __ss_send spare-tree ${spare} > "$__ss_so" &
+    __ss_send spare-tree ${spare}${sparesFiles} > "$__ss_so" &
     __ss_sp=$!
   fi`
     : sh``;

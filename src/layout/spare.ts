@@ -13,6 +13,16 @@ import { planAbsent, planMovePathToTrash } from './trash.js';
 export const spareTree = (paths: DeployPaths): string => path.posix.join(paths.meta, 'spare');
 
 /**
+ * The spare's files as they were when it was pruned (its release's manifest, what the rescue
+ * check left), and that release's name: a process still running from the release may write into
+ * the spare afterwards, and the deploy that renames the spare into place rescues what it wrote.
+ */
+export const spareManifest = (paths: DeployPaths): string => path.posix.join(paths.meta, 'spare.list');
+export const spareOrigin = (paths: DeployPaths): string => path.posix.join(paths.meta, 'spare.name');
+/** The spare's files as the probe's walk of it found them, in the manifest's records (deploy only). */
+export const spareFiles = (paths: DeployPaths): string => path.posix.join(paths.meta, 'spare-files.list');
+
+/**
  * Makes a removed release the spare: an older spare this run did not use goes to the trash
  * first. A release already gone is what removing it would have made of it: not an error.
  */
@@ -30,5 +40,6 @@ export function planKeepAsSpare(paths: DeployPaths, release: string): ShellText 
 export function planTakeSpare(paths: DeployPaths, releasePath: string): ShellText {
   const spare = spareTree(paths);
   const gone = `the spare release ${spare} disappeared after the probe listed it; deploy again`;
-  return sh`{ [ -d ${spare} ] && [ ! -L ${spare} ] && mv -T -- ${spare} ${releasePath}; } || { printf '%s\n' ${gone} >&2; exit 1; }`;
+  return sh`{ [ -d ${spare} ] && [ ! -L ${spare} ] && mv -T -- ${spare} ${releasePath}; } || { printf '%s\n' ${gone} >&2; exit 1; }
+rm -f ${spareManifest(paths)} ${spareOrigin(paths)} ${spareFiles(paths)}`;
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Note } from '../definitions/note.js';
 import type { DeployPaths } from '../layout/paths.js';
 import { defineChanges, defineManifestOf } from '../layout/release-files.js';
-import { spareTree } from '../layout/spare.js';
+import { spareFiles, spareManifest, spareOrigin, spareTree } from '../layout/spare.js';
 import { trashDir } from '../layout/trash.js';
 import { markerLines } from '../remote/markers.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
@@ -63,14 +63,66 @@ __ss_remove_release() {
   mkdir -p ${paths.meta} || { printf '%s%s\t%s\n' ${KEPT_MARKER} "$1" 'cannot create .deploy/'; return 0; }
   if ! __ss_rescue "$1" 2> "$__ss_err"; then __ss_kept "$1" "$__ss_err"; return 0; fi
   if [ "$2" = spare ]; then
+    rm -f ${spareManifest(paths)} ${spareOrigin(paths)}
     { { [ ! -e ${spare} ] && [ ! -L ${spare} ]; } || { mkdir -p ${trash} && mv -T -- ${spare} ${trash}/spare.$$; }; } 2> "$__ss_err" &&
       mv -T -- ${paths.releases}/"$1" ${spare} 2>> "$__ss_err" || { __ss_kept "$1" "$__ss_err"; return 0; }
+    # Kept for the deploy that reuses the spare: what is written into it from now on is told apart.
+    __ss_ml=${path.posix.join(paths.meta, 'manifests')}/"$1".list
+    if [ -f "$__ss_ml" ]; then
+      printf '%s\\n' "$1" > ${spareOrigin(paths)} && mv -f -- "$__ss_ml" ${spareManifest(paths)} || rm -f ${spareManifest(paths)}
+    fi
   else
     { mkdir -p ${trash} && mv -T -- ${paths.releases}/"$1" ${trash}/"$1".$$; } 2> "$__ss_err" || { __ss_kept "$1" "$__ss_err"; return 0; }
   fi
   rm -f -- "$__ss_err" ${path.posix.join(paths.meta, 'manifests')}/"$1".list ${path.posix.join(paths.meta, 'manifests')}/"$1".tsv
 }`,
   );
+}
+
+/** Files moved out of the spare before it became the new release: `<release> <count>`. */
+const SPARE_MARKER = '@@shipshape-rescued-spare ';
+
+/**
+ * Before the spare is renamed into the new release (whose plan removes whatever the source does
+ * not have): what was written into it since it was pruned, by a process still running from that
+ * release, goes to shared/.rescued/<release>/ as the rescue at pruning does. The probe's walk of the
+ * spare (spareFiles) is compared first: the same bytes as the list kept at pruning mean nothing
+ * was written. What cannot be moved stops the deploy here, before the spare is touched: its data
+ * is never deleted. A spare kept before this check existed has no list and is not checked.
+ */
+export function planRescueFromSpare(paths: DeployPaths, ephemeral: readonly string[]): ShellText {
+  const spare = spareTree(paths);
+  const list = spareManifest(paths);
+  const out = path.posix.join(paths.meta, 'spare.rescue');
+  const stuck =
+    'files written into the spare (a pruned release) after it was pruned could not be moved to shared/.rescued/; nothing was deployed. Move them out of it by hand (or fix their permissions), then deploy again:';
+  return lines(
+    defineChanges(ephemeral),
+    sh`if [ -f ${list} ] && ! { [ -f ${spareFiles(paths)} ] && cmp -s ${spareFiles(paths)} ${list}; }; then
+  __ss_so=$(cat ${spareOrigin(paths)} 2>/dev/null) || __ss_so=
+  case "$__ss_so" in ''|*/*|.|..) __ss_so=spare ;; esac
+  __ss_changes ${spare} ${list} mtime ${out}
+  sed -z -n 's/^\\(added\\|changed\\)\\t//p' ${out} > ${`${out}.paths`}
+  __ss_n=$(tr -cd '\\000' < ${`${out}.paths`} | wc -c)
+  if [ "$__ss_n" != 0 ]; then
+    (cd ${spare} && xargs -0 -r sh -c ${MOVE_EACH} ${path.posix.join(paths.shared, '.rescued')}/"$__ss_so") < ${`${out}.paths`} 2> ${`${out}.err`} || {
+      printf '%s %s\\n' ${stuck} "$(tail -n 3 ${`${out}.err`} | tr '\\n' ' ')" >&2
+      exit 1
+    }
+    printf '%s%s %s\\n' ${SPARE_MARKER} "$__ss_so" "$__ss_n"
+  fi
+  rm -f ${out} ${`${out}.paths`} ${`${out}.err`}
+fi`,
+  );
+}
+
+export function spareRescueNotes(stdout: string, sharedRoot: string): Note[] {
+  return markerLines(stdout, SPARE_MARKER)
+    .map((l) => l.split(' '))
+    .map(([release, n]) => ({
+      level: 'warn' as const,
+      message: `release ${release}: ${n} file(s) were written into it after it was pruned (by a process still running from it); moved to ${sharedRoot}/.rescued/${release}/ before its directories were reused for the new release`,
+    }));
 }
 
 /** One release to prune, after defineRemoveRelease. */

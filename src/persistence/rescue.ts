@@ -68,8 +68,8 @@ __ss_remove_release() {
       mv -T -- ${paths.releases}/"$1" ${spare} 2>> "$__ss_err" || { __ss_kept "$1" "$__ss_err"; return 0; }
     # Kept for the deploy that reuses the spare: what is written into it from now on is told apart.
     __ss_ml=${path.posix.join(paths.meta, 'manifests')}/"$1".list
-    if [ -f "$__ss_ml" ]; then
-      printf '%s\\n' "$1" > ${spareOrigin(paths)} && mv -f -- "$__ss_ml" ${spareManifest(paths)} || rm -f ${spareManifest(paths)}
+    if [ -f "$__ss_ml" ] && __ss_si=$(stat -c %i -- ${spare}); then
+      printf '%s\\n%s\\n' "$1" "$__ss_si" > ${spareOrigin(paths)} && mv -f -- "$__ss_ml" ${spareManifest(paths)} || rm -f ${spareManifest(paths)}
     fi
   else
     { mkdir -p ${trash} && mv -T -- ${paths.releases}/"$1" ${trash}/"$1".$$; } 2> "$__ss_err" || { __ss_kept "$1" "$__ss_err"; return 0; }
@@ -88,7 +88,8 @@ const SPARE_MARKER = '@@shipshape-rescued-spare ';
  * release, goes to shared/.rescued/<release>/ as the rescue at pruning does. The probe's walk of the
  * spare (spareFiles) is compared first: the same bytes as the list kept at pruning mean nothing
  * was written. What cannot be moved stops the deploy here, before the spare is touched: its data
- * is never deleted. A spare kept before this check existed has no list and is not checked.
+ * is never deleted. A spare kept before this check existed has no list and is not checked, nor is
+ * one whose list was kept for another directory (its inode, in spareOrigin, tells).
  */
 export function planRescueFromSpare(paths: DeployPaths, ephemeral: readonly string[]): ShellText {
   const spare = spareTree(paths);
@@ -98,8 +99,14 @@ export function planRescueFromSpare(paths: DeployPaths, ephemeral: readonly stri
     'files written into the spare (a pruned release) after it was pruned could not be moved to shared/.rescued/; nothing was deployed. Move them out of it by hand (or fix their permissions), then deploy again:';
   return lines(
     defineChanges(ephemeral),
-    sh`if [ -f ${list} ] && ! { [ -f ${spareFiles(paths)} ] && cmp -s ${spareFiles(paths)} ${list}; }; then
-  __ss_so=$(cat ${spareOrigin(paths)} 2>/dev/null) || __ss_so=
+    sh`__ss_so= __ss_si=
+if [ -f ${spareOrigin(paths)} ]; then { read -r __ss_so; read -r __ss_si; } < ${spareOrigin(paths)} || :; fi
+# The list is this spare's only while the spare is the directory it was kept with: one that an
+# older shipshape pruned or took since (it knows no list) says nothing of the spare here now.
+if [ -f ${list} ] && { [ -z "$__ss_si" ] || [ "$(stat -c %i -- ${spare})" != "$__ss_si" ]; }; then
+  rm -f ${list} ${spareOrigin(paths)}
+fi
+if [ -f ${list} ] && ! { [ -f ${spareFiles(paths)} ] && cmp -s ${spareFiles(paths)} ${list}; }; then
   case "$__ss_so" in ''|*/*|.|..) __ss_so=spare ;; esac
   __ss_changes ${spare} ${list} mtime ${out}
   sed -z -n 's/^\\(added\\|changed\\)\\t//p' ${out} > ${`${out}.paths`}

@@ -31,7 +31,8 @@ function spareWithAWrite(probeSaw: 'now' | 'at pruning' | 'nothing') {
   // The manifest as the switch records it, then kept as the spare's list, as cleanup does.
   expect(sh(recordManifest(paths, spare, 'R1').text).status).toBe(0);
   fs.renameSync(path.join(paths.meta, 'manifests', 'R1.list'), spareManifest(paths));
-  fs.writeFileSync(spareOrigin(paths), 'R1\n');
+  // The release's name, and the inode of the directory the list was kept with.
+  fs.writeFileSync(spareOrigin(paths), `R1\n${fs.statSync(spare, { bigint: true }).ino}\n`);
   if (probeSaw === 'at pruning') fs.copyFileSync(spareManifest(paths), spareFiles(paths));
   fs.mkdirSync(path.join(spare, 'cache'));
   fs.writeFileSync(path.join(spare, 'cache/export.csv'), 'the app wrote this');
@@ -70,6 +71,16 @@ describe('what was written into the spare since it was pruned (run by /bin/sh)',
     expect(r.stdout).not.toContain('@@shipshape-rescued-spare');
     // (Here the probe's list is stale on purpose: the write it did not see stays where it is.)
     expect(fs.existsSync(path.join(spare, 'cache/export.csv'))).toBe(true);
+    expect(fs.existsSync(path.join(paths.shared, '.rescued'))).toBe(false);
+  });
+
+  it('drops a list kept with another directory (an older shipshape made this spare): nothing is moved', () => {
+    const { paths, spare, run } = spareWithAWrite('now');
+    fs.writeFileSync(spareOrigin(paths), 'R1\n1\n');
+    const r = run();
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.existsSync(path.join(spare, 'cache/export.csv'))).toBe(true);
+    expect(fs.existsSync(spareManifest(paths))).toBe(false);
     expect(fs.existsSync(path.join(paths.shared, '.rescued'))).toBe(false);
   });
 

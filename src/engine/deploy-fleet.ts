@@ -18,6 +18,7 @@ import { missingNote, missingReleases } from './missing-releases.js';
 import { deployPaths, releaseDir } from '../layout/paths.js';
 import { eachLimited } from '../source/pool.js';
 import { openProbeMemory } from '../source/probe-memory.js';
+import { decodeManifestAhead, dropManifestAhead } from '../source/manifest.js';
 import { nextReleaseName } from '../layout/release-log.js';
 import { liveRelease, parseRemoteState, type RemoteState } from '../layout/remote-state.js';
 import type { Reporter } from './reporter.js';
@@ -202,6 +203,22 @@ const memoryTarget = (h: SelectedHost): string =>
  */
 const NEXT = { followedBy: true };
 
+/**
+ * While the hosts answer the probe and the source has been read, the plan's longest decode can
+ * be done: the upload manifest this machine kept last for the first host, which is the live
+ * release's unless another machine deployed since. A wrong guess only costs the decode.
+ */
+export function decodeAhead(fleet: Fleet): void {
+  for (const h of fleet.hosts) {
+    if (h.progress.state !== 'connected') continue;
+    const memory = h.progress.hostCtx.memory;
+    const digest = memory?.digests().manifests[0];
+    const gz = digest === undefined ? undefined : memory!.held().manifest(digest);
+    if (gz) decodeManifestAhead(gz);
+    return;
+  }
+}
+
 /** Sets up, locks and reads each host. */
 export async function lockAll(fleet: Fleet): Promise<void> {
   await each(fleet, healthy(fleet, 'connected'), async (h) => {
@@ -247,6 +264,7 @@ export async function planUploads(fleet: Fleet): Promise<void> {
   });
   const source = named[0]?.progress.ctx.source;
   if (source) forgetPlanningHashes(source);
+  dropManifestAhead();
 }
 
 export async function uploadAll(fleet: Fleet): Promise<void> {

@@ -25,6 +25,7 @@ import {
   isLive,
   linkAll,
   lockAll,
+  decodeAhead,
   nameRelease,
   planUploads,
   switchAll,
@@ -325,7 +326,14 @@ async function runFleet(
 
   try {
     await connectAll(fleet, pool, randomUUID());
-    if (!hasFailed(fleet)) await lockAll(fleet);
+    if (!hasFailed(fleet)) {
+      const locking = lockAll(fleet);
+      // Once the source is read, what the plan will decode is decoded while the probe runs.
+      void Promise.resolve(preparing)
+        .then((p) => p && decodeAhead(fleet))
+        .catch(() => undefined);
+      await locking;
+    }
     // Undefined only when preparing failed, which marked every host failed.
     const prepared = await preparing;
     if (prepared) {

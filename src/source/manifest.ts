@@ -88,10 +88,33 @@ const TYPES = new Set<EntryType>(['file', 'dir', 'symlink']);
 const SHA256 = /^[0-9a-f]{64}$/;
 
 /**
+ * A manifest decoded while the hosts still answer the probe (engine/deploy-fleet.ts): the plan
+ * that asks for the same bytes takes it instead of decoding them again. One slot, emptied by the
+ * next decode whether it matched or not, so the entries live no longer than they would have.
+ */
+let ahead: { gz: Buffer; read: ManifestRead } | undefined;
+
+export function decodeManifestAhead(gz: Buffer): ManifestRead {
+  ahead = { gz, read: decodeManifestNow(gz) };
+  return ahead.read;
+}
+
+/** Once every plan is made: a guess no plan took is not kept for the process's life. */
+export function dropManifestAhead(): void {
+  ahead = undefined;
+}
+
+/**
  * Every entry is checked, because the paths in it end up in an `rm -rf` on the server: a
  * manifest someone edited or a disk truncated is refused whole, and the deploy uploads in full.
  */
 export function decodeManifest(gz: Buffer): ManifestRead {
+  const kept = ahead;
+  ahead = undefined;
+  return kept?.gz.equals(gz) ? kept.read : decodeManifestNow(gz);
+}
+
+function decodeManifestNow(gz: Buffer): ManifestRead {
   let doc: unknown;
   try {
     doc = JSON.parse(gunzipSync(gz).toString('utf8'));

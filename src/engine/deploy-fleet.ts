@@ -213,7 +213,7 @@ export function decodeAhead(fleet: Fleet): void {
     if (h.progress.state !== 'connected') continue;
     const memory = h.progress.hostCtx.memory;
     const digest = memory?.digests().manifests[0];
-    const gz = digest === undefined ? undefined : memory!.held().manifest(digest);
+    const gz = digest && memory?.held().manifest(digest);
     if (gz) decodeManifestAhead(gz);
     return;
   }

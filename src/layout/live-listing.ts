@@ -111,7 +111,7 @@ export function probePreviousRelease(
   const manifest = sh`${manifestDir(paths)}/"$__prev".json.gz`;
   // The spare is listed alongside the live release, in the background: two finds, two cores. A
   // deploy keeps its files too, for the upload to tell what was written into it since it was pruned.
-  const sparesFiles = known.keep ? sh` '' ${spareFiles(paths)}` : sh``;
+  const spareFilesArgs = known.keep ? sh` '' ${spareFiles(paths)}` : sh``;
   const listSpare = withSpare
     ? sh`${
         known.keep
@@ -120,7 +120,7 @@ export function probePreviousRelease(
           : sh``
       }
   if [ -d ${spare} ] && [ ! -L ${spare} ] && __ss_so=$(mktemp "\${TMPDIR:-/tmp}/shipshape-spare.XXXXXX"); then
-    __ss_send spare-tree ${spare}${sparesFiles} > "$__ss_so" &
+    __ss_send spare-tree ${spare}${spareFilesArgs} > "$__ss_so" &
     __ss_sp=$!
   fi`
     : sh``;

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { releasesOf, runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
@@ -10,6 +11,7 @@ import {
   realRoot,
   realWritable,
   runAs,
+  startAs,
   startRealSshd,
   tryAs,
   uidOf,
@@ -166,6 +168,47 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     expect(st.mode & 0o777).toBe(0o600);
   });
 
+  it('what a worker still running from a pruned release writes into it after it became the spare is rescued, not deleted', async () => {
+    const p = project(
+      { keep_releases: 1, writable_dirs: ['exports'] },
+      { 'index.php': 'v0\n', 'exports/.keep': '' },
+    );
+    await p.ok();
+    const first = p.live();
+    // A queue worker started in the first release and never restarted: its directory stays its
+    // working directory wherever the release moves (.deploy/ itself is closed to the app user).
+    const flags = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-worker-'));
+    fs.chmodSync(flags, 0o777);
+    const [ready, go, done] = ['ready', 'go', 'done'].map((f) => path.join(flags, f));
+    const worker = startAs(
+      APP_USER,
+      'cd "$1" && touch "$2" && while [ ! -e "$3" ]; do sleep 0.1; done && printf "late body\\n" > late.csv && chmod 600 late.csv && touch "$4"',
+      [fs.realpathSync(p.current('exports')), ready!, go!, done!],
+    );
+    try {
+      await until(() => fs.existsSync(ready!));
+      writeTree(p.source, { 'index.php': 'v1\n' });
+      await p.ok();
+      expect(
+        fs.existsSync(path.join(p.deployPath, '.deploy/spare/index.php')),
+        'the first release is the spare',
+      ).toBe(true);
+      fs.writeFileSync(go!, '');
+      await until(() => fs.existsSync(done!));
+      writeTree(p.source, { 'index.php': 'v2\n' });
+      const r = await p.ok();
+      expect(r.output).toMatch(/in the directories of a pruned release/);
+      expect(r.output).toContain(`release ${first}: 1 file(s) were written into it after it was pruned`);
+      const rescued = path.join(p.deployPath, 'shared/.rescued', first, 'exports/late.csv');
+      expect(fs.readFileSync(rescued, 'utf8')).toBe('late body\n');
+      expect(fs.statSync(rescued).uid).toBe(uidOf(APP_USER));
+      expect(fs.existsSync(p.current('exports/late.csv'))).toBe(false);
+    } finally {
+      worker.kill();
+      fs.rmSync(flags, { recursive: true, force: true });
+    }
+  });
+
   it('a release whose rescue cannot read what the app wrote is kept, reported, and the deploy succeeds', async () => {
     const p = project(
       { keep_releases: 1, writable_dirs: ['exports'] },
@@ -296,6 +339,11 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
 });
 
 /** Every regular file's content under root, outside the trash (bytes there are being deleted). */
+/** Resolves once `ready()` holds, looking every 50 ms: a process of the app reaching its step. */
+async function until(ready: () => boolean): Promise<void> {
+  while (!ready()) await new Promise((r) => setTimeout(r, 50));
+}
+
 function contentsUnder(root: string): Set<string> {
   const out = new Set<string>();
   const walk = (dir: string) => {

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -114,6 +114,15 @@ export function runAs(user: string, script: string, args: string[] = []): string
     cwd: '/',
     encoding: 'utf8',
     env: sessionEnv,
+  });
+}
+
+/** The same as runAs, left running in the background: a process of the app that outlives deploys. */
+export function startAs(user: string, script: string, args: string[] = []): ChildProcess {
+  return spawn('setpriv', asUser(user, `umask 022; ${script}`, args), {
+    cwd: '/',
+    env: sessionEnv,
+    stdio: 'ignore',
   });
 }
 

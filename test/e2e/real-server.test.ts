@@ -65,6 +65,10 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     };
   }
 
+  /** One release at a time, and an exports/ dir the app writes into (by ACL). */
+  const exportsApp = () =>
+    project({ keep_releases: 1, writable_dirs: ['exports'] }, { 'index.php': 'v0\n', 'exports/.keep': '' });
+
   it('logs in as the deploy user and the release belongs to it', async () => {
     const p = project({}, { 'index.php': '<?php echo 1;\n' });
     await p.ok();
@@ -138,10 +142,7 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
   });
 
   it('with keep_releases 1, what the app wrote into a release (odd names, its own 0600 files) is still under the deploy path five deploys later', async () => {
-    const p = project(
-      { keep_releases: 1, writable_dirs: ['exports'] },
-      { 'index.php': 'v0\n', 'exports/.keep': '' },
-    );
+    const p = exportsApp();
     await p.ok();
     const written = new Map<string, string>([
       ['exports/report\nwith newline.csv', 'newline body\n'],
@@ -169,10 +170,7 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
   });
 
   it('what a worker still running from a pruned release writes into it after it became the spare is rescued, not deleted', async () => {
-    const p = project(
-      { keep_releases: 1, writable_dirs: ['exports'] },
-      { 'index.php': 'v0\n', 'exports/.keep': '' },
-    );
+    const p = exportsApp();
     await p.ok();
     const first = p.live();
     // A queue worker started in the first release and never restarted: its directory stays its
@@ -210,10 +208,7 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
   });
 
   it('a release whose rescue cannot read what the app wrote is kept, reported, and the deploy succeeds', async () => {
-    const p = project(
-      { keep_releases: 1, writable_dirs: ['exports'] },
-      { 'index.php': 'v0\n', 'exports/.keep': '' },
-    );
+    const p = exportsApp();
     await p.ok();
     const first = p.live();
     runAs(

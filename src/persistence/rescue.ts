@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Note } from '../definitions/note.js';
 import type { DeployPaths } from '../layout/paths.js';
-import { defineChanges, defineManifestOf } from '../layout/release-files.js';
+import { defineChanges, defineManifestOf, MANIFEST_FILES, RECORD } from '../layout/release-files.js';
 import { spareFiles, spareManifest, spareOrigin, spareTree } from '../layout/spare.js';
 import { trashDir } from '../layout/trash.js';
 import { markerLines } from '../remote/markers.js';
@@ -48,6 +48,9 @@ __ss_rescue() {
   __ss_m=$(__ss_manifest_of "$1")
   [ -n "$__ss_m" ] || return 0
   __ss_out=$__ss_m.rescue
+  # Only for the spare (see planListAhead): what was written after the list was made stays in it.
+  __ss_files_of= __ss_files=${listedAhead(paths, sh`"$1"`)}
+  if [ "$2" = spare ] && [ -f "$__ss_files" ]; then __ss_files_of=$__ss_dir; fi
   __ss_changes "$__ss_dir" "$__ss_m" mtime "$__ss_out" || return 1
   sed -z -n 's/^\\(added\\|changed\\)\\t//p' "$__ss_out" > "$__ss_out.paths" || return 1
   __ss_n=$(tr -cd '\\000' < "$__ss_out.paths" | wc -c) || return 1
@@ -61,7 +64,10 @@ __ss_remove_release() {
   __ss_err=${paths.meta}/remove-"$1".err
   if [ ! -d ${paths.releases}/"$1" ] || [ -L ${paths.releases}/"$1" ]; then return 0; fi
   mkdir -p ${paths.meta} || { printf '%s%s\t%s\n' ${KEPT_MARKER} "$1" 'cannot create .deploy/'; return 0; }
-  if ! __ss_rescue "$1" 2> "$__ss_err"; then __ss_kept "$1" "$__ss_err"; return 0; fi
+  __ss_rescued=0
+  __ss_rescue "$1" "$2" 2> "$__ss_err" || __ss_rescued=$?
+  rm -f ${listedAhead(paths, sh`"$1"`)}
+  if [ "$__ss_rescued" != 0 ]; then __ss_kept "$1" "$__ss_err"; return 0; fi
   if [ "$2" = spare ]; then
     rm -f ${spareManifest(paths)} ${spareOrigin(paths)}
     { { [ ! -e ${spare} ] && [ ! -L ${spare} ]; } || { mkdir -p ${trash} && mv -T -- ${spare} ${trash}/spare.$$; }; } 2> "$__ss_err" &&
@@ -130,6 +136,31 @@ export function spareRescueNotes(stdout: string, sharedRoot: string): Note[] {
       level: 'warn' as const,
       message: `release ${release}: ${n} file(s) were written into it after it was pruned (by a process still running from it); moved to ${sharedRoot}/.rescued/${release}/ before its directories were reused for the new release`,
     }));
+}
+
+/** The files of the release this deploy will make the spare, listed ahead (planListAhead): `prune-<release>.list`. */
+const listedAhead = (paths: DeployPaths, release: ShellText): ShellText =>
+  sh`${paths.meta}/prune-${release}.list`;
+
+/**
+ * Lists, in the background while the upload and the switch go on, the files of the release this
+ * deploy's cleanup will make the spare, as its manifest records them: the same bytes as the
+ * manifest spare the cleanup its own walk of the release. That is safe for the spare alone. What
+ * the app writes into it after this list was made stays in it, and the deploy that reuses or
+ * replaces the spare compares it with the same manifest first (planRescueFromSpare). A release
+ * on its way to the trash is always walked at cleanup, right before it goes. The list is written
+ * aside and renamed: a listing the cleanup does not find whole is simply not used.
+ */
+export function planListAhead(paths: DeployPaths, release: string): ShellText {
+  const dir = path.posix.join(paths.releases, release);
+  const out = listedAhead(paths, sh`${release}`);
+  const tmp = sh`${out}.tmp`;
+  // Its own stdin and stdout: the script's are the upload's archive and the SSH channel, which
+  // would stay open until the listing is done.
+  return sh`rm -f ${out} ${tmp}
+if [ -d ${dir} ] && [ ! -L ${dir} ]; then
+  { (cd ${dir} && find . ${MANIFEST_FILES} -printf ${RECORD}) > ${tmp} && mv -f -- ${tmp} ${out}; } < /dev/null > /dev/null 2>&1 &
+fi`;
 }
 
 /** One release to prune, after defineRemoveRelease. */

@@ -1,29 +1,8 @@
-import { liveRelease } from '../layout/remote-state.js';
-import { releasesToRemove } from '../layout/retention.js';
 import { planEmptyTrash } from '../layout/trash.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
 import { defineRemoveRelease, planRemoveRelease, rescueNotes } from '../persistence/rescue.js';
-import { uploadSettings, usesSpare } from '../source/upload-plan.js';
+import { plannedRemovals, plannedSpare } from './pruning.js';
 import type { ReleaseContext, Stage } from './types.js';
-
-function plannedRemovals(ctx: ReleaseContext): string[] {
-  const history = new Map(ctx.remote.history);
-  history.set(ctx.release, {
-    ...(history.get(ctx.release) ?? ({} as never)),
-    name: ctx.release,
-    status: 'success',
-  });
-  const releases = [...new Set([...ctx.remote.releases, ctx.release])];
-  const current = liveRelease(ctx.remote);
-  return releasesToRemove({
-    releases,
-    history,
-    keep: ctx.config.keep_releases,
-    // The previous `current` stays: it is the rollback target. Unless keep_releases is 1, which
-    // asks for the live release alone, as in Deployer and Capistrano.
-    protect: [ctx.release, ...(current && ctx.config.keep_releases > 1 ? [current] : [])],
-  });
-}
 
 export const cleanup: Stage = {
   id: 'cleanup',
@@ -33,7 +12,7 @@ export const cleanup: Stage = {
   // The newest release removed becomes the spare the next incremental deploy renames into place.
   plan: (ctx) => {
     const removals = plannedRemovals(ctx);
-    const spare = usesSpare(uploadSettings(ctx).mode) ? removals.at(-1) : undefined;
+    const spare = plannedSpare(ctx, removals);
     const { ephemeral } = persistenceOf(ctx);
     return [
       ...(removals.length ? [defineRemoveRelease(ctx.paths, ephemeral)] : []),

@@ -17,7 +17,8 @@ import { releaseDir } from '../layout/paths.js';
 import { contentOf } from '../source/source-info.js';
 import { planTakeSpare } from '../layout/spare.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
-import { planRescueFromSpare, spareRescueNotes } from '../persistence/rescue.js';
+import { planListAhead, planRescueFromSpare, spareRescueNotes } from '../persistence/rescue.js';
+import { plannedSpare } from './pruning.js';
 import type { ReleaseContext, Stage } from './types.js';
 
 /** The plan the engine chose for this host; a context built without one uploads everything. */
@@ -100,6 +101,15 @@ function links(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
   ];
 }
 
+/**
+ * The cleanup's check of the release it will keep as the spare, listed on the other core while
+ * the release is linked and switched; started once this stage's own walks of the tree are done.
+ */
+function listAhead(ctx: ReleaseContext): ShellText[] {
+  const spare = plannedSpare(ctx);
+  return spare ? [planListAhead(ctx.paths, spare)] : [];
+}
+
 export const upload: Stage = {
   id: 'upload',
   title: 'Upload the code',
@@ -120,6 +130,7 @@ export const upload: Stage = {
   __r=\${__m##*/}; __r=\${__r%.json.gz}
   if [ -f "$__m" ] && [ ! -d ${ctx.paths.releases}/"$__r" ]; then rm -f -- "$__m" || exit 1; fi
 done`,
+      ...listAhead(ctx),
     ];
   },
   // A host that pulls reads the lists and its bundle's URL; the bundle brings the rest.

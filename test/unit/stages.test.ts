@@ -117,6 +117,10 @@ describe('stage plans', () => {
     expect(plan).not.toContain("rm -rf -- '");
     expect(plan).not.toContain('20260101-000002');
     expect(plan).not.toContain('manual-backup');
+    // The upload starts listing it for the cleanup, in the background, once its own walks are done.
+    const up = upload.plan(ctx({ remote }));
+    expect(up.at(-1)!.text).toContain(`find . -type f`);
+    expect(up.at(-1)!.text).toContain(`${q('.deploy')}/prune-20260101-000001.list`);
 
     // Without incremental uploads nothing would use a spare: pruned by one rename into the trash,
     // the delete itself runs in the background.
@@ -124,6 +128,7 @@ describe('stage plans', () => {
     expect(full).toContain('__ss_remove_release 20260101-000001 trash');
     expect(full).toContain(`mv -T -- ${q('releases')}/"$1" ${q('.deploy/trash')}/"$1".$$`);
     expect(full).not.toContain('20260101-000001 spare');
+    expect(text(upload.plan(ctx({ remote, config: { ...config, upload: 'full' } })))).not.toContain('prune-');
   });
 
   it('discard removes the failed release and logs why', () => {

@@ -16,6 +16,7 @@ import { composeScript } from '../../../src/engine/compose.js';
 import type { ManifestEntry } from '../../../src/source/manifest.js';
 import type { UploadPlan } from '../../../src/source/upload-plan.js';
 import type { ReleaseContext } from '../../../src/stages/types.js';
+import { emptyRemoteState } from '../../../src/layout/remote-state.js';
 
 const paths = deployPaths("/srv/it's app");
 const entries: SourceEntry[] = [{ path: 'a', type: 'file', mode: 0o644, size: 1, mtimeMs: 0 }];
@@ -28,6 +29,7 @@ function ctx(upload?: ReleaseContext['upload']): ReleaseContext {
     lockToken: 'tok',
     source: { root: '/src', entries },
     config: { shared_dirs: [], shared_files: [] },
+    remote: emptyRemoteState(),
     upload,
   } as unknown as ReleaseContext;
 }

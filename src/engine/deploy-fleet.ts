@@ -19,6 +19,7 @@ import { deployPaths, releaseDir } from '../layout/paths.js';
 import { eachLimited } from '../source/pool.js';
 import { openProbeMemory } from '../source/probe-memory.js';
 import { decodeManifestAhead, dropManifestAhead } from '../source/manifest.js';
+import { decodeListingAhead, dropListingAhead } from '../source/listing.js';
 import { nextReleaseName } from '../layout/release-log.js';
 import { liveRelease, parseRemoteState, type RemoteState } from '../layout/remote-state.js';
 import type { Reporter } from './reporter.js';
@@ -204,9 +205,10 @@ const memoryTarget = (h: SelectedHost): string =>
 const NEXT = { followedBy: true };
 
 /**
- * While the hosts answer the probe and the source has been read, the plan's longest decode can
+ * While the hosts answer the probe and the source has been read, the plan's longest decodes can
  * be done: the upload manifest this machine kept last for the first host, which is the live
- * release's unless another machine deployed since. A wrong guess only costs the decode.
+ * release's unless another machine deployed since, and the listing the probe sends its deltas
+ * against. A wrong guess only costs the decode.
  */
 export function decodeAhead(fleet: Fleet): void {
   for (const h of fleet.hosts) {
@@ -215,6 +217,8 @@ export function decodeAhead(fleet: Fleet): void {
     const digest = memory?.digests().manifests[0];
     const gz = digest && memory?.held().manifest(digest);
     if (gz) decodeManifestAhead(gz);
+    const reference = memory?.held().listing?.data;
+    if (reference) decodeListingAhead(reference);
     return;
   }
 }
@@ -265,6 +269,7 @@ export async function planUploads(fleet: Fleet): Promise<void> {
   const source = named[0]?.progress.ctx.source;
   if (source) forgetPlanningHashes(source);
   dropManifestAhead();
+  dropListingAhead();
 }
 
 export async function uploadAll(fleet: Fleet): Promise<void> {

@@ -77,19 +77,31 @@ export function applyDelta(reference: Listing, wire: ListingWire): Listing | und
   };
   let a = 0;
   let g = 0;
+  const dropped: Buffer[] = [];
   for (let at = 0; at < reference.length;) {
     const end = reference.indexOf(NUL, at);
     if (end < 0) return undefined;
     while (a < added.length && added[a]!.compare(reference, at, end) < 0) put(added[a++]!);
     while (g < gone.length && gone[g]!.compare(reference, at, end) < 0) g++;
-    if (g < gone.length && gone[g]!.compare(reference, at, end) === 0) g++;
-    else put(reference, at, end);
+    if (g < gone.length && gone[g]!.compare(reference, at, end) === 0) {
+      g++;
+      dropped.push(reference.subarray(at, end));
+    } else put(reference, at, end);
     at = end + 1;
   }
   while (a < added.length) put(added[a++]!);
   const listing = out.subarray(0, o);
-  return sha256Hex(listing) === wire.digest ? listing : undefined;
+  if (sha256Hex(listing) !== wire.digest) return undefined;
+  builtFrom.set(listing, { reference, dropped, added });
+  return listing;
 }
+
+/**
+ * How a listing was put together by applyDelta: the reference's records it left out, and those it
+ * added. Made anew by dropListingAhead, so that what it holds (slices of the reference) does not
+ * live on with a listing this machine keeps for the next deploy.
+ */
+let builtFrom = new WeakMap<Listing, { reference: Listing; dropped: Buffer[]; added: Buffer[] }>();
 
 /** A whole listing as sent; undefined when it does not hash to its digest (cut short, garbled). */
 export function wholeListing(wire: ListingWire): Listing | undefined {
@@ -132,43 +144,101 @@ function integer(buf: Buffer, from: number, to: number, radix: 8 | 10): number {
   return n;
 }
 
+/** Field starts of one record, reused: field f runs from at[f] to the tab before at[f + 1]. */
+const at: number[] = new Array<number>(HEAD_FIELDS + 1);
+
+/** The record in buf[pos, end) as [path, entry]; undefined when it is garbled. */
+function decodeRecord(buf: Buffer, pos: number, end: number): [string, RemoteEntry] | undefined {
+  const num = (f: number, radix: 8 | 10) => integer(buf, at[f]!, at[f + 1]! - 1, radix);
+  at[0] = pos;
+  for (let f = 1; f <= HEAD_FIELDS; f++) {
+    const tab = buf.indexOf(TAB, at[f - 1]!);
+    if (tab < 0 || tab >= end) return undefined;
+    at[f] = tab + 1;
+  }
+  const pathStart = at[HEAD_FIELDS]!;
+  // Only a symlink's record gives the path's length: in any other the path is all that is left.
+  const pathEnd = at[HEAD_FIELDS]! - 1 === at[HEAD_FIELDS - 1] ? end : pathStart + num(HEAD_FIELDS - 1, 10);
+  if (pathEnd > end || pathEnd === pathStart) return undefined;
+  const type = TYPE_OF[buf[pos]!] ?? 'other';
+  const entry: RemoteEntry = {
+    type,
+    mode: num(1, 8),
+    size: num(2, 10),
+    mtime: num(3, 10),
+    id: type === 'file' ? buf.toString('latin1', at[4]!, at[5]! - 1) : '',
+    uid: num(5, 10),
+  };
+  if (type === 'symlink') entry.link = buf.toString('utf8', pathEnd, end);
+  return [buf.toString('utf8', pathStart, pathEnd), entry];
+}
+
+/** Every record of buf into tree: how many there were, or -1 when one is garbled. */
+function decodeInto(buf: Buffer, tree: Map<string, RemoteEntry>): number {
+  let records = 0;
+  for (let pos = 0; pos < buf.length; records++) {
+    const end = buf.indexOf(NUL, pos);
+    if (end < 0) return -1;
+    const r = decodeRecord(buf, pos, end);
+    if (!r) return -1;
+    tree.set(r[0], r[1]);
+    pos = end + 1;
+  }
+  return records;
+}
+
 /**
  * The entries of a listing by path; undefined when a record is garbled. Read field by field
  * from the bytes: at 40,000 files, splitting the text into strings was most of a deploy's
  * planning memory.
  */
-export function decodeListing(buf: Listing | undefined): Map<string, RemoteEntry> | undefined {
+export function decodeListing(buf: Listing | undefined): ReadonlyMap<string, RemoteEntry> | undefined {
   if (!buf) return undefined;
+  return fromAhead(buf) ?? decodeNow(buf);
+}
+
+function decodeNow(buf: Listing): Map<string, RemoteEntry> | undefined {
   const tree = new Map<string, RemoteEntry>();
-  const at: number[] = new Array<number>(HEAD_FIELDS + 1);
-  // Field f runs from at[f] to the tab before at[f + 1].
-  const num = (f: number, radix: 8 | 10) => integer(buf, at[f]!, at[f + 1]! - 1, radix);
-  let pos = 0;
-  while (pos < buf.length) {
-    const end = buf.indexOf(NUL, pos);
-    if (end < 0) return undefined;
-    at[0] = pos;
-    for (let f = 1; f <= HEAD_FIELDS; f++) {
-      const tab = buf.indexOf(TAB, at[f - 1]!);
-      if (tab < 0 || tab >= end) return undefined;
-      at[f] = tab + 1;
-    }
-    const pathStart = at[HEAD_FIELDS]!;
-    // Only a symlink's record gives the path's length: in any other the path is all that is left.
-    const pathEnd = at[HEAD_FIELDS]! - 1 === at[HEAD_FIELDS - 1] ? end : pathStart + num(HEAD_FIELDS - 1, 10);
-    if (pathEnd > end || pathEnd === pathStart) return undefined;
-    const type = TYPE_OF[buf[pos]!] ?? 'other';
-    const entry: RemoteEntry = {
-      type,
-      mode: num(1, 8),
-      size: num(2, 10),
-      mtime: num(3, 10),
-      id: type === 'file' ? buf.toString('latin1', at[4]!, at[5]! - 1) : '',
-      uid: num(5, 10),
-    };
-    if (type === 'symlink') entry.link = buf.toString('utf8', pathEnd, end);
-    tree.set(buf.toString('utf8', pathStart, pathEnd), entry);
-    pos = end + 1;
+  return decodeInto(buf, tree) < 0 ? undefined : tree;
+}
+
+/**
+ * The listing this machine holds as the probe's reference, decoded while the hosts still answer
+ * the probe (engine/deploy-fleet.ts). Both listings the probe sends as a delta against it (the
+ * live release's and the spare's) are then the decoded reference with the delta's few records
+ * taken out and put in, instead of a decode of every record. One slot, kept until the plans are
+ * made (dropListingAhead).
+ */
+let ahead: { reference: Listing; tree: ReadonlyMap<string, RemoteEntry> } | undefined;
+
+export function decodeListingAhead(reference: Listing): void {
+  const tree = new Map<string, RemoteEntry>();
+  // One record per path, as find lists a directory: what fromAhead's exchanges rely on.
+  ahead = decodeInto(reference, tree) === tree.size ? { reference, tree } : undefined;
+}
+
+export function dropListingAhead(): void {
+  ahead = undefined;
+  builtFrom = new WeakMap();
+}
+
+/**
+ * What decodeListing would make of a listing applyDelta put together from the reference decoded
+ * ahead, or undefined to decode it whole. A record added for a path the reference still has would
+ * leave two records for one path, which a decode settles by their order: left to the decode.
+ */
+function fromAhead(buf: Listing): Map<string, RemoteEntry> | undefined {
+  const built = builtFrom.get(buf);
+  if (!ahead || !built || built.reference !== ahead.reference) return undefined;
+  const tree = new Map(ahead.tree);
+  for (const r of built.dropped) {
+    const old = decodeRecord(r, 0, r.length);
+    if (!old || !tree.delete(old[0])) return undefined;
+  }
+  for (const r of built.added) {
+    const now = decodeRecord(r, 0, r.length);
+    if (!now || tree.has(now[0])) return undefined;
+    tree.set(now[0], now[1]);
   }
   return tree;
 }

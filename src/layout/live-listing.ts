@@ -104,13 +104,14 @@ export function probePreviousRelease(
   paths: DeployPaths,
   withSpare: boolean,
   held?: HeldDigests,
+  spareCheck?: ShellText,
 ): ShellText[] {
   const known = held ?? { manifests: [], keep: false };
   const dir = sh`${paths.releases}/"$__prev"`;
   const spare = spareTree(paths);
   const manifest = sh`${manifestDir(paths)}/"$__prev".json.gz`;
   // The spare is listed alongside the live release, in the background: two finds, two cores. A
-  // deploy keeps its files too, for the upload to tell what was written into it since it was pruned.
+  // deploy keeps its files too, for its check that nothing was written into it since it was pruned.
   const spareFilesArgs = known.keep ? sh` '' ${spareFiles(paths)}` : sh``;
   const listSpare = withSpare
     ? sh`${
@@ -130,6 +131,12 @@ export function probePreviousRelease(
     ? sh`
   __ss_ff=''; if mkdir -p ${paths.meta} 2>/dev/null; then __ss_ff=${liveFiles(paths)}; fi`
     : sh``;
+  // A deploy offers the spare to its plan only when it passes the caller's check (that nothing was
+  // written into it since it was pruned).
+  const offerSpare =
+    known.keep && spareCheck
+      ? sh`if [ -s "$__ss_so" ] && ${spareCheck}; then cat "$__ss_so" || :; fi`
+      : sh`cat "$__ss_so" || :`;
   const keptFiles = known.keep ? sh` "$__ss_ff" && __ss_files=$__ss_ff __ss_files_of=${dir}` : sh``;
   return [
     helpers(paths, known),
@@ -144,7 +151,7 @@ if [ -n "$__prev" ] && [ -d ${dir} ] && [ ! -L ${dir} ]; then
   fi
   __ss_sp='' __ss_so=''${listSpare}${files}
   { __ss_send prev-tree ${dir} ${known.keep ? 'keep' : ''}${keptFiles}; } || :
-  if [ -n "$__ss_sp" ]; then wait "$__ss_sp" || :; cat "$__ss_so" || :; fi
+  if [ -n "$__ss_sp" ]; then wait "$__ss_sp" || :; ${offerSpare}; fi
   [ -z "$__ss_so" ] || rm -f "$__ss_so"
 fi; true`,
   ];

@@ -13,9 +13,11 @@ import { planAbsent, planMovePathToTrash } from './trash.js';
 export const spareTree = (paths: DeployPaths): string => path.posix.join(paths.meta, 'spare');
 
 /**
- * The spare's files as they were when it was pruned (its release's manifest, what the rescue
- * check left), and that release's name: a process still running from the release may write into
- * the spare afterwards, and the deploy that renames the spare into place rescues what it wrote.
+ * The spare's files as its release's manifest recorded them, and that release's name with the
+ * spare directory's inode: a process still running from the release may write into the spare
+ * after it was pruned. The probe offers the spare only when its files are still these, and the
+ * cleanup that replaces or gives up the spare moves what was written out first
+ * (persistence/rescue.ts).
  */
 export const spareManifest = (paths: DeployPaths): string => path.posix.join(paths.meta, 'spare.list');
 export const spareOrigin = (paths: DeployPaths): string => path.posix.join(paths.meta, 'spare.name');

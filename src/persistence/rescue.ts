@@ -42,7 +42,23 @@ export function defineRemoveRelease(paths: DeployPaths, ephemeral: readonly stri
   return lines(
     defineChanges(ephemeral),
     defineManifestOf(paths),
+    defineSpareRescue(paths),
     sh`__ss_kept() { printf '%s%s\\t%s\\n' ${KEPT_MARKER} "$1" "$(tail -n 3 "$2" 2>/dev/null | tr '\\n\\r\\t' '   ')"; }
+# Before the spare is replaced or given up, what was written into it since it was pruned moves
+# out. Non-zero, and said (naming RELEASE, the release pruned meanwhile, if any), when it cannot.
+__ss_clear_spare() {
+  if [ ! -d ${spare} ] || [ -L ${spare} ] || __ss_spare_rescue 2> "$__ss_err"; then return 0; fi
+  printf '%s%s\\t%s\\t%s\\n' ${SPARE_KEPT_MARKER} "$__ss_spr" "$1" "$(tail -n 3 "$__ss_err" | tr '\\n\\r\\t' '   ')"
+  return 1
+}
+# A spare this deploy's upload mode does not use is given up (to the trash), once cleared.
+__ss_retire_spare() {
+  __ss_err=${paths.meta}/retire-spare.err
+  if __ss_clear_spare '' && { [ -e ${spare} ] || [ -L ${spare} ]; }; then
+    rm -f ${spareManifest(paths)} ${spareOrigin(paths)} ${spareFiles(paths)} && mkdir -p ${trash} && mv -T -- ${spare} ${trash}/spare.$$ || :
+  fi
+  rm -f "$__ss_err"
+}
 __ss_rescue() {
   __ss_dir=${paths.releases}/"$1"
   __ss_m=$(__ss_manifest_of "$1")
@@ -64,11 +80,15 @@ __ss_remove_release() {
   __ss_err=${paths.meta}/remove-"$1".err
   if [ ! -d ${paths.releases}/"$1" ] || [ -L ${paths.releases}/"$1" ]; then return 0; fi
   mkdir -p ${paths.meta} || { printf '%s%s\t%s\n' ${KEPT_MARKER} "$1" 'cannot create .deploy/'; return 0; }
+  __ss_to=$2
+  # A spare this deploy did not reuse (its probe did not offer it) is replaced; one that cannot be
+  # cleared stays whole, and this release goes to the trash instead.
+  if [ "$__ss_to" = spare ] && ! __ss_clear_spare "$1"; then __ss_to=trash; fi
   __ss_rescued=0
-  __ss_rescue "$1" "$2" 2> "$__ss_err" || __ss_rescued=$?
+  __ss_rescue "$1" "$__ss_to" 2> "$__ss_err" || __ss_rescued=$?
   rm -f ${listedAhead(paths, sh`"$1"`)}
   if [ "$__ss_rescued" != 0 ]; then __ss_kept "$1" "$__ss_err"; return 0; fi
-  if [ "$2" = spare ]; then
+  if [ "$__ss_to" = spare ]; then
     rm -f ${spareManifest(paths)} ${spareOrigin(paths)}
     { { [ ! -e ${spare} ] && [ ! -L ${spare} ]; } || { mkdir -p ${trash} && mv -T -- ${spare} ${trash}/spare.$$; }; } 2> "$__ss_err" &&
       mv -T -- ${paths.releases}/"$1" ${spare} 2>> "$__ss_err" || { __ss_kept "$1" "$__ss_err"; return 0; }
@@ -85,48 +105,77 @@ __ss_remove_release() {
   );
 }
 
-/** Files moved out of the spare before it became the new release: `<release> <count>`. */
+/** Files moved out of the spare, written into it after it was pruned: `<release> <count>`. */
 const SPARE_MARKER = '@@shipshape-rescued-spare ';
+/** An older spare kept whole at cleanup: `<its release> TAB <the release pruned meanwhile> TAB <why>`. */
+const SPARE_KEPT_MARKER = '@@shipshape-spare-kept ';
 
 /**
- * Before the spare is renamed into the new release (whose plan removes whatever the source does
- * not have): what was written into it since it was pruned, by a process still running from that
- * release, goes to shared/.rescued/<release>/ as the rescue at pruning does. The probe's walk of the
- * spare (spareFiles) is compared first: the same bytes as the list kept at pruning mean nothing
- * was written. What cannot be moved stops the deploy here, before the spare is touched: its data
- * is never deleted. A spare kept before this check existed has no list and is not checked, nor is
- * one whose list was kept for another directory (its inode, in spareOrigin, tells).
+ * Defines `__ss_spare_rescue`: moves what was written into the spare since it was pruned (by a
+ * process still running from that release) to shared/.rescued/<release>/, as the rescue at pruning
+ * does, comparing the spare with the list kept at pruning (its release's manifest). A spare kept
+ * by an older shipshape has no list and is not checked, nor is one whose list was kept for another
+ * directory (its inode, in spareOrigin, tells). Returns non-zero, the reason on stderr, when the
+ * spare cannot be read whole or a move fails: the spare must then stay as it is. Sets `__ss_spr`
+ * to the spare's release.
  */
-export function planRescueFromSpare(paths: DeployPaths, ephemeral: readonly string[]): ShellText {
+function defineSpareRescue(paths: DeployPaths): ShellText {
   const spare = spareTree(paths);
   const list = spareManifest(paths);
   const out = path.posix.join(paths.meta, 'spare.rescue');
-  const stuck =
-    'files written into the spare (a pruned release) after it was pruned could not be moved to shared/.rescued/; nothing was deployed. Move them out of it by hand (or fix their permissions), then deploy again:';
-  return lines(
-    defineChanges(ephemeral),
-    sh`__ss_so= __ss_si=
-if [ -f ${spareOrigin(paths)} ]; then { read -r __ss_so; read -r __ss_si; } < ${spareOrigin(paths)} || :; fi
-# The list is this spare's only while the spare is the directory it was kept with: one that an
-# older shipshape pruned or took since (it knows no list) says nothing of the spare here now.
-if [ -f ${list} ] && { [ -z "$__ss_si" ] || [ "$(stat -c %i -- ${spare})" != "$__ss_si" ]; }; then
-  rm -f ${list} ${spareOrigin(paths)}
-fi
-if [ -f ${list} ] && ! { [ -f ${spareFiles(paths)} ] && cmp -s ${spareFiles(paths)} ${list}; }; then
-  case "$__ss_so" in ''|*/*|.|..) __ss_so=spare ;; esac
-  __ss_changes ${spare} ${list} mtime ${out}
-  sed -z -n 's/^\\(added\\|changed\\)\\t//p' ${out} > ${`${out}.paths`}
-  __ss_n=$(tr -cd '\\000' < ${`${out}.paths`} | wc -c)
-  if [ "$__ss_n" != 0 ]; then
-    (cd ${spare} && xargs -0 -r sh -c ${MOVE_EACH} ${path.posix.join(paths.shared, '.rescued')}/"$__ss_so") < ${`${out}.paths`} 2> ${`${out}.err`} || {
-      printf '%s %s\\n' ${stuck} "$(tail -n 3 ${`${out}.err`} | tr '\\n' ' ')" >&2
-      exit 1
-    }
-    printf '%s%s %s\\n' ${SPARE_MARKER} "$__ss_so" "$__ss_n"
+  return sh`__ss_spare_rescue() {
+  __ss_spr= __ss_si=
+  if [ -f ${spareOrigin(paths)} ]; then { read -r __ss_spr; read -r __ss_si; } < ${spareOrigin(paths)} || :; fi
+  case "$__ss_spr" in ''|*/*|.|..) __ss_spr=spare ;; esac
+  # The list is this spare's only while the spare is the directory it was kept with: one that an
+  # older shipshape pruned or took since (it knows no list) says nothing of the spare here now.
+  if [ -f ${list} ] && { [ -z "$__ss_si" ] || [ "$(stat -c %i -- ${spare})" != "$__ss_si" ]; }; then
+    rm -f ${list} ${spareOrigin(paths)} || return 1
   fi
-  rm -f ${out} ${`${out}.paths`} ${`${out}.err`}
-fi`,
-  );
+  [ -f ${list} ] || return 0
+  __ss_changes ${spare} ${list} mtime ${out} || return 1
+  sed -z -n 's/^\\(added\\|changed\\)\\t//p' ${out} > ${`${out}.paths`} || return 1
+  __ss_n=$(tr -cd '\\000' < ${`${out}.paths`} | wc -c) || return 1
+  if [ "$__ss_n" != 0 ]; then
+    (cd ${spare} && xargs -0 -r sh -c ${MOVE_EACH} ${path.posix.join(paths.shared, '.rescued')}/"$__ss_spr") < ${`${out}.paths`} || return 1
+    printf '%s%s %s\\n' ${SPARE_MARKER} "$__ss_spr" "$__ss_n"
+  fi
+  rm -f ${out} ${`${out}.paths`}
+}`;
+}
+
+/**
+ * The same files, but those under the ephemeral paths (caches the app may rewrite, never rescued):
+ * the probe's walk of the spare (ARGV[1]) against the list kept at pruning (ARGV[2]), both in the
+ * manifest's records, in the same order (one find of one directory each).
+ */
+const SAME_BUT_EPHEMERAL = `BEGIN { RS = "\\0"; n = split(ENVIRON["__ss_eph"], e, "\\n") }
+function kept(r,   i, p) {
+  p = r; sub(/^[^\\t]*\\t[^\\t]*\\t[^\\t]*\\t/, "", p)
+  for (i = 1; i <= n; i++) if (p == e[i] || index(p, e[i] "/") == 1) return 0
+  return 1
+}
+FILENAME == ARGV[1] { if (kept($0)) a[++k] = $0; next }
+kept($0) && $0 != a[++j] { bad = 1; exit }
+END { exit bad || j != k }`;
+
+/**
+ * The probe's condition for offering the spare to a deploy's plan, which removes whatever the
+ * source does not have: nothing was written into it since it was pruned (but into its ephemeral
+ * paths). That is, the probe's walk of it (spareFiles) is the list kept at pruning; or it has no
+ * list bound to it (kept by an older shipshape, or never live), which nothing can check. A spare
+ * not offered is replaced by this deploy's cleanup, which moves what was written into it out first
+ * (defineRemoveRelease).
+ */
+export function spareUntouched(paths: DeployPaths, ephemeral: readonly string[]): ShellText {
+  const list = spareManifest(paths);
+  // The inode is spareOrigin's second line: a missing or stale one binds no list to this spare.
+  const bound = sh`[ "$(stat -c %i -- ${spareTree(paths)})" = "$(sed -n 2p ${spareOrigin(paths)} 2>/dev/null)" ]`;
+  const same =
+    ephemeral.length === 0
+      ? sh`cmp -s ${spareFiles(paths)} ${list}`
+      : sh`__ss_eph=${ephemeral.join('\n')} awk ${SAME_BUT_EPHEMERAL} ${spareFiles(paths)} ${list}`;
+  return sh`{ [ ! -f ${list} ] || ! ${bound} || ${same}; }`;
 }
 
 export function spareRescueNotes(stdout: string, sharedRoot: string): Note[] {
@@ -134,8 +183,22 @@ export function spareRescueNotes(stdout: string, sharedRoot: string): Note[] {
     .map((l) => l.split(' '))
     .map(([release, n]) => ({
       level: 'warn' as const,
-      message: `release ${release}: ${n} file(s) were written into it after it was pruned (by a process still running from it); moved to ${sharedRoot}/.rescued/${release}/ before its directories were reused for the new release`,
+      message: `release ${release}: ${n} file(s) were written into it late, after its check at pruning (by a process still running from it); moved to ${sharedRoot}/.rescued/${release}/ before the spare it became was replaced`,
     }));
+}
+
+/** The cleanup's word on a spare it could not replace or give up (defineRemoveRelease). */
+export function spareKeptNotes(stdout: string): Note[] {
+  return markerLines(stdout, SPARE_KEPT_MARKER).map((l) => {
+    const [release = '', pruned = '', why = ''] = l.split('\t');
+    const instead = pruned
+      ? `Release ${pruned} does not take its place (it is removed instead).`
+      : 'It stays, although this upload mode keeps no spare.';
+    return {
+      level: 'warn' as const,
+      message: `the spare (release ${release}, pruned earlier) was kept: what was written into it after it was pruned could not be read or moved to shared/.rescued/${why.trim() ? ` (${why.trim()})` : ''}. ${instead} Fix the permissions or move the files out of .deploy/spare by hand; every deploy that prunes a release tries again.`,
+    };
+  });
 }
 
 /** The files of the release this deploy will make the spare, listed ahead (planListAhead): `prune-<release>.list`. */
@@ -146,22 +209,34 @@ const listedAhead = (paths: DeployPaths, release: ShellText): ShellText =>
  * Lists, in the background while the upload and the switch go on, the files of the release this
  * deploy's cleanup will make the spare, as its manifest records them: the same bytes as the
  * manifest spare the cleanup its own walk of the release. That is safe for the spare alone. What
- * the app writes into it after this list was made stays in it, and the deploy that reuses or
- * replaces the spare compares it with the same manifest first (planRescueFromSpare). A release
+ * the app writes into it after this list was made stays in it, where it is told apart by the same
+ * manifest: the next probe does not offer a spare written into (spareUntouched), and the cleanup
+ * that replaces it moves what was written out first (defineSpareRescue). A release
  * on its way to the trash is always walked at cleanup, right before it goes. The list is written
  * aside and renamed: a listing the cleanup does not find whole is simply not used.
  */
 export function planListAhead(paths: DeployPaths, release: string): ShellText {
   const dir = path.posix.join(paths.releases, release);
   const out = listedAhead(paths, sh`${release}`);
-  const tmp = sh`${out}.tmp`;
+  // Its own name: a job still running from an earlier deploy must not rename this one's half.
+  const tmp = sh`${out}.$$`;
   // Its own stdin and stdout: the script's are the upload's archive and the SSH channel, which
   // would stay open until the listing is done.
-  return sh`rm -f ${out} ${tmp}
+  return sh`rm -f ${out}
 if [ -d ${dir} ] && [ ! -L ${dir} ]; then
   { (cd ${dir} && find . ${MANIFEST_FILES} -printf ${RECORD}) > ${tmp} && mv -f -- ${tmp} ${out}; } < /dev/null > /dev/null 2>&1 &
 fi`;
 }
+
+/** After defineRemoveRelease, with an upload mode that keeps no spare: one left from before is given up. */
+export const planRetireSpare: ShellText = sh`__ss_retire_spare`;
+
+/**
+ * After the removals: listings made ahead that no cleanup used (a release gone already, or one
+ * that never went live, whose listing finished after its cleanup) and halves of killed ones.
+ */
+export const planDropListsAhead = (paths: DeployPaths): ShellText =>
+  sh`rm -f ${paths.meta}/prune-*.list ${paths.meta}/prune-*.list.*`;
 
 /** One release to prune, after defineRemoveRelease. */
 export const planRemoveRelease = (release: string, to: 'trash' | 'spare'): ShellText =>

@@ -1,6 +1,15 @@
 import { planEmptyTrash } from '../layout/trash.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
-import { defineRemoveRelease, planRemoveRelease, rescueNotes } from '../persistence/rescue.js';
+import {
+  defineRemoveRelease,
+  planDropListsAhead,
+  planRemoveRelease,
+  planRetireSpare,
+  rescueNotes,
+  spareKeptNotes,
+  spareRescueNotes,
+} from '../persistence/rescue.js';
+import { uploadSettings, usesSpare } from '../source/upload-plan.js';
 import { plannedRemovals, plannedSpare } from './pruning.js';
 import type { ReleaseContext, Stage } from './types.js';
 
@@ -14,11 +23,18 @@ export const cleanup: Stage = {
     const removals = plannedRemovals(ctx);
     const spare = plannedSpare(ctx, removals);
     const { ephemeral } = persistenceOf(ctx);
+    if (removals.length === 0) return [planEmptyTrash(ctx.paths)];
     return [
-      ...(removals.length ? [defineRemoveRelease(ctx.paths, ephemeral)] : []),
+      defineRemoveRelease(ctx.paths, ephemeral),
+      ...(usesSpare(uploadSettings(ctx).mode) ? [] : [planRetireSpare]),
       ...removals.map((name) => planRemoveRelease(name, name === spare ? 'spare' : 'trash')),
+      planDropListsAhead(ctx.paths),
       planEmptyTrash(ctx.paths),
     ];
   },
-  notes: (o, ctx) => rescueNotes(o.stdout, ctx.paths.shared),
+  notes: (o, ctx) => [
+    ...spareRescueNotes(o.stdout, ctx.paths.shared),
+    ...spareKeptNotes(o.stdout),
+    ...rescueNotes(o.stdout, ctx.paths.shared),
+  ],
 };

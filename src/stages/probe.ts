@@ -5,6 +5,7 @@ import { PENDING_LIST } from '../layout/release-files.js';
 import { PLACED_MANIFEST } from './shared.js';
 import { probePreviousRelease, type HeldDigests } from '../layout/live-listing.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
+import { spareUntouched } from '../persistence/rescue.js';
 import { readCurrentRelease } from '../layout/current-link.js';
 import { RELEASE_GLOB } from '../layout/release-log.js';
 import { uploadSettings, usesSpare } from '../source/upload-plan.js';
@@ -75,6 +76,17 @@ if [ -n "$__cur" ] && [ -f ${pending} ]; then cut -f2- ${pending} | sed 's/^/pub
 const held = ({ memory }: HostContext): HeldDigests | undefined =>
   memory && { ...memory.digests(), keep: true };
 
+/** The live release's listing and manifest; with the spare, a deploy offers it only untouched. */
+function previousRelease(ctx: HostContext, withSpare: boolean): ShellText[] {
+  const known = held(ctx);
+  return probePreviousRelease(
+    ctx.paths,
+    withSpare,
+    known,
+    known && spareUntouched(ctx.paths, persistenceOf(ctx).ephemeral),
+  );
+}
+
 /**
  * Reads the host's state; a dry run uses it alone. The one thing it writes, in a deploy, is the
  * listing it sends, kept under .deploy/listings/ so the next probe can send only what changed.
@@ -91,7 +103,7 @@ export const probe: Stage<HostContext> = {
       ...(mode === 'full' ? [] : readPublicUnsettled(ctx)),
       // Incremental upload needs the previous release's manifest and listing; reading them here costs no
       // extra exec, and what this machine already holds is named by digest and not sent again.
-      ...(mode === 'full' ? [] : probePreviousRelease(ctx.paths, usesSpare(mode), held(ctx))),
+      ...(mode === 'full' ? [] : previousRelease(ctx, usesSpare(mode))),
       sh`printf '%s\n' ${PROBE_END}`,
     ];
   },

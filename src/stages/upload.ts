@@ -16,8 +16,7 @@ import { fetchInput, fetchSteps, interpretFetch } from './upload-fetch.js';
 import { releaseDir } from '../layout/paths.js';
 import { contentOf } from '../source/source-info.js';
 import { planTakeSpare } from '../layout/spare.js';
-import { persistenceOf } from '../persistence/app-persistence.js';
-import { planListAhead, planRescueFromSpare, spareRescueNotes } from '../persistence/rescue.js';
+import { planListAhead } from '../persistence/rescue.js';
 import { plannedSpare } from './pruning.js';
 import type { ReleaseContext, Stage } from './types.js';
 
@@ -29,11 +28,8 @@ const planOf = (ctx: ReleaseContext): UploadPlan => ctx.upload ?? fullPlan(ctx.s
  * copies, or the spare renamed into place (its directories already exist).
  */
 function seed(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
-  if (plan.seed === 'recycle')
-    return [
-      planRescueFromSpare(ctx.paths, persistenceOf(ctx).ephemeral),
-      planTakeSpare(ctx.paths, ctx.releasePath),
-    ];
+  // The probe offered the spare only if nothing was written into it since it was pruned.
+  if (plan.seed === 'recycle') return [planTakeSpare(ctx.paths, ctx.releasePath)];
   if (plan.seed === 'empty' || !plan.base) return [];
   const from = `${releaseDir(ctx.paths, plan.base)}/.`;
   // cp goes on past a file it may not link or read (one the app owns, under fs.protected_hardlinks)
@@ -147,7 +143,6 @@ done`,
           cache: ctx.upload?.cache,
         }),
   interpret: (outcome, ctx) => (ctx.upload?.fetch ? interpretFetch(outcome, ctx) : undefined),
-  notes: (o, ctx) => spareRescueNotes(o.stdout, ctx.paths.shared),
 };
 
 // --no-same-owner: files belong to the deploying user, not to uid 0 from the archive.

@@ -195,12 +195,66 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
       await until(() => fs.existsSync(done!));
       writeTree(p.source, { 'index.php': 'v2\n' });
       const r = await p.ok();
-      expect(r.output).toMatch(/in the directories of a pruned release/);
-      expect(r.output).toContain(`release ${first}: 1 file(s) were written into it after it was pruned`);
+      // Not reused as it is: built from the live release, and the cleanup that replaces the spare moves the file out first.
+      expect(r.output).not.toMatch(/in the directories of a pruned release/);
+      expect(r.output).toContain(
+        `release ${first}: 1 file(s) were written into it late, after its check at pruning`,
+      );
       const rescued = path.join(p.deployPath, 'shared/.rescued', first, 'exports/late.csv');
       expect(fs.readFileSync(rescued, 'utf8')).toBe('late body\n');
       expect(fs.statSync(rescued).uid).toBe(uidOf(APP_USER));
       expect(fs.existsSync(p.current('exports/late.csv'))).toBe(false);
+      writeTree(p.source, { 'index.php': 'v3\n' });
+      expect((await p.ok()).output).toMatch(/in the directories of a pruned release/);
+    } finally {
+      worker.kill();
+      fs.rmSync(flags, { recursive: true, force: true });
+    }
+  });
+
+  it('a spare holding what the deploy user may not move is kept and reported at every deploy, never deleted; once opened up, it is rescued', async () => {
+    const p = exportsApp();
+    await p.ok();
+    const first = p.live();
+    const flags = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-worker-'));
+    fs.chmodSync(flags, 0o777);
+    const [ready, go, wrote, open, opened] = ['ready', 'go', 'wrote', 'open', 'opened'].map((f) =>
+      path.join(flags, f),
+    );
+    // A worker from the first release, never restarted, writes into it after it became the spare,
+    // in a directory only the app user may read or change; later someone opens that directory up.
+    const worker = startAs(
+      APP_USER,
+      'cd "$1" && touch "$2" && while [ ! -e "$3" ]; do sleep 0.1; done && mkdir -m 700 private && printf "hidden\\n" > private/data.bin && touch "$4" && while [ ! -e "$5" ]; do sleep 0.1; done && chmod 777 private && touch "$6"',
+      [fs.realpathSync(p.current('exports')), ready!, go!, wrote!, open!, opened!],
+    );
+    try {
+      await until(() => fs.existsSync(ready!));
+      writeTree(p.source, { 'index.php': 'v1\n' });
+      await p.ok();
+      fs.writeFileSync(go!, '');
+      await until(() => fs.existsSync(wrote!));
+      const spared = path.join(p.deployPath, '.deploy/spare/exports/private/data.bin');
+      for (let i = 2; i <= 3; i++) {
+        writeTree(p.source, { 'index.php': `v${i}\n` });
+        const r = await p.ok();
+        // Not offered to the plan: the release is built from the live one, and the spare stays whole.
+        expect(r.output).not.toMatch(/in the directories of a pruned release/);
+        expect(r.output).toContain(`the spare (release ${first}, pruned earlier) was kept`);
+        expect(fs.readFileSync(spared, 'utf8')).toBe('hidden\n');
+      }
+      fs.writeFileSync(open!, '');
+      await until(() => fs.existsSync(opened!));
+      writeTree(p.source, { 'index.php': 'v4\n' });
+      const r = await p.ok();
+      expect(r.output).toContain(
+        `release ${first}: 1 file(s) were written into it late, after its check at pruning`,
+      );
+      const rescued = path.join(p.deployPath, 'shared/.rescued', first, 'exports/private/data.bin');
+      expect(fs.readFileSync(rescued, 'utf8')).toBe('hidden\n');
+      expect(fs.statSync(rescued).uid).toBe(uidOf(APP_USER));
+      writeTree(p.source, { 'index.php': 'v5\n' });
+      expect((await p.ok()).output).toMatch(/in the directories of a pruned release/);
     } finally {
       worker.kill();
       fs.rmSync(flags, { recursive: true, force: true });

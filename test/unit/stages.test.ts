@@ -129,6 +129,10 @@ describe('stage plans', () => {
     expect(full).toContain(`mv -T -- ${q('releases')}/"$1" ${q('.deploy/trash')}/"$1".$$`);
     expect(full).not.toContain('20260101-000001 spare');
     expect(text(upload.plan(ctx({ remote, config: { ...config, upload: 'full' } })))).not.toContain('prune-');
+    // A spare left from before, which this mode does not use, is given up (once cleared).
+    const steps = (c: ReleaseContext) => cleanup.plan(c).map((cmd) => cmd.text);
+    expect(steps(ctx({ remote, config: { ...config, upload: 'full' } }))).toContain('__ss_retire_spare');
+    expect(steps(ctx({ remote }))).not.toContain('__ss_retire_spare');
   });
 
   it('discard removes the failed release and logs why', () => {

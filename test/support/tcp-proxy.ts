@@ -59,7 +59,15 @@ export async function startTcpProxy(
   const server = net.createServer((client) => {
     total++;
     peak = Math.max(peak, ++open);
-    client.once('close', () => open--);
+    // Closed once the client has sent its FIN: its own close waits for ours, which follows that
+    // FIN at once, so the next connection it opens is never counted alongside this one. Counted
+    // at 'close' alone, an accept could come first (a third of two under --parallel 2).
+    let counted = true;
+    const closed = () => {
+      if (counted) open--;
+      counted = false;
+    };
+    client.once('end', closed).once('close', closed);
     const upstream = net.connect(targetPort, targetHost);
     client.setNoDelay(true);
     upstream.setNoDelay(true);

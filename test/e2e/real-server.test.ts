@@ -173,26 +173,16 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     const p = exportsApp();
     await p.ok();
     const first = p.live();
-    // A queue worker started in the first release and never restarted: its directory stays its
-    // working directory wherever the release moves (.deploy/ itself is closed to the app user).
-    const flags = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-worker-'));
-    fs.chmodSync(flags, 0o777);
-    const [ready, go, done] = ['ready', 'go', 'done'].map((f) => path.join(flags, f));
-    const worker = startAs(
-      APP_USER,
-      'cd "$1" && touch "$2" && while [ ! -e "$3" ]; do sleep 0.1; done && printf "late body\\n" > late.csv && chmod 600 late.csv && touch "$4"',
-      [fs.realpathSync(p.current('exports')), ready!, go!, done!],
-    );
+    // A queue worker started in the first release and never restarted.
+    const w = await worker(p.current('exports'), ['printf "late body\\n" > late.csv && chmod 600 late.csv']);
     try {
-      await until(() => fs.existsSync(ready!));
       writeTree(p.source, { 'index.php': 'v1\n' });
       await p.ok();
       expect(
         fs.existsSync(path.join(p.deployPath, '.deploy/spare/index.php')),
         'the first release is the spare',
       ).toBe(true);
-      fs.writeFileSync(go!, '');
-      await until(() => fs.existsSync(done!));
+      await w.step(0);
       writeTree(p.source, { 'index.php': 'v2\n' });
       const r = await p.ok();
       // Not reused as it is: built from the live release, and the cleanup that replaces the spare moves the file out first.
@@ -207,8 +197,7 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
       writeTree(p.source, { 'index.php': 'v3\n' });
       expect((await p.ok()).output).toMatch(/in the directories of a pruned release/);
     } finally {
-      worker.kill();
-      fs.rmSync(flags, { recursive: true, force: true });
+      w.stop();
     }
   });
 
@@ -216,24 +205,16 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     const p = exportsApp();
     await p.ok();
     const first = p.live();
-    const flags = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-worker-'));
-    fs.chmodSync(flags, 0o777);
-    const [ready, go, wrote, open, opened] = ['ready', 'go', 'wrote', 'open', 'opened'].map((f) =>
-      path.join(flags, f),
-    );
     // A worker from the first release, never restarted, writes into it after it became the spare,
     // in a directory only the app user may read or change; later someone opens that directory up.
-    const worker = startAs(
-      APP_USER,
-      'cd "$1" && touch "$2" && while [ ! -e "$3" ]; do sleep 0.1; done && mkdir -m 700 private && printf "hidden\\n" > private/data.bin && touch "$4" && while [ ! -e "$5" ]; do sleep 0.1; done && chmod 777 private && touch "$6"',
-      [fs.realpathSync(p.current('exports')), ready!, go!, wrote!, open!, opened!],
-    );
+    const w = await worker(p.current('exports'), [
+      'mkdir -m 700 private && printf "hidden\\n" > private/data.bin',
+      'chmod 777 private',
+    ]);
     try {
-      await until(() => fs.existsSync(ready!));
       writeTree(p.source, { 'index.php': 'v1\n' });
       await p.ok();
-      fs.writeFileSync(go!, '');
-      await until(() => fs.existsSync(wrote!));
+      await w.step(0);
       const spared = path.join(p.deployPath, '.deploy/spare/exports/private/data.bin');
       for (let i = 2; i <= 3; i++) {
         writeTree(p.source, { 'index.php': `v${i}\n` });
@@ -243,8 +224,7 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
         expect(r.output).toContain(`the spare (release ${first}, pruned earlier) was kept`);
         expect(fs.readFileSync(spared, 'utf8')).toBe('hidden\n');
       }
-      fs.writeFileSync(open!, '');
-      await until(() => fs.existsSync(opened!));
+      await w.step(1);
       writeTree(p.source, { 'index.php': 'v4\n' });
       const r = await p.ok();
       expect(r.output).toContain(
@@ -256,8 +236,7 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
       writeTree(p.source, { 'index.php': 'v5\n' });
       expect((await p.ok()).output).toMatch(/in the directories of a pruned release/);
     } finally {
-      worker.kill();
-      fs.rmSync(flags, { recursive: true, force: true });
+      w.stop();
     }
   });
 
@@ -387,11 +366,40 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
   });
 });
 
-/** Every regular file's content under root, outside the trash (bytes there are being deleted). */
 /** Resolves once `ready()` holds, looking every 50 ms: a process of the app reaching its step. */
 async function until(ready: () => boolean): Promise<void> {
   while (!ready()) await new Promise((r) => setTimeout(r, 50));
 }
+
+/**
+ * A process of the app started in `dir` and never restarted: its working directory stays that
+ * directory wherever its release moves (.deploy/ itself is closed to the app user). It runs each of
+ * `steps` as the app user when the test says so: `step(i)` resolves once step i has run.
+ */
+async function worker(dir: string, steps: string[]) {
+  const flags = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-worker-'));
+  fs.chmodSync(flags, 0o777);
+  const flag = (name: string) => path.join(flags, name);
+  const script = [
+    'cd "$1"',
+    'touch "$2/ready"',
+    ...steps.flatMap((s, i) => [`while [ ! -e "$2/go${i}" ]; do sleep 0.1; done`, s, `touch "$2/done${i}"`]),
+  ].join(' && ');
+  const proc = startAs(APP_USER, script, [fs.realpathSync(dir), flags]);
+  await until(() => fs.existsSync(flag('ready')));
+  return {
+    step: async (i: number) => {
+      fs.writeFileSync(flag(`go${i}`), '');
+      await until(() => fs.existsSync(flag(`done${i}`)));
+    },
+    stop: () => {
+      proc.kill();
+      fs.rmSync(flags, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every regular file's content under root, outside the trash (bytes there are being deleted). */
 
 function contentsUnder(root: string): Set<string> {
   const out = new Set<string>();

@@ -33,8 +33,7 @@ done`;
  * rename to the trash (deleted in the background) or to the spare the next incremental deploy
  * builds on. Any failure keeps the release where it is and prints which release and why (the
  * failing command's own words, which name the file); the deploy goes on, and the next one tries
- * again. A release that never went live has no manifest and nothing to rescue. Names may hold
- * any byte: the lists are NUL-separated from find to mv.
+ * again. A release that never went live has no manifest and nothing to rescue.
  */
 export function defineRemoveRelease(paths: DeployPaths, ephemeral: readonly string[]): ShellText {
   const trash = trashDir(paths);
@@ -42,6 +41,7 @@ export function defineRemoveRelease(paths: DeployPaths, ephemeral: readonly stri
   return lines(
     defineChanges(ephemeral),
     defineManifestOf(paths),
+    defineMoveWritten(paths),
     defineSpareRescue(paths),
     sh`__ss_kept() { printf '%s%s\\t%s\\n' ${KEPT_MARKER} "$1" "$(tail -n 3 "$2" 2>/dev/null | tr '\\n\\r\\t' '   ')"; }
 # Before the spare is replaced or given up, what was written into it since it was pruned moves
@@ -63,18 +63,10 @@ __ss_rescue() {
   __ss_dir=${paths.releases}/"$1"
   __ss_m=$(__ss_manifest_of "$1")
   [ -n "$__ss_m" ] || return 0
-  __ss_out=$__ss_m.rescue
   # Only for the spare (see planListAhead): what was written after the list was made stays in it.
   __ss_files_of= __ss_files=${listedAhead(paths, sh`"$1"`)}
   if [ "$2" = spare ] && [ -f "$__ss_files" ]; then __ss_files_of=$__ss_dir; fi
-  __ss_changes "$__ss_dir" "$__ss_m" mtime "$__ss_out" || return 1
-  sed -z -n 's/^\\(added\\|changed\\)\\t//p' "$__ss_out" > "$__ss_out.paths" || return 1
-  __ss_n=$(tr -cd '\\000' < "$__ss_out.paths" | wc -c) || return 1
-  if [ "$__ss_n" != 0 ]; then
-    (cd "$__ss_dir" && xargs -0 -r sh -c ${MOVE_EACH} ${path.posix.join(paths.shared, '.rescued')}/"$1") < "$__ss_out.paths" || return 1
-    printf '%s%s %s\\n' ${RESCUE_MARKER} "$1" "$__ss_n"
-  fi
-  rm -f "$__ss_out" "$__ss_out.paths"
+  __ss_move_written "$__ss_dir" "$__ss_m" "$__ss_m.rescue" "$1" ${RESCUE_MARKER}
 }
 __ss_remove_release() {
   __ss_err=${paths.meta}/remove-"$1".err
@@ -111,6 +103,29 @@ const SPARE_MARKER = '@@shipshape-rescued-spare ';
 const SPARE_KEPT_MARKER = '@@shipshape-spare-kept ';
 
 /**
+ * Defines `__ss_move_written DIR MANIFEST OUT NAME MARKER`: moves the files the app wrote into
+ * DIR since MANIFEST was taken (added or changed) to shared/.rescued/NAME/, OUT holding the lists
+ * meanwhile, and prints `MARKER NAME COUNT` when there were any. Non-zero when DIR cannot be read
+ * whole or a move fails. Names may hold any byte: the lists are NUL-separated from find to mv.
+ */
+function defineMoveWritten(paths: DeployPaths): ShellText {
+  return sh`__ss_move_written() {
+  __ss_changes "$1" "$2" mtime "$3" || return 1
+  sed -z -n 's/^\\(added\\|changed\\)\\t//p' "$3" > "$3.paths" || return 1
+  __ss_n=$(tr -cd '\\000' < "$3.paths" | wc -c) || return 1
+  if [ "$__ss_n" != 0 ]; then
+    (cd "$1" && xargs -0 -r sh -c ${MOVE_EACH} ${path.posix.join(paths.shared, '.rescued')}/"$4") < "$3.paths" || return 1
+    printf '%s%s %s\\n' "$5" "$4" "$__ss_n"
+  fi
+  rm -f "$3" "$3.paths"
+}`;
+}
+
+/** The spare's list is its own while the spare is the directory it was kept with (its inode: spareOrigin's second line). */
+const spareListBound = (paths: DeployPaths): ShellText =>
+  sh`[ "$(stat -c %i -- ${spareTree(paths)})" = "$(sed -n 2p ${spareOrigin(paths)} 2>/dev/null)" ]`;
+
+/**
  * Defines `__ss_spare_rescue`: moves what was written into the spare since it was pruned (by a
  * process still running from that release) to shared/.rescued/<release>/, as the rescue at pruning
  * does, comparing the spare with the list kept at pruning (its release's manifest). A spare kept
@@ -124,23 +139,12 @@ function defineSpareRescue(paths: DeployPaths): ShellText {
   const list = spareManifest(paths);
   const out = path.posix.join(paths.meta, 'spare.rescue');
   return sh`__ss_spare_rescue() {
-  __ss_spr= __ss_si=
-  if [ -f ${spareOrigin(paths)} ]; then { read -r __ss_spr; read -r __ss_si; } < ${spareOrigin(paths)} || :; fi
+  __ss_spr=$(sed -n 1p ${spareOrigin(paths)} 2>/dev/null) || :
   case "$__ss_spr" in ''|*/*|.|..) __ss_spr=spare ;; esac
-  # The list is this spare's only while the spare is the directory it was kept with: one that an
-  # older shipshape pruned or took since (it knows no list) says nothing of the spare here now.
-  if [ -f ${list} ] && { [ -z "$__ss_si" ] || [ "$(stat -c %i -- ${spare})" != "$__ss_si" ]; }; then
-    rm -f ${list} ${spareOrigin(paths)} || return 1
-  fi
+  # A list that an older shipshape left beside another spare (it knows no list) says nothing here.
+  if [ -f ${list} ] && ! ${spareListBound(paths)}; then rm -f ${list} ${spareOrigin(paths)} || return 1; fi
   [ -f ${list} ] || return 0
-  __ss_changes ${spare} ${list} mtime ${out} || return 1
-  sed -z -n 's/^\\(added\\|changed\\)\\t//p' ${out} > ${`${out}.paths`} || return 1
-  __ss_n=$(tr -cd '\\000' < ${`${out}.paths`} | wc -c) || return 1
-  if [ "$__ss_n" != 0 ]; then
-    (cd ${spare} && xargs -0 -r sh -c ${MOVE_EACH} ${path.posix.join(paths.shared, '.rescued')}/"$__ss_spr") < ${`${out}.paths`} || return 1
-    printf '%s%s %s\\n' ${SPARE_MARKER} "$__ss_spr" "$__ss_n"
-  fi
-  rm -f ${out} ${`${out}.paths`}
+  __ss_move_written ${spare} ${list} ${out} "$__ss_spr" ${SPARE_MARKER}
 }`;
 }
 
@@ -169,13 +173,11 @@ END { exit bad || j != k }`;
  */
 export function spareUntouched(paths: DeployPaths, ephemeral: readonly string[]): ShellText {
   const list = spareManifest(paths);
-  // The inode is spareOrigin's second line: a missing or stale one binds no list to this spare.
-  const bound = sh`[ "$(stat -c %i -- ${spareTree(paths)})" = "$(sed -n 2p ${spareOrigin(paths)} 2>/dev/null)" ]`;
   const same =
     ephemeral.length === 0
       ? sh`cmp -s ${spareFiles(paths)} ${list}`
       : sh`__ss_eph=${ephemeral.join('\n')} awk ${SAME_BUT_EPHEMERAL} ${spareFiles(paths)} ${list}`;
-  return sh`{ [ ! -f ${list} ] || ! ${bound} || ${same}; }`;
+  return sh`{ [ ! -f ${list} ] || ! ${spareListBound(paths)} || ${same}; }`;
 }
 
 export function spareRescueNotes(stdout: string, sharedRoot: string): Note[] {

@@ -69,6 +69,28 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
   const exportsApp = () =>
     project({ keep_releases: 1, writable_dirs: ['exports'] }, { 'index.php': 'v0\n', 'exports/.keep': '' });
 
+  /**
+   * What a user finds after the deploy whose cleanup replaced the spare that release `first` became:
+   * the warning, and exports/`rel` under shared/.rescued/, still the app user's; the next deploy
+   * reuses a spare again.
+   */
+  async function expectRescuedFromSpare(
+    p: ReturnType<typeof exportsApp>,
+    output: string,
+    first: string,
+    rel: string,
+    body: string,
+  ) {
+    expect(output).toContain(
+      `release ${first}: 1 file(s) were written into it late, after its check at pruning`,
+    );
+    const rescued = path.join(p.deployPath, 'shared/.rescued', first, 'exports', rel);
+    expect(fs.readFileSync(rescued, 'utf8')).toBe(body);
+    expect(fs.statSync(rescued).uid).toBe(uidOf(APP_USER));
+    writeTree(p.source, { 'index.php': `after ${first}\n` });
+    expect((await p.ok()).output).toMatch(/in the directories of a pruned release/);
+  }
+
   it('logs in as the deploy user and the release belongs to it', async () => {
     const p = project({}, { 'index.php': '<?php echo 1;\n' });
     await p.ok();
@@ -187,15 +209,8 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
       const r = await p.ok();
       // Not reused as it is: built from the live release, and the cleanup that replaces the spare moves the file out first.
       expect(r.output).not.toMatch(/in the directories of a pruned release/);
-      expect(r.output).toContain(
-        `release ${first}: 1 file(s) were written into it late, after its check at pruning`,
-      );
-      const rescued = path.join(p.deployPath, 'shared/.rescued', first, 'exports/late.csv');
-      expect(fs.readFileSync(rescued, 'utf8')).toBe('late body\n');
-      expect(fs.statSync(rescued).uid).toBe(uidOf(APP_USER));
       expect(fs.existsSync(p.current('exports/late.csv'))).toBe(false);
-      writeTree(p.source, { 'index.php': 'v3\n' });
-      expect((await p.ok()).output).toMatch(/in the directories of a pruned release/);
+      await expectRescuedFromSpare(p, r.output, first, 'late.csv', 'late body\n');
     } finally {
       w.stop();
     }
@@ -226,15 +241,7 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
       }
       await w.step(1);
       writeTree(p.source, { 'index.php': 'v4\n' });
-      const r = await p.ok();
-      expect(r.output).toContain(
-        `release ${first}: 1 file(s) were written into it late, after its check at pruning`,
-      );
-      const rescued = path.join(p.deployPath, 'shared/.rescued', first, 'exports/private/data.bin');
-      expect(fs.readFileSync(rescued, 'utf8')).toBe('hidden\n');
-      expect(fs.statSync(rescued).uid).toBe(uidOf(APP_USER));
-      writeTree(p.source, { 'index.php': 'v5\n' });
-      expect((await p.ok()).output).toMatch(/in the directories of a pruned release/);
+      await expectRescuedFromSpare(p, (await p.ok()).output, first, 'private/data.bin', 'hidden\n');
     } finally {
       w.stop();
     }

@@ -167,8 +167,14 @@ export class SshTransport implements Transport {
     if (!this.isConnected) throw this.lostError();
     const ahead = this.ahead;
     this.ahead = undefined;
-    if (followedBy) this.openAhead();
     const { bootstrap, head } = deliverScript(script, ahead?.end);
+    // The login shell of the remote user runs the command; `sh -c` pins the dialect to POSIX sh.
+    const command = sh`exec /bin/sh -c ${bootstrap.text}`;
+    // This script's own channel is asked for before the next phase's, and at once: the server
+    // answers in order, and a run's first phase (none is open ahead for it) waited a round trip
+    // more when the next phase's channel went first.
+    const opening = ahead ? this.takeAhead(ahead, command) : this.openChannel(command);
+    if (followedBy) this.openAhead();
     let stderrSoFar = '';
     const onAbort = () => void this.killGroup(readPgid(stderrSoFar));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -182,18 +188,13 @@ export class SshTransport implements Transport {
         await this.killGroup(await this.pgidOf(() => stderrSoFar)).finally(() => channel.close());
       });
     try {
-      // The login shell of the remote user runs the command; `sh -c` pins the dialect to POSIX sh.
-      const res = await this.run(
-        sh`exec /bin/sh -c ${bootstrap.text}`,
-        {
-          input,
-          onStderr: (text) => {
-            stderrSoFar += text;
-            onStderr?.(text);
-          },
+      const res = await this.run(opening, {
+        input,
+        onStderr: (text) => {
+          stderrSoFar += text;
+          onStderr?.(text);
         },
-        ahead,
-      );
+      });
       if (stdinError !== undefined) throw stdinError;
       if (signal?.aborted) throw new DeployError('EINTERRUPTED', { signal: String(signal.reason) });
       // A dropped connection closes the channel (no exit code) a moment before the client
@@ -239,20 +240,24 @@ export class SshTransport implements Transport {
     });
   }
 
+  /** The channel opened ahead for a script; one that failed or closed meanwhile is replaced. */
+  private async takeAhead(ahead: OpenedAhead, command: ShellText): Promise<ClientChannel> {
+    const early = await ahead.channel.catch(() => undefined);
+    // The replacement runs the same reader, waiting for a script with the same end mark.
+    return early?.isOpen() ? early.channel : this.openChannel(command);
+  }
+
   /**
-   * One exec channel (the one opened `ahead` for this script, if it is still there): `input`
-   * writes its stdin (none: closed at once); stdout is decoded once it is complete and stderr as a
-   * stream, so a character split between two packets stays whole. Resolves when the channel
-   * closes; the code is null when no exit status came (killed, or cut).
+   * One exec channel, once `opening` has it: `input` writes its stdin (none: closed at once);
+   * stdout is decoded once it is complete and stderr as a stream, so a character split between
+   * two packets stays whole. Resolves when the channel closes; the code is null when no exit
+   * status came (killed, or cut).
    */
   private async run(
-    command: ShellText,
+    opening: Promise<ClientChannel>,
     o: { input?: (c: ClientChannel) => Promise<void>; onStderr?: (text: string) => void } = {},
-    ahead?: OpenedAhead,
   ): Promise<ChannelResult> {
-    // One that failed or closed meanwhile is replaced (the command reads a script with its end mark).
-    const early = await ahead?.channel.catch(() => undefined);
-    const channel = early?.isOpen() ? early.channel : await this.openChannel(command);
+    const channel = await opening;
     return new Promise((resolve) => {
       const stdout: Buffer[] = [];
       let stderr = '';
@@ -331,7 +336,7 @@ export class SshTransport implements Transport {
   /** Kills what an aborted script left running; its channel closing alone would orphan it. */
   private async killGroup(pgid: number | undefined): Promise<void> {
     if (!pgid || !this.isConnected) return;
-    await this.run(sh`kill -TERM -- -${pgid} 2>/dev/null; exit 0`).catch(() => undefined);
+    await this.run(this.openChannel(sh`kill -TERM -- -${pgid} 2>/dev/null; exit 0`)).catch(() => undefined);
   }
 
   /** Resolves once the socket is really closed, so a connection limit (`--parallel`) holds exactly. */

@@ -6,6 +6,7 @@ import { DeployError } from '../definitions/errors.js';
 import type { AuthPlan } from '../ssh/auth.js';
 import type { ConnectOptions } from '../ssh/connect-options.js';
 import type { HostVerifier } from '../ssh/host-verifier.js';
+import { signKeyFilesAtOnce } from '../ssh/publickey-at-once.js';
 import { deliverScript, endMark, scriptReader } from './script-stdin.js';
 import { sh, type ShellText } from './sh.js';
 import { readPgid, type ExecRequest, type ExecResult, type Transport } from './transport.js';
@@ -100,6 +101,7 @@ export function openClient(link: SshLink): Promise<Client> {
       resolve(client);
     });
     client.connect(config);
+    signKeyFilesAtOnce(client);
     // Without it every exec request after the first waited ~40 ms: Nagle's algorithm held the
     // small request back until the server's delayed ACK of the previous one (measured 44 ms
     // against 3 ms per exec on loopback). A socket not yet connected keeps the setting for later.

@@ -43,6 +43,13 @@ function keylessHost(deployPath: string, extra: Record<string, unknown> = {}) {
   return host;
 }
 
+/**
+ * Key queries sshd answered: a publickey request without a signature, "this key would do, now
+ * sign" (logged at DEBUG1 as "Postponed publickey for ..." before the client can read the answer).
+ */
+const keyQueries = () =>
+  fs.readFileSync(server.logFile, 'utf8').match(/^Postponed publickey for /gm)?.length ?? 0;
+
 describe('ssh config, agent and key files against a real sshd', () => {
   it('deploys to a host that names only an ssh-config alias', async () => {
     const deployPath = path.join(work, 'alias', 'server');
@@ -79,14 +86,38 @@ describe('ssh config, agent and key files against a real sshd', () => {
 
     const deployPath = path.join(work, 'agent', 'server');
     const { file } = project('agent', { web: keylessHost(deployPath) });
+    const queries = keyQueries();
     const r = await runCli(['-c', file, 'web'], { env: env({ SSH_AUTH_SOCK: sock }) });
     expect(r.code, r.output).toBe(0);
     expect(releasesOf(deployPath)).toHaveLength(1);
+    // An agent may ask its user before each signature: its key is offered first, and signed once taken.
+    expect(keyQueries()).toBe(queries + 1);
 
     // The same host without the agent has nothing to offer.
     const denied = await runCli(['-c', file, 'web'], { env: env() });
     expect(denied.code, denied.output).toBe(5);
     expect(denied.stderr).toContain('EAUTH');
+  });
+
+  it('signs with a key file at once, without offering it first (a round trip less), RSA as well as Ed25519', async () => {
+    const rsa = path.join(work, 'id_rsa');
+    execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', rsa]);
+    fs.appendFileSync(path.join(server.dir, 'authorized_keys'), fs.readFileSync(`${rsa}.pub`));
+    for (const [name, key] of [
+      ['ed25519', server.identityFile],
+      ['rsa', rsa],
+    ] as const) {
+      const deployPath = path.join(work, `at-once-${name}`, 'server');
+      const { file } = project(`at-once-${name}`, {
+        web: sshHost(server, deployPath, { identity_file: key }),
+      });
+      const [queries, accepted] = [keyQueries(), await server.connections()];
+      const r = await runCli(['-c', file, 'web'], { env: env() });
+      expect(r.code, r.output).toBe(0);
+      expect(await server.connections()).toBe(accepted + 1);
+      // The RSA signature carries the hash its algorithm names (rsa-sha2-*): sshd refuses any other.
+      expect(keyQueries(), name).toBe(queries);
+    }
   });
 
   it('finds the key in OpenSSH default order (~/.ssh/id_ed25519) when nothing names one', async () => {

@@ -173,10 +173,13 @@ END { exit bad || j != k }`;
  */
 export function spareUntouched(paths: DeployPaths, ephemeral: readonly string[]): ShellText {
   const list = spareManifest(paths);
+  const identical = sh`cmp -s ${spareFiles(paths)} ${list}`;
+  // Byte for byte the same is the usual answer, and cmp gives it in a tenth of awk's time (on the
+  // probe's path, after both walks: 3 against 25 ms at 10,000 files).
   const same =
     ephemeral.length === 0
-      ? sh`cmp -s ${spareFiles(paths)} ${list}`
-      : sh`__ss_eph=${ephemeral.join('\n')} awk ${SAME_BUT_EPHEMERAL} ${spareFiles(paths)} ${list}`;
+      ? identical
+      : sh`{ ${identical} || __ss_eph=${ephemeral.join('\n')} awk ${SAME_BUT_EPHEMERAL} ${spareFiles(paths)} ${list}; }`;
   return sh`{ [ ! -f ${list} ] || ! ${spareListBound(paths)} || ${same}; }`;
 }
 

@@ -12,6 +12,16 @@ import { uploadSettings, usesSpare } from '../source/upload-plan.js';
 import type { HostContext, Stage } from './types.js';
 
 /**
+ * The log only grows (a line per deploy, and one more as it ends), but a deploy reads only the
+ * entries of releases from the oldest directory on: statuses for pruning and rollback, and the
+ * releases removed by hand (missing-releases.ts). Older entries stay in the file, unread, as in
+ * Deployer (which reads its log's last keep_releases + 5 lines). A line that does not begin with
+ * its name, as shipshape writes it, is sent as it is; so is every line when no release is there.
+ */
+const LOG_SINCE_OLDEST = `{ n = substr($0, 1, 9) == "{\\"name\\":\\"" ? substr($0, 10, 15) : "" }
+oldest == "" || n == "" || n >= oldest { print "log\\t" $0 }`;
+
+/**
  * Names read from the server are releases only in the release form, checked here by the shell
  * on the whole name (the report is line-based: a name with a newline in it would otherwise
  * arrive cut back to a valid one) and again by parseRemoteState.
@@ -22,12 +32,14 @@ if [ -n "$__cur" ]; then printf 'current-link\treleases/%s\n' "$__cur"
 elif [ -L ${paths.current} ]; then printf 'current-link\t\n'
 elif [ -e ${paths.current} ]; then printf 'current-other\t\n'
 fi`,
-  sh`for d in ${paths.releases}/*; do
+  // The glob sorts: the first release is the oldest (names of one length, digits and one dash).
+  sh`__ss_oldest=''
+for d in ${paths.releases}/*; do
   case "\${d##*/}" in
-    ${RELEASE_GLOB}) if [ -d "$d" ] && [ ! -L "$d" ]; then printf 'release\t%s\n' "\${d##*/}"; fi ;;
+    ${RELEASE_GLOB}) if [ -d "$d" ] && [ ! -L "$d" ]; then printf 'release\t%s\n' "\${d##*/}"; [ -n "$__ss_oldest" ] || __ss_oldest=\${d##*/}; fi ;;
   esac
 done`,
-  sh`if [ -f ${paths.log} ]; then sed 's/^/log\t/' ${paths.log}; fi`,
+  sh`if [ -f ${paths.log} ]; then awk -v oldest="$__ss_oldest" ${LOG_SINCE_OLDEST} ${paths.log}; fi`,
   sh`if [ -f ${paths.lock}/owner.json ]; then printf 'lock\t%s\n' "$(tr -d '\n' < ${paths.lock}/owner.json)"
 elif [ -d ${paths.lock} ]; then printf 'lock\t\n'
 fi`,

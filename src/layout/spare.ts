@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { sh, type ShellText } from '../remote/sh.js';
 import type { DeployPaths } from './paths.js';
-import { planAbsent, planMovePathToTrash } from './trash.js';
 
 /**
  * One pruned release kept whole instead of deleted, for the next deploy to rename into its
@@ -23,16 +22,6 @@ export const spareManifest = (paths: DeployPaths): string => path.posix.join(pat
 export const spareOrigin = (paths: DeployPaths): string => path.posix.join(paths.meta, 'spare.name');
 /** The spare's files as the probe's walk of it found them, in the manifest's records (deploy only). */
 export const spareFiles = (paths: DeployPaths): string => path.posix.join(paths.meta, 'spare-files.list');
-
-/**
- * Makes a removed release the spare: an older spare this run did not use goes to the trash
- * first. A release already gone is what removing it would have made of it: not an error.
- */
-export function planKeepAsSpare(paths: DeployPaths, release: string): ShellText {
-  const spare = spareTree(paths);
-  const dir = path.posix.join(paths.releases, release);
-  return sh`${planAbsent(dir)} || { ${planMovePathToTrash(paths, spare, 'spare')} && mkdir -p ${paths.meta} && mv -T -- ${dir} ${spare}; }`;
-}
 
 /**
  * Renames the spare onto the (empty, just created) release directory. The probe listed it

@@ -10,20 +10,6 @@ import type { DeployPaths } from './paths.js';
  */
 export const trashDir = (paths: DeployPaths): string => path.posix.join(paths.meta, 'trash');
 
-/** True when nothing, not even a dangling symlink, is at `p`. */
-export const planAbsent = (p: string): ShellText => sh`{ [ ! -e ${p} ] && [ ! -L ${p} ]; }`;
-
-/**
- * One rename of a tree under the deploy path (a release, the spare), named `name` in the trash.
- * `$$` (the script's pid) keeps the name unique should an earlier delete of the same name have
- * been killed halfway; `-T` fails instead of moving into an existing directory. A tree already
- * gone is what `rm -rf` would have made of it: not an error.
- */
-export function planMovePathToTrash(paths: DeployPaths, dir: string, name: string): ShellText {
-  const trash = trashDir(paths);
-  return sh`{ ${planAbsent(dir)} || { mkdir -p ${trash} && mv -T -- ${dir} ${trash}/${name}.$$; }; }`;
-}
-
 /**
  * Deletes everything in the trash (this run's releases and what a killed earlier delete left)
  * in a process detached from the SSH session: its own session (setsid) so neither the exec

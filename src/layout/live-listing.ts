@@ -110,9 +110,12 @@ export function probePreviousRelease(
   const dir = sh`${paths.releases}/"$__prev"`;
   const spare = spareTree(paths);
   const manifest = sh`${manifestDir(paths)}/"$__prev".json.gz`;
-  // The spare is listed alongside the live release, in the background: two finds, two cores. A
-  // deploy keeps its files too, for its check that nothing was written into it since it was pruned.
-  const spareFilesArgs = known.keep ? sh` '' ${spareFiles(paths)}` : sh``;
+  // The spare is listed alongside the live release, in the background: two finds, two cores. Its
+  // files go to "$__ss_sf" too, for the check that nothing was written into it since it was pruned:
+  // kept by a deploy (the cleanup's clear reads them), a temporary file in a dry run.
+  const spareFilesAt = known.keep
+    ? sh`__ss_sf=${spareFiles(paths)}`
+    : sh`__ss_sf=$(mktemp "\${TMPDIR:-/tmp}/shipshape-spare-files.XXXXXX")`;
   const listSpare = withSpare
     ? sh`${
         known.keep
@@ -120,8 +123,8 @@ export function probePreviousRelease(
   rm -f ${spareFiles(paths)}`
           : sh``
       }
-  if [ -d ${spare} ] && [ ! -L ${spare} ] && __ss_so=$(mktemp "\${TMPDIR:-/tmp}/shipshape-spare.XXXXXX"); then
-    __ss_send spare-tree ${spare}${spareFilesArgs} > "$__ss_so" &
+  if [ -d ${spare} ] && [ ! -L ${spare} ] && __ss_so=$(mktemp "\${TMPDIR:-/tmp}/shipshape-spare.XXXXXX") && ${spareFilesAt}; then
+    __ss_send spare-tree ${spare} '' "$__ss_sf" > "$__ss_so" &
     __ss_sp=$!
   fi`
     : sh``;
@@ -131,12 +134,15 @@ export function probePreviousRelease(
     ? sh`
   __ss_ff=''; if mkdir -p ${paths.meta} 2>/dev/null; then __ss_ff=${liveFiles(paths)}; fi`
     : sh``;
-  // A deploy offers the spare to its plan only when it passes the caller's check (that nothing was
-  // written into it since it was pruned).
-  const offerSpare =
-    known.keep && spareCheck
-      ? sh`if [ -s "$__ss_so" ] && ${spareCheck}; then cat "$__ss_so" || :; fi`
-      : sh`cat "$__ss_so" || :`;
+  // The spare is offered to the plan only when it passes the caller's check (that nothing was
+  // written into it since it was pruned): a dry run says what the deploy would do.
+  const offerSpare = spareCheck
+    ? sh`if [ -s "$__ss_so" ] && ${spareCheck}; then cat "$__ss_so" || :; fi`
+    : sh`cat "$__ss_so" || :`;
+  const dropSpareFiles = known.keep
+    ? sh``
+    : sh`
+  [ -z "$__ss_sf" ] || rm -f "$__ss_sf"`;
   const keptFiles = known.keep ? sh` "$__ss_ff" && __ss_files=$__ss_ff __ss_files_of=${dir}` : sh``;
   return [
     helpers(paths, known),
@@ -149,10 +155,10 @@ if [ -n "$__prev" ] && [ -d ${dir} ] && [ ! -L ${dir} ]; then
     printf 'prev-manifest-digest\\t%s\\n' "$__md"
     case " "${known.manifests.join(' ')}" " in *" $__md "*) ;; *) printf 'prev-manifest\\t'; base64 -w0 < ${manifest} || :; printf '\\n' ;; esac
   fi
-  __ss_sp='' __ss_so=''${listSpare}${files}
+  __ss_sp='' __ss_so='' __ss_sf=''${listSpare}${files}
   { __ss_send prev-tree ${dir} ${known.keep ? 'keep' : ''}${keptFiles}; } || :
   if [ -n "$__ss_sp" ]; then wait "$__ss_sp" || :; ${offerSpare}; fi
-  [ -z "$__ss_so" ] || rm -f "$__ss_so"
+  [ -z "$__ss_so" ] || rm -f "$__ss_so"${dropSpareFiles}
 fi; true`,
   ];
 }

@@ -164,22 +164,26 @@ kept($0) && $0 != a[++j] { bad = 1; exit }
 END { exit bad || j != k }`;
 
 /**
- * The probe's condition for offering the spare to a deploy's plan, which removes whatever the
- * source does not have: nothing was written into it since it was pruned (but into its ephemeral
- * paths). That is, the probe's walk of it (spareFiles) is the list kept at pruning; or it has no
- * list bound to it (kept by an older shipshape, or never live), which nothing can check. A spare
- * not offered is replaced by this deploy's cleanup, which moves what was written into it out first
- * (defineRemoveRelease).
+ * The probe's condition for offering the spare to a plan, which removes whatever the source does
+ * not have: nothing was written into it since it was pruned (but into its ephemeral paths). That
+ * is, the probe's walk of it (`walked`: spareFiles in a deploy, a temporary file in a dry run) is
+ * the list kept at pruning; or it has no list bound to it (kept by an older shipshape, or never
+ * live), which nothing can check. A spare not offered is replaced by the deploy's cleanup, which
+ * moves what was written into it out first (defineRemoveRelease).
  */
-export function spareUntouched(paths: DeployPaths, ephemeral: readonly string[]): ShellText {
+export function spareUntouched(
+  paths: DeployPaths,
+  ephemeral: readonly string[],
+  walked: ShellText = sh`${spareFiles(paths)}`,
+): ShellText {
   const list = spareManifest(paths);
-  const identical = sh`cmp -s ${spareFiles(paths)} ${list}`;
+  const identical = sh`cmp -s ${walked} ${list}`;
   // Byte for byte the same is the usual answer, and cmp gives it in a tenth of awk's time (on the
   // probe's path, after both walks: 3 against 25 ms at 10,000 files).
   const same =
     ephemeral.length === 0
       ? identical
-      : sh`{ ${identical} || __ss_eph=${ephemeral.join('\n')} awk ${SAME_BUT_EPHEMERAL} ${spareFiles(paths)} ${list}; }`;
+      : sh`{ ${identical} || __ss_eph=${ephemeral.join('\n')} awk ${SAME_BUT_EPHEMERAL} ${walked} ${list}; }`;
   return sh`{ [ ! -f ${list} ] || ! ${spareListBound(paths)} || ${same}; }`;
 }
 

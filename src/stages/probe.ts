@@ -88,14 +88,13 @@ if [ -n "$__cur" ] && [ -f ${pending} ]; then cut -f2- ${pending} | sed 's/^/pub
 const held = ({ memory }: HostContext): HeldDigests | undefined =>
   memory && { ...memory.digests(), keep: true };
 
-/** The live release's listing and manifest; with the spare, a deploy offers it only untouched. */
+/** The live release's listing and manifest; with the spare, offered only untouched. */
 function previousRelease(ctx: HostContext, withSpare: boolean): ShellText[] {
-  const known = held(ctx);
   return probePreviousRelease(
     ctx.paths,
     withSpare,
-    known,
-    known && spareUntouched(ctx.paths, persistenceOf(ctx).ephemeral),
+    held(ctx),
+    spareUntouched(ctx.paths, persistenceOf(ctx).ephemeral, sh`"$__ss_sf"`),
   );
 }
 

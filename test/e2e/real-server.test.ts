@@ -197,6 +197,14 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     const first = p.live();
     // A queue worker started in the first release and never restarted.
     const w = await worker(p.current('exports'), ['printf "late body\\n" > late.csv && chmod 600 late.csv']);
+    const meta = () => fs.readdirSync(path.join(p.deployPath, '.deploy')).sort();
+    const dryRun = async () => {
+      const before = meta();
+      const d = await p.deploy(['--dry-run']);
+      expect(d.code, d.output).toBe(0);
+      expect(meta()).toEqual(before);
+      return d.output;
+    };
     try {
       writeTree(p.source, { 'index.php': 'v1\n' });
       await p.ok();
@@ -204,8 +212,11 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
         fs.existsSync(path.join(p.deployPath, '.deploy/spare/index.php')),
         'the first release is the spare',
       ).toBe(true);
-      await w.step(0);
       writeTree(p.source, { 'index.php': 'v2\n' });
+      // A dry run checks the spare as the deploy does, without writing under the deploy path.
+      expect(await dryRun()).toMatch(/in the directories of a pruned release/);
+      await w.step(0);
+      expect(await dryRun()).not.toMatch(/in the directories of a pruned release/);
       const r = await p.ok();
       // Not reused as it is: built from the live release, and the cleanup that replaces the spare moves the file out first.
       expect(r.output).not.toMatch(/in the directories of a pruned release/);

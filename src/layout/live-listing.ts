@@ -104,7 +104,8 @@ export function probePreviousRelease(
   paths: DeployPaths,
   withSpare: boolean,
   held?: HeldDigests,
-  spareCheck?: ShellText,
+  /** Given the file holding the probe's walk of the spare, true when the spare may be offered. */
+  spareCheck?: (walked: ShellText) => ShellText,
 ): ShellText[] {
   const known = held ?? { manifests: [], keep: false };
   const dir = sh`${paths.releases}/"$__prev"`;
@@ -137,7 +138,7 @@ export function probePreviousRelease(
   // The spare is offered to the plan only when it passes the caller's check (that nothing was
   // written into it since it was pruned): a dry run says what the deploy would do.
   const offerSpare = spareCheck
-    ? sh`if [ -s "$__ss_so" ] && ${spareCheck}; then cat "$__ss_so" || :; fi`
+    ? sh`if [ -s "$__ss_so" ] && ${spareCheck(sh`"$__ss_sf"`)}; then cat "$__ss_so" || :; fi`
     : sh`cat "$__ss_so" || :`;
   const dropSpareFiles = known.keep
     ? sh``

@@ -174,7 +174,7 @@ END { exit bad || j != k }`;
 export function spareUntouched(
   paths: DeployPaths,
   ephemeral: readonly string[],
-  walked: ShellText = sh`${spareFiles(paths)}`,
+  walked: ShellText,
 ): ShellText {
   const list = spareManifest(paths);
   const identical = sh`cmp -s ${walked} ${list}`;

@@ -90,11 +90,8 @@ const held = ({ memory }: HostContext): HeldDigests | undefined =>
 
 /** The live release's listing and manifest; with the spare, offered only untouched. */
 function previousRelease(ctx: HostContext, withSpare: boolean): ShellText[] {
-  return probePreviousRelease(
-    ctx.paths,
-    withSpare,
-    held(ctx),
-    spareUntouched(ctx.paths, persistenceOf(ctx).ephemeral, sh`"$__ss_sf"`),
+  return probePreviousRelease(ctx.paths, withSpare, held(ctx), (walked) =>
+    spareUntouched(ctx.paths, persistenceOf(ctx).ephemeral, walked),
   );
 }
 

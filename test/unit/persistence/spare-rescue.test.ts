@@ -8,6 +8,7 @@ import { deployPaths } from '../../../src/layout/paths.js';
 import { recordManifest } from '../../../src/layout/release-files.js';
 import { spareFiles, spareManifest, spareOrigin, spareTree } from '../../../src/layout/spare.js';
 import { trashDir } from '../../../src/layout/trash.js';
+import { sh as shText } from '../../../src/remote/sh.js';
 import {
   defineRemoveRelease,
   planDropListsAhead,
@@ -53,7 +54,9 @@ function spareWithAWrite(probeSaw: 'now' | 'at pruning' | 'nothing', ephemeral: 
   fs.mkdirSync(path.join(r2, 'app'), { recursive: true });
   fs.writeFileSync(path.join(r2, 'app/code.php'), 'code 2');
   expect(sh(recordManifest(paths, r2, 'R2').text).status).toBe(0);
-  const untouched = composeScript([{ id: 'probe', commands: [spareUntouched(paths, ephemeral)] }]).text;
+  const untouched = composeScript([
+    { id: 'probe', commands: [spareUntouched(paths, ephemeral, shText`${spareFiles(paths)}`)] },
+  ]).text;
   const prune = composeScript([
     { id: 'cleanup', commands: [defineRemoveRelease(paths, []), planRemoveRelease('R2', 'spare')] },
   ]).text;

@@ -26,11 +26,16 @@ export const spareFiles = (paths: DeployPaths): string => path.posix.join(paths.
 /**
  * Renames the spare onto the (empty, just created) release directory. The probe listed it
  * under the lock, so it is still there unless someone removed it by hand; a symlink in its
- * place is never followed.
+ * place is never followed. The probe's walk of it moves to `walk`, and its release's name to
+ * `$__ss_spr`: a process still running from that release may write into it until the upload's
+ * seed check, which tells such files apart by the walk (persistence/rescue.ts: seedRescue).
  */
-export function planTakeSpare(paths: DeployPaths, releasePath: string): ShellText {
+export function planTakeSpare(paths: DeployPaths, releasePath: string, walk: string): ShellText {
   const spare = spareTree(paths);
   const gone = `the spare release ${spare} disappeared after the probe listed it; deploy again`;
   return sh`{ [ -d ${spare} ] && [ ! -L ${spare} ] && mv -T -- ${spare} ${releasePath}; } || { printf '%s\n' ${gone} >&2; exit 1; }
-rm -f ${spareManifest(paths)} ${spareOrigin(paths)} ${spareFiles(paths)}`;
+{ read -r __ss_spr < ${spareOrigin(paths)}; } 2>/dev/null || __ss_spr=
+case "$__ss_spr" in ''|*/*|.|..) __ss_spr=spare ;; esac
+if [ -f ${spareFiles(paths)} ]; then mv -f -- ${spareFiles(paths)} ${walk}; fi
+rm -f ${spareManifest(paths)} ${spareOrigin(paths)}`;
 }

@@ -196,6 +196,120 @@ export function spareRescueNotes(stdout: string, sharedRoot: string): Note[] {
     }));
 }
 
+/** Files moved out of a recycled spare by the upload: `<spare's release> <count>`. */
+const SEED_MARKER = '@@shipshape-rescued-seed ';
+
+/** The upload's own files for telling apart what was written into a recycled spare (stages/upload.ts). */
+export interface SeedFiles {
+  /** The probe's walk of the spare, in the manifest's records (planTakeSpare keeps it). */
+  walk: string;
+  /** The paths the plan removes, as read from stdin. */
+  removed: string;
+  /** The paths the plan hard-links from the live release. */
+  relinked: string;
+  /** The symlinks the plan keeps. */
+  links: string;
+  /** Paths to move; `.now` beside it holds the walk they come from. */
+  out: string;
+}
+
+const rescuedDir = (paths: DeployPaths): string => path.posix.join(paths.shared, '.rescued');
+
+/**
+ * Defines `__ss_seed_move LIST` (after planTakeSpare, which sets `__ss_spr`): moves the NUL-ended
+ * paths in LIST, relative to the release, to shared/.rescued/<the spare's release>/ as the rescue
+ * at pruning does, counting them in `__ss_seed_n`. Non-zero when a move fails.
+ */
+export function defineSeedMove(paths: DeployPaths, releasePath: string): ShellText {
+  return sh`__ss_seed_n=0
+__ss_seed_move() {
+  [ -s "$1" ] || return 0
+  __ss_m=$(tr -cd '\\000' < "$1" | wc -c) || return 1
+  [ "$__ss_m" != 0 ] || return 0
+  (cd ${releasePath} && xargs -0 -r sh -c ${MOVE_EACH} ${rescuedDir(paths)}/"$__ss_spr") < "$1" || return 1
+  __ss_seed_n=$((__ss_seed_n + __ss_m))
+}`;
+}
+
+/** RECORD with the path as find was given it (%p), for a walk of some paths rather than the tree. */
+const RECORD_AS_GIVEN = sh`'%s\\t%T@\\t%i\\t%p\\0'`;
+
+/** Records (ARGV[2], paths prefixed `./`) that are not in the probe's walk (ARGV[1]): their paths. */
+const NOT_WALKED = `BEGIN { RS = "\\0"; ORS = "\\0" }
+FILENAME == ARGV[1] { was[$0] = 1; next }
+{ r = $0; sub(/\\t\\.\\//, "\\t", r); if (!(r in was)) { sub(/^[^\\t]*\\t[^\\t]*\\t[^\\t]*\\t/, "", r); print r } }`;
+
+/**
+ * Before the plan's removals in a recycled spare: a file under a path that goes, written or
+ * rewritten since the probe's walk (by a process still running from the spare's release), is
+ * moved out first instead of being removed with it.
+ */
+export function seedRescueRemoved(releasePath: string, files: SeedFiles): ShellText {
+  const now = `${files.out}.now`;
+  // ./ first: a path that begins with - is no option to find. Nothing under them: no awk.
+  const find = `for p do set -- "$@" "./$p"; shift; done; find "$@" -type f -printf "$0" 2>/dev/null; :`;
+  return sh`if [ -f ${files.walk} ]; then
+  (cd ${releasePath} && xargs -0 -r sh -c ${find} ${RECORD_AS_GIVEN} < ${files.removed}) > ${now}
+  if [ -s ${now} ]; then
+    LC_ALL=C awk ${NOT_WALKED} ${files.walk} ${now} > ${files.out} || exit 1
+    __ss_seed_move ${files.out} || exit 1
+  fi
+fi`;
+}
+
+/**
+ * What was written into the spare after the probe's walk of it, found in the release it became:
+ * a file the walk did not see or saw otherwise, a symlink the plan does not keep; not the files
+ * the plan hard-linked in (ARGV[2]). ARGV[4] is the release now: `f TAB record` or
+ * `l TAB TAB TAB TAB path`.
+ */
+const LINK_AS_WRITTEN = sh`'%y\\t\\t\\t\\t%P\\0'`;
+const WRITTEN_SINCE_WALK = `BEGIN { RS = "\\0"; ORS = "\\0" }
+function path_of(r) { sub(/^[^\\t]*\\t[^\\t]*\\t[^\\t]*\\t/, "", r); return r }
+FILENAME == ARGV[1] { was[path_of($0)] = $0; next }
+FILENAME == ARGV[2] { relinked[$0] = 1; next }
+FILENAME == ARGV[3] { link[$0] = 1; next }
+{
+  r = substr($0, 3); p = path_of(r)
+  if (p in relinked) next
+  if (substr($0, 1, 1) == "l") { if (!(p in link)) print p; next }
+  if (!(p in was) || was[p] != r) print p
+}`;
+
+/**
+ * The seed check's rescue in a recycled spare (stages/upload.ts: seedCheck), run when the release
+ * does not hold exactly what the plan keeps: what was written into the spare between the probe's
+ * walk and now moves out (__ss_seed_move), so that the release can be checked again instead of
+ * being discarded with it. Non-zero when there is no walk to compare with or a move fails.
+ */
+export function seedRescue(releasePath: string, files: SeedFiles): ShellText {
+  const now = `${files.out}.now`;
+  const relinked = sh`"$([ -f ${files.relinked} ] && printf '%s' ${files.relinked} || printf /dev/null)"`;
+  const walk = sh`find . -mindepth 1 \\( ${MANIFEST_FILES} -printf ${sh`'f\\t'`}${RECORD} \\) -o \\( -type l -printf ${LINK_AS_WRITTEN} \\)`;
+  return sh`{ [ -f ${files.walk} ] &&
+  (cd ${releasePath} && ${walk}) > ${now} &&
+  LC_ALL=C awk ${WRITTEN_SINCE_WALK} ${files.walk} ${relinked} ${files.links} ${now} > ${files.out} &&
+  __ss_seed_move ${files.out}; }`;
+}
+
+/** After the seed check: the marker for the notes, when anything was moved (stdout), or its words on failure (stderr). */
+export function seedRescueReport(paths: DeployPaths, failed: boolean): ShellText {
+  const said = 'file(s) written into the spare (release %s) since the probe read it were moved to %s';
+  return failed
+    ? sh`[ "$__ss_seed_n" = 0 ] ||
+  printf ${`%s ${said}\n`} "$__ss_seed_n" "$__ss_spr" ${rescuedDir(paths)}/"$__ss_spr"/ >&2`
+    : sh`[ "$__ss_seed_n" = 0 ] || printf '%s%s %s\\n' ${SEED_MARKER} "$__ss_spr" "$__ss_seed_n"`;
+}
+
+export function seedRescueNotes(stdout: string, sharedRoot: string): Note[] {
+  return markerLines(stdout, SEED_MARKER)
+    .map((l) => l.split(' '))
+    .map(([release, n]) => ({
+      level: 'warn' as const,
+      message: `release ${release}: ${n} file(s) were written into it after this deploy's probe read it (by a process still running from it), on their way into the new release, which was built in it; moved to ${sharedRoot}/.rescued/${release}/`,
+    }));
+}
+
 /** The cleanup's word on a spare it could not replace or give up (defineRemoveRelease). */
 export function spareKeptNotes(stdout: string): Note[] {
   return markerLines(stdout, SPARE_KEPT_MARKER).map((l) => {

@@ -16,7 +16,15 @@ import { fetchInput, fetchSteps, interpretFetch } from './upload-fetch.js';
 import { releaseDir } from '../layout/paths.js';
 import { contentOf } from '../source/source-info.js';
 import { planTakeSpare } from '../layout/spare.js';
-import { planListAhead } from '../persistence/rescue.js';
+import {
+  defineSeedMove,
+  planListAhead,
+  seedRescue,
+  seedRescueNotes,
+  seedRescueRemoved,
+  seedRescueReport,
+  type SeedFiles,
+} from '../persistence/rescue.js';
 import { plannedSpare } from './pruning.js';
 import type { ReleaseContext, Stage } from './types.js';
 
@@ -29,7 +37,11 @@ const planOf = (ctx: ReleaseContext): UploadPlan => ctx.upload ?? fullPlan(ctx.s
  */
 function seed(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
   // The probe offered the spare only if nothing was written into it since it was pruned.
-  if (plan.seed === 'recycle') return [planTakeSpare(ctx.paths, ctx.releasePath)];
+  if (plan.seed === 'recycle')
+    return [
+      planTakeSpare(ctx.paths, ctx.releasePath, seedFile(ctx, 'spare')),
+      defineSeedMove(ctx.paths, ctx.releasePath),
+    ];
   if (plan.seed === 'empty' || !plan.base) return [];
   const from = `${releaseDir(ctx.paths, plan.base)}/.`;
   // cp goes on past a file it may not link or read (one the app owns, under fs.protected_hardlinks)
@@ -39,8 +51,21 @@ function seed(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
   return [sh`${cp} -- ${from} ${ctx.releasePath} 2> ${seedErrors(ctx)} || :`];
 }
 
-const seedErrors = (ctx: ReleaseContext): string =>
-  path.posix.join(ctx.paths.meta, `seed-${ctx.release}.err`);
+/** The seed's own files under .deploy/, gone once it is checked: `seed-<release>.<kind>`. */
+const seedFile = (
+  ctx: ReleaseContext,
+  kind: 'err' | 'links' | 'spare' | 'removed' | 'relinked' | 'written',
+): string => path.posix.join(ctx.paths.meta, `seed-${ctx.release}.${kind}`);
+const seedErrors = (ctx: ReleaseContext): string => seedFile(ctx, 'err');
+
+/** In a recycled spare, what tells apart what a process wrote into it since the probe read it. */
+const seedFiles = (ctx: ReleaseContext): SeedFiles => ({
+  walk: seedFile(ctx, 'spare'),
+  removed: seedFile(ctx, 'removed'),
+  relinked: seedFile(ctx, 'relinked'),
+  links: seedFile(ctx, 'links'),
+  out: seedFile(ctx, 'written'),
+});
 
 /**
  * Before the archive is extracted: the release must hold exactly the files and symlinks the plan
@@ -53,22 +78,42 @@ function seedCheck(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
   if (plan.seed === 'empty' || !plan.base) return [];
   const want = keptCheck(plan);
   const links = symlinkBytes(want.symlinks).length;
-  const list = path.posix.join(ctx.paths.meta, `seed-${ctx.release}.links`);
+  const list = seedFile(ctx, 'links');
   const err = seedErrors(ctx);
   const mismatch = `the new release, seeded from ${plan.base}, does not hold exactly the ${want.count} files and links it keeps from it; nothing was extracted into it`;
   // FILENAME, not NR == FNR: the list of kept symlinks is often empty.
   const unexpected = `BEGIN { RS = "\\0" } FILENAME == ARGV[1] { want[$0] = 1; next } !($0 in want) { print "  unexpected symlink: " $0 }`;
+  const names = sh`find . -mindepth 1 ! -type d -printf '%P\\0' | LC_ALL=C sort -z | sha256sum`;
+  const same = sh`{ __ss_got=$(cd ${ctx.releasePath} && ${names}) && [ "\${__ss_got%% *}" = ${want.digest} ]; }`;
+  // In the spare, a process still running from its release may have written since the probe read
+  // it: what it wrote moves to shared/.rescued/ and the check is made again, instead of the whole
+  // release being discarded with it.
+  const recycled = plan.seed === 'recycle';
+  const files = seedFiles(ctx);
+  const rescued = recycled ? seedRescue(ctx.releasePath, files) : undefined;
+  const done = recycled
+    ? sh`rm -f ${list} ${err} ${files.walk} ${files.removed} ${files.relinked} ${files.out} ${`${files.out}.now`}`
+    : sh`rm -f ${list} ${err}`;
   return [
     sh`head -c ${links} > ${list}
-__ss_got=$(cd ${ctx.releasePath} && find . -mindepth 1 ! -type d -printf '%P\\0' | LC_ALL=C sort -z | sha256sum)
-if [ "\${__ss_got%% *}" != ${want.digest} ]; then
+if ! ${same}${rescued ? sh` && ! { ${rescued} && ${same}; }` : sh``}; then
   printf '%s\\n' ${mismatch} >&2
   (cd ${ctx.releasePath} && find . -mindepth 1 -type l -printf '%P\\0') | awk ${unexpected} ${list} - | head -n 10 >&2
-  tail -n 5 ${err} >&2 2>/dev/null || :
-  rm -f ${list} ${err}
+  tail -n 5 ${err} >&2 2>/dev/null || :${
+    recycled
+      ? sh`
+  ${seedRescueReport(ctx.paths, true)}`
+      : sh``
+  }
+  ${done}
   exit 1
-fi
-rm -f ${list} ${err}`,
+fi${
+      recycled
+        ? sh`
+${seedRescueReport(ctx.paths, false)}`
+        : sh``
+    }
+${done}`,
   ];
 }
 
@@ -81,6 +126,14 @@ rm -f ${list} ${err}`,
 function removals(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
   const bytes = removalBytes(plan).length;
   if (bytes === 0) return [];
+  if (plan.seed === 'recycle') {
+    const files = seedFiles(ctx);
+    return [
+      sh`head -c ${bytes} > ${files.removed}`,
+      seedRescueRemoved(ctx.releasePath, files),
+      sh`(cd ${ctx.releasePath} && xargs -0 -r rm -rf -- < ${files.removed})`,
+    ];
+  }
   return [sh`head -c ${bytes} | { cd ${ctx.releasePath} && xargs -0 -r rm -rf --; }`];
 }
 
@@ -92,9 +145,15 @@ function removals(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
 function links(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
   const bytes = linkBytes(plan).length;
   if (bytes === 0 || !plan.base) return [];
-  return [
-    sh`head -c ${bytes} | { cd ${releaseDir(ctx.paths, plan.base)} && xargs -0 -r cp -al --parents -t ${ctx.releasePath} --; }`,
-  ];
+  const from = releaseDir(ctx.paths, plan.base);
+  // In a recycled spare, the seed check's rescue tells these from what was written into it.
+  if (plan.seed === 'recycle') {
+    const list = seedFile(ctx, 'relinked');
+    return [
+      sh`head -c ${bytes} > ${list} && (cd ${from} && xargs -0 -r cp -al --parents -t ${ctx.releasePath} -- < ${list})`,
+    ];
+  }
+  return [sh`head -c ${bytes} | { cd ${from} && xargs -0 -r cp -al --parents -t ${ctx.releasePath} --; }`];
 }
 
 /**
@@ -143,6 +202,7 @@ done`,
           cache: ctx.upload?.cache,
         }),
   interpret: (outcome, ctx) => (ctx.upload?.fetch ? interpretFetch(outcome, ctx) : undefined),
+  notes: (o, ctx) => seedRescueNotes(o.stdout, ctx.paths.shared),
 };
 
 // --no-same-owner: files belong to the deploying user, not to uid 0 from the archive.

@@ -18,6 +18,7 @@ import {
 } from '../support/real-server.js';
 import type { SshdServer } from '../support/sshd.js';
 import { startS3Server } from '../support/s3-server.js';
+import { quote } from '../../src/remote/sh.js';
 
 /**
  * Issue "Real servers": a non-root deploy user over sshd, an app user that writes, hard-link
@@ -227,6 +228,50 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     }
   });
 
+  it('what such a worker writes into the spare after the probe read it, on its way into the new release, is rescued and the deploy goes on', async () => {
+    // The worker is told to write between the probe's walk of the spare and its rename into the
+    // new release: by a remote step before the upload stage, once the test has written it.
+    const steps = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-window-'));
+    fs.chmodSync(steps, 0o755);
+    const stepFile = path.join(steps, 'step.sh');
+    const p = project(
+      {
+        keep_releases: 1,
+        writable_dirs: ['exports'],
+        hooks: { before: { upload: [`[ ! -f ${quote(stepFile)} ] || sh ${quote(stepFile)}`] } },
+      },
+      { 'index.php': 'v0\n', 'exports/.keep': '' },
+    );
+    await p.ok();
+    const first = p.live();
+    const w = await worker(p.current('exports'), [
+      'printf "window body\\n" > window.csv && chmod 600 window.csv',
+    ]);
+    try {
+      writeTree(p.source, { 'index.php': 'v1\n' });
+      await p.ok();
+      expect(
+        fs.existsSync(path.join(p.deployPath, '.deploy/spare/index.php')),
+        'the first release is the spare',
+      ).toBe(true);
+      fs.writeFileSync(stepFile, w.stepCommand(0), { mode: 0o644 });
+      writeTree(p.source, { 'index.php': 'v2\n' });
+      const r = await p.ok();
+      expect(r.output).toMatch(/in the directories of a pruned release/);
+      expect(r.output).toContain(
+        `release ${first}: 1 file(s) were written into it after this deploy's probe read it`,
+      );
+      const rescued = path.join(p.deployPath, 'shared/.rescued', first, 'exports/window.csv');
+      expect(fs.readFileSync(rescued, 'utf8')).toBe('window body\n');
+      expect(fs.statSync(rescued).uid).toBe(uidOf(APP_USER));
+      expect(fs.existsSync(p.current('exports/window.csv'))).toBe(false);
+      expect(fs.readFileSync(p.current('index.php'), 'utf8')).toBe('v2\n');
+    } finally {
+      w.stop();
+      fs.rmSync(steps, { recursive: true, force: true });
+    }
+  });
+
   it('a spare holding what the deploy user may not move is kept and reported at every deploy, never deleted; once opened up, it is rescued', async () => {
     const p = exportsApp();
     await p.ok();
@@ -406,6 +451,9 @@ async function worker(dir: string, steps: string[]) {
   const proc = startAs(APP_USER, script, [fs.realpathSync(dir), flags]);
   await until(() => fs.existsSync(flag('ready')));
   return {
+    /** The same as step(i), as a shell command for a remote step of the deploy. */
+    stepCommand: (i: number) =>
+      `touch ${quote(flag(`go${i}`))} && while [ ! -e ${quote(flag(`done${i}`))} ]; do sleep 0.1; done`,
     step: async (i: number) => {
       fs.writeFileSync(flag(`go${i}`), '');
       await until(() => fs.existsSync(flag(`done${i}`)));

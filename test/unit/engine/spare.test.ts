@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deployPaths } from '../../../src/layout/paths.js';
-import { planTakeSpare, spareTree } from '../../../src/layout/spare.js';
+import { planTakeSpare, spareFiles, spareTree } from '../../../src/layout/spare.js';
 import type { ShellText } from '../../../src/remote/sh.js';
 
 const run = (script: ShellText) => execFileSync('/bin/sh', ['-c', script.text], { stdio: 'pipe' });
@@ -25,17 +25,22 @@ describe('the spare (run by /bin/sh on a real tree)', () => {
     // What the cleanup makes of a pruned release (stages/cleanup.ts, tested with the rescue).
     fs.mkdirSync(paths.meta, { recursive: true });
     fs.renameSync(path.join(paths.releases, '20260101-000001'), spareTree(paths));
+    fs.writeFileSync(spareFiles(paths), 'the probe walk\0');
     const next = path.join(paths.releases, '20260101-000003');
     fs.mkdirSync(next);
-    run(planTakeSpare(paths, next));
+    const walk = path.join(paths.meta, 'seed-20260101-000003.spare');
+    run(planTakeSpare(paths, next, walk));
     expect(fs.readFileSync(path.join(next, 'name'), 'utf8')).toBe('20260101-000001');
     expect(fs.existsSync(spareTree(paths))).toBe(false);
+    // The probe's walk of the spare stays for the seed check, under the release's name.
+    expect(fs.readFileSync(walk, 'utf8')).toBe('the probe walk\0');
+    expect(fs.existsSync(spareFiles(paths))).toBe(false);
 
     const other = path.join(paths.releases, '20260101-000004');
     fs.mkdirSync(other);
-    expect(() => run(planTakeSpare(paths, other))).toThrow(/disappeared after the probe listed it/);
+    expect(() => run(planTakeSpare(paths, other, walk))).toThrow(/disappeared after the probe listed it/);
     fs.symlinkSync(path.join(paths.releases, '20260101-000002'), spareTree(paths));
-    expect(() => run(planTakeSpare(paths, other))).toThrow(/disappeared/);
+    expect(() => run(planTakeSpare(paths, other, walk))).toThrow(/disappeared/);
     expect(fs.readdirSync(other)).toEqual([]);
     expect(fs.readFileSync(path.join(paths.releases, '20260101-000002', 'name'), 'utf8')).toBe(
       '20260101-000002',

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deployPaths } from '../../../src/layout/paths.js';
-import { spareTree } from '../../../src/layout/spare.js';
-import { recordManifest } from '../../../src/layout/release-files.js';
+import { spareFiles, spareOrigin, spareTree } from '../../../src/layout/spare.js';
+import { MANIFEST_FILES, RECORD, recordManifest } from '../../../src/layout/release-files.js';
 import { lines } from '../../../src/remote/sh.js';
 import { listingDir, probePreviousRelease, type HeldDigests } from '../../../src/layout/live-listing.js';
 import { readPreviousLine, resolvePrevious, type HeldState } from '../../../src/source/previous-release.js';
@@ -91,15 +91,25 @@ describe('upload stage plan', () => {
       `mv -T -- '/srv/it'\\''s app/.deploy/spare' '/srv/it'\\''s app/releases/20260102-000000'`,
     );
     expect(text[0]).toContain(`! -L '/srv/it'\\''s app/.deploy/spare'`);
-    expect(text[1]).toBe(
-      `head -c 5 | { cd '/srv/it'\\''s app/releases/20260102-000000' && xargs -0 -r rm -rf --; }`,
+    // The removal list and the links are kept aside: the rescue tells them from what a process
+    // still running from the spare's release wrote into it since the probe read it.
+    const removed = `'/srv/it'\\''s app/.deploy/seed-20260102-000000.removed'`;
+    const at = (prefix: string) => text.findIndex((t) => t.startsWith(prefix));
+    expect(text[at('head -c 5 ')]).toBe(`head -c 5 > ${removed}`);
+    expect(text[at('if [ -f ')]).toContain(
+      `-printf "$0" 2>/dev/null; :' '%s\\t%T@\\t%i\\t%p\\0' < ${removed})`,
+    );
+    expect(text[at('(cd ')]).toBe(
+      `(cd '/srv/it'\\''s app/releases/20260102-000000' && xargs -0 -r rm -rf -- < ${removed})`,
     );
     // 'a/b.php\0' + 'c\0' is 8 + 2 bytes, read after the removal list.
-    expect(text[2]).toBe(
-      `head -c 10 | { cd '/srv/it'\\''s app/releases/20260101-000000' && xargs -0 -r cp -al --parents -t '/srv/it'\\''s app/releases/20260102-000000' --; }`,
+    expect(text[at('head -c 10 ')]).toBe(
+      `head -c 10 > '/srv/it'\\''s app/.deploy/seed-20260102-000000.relinked' && (cd '/srv/it'\\''s app/releases/20260101-000000' && xargs -0 -r cp -al --parents -t '/srv/it'\\''s app/releases/20260102-000000' -- < '/srv/it'\\''s app/.deploy/seed-20260102-000000.relinked')`,
     );
-    expect(text[3]).toMatch(/^head -c 0 > /);
-    expect(text[4]).toMatch(/^tar --no-unquote -x --no-same-owner -p -f - -C /);
+    expect(at('head -c 5 ')).toBeLessThan(at('(cd '));
+    expect(at('(cd ')).toBeLessThan(at('head -c 10 '));
+    expect(at('head -c 10 ')).toBeLessThan(at('head -c 0 > '));
+    expect(at('head -c 0 > ')).toBeLessThan(at('tar --no-unquote -x --no-same-owner -p -f - -C '));
     expect(text.join('\n')).not.toContain('cp -al -- ');
   });
 });
@@ -179,6 +189,130 @@ describe('the seeded release is checked before anything is extracted into it (ru
     const { r } = await run((prev) => fs.rmSync(path.join(prev, 'index.php')));
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('does not hold exactly the 2 files and links');
+  });
+});
+
+describe('a recycled spare written into after the probe read it (run by /bin/sh)', () => {
+  const file = (p: string): ManifestEntry => ({
+    path: p,
+    type: 'file',
+    mode: 0o644,
+    size: 1,
+    mtime: 0,
+    sha256: '0'.repeat(64),
+  });
+
+  /** The live release, the spare (a pruned release) and the probe's walk of it; `write` comes after the walk. */
+  async function recycle(write: (spare: string) => void) {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'seed-rescue-'));
+    const p = deployPaths(root);
+    const live = path.join(p.releases, '20260101-000000');
+    fs.mkdirSync(path.join(live, 'lib'), { recursive: true });
+    fs.writeFileSync(path.join(live, 'lib/a.php'), 'a');
+    fs.writeFileSync(path.join(live, 'index.php'), 'i');
+    const spare = spareTree(p);
+    fs.mkdirSync(path.join(spare, 'lib'), { recursive: true });
+    fs.writeFileSync(path.join(spare, 'lib/a.php'), 'a');
+    fs.writeFileSync(path.join(spare, 'old.php'), 'o');
+    fs.mkdirSync(path.join(spare, 'olddir'));
+    fs.writeFileSync(path.join(spare, 'olddir/x.php'), 'x');
+    fs.writeFileSync(spareOrigin(p), `20251231-000000\n${fs.statSync(spare).ino}\n`);
+    fs.writeFileSync(
+      spareFiles(p),
+      execFileSync('/bin/sh', [
+        '-c',
+        `cd "$1" && find . ${MANIFEST_FILES.text} -printf ${RECORD.text}`,
+        'sh',
+        spare,
+      ]),
+    );
+    write(spare);
+    const sent: SourceEntry = { path: 'lib/new.php', type: 'file', mode: 0o644, size: 3, mtimeMs: 0 };
+    fs.mkdirSync(path.join(root, 'src/lib'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'src/lib/new.php'), 'new');
+    const plan: UploadPlan = {
+      entries: [],
+      seed: 'recycle',
+      base: '20260101-000000',
+      send: [sent],
+      remove: ['old.php', 'olddir'],
+      // The spare lacks index.php: hard-linked from the live release.
+      link: ['index.php'],
+      kept: new Map([
+        ['lib/a.php', file('lib/a.php')],
+        ['index.php', file('index.php')],
+      ]),
+      compression: 'none',
+    };
+    const c = {
+      ...ctx(plan),
+      paths: p,
+      releasePath: path.join(p.releases, '20260102-000000'),
+      source: { root: path.join(root, 'src'), entries: [sent] },
+    } as ReleaseContext;
+    fs.mkdirSync(c.releasePath);
+    const stdin = Buffer.concat(await upload.stdin!(c).toArray());
+    const r = spawnSync('/bin/sh', ['-c', composeScript([{ id: 'upload', commands: upload.plan(c) }]).text], {
+      input: stdin,
+      encoding: 'utf8',
+    });
+    const rescued = path.join(p.shared, '.rescued/20251231-000000');
+    const notes = upload.notes!({ exitCode: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }, c);
+    return { r, release: c.releasePath, rescued, notes, meta: p.meta };
+  }
+
+  it('moves what was written to shared/.rescued/<its release>/, checks the release again and extracts into it', async () => {
+    const { r, release, rescued, notes, meta } = await recycle((spare) => {
+      fs.writeFileSync(path.join(spare, 'lib/late.csv'), 'late body\n');
+      fs.symlinkSync('lib/late.csv', path.join(spare, 'late-link'));
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(rescued, 'lib/late.csv'), 'utf8')).toBe('late body\n');
+    expect(fs.readlinkSync(path.join(rescued, 'late-link'))).toBe('lib/late.csv');
+    expect(fs.existsSync(path.join(release, 'lib/late.csv'))).toBe(false);
+    expect(fs.readFileSync(path.join(release, 'lib/new.php'), 'utf8')).toBe('new');
+    expect(fs.readFileSync(path.join(release, 'index.php'), 'utf8')).toBe('i');
+    expect(notes.map((n) => n.message)).toEqual([
+      expect.stringMatching(
+        /^release 20251231-000000: 2 file\(s\) were written into it after this deploy's probe read it/,
+      ),
+    ]);
+    // The seed's own files are gone.
+    expect(fs.readdirSync(meta).filter((n) => n.startsWith('seed-'))).toEqual([]);
+  });
+
+  it('under the paths the plan removes, a file written or rewritten since is moved out before the removal', async () => {
+    const { r, release, rescued, notes } = await recycle((spare) => {
+      fs.writeFileSync(path.join(spare, 'olddir/late.csv'), 'late in a dir that goes\n');
+      fs.appendFileSync(path.join(spare, 'old.php'), ' and a line');
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(rescued, 'olddir/late.csv'), 'utf8')).toBe('late in a dir that goes\n');
+    expect(fs.readFileSync(path.join(rescued, 'old.php'), 'utf8')).toBe('o and a line');
+    expect(fs.existsSync(path.join(rescued, 'olddir/x.php'))).toBe(false);
+    expect(fs.existsSync(path.join(release, 'olddir'))).toBe(false);
+    expect(fs.existsSync(path.join(release, 'old.php'))).toBe(false);
+    expect(notes.map((n) => n.message)).toEqual([
+      expect.stringMatching(/^release 20251231-000000: 2 file\(s\)/),
+    ]);
+  });
+
+  it('without the probe walk of the spare to tell them apart, nothing is moved and the release is not used', async () => {
+    const { r, release, rescued } = await recycle((spare) => {
+      fs.writeFileSync(path.join(spare, 'lib/late.csv'), 'late body\n');
+      fs.rmSync(spareFiles(deployPaths(path.dirname(path.dirname(spare)))));
+    });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('does not hold exactly the 2 files and links');
+    expect(fs.existsSync(rescued)).toBe(false);
+    expect(fs.existsSync(path.join(release, 'lib/new.php'))).toBe(false);
+  });
+
+  it('with nothing written, the spare passes as it is and nothing is rescued', async () => {
+    const { r, rescued, notes } = await recycle(() => {});
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.existsSync(rescued)).toBe(false);
+    expect(notes).toEqual([]);
   });
 });
 

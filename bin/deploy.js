@@ -1,4 +1,8 @@
 #!/usr/bin/env node
-import { main } from '../dist/bin/cli.js';
+import { fileURLToPath } from 'node:url';
+import { runBundle } from '../dist/startup/code-cache.js';
 
-process.exitCode = await main(process.argv);
+process.exitCode = await runBundle(
+  fileURLToPath(new URL('../dist/bin/cli.cjs', import.meta.url)),
+  process.argv,
+);

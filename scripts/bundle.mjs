@@ -1,10 +1,12 @@
 /**
- * `npm run build`, second step: the bin runs a bundle of what tsc built (dist/cli.js ->
- * dist/bin/), one chunk per command. Node 20 resolves, reads and compiles ES modules one by one,
- * and a deploy loads about 200 of ours and several hundred of its dependencies': bundled, a
- * steady-state deploy on the bench starts about 90 ms sooner. Left outside: ssh2 (an optional
- * native addon beside it) and the AWS SDK (loaded only for an S3 artifact store). dist/index.js,
- * the library entry, stays tsc's own output.
+ * `npm run build`, second step: the bin runs one bundle of what tsc built (dist/cli.js ->
+ * dist/bin/cli.cjs). Node 20 resolves, reads and compiles ES modules one by one, and a deploy
+ * loads about 200 of ours and several hundred of its dependencies': bundled, a steady-state deploy
+ * on the bench starts about 90 ms sooner. CommonJS, so that the bin can compile it with V8's code
+ * cache (src/startup/code-cache.ts), which Node 20 offers for scripts and not for ES modules; a
+ * command's modules still run only when that command does (esbuild wraps what is imported
+ * lazily). Left outside: ssh2 (an optional native addon beside it) and the AWS SDK (loaded only
+ * for an S3 artifact store). dist/index.js, the library entry, stays tsc's own output.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,21 +31,21 @@ const withoutZodLocales = {
 };
 
 const outdir = path.join(root, 'dist/bin');
-// Chunk names carry a hash: without this, every build would leave the last one's chunks behind.
+// An earlier build's files (other names) must not stay behind.
 fs.rmSync(outdir, { recursive: true, force: true });
 await build({
   entryPoints: [path.join(root, 'dist/cli.js')],
-  outdir,
+  outfile: path.join(outdir, 'cli.cjs'),
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   external: ['ssh2', '@aws-sdk/*'],
-  // CommonJS dependencies in an ES module bundle still call require() for Node's built-ins.
-  banner: {
-    js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);",
-  },
+  // The AWS SDK's import() as require(): a script compiled by vm has no loader for import().
+  supported: { 'dynamic-import': false },
+  // import.meta.url, as ES modules have it: the bundle's own file.
+  define: { 'import.meta.url': '__bundleUrl' },
+  banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [withoutZodLocales],
   logLevel: 'warning',
 });

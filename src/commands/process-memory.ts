@@ -37,3 +37,18 @@ export function keepYoungGenerationSmall(): void {
 export function keepOldGenerationSmall(): void {
   v8.setFlagsFromString(V8_SETTINGS.old);
 }
+
+/**
+ * V8's own values of the two settings. The bin compiles the CLI under these (V8 refuses a code
+ * cache made under other flags), so the cache it makes when the run ends is made under them too
+ * (startup/code-cache.ts).
+ */
+export const V8_DEFAULTS = {
+  young: '--semi-space-growth-factor=2',
+  old: '--heap-growing-percent=0',
+} as const;
+
+export function restoreV8Defaults(): void {
+  v8.setFlagsFromString(V8_DEFAULTS.young);
+  v8.setFlagsFromString(V8_DEFAULTS.old);
+}

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
+import { cacheEntry } from '../definitions/cache-dir.js';
 import { HashRows } from './hash-rows.js';
 import type { SourceEntry } from './scan.js';
 
@@ -19,13 +18,8 @@ export interface HashCache {
 /** A file written this recently may be written again within the clock's resolution: not cached. */
 const SETTLE_MS = 2_000;
 
-function cacheFileFor(root: string, env: NodeJS.ProcessEnv = process.env): string {
-  const base =
-    env.SHIPSHAPE_CACHE_DIR ??
-    path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'shipshape');
-  const key = createHash('sha256').update(path.resolve(root)).digest('hex').slice(0, 16);
-  return path.join(base, 'hashes', `${key}.json`);
-}
+const cacheFileFor = (root: string, env: NodeJS.ProcessEnv = process.env): string =>
+  `${cacheEntry('hashes', path.resolve(root), env)}.json`;
 
 const shared = new Map<string, Promise<HashCache>>();
 

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { cacheEntry } from '../definitions/cache-dir.js';
 import { gunzipSync, gzip } from 'node:zlib';
 import type { Listing } from './listing.js';
 import { sha256Hex } from './listing.js';
@@ -28,13 +27,8 @@ const KEPT_MANIFESTS = 4;
 const LISTING = /^listing-([0-9a-f]{64})\.gz$/;
 const MANIFEST = /^manifest-([0-9a-f]{64})\.json\.gz$/;
 
-function memoryDirFor(target: string, env: NodeJS.ProcessEnv = process.env): string {
-  const base =
-    env.SHIPSHAPE_CACHE_DIR ??
-    path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'shipshape');
-  const key = createHash('sha256').update(target).digest('hex').slice(0, 16);
-  return path.join(base, 'hosts', key);
-}
+const memoryDirFor = (target: string, env: NodeJS.ProcessEnv = process.env): string =>
+  cacheEntry('hosts', target, env);
 
 /** Written aside and renamed, so a concurrent deploy never reads half a file; a failure is no loss. */
 function writeAtomic(file: string, data: Buffer): void {

@@ -15,7 +15,7 @@ const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 
 
 /** What the package may contain: compiled code, its entry point, data it reads at run time (the recipes, and their parsed copy), and the papers. */
 const ALLOWED =
-  /^(dist\/.+\.(js|d\.ts)|dist\/recipes\.json|bin\/deploy\.js|schema\/deploy\.schema\.json|recipes\/[\w-]+\.yml|README\.md|LICENSE|package\.json)$/;
+  /^(dist\/.+\.(js|d\.ts)|dist\/bin\/cli\.cjs|dist\/recipes\.json|bin\/deploy\.js|schema\/deploy\.schema\.json|recipes\/[\w-]+\.yml|README\.md|LICENSE|package\.json)$/;
 
 // Packs the tarball (`npm pack` runs `prepare`, which builds dist/), installs it into an empty
 // prefix as a user would, and deploys a small app with the installed binary.
@@ -47,6 +47,8 @@ describe('the npm package', { timeout: 600_000 }, () => {
     for (const needed of [
       'bin/deploy.js',
       'dist/cli.js',
+      'dist/bin/cli.cjs',
+      'dist/startup/code-cache.js',
       'dist/index.d.ts',
       'schema/deploy.schema.json',
       'recipes/_universal.yml',

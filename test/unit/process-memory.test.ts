@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { V8_SETTINGS } from '../../src/commands/process-memory.js';
+import { V8_DEFAULTS, V8_SETTINGS } from '../../src/commands/process-memory.js';
 
 /**
  * The deploy tunes V8 with flags that are V8's own, not Node's (see process-memory.ts). A Node
@@ -33,5 +33,17 @@ describe('the V8 flags a deploy sets at run time', () => {
     const MB = 1 << 20;
     expect(size('')).toBeGreaterThanOrEqual(8 * MB);
     expect(size(V8_SETTINGS.young)).toBeLessThanOrEqual(4 * MB);
+  });
+});
+
+describe('the V8 defaults the code cache is made under (startup/code-cache.ts)', () => {
+  it.each(Object.entries(V8_DEFAULTS))('%s: %s is what this Node starts with', (_, flag) => {
+    const name = flag.split('=')[0]!;
+    const options = node(['--v8-options']).stdout;
+    const at = options.indexOf(`  ${name} `);
+    expect(at).toBeGreaterThan(-1);
+    expect(options.slice(at, options.indexOf('\n', options.indexOf('\n', at) + 1))).toContain(
+      `default: ${flag}`,
+    );
   });
 });

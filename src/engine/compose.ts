@@ -1,3 +1,4 @@
+import { DeployError } from '../definitions/errors.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
 import { afterMarker } from '../remote/markers.js';
 import { reportPgid } from '../remote/transport.js';
@@ -8,7 +9,11 @@ const FAIL_MARKER = '@@shipshape-fail ';
 export interface PlannedStage {
   id: string;
   commands: ShellText[];
+  /** Its input's variable and length in bytes (Stage.input): read first, in the stages' order. */
+  input?: { into: ShellText; bytes: number };
 }
+
+const VARIABLE = /^__ss_[A-Za-z0-9_]+$/;
 
 /**
  * The prologue of every script. `set -e` makes every step's exit status count, including the
@@ -35,6 +40,13 @@ set -e`;
  */
 export function composeScript(stages: readonly PlannedStage[]): ShellText {
   const out = [PROLOGUE, reportPgid];
+  // The inputs come first on stdin, in this order; `head -c` reads exactly theirs and no further.
+  for (const { input, id } of stages) {
+    if (!input) continue;
+    if (!VARIABLE.test(input.into.text))
+      throw new DeployError('EINTERNAL', { reason: `stage ${id} reads its input into ${input.into.text}` });
+    out.push(sh`${input.into}=$(head -c ${input.bytes})`);
+  }
   for (const stage of stages) {
     // On a line of its own even when a hook's last line had no newline: the reader drops the blank line.
     out.push(sh`__ss_stage=${stage.id} __ss_step=0; printf '\\n%s%s\\n' ${STAGE_MARKER} ${stage.id} >&2`);

@@ -13,7 +13,7 @@ import { gateOnHealth } from './health.js';
 import { runStages, type HostRunner } from './executor.js';
 import type { HookBook } from './hooks.js';
 import { runLocalHooks } from './hooks-local.js';
-import type { deployPhases } from './hooks-phases.js';
+import { linkJoinsUpload, type deployPhases } from './hooks-phases.js';
 import { missingNote, missingReleases } from './missing-releases.js';
 import { deployPaths, releaseDir } from '../layout/paths.js';
 import { eachLimited } from '../source/pool.js';
@@ -90,6 +90,8 @@ export interface Fleet {
   run: RunInfo;
   /** The local hash cache being written (it never fails); awaited before the run ends. */
   saving?: Promise<void>;
+  /** The link phase ran in the upload phase's script (uploadAll). */
+  linked?: boolean;
 }
 
 type Phase = readonly Pick<Stage, 'id'>[];
@@ -274,9 +276,11 @@ export async function planUploads(fleet: Fleet): Promise<void> {
 
 export async function uploadAll(fleet: Fleet): Promise<void> {
   const named = healthy(fleet, 'named');
+  fleet.linked = linkJoinsUpload(fleet.book, fleet.phases, !!fleet.fetchBundles?.length);
+  const stages = fleet.linked ? [...fleet.phases.upload, ...fleet.phases.link] : fleet.phases.upload;
   await each(fleet, named, async (h) => {
     moveTo(h, { ...h.progress, state: 'created' });
-    await runStages(h.progress.runner, fleet.phases.upload, h.progress.ctx, NEXT);
+    await runStages(h.progress.runner, stages, h.progress.ctx, NEXT);
   });
   // What planning and the archive hashed is written while the next phases wait on the hosts.
   const caches = new Set(named.map((h) => h.progress.ctx.upload?.cache));
@@ -285,10 +289,12 @@ export async function uploadAll(fleet: Fleet): Promise<void> {
 }
 
 export async function linkAll(fleet: Fleet): Promise<void> {
-  await localStep(fleet, fleet.phases.link, 'before');
-  await each(fleet, healthy(fleet, 'created'), async (h) => {
-    await runStages(h.progress.runner, fleet.phases.link, h.progress.ctx, NEXT);
-  });
+  if (!fleet.linked) {
+    await localStep(fleet, fleet.phases.link, 'before');
+    await each(fleet, healthy(fleet, 'created'), async (h) => {
+      await runStages(h.progress.runner, fleet.phases.link, h.progress.ctx, NEXT);
+    });
+  }
   await localStep(fleet, fleet.phases.link, 'after');
 }
 

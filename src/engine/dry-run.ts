@@ -12,7 +12,7 @@ import { runStages } from './executor.js';
 import { healthcheckFor } from './health.js';
 import { healthcheckStage } from '../stages/healthcheck.js';
 import { hookBook, type HookBook } from './hooks.js';
-import { deployPhases } from './hooks-phases.js';
+import { deployPhases, linkJoinsUpload } from './hooks-phases.js';
 import { withHostSessions, type SessionOptions } from './host-session.js';
 import { releaseDir } from '../layout/paths.js';
 import { nextReleaseName } from '../layout/release-log.js';
@@ -205,12 +205,25 @@ export async function dryRun(
         };
         if (remote.lock) notes.push('the host is locked now: the real deploy would stop at `lock` (exit 3)');
         const check = healthcheckFor(config, s.host);
-        const planned: PlannedPhase[] = Object.entries(phases).map(([phase, stages]) => {
+        // As the run sends them: the link phase in the upload phase's script when nothing runs between.
+        const joined = linkJoinsUpload(book, phases, !!plan.fetch);
+        const sent = Object.entries(phases)
+          .filter(([phase]) => !(joined && phase === 'link'))
+          .map(
+            ([phase, stages]) =>
+              [phase, joined && phase === 'upload' ? [...stages, ...phases.link] : stages] as const,
+          );
+        const planned: PlannedPhase[] = sent.map(([phase, stages]) => {
           const list = stages as readonly Stage<HostContext>[];
+          const input = (st: Stage<HostContext>) => {
+            const i = st.input?.(ctx);
+            return i && { into: i.into, bytes: Buffer.byteLength(i.text) };
+          };
           return {
             phase,
             stages: list.map(({ id, title }) => ({ id, title })),
-            script: composeScript(list.map((st) => ({ id: st.id, commands: st.plan(ctx) }))).text,
+            script: composeScript(list.map((st) => ({ id: st.id, commands: st.plan(ctx), input: input(st) })))
+              .text,
             local: localAround(book, list as readonly Stage<never>[]),
             steps: phaseSteps(book, list, ctx),
           };

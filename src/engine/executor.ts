@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { clipMasked, noMask, type Mask } from '../config/secrets.js';
 import { DeployError, isDeployError, toDeployError } from '../definitions/errors.js';
 import { afterMarker } from '../remote/markers.js';
@@ -44,7 +45,13 @@ export async function runStages<C extends HostContext>(
   const planned = stages.map((s) => {
     try {
       const commands = s.plan(ctx);
-      return { id: s.id, commands, shown: s.shown?.(ctx) ?? commands.map((c) => c.text) };
+      const input = s.input?.(ctx);
+      return {
+        id: s.id,
+        commands,
+        shown: s.shown?.(ctx) ?? commands.map((c) => c.text),
+        input: input && { into: input.into, bytes: Buffer.byteLength(input.text), text: input.text },
+      };
     } catch (e) {
       // A planner that throws anything but a DeployError has a bug: say where it is.
       throw toDeployError(e, runner.alias, s.id);
@@ -104,7 +111,10 @@ export async function runStages<C extends HostContext>(
   const result = await runner.transport
     .exec({
       script,
-      stdin: input?.stdin?.(ctx, (p) => !options.quiet && reporter.progress?.(alias, input.id, p)),
+      stdin: stdinOf(
+        planned.flatMap((p) => (p.input ? [p.input.text] : [])),
+        input?.stdin?.(ctx, (p) => !options.quiet && reporter.progress?.(alias, input.id, p)),
+      ),
       signal: runner.signal,
       onStderr,
       followedBy: options.followedBy,
@@ -156,4 +166,14 @@ export async function runStages<C extends HostContext>(
 /** The failed command on one line, at most 400 characters; a hook's `${SECRET}` is masked before the cut. */
 function oneLine(command: string, mask: Mask = noMask): string {
   return clipMasked((t) => mask(t).replace(/\s*\n\s*/g, '; '), command, 400);
+}
+
+/** The stages' inputs, then the one stream after them (compose.ts reads the inputs first). */
+function stdinOf(inputs: readonly string[], stream: Readable | undefined): Readable | undefined {
+  if (inputs.length === 0) return stream;
+  async function* all() {
+    for (const text of inputs) yield Buffer.from(text);
+    if (stream) yield* stream;
+  }
+  return Readable.from(all());
 }

@@ -19,3 +19,14 @@ export const phaseStageInfo = (phases: Phases): StageInfo[] =>
   Object.values(phases)
     .flat()
     .map(({ id, title }) => ({ id, title }));
+
+/**
+ * The link phase prepares each host's own release and touches no other host, so with no local
+ * step between the two and no fetch bundle to drop once the upload is over, it runs in the upload
+ * phase's script: one exec request, and at a distance one round trip, less. A dry run shows the
+ * phases as the run sends them.
+ */
+export const linkJoinsUpload = (book: HookBook, phases: Phases, fetching: boolean): boolean =>
+  !fetching &&
+  ![...phases.prepare, ...phases.upload].some((s) => book.local('after', s.id).length) &&
+  !phases.link.some((s) => book.local('before', s.id).length);

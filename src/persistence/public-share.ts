@@ -203,7 +203,11 @@ const skipExcluded = (p: PublicSharePlan): ShellText =>
  * entry that is not excluded becomes a link into shared/<public_dir>/. See docs/persistence.md.
  * Nothing in shared is deleted; a replaced file goes to shared/.history/<release>/.
  */
-export function planPublicShare(p: PublicSharePlan): ShellText[] {
+/** The variable the per-entry commands are in, when the script has read them already (Stage.input). */
+export const PUBLIC_ENTRIES = sh`__ss_entries`;
+
+/** `entries`: PUBLIC_ENTRIES when the script holds the per-entry commands there; else they are read from stdin. */
+export function planPublicShare(p: PublicSharePlan, entries?: typeof PUBLIC_ENTRIES): ShellText[] {
   const S = join(p.sharedRoot, p.publicDir);
   const skip = skipExcluded(p);
   const out: ShellText[] = [
@@ -247,8 +251,12 @@ fi`,
   );
   // The per-entry commands grow with public/ (one per file): they follow the script on stdin as data.
   if (shareable.length)
-    out.push(sh`__ss_entries=$(cat)
-eval "$__ss_entries"`);
+    out.push(
+      entries
+        ? sh`eval "$__ss_entries"`
+        : sh`__ss_entries=$(cat)
+eval "$__ss_entries"`,
+    );
   out.push(
     lines(
       eachEntry(

@@ -3,10 +3,10 @@ import { DeployError } from '../definitions/errors.js';
 import { releaseDir } from '../layout/paths.js';
 import { liveRelease } from '../layout/remote-state.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
-import { Readable } from 'node:stream';
 import {
   planApplyUpdates,
   planPublicEntries,
+  PUBLIC_ENTRIES,
   planPublicShare,
   readPublicReport,
   type PublicSharePlan,
@@ -107,13 +107,13 @@ export const shared: Stage = {
         .map((e) =>
           lines(parentsAreReal(ctx.releasePath, e), sh`mkdir -p ${path.posix.join(ctx.releasePath, e)}`),
         ),
-      ...(p.public_dir ? planPublicShare(publicPlan(ctx, p.public_dir)) : []),
+      ...(p.public_dir ? planPublicShare(publicPlan(ctx, p.public_dir), PUBLIC_ENTRIES) : []),
     ];
   },
   // The per-entry commands of public sharing: data that grows with public/, so not part of the script.
-  stdin: (ctx) => {
+  input: (ctx) => {
     const pd = persistenceOf(ctx).public_dir;
-    return Readable.from([pd ? planPublicEntries(publicPlan(ctx, pd)) : '']);
+    return { into: PUBLIC_ENTRIES, text: pd ? planPublicEntries(publicPlan(ctx, pd)) : '' };
   },
   notes: (o, ctx) => {
     const report = readPublicReport(o.stdout);

@@ -57,6 +57,12 @@ export interface StageOutcome {
   stderr: string;
 }
 
+export interface StageInput {
+  /** A variable name, written as sh`__ss_name`. */
+  into: ShellText;
+  text: string;
+}
+
 export interface Stage<C extends HostContext = ReleaseContext> {
   id: string;
   title: string;
@@ -71,6 +77,13 @@ export interface Stage<C extends HostContext = ReleaseContext> {
   shown?(ctx: C): string[];
   /** Data streamed to the script's stdin (the upload's tar); only one stage of a phase may have it. */
   stdin?(ctx: C, onProgress?: (p: TransferProgress) => void): Readable;
+  /**
+   * Data known before the script runs, too large to be part of its text (it grows with the app):
+   * it goes first on stdin, and the script reads it, before any stage runs, into the shell
+   * variable `into` (engine/compose.ts). Any number of a phase's stages may have it, beside the
+   * one with `stdin`, which then reads what follows.
+   */
+  input?(ctx: C): StageInput;
   /** Turns a known failure (e.g. "lock held") into a precise error; undefined means generic. */
   interpret?(outcome: StageOutcome, ctx: C): DeployError | undefined;
   /** After a successful script: lines for the reporter, read from the stage's own stdout markers. */

@@ -447,7 +447,16 @@ describe('dry run', () => {
     const json = await runCli(['-c', file, '--dry-run', '--json', 'web']);
     expect(json.code, json.output).toBe(0);
     const plan = JSON.parse(json.stdout) as { hosts: { phases: { phase: string }[] }[] };
-    expect(plan.hosts[0]!.phases.map((p) => p.phase)).toEqual(Object.keys(DEPLOY));
+    // As the run sends them: the link phase in the upload phase's script (nothing local between).
+    expect(plan.hosts[0]!.phases.map((p) => p.phase)).toEqual(
+      Object.keys(DEPLOY).filter((k) => k !== 'link'),
+    );
+    expect(plan.hosts[0]!.phases.find((p) => p.phase === 'upload')).toMatchObject({
+      stages: expect.arrayContaining([
+        expect.objectContaining({ id: 'upload' }),
+        expect.objectContaining({ id: 'shared' }),
+      ]),
+    });
     expect(snapshotWithTimes(deployPath)).toEqual(before);
   });
 });

@@ -104,10 +104,10 @@ describe('a deploy that fails after some hosts switched', () => {
     const p = project(['a', 'b']);
     const first = await p.deploy();
     expect(first.exitCode).toBe(0);
-    // a: prepare, upload, link, switch, then the switch back (5th exec) fails on the server.
+    // a: prepare, upload (and link, in its script), switch, then the switch back (4th exec) fails on the server.
     const connect = async (alias: string) =>
       alias === 'a'
-        ? faulty((n) => (n === 5 ? { code: 1, stdout: '', stderr: 'mv: simulated failure\n' } : undefined))
+        ? faulty((n) => (n === 4 ? { code: 1, stdout: '', stderr: 'mv: simulated failure\n' } : undefined))
         : new LocalTransport();
     const reporter = new MemoryReporter();
     const r = await p.deploy({ loaded: p.load(failOnB), reporter, connect });
@@ -132,9 +132,10 @@ describe('a deploy that fails after some hosts switched', () => {
       retries: 0,
       interval: 0,
     };
+    // a: prepare, upload (and link), switch, then the switch back (4th exec) fails.
     const connect = async (alias: string) =>
       alias === 'a'
-        ? faulty((n) => (n === 5 ? { code: 1, stdout: '', stderr: 'mv: simulated failure\n' } : undefined))
+        ? faulty((n) => (n === 4 ? { code: 1, stdout: '', stderr: 'mv: simulated failure\n' } : undefined))
         : new LocalTransport();
     const r = await p.deploy({ loaded: cfg, connect });
     const [a, b] = ['a', 'b'].map((h) => r.outcomes.find((o) => o.host === h)!);
@@ -153,10 +154,11 @@ describe('a deploy that fails after some hosts switched', () => {
     const first = await p.deploy();
     expect(first.exitCode).toBe(0);
     const logFile = path.join(p.deployPath('a'), '.deploy', 'releases.jsonl');
-    // Only in the switch script: its appends to the release log go to a path that cannot exist.
+    // Only in the switch script (the 3rd: prepare, upload and link, switch): its appends to the
+    // release log go to a path that cannot exist.
     const connect = async () =>
       faulty((n, script) =>
-        n === 4 ? script.split(`>> ${logFile}`).join('>> /nonexistent/dir/log') : undefined,
+        n === 3 ? script.split(`>> ${logFile}`).join('>> /nonexistent/dir/log') : undefined,
       );
     const r = await p.deploy({ connect });
     expect(r.error?.code).toBe('EAFTERSWITCH');

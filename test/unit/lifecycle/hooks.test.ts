@@ -5,7 +5,7 @@ import { DEPLOY } from '../../../src/engine/pipeline.js';
 import { HOOK_STAGES } from '../../../src/definitions/hook-points.js';
 import { hookBook, hookCommand, withHooks } from '../../../src/engine/hooks.js';
 import { hookEnv, hostRunContext } from '../../../src/engine/hook-env.js';
-import { deployPhases } from '../../../src/engine/hooks-phases.js';
+import { deployPhases, linkJoinsUpload } from '../../../src/engine/hooks-phases.js';
 import { selectHosts } from '../../../src/engine/selector.js';
 import { releaseContext } from '../../support/stage-context.js';
 
@@ -21,6 +21,28 @@ function book(yaml: string) {
   const config = load(`application: a\n${yaml}${HOSTS}`);
   return { config, book: hookBook(config, selectHosts(config, 'prod')) };
 }
+
+describe('the link phase in the upload phase script', () => {
+  const joins = (yaml: string, fetching = false) => {
+    const { book: b } = book(yaml);
+    return linkJoinsUpload(b, deployPhases(b), fetching);
+  };
+
+  it('joins it when nothing runs on this machine between the two, remote steps or not', () => {
+    expect(joins('')).toBe(true);
+    expect(joins('hooks:\n  before:\n    shared: [warm]\n  after:\n    upload: [check]\n')).toBe(true);
+    // A local build before the upload runs before any host is touched; one after the link phase after it.
+    expect(joins('hooks:\n  before:\n    upload: [{run: build, local: true}]\n')).toBe(true);
+    expect(joins('hooks:\n  after:\n    shared: [{run: note, local: true}]\n')).toBe(true);
+  });
+
+  it('keeps it apart around a local step between them, or for a fetch bundle to drop once the upload is over', () => {
+    expect(joins('hooks:\n  after:\n    upload: [{run: notify, local: true}]\n')).toBe(false);
+    expect(joins('hooks:\n  after:\n    probe: [{run: notify, local: true}]\n')).toBe(false);
+    expect(joins('hooks:\n  before:\n    shared: [{run: notify, local: true}]\n')).toBe(false);
+    expect(joins('', true)).toBe(false);
+  });
+});
 
 describe('hookBook', () => {
   it('`once` picks the first selected host that passes the other filters', () => {

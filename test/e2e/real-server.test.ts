@@ -192,6 +192,16 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     expect(st.mode & 0o777).toBe(0o600);
   });
 
+  /** One more deploy with keep_releases 1: the first release is pruned and kept as the spare. */
+  async function deployUntilFirstIsSpare(p: ReturnType<typeof project>) {
+    writeTree(p.source, { 'index.php': 'v1\n' });
+    await p.ok();
+    expect(
+      fs.existsSync(path.join(p.deployPath, '.deploy/spare/index.php')),
+      'the first release is the spare',
+    ).toBe(true);
+  }
+
   it('what a worker still running from a pruned release writes into it after it became the spare is rescued, not deleted', async () => {
     const p = exportsApp();
     await p.ok();
@@ -207,12 +217,7 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
       return d.output;
     };
     try {
-      writeTree(p.source, { 'index.php': 'v1\n' });
-      await p.ok();
-      expect(
-        fs.existsSync(path.join(p.deployPath, '.deploy/spare/index.php')),
-        'the first release is the spare',
-      ).toBe(true);
+      await deployUntilFirstIsSpare(p);
       writeTree(p.source, { 'index.php': 'v2\n' });
       // A dry run checks the spare as the deploy does, without writing under the deploy path.
       expect(await dryRun()).toMatch(/in the directories of a pruned release/);
@@ -248,12 +253,7 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
       'printf "window body\\n" > window.csv && chmod 600 window.csv',
     ]);
     try {
-      writeTree(p.source, { 'index.php': 'v1\n' });
-      await p.ok();
-      expect(
-        fs.existsSync(path.join(p.deployPath, '.deploy/spare/index.php')),
-        'the first release is the spare',
-      ).toBe(true);
+      await deployUntilFirstIsSpare(p);
       fs.writeFileSync(stepFile, w.stepCommand(0), { mode: 0o644 });
       writeTree(p.source, { 'index.php': 'v2\n' });
       const r = await p.ok();

@@ -5,21 +5,14 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { runStages } from '../../../src/engine/executor.js';
-import { deployPaths } from '../../../src/layout/paths.js';
 import type { Reporter } from '../../../src/engine/reporter.js';
 import { LocalTransport } from '../../../src/remote/local.js';
 import { sh } from '../../../src/remote/sh.js';
 import type { HostContext, Stage } from '../../../src/stages/types.js';
+import { hostContext } from '../../support/stage-context.js';
 
 const { config } = parseConfig(`application: a\nhosts:\n  web: {deploy_path: /srv/app}\n`, 'deploy.yml', {});
-const ctx: HostContext = {
-  alias: 'web',
-  host: config.hosts.web!,
-  config,
-  paths: deployPaths('/srv/app'),
-  run: { user: 'ann', machine: 'laptop', pid: 1, started_at: '2030-01-01T00:00:00Z', command: 'deploy' },
-  lockToken: 't',
-};
+const ctx = hostContext(config, '/srv/app');
 const quiet: Reporter = { stage: () => {}, log: () => {} } as unknown as Reporter;
 
 describe("a phase's stage inputs and its one stream share stdin (run by /bin/sh)", () => {

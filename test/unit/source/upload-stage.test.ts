@@ -48,6 +48,38 @@ const seeded = (over: Partial<NonNullable<ReleaseContext['upload']>>): ReleaseCo
     ...over,
   }) as ReleaseContext['upload'];
 
+/** A kept file as the previous upload's manifest records it. */
+const file = (p: string): ManifestEntry => ({
+  path: p,
+  type: 'file',
+  mode: 0o644,
+  size: 1,
+  mtime: 0,
+  sha256: '0'.repeat(64),
+});
+
+/** Runs the upload stage of `plan` in /bin/sh, as a deploy would, into a new release under `p`. */
+async function runUpload(
+  p: ReturnType<typeof deployPaths>,
+  root: string,
+  plan: UploadPlan,
+  sent: SourceEntry,
+) {
+  const c = {
+    ...ctx(plan),
+    paths: p,
+    releasePath: path.join(p.releases, '20260102-000000'),
+    source: { root: path.join(root, 'src'), entries: [sent] },
+  } as ReleaseContext;
+  fs.mkdirSync(c.releasePath);
+  const stdin = Buffer.concat(await upload.stdin!(c).toArray());
+  const r = spawnSync('/bin/sh', ['-c', composeScript([{ id: 'upload', commands: upload.plan(c) }]).text], {
+    input: stdin,
+    encoding: 'utf8',
+  });
+  return { r, c };
+}
+
 describe('upload stage plan', () => {
   it('a full upload extracts into the empty release and files the manifest', () => {
     const text = upload.plan(ctx()).map((c) => c.text);
@@ -115,14 +147,6 @@ describe('upload stage plan', () => {
 });
 
 describe('the seeded release is checked before anything is extracted into it (run by /bin/sh)', () => {
-  const file = (p: string): ManifestEntry => ({
-    path: p,
-    type: 'file',
-    mode: 0o644,
-    size: 1,
-    mtime: 0,
-    sha256: '0'.repeat(64),
-  });
   const dir = (p: string): ManifestEntry => ({ path: p, type: 'dir', mode: 0o755, size: 0, mtime: 0 });
 
   async function run(plant: (prev: string) => void) {
@@ -153,18 +177,7 @@ describe('the seeded release is checked before anything is extracted into it (ru
       ]),
       compression: 'none',
     };
-    const c = {
-      ...ctx(plan),
-      paths: p,
-      releasePath: path.join(p.releases, '20260102-000000'),
-      source: { root: path.join(root, 'src'), entries: [sent] },
-    } as ReleaseContext;
-    fs.mkdirSync(c.releasePath);
-    const stdin = Buffer.concat(await upload.stdin!(c).toArray());
-    const r = spawnSync('/bin/sh', ['-c', composeScript([{ id: 'upload', commands: upload.plan(c) }]).text], {
-      input: stdin,
-      encoding: 'utf8',
-    });
+    const { r, c } = await runUpload(p, root, plan, sent);
     return { r, root, release: c.releasePath, outside };
   }
 
@@ -193,15 +206,6 @@ describe('the seeded release is checked before anything is extracted into it (ru
 });
 
 describe('a recycled spare written into after the probe read it (run by /bin/sh)', () => {
-  const file = (p: string): ManifestEntry => ({
-    path: p,
-    type: 'file',
-    mode: 0o644,
-    size: 1,
-    mtime: 0,
-    sha256: '0'.repeat(64),
-  });
-
   /** The live release, the spare (a pruned release) and the probe's walk of it; `write` comes after the walk. */
   async function recycle(write: (spare: string) => void) {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'seed-rescue-'));
@@ -244,18 +248,7 @@ describe('a recycled spare written into after the probe read it (run by /bin/sh)
       ]),
       compression: 'none',
     };
-    const c = {
-      ...ctx(plan),
-      paths: p,
-      releasePath: path.join(p.releases, '20260102-000000'),
-      source: { root: path.join(root, 'src'), entries: [sent] },
-    } as ReleaseContext;
-    fs.mkdirSync(c.releasePath);
-    const stdin = Buffer.concat(await upload.stdin!(c).toArray());
-    const r = spawnSync('/bin/sh', ['-c', composeScript([{ id: 'upload', commands: upload.plan(c) }]).text], {
-      input: stdin,
-      encoding: 'utf8',
-    });
+    const { r, c } = await runUpload(p, root, plan, sent);
     const rescued = path.join(p.shared, '.rescued/20251231-000000');
     const notes = upload.notes!({ exitCode: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }, c);
     return { r, release: c.releasePath, rescued, notes, meta: p.meta };

@@ -198,16 +198,15 @@ const skipExcluded = (p: PublicSharePlan): ShellText =>
     ? sh`case "$__n" in .shared-exclusions|${casePattern(p.exclude)}) continue ;; esac`
     : sh`case "$__n" in .shared-exclusions) continue ;; esac`;
 
+/** Where the script holds the per-entry commands (planPublicEntries): the stage's input (Stage.input). */
+export const PUBLIC_ENTRIES = sh`__ss_entries`;
+
 /**
  * Entry-level sharing of public_dir: the directory stays real in every release; each top-level
  * entry that is not excluded becomes a link into shared/<public_dir>/. See docs/persistence.md.
  * Nothing in shared is deleted; a replaced file goes to shared/.history/<release>/.
  */
-/** The variable the per-entry commands are in, when the script has read them already (Stage.input). */
-export const PUBLIC_ENTRIES = sh`__ss_entries`;
-
-/** `entries`: PUBLIC_ENTRIES when the script holds the per-entry commands there; else they are read from stdin. */
-export function planPublicShare(p: PublicSharePlan, entries?: typeof PUBLIC_ENTRIES): ShellText[] {
+export function planPublicShare(p: PublicSharePlan): ShellText[] {
   const S = join(p.sharedRoot, p.publicDir);
   const skip = skipExcluded(p);
   const out: ShellText[] = [
@@ -249,14 +248,8 @@ fi`,
       'carried',
     ),
   );
-  // The per-entry commands grow with public/ (one per file): they follow the script on stdin as data.
-  if (shareable.length)
-    out.push(
-      entries
-        ? sh`eval "$__ss_entries"`
-        : sh`__ss_entries=$(cat)
-eval "$__ss_entries"`,
-    );
+  // The per-entry commands grow with public/ (one per file): the stage's input, not the script's text.
+  if (shareable.length) out.push(sh`eval "$${PUBLIC_ENTRIES}"`);
   out.push(
     lines(
       eachEntry(

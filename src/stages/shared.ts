@@ -107,7 +107,7 @@ export const shared: Stage = {
         .map((e) =>
           lines(parentsAreReal(ctx.releasePath, e), sh`mkdir -p ${path.posix.join(ctx.releasePath, e)}`),
         ),
-      ...(p.public_dir ? planPublicShare(publicPlan(ctx, p.public_dir), PUBLIC_ENTRIES) : []),
+      ...(p.public_dir ? planPublicShare(publicPlan(ctx, p.public_dir)) : []),
     ];
   },
   // The per-entry commands of public sharing: data that grows with public/, so not part of the script.

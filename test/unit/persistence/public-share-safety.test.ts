@@ -11,6 +11,7 @@ import type { AppPersistence } from '../../../src/persistence/app-persistence.js
 import {
   planPublicEntries,
   planPublicShare,
+  PUBLIC_ENTRIES,
   type PublicSharePlan,
 } from '../../../src/persistence/public-share.js';
 import { PLACED_MANIFEST } from '../../../src/stages/shared.js';
@@ -52,8 +53,12 @@ function sharePlan(root: string, release: string, files: Record<string, string>,
   return plan;
 }
 
-const runShare = (plan: PublicSharePlan) =>
-  runSh(composeScript([{ id: 'shared', commands: planPublicShare(plan) }]).text, planPublicEntries(plan));
+/** As the shared stage runs it: the per-entry commands as its input, read before the script's steps. */
+function runShare(plan: PublicSharePlan) {
+  const entries = planPublicEntries(plan);
+  const input = { into: PUBLIC_ENTRIES, bytes: Buffer.byteLength(entries) };
+  return runSh(composeScript([{ id: 'shared', commands: planPublicShare(plan), input }]).text, entries);
+}
 
 /** Two releases of one app: the second updates images/icon.svg, which waits in the release. */
 function twoReleases() {

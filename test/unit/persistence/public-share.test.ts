@@ -8,6 +8,7 @@ import {
   planApplyUpdates,
   planPublicEntries,
   planPublicShare,
+  PUBLIC_ENTRIES,
   readPublicReport,
   type PublicSharePlan,
 } from '../../../src/persistence/public-share.js';
@@ -16,11 +17,12 @@ import { tmpDir, writeTree } from '../../support/project.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/** Runs the planned commands with /bin/sh, as the executor would: one script, the entry commands on stdin. */
+/** Runs the planned commands with /bin/sh, as the executor would: one script, the entry commands as the stage's input. */
 function run(plan: PublicSharePlan): { code: number; stdout: string } {
-  const script = composeScript([{ id: 'shared', commands: planPublicShare(plan) }]).text;
+  const input = planPublicEntries(plan);
+  const stage = { into: PUBLIC_ENTRIES, bytes: Buffer.byteLength(input) };
+  const script = composeScript([{ id: 'shared', commands: planPublicShare(plan), input: stage }]).text;
   try {
-    const input = planPublicEntries(plan);
     return { code: 0, stdout: execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8', input }) };
   } catch (e) {
     const err = e as { status: number; stdout: string };

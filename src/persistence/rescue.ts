@@ -257,13 +257,15 @@ export function seedRescueRemoved(releasePath: string, files: SeedFiles): ShellT
 fi`;
 }
 
+/** A symlink in the release's walk below: its type and path, where a file's record has its numbers. */
+const LINK_AS_WRITTEN = sh`'%y\\t\\t\\t\\t%P\\0'`;
+
 /**
  * What was written into the spare after the probe's walk of it, found in the release it became:
  * a file the walk did not see or saw otherwise, a symlink the plan does not keep; not the files
  * the plan hard-linked in (ARGV[2]). ARGV[4] is the release now: `f TAB record` or
  * `l TAB TAB TAB TAB path`.
  */
-const LINK_AS_WRITTEN = sh`'%y\\t\\t\\t\\t%P\\0'`;
 const WRITTEN_SINCE_WALK = `BEGIN { RS = "\\0"; ORS = "\\0" }
 function path_of(r) { sub(/^[^\\t]*\\t[^\\t]*\\t[^\\t]*\\t/, "", r); return r }
 FILENAME == ARGV[1] { was[path_of($0)] = $0; next }

@@ -34,7 +34,7 @@ import {
   type FleetHost,
 } from './deploy-fleet.js';
 import { interruption, worstError } from './exit-status.js';
-import { dropFetchBundles, planFetches } from './plan-fetch.js';
+import { dropFetchBundles, mayPull, planFetches } from './plan-fetch.js';
 import { storeReach } from '../stages/store-reach.js';
 import { eventOf, finishRun, runRemoteEventHooks, runSummary } from './events.js';
 import { localRunContext, selectedRunContext, type RunContext } from './hook-env.js';
@@ -104,14 +104,11 @@ export function deployStageInfo(
 ): StageInfo[] {
   const checksHealth = selected.some((s) => healthcheckFor(config, s.host));
   // Hosts that may pull an artifact are asked first whether they can reach the store.
-  const mayPull =
-    !!config.artifact &&
-    config.artifacts.store.startsWith('s3://') &&
-    selected.some((s) => (s.host.fetch ?? config.fetch) !== 'push');
+  const pulls = mayPull(config, selected);
   const events = (['success', 'failure'] as const).filter((e) => book.hasRemote('after', e));
   return [
     ...phaseStageInfo(deployPhases(book)),
-    ...(mayPull ? [{ id: storeReach.id, title: storeReach.title }] : []),
+    ...(pulls ? [{ id: storeReach.id, title: storeReach.title }] : []),
     ...(checksHealth ? [{ id: 'healthcheck', title: 'Check the new release' }] : []),
     ...events.map((e) => ({ id: `after:${e}`, title: `Hooks after ${e}` })),
   ];

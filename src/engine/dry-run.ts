@@ -13,6 +13,7 @@ import { healthcheckFor } from './health.js';
 import { healthcheckStage } from '../stages/healthcheck.js';
 import { hookBook, type HookBook } from './hooks.js';
 import { deployPhases, linkJoinsUpload } from './hooks-phases.js';
+import { mayPull } from './plan-fetch.js';
 import { withHostSessions, type SessionOptions } from './host-session.js';
 import { releaseDir } from '../layout/paths.js';
 import { nextReleaseName } from '../layout/release-log.js';
@@ -205,8 +206,9 @@ export async function dryRun(
         };
         if (remote.lock) notes.push('the host is locked now: the real deploy would stop at `lock` (exit 3)');
         const check = healthcheckFor(config, s.host);
-        // As the run sends them: the link phase in the upload phase's script when nothing runs between.
-        const joined = linkJoinsUpload(book, phases, !!plan.fetch);
+        // As the run sends them: the link phase in the upload phase's script when nothing runs
+        // between and no host may pull (whether one does is known only once the store is asked).
+        const joined = linkJoinsUpload(book, phases, mayPull(config, sessions));
         const sent = Object.entries(phases)
           .filter(([phase]) => !(joined && phase === 'link'))
           .map(

@@ -1,3 +1,4 @@
+import type { Config, HostConfig } from '../config/schema.js';
 import { DeployError, toDeployError } from '../definitions/errors.js';
 import { fetchBundle, fetchedFiles, wgetCanFetch, type FetchTool } from '../source/artifact/fetch-bundle.js';
 import { manifestKey, objectKey, type ArtifactStore } from '../source/artifact/store.js';
@@ -34,6 +35,16 @@ export async function planFetches(fleet: Fleet): Promise<void> {
 /** A store this machine can sign URLs for and put transient objects in (an S3 store). */
 type SigningStore = ArtifactStore & Required<Pick<ArtifactStore, 'presign' | 'putTransient'>>;
 const canSign = (s: ArtifactStore): s is SigningStore => !!s.presign && !!s.putTransient;
+
+/**
+ * Whether a host of this deploy may pull its files from the artifact store (an S3 store and a
+ * host whose fetch is not push). Whether it does is known only once the store was asked
+ * (planFetches); a dry run and the stage list go by this.
+ */
+export const mayPull = (config: Config, hosts: readonly { host: HostConfig }[]): boolean =>
+  !!config.artifact &&
+  config.artifacts.store.startsWith('s3://') &&
+  hosts.some((s) => (s.host.fetch ?? config.fetch) !== 'push');
 
 /** A host that may fetch: its upload plan has files the store holds. */
 interface Candidate {

@@ -135,6 +135,13 @@ describe('artifacts in an S3 store, hosts over a real sshd', () => {
     const p = project('pullpush', hosts);
     const id = await p.build();
     expect(id).toMatch(/^[0-9a-f]{64}$/);
+    // Hosts that may pull keep the link phase apart (their fetch bundles leave the store once the
+    // upload phase is over): the dry run shows the phases as the run sends them.
+    const dry = await runCli(['-c', p.file, '--dry-run', '--json', '--artifact', id, 'all'], { env: p.env });
+    expect(dry.code, dry.output).toBe(0);
+    const plan = JSON.parse(dry.stdout) as { hosts: { phases: { phase: string }[] }[] };
+    for (const h of plan.hosts)
+      expect(h.phases.map((ph) => ph.phase)).toEqual(['prepare', 'upload', 'link', 'switch', 'finish']);
     const from = s3.requests.length;
     const r = await runCli(['-c', p.file, '--artifact', id, 'all'], { env: p.env });
     expect(r.code, r.output).toBe(0);

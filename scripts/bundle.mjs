@@ -5,8 +5,10 @@
  * on the bench starts about 90 ms sooner. CommonJS, so that the bin can compile it with V8's code
  * cache (src/startup/code-cache.ts), which Node 20 offers for scripts and not for ES modules; a
  * command's modules still run only when that command does (esbuild wraps what is imported
- * lazily). Left outside: ssh2 (an optional native addon beside it) and the AWS SDK (loaded only
- * for an S3 artifact store). dist/index.js, the library entry, stays tsc's own output.
+ * lazily). ssh2 is inside, so that the cache covers it too (compiled from its own files it cost a
+ * deploy ~25 ms); its optional native addons stay outside, loaded from the installed package as
+ * ssh2 itself would. Left outside too: the AWS SDK (loaded only for an S3 artifact store).
+ * dist/index.js, the library entry, stays tsc's own output.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,6 +32,24 @@ const withoutZodLocales = {
   },
 };
 
+/**
+ * ssh2 tries its crypto addon by a path relative to its own file, and cpu-features by name, each
+ * in a try: from the bundle, both are required from the installed ssh2 (a dependency, so beside
+ * shipshape or above it), and a missing or unbuilt addon is ssh2's pure-JS path, as before.
+ */
+const ssh2Addons = {
+  name: 'ssh2-addons',
+  setup(b) {
+    b.onResolve({ filter: /\.node$|^cpu-features$/ }, (args) => {
+      if (args.path === 'cpu-features') return { path: args.path, external: true };
+      if (!/[\\/]ssh2[\\/]/.test(args.importer)) return undefined;
+      const file = path.resolve(args.resolveDir, args.path);
+      const inPackage = file.slice(file.lastIndexOf(`${path.sep}ssh2${path.sep}`) + 1);
+      return { path: inPackage.split(path.sep).join('/'), external: true };
+    });
+  },
+};
+
 const outdir = path.join(root, 'dist/bin');
 // An earlier build's files (other names) must not stay behind.
 fs.rmSync(outdir, { recursive: true, force: true });
@@ -40,12 +60,12 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  external: ['ssh2', '@aws-sdk/*'],
+  external: ['@aws-sdk/*'],
   // The AWS SDK's import() as require(): a script compiled by vm has no loader for import().
   supported: { 'dynamic-import': false },
   // import.meta.url, as ES modules have it: the bundle's own file.
   define: { 'import.meta.url': '__bundleUrl' },
   banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [withoutZodLocales],
+  plugins: [withoutZodLocales, ssh2Addons],
   logLevel: 'warning',
 });

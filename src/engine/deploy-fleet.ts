@@ -9,11 +9,11 @@ import type { HostContext, ReleaseContext, SourceInfo, Stage } from '../stages/t
 import { unlock } from '../stages/unlock.js';
 import type { AppPersistence } from '../persistence/app-persistence.js';
 import { ConnectionPool } from './connection-pool.js';
-import { gateOnHealth } from './health.js';
+import { gateOnHealth, healthcheckFor } from './health.js';
 import { runStages, type HostRunner } from './executor.js';
 import type { HookBook } from './hooks.js';
 import { runLocalHooks } from './hooks-local.js';
-import { linkJoinsUpload, type deployPhases } from './hooks-phases.js';
+import { finishJoinsSwitch, linkJoinsUpload, type deployPhases } from './hooks-phases.js';
 import { missingNote, missingReleases } from './missing-releases.js';
 import { deployPaths, releaseDir } from '../layout/paths.js';
 import { eachLimited } from '../source/pool.js';
@@ -102,6 +102,9 @@ const isIn =
     (states as HostState[]).includes(h.progress.state);
 
 export const isLive = isIn('live', 'done');
+
+/** Live, cleaned up and unlocked (or as far as its connection let it): nothing is sent back. */
+export const isDone = isIn('done');
 
 /** The hosts in one of these states that have not failed. */
 export const healthy = <S extends HostState>(fleet: Fleet, ...states: S[]): FleetHost<S>[] =>
@@ -318,16 +321,33 @@ function afterSwitchError(e: DeployError, host: string): DeployError {
 export async function switchAll(fleet: Fleet): Promise<void> {
   await localStep(fleet, fleet.phases.switch, 'before');
   if (hasFailed(fleet)) return;
+  const checksHealth = fleet.hosts.some((h) => healthcheckFor(fleet.config, h.host));
+  const joined = finishJoinsSwitch(fleet.book, fleet.phases, fleet.hosts.length, checksHealth);
+  const finish = joined ? fleet.phases.finish : [];
   await each(fleet, healthy(fleet, 'created'), async (h) => {
+    // Joined, the script starts with the switch and goes on to the finish: nothing in it may be
+    // stopped halfway (finishAll).
+    const runner = joined ? { ...h.progress.runner, signal: undefined } : h.progress.runner;
     try {
-      await runStages(h.progress.runner, fleet.phases.switch, h.progress.ctx, NEXT);
+      await runStages(runner, [...fleet.phases.switch, ...finish], h.progress.ctx, joined ? {} : NEXT);
     } catch (e) {
       // Only a script that ran can have moved `current` (and only then is the plan read again).
-      if (!isDeployError(e) || !e.during || !passedSwitch(e, symlinkSwitchPoint(h.progress.ctx))) throw e;
+      if (!isDeployError(e) || !e.during) throw e;
+      const stage = e.during.stage;
+      if (finish.some((s) => s.id === stage)) {
+        moveTo(h, { ...h.progress, state: 'live' });
+        try {
+          await finishFailed(fleet, runner, h.progress.ctx, e);
+        } finally {
+          moveTo(h, { ...h.progress, state: 'done' });
+        }
+        return;
+      }
+      if (!passedSwitch(e, symlinkSwitchPoint(h.progress.ctx))) throw e;
       moveTo(h, { ...h.progress, state: 'live' });
       throw fleet.signal?.aborted ? e : afterSwitchError(e, h.alias);
     }
-    moveTo(h, { ...h.progress, state: 'live' });
+    moveTo(h, { ...h.progress, state: joined ? 'done' : 'live' });
   });
 }
 
@@ -349,20 +369,24 @@ export async function finishAll(fleet: Fleet): Promise<void> {
     const { ctx } = h.progress;
     // Live already: an interrupt from here on must not stop cleanup and unlock halfway.
     const runner = { ...h.progress.runner, signal: undefined };
-    await runStages(runner, fleet.phases.finish, ctx).catch((e: unknown) => {
-      // The release is live; a failed cleanup is worth a warning, not a failed deploy.
-      fleet.reporter.log('warn', `cleanup failed: ${(e as Error).message}`, h.alias);
-      return runStages(runner, [unlock], ctx, { quiet: true }).catch((lost: unknown) => {
-        if (!isDeployError(lost, 'ECONNLOST')) throw lost;
-        // Cut off after the switch: say the new release is live, not that it "may" be, and name
-        // the stage the connection was lost in (the cleanup, when that is where it went).
-        const first = isDeployError(e, 'ECONNLOST') ? e : lost;
-        throw new DeployError('ECONNLOST', { ...first.details, switched: true });
-      });
-    });
+    await runStages(runner, fleet.phases.finish, ctx).catch((e: unknown) =>
+      finishFailed(fleet, runner, ctx, e),
+    );
     moveTo(h, { ...h.progress, state: 'done' });
   });
   await localStepAfterSwitch(fleet, fleet.phases.finish, 'after');
+}
+
+/** The release is live; a failed cleanup is worth a warning, not a failed deploy. The lock still goes. */
+function finishFailed(fleet: Fleet, runner: HostRunner, ctx: ReleaseContext, e: unknown): Promise<unknown> {
+  fleet.reporter.log('warn', `cleanup failed: ${(e as Error).message}`, runner.alias);
+  return runStages(runner, [unlock], ctx, { quiet: true }).catch((lost: unknown) => {
+    if (!isDeployError(lost, 'ECONNLOST')) throw lost;
+    // Cut off after the switch: say the new release is live, not that it "may" be, and name
+    // the stage the connection was lost in (the cleanup, when that is where it went).
+    const first = isDeployError(e, 'ECONNLOST') ? e : lost;
+    throw new DeployError('ECONNLOST', { ...first.details, switched: true });
+  });
 }
 
 /** What a release log's reason keeps of an error; masked before the cut, like every shortening. */

@@ -21,6 +21,7 @@ import {
   decodeAhead,
   fleetContext,
   finishAll,
+  isDone,
   hasFailed,
   heldFor,
   isLive,
@@ -345,7 +346,8 @@ async function runFleet(
     if (!hasFailed(fleet)) await switchAll(fleet);
     if (!hasFailed(fleet) && fleet.hosts.every(isLive)) await checkHealth(fleet);
     // Interrupted once every host is live: the release stays live and is finished like any other.
-    const stands = fleet.signal?.aborted || !fleet.hosts.some((h) => h.error);
+    // Finished in the switch phase's script: live and unlocked, whatever its cleanup said.
+    const stands = fleet.signal?.aborted || fleet.hosts.every(isDone) || !fleet.hosts.some((h) => h.error);
     if (stands && fleet.hosts.every(isLive)) await finishAll(fleet);
     else await abortAll(fleet);
     const result = resultOf(fleet);

@@ -12,7 +12,7 @@ import { runStages } from './executor.js';
 import { healthcheckFor } from './health.js';
 import { healthcheckStage } from '../stages/healthcheck.js';
 import { hookBook, type HookBook } from './hooks.js';
-import { deployPhases, linkJoinsUpload } from './hooks-phases.js';
+import { deployPhases, finishJoinsSwitch, linkJoinsUpload, sentPhases } from './hooks-phases.js';
 import { mayPull } from './plan-fetch.js';
 import { withHostSessions, type SessionOptions } from './host-session.js';
 import { releaseDir } from '../layout/paths.js';
@@ -207,14 +207,17 @@ export async function dryRun(
         if (remote.lock) notes.push('the host is locked now: the real deploy would stop at `lock` (exit 3)');
         const check = healthcheckFor(config, s.host);
         // As the run sends them: the link phase in the upload phase's script when nothing runs
-        // between and no host may pull (whether one does is known only once the store is asked).
-        const joined = linkJoinsUpload(book, phases, mayPull(config, sessions));
-        const sent = Object.entries(phases)
-          .filter(([phase]) => !(joined && phase === 'link'))
-          .map(
-            ([phase, stages]) =>
-              [phase, joined && phase === 'upload' ? [...stages, ...phases.link] : stages] as const,
-          );
+        // between and no host may pull (whether one does is known only once the store is asked);
+        // the finish phase in the switch phase's script for one host with no health check.
+        const sent = sentPhases(phases, {
+          link: linkJoinsUpload(book, phases, mayPull(config, sessions)),
+          finish: finishJoinsSwitch(
+            book,
+            phases,
+            sessions.length,
+            sessions.some((o) => healthcheckFor(config, o.host)),
+          ),
+        });
         const planned: PlannedPhase[] = sent.map(([phase, stages]) => {
           const list = stages as readonly Stage<HostContext>[];
           const input = (st: Stage<HostContext>) => {

@@ -1,4 +1,5 @@
 import { DEPLOY } from './pipeline.js';
+import { symlink } from '../stages/symlink.js';
 import type { Stage } from '../stages/types.js';
 import type { StageInfo } from './reporter.js';
 import { withHooks, type HookBook } from './hooks.js';
@@ -30,3 +31,38 @@ export const linkJoinsUpload = (book: HookBook, phases: Phases, fetching: boolea
   !fetching &&
   ![...phases.prepare, ...phases.upload].some((s) => book.local('after', s.id).length) &&
   !phases.link.some((s) => book.local('before', s.id).length);
+
+/**
+ * With one host there is no other host to switch before it finishes, so with no health check and
+ * nothing on this machine between the two, the finish phase (hooks after the switch, cleanup,
+ * unlock) runs in the switch phase's script: one exec request, and at a distance one round trip,
+ * less. Only when the script starts with the switch itself: the finish runs whatever happens
+ * (an interrupt included, as it would once the release is live), so a remote step before the
+ * switch, which an interrupt must still stop, keeps the phases apart.
+ */
+export const finishJoinsSwitch = (
+  book: HookBook,
+  phases: Phases,
+  hosts: number,
+  checksHealth: boolean,
+): boolean =>
+  hosts === 1 &&
+  !checksHealth &&
+  phases.switch[0]?.id === symlink.id &&
+  !phases.switch.some((s) => book.local('after', s.id).length) &&
+  !phases.finish.some((s) => book.local('before', s.id).length);
+
+/** The phases as the run sends them, each with its script's stages: a joined phase goes in the one before it. */
+export function sentPhases(
+  phases: Phases,
+  joined: { link: boolean; finish: boolean },
+): [string, readonly Stage<never>[]][] {
+  const out: [string, readonly Stage<never>[]][] = [];
+  for (const [name, stages] of Object.entries(phases) as [keyof Phases, readonly Stage<never>[]][]) {
+    if ((name === 'link' && joined.link) || (name === 'finish' && joined.finish)) {
+      const last = out.at(-1)!;
+      last[1] = [...last[1], ...stages];
+    } else out.push([name, stages]);
+  }
+  return out;
+}

@@ -15,9 +15,9 @@ const recipeBefore = recipeHooks(['after_shared', 'after_writable', 'before_syml
 const recipeAfter = recipeHooks(['after_symlink'], 'recipe-hooks-after');
 
 /**
- * The deploy, as phases. Each phase is one script (one exec request) per host; every
- * host finishes a phase before any host starts the next, so no host switches until all
- * are prepared.
+ * The deploy, as phases. Each phase is one script (one exec request) per host, or goes in the
+ * script of the phase before it (engine/hooks-phases.ts); every host finishes a phase before any
+ * host starts the next, so no host switches until all are prepared.
  */
 export const DEPLOY = {
   /** Read-write: creates the layout, takes the lock, then reads the state under it. */

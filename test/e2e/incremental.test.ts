@@ -301,13 +301,27 @@ describe('incremental upload over a real sshd', () => {
         const execs = await server.execRequests();
         const r = await runCli(['-c', viaProxy, 'web'], { env });
         expect(r.code, r.output).toBe(0);
-        // Four scripts (the link phase goes in the upload's, nothing local runs between), four exec
-        // requests: a channel is opened ahead only for a phase that follows.
-        expect((await server.execRequests()) - execs).toBe(4);
-        // An exec costs three waits (open the channel, start the command, its result): 18 turns in
-        // all when each phase opened its own. Opened ahead, three phases wait once each.
-        if (i === 2) expect(proxy.turns() - turns).toBeLessThanOrEqual(15);
+        // Three scripts (one host, nothing local runs between: the link phase goes in the upload's,
+        // the finish phase in the switch's), three exec requests: a channel is opened ahead only
+        // for a phase that follows.
+        expect((await server.execRequests()) - execs).toBe(3);
+        // An exec costs three waits (open the channel, start the command, its result). Opened
+        // ahead, the two phases after the first wait once each: 10 turns in all here.
+        if (i === 2) expect(proxy.turns() - turns).toBeLessThanOrEqual(12);
       }
+      // A dry run shows the scripts as the run sends them.
+      const dry = await runCli(['-c', viaProxy, '--dry-run', '--json', 'web'], { env });
+      expect(dry.code, dry.output).toBe(0);
+      const plan = JSON.parse(dry.stdout) as {
+        hosts: { phases: { phase: string; stages: { id: string }[] }[] }[];
+      };
+      expect(
+        plan.hosts[0]!.phases.map((ph) => `${ph.phase}: ${ph.stages.map((st) => st.id).join(' ')}`),
+      ).toEqual([
+        'prepare: setup lock probe changes',
+        'upload: release upload shared writable recipe-hooks',
+        'switch: symlink recipe-hooks-after cleanup unlock',
+      ]);
     } finally {
       await proxy.close();
     }

@@ -154,7 +154,7 @@ describe('a deploy that fails after some hosts switched', () => {
     const first = await p.deploy();
     expect(first.exitCode).toBe(0);
     const logFile = path.join(p.deployPath('a'), '.deploy', 'releases.jsonl');
-    // Only in the switch script (the 3rd: prepare, upload and link, switch): its appends to the
+    // Only in the switch script (the 3rd: prepare, upload and link, switch and finish): its appends to the
     // release log go to a path that cannot exist.
     const connect = async () =>
       faulty((n, script) =>
@@ -164,6 +164,32 @@ describe('a deploy that fails after some hosts switched', () => {
     expect(r.error?.code).toBe('EAFTERSWITCH');
     expect(r.exitCode).toBe(4);
     expect(p.current('a')).toBe(`releases/${first.release}`);
+    expect(p.locked('a')).toBe(false);
+  });
+});
+
+describe("one host: the finish phase in the switch phase's script", () => {
+  it('a cleanup that fails there is a warning: the release stays live, the lock goes, the deploy succeeds', async () => {
+    const p = project(['a']);
+    const first = await p.deploy();
+    expect(first.exitCode).toBe(0);
+    // The 3rd script (prepare, upload and link, switch and finish) fails as cleanup begins.
+    let scripts = 0;
+    const connect = async () =>
+      faulty((n, script) => {
+        scripts = n;
+        return n === 3
+          ? script.replace('__ss_stage=cleanup __ss_step=0;', '__ss_stage=cleanup __ss_step=0; false;')
+          : undefined;
+      });
+    const reporter = new MemoryReporter();
+    const r = await p.deploy({ reporter, connect });
+    expect(r.exitCode).toBe(0);
+    expect(reporter.events.some((e) => e.startsWith('warn [a] cleanup failed'))).toBe(true);
+    expect(p.current('a')).toBe(`releases/${r.release}`);
+    expect(p.log('a').at(-1)).toMatchObject({ name: r.release, status: 'success' });
+    // The unlock that follows a failed cleanup, on its own: the 4th script.
+    expect(scripts).toBe(4);
     expect(p.locked('a')).toBe(false);
   });
 });

@@ -5,7 +5,12 @@ import { DEPLOY } from '../../../src/engine/pipeline.js';
 import { HOOK_STAGES } from '../../../src/definitions/hook-points.js';
 import { hookBook, hookCommand, withHooks } from '../../../src/engine/hooks.js';
 import { hookEnv, hostRunContext } from '../../../src/engine/hook-env.js';
-import { deployPhases, linkJoinsUpload } from '../../../src/engine/hooks-phases.js';
+import {
+  deployPhases,
+  finishJoinsSwitch,
+  linkJoinsUpload,
+  sentPhases,
+} from '../../../src/engine/hooks-phases.js';
 import { selectHosts } from '../../../src/engine/selector.js';
 import { releaseContext } from '../../support/stage-context.js';
 
@@ -41,6 +46,45 @@ describe('the link phase in the upload phase script', () => {
     expect(joins('hooks:\n  after:\n    probe: [{run: notify, local: true}]\n')).toBe(false);
     expect(joins('hooks:\n  before:\n    shared: [{run: notify, local: true}]\n')).toBe(false);
     expect(joins('', true)).toBe(false);
+  });
+});
+
+describe('the finish phase in the switch phase script', () => {
+  const joins = (yaml: string, hosts = 1, checksHealth = false) => {
+    const { book: b } = book(yaml);
+    return finishJoinsSwitch(b, deployPhases(b), hosts, checksHealth);
+  };
+
+  it('joins it for one host with no health check, remote steps after the switch or not', () => {
+    expect(joins('')).toBe(true);
+    expect(joins('hooks:\n  after:\n    symlink: [reload]\n  before:\n    cleanup: [note]\n')).toBe(true);
+    // Before the switch (a build) or once the run is over (a notification): not between the two.
+    expect(joins('hooks:\n  before:\n    symlink: [{run: note, local: true}]\n')).toBe(true);
+    expect(joins('hooks:\n  after:\n    unlock: [{run: notify, local: true}]\n')).toBe(true);
+  });
+
+  it('keeps it apart for several hosts, a health check, a step on this machine between, or a remote step before the switch', () => {
+    expect(joins('', 2)).toBe(false);
+    expect(joins('', 1, true)).toBe(false);
+    expect(joins('hooks:\n  after:\n    symlink: [{run: notify, local: true}]\n')).toBe(false);
+    expect(joins('hooks:\n  before:\n    cleanup: [{run: notify, local: true}]\n')).toBe(false);
+    // A migration an interrupt must still be able to stop before `current` moves.
+    expect(joins('hooks:\n  before:\n    symlink: [migrate]\n')).toBe(false);
+  });
+
+  it('sends the joined phases in the script of the phase before them', () => {
+    const { book: b } = book('');
+    const phases = deployPhases(b);
+    const ids = (link: boolean, finish: boolean) =>
+      sentPhases(phases, { link, finish }).map(
+        ([name, stages]) => `${name}: ${stages.map((s) => s.id).join(' ')}`,
+      );
+    expect(ids(true, true)).toEqual([
+      'prepare: setup lock probe changes',
+      'upload: release upload shared writable recipe-hooks',
+      'switch: symlink recipe-hooks-after cleanup unlock',
+    ]);
+    expect(ids(false, false)).toHaveLength(5);
   });
 });
 

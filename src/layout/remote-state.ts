@@ -27,6 +27,8 @@ export interface RemoteState {
   publicUnsettled: Set<string>;
   /** The release `current` points to, its upload manifest and on-disk listing (for incremental upload). */
   previous?: PreviousReleaseRaw;
+  /** The release the probe began to list for the cleanup (persistence/rescue.ts planGuessListAhead). */
+  listedAhead?: string;
 }
 
 /** The release `current` points to, if it is a link to one. */
@@ -74,6 +76,8 @@ export function parseRemoteState(stdout: string): RemoteState {
       state.current = { kind: 'other' };
     } else if (kind === 'release' && RELEASE_PATTERN.test(value)) {
       state.releases.push(own(value));
+    } else if (kind === 'listed-ahead' && RELEASE_PATTERN.test(value)) {
+      state.listedAhead = own(value);
     } else if (kind === 'shared-unseeded') {
       state.sharedUnseeded.add(own(value));
     } else if (kind === 'public-missing' || kind === 'public-pending') {

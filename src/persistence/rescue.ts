@@ -59,12 +59,23 @@ __ss_retire_spare() {
   fi
   rm -f "$__ss_err"
 }
+# A list still being made (its job alive, by the pid beside it) is waited for, up to 2 s, rather
+# than made a second time beside it: the walk it saves is of a release no probe read lately.
+__ss_await_list() {
+  __ss_lp=$(cat "$1.pid" 2>/dev/null) || return 0
+  __ss_li=0
+  while [ ! -f "$1" ] && [ "$__ss_li" -lt 100 ] && kill -0 "$__ss_lp" 2>/dev/null; do
+    sleep 0.02 2>/dev/null || break
+    __ss_li=$((__ss_li + 1))
+  done
+}
 __ss_rescue() {
   __ss_dir=${paths.releases}/"$1"
   __ss_m=$(__ss_manifest_of "$1")
   [ -n "$__ss_m" ] || return 0
   # Only for the spare (see planListAhead): what was written after the list was made stays in it.
   __ss_files_of= __ss_files=${listedAhead(paths, sh`"$1"`)}
+  if [ "$2" = spare ]; then __ss_await_list "$__ss_files"; fi
   if [ "$2" = spare ] && [ -f "$__ss_files" ]; then __ss_files_of=$__ss_dir; fi
   __ss_move_written "$__ss_dir" "$__ss_m" "$__ss_m.rescue" "$1" ${RESCUE_MARKER}
 }
@@ -331,25 +342,51 @@ const listedAhead = (paths: DeployPaths, release: ShellText): ShellText =>
   sh`${paths.meta}/prune-${release}.list`;
 
 /**
- * Lists, in the background while the upload and the switch go on, the files of the release this
- * deploy's cleanup will make the spare, as its manifest records them: the same bytes as the
- * manifest spare the cleanup its own walk of the release. That is safe for the spare alone. What
- * the app writes into it after this list was made stays in it, where it is told apart by the same
+ * Lists, in the background while the deploy goes on, the files of the release this deploy's
+ * cleanup will make the spare, as its manifest records them: the same bytes as the manifest
+ * spare the cleanup its own walk of the release. That is safe for the spare alone. What the app
+ * writes into it after this list was made stays in it, where it is told apart by the same
  * manifest: the next probe does not offer a spare written into (spareUntouched), and the cleanup
- * that replaces it moves what was written out first (defineSpareRescue). A release
- * on its way to the trash is always walked at cleanup, right before it goes. The list is written
- * aside and renamed: a listing the cleanup does not find whole is simply not used.
+ * that replaces it moves what was written out first (defineSpareRescue). A release on its way to
+ * the trash is always walked at cleanup, right before it goes. The list is written aside and
+ * renamed: a listing the cleanup does not find whole is simply not used, and one still being made
+ * (`.pid` beside it names its job) is waited for. A list made or being made already by this deploy
+ * is not started again.
  */
 export function planListAhead(paths: DeployPaths, release: string): ShellText {
   const dir = path.posix.join(paths.releases, release);
-  const out = listedAhead(paths, sh`${release}`);
+  return sh`if [ -d ${dir} ] && [ ! -L ${dir} ]; then
+${startListAhead(sh`${dir}`, listedAhead(paths, sh`${release}`))}
+fi`;
+}
+
+/** The listing's job itself (DIR a release directory), its pid beside the list; an older list goes first. */
+function startListAhead(dir: ShellText, out: ShellText): ShellText {
   // Its own name: a job still running from an earlier deploy must not rename this one's half.
   const tmp = sh`${out}.$$`;
   // Its own stdin and stdout: the script's are the upload's archive and the SSH channel, which
   // would stay open until the listing is done.
   return sh`rm -f ${out}
-if [ -d ${dir} ] && [ ! -L ${dir} ]; then
-  { (cd ${dir} && find . ${MANIFEST_FILES} -printf ${RECORD}) > ${tmp} && mv -f -- ${tmp} ${out}; } < /dev/null > /dev/null 2>&1 &
+{ (cd ${dir} && find . ${MANIFEST_FILES} -printf ${RECORD}) > ${tmp} && mv -f -- ${tmp} ${out}; } < /dev/null > /dev/null 2>&1 &
+echo $! > ${out}.pid`;
+}
+
+/**
+ * Probe fragment (a deploy's, under the lock): lists ahead (planListAhead) the release the cleanup
+ * will most likely make the spare, from the start of the deploy rather than from its upload, so
+ * that the cleanup right after the switch finds it made: the newest of those keep_releases prunes
+ * by name (the keep_releases-th newest, counting the new release), unless `current` names it.
+ * Lists left by earlier deploys go first. A wrong guess costs the walk; the upload then lists the
+ * release the plan names. Sent to every host of a fleet: kept short.
+ */
+export function planGuessListAhead(paths: DeployPaths, keep: number): ShellText {
+  return sh`__ss_r=${paths.releases}
+${planDropListsAhead(paths)}
+__ss_g=$(ls -r "$__ss_r" | grep -xE '[0-9]{8}-[0-9]{6}' | sed -n ${keep}p)
+if [ -n "$__ss_g" ] && [ -d "$__ss_r/$__ss_g" ] && [ ! -L "$__ss_r/$__ss_g" ] && [ "$(readlink ${paths.current})" != "releases/$__ss_g" ]; then
+__ss_la=${listedAhead(paths, sh`"$__ss_g"`)}
+${startListAhead(sh`"$__ss_r/$__ss_g"`, sh`"$__ss_la"`)}
+printf 'listed-ahead\t%s\n' "$__ss_g"
 fi`;
 }
 
@@ -358,10 +395,9 @@ export const planRetireSpare: ShellText = sh`__ss_retire_spare`;
 
 /**
  * After the removals: listings made ahead that no cleanup used (a release gone already, or one
- * that never went live, whose listing finished after its cleanup) and halves of killed ones.
+ * that never went live, whose listing finished after its cleanup), halves of killed ones, the pids.
  */
-export const planDropListsAhead = (paths: DeployPaths): ShellText =>
-  sh`rm -f ${paths.meta}/prune-*.list ${paths.meta}/prune-*.list.*`;
+export const planDropListsAhead = (paths: DeployPaths): ShellText => sh`rm -f ${paths.meta}/prune-*.list*`;
 
 /** One release to prune, after defineRemoveRelease. */
 export const planRemoveRelease = (release: string, to: 'trash' | 'spare'): ShellText =>

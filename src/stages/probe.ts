@@ -5,7 +5,7 @@ import { PENDING_LIST } from '../layout/release-files.js';
 import { PLACED_MANIFEST } from './shared.js';
 import { probePreviousRelease, type HeldDigests } from '../layout/live-listing.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
-import { spareUntouched } from '../persistence/rescue.js';
+import { planGuessListAhead, spareUntouched } from '../persistence/rescue.js';
 import { readCurrentRelease } from '../layout/current-link.js';
 import { RELEASE_GLOB } from '../layout/release-log.js';
 import { uploadSettings, usesSpare } from '../source/upload-plan.js';
@@ -112,6 +112,8 @@ export const probe: Stage<HostContext> = {
       // Incremental upload needs the previous release's manifest and listing; reading them here costs no
       // extra exec, and what this machine already holds is named by digest and not sent again.
       ...(mode === 'full' ? [] : previousRelease(ctx, usesSpare(mode))),
+      // A deploy's (one that keeps what it is sent: a dry run writes nothing).
+      ...(usesSpare(mode) && held(ctx) ? [planGuessListAhead(ctx.paths, ctx.config.keep_releases)] : []),
       sh`printf '%s\n' ${PROBE_END}`,
     ];
   },

@@ -162,7 +162,8 @@ function links(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
  */
 function listAhead(ctx: ReleaseContext): ShellText[] {
   const spare = plannedSpare(ctx);
-  return spare ? [planListAhead(ctx.paths, spare)] : [];
+  // The probe began it when it guessed the same release (planGuessListAhead).
+  return spare && spare !== ctx.remote.listedAhead ? [planListAhead(ctx.paths, spare)] : [];
 }
 
 export const upload: Stage = {

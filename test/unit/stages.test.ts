@@ -121,6 +121,10 @@ describe('stage plans', () => {
     const up = upload.plan(ctx({ remote }));
     expect(up.at(-1)!.text).toContain(`find . -type f`);
     expect(up.at(-1)!.text).toContain(`${q('.deploy')}/prune-20260101-000001.list`);
+    // Unless the probe began it, having guessed the same release; another guess does not count.
+    const guessed = (name: string) => text(upload.plan(ctx({ remote: { ...remote, listedAhead: name } })));
+    expect(guessed('20260101-000001')).not.toContain('prune-');
+    expect(guessed('20260101-000002')).toContain('prune-20260101-000001.list');
 
     // Without incremental uploads nothing would use a spare: pruned by one rename into the trash,
     // the delete itself runs in the background.

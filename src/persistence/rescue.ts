@@ -350,8 +350,8 @@ const listedAhead = (paths: DeployPaths, release: ShellText): ShellText =>
  * that replaces it moves what was written out first (defineSpareRescue). A release on its way to
  * the trash is always walked at cleanup, right before it goes. The list is written aside and
  * renamed: a listing the cleanup does not find whole is simply not used, and one still being made
- * (`.pid` beside it names its job) is waited for. A list made or being made already by this deploy
- * is not started again.
+ * (`.pid` beside it names its job) is waited for. The probe starts it for the release it guesses
+ * (planGuessListAhead); the upload, for the one the plan names when that is another.
  */
 export function planListAhead(paths: DeployPaths, release: string): ShellText {
   const dir = path.posix.join(paths.releases, release);

@@ -7,6 +7,7 @@ import { hashEntries } from '../source/hash.js';
 import { sharedHashCache, type HashCache } from '../source/hash-cache.js';
 import type { SourceEntry } from '../source/scan.js';
 import { resolvePrevious, type PreviousRelease } from '../source/previous-release.js';
+import { piecesOf } from '../source/manifest.js';
 import {
   chooseCompression,
   planUpload,
@@ -64,16 +65,32 @@ export async function prepareUpload(
     }
     return out;
   };
+  const previous = previousOf(ctx);
   const { plan, notice } = await planUpload({
     entries: uploadEntries(ctx.source.entries, persistenceOf(ctx), ctx.remote.sharedUnseeded),
     mode,
     compression: chooseCompression(compression, ctx.alias, ctx.host),
-    previous: previousOf(ctx),
+    previous,
     hash,
     shared: publicShared(persistenceOf(ctx), ctx.remote.publicUnsettled),
   });
   const memory = ctx.memory;
-  return { plan: { ...plan, cache, remember: memory && ((gz) => memory.keepManifest(gz)) }, notice };
+  return {
+    plan: {
+      ...plan,
+      cache,
+      remember: memory && ((gz, pieces) => memory.keepManifest(gz, pieces)),
+      heldPieces: piecesHeld(ctx, previous?.manifest),
+    },
+    notice,
+  };
+}
+
+/** The live release's manifest pieces, when this machine wrote that manifest (the server keeps them with it). */
+function piecesHeld(ctx: ReleaseContext, manifest: Buffer | undefined): UploadPlan['heldPieces'] {
+  const digest = ctx.remote.previous?.manifestDigest;
+  const sizes = digest && manifest ? ctx.memory?.held().pieces?.(digest) : undefined;
+  return sizes && manifest && piecesOf(manifest, sizes);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createHash } from 'node:crypto';
 import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import type { EntryType } from './scan.js';
 import { isInsidePath } from '../config/paths.js';
@@ -60,6 +61,83 @@ export async function encodeManifestFrom(
     for await (const chunk of gz) out.push(chunk as Buffer);
   });
   return Buffer.concat(out);
+}
+
+/** A gzip member of a manifest written in pieces, named by (half) the sha256 of its text. */
+export interface ManifestPiece {
+  name: string;
+  gz: Buffer;
+}
+
+/** What a machine remembers of a piece: its name and its size in the manifest, in the manifest's order. */
+export interface PieceRecord {
+  name: string;
+  size: number;
+}
+
+/** Entries per piece on average, and at most. */
+const PIECE_MEAN = 64;
+const PIECE_MAX = 1024;
+
+/**
+ * The manifest as `encodeManifestFrom` writes it (the same JSON), but as one gzip member per
+ * piece: its head, runs of about 64 entries, its tail. Concatenated, the pieces are the manifest
+ * the server stores (gzip reads members one after the other). A piece ends after an entry whose
+ * path hashes to a multiple of 64, so an entry that changes, comes or goes changes only its own
+ * piece: a steady-state deploy sends the pieces of what changed, and the server puts the rest
+ * together from the ones it holds (stages/upload.ts). Sending the whole manifest made the upload
+ * grow with the tree: 2.1 MB for a 10-file change of a 40,000-file app. A piece in `held` (the
+ * previous manifest's, by name) is not compressed again.
+ */
+export async function encodeManifestPieces(
+  head: Omit<Manifest, 'entries'>,
+  entries: Iterable<ManifestEntry>,
+  level = 6,
+  held?: ReadonlyMap<string, Buffer>,
+): Promise<{ whole: Buffer; pieces: ManifestPiece[] }> {
+  const pieces: ManifestPiece[] = [];
+  const add = (text: string) => {
+    const name = createHash('sha256').update(text).digest('hex').slice(0, 32);
+    pieces.push({ name, gz: held?.get(name) ?? gzipSync(text, { level }) });
+  };
+  add(`${JSON.stringify(head).slice(0, -1)},"entries":[`);
+  let piece: string[] = [];
+  let first = true;
+  const flush = () => {
+    add((first ? '' : ',') + piece.join(','));
+    first = false;
+    piece = [];
+  };
+  for (const e of entries) {
+    piece.push(JSON.stringify(e));
+    if (pathHash(e.path) % PIECE_MEAN === 0 || piece.length === PIECE_MAX) {
+      flush();
+      // The event loop gets a turn every 16 pieces: the archive before the manifest goes out
+      // meanwhile, and the server gets on with it (40 ms in one go held it back as long).
+      if (pieces.length % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  if (piece.length > 0) flush();
+  add(']}');
+  return { whole: Buffer.concat(pieces.map((p) => p.gz)), pieces };
+}
+
+/** The pieces of a manifest written by `encodeManifestPieces`, from their names and sizes. */
+export function piecesOf(whole: Buffer, sizes: readonly PieceRecord[]): Map<string, Buffer> | undefined {
+  const out = new Map<string, Buffer>();
+  let at = 0;
+  for (const { name, size } of sizes) {
+    out.set(name, whole.subarray(at, at + size));
+    at += size;
+  }
+  return at === whole.length ? out : undefined;
+}
+
+/** FNV-1a over the path's UTF-16 units: cheap, and the same on every machine. */
+function pathHash(p: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 function* manifestPieces(

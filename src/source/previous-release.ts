@@ -1,4 +1,5 @@
 import { applyDelta, wholeListing, type Listing, type ListingWire } from './listing.js';
+import type { PieceRecord } from './manifest.js';
 
 export type { RemoteEntry } from './listing.js';
 
@@ -68,6 +69,8 @@ export interface PreviousRelease {
 export interface HeldState {
   listing?: { digest: string; data: Listing };
   manifest(digest: string): Buffer | undefined;
+  /** The pieces this machine wrote that manifest in, if it did: their names and sizes, in order. */
+  pieces?(digest: string): PieceRecord[] | undefined;
 }
 
 const listingOf = (wire: ListingWire | undefined, held: HeldState): Listing | undefined => {

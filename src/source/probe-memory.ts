@@ -5,6 +5,7 @@ import { gunzipSync, gzip } from 'node:zlib';
 import type { Listing } from './listing.js';
 import { sha256Hex } from './listing.js';
 import type { HeldState } from './previous-release.js';
+import type { PieceRecord } from './manifest.js';
 
 /**
  * What this machine keeps between deploys to one host and deploy path, so that the probe sends
@@ -18,14 +19,15 @@ export interface ProbeMemory {
   /** The same, with the bytes, for putting the probe's answer together. */
   held(): HeldState;
   keepListing(digest: string, data: Listing): void;
-  /** An upload manifest as the server stores it (gzipped JSON). */
-  keepManifest(gz: Buffer): void;
+  /** An upload manifest as the server stores it (gzipped JSON), and its pieces when written in pieces. */
+  keepManifest(gz: Buffer, pieces?: readonly PieceRecord[]): void;
 }
 
 /** Manifests kept: the live release's, and a few for rollbacks and other machines' turns. */
 const KEPT_MANIFESTS = 4;
 const LISTING = /^listing-([0-9a-f]{64})\.gz$/;
 const MANIFEST = /^manifest-([0-9a-f]{64})\.json\.gz$/;
+const PIECE = /^([0-9a-f]{32}) (\d+)$/;
 
 const memoryDirFor = (target: string, env: NodeJS.ProcessEnv = process.env): string =>
   cacheEntry('hosts', target, env);
@@ -86,6 +88,16 @@ export function openProbeMemory(target: string, env: NodeJS.ProcessEnv = process
           return undefined;
         }
       },
+      pieces: (digest) => {
+        try {
+          const lines = fs.readFileSync(path.join(dir, `manifest-${digest}.pieces`), 'utf8').split('\n');
+          lines.pop();
+          const pieces = lines.map((l) => PIECE.exec(l)).map((m) => m && { name: m[1]!, size: Number(m[2]) });
+          return pieces.length > 0 && pieces.every((p) => p !== null) ? (pieces as PieceRecord[]) : undefined;
+        } catch {
+          return undefined;
+        }
+      },
     }),
     keepListing: (digest, data) => {
       listing = { digest, data };
@@ -104,9 +116,18 @@ export function openProbeMemory(target: string, env: NodeJS.ProcessEnv = process
         }
       });
     },
-    keepManifest: (gz) => {
-      writeAtomic(path.join(dir, `manifest-${sha256Hex(gz)}.json.gz`), gz);
-      for (const n of manifestNames().slice(KEPT_MANIFESTS)) fs.rmSync(path.join(dir, n), { force: true });
+    keepManifest: (gz, pieces) => {
+      const digest = sha256Hex(gz);
+      // The pieces first: a manifest kept without them only costs the next upload every piece.
+      if (pieces) {
+        const lines = pieces.map((p) => `${p.name} ${p.size}\n`).join('');
+        writeAtomic(path.join(dir, `manifest-${digest}.pieces`), Buffer.from(lines));
+      }
+      writeAtomic(path.join(dir, `manifest-${digest}.json.gz`), gz);
+      for (const n of manifestNames().slice(KEPT_MANIFESTS)) {
+        fs.rmSync(path.join(dir, n), { force: true });
+        fs.rmSync(path.join(dir, n.replace(/\.json\.gz$/, '.pieces')), { force: true });
+      }
     },
   };
 }

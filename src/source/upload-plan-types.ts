@@ -1,6 +1,6 @@
 import type { HashCache } from './hash-cache.js';
 import type { FetchLayout } from './artifact/fetch-bundle.js';
-import type { ManifestEntry } from './manifest.js';
+import type { ManifestEntry, PieceRecord } from './manifest.js';
 import type { SourceEntry } from './scan.js';
 
 export type UploadMode = 'incremental' | 'full' | 'copy';
@@ -45,8 +45,16 @@ export interface UploadPlan {
   compression: Compression;
   /** Where hashes taken while streaming are remembered for the next deploy. */
   cache?: HashCache;
-  /** Keeps the new release's upload manifest (gzipped, as the server stores it), so the next probe need not send it. */
-  remember?: (manifest: Buffer) => void;
+  /**
+   * Keeps the new release's upload manifest (gzipped, as the server stores it), so the next probe
+   * need not send it, and the names of its pieces when it was sent in pieces.
+   */
+  remember?: (manifest: Buffer, pieces?: readonly PieceRecord[]) => void;
+  /**
+   * The pieces of the live release's manifest, by name, which the server keeps while that release
+   * is there: the upload sends only the pieces it lacks (source/manifest.ts encodeManifestPieces).
+   */
+  heldPieces?: ReadonlyMap<string, Buffer>;
   /** Set when the host fetches the files from the artifact store itself (`fetch: pull`). */
   fetch?: FetchPlan;
 }

@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { sh, type ShellText } from '../remote/sh.js';
-import { manifestDir, manifestFile } from '../layout/upload-manifests.js';
+import { manifestDir, manifestFile, manifestList, manifestPieces } from '../layout/upload-manifests.js';
 import { fullPlan, type UploadPlan } from '../source/upload-plan.js';
 import { keptCheck } from '../source/kept-check.js';
 import {
   linkBytes,
   manifestEntryName,
+  manifestPiecesName,
   removalBytes,
   symlinkBytes,
   uploadHead,
@@ -27,6 +28,13 @@ import {
 } from '../persistence/rescue.js';
 import { plannedSpare } from './pruning.js';
 import type { ReleaseContext, Stage } from './types.js';
+
+/**
+ * Pieces the pool may hold before the unlisted ones are looked for: twice a manifest's (about one
+ * per 64 entries) and some, so that a steady-state deploy, which adds a dozen, looks every few
+ * dozen deploys rather than each time.
+ */
+const poolLimit = (ctx: ReleaseContext): number => 2 * Math.ceil(ctx.source.entries.length / 64) + 200;
 
 /** The plan the engine chose for this host; a context built without one uploads everything. */
 const planOf = (ctx: ReleaseContext): UploadPlan => ctx.upload ?? fullPlan(ctx.source.entries, 'none');
@@ -178,14 +186,19 @@ export const upload: Stage = {
       ...removals(ctx, plan),
       ...links(ctx, plan),
       ...seedCheck(ctx, plan),
-      ...(plan.fetch ? fetchSteps(ctx, plan.fetch) : [extract(ctx, plan)]),
-      // The manifest is the archive's last entry: finding it proves the whole archive arrived.
-      sh`mkdir -p ${dir} && mv -f -- ${inArchive} ${manifestFile(ctx.paths, ctx.release)}`,
-      // Manifests of releases that are gone (pruned, failed, removed by hand) go too.
-      sh`for __m in ${dir}/*.json.gz; do
-  __r=\${__m##*/}; __r=\${__r%.json.gz}
+      ...(plan.fetch
+        ? [
+            ...fetchSteps(ctx, plan.fetch),
+            // The manifest is the archive's last entry: finding it proves the whole archive arrived.
+            sh`mkdir -p ${dir} && mv -f -- ${inArchive} ${manifestFile(ctx.paths, ctx.release)}`,
+          ]
+        : [extract(ctx, plan), ...fileManifestPieces(ctx)]),
+      // Manifests of releases that are gone (pruned, failed, removed by hand) go too, with their lists.
+      sh`for __m in ${dir}/*.json.gz ${dir}/*.list; do
+  __r=\${__m##*/}; __r=\${__r%.json.gz}; __r=\${__r%.list}
   if [ -f "$__m" ] && [ ! -d ${ctx.paths.releases}/"$__r" ]; then rm -f -- "$__m" || exit 1; fi
 done`,
+      ...(plan.fetch ? [] : [dropUnlistedPieces(ctx, poolLimit(ctx))]),
       ...listAhead(ctx),
     ];
   },
@@ -205,6 +218,46 @@ done`,
   interpret: (outcome, ctx) => (ctx.upload?.fetch ? interpretFetch(outcome, ctx) : undefined),
   notes: (o, ctx) => seedRescueNotes(o.stdout, ctx.paths.shared),
 };
+
+/**
+ * Moves the manifest pieces the archive brought into the pool and their list (the archive's last
+ * entry: finding it proves the whole archive arrived) beside the manifests, then puts the manifest
+ * together from the pool in the list's order. A piece missing there (removed by hand) leaves this
+ * release without a manifest rather than failing the deploy: the next deploy uploads in full, as
+ * for any release without one.
+ */
+function fileManifestPieces(ctx: ReleaseContext): ShellText[] {
+  const arrived = path.posix.join(ctx.releasePath, manifestPiecesName(ctx.lockToken));
+  const pool = manifestPieces(ctx.paths);
+  const list = manifestList(ctx.paths, ctx.release);
+  const manifest = manifestFile(ctx.paths, ctx.release);
+  // One simple command a line, so that errexit sees each fail (not on the left of an &&). The
+  // archive always brings the head piece (it names the release): the glob is never empty. xargs,
+  // not a read loop: dash reads a line a byte at a time. The names are hex digests.
+  return [
+    sh`[ -f ${arrived}/list ] || { echo 'the archive ended before its last entry' >&2; exit 1; }
+[ -d ${pool} ] || mkdir -p ${pool}
+mv -f -- ${arrived}/list ${list}
+mv -f -t ${pool} -- ${arrived}/*
+rmdir -- ${arrived}`,
+    sh`(cd ${pool} && xargs cat -- < ${list} > ${manifest}) || rm -f -- ${manifest} ${list}`,
+  ];
+}
+
+/**
+ * Once the pool holds more than `limit` pieces, the ones no release's list names go. Read in one
+ * go, and nothing is removed unless every list was read: a piece still named must stay.
+ */
+function dropUnlistedPieces(ctx: ReleaseContext, limit: number): ShellText {
+  const dir = manifestDir(ctx.paths);
+  const pool = manifestPieces(ctx.paths);
+  const kept = path.posix.join(dir, `.listed.${ctx.lockToken}`);
+  return sh`__n=0; for __p in ${pool}/*; do __n=$((__n + 1)); done
+if [ "$__n" -gt ${String(limit)} ]; then
+  (cd ${pool} && export LC_ALL=C && cat -- ${dir}/*.list > ${kept} && sort -u -o ${kept} ${kept} && ls | sort | comm -23 - ${kept} | xargs -r rm -f --) || :
+  rm -f -- ${kept}
+fi`;
+}
 
 // --no-same-owner: files belong to the deploying user, not to uid 0 from the archive.
 // --no-unquote, first: GNU tar reads `-C a\b` as `-C ab` otherwise (a deploy_path with a

@@ -327,9 +327,9 @@ describe('incremental upload over a real sshd', () => {
     }
   });
 
-  it('the bytes a steady-state deploy receives do not grow with the tree; a machine with no memory gets the listing whole', async () => {
-    /** Bytes received by the third deploy of a tree of `files` files, the first two setting up its reference. */
-    const received = async (name: string, files: number, cache: (i: number) => string) => {
+  it('the bytes a steady-state deploy receives and sends do not grow with the tree; a machine with no memory gets the listing whole', async () => {
+    /** Bytes received and sent by the third deploy of a tree of `files` files, the first two setting up its reference. */
+    const measured = async (name: string, files: number, cache: (i: number) => string) => {
       const { source, deployPath, file } = project(name);
       writeTree(
         source,
@@ -340,26 +340,32 @@ describe('incremental upload over a real sshd', () => {
       const { proxy, viaProxy } = await viaRelay(name, file, deployPath);
       try {
         let down = 0;
+        let up = 0;
         for (let i = 0; i < 3; i++) {
           fs.appendFileSync(path.join(source, 'index.php'), `// deploy ${i}\n`);
-          const before = proxy.bytes().down;
+          const before = proxy.bytes();
           const r = await runCli(['-c', viaProxy, 'web'], { env: { SHIPSHAPE_CACHE_DIR: cache(i) } });
           expect(r.code, r.output).toBe(0);
-          down = proxy.bytes().down - before;
+          down = proxy.bytes().down - before.down;
+          up = proxy.bytes().up - before.up;
         }
-        return down;
+        return { down, up };
       } finally {
         await proxy.close();
       }
     };
     const kept = (name: string) => () => path.join(work, name, 'cache');
-    const small = await received('bytes-small', 200, kept('bytes-small'));
-    const large = await received('bytes-large', 3000, kept('bytes-large'));
+    const small = await measured('bytes-small', 200, kept('bytes-small'));
+    const large = await measured('bytes-large', 3000, kept('bytes-large'));
     // 2,800 more files; a listing costs far more than this per thousand files.
-    expect(large - small).toBeLessThan(3_000);
-    // The same measure sees the listing when this machine holds nothing (a fresh CI runner).
-    const fresh = await received('bytes-fresh', 3000, (i) => path.join(work, 'bytes-fresh', `cache-${i}`));
-    expect(fresh - large).toBeGreaterThan(20_000);
+    expect(large.down - small.down).toBeLessThan(3_000);
+    // Only the manifest's pieces that changed travel, and the list of their names (33 bytes per
+    // 64 files); the whole manifest was 120 KB more.
+    expect(large.up - small.up).toBeLessThan(10_000);
+    // The same measure sees the listing and the whole manifest when this machine holds nothing (a fresh CI runner).
+    const fresh = await measured('bytes-fresh', 3000, (i) => path.join(work, 'bytes-fresh', `cache-${i}`));
+    expect(fresh.down - large.down).toBeGreaterThan(20_000);
+    expect(fresh.up - large.up).toBeGreaterThan(50_000);
   });
 
   it('files the app wrote or rewrote in the previous release are not carried over', async () => {

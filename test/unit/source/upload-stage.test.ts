@@ -87,9 +87,9 @@ describe('upload stage plan', () => {
       `tar --no-unquote -x --no-same-owner -p -f - -C '/srv/it'\\''s app/releases/20260102-000000'`,
     );
     expect(text[1]).toContain(
-      `mv -f -- '/srv/it'\\''s app/releases/20260102-000000/.shipshape-upload-manifest.tok.json.gz'`,
+      `mv -f -- '/srv/it'\\''s app/releases/20260102-000000/.shipshape-upload-manifest.tok.pieces'`,
     );
-    expect(text[1]).toContain(`'/srv/it'\\''s app/.deploy/upload-manifests/20260102-000000.json.gz'`);
+    expect(text[2]).toContain(`'/srv/it'\\''s app/.deploy/upload-manifests/20260102-000000.json.gz'`);
     expect(text.join('\n')).not.toContain('cp -a');
   });
 

@@ -156,19 +156,19 @@ export function renderReport(r: ReportInput): string {
       '',
       `## At ${r.rttMs} ms round trip (issue 17)`,
       '',
-      `The same deploys, in the same rounds, through a relay on 127.0.0.1 that holds every chunk ${(r.rttMs ?? 0) / 2} ms each way (no bandwidth limit; this kernel has no netem), each on a deploy path of its own with the same history; which of the pair ran first alternated by round. Round trips: exec requests counted by sshd, and turns counted by the relay (each time the server answered after the client had spoken: an upper bound of request/response waits). Bytes received: what this machine read from the relay for the whole command.`,
+      `The same deploys, in the same rounds, through a relay on 127.0.0.1 that holds every chunk ${(r.rttMs ?? 0) / 2} ms each way (no bandwidth limit; this kernel has no netem), each on a deploy path of its own with the same history; which of the pair ran first alternated by round. Round trips: exec requests counted by sshd, and turns counted by the relay (each time the server answered after the client had spoken: an upper bound of request/response waits). Bytes received and sent: what this machine read from and wrote to the relay for the whole command.`,
       '',
       '| what | loopback | min – max | at ' +
         r.rttMs +
-        ' ms | min – max | × loopback | exec requests | turns | bytes received |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+        ' ms | min – max | × loopback | exec requests | turns | bytes received | bytes sent |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     );
     for (const [label, near, farId] of pairs) {
       const n = by[near];
       const f = far[farId];
       if (!n || !f) continue;
       out.push(
-        `| ${label} | ${secs(n.median)} s | ${secs(n.min)} – ${secs(n.max)} s | ${secs(f.median)} s | ${secs(f.min)} – ${secs(f.max)} s | ${(f.median / n.median).toFixed(2)} | ${f.execs.join(', ')} | ${f.turns.join(', ')} | ${kb(f.downBytes)} |`,
+        `| ${label} | ${secs(n.median)} s | ${secs(n.min)} – ${secs(n.max)} s | ${secs(f.median)} s | ${secs(f.min)} – ${secs(f.max)} s | ${(f.median / n.median).toFixed(2)} | ${f.execs.join(', ')} | ${f.turns.join(', ')} | ${kb(f.downBytes)} | ${kb(f.upBytes)} |`,
       );
     }
     const changedRatio = (far.farChanged?.median ?? NaN) / m('changed');
@@ -217,7 +217,7 @@ export function renderReport(r: ReportInput): string {
       `- deploy after 10 changed files: ${secs(r.scale.changed.ms)} s, peak RSS ${mib(r.scale.changed.rssKiB)}`,
       ...(r.scale.far
         ? [
-            `- the same at ${r.rttMs} ms round trip (steady state: its second deploy there): ${secs(r.scale.far.ms)} s, ${kb(r.scale.far.downBytes)} received, ${r.scale.far.turns} turns`,
+            `- the same at ${r.rttMs} ms round trip (steady state: its second deploy there): ${secs(r.scale.far.ms)} s, ${kb(r.scale.far.downBytes)} received, ${kb(r.scale.far.upBytes)} sent, ${r.scale.far.turns} turns`,
           ]
         : []),
     );

@@ -163,7 +163,7 @@ async function shipshape(
   const rssFile = path.join(b.work, 'rss');
   const before = await total(servers, 'execRequests');
   const connectionsBefore = await total(servers, 'connections');
-  const relayed = b.far && { down: b.far.proxy.bytes().down, turns: b.far.proxy.turns() };
+  const relayed = b.far && { ...b.far.proxy.bytes(), turns: b.far.proxy.turns() };
   const r = await run(process.execPath, [path.join(ROOT, 'bench/deploy-entry.mjs'), ...argv], {
     CI: 'true',
     FORCE_COLOR: '0',
@@ -174,6 +174,7 @@ async function shipshape(
   const connections = (await total(servers, 'connections')) - connectionsBefore;
   const far = relayed && {
     downBytes: b.far!.proxy.bytes().down - relayed.down,
+    upBytes: b.far!.proxy.bytes().up - relayed.up,
     turns: b.far!.proxy.turns() - relayed.turns,
   };
   return {

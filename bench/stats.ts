@@ -2,8 +2,9 @@ export interface Sample {
   ms: number;
   execs?: number;
   rssKiB?: number;
-  /** Through the latency relay: bytes this machine received, and how often the server answered after it spoke. */
+  /** Through the latency relay: bytes this machine received and sent, and how often the server answered after it spoke. */
   downBytes?: number;
+  upBytes?: number;
   turns?: number;
 }
 
@@ -27,6 +28,7 @@ export function summary(samples: readonly Sample[]) {
     execs,
     peakRssMiB: rss.length ? Math.max(...rss) / 1024 : undefined,
     downBytes: median(samples.map((s) => s.downBytes ?? NaN)),
+    upBytes: median(samples.map((s) => s.upBytes ?? NaN)),
     turns: [...new Set(samples.map((s) => s.turns).filter((x): x is number => x !== undefined))].sort(
       (a, b) => a - b,
     ),

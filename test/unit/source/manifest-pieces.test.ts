@@ -14,9 +14,10 @@ import {
   MANIFEST_FORMAT,
   piecesOf,
   type ManifestEntry,
+  type PieceRecord,
 } from '../../../src/source/manifest.js';
 import type { SourceEntry } from '../../../src/source/scan.js';
-import { fullPlan } from '../../../src/source/upload-plan.js';
+import { fullPlan, type UploadPlan } from '../../../src/source/upload-plan.js';
 import { openProbeMemory } from '../../../src/source/probe-memory.js';
 import { sha256Hex } from '../../../src/source/listing.js';
 import { cacheEntry } from '../../../src/definitions/cache-dir.js';
@@ -139,15 +140,8 @@ describe('the upload stage puts the manifest together on the server (run by /bin
     };
   });
 
-  /** One upload into a new release; returns what the client remembered and the archive's entries. */
-  async function deploy(release: string, held?: Map<string, Buffer>) {
-    let remembered: { whole: Buffer; pieces: { name: string; size: number }[] } | undefined;
-    const plan = {
-      ...fullPlan(files, 'none'),
-      heldPieces: held,
-      remember: (whole: Buffer, pieces?: readonly { name: string; size: number }[]) =>
-        (remembered = { whole, pieces: [...(pieces ?? [])] }),
-    };
+  /** The upload stage's context for a new release of `files` under `p`, created empty. */
+  const contextFor = (release: string, plan: UploadPlan): ReleaseContext => {
     const ctx = {
       paths: p,
       release,
@@ -159,21 +153,30 @@ describe('the upload stage puts the manifest together on the server (run by /bin
       upload: plan,
     } as unknown as ReleaseContext;
     fs.mkdirSync(ctx.releasePath, { recursive: true });
+    return ctx;
+  };
+  /** Runs the stage's script in /bin/sh with `stdin`, as a deploy would. */
+  const runStage = (ctx: ReleaseContext, stdin: Buffer) =>
+    spawnSync('/bin/sh', ['-c', composeScript([{ id: 'upload', commands: upload.plan(ctx) }]).text], {
+      input: stdin,
+      encoding: 'utf8',
+    });
+
+  /** One upload into a new release; returns what the client remembered and the archive's entries. */
+  async function deploy(release: string, held?: Map<string, Buffer>) {
+    let remembered: { whole: Buffer; pieces: PieceRecord[] } | undefined;
+    const ctx = contextFor(release, {
+      ...fullPlan(files, 'none'),
+      heldPieces: held,
+      remember: (whole, pieces) => (remembered = { whole, pieces: [...(pieces ?? [])] }),
+    });
     const stdin = Buffer.concat(await upload.stdin!(ctx).toArray());
     const archived = execFileSync('tar', ['-t'], { input: stdin }).toString().split('\n');
-    const r = spawnSync(
-      '/bin/sh',
-      ['-c', composeScript([{ id: 'upload', commands: upload.plan(ctx) }]).text],
-      {
-        input: stdin,
-        encoding: 'utf8',
-      },
-    );
+    const r = runStage(ctx, stdin);
     expect(r.status, r.stderr).toBe(0);
     return { ...remembered!, pieceFiles: archived.filter((n) => /pieces\/[0-9a-f]{32}$/.test(n)) };
   }
-  const heldFrom = (d: { whole: Buffer; pieces: { name: string; size: number }[] }) =>
-    piecesOf(d.whole, d.pieces)!;
+  const heldFrom = (d: { whole: Buffer; pieces: PieceRecord[] }) => piecesOf(d.whole, d.pieces)!;
   const stored = (release: string) => fs.readFileSync(manifestFile(p, release));
 
   it('sends only the pieces the server lacks, and the manifest it stores is the one the client remembers', async () => {
@@ -193,31 +196,12 @@ describe('the upload stage puts the manifest together on the server (run by /bin
   });
 
   it('an archive that ends before its list fails the stage', () => {
-    const release = '20260101-120000';
-    const ctx = {
-      paths: p,
-      release,
-      releasePath: path.join(p.releases, release),
-      lockToken: 'tok',
-      source: { root: src, entries: files },
-      config: { shared_dirs: [], shared_files: [] },
-      remote: emptyRemoteState(),
-      upload: fullPlan(files, 'none'),
-    } as unknown as ReleaseContext;
-    fs.mkdirSync(ctx.releasePath, { recursive: true });
+    const ctx = contextFor('20260101-120000', fullPlan(files, 'none'));
     // A well-formed archive of the files alone: tar is content, the list is missing.
-    const cut = execFileSync('tar', ['-c', '-C', src, 'f000.txt', 'f001.txt']);
-    const r = spawnSync(
-      '/bin/sh',
-      ['-c', composeScript([{ id: 'upload', commands: upload.plan(ctx) }]).text],
-      {
-        input: cut,
-        encoding: 'utf8',
-      },
-    );
+    const r = runStage(ctx, execFileSync('tar', ['-c', '-C', src, 'f000.txt', 'f001.txt']));
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('the archive ended before its last entry');
-    expect(fs.existsSync(manifestList(p, release))).toBe(false);
+    expect(fs.existsSync(manifestList(p, ctx.release))).toBe(false);
     fs.rmSync(ctx.releasePath, { recursive: true });
   });
 

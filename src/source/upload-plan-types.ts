@@ -47,7 +47,7 @@ export interface UploadPlan {
   cache?: HashCache;
   /**
    * Keeps the new release's upload manifest (gzipped, as the server stores it), so the next probe
-   * need not send it, and the names of its pieces when it was sent in pieces.
+   * need not send it, and its pieces (names and sizes) when it was sent in pieces.
    */
   remember?: (manifest: Buffer, pieces?: readonly PieceRecord[]) => void;
   /**

@@ -58,9 +58,14 @@ export interface PlannedUpload {
   bytes: number;
   /** Paths to send, in upload order. */
   send: string[];
-  /** Top-most paths removed from the seeded release before the files arrive. */
+  /** Top-most paths of the previous release that the new one drops or replaces. */
   remove: string[];
   kept: number;
+  /**
+   * When the release is a pruned one renamed into place: the top-most paths removed from it and
+   * the files linked into it again from the previous release, before the files arrive.
+   */
+  spare?: { remove: string[]; link: string[] };
 }
 
 export interface DryRunHost {
@@ -201,8 +206,9 @@ export async function dryRun(
           symlinks: count('symlink'),
           bytes: plan.send.reduce((n, e) => n + e.size, 0),
           send: plan.send.map((e) => e.path),
-          remove: [...plan.remove],
+          remove: [...(plan.againstBase ?? plan).remove],
           kept: plan.kept.size,
+          ...(plan.againstBase ? { spare: { remove: [...plan.remove], link: [...plan.link] } } : {}),
         };
         if (remote.lock) notes.push('the host is locked now: the real deploy would stop at `lock` (exit 3)');
         const check = healthcheckFor(config, s.host);

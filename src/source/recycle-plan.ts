@@ -52,5 +52,12 @@ export function recyclePlan(
   }
   for (const p of spare.keys()) if (!inSource.has(p)) remove.push(p);
 
-  return { ...plan, seed: 'recycle', send, remove: topMost(remove), link };
+  return {
+    ...plan,
+    seed: 'recycle',
+    send,
+    remove: topMost(remove),
+    link,
+    againstBase: { send: plan.send, remove: plan.remove },
+  };
 }

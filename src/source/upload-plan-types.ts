@@ -35,6 +35,11 @@ export interface UploadPlan {
   remove: string[];
   /** Hard-linked from `base` after the removals (recycle only): kept files the spare lacks. */
   link: string[];
+  /**
+   * Recycle only: the release's change against `base`, what a person asked to deploy (`send` and
+   * `remove` above correct the spare, a release a few deploys older, and count that work too).
+   */
+  againstBase?: { send: readonly SourceEntry[]; remove: readonly string[] };
   /** Carried over from `base` untouched, with the hashes its manifest recorded. */
   kept: Map<string, ManifestEntry>;
   /**

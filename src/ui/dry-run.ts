@@ -27,9 +27,21 @@ function uploadLines(u: PlannedUpload, verbose: number): string[] {
     `  remove: ${u.remove.length} path(s) of the previous release, removed or replaced`,
     `  keep:   ${u.kept} file(s) of the previous release, unchanged`,
   ];
+  const spare = u.spare ?? { remove: [], link: [] };
+  if (u.spare) {
+    out.push(
+      `  spare:  a pruned release renamed into place: ${spare.remove.length} path(s) removed from it, ${spare.link.length} file(s) linked again`,
+    );
+  }
   if (verbose) {
-    out.push(...u.send.map((p) => `    send ${p}`), ...u.remove.map((p) => `    remove ${p}`));
-  } else if (u.send.length + u.remove.length > 0) out.push('  (-v lists the paths)');
+    out.push(
+      ...u.send.map((p) => `    send ${p}`),
+      ...u.remove.map((p) => `    remove ${p}`),
+      ...spare.remove.map((p) => `    spare: remove ${p}`),
+      ...spare.link.map((p) => `    spare: link ${p}`),
+    );
+  } else if (u.send.length + u.remove.length + spare.remove.length + spare.link.length > 0)
+    out.push('  (-v lists the paths)');
   return out;
 }
 

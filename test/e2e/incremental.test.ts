@@ -210,6 +210,14 @@ describe('incremental upload over a real sshd', () => {
     expect(r.stdout).toContain(
       `incremental upload from ${prev} (hard links, in the directories of a pruned release`,
     );
+    // The person's one change is counted against the live release; the spare's corrections
+    // (its leftovers, the foreign link, the other inode) apart, in the parenthesis.
+    const counts =
+      /pruned release: (\d+) path\(s\) removed from it, \d+ linked again\): 1 new or changed, (\d+) removed or replaced/.exec(
+        r.stdout,
+      );
+    expect(counts, r.stdout).not.toBeNull();
+    expect(Number(counts![1])).toBeGreaterThan(Number(counts![2]));
 
     const next = releasesOf(deployPath).at(-1)!;
     const nextPath = releasePath(deployPath, next);

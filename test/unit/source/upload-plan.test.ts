@@ -423,7 +423,28 @@ describe('planUpload with a spare (a pruned release to rename into the new one)'
       'm',
       's',
     ]);
-    expect(notice.message).toContain('in the directories of a pruned release: 3 linked again');
+    expect(notice.message).toContain(
+      'in the directories of a pruned release: 7 path(s) removed from it, 3 linked again',
+    );
+    // What changed is counted against the live release, as the same plan without a spare counts it:
+    // the spare's corrections are not the person's changes.
+    const linked = await planUpload({
+      entries: source,
+      mode: 'incremental',
+      compression: 'none',
+      previous,
+      hash: hashOf(source).hash,
+    });
+    expect(linked.plan.seed).toBe('link');
+    expect(plan.againstBase?.remove).toEqual(linked.plan.remove);
+    expect(plan.againstBase?.send).toEqual(linked.plan.send);
+    const counts = /: (\d+) new or changed, (\d+) removed or replaced, (\d+) kept/;
+    expect(counts.exec(notice.message)?.slice(1)).toEqual(counts.exec(linked.notice.message)?.slice(1));
+    expect(counts.exec(notice.message)?.slice(1)).toEqual([
+      String(linked.plan.send.filter((e) => e.type !== 'dir').length),
+      String(linked.plan.remove.length),
+      '8',
+    ]);
   });
 
   it('ignores the spare for `upload: copy` and when its listing is incomplete', async () => {

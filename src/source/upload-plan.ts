@@ -112,9 +112,9 @@ export async function planUpload(input: UploadInput): Promise<{ plan: UploadPlan
   };
   const spare = usesSpare(mode) ? decodeListing(previous.spare) : undefined;
   const plan = spare ? recyclePlan(entries, linked, tree, spare) : linked;
-  // Counted against the live release, as a person reads them; the spare's corrections apart.
-  const change = plan.againstBase ?? plan;
-  const files = change.send.filter((e) => e.type !== 'dir').length;
+  // Counted against the live release (the plan before any spare), as a person reads them; the
+  // spare's corrections apart.
+  const files = linked.send.filter((e) => e.type !== 'dir').length;
   const how =
     plan.seed === 'recycle'
       ? `hard links, in the directories of a pruned release: ${plan.remove.length} path(s) removed from it, ${plan.link.length} linked again`
@@ -125,7 +125,7 @@ export async function planUpload(input: UploadInput): Promise<{ plan: UploadPlan
     plan,
     notice: {
       level: 'info',
-      message: `incremental upload from ${base} (${how}): ${files} new or changed, ${change.remove.length} removed or replaced, ${plan.kept.size} kept${foreign ? `; ${foreign} unchanged file(s) owned by another user sent again (hard links to them are not allowed)` : ''}`,
+      message: `incremental upload from ${base} (${how}): ${files} new or changed, ${linked.remove.length} removed or replaced, ${plan.kept.size} kept${foreign ? `; ${foreign} unchanged file(s) owned by another user sent again (hard links to them are not allowed)` : ''}`,
     },
   };
 }

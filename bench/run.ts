@@ -276,10 +276,12 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
     changed: [],
     young: [],
     unchanged: [],
+    skipped: [],
     rollback: [],
     farFirst: [],
     farChanged: [],
     farUnchanged: [],
+    farSkipped: [],
     farRollback: [],
   };
   const load: number[] = [];
@@ -357,6 +359,16 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
       () => timed('unchanged', ['-c', incConfig, 'web']),
       ifFar(() => timed('farUnchanged', ['-c', farConfig!, 'web'])),
     );
+    // The same source once more, with skip_unchanged: the host runs it already, so no release.
+    const skipped = async (id: string, config: string) => {
+      const s = await timed(id, ['-c', config, 'web', '--skip-unchanged']);
+      if (!/ unchanged: release /.test(s.out)) throw new Error(`--skip-unchanged made a release:\n${s.out}`);
+    };
+    await pair(
+      round,
+      () => skipped('skipped', incConfig),
+      ifFar(() => skipped('farSkipped', farConfig!)),
+    );
     if (withRollback) {
       await pair(
         round,
@@ -399,7 +411,7 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
     const last = (id: string) => (samples[id]!.length ? secs(samples[id]!.at(-1)!.ms) : '–');
     log(
       `round ${round}/${RUNS} (load ${load.at(-1)!.toFixed(2)}): tar ${secs(t.ms)}s rsync ${secs(r.ms)}s first ${last('first')}s ` +
-        `10-changed ${last('changed')}s no-change ${last('unchanged')}s rollback ${last('rollback')}s` +
+        `10-changed ${last('changed')}s no-change ${last('unchanged')}s skipped ${last('skipped')}s rollback ${last('rollback')}s` +
         (farConfig
           ? ` | at ${RTT_MS} ms: first ${last('farFirst')}s 10-changed ${last('farChanged')}s no-change ${last('farUnchanged')}s rollback ${last('farRollback')}s`
           : ''),
@@ -417,6 +429,7 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
       `shipshape: the same, on a deploy path that never pruned a release (${reused(samples.young!)})`,
     ),
     row('unchanged', `shipshape: deploy with no change (${reused(samples.unchanged!)})`),
+    row('skipped', 'shipshape: deploy with no change, `--skip-unchanged` (no release made, no hook run)'),
   ];
   if (withRollback) rows.push(row('rollback', 'shipshape: rollback'));
   const farRows: Row[] = farConfig
@@ -424,6 +437,7 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
         row('farFirst', `first deploy at ${RTT_MS} ms round trip`),
         row('farChanged', `deploy after 10 changed files at ${RTT_MS} ms`),
         row('farUnchanged', `deploy with no change at ${RTT_MS} ms`),
+        row('farSkipped', `deploy with no change, --skip-unchanged, at ${RTT_MS} ms`),
         ...(withRollback ? [row('farRollback', `rollback at ${RTT_MS} ms`)] : []),
       ]
     : [];

@@ -1,14 +1,8 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { interruptSignal } from './commands/interrupt.js';
 import { EXIT } from './definitions/exit-codes.js';
 import { keepYoungGenerationSmall } from './commands/process-memory.js';
-import { packageRoot } from './definitions/package-root.js';
-
-const { version } = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as {
-  version: string;
-};
+import { packageVersion } from './definitions/package-root.js';
 
 /** `--parallel 0` would wait forever and `--limit many` would select every host: refuse them (exit 2). */
 const atLeastOne = (v: string): number => {
@@ -58,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name('deploy')
     .description('Atomic, zero-data-loss deployments over SSH.')
-    .version(version, '-V, --version')
+    .version(packageVersion(), '-V, --version')
     // Subcommands copy these settings when they are created: set before any is.
     .configureHelp({ showGlobalOptions: true })
     .helpCommand(true)
@@ -89,6 +83,14 @@ export async function main(argv: string[]): Promise<number> {
       'deploy this commit (tag, branch or sha) from the local repository, not the working tree',
     )
     .option('--require-clean', 'refuse to deploy uncommitted changes (exit 2, before any host is contacted)')
+    .option(
+      '--skip-unchanged',
+      'make no release where the hosts already run this source and deploy.yml (exit 0)',
+    )
+    .option(
+      '--no-skip-unchanged',
+      'make a release even when nothing changed (overrides skip_unchanged: true)',
+    )
     .option(
       '--artifact <id>',
       'deploy this artifact from the store (`deploy build` prints its id): no scan, no build',

@@ -20,6 +20,8 @@ export interface DeployCommandOptions extends LifecycleOptions {
   revision?: string;
   /** `--require-clean`: refuse a work tree with uncommitted changes. */
   requireClean?: boolean;
+  /** `--skip-unchanged` / `--no-skip-unchanged`; undefined leaves deploy.yml's `skip_unchanged`. */
+  skipUnchanged?: boolean;
   /** `--artifact <id>`: deploy that artifact from the store; overrides `artifact:` and `revision:`. */
   artifact?: string;
   signal?: AbortSignal;
@@ -49,6 +51,7 @@ export async function deployCommand(o: DeployCommandOptions): Promise<number> {
   if (o.json) {
     out.json({
       release: result.release,
+      ...(result.unchanged ? { unchanged: true } : {}),
       revision: result.revision,
       artifact: result.artifact,
       exitCode: result.exitCode,

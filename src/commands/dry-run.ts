@@ -11,7 +11,7 @@ import {
 
 /** `deploy --dry-run`: reads the hosts, prints the plan, changes nothing. */
 export async function dryRunCommand(
-  o: LifecycleOptions & { revision?: string; requireClean?: boolean },
+  o: LifecycleOptions & { revision?: string; requireClean?: boolean; skipUnchanged?: boolean },
 ): Promise<number> {
   const { loaded, out } = loadForOutput(o);
   applySourceFlags(loaded.config, o);

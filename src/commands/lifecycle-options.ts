@@ -88,13 +88,13 @@ export const hostsJson = <H extends { error?: ShownError }>(hosts: readonly H[])
   hosts.map((h) => ({ ...h, error: errorJson(h.error) }));
 
 /**
- * `--revision`, `--artifact` and `--require-clean` win over deploy.yml's `revision:`, `artifact:` and
- * `require_clean:`. An artifact records its own revision, so it wins over any revision; both on
+ * `--revision`, `--artifact`, `--require-clean` and `--[no-]skip-unchanged` win over deploy.yml's
+ * `revision:`, `artifact:`, `require_clean:` and `skip_unchanged:`. An artifact records its own revision, so it wins over any revision; both on
  * the command line is a usage error (exit 2).
  */
 export function applySourceFlags(
   config: Config,
-  o: { revision?: string; artifact?: string; requireClean?: boolean },
+  o: { revision?: string; artifact?: string; requireClean?: boolean; skipUnchanged?: boolean },
 ): void {
   if (o.revision !== undefined && o.artifact !== undefined) {
     throw new DeployError('EUSAGE', {
@@ -108,6 +108,7 @@ export function applySourceFlags(
   if (o.artifact !== undefined) config.artifact = o.artifact;
   if (config.artifact) config.revision = undefined;
   if (o.requireClean) config.require_clean = true;
+  if (o.skipUnchanged !== undefined) config.skip_unchanged = o.skipUnchanged;
 }
 
 /**

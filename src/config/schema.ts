@@ -208,6 +208,12 @@ export const configSchema = z
       .describe(
         'Refuse to deploy a working tree with uncommitted changes (exit 2, before any host is contacted); `--require-clean` sets it.',
       ),
+    skip_unchanged: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Make no release when every host already runs what this deploy would give it: the same files, REVISION, deploy.yml and shipshape version. The deploy reads the hosts, unlocks them and exits 0 without running hooks or notifying (like Deployer’s deploy:check_remote). `--skip-unchanged` / `--no-skip-unchanged` override it.',
+      ),
     upload: z
       .enum(['incremental', 'full', 'copy'])
       .optional()

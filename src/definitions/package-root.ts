@@ -16,3 +16,13 @@ export function packageRoot(): string {
     dir = parent;
   }
 }
+
+let version: string | undefined;
+
+/** shipshape's own version, from its package.json. */
+export function packageVersion(): string {
+  version ??= (
+    JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }
+  ).version;
+  return version;
+}

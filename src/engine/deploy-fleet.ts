@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { Mask } from '../config/secrets.js';
 import { DeployError, isDeployError, toDeployError } from '../definitions/errors.js';
 import { forgetPlanningHashes, prepareUpload } from './prepare-upload.js';
+import type { UploadNotice } from '../source/upload-plan.js';
 import { discard } from '../stages/discard.js';
 import { revertContext } from '../stages/rollback.js';
 import { switchCurrent, symlink } from '../stages/symlink.js';
@@ -28,6 +29,8 @@ import { hostRunContext, localRunContext, selectedRunContext, type RunContext } 
 import type { SelectedHost } from './selector.js';
 import { switchBackAll } from './switch-back.js';
 import { passedSwitch, type SwitchPoint } from './switch-point.js';
+import { changeOf } from './unchanged.js';
+import { releaseShape } from '../layout/release-shape.js';
 
 /** What the run holds for a host once it is connected, locked, and given the release name. */
 interface Connected {
@@ -46,7 +49,7 @@ interface Named extends Locked {
 /**
  * Where a host is in the deploy, each state with what the run holds for the host there.
  * `named`: the fleet's release name is chosen. `created`: the upload began, so a release
- * directory may exist. `live`: `current` points at the new release. `reverted`: it did, and went
+ * directory may exist. `unchanged`: planned, found alike, unlocked. `live`: `current` points at the new release. `reverted`: it did, and went
  * back. A failure is the host's `error`, whatever its state: the state says what to clean up.
  */
 interface ProgressOf {
@@ -59,6 +62,8 @@ interface ProgressOf {
   live: Named;
   reverted: Named;
   done: Named;
+  /** skip_unchanged: the host already runs what this deploy would give it; unlocked, nothing made. */
+  unchanged: Named;
 }
 export type HostState = keyof ProgressOf;
 type HostProgress<S extends HostState = HostState> = { [K in S]: { state: K } & ProgressOf[K] }[S];
@@ -105,6 +110,8 @@ export const isLive = isIn('live', 'done');
 
 /** Live, cleaned up and unlocked (or as far as its connection let it): nothing is sent back. */
 export const isDone = isIn('done');
+
+export const isUnchanged = isIn('unchanged');
 
 /** The hosts in one of these states that have not failed. */
 export const healthy = <S extends HostState>(fleet: Fleet, ...states: S[]): FleetHost<S>[] =>
@@ -254,7 +261,8 @@ export function nameRelease(
   for (const h of locked) {
     const { hostCtx, remote } = h.progress;
     const releasePath = releaseDir(hostCtx.paths, name);
-    const ctx = { ...hostCtx, release: name, releasePath, remote, source, persistence };
+    const shape = releaseShape(hostCtx.config, hostCtx.alias, hostCtx.host);
+    const ctx = { ...hostCtx, release: name, releasePath, remote, source, persistence, shape };
     moveTo(h, { ...h.progress, state: 'named', ctx });
   }
   return name;
@@ -263,18 +271,60 @@ export function nameRelease(
 /** Chooses per host how upload builds the release (incremental or full). */
 export async function planUploads(fleet: Fleet): Promise<void> {
   const named = healthy(fleet, 'named');
+  const notices = new Map<FleetHost, UploadNotice>();
   await each(fleet, named, async (h) => {
     const { ctx } = h.progress;
     const { plan, notice } = await prepareUpload(ctx);
     ctx.upload = plan;
     // The listings and manifest the probe sent (megabytes at 40,000 files) served the plan only.
     ctx.remote.previous = undefined;
-    fleet.reporter.log(notice.level, notice.message, h.alias);
+    notices.set(h, notice);
   });
   const source = named[0]?.progress.ctx.source;
   if (source) forgetPlanningHashes(source);
   dropManifestAhead();
   dropListingAhead();
+  if (fleet.config.skip_unchanged && !hasFailed(fleet) && unchangedEverywhere(fleet, named)) return;
+  for (const [h, notice] of notices) fleet.reporter.log(notice.level, notice.message, h.alias);
+}
+
+/**
+ * `skip_unchanged`: when no host would get anything its live release lacks, none gets a release
+ * (and each one moves to `unchanged`). All or none, like the switch: a fleet is on one release.
+ */
+function unchangedEverywhere(fleet: Fleet, named: FleetHost<'named'>[]): boolean {
+  const changes = named.map((h) => changeOf(h.progress.ctx, h.progress.previous));
+  const changed = changes.findIndex((c) => c !== undefined);
+  if (changed >= 0) {
+    fleet.reporter.log(
+      'info',
+      `skip_unchanged: making a release: ${changes[changed]}`,
+      named[changed]!.alias,
+    );
+    return false;
+  }
+  for (const h of named) {
+    fleet.reporter.log(
+      'info',
+      `unchanged: release ${h.progress.previous} already holds this source, REVISION and deploy.yml; no release made (skip_unchanged)`,
+      h.alias,
+    );
+    moveTo(h, { ...h.progress, state: 'unchanged' });
+  }
+  return true;
+}
+
+/** The hosts found unchanged are unlocked and the run ends: no hooks, no health check, no notification. */
+export async function leaveUnchanged(fleet: Fleet): Promise<void> {
+  const unchanged = fleet.hosts.filter(isUnchanged);
+  saveHashes(fleet, unchanged);
+  await each(fleet, unchanged, (h) => runStages(h.progress.runner, [unlock], h.progress.ctx).then(() => {}));
+}
+
+/** What planning and the archive hashed is written while the next phases wait on the hosts. */
+function saveHashes(fleet: Fleet, hosts: FleetHost<'named' | 'unchanged'>[]): void {
+  const caches = new Set(hosts.map((h) => h.progress.ctx.upload?.cache));
+  fleet.saving = Promise.all([...caches].map((c) => c?.save())).then(() => undefined);
 }
 
 export async function uploadAll(fleet: Fleet): Promise<void> {
@@ -285,9 +335,7 @@ export async function uploadAll(fleet: Fleet): Promise<void> {
     moveTo(h, { ...h.progress, state: 'created' });
     await runStages(h.progress.runner, stages, h.progress.ctx, NEXT);
   });
-  // What planning and the archive hashed is written while the next phases wait on the hosts.
-  const caches = new Set(named.map((h) => h.progress.ctx.upload?.cache));
-  fleet.saving = Promise.all([...caches].map((c) => c?.save())).then(() => undefined);
+  saveHashes(fleet, named);
   await localStep(fleet, [...fleet.phases.prepare, ...fleet.phases.upload], 'after');
 }
 

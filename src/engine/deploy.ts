@@ -25,10 +25,12 @@ import {
   hasFailed,
   heldFor,
   isLive,
+  isUnchanged,
   linkAll,
   lockAll,
   nameRelease,
   planUploads,
+  leaveUnchanged,
   switchAll,
   uploadAll,
   type Fleet,
@@ -37,7 +39,7 @@ import {
 import { interruption, worstError } from './exit-status.js';
 import { dropFetchBundles, mayPull, planFetches } from './plan-fetch.js';
 import { storeReach } from '../stages/store-reach.js';
-import { eventOf, finishRun, runRemoteEventHooks, runSummary } from './events.js';
+import { eventOf, finishRun, runRemoteEventHooks, runSummary, shared } from './events.js';
 import { localRunContext, selectedRunContext, type RunContext } from './hook-env.js';
 import { notify } from './notify.js';
 import { healthcheckFor } from './health.js';
@@ -76,6 +78,8 @@ export interface DeployOptions {
 
 export interface DeployResult {
   release?: string;
+  /** skip_unchanged found every host on a release like the one it would make: none was made. */
+  unchanged?: boolean;
   /** What went into the release: the revision, and the artifact id for `--artifact`. */
   revision?: string;
   artifact?: string;
@@ -251,7 +255,10 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   }
 }
 
-/** A deploy's end on this machine, once its result is known: its local event steps, its notifications. */
+/**
+ * A deploy's end on this machine, once its result is known: its local event steps, its
+ * notifications. A run that made no release (skip_unchanged) has nothing to announce.
+ */
 export const finishDeploy = (
   r: DeployResult,
   o: {
@@ -265,16 +272,18 @@ export const finishDeploy = (
     mask: Mask;
   },
 ): Promise<void> =>
-  finishRun({
-    ...o,
-    event: eventOf(r.exitCode),
-    outcomes: r.outcomes,
-    release: r.release,
-    revision: r.revision,
-    error: r.error,
-    ci: o.run.ci,
-    cwd: o.config.source,
-  });
+  r.unchanged
+    ? Promise.resolve()
+    : finishRun({
+        ...o,
+        event: eventOf(r.exitCode),
+        outcomes: r.outcomes,
+        release: r.release,
+        revision: r.revision,
+        error: r.error,
+        ci: o.run.ci,
+        cwd: o.config.source,
+      });
 
 /** The opt-in `start` notification: before any host is contacted. */
 export async function notifyStart(
@@ -339,6 +348,12 @@ async function runFleet(
       nameRelease(fleet, now(), prepared.source, prepared.persistence);
     }
     if (!hasFailed(fleet)) await planUploads(fleet);
+    if (fleet.hosts.some(isUnchanged)) {
+      await leaveUnchanged(fleet);
+      // Only an unlock can have failed: tried once more, and said how to do it by hand.
+      if (hasFailed(fleet)) await abortAll(fleet);
+      return resultOf(fleet);
+    }
     if (!hasFailed(fleet)) await planFetches(fleet);
     if (!hasFailed(fleet)) await uploadAll(fleet);
     await dropFetchBundles(fleet, prepared?.source.artifact?.store);
@@ -373,9 +388,9 @@ async function runFleet(
 function outcomesOf(hosts: readonly FleetHost[]): HostOutcome[] {
   return hosts.map((h) => ({
     host: h.alias,
-    release: isLive(h) ? h.progress.ctx.release : undefined,
+    release: isLive(h) ? h.progress.ctx.release : isUnchanged(h) ? h.progress.previous : undefined,
     previous: heldFor(h).previous,
-    status: h.error ? 'failed' : isLive(h) ? 'success' : 'skipped',
+    status: h.error ? 'failed' : isLive(h) ? 'success' : isUnchanged(h) ? 'unchanged' : 'skipped',
     durationMs: Date.now() - h.started,
     error: h.error && shownError(h.error),
   }));
@@ -388,8 +403,10 @@ function resultOf(fleet: Fleet): DeployResult {
   const error = stopped?.error ?? stuck ?? worstError(fleet.hosts.map((h) => h.error));
   const ctx = fleet.hosts.map((h) => heldFor(h).ctx).find((c) => c !== undefined);
   const source = ctx?.source;
+  const unchanged = fleet.hosts.length > 0 && fleet.hosts.every((h) => isUnchanged(h) && !h.error);
   return {
-    release: ctx?.release,
+    release: unchanged ? shared(fleet.hosts.map((h) => heldFor(h).previous)) : ctx?.release,
+    unchanged,
     revision: source?.revision,
     artifact: source?.artifact?.id,
     exitCode: stopped?.exitCode ?? error?.exitCode ?? EXIT.ok,

@@ -4,6 +4,7 @@ import { worstExit } from './exit-status.js';
 import type { DeployError } from '../definitions/errors.js';
 import { resolveAppPersistence, type AppPersistence } from '../persistence/app-persistence.js';
 import { prepareUpload } from './prepare-upload.js';
+import { changeOf } from './unchanged.js';
 import { probe } from '../stages/probe.js';
 import type { HostContext, ReleaseContext, Stage } from '../stages/types.js';
 import { composeScript } from './compose.js';
@@ -210,6 +211,14 @@ export async function dryRun(
           kept: plan.kept.size,
           ...(plan.againstBase ? { spare: { remove: [...plan.remove], link: [...plan.link] } } : {}),
         };
+        if (config.skip_unchanged) {
+          const change = changeOf(ctx, liveRelease(remote));
+          notes.push(
+            change
+              ? `skip_unchanged: a release would be made: ${change}`
+              : `skip_unchanged: release ${liveRelease(remote)} already holds this source, REVISION and deploy.yml; no release would be made if every host is alike`,
+          );
+        }
         if (remote.lock) notes.push('the host is locked now: the real deploy would stop at `lock` (exit 3)');
         const check = healthcheckFor(config, s.host);
         // As the run sends them: the link phase in the upload phase's script when nothing runs

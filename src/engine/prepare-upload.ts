@@ -73,6 +73,7 @@ export async function prepareUpload(
     previous,
     hash,
     shared: publicShared(persistenceOf(ctx), ctx.remote.publicUnsettled),
+    revision: ctx.source.revision,
   });
   const memory = ctx.memory;
   return {

@@ -195,8 +195,11 @@ function combine(
     ...results,
     ...(failure ? [{ exitCode: failure.exitCode, error: failure }] : []),
   ]);
+  const unchanged =
+    results.length > 0 && results.every((r) => r.unchanged) && !untouched.length && !failedHosts.length;
   return {
     release: results.find((r) => r.release)?.release,
+    unchanged,
     revision: results.find((r) => r.revision)?.revision,
     artifact: results.find((r) => r.artifact)?.artifact,
     exitCode: worst?.exitCode ?? EXIT.ok,

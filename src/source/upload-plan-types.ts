@@ -40,6 +40,11 @@ export interface UploadPlan {
    * `remove` above correct the spare, a release a few deploys older, and count that work too).
    */
   againstBase?: { send: readonly SourceEntry[]; remove: readonly string[] };
+  /**
+   * The source is what `base` was given (source/same-content.ts): a release made from it would
+   * differ from `base` only by what the server and the app did to `base` since.
+   */
+  sameAsBase?: boolean;
   /** Carried over from `base` untouched, with the hashes its manifest recorded. */
   kept: Map<string, ManifestEntry>;
   /**

@@ -3,6 +3,7 @@ import { decodeManifest, type ManifestEntry } from './manifest.js';
 import { decodeListing, type RemoteEntry } from './listing.js';
 import type { PreviousRelease } from './previous-release.js';
 import { recyclePlan } from './recycle-plan.js';
+import { sameAsRecorded } from './same-content.js';
 import { topMost } from './top-most.js';
 import { usesSpare, type Compression, type UploadMode, type UploadPlan } from './upload-plan-types.js';
 import type { SourceEntry } from './scan.js';
@@ -27,6 +28,8 @@ export interface UploadInput {
   hash: HashLookup;
   /** public_dir's shared entries: which source paths go to shared/, and which of those shared/ lacks. */
   shared?: PublicShared;
+  /** What REVISION will say: compared with the base's for `sameAsBase`. */
+  revision?: string;
 }
 
 export interface PublicShared {
@@ -110,6 +113,7 @@ export async function planUpload(input: UploadInput): Promise<{ plan: UploadPlan
     link: [],
     ...diff,
   };
+  linked.sameAsBase = sameAsRecorded(entries, read.manifest.entries, linked, input.revision);
   const spare = usesSpare(mode) ? decodeListing(previous.spare) : undefined;
   const plan = spare ? recyclePlan(entries, linked, tree, spare) : linked;
   // Counted against the live release (the plan before any spare), as a person reads them; the

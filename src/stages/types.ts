@@ -48,6 +48,8 @@ export interface ReleaseContext extends HostContext {
   source: SourceInfo;
   /** How upload builds the release on this host (incremental or full); chosen after the probe. */
   upload?: UploadPlan;
+  /** What besides the files makes this release (layout/release-shape.ts), for the release log. */
+  shape?: string;
 }
 
 /** How a stage's script ended, as the executor saw it. */

@@ -1,0 +1,137 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { logOf, releasesOf, runCli, sshProject, writeConfig, writeTree } from '../support/project.js';
+import type { SshdServer } from '../support/sshd.js';
+import { useSshd } from '../support/sshd-fixture.js';
+
+let server: SshdServer;
+let work: string;
+let env: NodeJS.ProcessEnv;
+
+useSshd('shipshape-unchanged-', (fx) => {
+  ({ server, work } = fx);
+  env = { SHIPSHAPE_CACHE_DIR: path.join(work, 'cache') };
+});
+
+/** Every hook run appends a line to shared/hook-runs: a skipped deploy must add none. */
+const HOOK = 'echo "$SHIPSHAPE_RELEASE" >> "$SHIPSHAPE_DEPLOY_PATH/shared/hook-runs"';
+
+function project(name: string) {
+  return sshProject(
+    server,
+    work,
+    name,
+    {
+      'index.php': '<?php echo "v1";\n',
+      'config/app.php': '<?php return [];\n',
+      'bin/run.sh': { content: '#!/bin/sh\necho run\n', mode: 0o750 },
+      link: { link: 'config/app.php' },
+      'storage/logs/.keep': '',
+    },
+    {
+      config: {
+        shared_dirs: ['storage'],
+        shared_files: ['.env'],
+        hooks: { after: { symlink: [HOOK] } },
+      },
+      shared: { '.env': 'APP_ENV=production\n' },
+    },
+  );
+}
+
+const hookRuns = (deployPath: string): string[] =>
+  fs.readFileSync(path.join(deployPath, 'shared/hook-runs'), 'utf8').split('\n').filter(Boolean);
+const current = (deployPath: string): string => fs.readlinkSync(path.join(deployPath, 'current'));
+
+describe('skip_unchanged', () => {
+  it('makes no release, runs no hook and leaves no lock when the host already runs the source', async () => {
+    const { deployPath, file } = project('same');
+    expect((await runCli(['-c', file, 'web'], { env })).code).toBe(0);
+    const live = current(deployPath);
+    const log = logOf(deployPath).length;
+    // What the app wrote into its release stays where it is: the release is not touched.
+    fs.writeFileSync(path.join(deployPath, live, 'written-by-app.txt'), 'keep me\n');
+
+    const r = await runCli(['-c', file, 'web', '--skip-unchanged', '--json'], { env });
+    expect(r.code, r.output).toBe(0);
+    const out = JSON.parse(r.stdout) as { release: string; unchanged?: boolean; hosts: { status: string }[] };
+    expect(out.unchanged).toBe(true);
+    expect(out.release).toBe(path.basename(live));
+    expect(out.hosts.map((h) => h.status)).toEqual(['unchanged']);
+    expect(releasesOf(deployPath)).toEqual([path.basename(live)]);
+    expect(current(deployPath)).toBe(live);
+    expect(logOf(deployPath)).toHaveLength(log);
+    expect(hookRuns(deployPath)).toHaveLength(1);
+    expect(fs.existsSync(path.join(deployPath, '.deploy/lock'))).toBe(false);
+    expect(fs.readFileSync(path.join(deployPath, live, 'written-by-app.txt'), 'utf8')).toBe('keep me\n');
+
+    // Without the flag (and skip_unchanged off, the default) the same source makes a release.
+    const again = await runCli(['-c', file, 'web'], { env });
+    expect(again.code, again.output).toBe(0);
+    expect(releasesOf(deployPath)).toHaveLength(2);
+    expect(hookRuns(deployPath)).toHaveLength(2);
+  });
+
+  it('makes a release when a file, a mode, a removal, deploy.yml or the live release itself differs', async () => {
+    const { source, deployPath, file } = project('differs');
+    const yml = parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeConfig(path.dirname(file), { ...yml, skip_unchanged: true });
+    expect((await runCli(['-c', file, 'web'], { env })).code).toBe(0);
+    // Releases are pruned (keep_releases): which one is live says whether one was made.
+    const deploy = async (expected: 'unchanged' | 'made', why?: RegExp) => {
+      const before = current(deployPath);
+      const r = await runCli(['-c', file, 'web'], { env });
+      expect(r.code, r.output).toBe(0);
+      if (expected === 'made') expect(current(deployPath), r.output).not.toBe(before);
+      else expect(current(deployPath), r.output).toBe(before);
+      if (why) expect(r.stdout).toMatch(why);
+    };
+    await deploy('unchanged', /web: unchanged: release \S+ already holds this source/);
+
+    writeTree(source, { 'index.php': '<?php echo "v2";\n' });
+    await deploy('made', /skip_unchanged: making a release: the source differs from release/);
+    await deploy('unchanged');
+
+    fs.chmodSync(path.join(source, 'bin/run.sh'), 0o755);
+    await deploy('made');
+    fs.rmSync(path.join(source, 'link'));
+    await deploy('made');
+    writeTree(source, { 'config/new.php': '<?php\n' });
+    await deploy('made');
+    await deploy('unchanged');
+
+    // A file edited on the server is put back as the source has it.
+    fs.writeFileSync(path.join(deployPath, current(deployPath), 'index.php'), 'edited on the server\n');
+    await deploy('made');
+    expect(fs.readFileSync(path.join(deployPath, current(deployPath), 'index.php'), 'utf8')).toBe(
+      '<?php echo "v2";\n',
+    );
+
+    writeConfig(path.dirname(file), {
+      ...yml,
+      skip_unchanged: true,
+      hooks: { after: { symlink: [HOOK, 'true'] } },
+    });
+    await deploy('made', /made with another deploy.yml or shipshape version/);
+    await deploy('unchanged');
+    const runs = hookRuns(deployPath).length;
+    const forced = await runCli(['-c', file, 'web', '--no-skip-unchanged'], { env });
+    expect(forced.code, forced.output).toBe(0);
+    expect(hookRuns(deployPath)).toHaveLength(runs + 1);
+  });
+
+  it('a dry run says whether a release would be made', async () => {
+    const { source, file } = project('dry');
+    expect((await runCli(['-c', file, 'web'], { env })).code).toBe(0);
+    const same = await runCli(['-c', file, 'web', '--dry-run', '--skip-unchanged'], { env });
+    expect(same.code, same.output).toBe(0);
+    expect(same.stdout).toMatch(
+      /skip_unchanged: release \S+ already holds this source.*no release would be made/,
+    );
+    writeTree(source, { 'index.php': '<?php echo "v3";\n' });
+    const differs = await runCli(['-c', file, 'web', '--dry-run', '--skip-unchanged'], { env });
+    expect(differs.stdout).toMatch(/skip_unchanged: a release would be made: the source differs/);
+  });
+});

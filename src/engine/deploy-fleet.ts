@@ -30,6 +30,7 @@ import type { SelectedHost } from './selector.js';
 import { switchBackAll } from './switch-back.js';
 import { passedSwitch, type SwitchPoint } from './switch-point.js';
 import { changeOf } from './unchanged.js';
+import { readChanges, readUnchecked } from '../persistence/release-changes.js';
 import { releaseShape } from '../layout/release-shape.js';
 
 /** What the run holds for a host once it is connected, locked, and given the release name. */
@@ -41,6 +42,8 @@ interface Locked extends Connected {
   remote: RemoteState;
   /** The release `current` pointed to before this deploy. */
   previous?: string;
+  /** The changes stage found the live release changed since it went live, or could not tell. */
+  liveChanged: boolean;
 }
 interface Named extends Locked {
   ctx: ReleaseContext;
@@ -240,7 +243,8 @@ export async function lockAll(fleet: Fleet): Promise<void> {
   await each(fleet, healthy(fleet, 'connected'), async (h) => {
     const out = await runStages(h.progress.runner, fleet.phases.prepare, h.progress.hostCtx, NEXT);
     const remote = parseRemoteState(out.stdout);
-    moveTo(h, { ...h.progress, state: 'locked', remote, previous: liveRelease(remote) });
+    const liveChanged = readChanges(out.stdout).length > 0 || readUnchecked(out.stdout).length > 0;
+    moveTo(h, { ...h.progress, state: 'locked', remote, previous: liveRelease(remote), liveChanged });
     const missing = missingReleases(remote);
     if (missing.length) fleet.reporter.log('warn', missingNote(missing), h.alias);
   });
@@ -293,7 +297,7 @@ export async function planUploads(fleet: Fleet): Promise<void> {
  * (and each one moves to `unchanged`). All or none, like the switch: a fleet is on one release.
  */
 function unchangedEverywhere(fleet: Fleet, named: FleetHost<'named'>[]): boolean {
-  const changes = named.map((h) => changeOf(h.progress.ctx, h.progress.previous));
+  const changes = named.map((h) => changeOf(h.progress.ctx, h.progress.previous, h.progress.liveChanged));
   const changed = changes.findIndex((c) => c !== undefined);
   if (changed >= 0) {
     fleet.reporter.log(

@@ -403,9 +403,11 @@ function resultOf(fleet: Fleet): DeployResult {
   const error = stopped?.error ?? stuck ?? worstError(fleet.hosts.map((h) => h.error));
   const ctx = fleet.hosts.map((h) => heldFor(h).ctx).find((c) => c !== undefined);
   const source = ctx?.source;
-  const unchanged = fleet.hosts.length > 0 && fleet.hosts.every((h) => isUnchanged(h) && !h.error);
+  // Found unchanged, no release was made: the one named is not on any host.
+  const skipped = fleet.hosts.some(isUnchanged);
+  const unchanged = skipped && !stopped && fleet.hosts.every((h) => isUnchanged(h) && !h.error);
   return {
-    release: unchanged ? shared(fleet.hosts.map((h) => heldFor(h).previous)) : ctx?.release,
+    release: skipped ? shared(fleet.hosts.map((h) => heldFor(h).previous)) : ctx?.release,
     unchanged,
     revision: source?.revision,
     artifact: source?.artifact?.id,

@@ -212,11 +212,12 @@ export async function dryRun(
           ...(plan.againstBase ? { spare: { remove: [...plan.remove], link: [...plan.link] } } : {}),
         };
         if (config.skip_unchanged) {
-          const change = changeOf(ctx, liveRelease(remote));
+          // The changes stage does not run in a dry run (it copies what it finds): assumed none.
+          const change = changeOf(ctx, liveRelease(remote), false);
           notes.push(
             change
               ? `skip_unchanged: a release would be made: ${change}`
-              : `skip_unchanged: release ${liveRelease(remote)} already holds this source, REVISION and deploy.yml; no release would be made if every host is alike`,
+              : `skip_unchanged: release ${liveRelease(remote)} already holds this source, REVISION and deploy.yml; no release would be made if every host is alike and nothing in it was changed on the server`,
           );
         }
         if (remote.lock) notes.push('the host is locked now: the real deploy would stop at `lock` (exit 3)');

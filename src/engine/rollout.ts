@@ -136,7 +136,14 @@ async function rollingBatches(options: DeployOptions, selected: SelectedHost[]):
   }
   if (failed === undefined) return combine(results, []);
 
-  const kept = batches.slice(0, failed).flat();
+  // A batch found unchanged got no release: it stays as it was, whatever rollback_on_failure says.
+  const unchanged = new Set(
+    results.flatMap((r) => r.outcomes.filter((o) => o.status === 'unchanged').map((o) => o.host)),
+  );
+  const kept = batches
+    .slice(0, failed)
+    .flat()
+    .filter((h) => !unchanged.has(h.alias));
   const untouched = batches.slice(failed + 1).flat();
   reporter.log(
     'warn',
@@ -198,7 +205,8 @@ function combine(
   const unchanged =
     results.length > 0 && results.every((r) => r.unchanged) && !untouched.length && !failedHosts.length;
   return {
-    release: results.find((r) => r.release)?.release,
+    // The release this run made, where a batch made one; else the one the unchanged hosts run.
+    release: (results.find((r) => r.release && !r.unchanged) ?? results.find((r) => r.release))?.release,
     unchanged,
     revision: results.find((r) => r.revision)?.revision,
     artifact: results.find((r) => r.artifact)?.artifact,

@@ -16,8 +16,6 @@ export interface ReleaseLogEntry {
   revision?: string;
   /** The artifact deployed (`deploy --artifact`): production runs what staging ran when the ids match. */
   artifact?: string;
-  /** What besides the files made the release (layout/release-shape.ts): skip_unchanged compares it. */
-  shape?: string;
   ci?: { job?: string; url?: string };
   reason?: string;
 }

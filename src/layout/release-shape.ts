@@ -3,8 +3,8 @@ import type { Config, HostConfig } from '../config/schema.js';
 import { packageVersion } from '../definitions/package-root.js';
 
 /**
- * Settings that say how to reach or pick a host, or what a deploy compares, rather than what
- * goes into a release or runs on it. Left out, a deploy from CI and one from a laptop (other key
+ * Settings that say how to reach a host, how files travel, or what a deploy compares, rather than
+ * what goes into a release or runs on it (labels and stage pick hooks and are seen by them: they count). Left out, a deploy from CI and one from a laptop (other key
  * paths, other selectors) of the same source are alike. Every other key counts, so a key added
  * later makes a release differ until it is listed here: the safe mistake.
  */
@@ -14,6 +14,8 @@ const NOT_RELEASE = new Set([
   'require_clean',
   'skip_unchanged',
   'artifact',
+  'artifacts',
+  'fetch',
   'default_selector',
   'confirm',
   'notify',
@@ -27,8 +29,6 @@ const NOT_RELEASE = new Set([
   'proxy_jump',
   'forward_agent',
   'connect_timeout',
-  'labels',
-  'stage',
 ]);
 
 const releaseKeys = (o: object): Record<string, unknown> =>

@@ -1,5 +1,6 @@
 import { PREVIOUS_KINDS, readPreviousLine, type PreviousReleaseRaw } from '../source/previous-release.js';
 import { foldLog, parseLog, RELEASE_PATTERN, type ReleaseLogEntry } from './release-log.js';
+import { parseFinished, type Finished } from './finished.js';
 
 export interface LockRecord {
   user?: string;
@@ -29,6 +30,8 @@ export interface RemoteState {
   previous?: PreviousReleaseRaw;
   /** The release the probe began to list for the cleanup (persistence/rescue.ts planGuessListAhead). */
   listedAhead?: string;
+  /** The last release whose deploy finished, and what made it (layout/finished.ts). */
+  finished?: Finished;
 }
 
 /** The release `current` points to, if it is a link to one. */
@@ -78,6 +81,8 @@ export function parseRemoteState(stdout: string): RemoteState {
       state.releases.push(own(value));
     } else if (kind === 'listed-ahead' && RELEASE_PATTERN.test(value)) {
       state.listedAhead = own(value);
+    } else if (kind === 'finished') {
+      state.finished = parseFinished(value);
     } else if (kind === 'shared-unseeded') {
       state.sharedUnseeded.add(own(value));
     } else if (kind === 'public-missing' || kind === 'public-pending') {

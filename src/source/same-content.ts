@@ -6,15 +6,17 @@ import { REVISION_FILE, type UploadPlan } from './upload-plan-types.js';
 /**
  * Whether a release built from `entries` would hold just what the base release was given: each
  * entry recorded in the base's manifest with its type and mode, each file and symlink kept or
- * placed (so its content matched and the server's copy is still as uploaded), nothing recorded
- * that the source lacks, and the same REVISION. What the app wrote into the base since is not
- * the source's and changes nothing here: a release that is not made cannot lose it.
+ * placed (so its content matched and the server's copy is still as uploaded), each directory
+ * still there (its mode is the writable stage's), nothing recorded that the source lacks, and the
+ * same REVISION. Files added to the base on the server are the changes stage's to find.
  */
 export function sameAsRecorded(
   entries: readonly SourceEntry[],
   recorded: readonly ManifestEntry[],
   plan: Pick<UploadPlan, 'kept' | 'placed'>,
   revision: string | undefined,
+  /** The base as listed on the server now; a directory there may be a shared link (public/ entries). */
+  live: ReadonlyMap<string, { type: string }>,
 ): boolean {
   const byPath = new Map<string, ManifestEntry>();
   for (const m of recorded) byPath.set(m.path, m);
@@ -25,7 +27,10 @@ export function sameAsRecorded(
   for (const e of entries) {
     const m = byPath.get(e.path);
     if (!m || m.type !== e.type || m.mode !== e.mode || e.path === REVISION_FILE) return false;
-    if (e.type !== 'dir' && !plan.kept.has(e.path) && !plan.placed?.has(e.path)) return false;
+    if (e.type === 'dir') {
+      const there = live.get(e.path)?.type;
+      if (there !== 'dir' && there !== 'symlink') return false;
+    } else if (!plan.kept.has(e.path) && !plan.placed?.has(e.path)) return false;
   }
   return entries.length + (revisionRow ? 1 : 0) === byPath.size;
 }

@@ -113,7 +113,7 @@ export async function planUpload(input: UploadInput): Promise<{ plan: UploadPlan
     link: [],
     ...diff,
   };
-  linked.sameAsBase = sameAsRecorded(entries, read.manifest.entries, linked, input.revision);
+  linked.sameAsBase = sameAsRecorded(entries, read.manifest.entries, linked, input.revision, tree);
   const spare = usesSpare(mode) ? decodeListing(previous.spare) : undefined;
   const plan = spare ? recyclePlan(entries, linked, tree, spare) : linked;
   // Counted against the live release (the plan before any spare), as a person reads them; the

@@ -10,6 +10,7 @@ import {
   spareRescueNotes,
 } from '../persistence/rescue.js';
 import { uploadSettings, usesSpare } from '../source/upload-plan.js';
+import { planFinished } from '../layout/finished.js';
 import { plannedRemovals, plannedSpare } from './pruning.js';
 import type { ReleaseContext, Stage } from './types.js';
 
@@ -23,8 +24,12 @@ export const cleanup: Stage = {
     const removals = plannedRemovals(ctx);
     const spare = plannedSpare(ctx, removals);
     const { ephemeral } = persistenceOf(ctx);
-    if (removals.length === 0) return [planEmptyTrash(ctx.paths)];
+    // The first step of the finish, after the health check and the hooks after the switch: only
+    // a release that got here is trusted by skip_unchanged.
+    const finished = ctx.shape ? [planFinished(ctx.paths, { release: ctx.release, shape: ctx.shape })] : [];
+    if (removals.length === 0) return [...finished, planEmptyTrash(ctx.paths)];
     return [
+      ...finished,
       defineRemoveRelease(ctx.paths, ephemeral),
       ...(usesSpare(uploadSettings(ctx).mode) ? [] : [planRetireSpare]),
       ...removals.map((name) => planRemoveRelease(name, name === spare ? 'spare' : 'trash')),

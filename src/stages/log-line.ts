@@ -16,7 +16,6 @@ export function logEntry(
     machine: ctx.run.machine,
     revision: ctx.source.revision,
     ...(ctx.source.artifact ? { artifact: ctx.source.artifact.id } : {}),
-    ...(ctx.shape ? { shape: ctx.shape } : {}),
     ci: ctx.run.ci ? { job: ctx.run.ci.job, url: ctx.run.ci.url } : undefined,
     ...extra,
     // A reason quotes error messages, which may carry a health-check URL or response body.

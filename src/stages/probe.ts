@@ -7,6 +7,7 @@ import { probePreviousRelease, type HeldDigests } from '../layout/live-listing.j
 import { persistenceOf } from '../persistence/app-persistence.js';
 import { planGuessListAhead, spareUntouched } from '../persistence/rescue.js';
 import { readCurrentRelease } from '../layout/current-link.js';
+import { probeFinished } from '../layout/finished.js';
 import { RELEASE_GLOB } from '../layout/release-log.js';
 import { uploadSettings, usesSpare } from '../source/upload-plan.js';
 import type { HostContext, Stage } from './types.js';
@@ -40,6 +41,7 @@ for d in ${paths.releases}/*; do
   esac
 done`,
   sh`if [ -f ${paths.log} ]; then awk -v oldest="$__ss_oldest" ${LOG_SINCE_OLDEST} ${paths.log}; fi`,
+  probeFinished(paths),
   sh`if [ -f ${paths.lock}/owner.json ]; then printf 'lock\t%s\n' "$(tr -d '\n' < ${paths.lock}/owner.json)"
 elif [ -d ${paths.lock} ]; then printf 'lock\t\n'
 fi`,

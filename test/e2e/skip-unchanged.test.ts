@@ -51,8 +51,8 @@ describe('skip_unchanged', () => {
     expect((await runCli(['-c', file, 'web'], { env })).code).toBe(0);
     const live = current(deployPath);
     const log = logOf(deployPath).length;
-    // What the app wrote into its release stays where it is: the release is not touched.
-    fs.writeFileSync(path.join(deployPath, live, 'written-by-app.txt'), 'keep me\n');
+    // Written by the app into a writable path: not a change of the release.
+    writeTree(path.join(deployPath, 'shared/storage'), { 'logs/app.log': 'a line\n' });
 
     const r = await runCli(['-c', file, 'web', '--skip-unchanged', '--json'], { env });
     expect(r.code, r.output).toBe(0);
@@ -65,7 +65,6 @@ describe('skip_unchanged', () => {
     expect(logOf(deployPath)).toHaveLength(log);
     expect(hookRuns(deployPath)).toHaveLength(1);
     expect(fs.existsSync(path.join(deployPath, '.deploy/lock'))).toBe(false);
-    expect(fs.readFileSync(path.join(deployPath, live, 'written-by-app.txt'), 'utf8')).toBe('keep me\n');
 
     // Without the flag (and skip_unchanged off, the default) the same source makes a release.
     const again = await runCli(['-c', file, 'web'], { env });
@@ -102,6 +101,13 @@ describe('skip_unchanged', () => {
     await deploy('made');
     await deploy('unchanged');
 
+    // A file added in the live release on the server: a release without it is made, the file rescued.
+    fs.writeFileSync(path.join(deployPath, current(deployPath), 'hotfix.php'), '<?php // by hand\n');
+    await deploy('made', /was changed on the server since it went live/);
+    expect(fs.existsSync(path.join(deployPath, current(deployPath), 'hotfix.php'))).toBe(false);
+    expect(fs.readdirSync(path.join(deployPath, 'shared/.rescued'))).not.toHaveLength(0);
+    await deploy('unchanged');
+
     // A file edited on the server is put back as the source has it.
     fs.writeFileSync(path.join(deployPath, current(deployPath), 'index.php'), 'edited on the server\n');
     await deploy('made');
@@ -116,10 +122,31 @@ describe('skip_unchanged', () => {
     });
     await deploy('made', /made with another deploy.yml or shipshape version/);
     await deploy('unchanged');
+    // A deploy whose finish failed (a warning: its release stays live) is not trusted as finished.
+    writeConfig(path.dirname(file), {
+      ...yml,
+      skip_unchanged: true,
+      hooks: { after: { symlink: [HOOK, 'true'] }, before: { cleanup: ['exit 3'] } },
+    });
+    await deploy('made', /made with another deploy.yml/);
+    await deploy('made', /the deploy of release \S+ is not recorded as finished/);
+    writeConfig(path.dirname(file), {
+      ...yml,
+      skip_unchanged: true,
+      hooks: { after: { symlink: [HOOK, 'true'] } },
+    });
+    await deploy('made');
+    await deploy('unchanged');
     const runs = hookRuns(deployPath).length;
     const forced = await runCli(['-c', file, 'web', '--no-skip-unchanged'], { env });
     expect(forced.code, forced.output).toBe(0);
     expect(hookRuns(deployPath)).toHaveLength(runs + 1);
+
+    // Rolled back to a release of the same source: its deploy is not the last that finished.
+    const back = await runCli(['-c', file, 'rollback', 'web'], { env });
+    expect(back.code, back.output).toBe(0);
+    await deploy('made', /the deploy of release \S+ is not recorded as finished/);
+    await deploy('unchanged');
   });
 
   it('a dry run says whether a release would be made', async () => {

@@ -16,12 +16,15 @@ hosts:
 ${host}`;
 
 describe('releaseShape', () => {
-  it('changes with what makes a release: hooks, shared paths, the deploy path, the user', () => {
+  it('changes with what makes a release: hooks, shared paths, the deploy path, the user, labels, stage', () => {
     const shape = shapeOf(base());
     expect(shapeOf(base())).toBe(shape);
     expect(shapeOf(base('hooks: { after: { symlink: ["php artisan migrate"] } }'))).not.toBe(shape);
     expect(shapeOf(base('shared_files: [.env]'))).not.toBe(shape);
     expect(shapeOf(base('', '    user: deployer\n'))).not.toBe(shape);
+    // Labels pick hooks and stage is in their environment.
+    expect(shapeOf(base('', '    labels: { role: web }\n'))).not.toBe(shape);
+    expect(shapeOf(base('', '    stage: production\n'))).not.toBe(shape);
     expect(shapeOf(base().replace('/srv/app', '/srv/other'))).not.toBe(shape);
   });
 
@@ -29,8 +32,7 @@ describe('releaseShape', () => {
     const shape = shapeOf(base());
     expect(shapeOf(base().replace('example.com', '10.0.0.5'))).toBe(shape);
     expect(shapeOf(base('skip_unchanged: true\nrequire_clean: true\nsource: build'))).toBe(shape);
-    const reached =
-      '    identity_file: /home/ci/.ssh/id_ed25519\n    port: 2222\n    labels: { role: web }\n';
+    const reached = '    identity_file: /home/ci/.ssh/id_ed25519\n    port: 2222\n';
     expect(shapeOf(base('', reached))).toBe(shape);
   });
 });

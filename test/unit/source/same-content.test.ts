@@ -42,28 +42,39 @@ const plan = {
   placed: new Map([['public/logo.png', row(source[3]!)]]),
 };
 
+/** The base on the server: its directory is there. */
+const live = new Map([['app', { type: 'dir' }]]);
+const same = (...a: [SourceEntry[], ManifestEntry[], typeof plan | object, string | undefined]) =>
+  sameAsRecorded(a[0], a[1], a[2] as typeof plan, a[3], live);
+
 describe('sameAsRecorded', () => {
   it('is true for the source the release was given, kept or placed, with the same REVISION', () => {
-    expect(sameAsRecorded(source, recorded, plan, 'abc123')).toBe(true);
-    expect(sameAsRecorded(source, source.map(row), plan, undefined)).toBe(true);
+    expect(same(source, recorded, plan, 'abc123')).toBe(true);
+    expect(same(source, source.map(row), plan, undefined)).toBe(true);
   });
 
   it('is false when anything a release is made of differs', () => {
     const notKept = { ...plan, kept: new Map([...plan.kept].filter(([p]) => p !== 'app/index.php')) };
-    expect(sameAsRecorded(source, recorded, notKept, 'abc123'), 'a file sent again').toBe(false);
+    expect(same(source, recorded, notKept, 'abc123'), 'a file sent again').toBe(false);
     const linkSent = { ...plan, kept: new Map([...plan.kept].filter(([p]) => p !== 'app/link')) };
-    expect(sameAsRecorded(source, recorded, linkSent, 'abc123'), 'a symlink sent again').toBe(false);
+    expect(same(source, recorded, linkSent, 'abc123'), 'a symlink sent again').toBe(false);
     const notPlaced = { kept: plan.kept };
-    expect(sameAsRecorded(source, recorded, notPlaced, 'abc123'), 'a public file not placed').toBe(false);
-    expect(sameAsRecorded(source, recorded, plan, 'def456'), 'another REVISION').toBe(false);
-    expect(sameAsRecorded(source, recorded, plan, undefined), 'REVISION gone').toBe(false);
-    expect(sameAsRecorded(source, source.map(row), plan, 'abc123'), 'REVISION new').toBe(false);
+    expect(same(source, recorded, notPlaced, 'abc123'), 'a public file not placed').toBe(false);
+    expect(same(source, recorded, plan, 'def456'), 'another REVISION').toBe(false);
+    expect(same(source, recorded, plan, undefined), 'REVISION gone').toBe(false);
+    expect(same(source, source.map(row), plan, 'abc123'), 'REVISION new').toBe(false);
     const chmod = source.map((e) => (e.path === 'app' ? { ...e, mode: 0o775 } : e));
-    expect(sameAsRecorded(chmod, recorded, plan, 'abc123'), 'a directory mode').toBe(false);
-    expect(sameAsRecorded(source.slice(1), recorded, plan, 'abc123'), 'a path removed').toBe(false);
+    expect(same(chmod, recorded, plan, 'abc123'), 'a directory mode').toBe(false);
+    expect(same(source.slice(1), recorded, plan, 'abc123'), 'a path removed').toBe(false);
     const added = [...source, entry('app/new', 'dir', 0o755)];
-    expect(sameAsRecorded(added, recorded, plan, 'abc123'), 'a path added').toBe(false);
+    expect(same(added, recorded, plan, 'abc123'), 'a path added').toBe(false);
+    const gone = new Map<string, { type: string }>();
+    expect(sameAsRecorded(source, recorded, plan, 'abc123', gone), 'a directory removed on the server').toBe(
+      false,
+    );
+    const shared = new Map([['app', { type: 'symlink' }]]);
+    expect(sameAsRecorded(source, recorded, plan, 'abc123', shared), 'a shared public entry').toBe(true);
     const retyped = source.map((e) => (e.path === 'app/link' ? entry('app/link', 'file', 0o777) : e));
-    expect(sameAsRecorded(retyped, recorded, plan, 'abc123'), 'a type').toBe(false);
+    expect(same(retyped, recorded, plan, 'abc123'), 'a type').toBe(false);
   });
 });

@@ -51,9 +51,10 @@ interface Named extends Locked {
 
 /**
  * Where a host is in the deploy, each state with what the run holds for the host there.
- * `named`: the fleet's release name is chosen. `created`: the upload began, so a release
- * directory may exist. `unchanged`: planned, found alike, unlocked. `live`: `current` points at the new release. `reverted`: it did, and went
- * back. A failure is the host's `error`, whatever its state: the state says what to clean up.
+ * `named`: the fleet's release name is chosen. `unchanged`: planned, found running what it would
+ * get (skip_unchanged), and unlocked. `created`: the upload began, so a release directory may
+ * exist. `live`: `current` points at the new release. `reverted`: it did, and went back. A
+ * failure is the host's `error`, whatever its state: the state says what to clean up.
  */
 interface ProgressOf {
   /** Selected, not connected: not yet, or its connection failed. */

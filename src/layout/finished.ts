@@ -31,5 +31,5 @@ export const probeFinished = (paths: DeployPaths): ShellText =>
 export function parseFinished(value: string): Finished | undefined {
   const [release = '', shape = ''] = value.split('\t');
   if (!RELEASE_PATTERN.test(release) || !/^[0-9a-f]{32}$/.test(shape)) return undefined;
-  return { release: Buffer.from(release).toString(), shape: Buffer.from(shape).toString() };
+  return { release, shape };
 }

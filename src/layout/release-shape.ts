@@ -4,9 +4,10 @@ import { packageVersion } from '../definitions/package-root.js';
 
 /**
  * Settings that say how to reach a host, how files travel, or what a deploy compares, rather than
- * what goes into a release or runs on it (labels and stage pick hooks and are seen by them: they count). Left out, a deploy from CI and one from a laptop (other key
- * paths, other selectors) of the same source are alike. Every other key counts, so a key added
- * later makes a release differ until it is listed here: the safe mistake.
+ * what goes into a release or runs on it. Left out, a deploy from CI and one from a laptop (other
+ * key paths, another store directory) of the same source are alike. Labels and stage count: they
+ * pick hooks and hooks see them. Every other key counts too, so a key added later makes a release
+ * differ until it is listed here: the safe mistake.
  */
 const NOT_RELEASE = new Set([
   'source',
@@ -37,7 +38,7 @@ const releaseKeys = (o: object): Record<string, unknown> =>
 /**
  * A digest of what, besides the files, makes a release on this host: deploy.yml as it applies
  * here (hooks, shared paths, recipe, modes) and shipshape's version (its recipes and scripts).
- * The release log records it; `skip_unchanged` compares it. Secrets change it too, as they
+ * `.deploy/finished` records it (layout/finished.ts); `skip_unchanged` compares it. Secrets change it too, as they
  * should, and a digest does not show them.
  */
 export function releaseShape(config: Config, alias: string, host: HostConfig): string {

@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { Mask } from '../config/secrets.js';
 import { DeployError, isDeployError, toDeployError } from '../definitions/errors.js';
 import { forgetPlanningHashes, prepareUpload } from './prepare-upload.js';
-import type { UploadNotice } from '../source/upload-plan.js';
+import type { UploadChoice } from '../source/upload-plan.js';
 import { discard } from '../stages/discard.js';
 import { revertContext } from '../stages/rollback.js';
 import { switchCurrent, symlink } from '../stages/symlink.js';
@@ -276,21 +276,25 @@ export function nameRelease(
 /** Chooses per host how upload builds the release (incremental or full). */
 export async function planUploads(fleet: Fleet): Promise<void> {
   const named = healthy(fleet, 'named');
-  const notices = new Map<FleetHost, UploadNotice>();
+  const planned = new Map<FleetHost<'named'>, UploadChoice>();
   await each(fleet, named, async (h) => {
     const { ctx } = h.progress;
-    const { plan, notice } = await prepareUpload(ctx);
-    ctx.upload = plan;
+    const p = await prepareUpload(ctx);
+    ctx.upload = p.plan;
     // The listings and manifest the probe sent (megabytes at 40,000 files) served the plan only.
     ctx.remote.previous = undefined;
-    notices.set(h, notice);
+    planned.set(h, p);
   });
   const source = named[0]?.progress.ctx.source;
   if (source) forgetPlanningHashes(source);
   dropManifestAhead();
   dropListingAhead();
   if (fleet.config.skip_unchanged && !hasFailed(fleet) && unchangedEverywhere(fleet, named)) return;
-  for (const [h, notice] of notices) fleet.reporter.log(notice.level, notice.message, h.alias);
+  for (const [h, p] of planned) {
+    const { plan, notice } = p.complete?.() ?? p;
+    h.progress.ctx.upload = plan;
+    fleet.reporter.log(notice.level, notice.message, h.alias);
+  }
 }
 
 /**

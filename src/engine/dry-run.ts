@@ -195,7 +195,9 @@ export async function dryRun(
           notes.push(
             'local build steps do not run in a dry run: the upload below is the source as it is now',
           );
-        const { plan, notice } = await prepareUpload(ctx);
+        const choice = await prepareUpload(ctx);
+        // The dry run shows the release a deploy would make, spare included, unchanged or not.
+        const { plan, notice } = choice.complete?.() ?? choice;
         ctx.upload = plan;
         // What it hashed is kept for the deploy that follows (a deploy writes the cache once it uploaded).
         await plan.cache?.save();

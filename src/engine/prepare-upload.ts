@@ -7,11 +7,12 @@ import { hashEntries } from '../source/hash.js';
 import { sharedHashCache, type HashCache } from '../source/hash-cache.js';
 import type { SourceEntry } from '../source/scan.js';
 import { resolvePrevious, type PreviousRelease } from '../source/previous-release.js';
-import { piecesOf } from '../source/manifest.js';
+import { piecesOf, type PieceRecord } from '../source/manifest.js';
 import {
   chooseCompression,
   planUpload,
   uploadSettings,
+  type UploadChoice,
   type UploadNotice,
   type UploadPlan,
 } from '../source/upload-plan.js';
@@ -42,9 +43,7 @@ export function forgetPlanningHashes(source: SourceInfo): void {
 }
 
 /** Decides, for one host after its probe, how upload builds the release; the notice says what and why. */
-export async function prepareUpload(
-  ctx: ReleaseContext,
-): Promise<{ plan: UploadPlan; notice: UploadNotice }> {
+export async function prepareUpload(ctx: ReleaseContext): Promise<UploadChoice> {
   const { mode, compression } = uploadSettings(ctx);
   const hashing = hashingFor(ctx.source);
   const cache = await hashing.cache;
@@ -66,7 +65,7 @@ export async function prepareUpload(
     return out;
   };
   const previous = previousOf(ctx);
-  const { plan, notice } = await planUpload({
+  const planned = await planUpload({
     entries: uploadEntries(ctx.source.entries, persistenceOf(ctx), ctx.remote.sharedUnseeded),
     mode,
     compression: chooseCompression(compression, ctx.alias, ctx.host),
@@ -74,17 +73,21 @@ export async function prepareUpload(
     hash,
     shared: publicShared(persistenceOf(ctx), ctx.remote.publicUnsettled),
     revision: ctx.source.revision,
+    deferSpare: ctx.config.skip_unchanged,
   });
   const memory = ctx.memory;
-  return {
+  const held = piecesHeld(ctx, previous?.manifest);
+  const run = ({ plan, notice }: { plan: UploadPlan; notice: UploadNotice }) => ({
     plan: {
       ...plan,
       cache,
-      remember: memory && ((gz, pieces) => memory.keepManifest(gz, pieces)),
-      heldPieces: piecesHeld(ctx, previous?.manifest),
+      remember: memory && ((gz: Buffer, pieces?: readonly PieceRecord[]) => memory.keepManifest(gz, pieces)),
+      heldPieces: held,
     },
     notice,
-  };
+  });
+  const { complete } = planned;
+  return { ...run(planned), ...(complete ? { complete: () => run(complete()) } : {}) };
 }
 
 /** The live release's manifest pieces, when this machine wrote that manifest (the server keeps them with it). */

@@ -30,6 +30,19 @@ export interface UploadInput {
   shared?: PublicShared;
   /** What REVISION will say: compared with the base's for `sameAsBase`. */
   revision?: string;
+  /**
+   * skip_unchanged: a plan found `sameAsBase` leaves the spare for later (`complete`), as no
+   * release may be made at all; decoding the spare's listing and planning its corrections is the
+   * longest step left.
+   */
+  deferSpare?: boolean;
+}
+
+/** A plan and its notice; `complete` (a deferred spare) gives the plan the upload runs. */
+export interface UploadChoice {
+  plan: UploadPlan;
+  notice: UploadNotice;
+  complete?: () => { plan: UploadPlan; notice: UploadNotice };
 }
 
 export interface PublicShared {
@@ -77,7 +90,7 @@ export function uploadSettings(ctx: {
 }
 
 /** Chooses between an incremental and a full upload and says why when it falls back. */
-export async function planUpload(input: UploadInput): Promise<{ plan: UploadPlan; notice: UploadNotice }> {
+export async function planUpload(input: UploadInput): Promise<UploadChoice> {
   const { entries, mode, compression, previous } = input;
   const full = (level: UploadNotice['level'], why: string) => ({
     plan: fullPlan(entries, compression),
@@ -114,10 +127,24 @@ export async function planUpload(input: UploadInput): Promise<{ plan: UploadPlan
     ...diff,
   };
   linked.sameAsBase = sameAsRecorded(entries, read.manifest.entries, linked, input.revision, tree);
-  const spare = usesSpare(mode) ? decodeListing(previous.spare) : undefined;
-  const plan = spare ? recyclePlan(entries, linked, tree, spare) : linked;
-  // Counted against the live release (the plan before any spare), as a person reads them; the
-  // spare's corrections apart.
+  const complete = () => {
+    const spare = usesSpare(mode) ? decodeListing(previous.spare) : undefined;
+    const plan = spare ? recyclePlan(entries, linked, tree, spare) : linked;
+    return { plan, notice: incrementalNotice(plan, linked, mode, foreign) };
+  };
+  if (input.deferSpare && linked.sameAsBase) {
+    return { plan: linked, notice: incrementalNotice(linked, linked, mode, foreign), complete };
+  }
+  return complete();
+}
+
+/** Counted against the live release (the plan before any spare), as a person reads them; the spare's corrections apart. */
+function incrementalNotice(
+  plan: UploadPlan,
+  linked: UploadPlan,
+  mode: UploadMode,
+  foreign: number,
+): UploadNotice {
   const files = linked.send.filter((e) => e.type !== 'dir').length;
   const how =
     plan.seed === 'recycle'
@@ -126,11 +153,8 @@ export async function planUpload(input: UploadInput): Promise<{ plan: UploadPlan
         ? 'copied'
         : 'hard links';
   return {
-    plan,
-    notice: {
-      level: 'info',
-      message: `incremental upload from ${base} (${how}): ${files} new or changed, ${linked.remove.length} removed or replaced, ${plan.kept.size} kept${foreign ? `; ${foreign} unchanged file(s) owned by another user sent again (hard links to them are not allowed)` : ''}`,
-    },
+    level: 'info',
+    message: `incremental upload from ${linked.base} (${how}): ${files} new or changed, ${linked.remove.length} removed or replaced, ${plan.kept.size} kept${foreign ? `; ${foreign} unchanged file(s) owned by another user sent again (hard links to them are not allowed)` : ''}`,
   };
 }
 

@@ -51,7 +51,7 @@ describe('skip_unchanged', () => {
     expect((await runCli(['-c', file, 'web'], { env })).code).toBe(0);
     const live = current(deployPath);
     const log = logOf(deployPath).length;
-    // Written by the app into a writable path: not a change of the release.
+    // Written by the app into a shared path: not a change of the release.
     writeTree(path.join(deployPath, 'shared/storage'), { 'logs/app.log': 'a line\n' });
 
     const r = await runCli(['-c', file, 'web', '--skip-unchanged', '--json'], { env });

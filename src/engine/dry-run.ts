@@ -5,6 +5,7 @@ import type { DeployError } from '../definitions/errors.js';
 import { resolveAppPersistence, type AppPersistence } from '../persistence/app-persistence.js';
 import { prepareUpload } from './prepare-upload.js';
 import { changeOf } from './unchanged.js';
+import { releaseShape } from '../layout/release-shape.js';
 import { probe } from '../stages/probe.js';
 import type { HostContext, ReleaseContext, Stage } from '../stages/types.js';
 import { composeScript } from './compose.js';
@@ -188,6 +189,7 @@ export async function dryRun(
           remote,
           source,
           persistence,
+          shape: releaseShape(s.ctx.config, s.ctx.alias, s.ctx.host),
         };
         const notes = [...persistence.warnings];
         const builds = localAround(book, [...phases.prepare, ...phases.upload] as readonly Stage<never>[]);

@@ -1,4 +1,3 @@
-import { releaseShape } from '../layout/release-shape.js';
 import type { ReleaseContext } from '../stages/types.js';
 
 /**
@@ -17,11 +16,11 @@ export function changeOf(
   if (plan?.base !== live || !plan.sameAsBase) return `the source differs from release ${live}`;
   if (liveChanged) return `release ${live} was changed on the server since it went live`;
   const finished = ctx.remote.finished;
-  if (finished?.release !== live || ctx.remote.history.get(live)?.status !== 'success')
+  const entry = ctx.remote.history.get(live);
+  if (finished?.release !== live || entry?.status !== 'success')
     return `the deploy of release ${live} is not recorded as finished`;
-  if (finished.shape !== releaseShape(ctx.config, ctx.alias, ctx.host))
+  if (finished.shape !== ctx.shape)
     return `release ${live} was made with another deploy.yml or shipshape version`;
-  if (ctx.remote.history.get(live)?.artifact !== ctx.source.artifact?.id)
-    return `release ${live} holds another artifact`;
+  if (entry.artifact !== ctx.source.artifact?.id) return `release ${live} holds another artifact`;
   return undefined;
 }

@@ -48,7 +48,7 @@ export interface ReleaseContext extends HostContext {
   source: SourceInfo;
   /** How upload builds the release on this host (incremental or full); chosen after the probe. */
   upload?: UploadPlan;
-  /** What besides the files makes this release (layout/release-shape.ts), logged once its deploy finishes. */
+  /** What besides the files makes this release (layout/release-shape.ts); written to .deploy/finished by its finish. */
   shape?: string;
 }
 

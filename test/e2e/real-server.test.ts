@@ -134,6 +134,33 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     },
   );
 
+  it('skip_unchanged: what the app user wrote into shared/ and its writable dir stays, owned by it, whether a release is made or not', async () => {
+    const p = project(
+      { skip_unchanged: true, shared_dirs: ['storage'], writable_dirs: ['storage', 'exports'] },
+      { 'index.php': 'v1\n', 'storage/.keep': '', 'exports/.keep': '' },
+    );
+    await p.ok();
+    const first = p.live();
+    runAs(APP_USER, `printf 'orders\\n' > ${quote(p.current('storage/orders.txt'))}`);
+    runAs(APP_USER, `printf 'report\\n' > ${quote(p.current('exports/report.csv'))}`);
+    const skipped = await p.ok();
+    expect(skipped.output).toMatch(/web: unchanged: release \S+ already holds this source/);
+    expect(p.live()).toBe(first);
+    expect(releasesOf(p.deployPath)).toEqual([first]);
+    expect(fs.readFileSync(p.current('exports/report.csv'), 'utf8')).toBe('report\n');
+
+    writeTree(p.source, { 'index.php': 'v2\n' });
+    const made = await p.ok();
+    expect(made.output).toMatch(/skip_unchanged: making a release: the source differs/);
+    expect(p.live()).not.toBe(first);
+    const orders = path.join(p.deployPath, 'shared/storage/orders.txt');
+    expect(fs.readFileSync(orders, 'utf8')).toBe('orders\n');
+    expect(fs.statSync(orders).uid).toBe(uidOf(APP_USER));
+    const report = path.join(p.deployPath, 'releases', first, 'exports/report.csv');
+    expect(fs.readFileSync(report, 'utf8')).toBe('report\n');
+    expect(fs.statSync(report).uid).toBe(uidOf(APP_USER));
+  });
+
   it('a file the app wrote into the live release before its path was shared is moved into shared/ and linked in both releases', async () => {
     const p = project({ writable_dirs: ['data'] }, { 'index.php': 'v1\n', 'data/.keep': '' });
     await p.ok();

@@ -8,6 +8,8 @@ import { revertContext } from '../stages/rollback.js';
 import { switchCurrent, symlink } from '../stages/symlink.js';
 import type { HostContext, ReleaseContext, SourceInfo, Stage } from '../stages/types.js';
 import { unlock } from '../stages/unlock.js';
+import { recordUnchanged } from '../stages/record-unchanged.js';
+import type { Finished } from '../layout/finished.js';
 import type { AppPersistence } from '../persistence/app-persistence.js';
 import { ConnectionPool } from './connection-pool.js';
 import { gateOnHealth, healthcheckFor } from './health.js';
@@ -29,7 +31,8 @@ import { hostRunContext, localRunContext, selectedRunContext, type RunContext } 
 import type { SelectedHost } from './selector.js';
 import { switchBackAll } from './switch-back.js';
 import { passedSwitch, type SwitchPoint } from './switch-point.js';
-import { changeOf } from './unchanged.js';
+import { changeOf, sameByRecord, sameByText, type SameBy } from './unchanged.js';
+import { sourceKey } from '../source/source-key.js';
 import { readChanges, readUnchecked } from '../persistence/release-changes.js';
 import { releaseShape } from '../layout/release-shape.js';
 
@@ -67,7 +70,11 @@ interface ProgressOf {
   reverted: Named;
   done: Named;
   /** skip_unchanged: the host already runs what this deploy would give it; unlocked, nothing made. */
-  unchanged: Named;
+  unchanged: Unchanged;
+}
+interface Unchanged extends Named {
+  /** Found by comparison: what its finish record gets, so the next run need not compare. */
+  confirmed?: Required<Finished>;
 }
 export type HostState = keyof ProgressOf;
 type HostProgress<S extends HostState = HostState> = { [K in S]: { state: K } & ProgressOf[K] }[S];
@@ -267,7 +274,16 @@ export function nameRelease(
     const { hostCtx, remote } = h.progress;
     const releasePath = releaseDir(hostCtx.paths, name);
     const shape = releaseShape(hostCtx.config, hostCtx.alias, hostCtx.host);
-    const ctx = { ...hostCtx, release: name, releasePath, remote, source, persistence, shape };
+    const ctx = {
+      ...hostCtx,
+      release: name,
+      releasePath,
+      remote,
+      source,
+      persistence,
+      shape,
+      sourceKey: sourceKey(source),
+    };
     moveTo(h, { ...h.progress, state: 'named', ctx });
   }
   return name;
@@ -276,12 +292,16 @@ export function nameRelease(
 /** Chooses per host how upload builds the release (incremental or full). */
 export async function planUploads(fleet: Fleet): Promise<void> {
   const named = healthy(fleet, 'named');
+  // Every live release's finish vouches for it: nothing to read, hash or compare.
+  if (fleet.config.skip_unchanged && !hasFailed(fleet) && unchangedEverywhere(fleet, named)) return;
   const planned = new Map<FleetHost<'named'>, UploadChoice>();
+  const listed = new Map<FleetHost<'named'>, string | undefined>();
   await each(fleet, named, async (h) => {
     const { ctx } = h.progress;
     const p = await prepareUpload(ctx);
     ctx.upload = p.plan;
     // The listings and manifest the probe sent (megabytes at 40,000 files) served the plan only.
+    listed.set(h, ctx.remote.previous?.tree?.digest);
     ctx.remote.previous = undefined;
     planned.set(h, p);
   });
@@ -289,7 +309,7 @@ export async function planUploads(fleet: Fleet): Promise<void> {
   if (source) forgetPlanningHashes(source);
   dropManifestAhead();
   dropListingAhead();
-  if (fleet.config.skip_unchanged && !hasFailed(fleet) && unchangedEverywhere(fleet, named)) return;
+  if (fleet.config.skip_unchanged && !hasFailed(fleet) && unchangedEverywhere(fleet, named, listed)) return;
   for (const [h, p] of planned) {
     const { plan, notice } = p.complete?.() ?? p;
     h.progress.ctx.upload = plan;
@@ -300,34 +320,67 @@ export async function planUploads(fleet: Fleet): Promise<void> {
 /**
  * `skip_unchanged`: when no host would get anything its live release lacks, none gets a release
  * (and each one moves to `unchanged`). All or none, like the switch: a fleet is on one release.
+ * Before the plans (no `listed`) only the finish records can tell, and a host they do not vouch
+ * for is left to its plan without a word. After them, `listed` holds the listing each plan
+ * compared the live release by, for the record.
  */
-function unchangedEverywhere(fleet: Fleet, named: FleetHost<'named'>[]): boolean {
-  const changes = named.map((h) => changeOf(h.progress.ctx, h.progress.previous, h.progress.liveChanged));
-  const changed = changes.findIndex((c) => c !== undefined);
-  if (changed >= 0) {
-    fleet.reporter.log(
-      'info',
-      `skip_unchanged: making a release: ${changes[changed]}`,
-      named[changed]!.alias,
-    );
+function unchangedEverywhere(
+  fleet: Fleet,
+  named: FleetHost<'named'>[],
+  listed?: Map<FleetHost<'named'>, string | undefined>,
+): boolean {
+  const found = named.map((h) => changeOf(h.progress.ctx, h.progress.previous, h.progress.liveChanged));
+  const at = found.findIndex((f) => 'change' in f);
+  if (at >= 0) {
+    const { change } = found[at] as { change: string };
+    if (listed) fleet.reporter.log('info', `skip_unchanged: making a release: ${change}`, named[at]!.alias);
     return false;
   }
-  for (const h of named) {
+  for (const [i, h] of named.entries()) {
+    const { same } = found[i] as { same: SameBy };
+    const { ctx, previous } = h.progress;
+    const listing = listed?.get(h);
+    const confirmed =
+      same === 'comparison' && listing && ctx.sourceKey && ctx.shape && previous
+        ? { release: previous, shape: ctx.shape, listing, source: ctx.sourceKey }
+        : undefined;
     fleet.reporter.log(
       'info',
-      `unchanged: release ${h.progress.previous} already holds this source, REVISION and deploy.yml; no release made (skip_unchanged)`,
+      `unchanged: release ${previous} already holds this source, REVISION and deploy.yml (${sameByText(same)}); no release made (skip_unchanged)`,
       h.alias,
     );
-    moveTo(h, { ...h.progress, state: 'unchanged' });
+    moveTo(h, { ...h.progress, state: 'unchanged', confirmed });
   }
   return true;
+}
+
+/**
+ * Whether every host's finish record may vouch for it (layout/finished.ts), seen as soon as the
+ * source is read: then nothing is decoded ahead for a plan that may not be needed.
+ */
+export function vouchedFor(fleet: Fleet, source: SourceInfo): boolean {
+  if (!fleet.config.skip_unchanged || hasFailed(fleet)) return false;
+  const key = sourceKey(source);
+  return fleet.hosts.every((h) => {
+    if (h.progress.state !== 'locked') return false;
+    const { remote, previous } = h.progress;
+    return sameByRecord({ remote, sourceKey: key }, previous);
+  });
 }
 
 /** The hosts found unchanged are unlocked and the run ends: no hooks, no health check, no notification. */
 export async function leaveUnchanged(fleet: Fleet): Promise<void> {
   const unchanged = fleet.hosts.filter(isUnchanged);
   saveHashes(fleet, unchanged);
-  await each(fleet, unchanged, (h) => runStages(h.progress.runner, [unlock], h.progress.ctx).then(() => {}));
+  await each(fleet, unchanged, async (h) => {
+    const { runner, ctx, confirmed } = h.progress;
+    if (confirmed)
+      await runStages<typeof ctx & { confirmed: typeof confirmed }>(runner, [recordUnchanged, unlock], {
+        ...ctx,
+        confirmed,
+      });
+    else await runStages(runner, [unlock], ctx);
+  });
 }
 
 /** What planning and the archive hashed is written while the next phases wait on the hosts. */

@@ -33,6 +33,7 @@ import {
   leaveUnchanged,
   switchAll,
   uploadAll,
+  vouchedFor,
   type Fleet,
   type FleetHost,
 } from './deploy-fleet.js';
@@ -337,7 +338,7 @@ async function runFleet(
       const locking = lockAll(fleet);
       // Once the source is read, what the plan will decode is decoded while the probe runs.
       void Promise.resolve(preparing)
-        .then((p) => p && decodeAhead(fleet))
+        .then((p) => p && !vouchedFor(fleet, p.source) && decodeAhead(fleet))
         .catch(() => undefined);
       await locking;
     }

@@ -4,7 +4,8 @@ import { worstExit } from './exit-status.js';
 import type { DeployError } from '../definitions/errors.js';
 import { resolveAppPersistence, type AppPersistence } from '../persistence/app-persistence.js';
 import { prepareUpload } from './prepare-upload.js';
-import { changeOf } from './unchanged.js';
+import { changeOf, sameByText } from './unchanged.js';
+import { sourceKey } from '../source/source-key.js';
 import { releaseShape } from '../layout/release-shape.js';
 import { probe } from '../stages/probe.js';
 import type { HostContext, ReleaseContext, Stage } from '../stages/types.js';
@@ -190,6 +191,7 @@ export async function dryRun(
           source,
           persistence,
           shape: releaseShape(s.ctx.config, s.ctx.alias, s.ctx.host),
+          sourceKey: sourceKey(source),
         };
         const notes = [...persistence.warnings];
         const builds = localAround(book, [...phases.prepare, ...phases.upload] as readonly Stage<never>[]);
@@ -217,11 +219,11 @@ export async function dryRun(
         };
         if (config.skip_unchanged) {
           // The changes stage does not run in a dry run (it copies what it finds): assumed none.
-          const change = changeOf(ctx, liveRelease(remote), false);
+          const found = changeOf(ctx, liveRelease(remote), false);
           notes.push(
-            change
-              ? `skip_unchanged: a release would be made: ${change}`
-              : `skip_unchanged: release ${liveRelease(remote)} already holds this source, REVISION and deploy.yml; no release would be made if every host is alike and nothing in it was changed on the server`,
+            'change' in found
+              ? `skip_unchanged: a release would be made: ${found.change}`
+              : `skip_unchanged: release ${liveRelease(remote)} already holds this source, REVISION and deploy.yml (${sameByText(found.same)}); no release would be made if every host is alike and nothing in it was changed on the server`,
           );
         }
         if (remote.lock) notes.push('the host is locked now: the real deploy would stop at `lock` (exit 3)');

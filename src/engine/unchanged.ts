@@ -1,26 +1,65 @@
 import type { ReleaseContext } from '../stages/types.js';
 
+/** How a host was found to run what the deploy would give it. */
+export type SameBy = 'record' | 'comparison';
+
+/**
+ * The live release's finish record vouches for it (layout/finished.ts): it recorded this very
+ * source (source/source-key.ts), and the probe lists the release now exactly as the finish left
+ * it. Shared paths must be settled too: a deploy would seed or place something otherwise.
+ */
+export function sameByRecord(
+  ctx: Pick<ReleaseContext, 'remote' | 'sourceKey'>,
+  live: string | undefined,
+): boolean {
+  const { finished, previous, sharedUnseeded, publicUnsettled } = ctx.remote;
+  return (
+    live !== undefined &&
+    finished?.release === live &&
+    previous?.release === live &&
+    finished.listing !== undefined &&
+    finished.listing === previous.tree?.digest &&
+    ctx.sourceKey !== undefined &&
+    finished.source === ctx.sourceKey &&
+    sharedUnseeded.size === 0 &&
+    publicUnsettled.size === 0
+  );
+}
+
+/** The source is what the live release was given: by its finish record, or by the upload plan's comparison. */
+function sameSource(ctx: ReleaseContext, live: string): SameBy | undefined {
+  if (sameByRecord(ctx, live)) return 'record';
+  const plan = ctx.upload;
+  return plan?.base === live && plan.sameAsBase ? 'comparison' : undefined;
+}
+
 /**
  * What makes this deploy differ from the release `current` points at, for `skip_unchanged`;
- * undefined when nothing does: the upload plan found the source as that release was given it,
- * nothing changed in it on the server since it went live (the changes stage), its deploy finished
+ * undefined when nothing does: the source is as that release was given it (sameSource), nothing
+ * changed in it on the server since it went live (the changes stage), its deploy finished
  * (layout/finished.ts) with the same deploy.yml and shipshape, and it holds the same artifact.
  */
 export function changeOf(
   ctx: ReleaseContext,
   live: string | undefined,
   liveChanged: boolean,
-): string | undefined {
-  if (!live) return 'no release is live';
-  const plan = ctx.upload;
-  if (plan?.base !== live || !plan.sameAsBase) return `the source differs from release ${live}`;
-  if (liveChanged) return `release ${live} was changed on the server since it went live`;
+): { change: string } | { same: SameBy } {
+  if (!live) return { change: 'no release is live' };
+  const same = sameSource(ctx, live);
+  if (!same) return { change: `the source differs from release ${live}` };
+  if (liveChanged) return { change: `release ${live} was changed on the server since it went live` };
+  const [missing] = ctx.remote.sharedMissing;
+  if (missing !== undefined) return { change: `${missing} is missing on the server` };
   const finished = ctx.remote.finished;
   const entry = ctx.remote.history.get(live);
   if (finished?.release !== live || entry?.status !== 'success')
-    return `the deploy of release ${live} is not recorded as finished`;
+    return { change: `the deploy of release ${live} is not recorded as finished` };
   if (finished.shape !== ctx.shape)
-    return `release ${live} was made with another deploy.yml or shipshape version`;
-  if (entry.artifact !== ctx.source.artifact?.id) return `release ${live} holds another artifact`;
-  return undefined;
+    return { change: `release ${live} was made with another deploy.yml or shipshape version` };
+  if (entry.artifact !== ctx.source.artifact?.id) return { change: `release ${live} holds another artifact` };
+  return { same };
 }
+
+/** How the run says it found a host unchanged. */
+export const sameByText = (by: SameBy): string =>
+  by === 'record' ? 'as its finish recorded it' : 'compared with its upload manifest';

@@ -24,6 +24,8 @@ export interface RemoteState {
   badLogLines: number;
   /** Shared paths no deploy has seeded on this host yet (layout/paths.ts `seeded`). */
   sharedUnseeded: Set<string>;
+  /** skip_unchanged: shared directories and required files missing from shared/ (stages/probe.ts). */
+  sharedMissing: Set<string>;
   /** Public files (relative to public_dir) a deploy placed that shared/ lacks, or whose update still waits. */
   publicUnsettled: Set<string>;
   /** The release `current` points to, its upload manifest and on-disk listing (for incremental upload). */
@@ -49,6 +51,7 @@ export function emptyRemoteState(): RemoteState {
     history: new Map(),
     badLogLines: 0,
     sharedUnseeded: new Set(),
+    sharedMissing: new Set(),
     publicUnsettled: new Set(),
   };
 }
@@ -85,6 +88,8 @@ export function parseRemoteState(stdout: string): RemoteState {
       state.finished = parseFinished(value);
     } else if (kind === 'shared-unseeded') {
       state.sharedUnseeded.add(own(value));
+    } else if (kind === 'shared-missing') {
+      state.sharedMissing.add(own(value));
     } else if (kind === 'public-missing' || kind === 'public-pending') {
       state.publicUnsettled.add(own(value));
     } else if (kind === 'log') {

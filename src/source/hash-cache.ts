@@ -16,7 +16,7 @@ export interface HashCache {
 }
 
 /** A file written this recently may be written again within the clock's resolution: not cached. */
-const SETTLE_MS = 2_000;
+export const SETTLE_MS = 2_000;
 
 const cacheFileFor = (root: string, env: NodeJS.ProcessEnv = process.env): string =>
   `${cacheEntry('hashes', path.resolve(root), env)}.json`;

@@ -62,6 +62,28 @@ function readSharedUnseeded(ctx: HostContext): ShellText[] {
 }
 
 /**
+ * skip_unchanged: shared paths gone from shared/ (a directory removed by hand, a required file
+ * never put there). A deploy makes the directory again, or fails saying what to put; a run that
+ * made no release would leave the app without it, so such a host gets a release.
+ */
+function readSharedMissing(ctx: HostContext): ShellText[] {
+  if (!ctx.config.skip_unchanged) return [];
+  const p = persistenceOf(ctx);
+  const dirs = p.shared_dirs.map((d) => path.posix.join(ctx.paths.shared, d));
+  const files = p.shared_files
+    .filter((f) => !f.optional)
+    .map((f) => path.posix.join(ctx.paths.shared, f.path));
+  return [
+    ...(dirs.length
+      ? [sh`for __p in ${dirs}; do [ -d "$__p" ] || printf 'shared-missing\t%s\n' "$__p"; done`]
+      : []),
+    ...(files.length
+      ? [sh`for __p in ${files}; do [ -e "$__p" ] || printf 'shared-missing\t%s\n' "$__p"; done`]
+      : []),
+  ];
+}
+
+/**
  * What keeps a public file from counting as placed in shared/ although the live release's upload
  * sent it (source/upload-plan.ts sends such a file only when it changed): the file is gone from
  * shared/<public_dir> (`public-missing`: it is copied in again, as the docs promise), or its update
@@ -110,6 +132,7 @@ export const probe: Stage<HostContext> = {
       sh`printf '%s\n' ${PROBE_BEGIN}`,
       ...readState(ctx),
       ...readSharedUnseeded(ctx),
+      ...readSharedMissing(ctx),
       ...(mode === 'full' ? [] : readPublicUnsettled(ctx)),
       // Incremental upload needs the previous release's manifest and listing; reading them here costs no
       // extra exec, and what this machine already holds is named by digest and not sent again.

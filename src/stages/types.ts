@@ -50,6 +50,8 @@ export interface ReleaseContext extends HostContext {
   upload?: UploadPlan;
   /** What besides the files makes this release (layout/release-shape.ts); written to .deploy/finished by its finish. */
   shape?: string;
+  /** The source as read for this deploy (source/source-key.ts), for skip_unchanged's record (layout/finished.ts). */
+  sourceKey?: string;
 }
 
 /** How a stage's script ended, as the executor saw it. */

@@ -149,6 +149,61 @@ describe('skip_unchanged', () => {
     await deploy('unchanged');
   });
 
+  it('a run that compared records it; the next trusts the record only while the release and source are as recorded', async () => {
+    const { source, deployPath, file } = project('record');
+    const yml = parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeConfig(path.dirname(file), { ...yml, skip_unchanged: true });
+    expect((await runCli(['-c', file, 'web'], { env })).code).toBe(0);
+    const finished = () => fs.readFileSync(path.join(deployPath, '.deploy/finished'), 'utf8').split('\t');
+    const run = async (expected: 'compared' | 'recorded' | 'made') => {
+      const before = current(deployPath);
+      const r = await runCli(['-c', file, 'web'], { env });
+      expect(r.code, r.output).toBe(0);
+      expect(current(deployPath) !== before, r.output).toBe(expected === 'made');
+      if (expected === 'compared')
+        expect(r.stdout).toMatch(/already holds this source.*\(compared with its upload manifest\)/);
+      if (expected === 'recorded')
+        expect(r.stdout).toMatch(/already holds this source.*\(as its finish recorded it\)/);
+      return r;
+    };
+    expect(finished()).toHaveLength(2);
+    await run('compared');
+    expect(finished()).toHaveLength(4);
+    await run('recorded');
+    await run('recorded');
+    expect(hookRuns(deployPath)).toHaveLength(1);
+
+    // Written again with the same bytes: the key differs, the comparison finds it alike and records anew.
+    fs.writeFileSync(path.join(source, 'index.php'), fs.readFileSync(path.join(source, 'index.php')));
+    await new Promise((r) => setTimeout(r, 150));
+    await run('compared');
+    await run('recorded');
+
+    // A mode changed on the server: the changes stage does not look at modes, the listing does.
+    fs.chmodSync(path.join(deployPath, current(deployPath), 'bin/run.sh'), 0o777);
+    await run('made');
+    expect(fs.statSync(path.join(deployPath, current(deployPath), 'bin/run.sh')).mode & 0o777).toBe(0o750);
+    await run('compared');
+    await run('recorded');
+
+    // A symlink changed on the server.
+    const link = path.join(deployPath, current(deployPath), 'link');
+    fs.rmSync(link);
+    fs.symlinkSync('index.php', link);
+    await run('made');
+    expect(fs.readlinkSync(path.join(deployPath, current(deployPath), 'link'))).toBe('config/app.php');
+    await run('compared');
+
+    // A shared directory gone from shared/: a deploy makes it again, so no skip leaves it missing.
+    fs.rmSync(path.join(deployPath, 'shared/storage'), { recursive: true });
+    expect((await run('made')).stdout).toMatch(
+      /making a release: \S+\/shared\/storage is missing on the server/,
+    );
+    expect(fs.statSync(path.join(deployPath, 'shared/storage')).isDirectory()).toBe(true);
+    await run('compared');
+    await run('recorded');
+  });
+
   it('a dry run says whether a release would be made', async () => {
     const { source, file } = project('dry');
     expect((await runCli(['-c', file, 'web'], { env })).code).toBe(0);

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { SourceEntry } from '../../../src/source/scan.js';
+import type { SourceInfo } from '../../../src/source/source-info.js';
+import { sourceKey } from '../../../src/source/source-key.js';
+
+const NOW = 1_800_000_000_000;
+const file = (p: string, over: Partial<SourceEntry> = {}): SourceEntry => ({
+  path: p,
+  type: 'file',
+  mode: 0o644,
+  size: 10,
+  mtimeMs: NOW - 60_000.5,
+  ctimeMs: NOW - 60_000.25,
+  ino: 42,
+  ...over,
+});
+const dir = (p: string, over: Partial<SourceEntry> = {}): SourceEntry => ({
+  ...file(p, { type: 'dir', size: 0, ino: 7 }),
+  ...over,
+});
+// A new object every time: keys are remembered per source object.
+const keyOf = (entries: SourceEntry[], over: Partial<SourceInfo> = {}, now = NOW) =>
+  sourceKey({ root: '/app', entries, revision: 'abc', ...over }, now);
+const base = () => [dir('app'), file('app/a.php'), file('b.txt', { ino: 43 })];
+
+describe('sourceKey', () => {
+  it('is the same for the same tree and changes with anything a file or entry is', () => {
+    const key = keyOf(base());
+    expect(key).toMatch(/^[0-9a-f]{32}$/);
+    expect(keyOf(base())).toBe(key);
+    const changed = (f: (e: SourceEntry[]) => void, over: Partial<SourceInfo> = {}) => {
+      const e = base();
+      f(e);
+      return keyOf(e, over);
+    };
+    expect(
+      changed((e) => (e[1]!.ctimeMs = NOW - 30_000.5)),
+      'a write (ctime)',
+    ).not.toBe(key);
+    expect(
+      changed((e) => (e[1]!.size = 11)),
+      'size',
+    ).not.toBe(key);
+    expect(
+      changed((e) => (e[1]!.ino = 99)),
+      'a file replaced',
+    ).not.toBe(key);
+    expect(
+      changed((e) => (e[2]!.mode = 0o755)),
+      'mode',
+    ).not.toBe(key);
+    expect(
+      changed((e) => e.pop()),
+      'a file gone',
+    ).not.toBe(key);
+    expect(
+      changed((e) => e.push(file('c.txt'))),
+      'a file added',
+    ).not.toBe(key);
+    expect(
+      changed(() => undefined, { revision: 'abd' }),
+      'REVISION',
+    ).not.toBe(key);
+    expect(
+      changed(() => undefined, { root: '/other' }),
+      'another checkout',
+    ).not.toBe(key);
+    // A directory is its path and mode: a file made and removed in it changes its times only.
+    expect(changed((e) => (e[0]!.mtimeMs = e[0]!.ctimeMs = NOW - 5_000.5))).toBe(key);
+  });
+
+  it('is undefined while a file may still change without its lstat showing it', () => {
+    expect(keyOf([file('a', { mtimeMs: NOW - 50.5, ctimeMs: NOW - 50.5 })])).toBeUndefined();
+    expect(keyOf([file('a', { mtimeMs: NOW - 150.5, ctimeMs: NOW - 150.5 })])).toMatch(/^[0-9a-f]{32}$/);
+    // Whole seconds: perhaps a file system that keeps no more, so two seconds.
+    expect(keyOf([file('a', { mtimeMs: NOW - 1_000, ctimeMs: NOW - 1_000 })])).toBeUndefined();
+    expect(keyOf([file('a', { mtimeMs: NOW - 3_000, ctimeMs: NOW - 3_000 })])).toMatch(/^[0-9a-f]{32}$/);
+    expect(keyOf([file('a', { ino: undefined })])).toBeUndefined();
+    // A commit's blob is its content id, however recent the times.
+    expect(
+      keyOf([file('a', { ino: undefined, ctimeMs: undefined, mtimeMs: NOW, oid: 'f'.repeat(40) })]),
+    ).toMatch(/^[0-9a-f]{32}$/);
+  });
+});

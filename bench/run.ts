@@ -277,11 +277,13 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
     young: [],
     unchanged: [],
     skipped: [],
+    skippedAgain: [],
     rollback: [],
     farFirst: [],
     farChanged: [],
     farUnchanged: [],
     farSkipped: [],
+    farSkippedAgain: [],
     farRollback: [],
   };
   const load: number[] = [];
@@ -360,14 +362,24 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
       ifFar(() => timed('farUnchanged', ['-c', farConfig!, 'web'])),
     );
     // The same source once more, with skip_unchanged: the host runs it already, so no release.
-    const skipped = async (id: string, config: string) => {
+    // The first such run compares and records what it found; the next (a scheduled deploy's
+    // second hour) finds the record.
+    const skipped = async (id: string, config: string, how: RegExp) => {
       const s = await timed(id, ['-c', config, 'web', '--skip-unchanged']);
       if (!/ unchanged: release /.test(s.out)) throw new Error(`--skip-unchanged made a release:\n${s.out}`);
+      if (!how.test(s.out)) throw new Error(`--skip-unchanged did not decide ${how.source}:\n${s.out}`);
     };
+    const compared = /compared with its upload manifest/;
+    const recorded = /as its finish recorded it/;
     await pair(
       round,
-      () => skipped('skipped', incConfig),
-      ifFar(() => skipped('farSkipped', farConfig!)),
+      () => skipped('skipped', incConfig, compared),
+      ifFar(() => skipped('farSkipped', farConfig!, compared)),
+    );
+    await pair(
+      round,
+      () => skipped('skippedAgain', incConfig, recorded),
+      ifFar(() => skipped('farSkippedAgain', farConfig!, recorded)),
     );
     if (withRollback) {
       await pair(
@@ -411,7 +423,7 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
     const last = (id: string) => (samples[id]!.length ? secs(samples[id]!.at(-1)!.ms) : '–');
     log(
       `round ${round}/${RUNS} (load ${load.at(-1)!.toFixed(2)}): tar ${secs(t.ms)}s rsync ${secs(r.ms)}s first ${last('first')}s ` +
-        `10-changed ${last('changed')}s no-change ${last('unchanged')}s skipped ${last('skipped')}s rollback ${last('rollback')}s` +
+        `10-changed ${last('changed')}s no-change ${last('unchanged')}s skipped ${last('skipped')}s, again ${last('skippedAgain')}s rollback ${last('rollback')}s` +
         (farConfig
           ? ` | at ${RTT_MS} ms: first ${last('farFirst')}s 10-changed ${last('farChanged')}s no-change ${last('farUnchanged')}s rollback ${last('farRollback')}s`
           : ''),
@@ -429,7 +441,11 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
       `shipshape: the same, on a deploy path that never pruned a release (${reused(samples.young!)})`,
     ),
     row('unchanged', `shipshape: deploy with no change (${reused(samples.unchanged!)})`),
-    row('skipped', 'shipshape: deploy with no change, `--skip-unchanged` (no release made, no hook run)'),
+    row(
+      'skipped',
+      'shipshape: deploy with no change, `--skip-unchanged` (no release made, no hook run; compared file by file)',
+    ),
+    row('skippedAgain', 'shipshape: the same once more (the record the run before left is checked)'),
   ];
   if (withRollback) rows.push(row('rollback', 'shipshape: rollback'));
   const farRows: Row[] = farConfig
@@ -438,6 +454,7 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
         row('farChanged', `deploy after 10 changed files at ${RTT_MS} ms`),
         row('farUnchanged', `deploy with no change at ${RTT_MS} ms`),
         row('farSkipped', `deploy with no change, --skip-unchanged, at ${RTT_MS} ms`),
+        row('farSkippedAgain', `the same once more at ${RTT_MS} ms`),
         ...(withRollback ? [row('farRollback', `rollback at ${RTT_MS} ms`)] : []),
       ]
     : [];

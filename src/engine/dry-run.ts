@@ -191,7 +191,7 @@ export async function dryRun(
           source,
           persistence,
           shape: releaseShape(s.ctx.config, s.ctx.alias, s.ctx.host),
-          sourceKey: sourceKey(source),
+          sourceKey: config.skip_unchanged ? sourceKey(source) : undefined,
         };
         const notes = [...persistence.warnings];
         const builds = localAround(book, [...phases.prepare, ...phases.upload] as readonly Stage<never>[]);

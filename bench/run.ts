@@ -370,7 +370,7 @@ async function measure(b: Bench, app: string, withRollback: boolean) {
       if (!how.test(s.out)) throw new Error(`--skip-unchanged did not decide ${how.source}:\n${s.out}`);
     };
     const compared = /compared with its upload manifest/;
-    const recorded = /as its finish recorded it/;
+    const recorded = /as recorded when last compared/;
     await pair(
       round,
       () => skipped('skipped', incConfig, compared),

@@ -73,7 +73,7 @@ interface ProgressOf {
   unchanged: Unchanged;
 }
 interface Unchanged extends Named {
-  /** Found by comparison: what its finish record gets, so the next run need not compare. */
+  /** Found by comparison: what its record (.deploy/finished) gets, so the next run need not compare. */
   confirmed?: Required<Finished>;
 }
 export type HostState = keyof ProgressOf;
@@ -293,7 +293,7 @@ export function nameRelease(
 /** Chooses per host how upload builds the release (incremental or full). */
 export async function planUploads(fleet: Fleet): Promise<void> {
   const named = healthy(fleet, 'named');
-  // Every live release's finish vouches for it: nothing to read, hash or compare.
+  // Every live release's record vouches for it: nothing to read, hash or compare.
   if (fleet.config.skip_unchanged && !hasFailed(fleet) && unchangedEverywhere(fleet, named)) return;
   const planned = new Map<FleetHost<'named'>, UploadChoice>();
   const listed = new Map<FleetHost<'named'>, string | undefined>();
@@ -321,8 +321,8 @@ export async function planUploads(fleet: Fleet): Promise<void> {
 /**
  * `skip_unchanged`: when no host would get anything its live release lacks, none gets a release
  * (and each one moves to `unchanged`). All or none, like the switch: a fleet is on one release.
- * Before the plans (no `listed`) only the finish records can tell, and a host they do not vouch
- * for is left to its plan without a word. After them, `listed` holds the listing each plan
+ * Before the plans (no `listed`) only the records can tell, and a host they do not vouch for is
+ * left to its plan without a word. After them, `listed` holds the listing each plan
  * compared the live release by, for the record.
  */
 function unchangedEverywhere(
@@ -356,8 +356,8 @@ function unchangedEverywhere(
 }
 
 /**
- * Whether every host's finish record may vouch for it (layout/finished.ts), seen as soon as the
- * source is read: then nothing is decoded ahead for a plan that may not be needed.
+ * Whether every host's record vouches for it (layout/finished.ts), seen as soon as the source is
+ * read: then nothing is decoded ahead for a plan that will not be needed.
  */
 export function vouchedFor(fleet: Fleet, source: SourceInfo): boolean {
   if (!fleet.config.skip_unchanged || hasFailed(fleet)) return false;

@@ -4,9 +4,10 @@ import type { ReleaseContext } from '../stages/types.js';
 export type SameBy = 'record' | 'comparison';
 
 /**
- * The live release's finish record vouches for it (layout/finished.ts): it recorded this very
- * source (source/source-key.ts), and the probe lists the release now exactly as the finish left
- * it. Shared paths must be settled too: a deploy would seed or place something otherwise.
+ * The live release's record vouches for it (layout/finished.ts): a run that compared it with this
+ * very source (source/source-key.ts) found them alike, and the probe lists the release now exactly
+ * as that run saw it. Shared paths must be settled too: a deploy would seed or place something
+ * otherwise.
  */
 export function sameByRecord(
   ctx: Pick<ReleaseContext, 'remote' | 'sourceKey'>,
@@ -26,7 +27,7 @@ export function sameByRecord(
   );
 }
 
-/** The source is what the live release was given: by its finish record, or by the upload plan's comparison. */
+/** The source is what the live release was given: by its record, or by the upload plan's comparison. */
 function sameSource(ctx: ReleaseContext, live: string): SameBy | undefined {
   if (sameByRecord(ctx, live)) return 'record';
   const plan = ctx.upload;
@@ -62,4 +63,4 @@ export function changeOf(
 
 /** How the run says it found a host unchanged. */
 export const sameByText = (by: SameBy): string =>
-  by === 'record' ? 'as its finish recorded it' : 'compared with its upload manifest';
+  by === 'record' ? 'as recorded when last compared' : 'compared with its upload manifest';

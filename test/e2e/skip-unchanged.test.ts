@@ -163,7 +163,7 @@ describe('skip_unchanged', () => {
       if (expected === 'compared')
         expect(r.stdout).toMatch(/already holds this source.*\(compared with its upload manifest\)/);
       if (expected === 'recorded')
-        expect(r.stdout).toMatch(/already holds this source.*\(as its finish recorded it\)/);
+        expect(r.stdout).toMatch(/already holds this source.*\(as recorded when last compared\)/);
       return r;
     };
     expect(finished()).toHaveLength(2);

@@ -144,10 +144,18 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     runAs(APP_USER, `printf 'orders\\n' > ${quote(p.current('storage/orders.txt'))}`);
     runAs(APP_USER, `printf 'report\\n' > ${quote(p.current('exports/report.csv'))}`);
     const skipped = await p.ok();
-    expect(skipped.output).toMatch(/web: unchanged: release \S+ already holds this source/);
+    expect(skipped.output).toMatch(
+      /web: unchanged: release \S+ already holds this source.*compared with its upload manifest/,
+    );
     expect(p.live()).toBe(first);
     expect(releasesOf(p.deployPath)).toEqual([first]);
     expect(fs.readFileSync(p.current('exports/report.csv'), 'utf8')).toBe('report\n');
+    // The deploy user recorded what it compared; the next run only checks that record.
+    expect((await p.ok()).output).toMatch(/already holds this source.*as recorded when last compared/);
+    // Until the app writes into the release again: then the release lists otherwise, and it compares.
+    runAs(APP_USER, `printf 'report 2\n' > ${quote(p.current('exports/report-2.csv'))}`);
+    expect((await p.ok()).output).toMatch(/already holds this source.*compared with its upload manifest/);
+    expect(p.live()).toBe(first);
 
     writeTree(p.source, { 'index.php': 'v2\n' });
     const made = await p.ok();
@@ -156,9 +164,14 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     const orders = path.join(p.deployPath, 'shared/storage/orders.txt');
     expect(fs.readFileSync(orders, 'utf8')).toBe('orders\n');
     expect(fs.statSync(orders).uid).toBe(uidOf(APP_USER));
-    const report = path.join(p.deployPath, 'releases', first, 'exports/report.csv');
-    expect(fs.readFileSync(report, 'utf8')).toBe('report\n');
-    expect(fs.statSync(report).uid).toBe(uidOf(APP_USER));
+    for (const [name, text] of [
+      ['report.csv', 'report\n'],
+      ['report-2.csv', 'report 2\n'],
+    ]) {
+      const report = path.join(p.deployPath, 'releases', first, 'exports', name!);
+      expect(fs.readFileSync(report, 'utf8')).toBe(text);
+      expect(fs.statSync(report).uid).toBe(uidOf(APP_USER));
+    }
   });
 
   it('a file the app wrote into the live release before its path was shared is moved into shared/ and linked in both releases', async () => {

@@ -31,8 +31,8 @@ import { hostRunContext, localRunContext, selectedRunContext, type RunContext } 
 import type { SelectedHost } from './selector.js';
 import { switchBackAll } from './switch-back.js';
 import { passedSwitch, type SwitchPoint } from './switch-point.js';
-import { changeOf, sameByRecord, sameByText, type SameBy } from './unchanged.js';
-import { sourceKey } from '../source/source-key.js';
+import { changeOf, sameByText, type SameBy } from './unchanged.js';
+import { recordKey } from '../source/source-key.js';
 import { readChanges, readUnchecked } from '../persistence/release-changes.js';
 import { releaseShape } from '../layout/release-shape.js';
 
@@ -283,7 +283,7 @@ export function nameRelease(
       persistence,
       shape,
       // Only skip_unchanged reads it; 10,000 files cost a pass of ~20 ms.
-      sourceKey: hostCtx.config.skip_unchanged ? sourceKey(source) : undefined,
+      sourceKey: hostCtx.config.skip_unchanged ? recordKey(source, persistence) : undefined,
     };
     moveTo(h, { ...h.progress, state: 'named', ctx });
   }
@@ -301,7 +301,8 @@ export async function planUploads(fleet: Fleet): Promise<void> {
     const { ctx } = h.progress;
     const p = await prepareUpload(ctx);
     ctx.upload = p.plan;
-    // The listings and manifest the probe sent (megabytes at 40,000 files) served the plan only.
+    // The listings and manifest the probe sent (megabytes at 40,000 files) served the plan; only
+    // the live listing's digest is kept, for skip_unchanged's record.
     listed.set(h, ctx.remote.previous?.tree?.digest);
     ctx.remote.previous = undefined;
     planned.set(h, p);
@@ -353,20 +354,6 @@ function unchangedEverywhere(
     moveTo(h, { ...h.progress, state: 'unchanged', confirmed });
   }
   return true;
-}
-
-/**
- * Whether every host's record vouches for it (layout/finished.ts), seen as soon as the source is
- * read: then nothing is decoded ahead for a plan that will not be needed.
- */
-export function vouchedFor(fleet: Fleet, source: SourceInfo): boolean {
-  if (!fleet.config.skip_unchanged || hasFailed(fleet)) return false;
-  const key = sourceKey(source);
-  return fleet.hosts.every((h) => {
-    if (h.progress.state !== 'locked') return false;
-    const { remote, previous } = h.progress;
-    return sameByRecord({ remote, sourceKey: key }, previous);
-  });
 }
 
 /** The hosts found unchanged are unlocked and the run ends: no hooks, no health check, no notification. */

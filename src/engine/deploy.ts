@@ -33,7 +33,6 @@ import {
   leaveUnchanged,
   switchAll,
   uploadAll,
-  vouchedFor,
   type Fleet,
   type FleetHost,
 } from './deploy-fleet.js';
@@ -338,7 +337,7 @@ async function runFleet(
       const locking = lockAll(fleet);
       // Once the source is read, what the plan will decode is decoded while the probe runs.
       void Promise.resolve(preparing)
-        .then((p) => p && !vouchedFor(fleet, p.source) && decodeAhead(fleet))
+        .then((p) => p && decodeAhead(fleet))
         .catch(() => undefined);
       await locking;
     }

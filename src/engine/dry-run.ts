@@ -5,7 +5,7 @@ import type { DeployError } from '../definitions/errors.js';
 import { resolveAppPersistence, type AppPersistence } from '../persistence/app-persistence.js';
 import { prepareUpload } from './prepare-upload.js';
 import { changeOf, sameByText } from './unchanged.js';
-import { sourceKey } from '../source/source-key.js';
+import { recordKey } from '../source/source-key.js';
 import { releaseShape } from '../layout/release-shape.js';
 import { probe } from '../stages/probe.js';
 import type { HostContext, ReleaseContext, Stage } from '../stages/types.js';
@@ -191,7 +191,7 @@ export async function dryRun(
           source,
           persistence,
           shape: releaseShape(s.ctx.config, s.ctx.alias, s.ctx.host),
-          sourceKey: config.skip_unchanged ? sourceKey(source) : undefined,
+          sourceKey: config.skip_unchanged ? recordKey(source, persistence) : undefined,
         };
         const notes = [...persistence.warnings];
         const builds = localAround(book, [...phases.prepare, ...phases.upload] as readonly Stage<never>[]);

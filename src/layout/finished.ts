@@ -31,12 +31,16 @@ export const planFinished = (paths: DeployPaths, f: Finished): ShellText => {
 mv -f ${`${file}.tmp`} ${file}`;
 };
 
-/** The record with what a run confirmed, only while it still names that release (run under the lock). */
+/**
+ * The record with what a run confirmed, only while it still names that release (run under the
+ * lock). Best effort: a record not written only costs the next run a comparison, and must not
+ * fail the unlock that follows it.
+ */
 export const planConfirmed = (paths: DeployPaths, f: Required<Finished>): ShellText => {
   const file = fileOf(paths);
   return sh`if [ "$(head -n 1 ${file} 2>/dev/null | cut -f 1,2)" = ${`${f.release}\t${f.shape}`} ]; then
-  printf '%s\t%s\t%s\t%s\n' ${f.release} ${f.shape} ${f.listing} ${f.source} > ${`${file}.tmp`}
-  mv -f ${`${file}.tmp`} ${file}
+  { printf '%s\t%s\t%s\t%s\n' ${f.release} ${f.shape} ${f.listing} ${f.source} > ${`${file}.tmp`} &&
+    mv -f ${`${file}.tmp`} ${file}; } 2>/dev/null || rm -f ${`${file}.tmp`} 2>/dev/null || :
 fi`;
 };
 

@@ -11,7 +11,8 @@ import type { SourceEntry } from './scan.js';
  */
 export interface HashCache {
   get(e: SourceEntry): string | undefined;
-  set(e: SourceEntry, sha256: string): void;
+  /** `readAt`: when reading the file began, if not just now (a batch's start). */
+  set(e: SourceEntry, sha256: string, readAt?: number): void;
   save(): Promise<void>;
 }
 
@@ -42,9 +43,10 @@ export async function loadHashCache(root: string, env: NodeJS.ProcessEnv = proce
   let dirty = false;
   return {
     get: (e) => (e.ino !== undefined ? rows.get(e) : undefined),
-    set: (e, sha256) => {
+    set: (e, sha256, readAt = Date.now()) => {
       if (e.ino === undefined || e.ctimeMs === undefined) return;
-      if (Date.now() - Math.max(e.mtimeMs, e.ctimeMs) < SETTLE_MS) return;
+      // Settled when it was read: a write in the same clock tick after the read would not show.
+      if (readAt - Math.max(e.mtimeMs, e.ctimeMs) < SETTLE_MS) return;
       if (rows.get(e) === sha256) return;
       rows.set(e, sha256);
       dirty = true;

@@ -17,11 +17,12 @@ export async function hashEntries(
     else todo.push(e);
   }
   if (todo.length === 0) return out;
+  const readAt = Date.now();
   const hashed = await content.hash(todo);
   for (const e of todo) {
     const sha = hashed.get(e.path)!;
     out.set(e.path, sha);
-    cache.set(content.cacheKey(e), sha);
+    cache.set(content.cacheKey(e), sha, readAt);
   }
   return out;
 }

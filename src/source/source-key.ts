@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { SETTLE_MS } from './hash-cache.js';
+import type { AppPersistence } from '../persistence/app-persistence.js';
 import type { SourceInfo } from './source-info.js';
 
 /**
@@ -25,13 +26,14 @@ export function sourceKey(source: SourceInfo, now = Date.now()): string | undefi
 
 /**
  * How long after its last write a file's lstat is sure to change with the next write. Sub-second
- * times (ext4, xfs, btrfs: the kernel's clock tick, a few ms) leave no doubt after a tenth of a
- * second: the comparison hashes the file (or finds its hash by the same lstat) after the key is
- * taken, so a write the key cannot see is one the comparison saw too. Whole seconds may be a
- * coarse file system (FAT: 2 s), as the hash cache assumes for every file.
+ * mtime and ctime (ext4, xfs, btrfs: the kernel's clock tick, a few ms) leave no doubt after a
+ * tenth of a second: the comparison hashes the file (or finds its hash by the same lstat) after
+ * the key is taken, so a write the key cannot see is one the comparison saw too. A whole second in
+ * either may be a coarse file system (FAT keeps mtime to 2 s), as the hash cache assumes for every
+ * file.
  */
 const settleOf = (mtimeMs: number, ctimeMs: number): number =>
-  mtimeMs % 1000 !== 0 || ctimeMs % 1000 !== 0 ? 100 : SETTLE_MS;
+  mtimeMs % 1000 !== 0 && ctimeMs % 1000 !== 0 ? 100 : SETTLE_MS;
 
 function digest(source: SourceInfo, now: number): string | undefined {
   const hash = createHash('sha256');
@@ -59,3 +61,18 @@ function digest(source: SourceInfo, now: number): string | undefined {
 }
 
 const keys = new WeakMap<SourceInfo, string>();
+
+/**
+ * What skip_unchanged records (layout/finished.ts): the source's key and what the recipe made of
+ * it (shared, writable and public paths, hooks), which a file the scan leaves out may change.
+ */
+export function recordKey(
+  source: SourceInfo,
+  persistence: AppPersistence,
+  now = Date.now(),
+): string | undefined {
+  const key = sourceKey(source, now);
+  if (key === undefined) return undefined;
+  const { warnings: _warnings, ...made } = persistence;
+  return createHash('sha256').update(key).update(JSON.stringify(made)).digest('hex').slice(0, 32);
+}

@@ -173,9 +173,21 @@ describe('skip_unchanged', () => {
     await run('recorded');
     expect(hookRuns(deployPath)).toHaveLength(1);
 
+    // The source's key is taken only once its files settled: 2 s covers a file system that keeps
+    // whole seconds (0.1 s does for sub-second times).
+    const settle = () => new Promise((r) => setTimeout(r, 2_100));
     // Written again with the same bytes: the key differs, the comparison finds it alike and records anew.
     fs.writeFileSync(path.join(source, 'index.php'), fs.readFileSync(path.join(source, 'index.php')));
-    await new Promise((r) => setTimeout(r, 150));
+    await settle();
+    await run('compared');
+    await run('recorded');
+    // Other bytes, after a recorded run: the record never stands for a source that changed.
+    writeTree(source, { 'config/app.php': '<?php return ["debug" => false];\n' });
+    await settle();
+    await run('made');
+    expect(finished(), 'a deploy writes the record anew, without what a run confirmed').toHaveLength(2);
+    const app = fs.readFileSync(path.join(deployPath, current(deployPath), 'config/app.php'), 'utf8');
+    expect(app).toContain('debug');
     await run('compared');
     await run('recorded');
 

@@ -39,14 +39,28 @@ describe('planConfirmed', () => {
     const paths = deployPaths(root);
     fs.mkdirSync(paths.meta);
     const file = path.join(paths.meta, 'finished');
-    const run = (release: string) =>
-      execFileSync('/bin/sh', ['-c', planConfirmed(paths, { release, shape, listing, source }).text]);
+    // As a composed script runs it: under errexit, with the unlock after it.
+    const run = (release: string, s = shape, l = listing) =>
+      execFileSync('/bin/sh', [
+        '-ec',
+        `${planConfirmed(paths, { release, shape: s, listing: l, source }).text}\necho unlocked`,
+      ]).toString();
     try {
       fs.writeFileSync(file, `20261204-101010\t${shape}\n`);
-      run('20261204-090909');
+      expect(run('20261204-090909')).toBe('unlocked\n');
       expect(fs.readFileSync(file, 'utf8')).toBe(`20261204-101010\t${shape}\n`);
+      run('20261204-101010', 'd'.repeat(32));
+      expect(fs.readFileSync(file, 'utf8'), 'another shape').toBe(`20261204-101010\t${shape}\n`);
       run('20261204-101010');
       expect(fs.readFileSync(file, 'utf8')).toBe(`20261204-101010\t${shape}\t${listing}\t${source}\n`);
+      // A record already confirmed is confirmed again with what this run saw.
+      run('20261204-101010', shape, 'e'.repeat(64));
+      expect(fs.readFileSync(file, 'utf8')).toBe(`20261204-101010\t${shape}\t${'e'.repeat(64)}\t${source}\n`);
+      // Best effort: a record that cannot be written leaves the old one, and the unlock runs.
+      fs.mkdirSync(`${file}.tmp`);
+      expect(run('20261204-101010')).toBe('unlocked\n');
+      expect(fs.readFileSync(file, 'utf8')).toContain('e'.repeat(64));
+      fs.rmSync(`${file}.tmp`, { recursive: true });
       fs.rmSync(file);
       run('20261204-101010');
       expect(fs.existsSync(file)).toBe(false);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { SourceEntry } from '../../../src/source/scan.js';
 import type { SourceInfo } from '../../../src/source/source-info.js';
-import { sourceKey } from '../../../src/source/source-key.js';
+import type { AppPersistence } from '../../../src/persistence/app-persistence.js';
+import { recordKey, sourceKey } from '../../../src/source/source-key.js';
 
 const NOW = 1_800_000_000_000;
 const file = (p: string, over: Partial<SourceEntry> = {}): SourceEntry => ({
@@ -65,6 +66,25 @@ describe('sourceKey', () => {
       changed(() => undefined, { root: '/other' }),
       'another checkout',
     ).not.toBe(key);
+    expect(
+      changed((e) => (e[1]!.mtimeMs = NOW - 50_000.5)),
+      'mtime',
+    ).not.toBe(key);
+    expect(
+      changed((e) => (e[1]!.tracked = true)),
+      'tracked by git',
+    ).not.toBe(key);
+    expect(
+      changed((e) => (e[0]!.mode = 0o700)),
+      'a directory mode',
+    ).not.toBe(key);
+    expect(
+      changed(() => undefined, { artifact: { id: 'a1', store: {} as never } }),
+      'an artifact',
+    ).not.toBe(key);
+    const link = (target: string) =>
+      keyOf([...base(), { ...file('l'), type: 'symlink', linkTarget: target }]);
+    expect(link('app/a.php')).not.toBe(link('b.txt'));
     // A directory is its path and mode: a file made and removed in it changes its times only.
     expect(changed((e) => (e[0]!.mtimeMs = e[0]!.ctimeMs = NOW - 5_000.5))).toBe(key);
   });
@@ -72,13 +92,28 @@ describe('sourceKey', () => {
   it('is undefined while a file may still change without its lstat showing it', () => {
     expect(keyOf([file('a', { mtimeMs: NOW - 50.5, ctimeMs: NOW - 50.5 })])).toBeUndefined();
     expect(keyOf([file('a', { mtimeMs: NOW - 150.5, ctimeMs: NOW - 150.5 })])).toMatch(/^[0-9a-f]{32}$/);
-    // Whole seconds: perhaps a file system that keeps no more, so two seconds.
+    // Whole seconds in either: perhaps a file system that keeps no more (FAT's mtime), so two seconds.
     expect(keyOf([file('a', { mtimeMs: NOW - 1_000, ctimeMs: NOW - 1_000 })])).toBeUndefined();
+    expect(keyOf([file('a', { mtimeMs: NOW - 1_000, ctimeMs: NOW - 990.5 })])).toBeUndefined();
     expect(keyOf([file('a', { mtimeMs: NOW - 3_000, ctimeMs: NOW - 3_000 })])).toMatch(/^[0-9a-f]{32}$/);
     expect(keyOf([file('a', { ino: undefined })])).toBeUndefined();
     // A commit's blob is its content id, however recent the times.
     expect(
       keyOf([file('a', { ino: undefined, ctimeMs: undefined, mtimeMs: NOW, oid: 'f'.repeat(40) })]),
     ).toMatch(/^[0-9a-f]{32}$/);
+  });
+});
+
+describe('recordKey', () => {
+  it('adds what the recipe made of the source, but not its warnings', () => {
+    const persistence = (over: Partial<AppPersistence> = {}) =>
+      ({ recipe: 'laravel', shared_dirs: ['storage'], warnings: [], ...over }) as unknown as AppPersistence;
+    const key = recordKey({ root: '/app', entries: base() }, persistence(), NOW);
+    expect(key).toMatch(/^[0-9a-f]{32}$/);
+    expect(recordKey({ root: '/app', entries: base() }, persistence({ warnings: ['x'] }), NOW)).toBe(key);
+    expect(recordKey({ root: '/app', entries: base() }, persistence({ shared_dirs: [] }), NOW)).not.toBe(key);
+    expect(
+      recordKey({ root: '/app', entries: [file('a', { ino: undefined })] }, persistence(), NOW),
+    ).toBeUndefined();
   });
 });

@@ -166,16 +166,17 @@ describe('skip_unchanged', () => {
         expect(r.stdout).toMatch(/already holds this source.*\(as recorded when last compared\)/);
       return r;
     };
+    // The source's key is taken only once its files settled: 2 s covers a file system that keeps
+    // whole seconds (0.1 s does for sub-second times).
+    const settle = () => new Promise((r) => setTimeout(r, 2_100));
     expect(finished()).toHaveLength(2);
+    await settle();
     await run('compared');
     expect(finished()).toHaveLength(4);
     await run('recorded');
     await run('recorded');
     expect(hookRuns(deployPath)).toHaveLength(1);
 
-    // The source's key is taken only once its files settled: 2 s covers a file system that keeps
-    // whole seconds (0.1 s does for sub-second times).
-    const settle = () => new Promise((r) => setTimeout(r, 2_100));
     // Written again with the same bytes: the key differs, the comparison finds it alike and records anew.
     fs.writeFileSync(path.join(source, 'index.php'), fs.readFileSync(path.join(source, 'index.php')));
     await settle();

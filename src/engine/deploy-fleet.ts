@@ -31,8 +31,7 @@ import { hostRunContext, localRunContext, selectedRunContext, type RunContext } 
 import type { SelectedHost } from './selector.js';
 import { switchBackAll } from './switch-back.js';
 import { passedSwitch, type SwitchPoint } from './switch-point.js';
-import { changeOf, sameByText, type SameBy } from './unchanged.js';
-import { recordKey } from '../source/source-key.js';
+import { changeOf, recordKey, sameByText, type SameBy } from './unchanged.js';
 import { readChanges, readUnchecked } from '../persistence/release-changes.js';
 import { releaseShape } from '../layout/release-shape.js';
 

@@ -1,4 +1,7 @@
-import type { ReleaseContext } from '../stages/types.js';
+import { createHash } from 'node:crypto';
+import type { AppPersistence } from '../persistence/app-persistence.js';
+import { sourceKey } from '../source/source-key.js';
+import type { ReleaseContext, SourceInfo } from '../stages/types.js';
 
 /** How a host was found to run what the deploy would give it. */
 export type SameBy = 'record' | 'comparison';
@@ -64,3 +67,19 @@ export function changeOf(
 /** How the run says it found a host unchanged. */
 export const sameByText = (by: SameBy): string =>
   by === 'record' ? 'as recorded when last compared' : 'compared with its upload manifest';
+
+/**
+ * What skip_unchanged records (layout/finished.ts): the source's key (source/source-key.ts) and
+ * what the recipe made of it (shared, writable and public paths, hooks), which a file the scan
+ * leaves out may change.
+ */
+export function recordKey(
+  source: SourceInfo,
+  persistence: AppPersistence,
+  now = Date.now(),
+): string | undefined {
+  const key = sourceKey(source, now);
+  if (key === undefined) return undefined;
+  const { warnings: _warnings, ...made } = persistence;
+  return createHash('sha256').update(key).update(JSON.stringify(made)).digest('hex').slice(0, 32);
+}

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { SETTLE_MS } from './hash-cache.js';
-import type { AppPersistence } from '../persistence/app-persistence.js';
 import type { SourceInfo } from './source-info.js';
 
 /**
@@ -61,18 +60,3 @@ function digest(source: SourceInfo, now: number): string | undefined {
 }
 
 const keys = new WeakMap<SourceInfo, string>();
-
-/**
- * What skip_unchanged records (layout/finished.ts): the source's key and what the recipe made of
- * it (shared, writable and public paths, hooks), which a file the scan leaves out may change.
- */
-export function recordKey(
-  source: SourceInfo,
-  persistence: AppPersistence,
-  now = Date.now(),
-): string | undefined {
-  const key = sourceKey(source, now);
-  if (key === undefined) return undefined;
-  const { warnings: _warnings, ...made } = persistence;
-  return createHash('sha256').update(key).update(JSON.stringify(made)).digest('hex').slice(0, 32);
-}

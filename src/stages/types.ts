@@ -50,7 +50,7 @@ export interface ReleaseContext extends HostContext {
   upload?: UploadPlan;
   /** What besides the files makes this release (layout/release-shape.ts); written to .deploy/finished by its finish. */
   shape?: string;
-  /** The source as read for this deploy (source/source-key.ts), for skip_unchanged's record (layout/finished.ts). */
+  /** The source as read for this deploy and what the recipe made of it (engine/unchanged.ts recordKey), for skip_unchanged's record. */
   sourceKey?: string;
 }
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { SourceEntry } from '../../../src/source/scan.js';
 import type { SourceInfo } from '../../../src/source/source-info.js';
 import type { AppPersistence } from '../../../src/persistence/app-persistence.js';
-import { recordKey, sourceKey } from '../../../src/source/source-key.js';
+import { recordKey } from '../../../src/engine/unchanged.js';
+import { sourceKey } from '../../../src/source/source-key.js';
 
 const NOW = 1_800_000_000_000;
 const file = (p: string, over: Partial<SourceEntry> = {}): SourceEntry => ({

@@ -90,8 +90,7 @@ export const hostsJson = <H extends { error?: ShownError }>(hosts: readonly H[])
 /**
  * `--revision`, `--artifact`, `--require-clean` and `--[no-]skip-unchanged` win over deploy.yml's
  * `revision:`, `artifact:`, `require_clean:` and `skip_unchanged:`. An artifact records its own
- * revision, so it wins over any revision; both on
- * the command line is a usage error (exit 2).
+ * revision, so it wins over any revision; both on the command line is a usage error (exit 2).
  */
 export function applySourceFlags(
   config: Config,

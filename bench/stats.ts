@@ -22,6 +22,8 @@ export function summary(samples: readonly Sample[]) {
   const rss = samples.map((s) => s.rssKiB).filter((x): x is number => x !== undefined);
   return {
     median: median(ms),
+    /** In the order they ran: round i of one row pairs with round i of another (pairedRatio). */
+    samples: ms,
     min: Math.min(...ms),
     max: Math.max(...ms),
     runs: samples.length,
@@ -34,3 +36,24 @@ export function summary(samples: readonly Sample[]) {
     ),
   };
 }
+
+export interface Ratio {
+  median: number;
+  min: number;
+  max: number;
+  pairs: number;
+}
+
+/**
+ * The ratio of two rows measured in the same rounds, taken round by round and then summarised:
+ * this VM's speed drifts several fold within minutes, and a round's two runs see the same drift.
+ */
+export function pairedRatio(a: readonly number[], b: readonly number[]): Ratio {
+  const rs = a.slice(0, b.length).map((x, i) => x / b[i]!);
+  if (rs.length === 0) return { median: NaN, min: NaN, max: NaN, pairs: 0 };
+  return { median: median(rs), min: Math.min(...rs), max: Math.max(...rs), pairs: rs.length };
+}
+
+/** `0.89 (0.80–0.98)`: the median of the rounds' ratios, and their range when there are several. */
+export const ratioText = (r: Ratio): string =>
+  r.pairs > 1 ? `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})` : r.median.toFixed(2);

@@ -63,3 +63,27 @@ describe('BENCHMARKS.md from bench/report.ts', () => {
       expect(text).not.toContain(claim);
   });
 });
+
+describe('ratios in BENCHMARKS.md', () => {
+  const rows = (unchanged: number[], changed: number[]): Row[] =>
+    input().rows.map((r) =>
+      r.id === 'unchanged'
+        ? { id: r.id, label: r.id, ...summary(unchanged.map((ms) => ({ ms, execs: 5 }))) }
+        : r.id === 'changed'
+          ? { id: r.id, label: r.id, ...summary(changed.map((ms) => ({ ms, execs: 5 }))) }
+          : r,
+    );
+
+  it('are taken round by round: a slow round slows both of its runs and moves no ratio', () => {
+    // Rounds 2 and 3 ran on a slower VM; the ratio of the medians (1200 / 600) would read 2.00.
+    const text = renderReport(input({ runs: 3, rows: rows([400, 1200, 1200], [500, 1500, 600]) }));
+    expect(text).toContain('| no-change ≤ 10-changed | 0.80 (0.80–2.00) | met |');
+  });
+
+  it('judge the median of the rounds, not the best one', () => {
+    const text = renderReport(input({ runs: 3, rows: rows([450, 460, 300], [500, 500, 500]) }));
+    expect(text).toContain('| no-change ≤ 10-changed | 0.90 (0.60–0.92) | met |');
+    const over = renderReport(input({ runs: 3, rows: rows([550, 560, 300], [500, 500, 500]) }));
+    expect(over).toContain('| no-change ≤ 10-changed | 1.10 (0.60–1.12) | **missed** |');
+  });
+});

@@ -73,7 +73,7 @@ export async function prepareUpload(ctx: ReleaseContext): Promise<UploadChoice> 
     hash,
     shared: publicShared(persistenceOf(ctx), ctx.remote.publicUnsettled),
     revision: ctx.source.revision,
-    deferSpare: ctx.config.skip_unchanged,
+    skipUnchanged: ctx.config.skip_unchanged,
   });
   const memory = ctx.memory;
   const held = piecesHeld(ctx, previous?.manifest);

@@ -42,7 +42,8 @@ export interface UploadPlan {
   againstBase?: { send: readonly SourceEntry[]; remove: readonly string[] };
   /**
    * The source is what `base` was given (source/same-content.ts): a release made from it would
-   * differ from `base` only by what the server and the app did to `base` since.
+   * differ from `base` only by what the server and the app did to `base` since. Only asked
+   * under skip_unchanged (UploadInput.skipUnchanged); undefined otherwise.
    */
   sameAsBase?: boolean;
   /** Carried over from `base` untouched, with the hashes its manifest recorded. */

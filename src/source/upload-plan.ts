@@ -31,11 +31,13 @@ export interface UploadInput {
   /** What REVISION will say: compared with the base's for `sameAsBase`. */
   revision?: string;
   /**
-   * skip_unchanged: a plan found `sameAsBase` leaves the spare for later (`complete`), as no
-   * release may be made at all; decoding the spare's listing and planning its corrections is the
-   * longest step left.
+   * skip_unchanged: the plan says whether it gives just what the base release holds
+   * (`sameAsBase`), and one that does leaves the spare for later (`complete`), as no release may
+   * be made at all; decoding the spare's listing and planning its corrections is the longest step
+   * left. Otherwise nothing reads `sameAsBase`, and a no-change deploy would pay for it most
+   * (the comparison stops at the first difference).
    */
-  deferSpare?: boolean;
+  skipUnchanged?: boolean;
 }
 
 /** A plan and its notice; `complete` (a deferred spare) gives the plan the upload runs. */
@@ -126,13 +128,14 @@ export async function planUpload(input: UploadInput): Promise<UploadChoice> {
     link: [],
     ...diff,
   };
-  linked.sameAsBase = sameAsRecorded(entries, read.manifest.entries, linked, input.revision, tree);
+  if (input.skipUnchanged)
+    linked.sameAsBase = sameAsRecorded(entries, read.manifest.entries, linked, input.revision, tree);
   const complete = () => {
     const spare = usesSpare(mode) ? decodeListing(previous.spare) : undefined;
     const plan = spare ? recyclePlan(entries, linked, tree, spare) : linked;
     return { plan, notice: incrementalNotice(plan, linked, mode, foreign) };
   };
-  if (input.deferSpare && linked.sameAsBase) {
+  if (linked.sameAsBase) {
     return { plan: linked, notice: incrementalNotice(linked, linked, mode, foreign), complete };
   }
   return complete();

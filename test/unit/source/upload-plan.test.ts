@@ -167,6 +167,39 @@ describe('planUpload', () => {
     expect(asked.sort()).toEqual(['a.txt', 'c.txt']);
   });
 
+  it('says whether the source is what the base was given only for skip_unchanged, which alone asks', async () => {
+    const kept = recorded.filter((m) => !m.path.startsWith('storage'));
+    const base = {
+      ...previous,
+      manifest: manifestOf(previous.release, kept),
+      tree: treeOf([
+        ['f', 0o644, 5, T, 'a.txt'],
+        ['f', 0o644, 6, T, 'b.txt'],
+        ['f', 0o644, 12, T, 'c.txt'],
+        ['d', 0o755, 4096, T, 'lib'],
+        ['f', 0o644, 2, T, 'lib/x.php'],
+      ]),
+    };
+    const same = [
+      ...Object.entries(prevFiles).map(([p, c]) => file(p, c)),
+      dir('lib'),
+      file('lib/x.php', 'x\n'),
+    ];
+    const plan = (entries: typeof same, skipUnchanged?: boolean) =>
+      planUpload({
+        entries,
+        mode: 'incremental',
+        compression: 'none',
+        previous: base,
+        ...hashOf(entries),
+        skipUnchanged,
+      });
+    expect((await plan(same, true)).plan.sameAsBase).toBe(true);
+    expect((await plan(same)).plan.sameAsBase).toBeUndefined();
+    const other = same.map((e) => (e.path === 'c.txt' ? file('c.txt', 'same size 2\n') : e));
+    expect((await plan(other, true)).plan.sameAsBase).toBe(false);
+  });
+
   it('re-sends a file whose size or mtime on disk no longer matches its manifest entry', async () => {
     const tampered = {
       ...previous,

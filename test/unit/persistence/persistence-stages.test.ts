@@ -206,7 +206,22 @@ describe('trash', () => {
     const sid = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[3]);
     expect(sid).not.toBe(process.pid);
     expect(sid).toBe(pid);
+    // At the lowest CPU priority: it runs while the app warms up and the next deploy probes.
+    const nice = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    expect(nice).toBe(19);
     process.kill(pid);
+  });
+
+  it('is emptied on a host where nice and ionice refuse to run', async () => {
+    const root = tmpDir('shipshape-trash-plain-');
+    const paths = deployPaths(root);
+    writeTree(path.join(trashDir(paths), '20300101-000000.7'), { 'x/y.txt': 'y' });
+    const bin = tmpDir('shipshape-no-nice-');
+    for (const tool of ['nice', 'ionice'])
+      fs.writeFileSync(path.join(bin, tool), '#!/bin/sh\nexit 126\n', { mode: 0o755 });
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+    expect(execFileSync('/bin/sh', ['-c', planEmptyTrash(paths).text], { encoding: 'utf8', env })).toBe('');
+    await expect.poll(() => fs.readdirSync(trashDir(paths)).length).toBe(0);
   });
 
   it('deletes what is in the trash and nothing else', async () => {

@@ -18,7 +18,8 @@ interface PackProgress {
 }
 
 export interface PackHooks {
-  onHash?: (p: string, sha256: string, entry: SourceEntry) => void;
+  /** `readAt`: when reading the file began, for the hash cache's settle rule (hash-cache.ts). */
+  onHash?: (p: string, sha256: string, entry: SourceEntry, readAt: number) => void;
   onProgress?: (p: PackProgress) => void;
 }
 
@@ -87,6 +88,7 @@ async function* pack(
       header({ name: e.path, type: 'symlink', mode: e.mode, mtime, size: 0, linkname: e.linkTarget ?? '' });
     } else {
       const hash = createHash('sha256');
+      const readAt = Date.now();
       header({ name: e.path, type: 'file', mode: e.mode, mtime, size: e.size });
       if (reader.readInto && e.size < READ_WHOLE_BELOW) {
         reader.readInto(out, e, hash);
@@ -106,7 +108,7 @@ async function* pack(
         }
       }
       out.zeros(padding(e.size));
-      hooks.onHash?.(e.path, hash.digest('hex'), e);
+      hooks.onHash?.(e.path, hash.digest('hex'), e, readAt);
     }
     progress.files++;
     progress.bytes += e.size;

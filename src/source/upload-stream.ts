@@ -132,9 +132,10 @@ export function uploadStream(input: UploadStreamInput): Readable {
   };
 
   const tar = tarChunks(content, streamed, extras, {
-    onHash: (p, sha, e) => {
+    onHash: (p, sha, e, readAt) => {
       hashes.set(p, sha);
-      cache?.set(content.cacheKey(e), sha);
+      // Settled by when its read began: a large file streams for seconds.
+      cache?.set(content.cacheKey(e), sha, readAt);
     },
     onProgress: onProgress && ((p) => onProgress({ ...p, ...totals })),
   });

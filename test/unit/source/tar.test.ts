@@ -3,9 +3,11 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { scanSource } from '../../../src/source/scan.js';
+import type { ContentSource } from '../../../src/source/content.js';
+import { scanSource, type SourceEntry } from '../../../src/source/scan.js';
 import { packTar } from '../../../src/source/tar.js';
 import { snapshot, writeTree } from '../../support/project.js';
 
@@ -39,6 +41,32 @@ describe('packTar', () => {
     expect(hashes.get('big.bin')).toBe(createHash('sha256').update('x'.repeat(1_500_000)).digest('hex'));
     expect(hashes.size).toBe(entries.filter((e) => e.type === 'file').length);
     fs.rmSync(dir, { recursive: true });
+  });
+
+  it('tells the hash hook when each file began to be read, for the cache to judge it settled then', async () => {
+    const began = new Map<string, number>();
+    const told = new Map<string, number>();
+    const file = (p: string): SourceEntry => ({ path: p, type: 'file', mode: 0o644, size: 3, mtimeMs: 0 });
+    // Content that streams slowly, as a large file does: the read ends well after it began.
+    const slow: ContentSource = {
+      cacheRoot: 'slow',
+      cacheKey: (e) => e,
+      hash: async () => new Map(),
+      reader: () => ({
+        async *chunks(e) {
+          began.set(e.path, Date.now());
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          yield Buffer.from('ab\n');
+        },
+        close: () => undefined,
+      }),
+    };
+    await pipeline(
+      packTar(slow, [file('a'), file('b')], [], { onHash: (p, _h, _e, readAt) => told.set(p, readAt) }),
+      new Writable({ write: (_c, _e, cb) => cb() }),
+    );
+    for (const p of ['a', 'b']) expect(told.get(p)).toBeLessThanOrEqual(began.get(p)!);
+    expect(told.get('b')).toBeGreaterThanOrEqual(began.get('a')!);
   });
 
   it('fails instead of writing a corrupt archive when a file changes size while being read', async () => {

@@ -49,8 +49,10 @@ export interface Ratio {
  * this VM's speed drifts several fold within minutes, and a round's two runs see the same drift.
  */
 export function pairedRatio(a: readonly number[], b: readonly number[]): Ratio {
-  const rs = a.slice(0, b.length).map((x, i) => x / b[i]!);
-  if (rs.length === 0) return { median: NaN, min: NaN, max: NaN, pairs: 0 };
+  if (a.length === 0 || b.length === 0) return { median: NaN, min: NaN, max: NaN, pairs: 0 };
+  // Rows of one run hold a sample per round; a row that skipped a round would pair the wrong runs.
+  if (a.length !== b.length) throw new Error(`cannot pair ${a.length} runs with ${b.length}`);
+  const rs = a.map((x, i) => x / b[i]!);
   return { median: median(rs), min: Math.min(...rs), max: Math.max(...rs), pairs: rs.length };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderReport, type ReportInput, type Row } from '../../bench/report.js';
-import { summary } from '../../bench/stats.js';
+import { pairedRatio, summary } from '../../bench/stats.js';
 
 const row = (id: string, ms: number, execs?: number): Row => ({
   id,
@@ -71,7 +71,8 @@ describe('ratios in BENCHMARKS.md', () => {
         ? { id: r.id, label: r.id, ...summary(unchanged.map((ms) => ({ ms, execs: 5 }))) }
         : r.id === 'changed'
           ? { id: r.id, label: r.id, ...summary(changed.map((ms) => ({ ms, execs: 5 }))) }
-          : r,
+          : // Every row of a run has a sample per round.
+            { id: r.id, label: r.id, ...summary(changed.map(() => ({ ms: r.median, execs: 5 }))) },
     );
 
   it('are taken round by round: a slow round slows both of its runs and moves no ratio', () => {
@@ -85,5 +86,13 @@ describe('ratios in BENCHMARKS.md', () => {
     expect(text).toContain('| no-change ≤ 10-changed | 0.90 (0.60–0.92) | met |');
     const over = renderReport(input({ runs: 3, rows: rows([550, 560, 300], [500, 500, 500]) }));
     expect(over).toContain('| no-change ≤ 10-changed | 1.10 (0.60–1.12) | **missed** |');
+  });
+});
+
+describe('pairedRatio', () => {
+  it('refuses rows that did not run in the same rounds, and has nothing to say for a row not measured', () => {
+    expect(pairedRatio([2, 4], [1, 2])).toEqual({ median: 2, min: 2, max: 2, pairs: 2 });
+    expect(() => pairedRatio([2, 4, 6], [1, 2])).toThrow('cannot pair 3 runs with 2');
+    expect(pairedRatio([], [1, 2]).pairs).toBe(0);
   });
 });

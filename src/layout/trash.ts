@@ -17,17 +17,18 @@ export const trashDir = (paths: DeployPaths): string => path.posix.join(paths.me
  * sshd closes the channel at once instead of waiting for the delete. `find -mindepth 1` on the
  * quoted directory never reaches the trash itself or anything outside it.
  *
- * At the lowest CPU priority, and idle I/O class where ionice works: it starts as the app warms
- * up on its new release, and unlinking a whole release kept two cores busy through the next
- * deploy's probe. Each is used only when it runs here, so a host without it still empties its trash.
+ * At the lowest CPU and best-effort I/O priority: it starts as the app warms up on its new
+ * release, and unlinking a whole release kept two cores busy through the next deploy's probe. Not
+ * ionice's idle class, which a busy disk under BFQ may never serve: the trash would only grow. Each
+ * is used only when it runs here, so a host without it still empties its trash.
  */
 export function planEmptyTrash(paths: DeployPaths): ShellText {
   const trash = trashDir(paths);
   return sh`if [ -d ${trash} ] && [ -n "$(ls -A ${trash})" ]; then
   __bg=''
   command -v setsid >/dev/null 2>&1 && __bg=setsid
-  nice -n 19 true 2>/dev/null && __bg="$__bg nice -n 19"
-  ionice -c 3 true 2>/dev/null && __bg="$__bg ionice -c 3"
+  nice -n 19 true >/dev/null 2>&1 && __bg="$__bg nice -n 19"
+  ionice -c 2 -n 7 true >/dev/null 2>&1 && __bg="$__bg ionice -c 2 -n 7"
   $__bg nohup find ${trash} -mindepth 1 -maxdepth 1 -exec rm -rf -- {} + </dev/null >/dev/null 2>&1 &
 fi`;
 }

@@ -79,15 +79,19 @@ describe('planUpload', () => {
     { path: 'storage', type: 'dir', mode: 0o755, size: 0, mtime: T },
     { path: 'storage/.keep', type: 'file', mode: 0o644, size: 0, mtime: T, sha256: sha('') },
   ];
+  // The files and directory of `recorded` as the server lists them, untouched since the upload.
+  const listedAsUploaded: Parameters<typeof treeOf>[0] = [
+    ['f', 0o644, 5, T, 'a.txt'],
+    ['f', 0o644, 6, T, 'b.txt'],
+    ['f', 0o644, 12, T, 'c.txt'],
+    ['d', 0o755, 4096, T, 'lib'],
+    ['f', 0o644, 2, T, 'lib/x.php'],
+  ];
   const previous = {
     release: '20260101-000000',
     manifest: manifestOf('20260101-000000', recorded),
     tree: treeOf([
-      ['f', 0o644, 5, T, 'a.txt'],
-      ['f', 0o644, 6, T, 'b.txt'],
-      ['f', 0o644, 12, T, 'c.txt'],
-      ['d', 0o755, 4096, T, 'lib'],
-      ['f', 0o644, 2, T, 'lib/x.php'],
+      ...listedAsUploaded,
       // The shared stage replaced storage/ by a link; the app wrote a cache file.
       ['l', 0o777, 20, T, 'storage', '../../shared/storage'],
       ['f', 0o644, 3, T + 50, 'cache.tmp'],
@@ -172,13 +176,7 @@ describe('planUpload', () => {
     const base = {
       ...previous,
       manifest: manifestOf(previous.release, kept),
-      tree: treeOf([
-        ['f', 0o644, 5, T, 'a.txt'],
-        ['f', 0o644, 6, T, 'b.txt'],
-        ['f', 0o644, 12, T, 'c.txt'],
-        ['d', 0o755, 4096, T, 'lib'],
-        ['f', 0o644, 2, T, 'lib/x.php'],
-      ]),
+      tree: treeOf(listedAsUploaded),
     };
     const same = [
       ...Object.entries(prevFiles).map(([p, c]) => file(p, c)),

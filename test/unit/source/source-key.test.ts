@@ -30,59 +30,26 @@ describe('sourceKey', () => {
     const key = keyOf(base());
     expect(key).toMatch(/^[0-9a-f]{32}$/);
     expect(keyOf(base())).toBe(key);
-    const changed = (f: (e: SourceEntry[]) => void, over: Partial<SourceInfo> = {}) => {
+    const changed = (f: (e: SourceEntry[]) => unknown, over: Partial<SourceInfo> = {}) => {
       const e = base();
       f(e);
       return keyOf(e, over);
     };
-    expect(
-      changed((e) => (e[1]!.ctimeMs = NOW - 30_000.5)),
-      'a write (ctime)',
-    ).not.toBe(key);
-    expect(
-      changed((e) => (e[1]!.size = 11)),
-      'size',
-    ).not.toBe(key);
-    expect(
-      changed((e) => (e[1]!.ino = 99)),
-      'a file replaced',
-    ).not.toBe(key);
-    expect(
-      changed((e) => (e[2]!.mode = 0o755)),
-      'mode',
-    ).not.toBe(key);
-    expect(
-      changed((e) => e.pop()),
-      'a file gone',
-    ).not.toBe(key);
-    expect(
-      changed((e) => e.push(file('c.txt'))),
-      'a file added',
-    ).not.toBe(key);
-    expect(
-      changed(() => undefined, { revision: 'abd' }),
-      'REVISION',
-    ).not.toBe(key);
-    expect(
-      changed(() => undefined, { root: '/other' }),
-      'another checkout',
-    ).not.toBe(key);
-    expect(
-      changed((e) => (e[1]!.mtimeMs = NOW - 50_000.5)),
-      'mtime',
-    ).not.toBe(key);
-    expect(
-      changed((e) => (e[1]!.tracked = true)),
-      'tracked by git',
-    ).not.toBe(key);
-    expect(
-      changed((e) => (e[0]!.mode = 0o700)),
-      'a directory mode',
-    ).not.toBe(key);
-    expect(
-      changed(() => undefined, { artifact: { id: 'a1', store: {} as never } }),
-      'an artifact',
-    ).not.toBe(key);
+    const changes: [what: string, change: (e: SourceEntry[]) => unknown, over?: Partial<SourceInfo>][] = [
+      ['a write (ctime)', (e) => (e[1]!.ctimeMs = NOW - 30_000.5)],
+      ['size', (e) => (e[1]!.size = 11)],
+      ['a file replaced', (e) => (e[1]!.ino = 99)],
+      ['mode', (e) => (e[2]!.mode = 0o755)],
+      ['a file gone', (e) => e.pop()],
+      ['a file added', (e) => e.push(file('c.txt'))],
+      ['REVISION', () => undefined, { revision: 'abd' }],
+      ['another checkout', () => undefined, { root: '/other' }],
+      ['mtime', (e) => (e[1]!.mtimeMs = NOW - 50_000.5)],
+      ['tracked by git', (e) => (e[1]!.tracked = true)],
+      ['a directory mode', (e) => (e[0]!.mode = 0o700)],
+      ['an artifact', () => undefined, { artifact: { id: 'a1', store: {} as never } }],
+    ];
+    for (const [what, change, over] of changes) expect(changed(change, over), what).not.toBe(key);
     const link = (target: string) =>
       keyOf([...base(), { ...file('l'), type: 'symlink', linkTarget: target }]);
     expect(link('app/a.php')).not.toBe(link('b.txt'));

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
+import type { ManifestEntry } from './manifest.js';
 import type { UploadPlan } from './upload-plan-types.js';
 
 /** What a release seeded from the previous one must hold before the archive is extracted into it. */
 export interface KeptCheck {
-  /** sha256 over the sorted, NUL-ended paths of every kept file and symlink. */
+  /** sha256 over the sorted, NUL-ended records (keptRecord) of every kept file and symlink. */
   digest: string;
   count: number;
   /** The kept symlinks: the only links the seeded release may hold. */
@@ -11,9 +12,26 @@ export interface KeptCheck {
 }
 
 /**
- * The server lists the seeded release the same way (`find ! -type d -printf '%P\0' | LC_ALL=C
- * sort -z | sha256sum`): byte order, each path ended by NUL, so both sides hash the same bytes.
+ * A file's record holds the size and the whole seconds of mtime the probe saw, not only its
+ * path: a file replaced or rewritten in the live release after the probe read it (a hotfix by
+ * `sed -i`, the app saving over it) is what `cp -al` links into the new release, and would go
+ * live in place of the source's unnoticed. Anything else kept is a symlink: its type and path.
  */
+const keptRecord = (e: ManifestEntry): string =>
+  e.type === 'file' ? `f\t${e.size}\t${e.mtime}\t${e.path}\0` : `l\t${e.path}\0`;
+
+/**
+ * The server's side of keptRecord (stages/upload.ts: seedCheck): find's -printf formats (find
+ * reads their escapes), then sed cuts each mtime to its whole seconds, and one before 1970 to 0,
+ * as the probe's listing reads them (source/listing.ts), where the kept entries' numbers come from.
+ */
+export const KEPT_ON_SERVER = {
+  file: 'f\\t%s\\t%T@\\t%P\\0',
+  other: '%y\\t%P\\0',
+  negative: 's/^\\(f\t[0-9]*\t\\)-[^\t]*/\\10/',
+  fraction: 's/^\\(f\t[0-9]*\t[0-9]*\\)[^\t]*/\\1/',
+};
+
 export function keptCheck(plan: Pick<UploadPlan, 'kept' | 'send'>): KeptCheck {
   // The upload stage and the archive both ask, of the same plan.
   let check = checked.get(plan);
@@ -26,15 +44,15 @@ const checked = new WeakMap<object, KeptCheck>();
 function computeKeptCheck(plan: Pick<UploadPlan, 'kept' | 'send'>): KeptCheck {
   // A kept entry may still be sent (a symlink a recycled spare lacks): tar makes that one.
   const sent = new Set(plan.send.map((e) => e.path));
-  const paths: Buffer[] = [];
+  const records: Buffer[] = [];
   const symlinks: string[] = [];
   for (const e of plan.kept.values()) {
     if (e.type === 'dir' || sent.has(e.path)) continue;
-    paths.push(Buffer.from(`${e.path}\0`, 'utf8'));
+    records.push(Buffer.from(keptRecord(e), 'utf8'));
     if (e.type === 'symlink') symlinks.push(e.path);
   }
-  paths.sort(Buffer.compare);
+  records.sort(Buffer.compare);
   const hash = createHash('sha256');
-  for (const p of paths) hash.update(p);
-  return { digest: hash.digest('hex'), count: paths.length, symlinks };
+  for (const r of records) hash.update(r);
+  return { digest: hash.digest('hex'), count: records.length, symlinks };
 }

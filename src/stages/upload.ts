@@ -2,7 +2,7 @@ import path from 'node:path';
 import { sh, type ShellText } from '../remote/sh.js';
 import { manifestDir, manifestFile, manifestList, manifestPieces } from '../layout/upload-manifests.js';
 import { fullPlan, type UploadPlan } from '../source/upload-plan.js';
-import { keptCheck } from '../source/kept-check.js';
+import { KEPT_ON_SERVER, keptCheck } from '../source/kept-check.js';
 import {
   linkBytes,
   manifestEntryName,
@@ -80,7 +80,8 @@ const seedFiles = (ctx: ReleaseContext): SeedFiles => ({
  * keeps, nothing more, nothing less. Nothing more: a symlink planted in the live release after it
  * was read (where the plan expects a directory) would let tar write outside the deploy path; it
  * is named and the deploy stops, nothing written. Nothing less: a file cp could not link is in
- * the release only if the plan sends it. The list of kept symlinks follows the link list on stdin.
+ * the release only if the plan sends it. Nothing else: each kept file with the size and mtime the
+ * probe saw (source/kept-check.ts). The list of kept symlinks follows the link list on stdin.
  */
 function seedCheck(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
   if (plan.seed === 'empty' || !plan.base) return [];
@@ -88,11 +89,15 @@ function seedCheck(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
   const links = symlinkBytes(want.symlinks).length;
   const list = seedFile(ctx, 'links');
   const err = seedErrors(ctx);
-  const mismatch = `the new release, seeded from ${plan.base}, does not hold exactly the ${want.count} files and links it keeps from it; nothing was extracted into it`;
+  const mismatch = `the new release, seeded from ${plan.base}, does not hold exactly the ${want.count} files and links it keeps from it as the probe saw them; nothing was extracted into it`;
   // FILENAME, not NR == FNR: the list of kept symlinks is often empty.
   const unexpected = `BEGIN { RS = "\\0" } FILENAME == ARGV[1] { want[$0] = 1; next } !($0 in want) { print "  unexpected symlink: " $0 }`;
-  const names = sh`find . -mindepth 1 ! -type d -printf '%P\\0' | LC_ALL=C sort -z | sha256sum`;
-  const same = sh`{ __ss_got=$(cd ${ctx.releasePath} && ${names}) && [ "\${__ss_got%% *}" = ${want.digest} ]; }`;
+  const { file, other, negative, fraction } = KEPT_ON_SERVER;
+  const records = sh`find . -mindepth 1 ! -type d \\( -type f -printf ${file} -o -printf ${other} \\) |
+    LC_ALL=C sed -z -e ${negative} -e ${fraction} | LC_ALL=C sort -z | sha256sum`;
+  const same = sh`{ __ss_got=$(cd ${ctx.releasePath} && ${records}) && [ "\${__ss_got%% *}" = ${want.digest} ]; }`;
+  // What changed on the server while this deploy ran: written after it took the lock.
+  const changed = sh`find . -mindepth 1 -type f -newer ${path.posix.join(ctx.paths.lock, 'owner.json')} -printf '  changed on the server since this deploy began: %P\\n'`;
   // In the spare, a process still running from its release may have written since the probe read
   // it: what it wrote moves to shared/.rescued/ and the check is made again, instead of the whole
   // release being discarded with it.
@@ -107,6 +112,7 @@ function seedCheck(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
 if ! ${same}${rescued ? sh` && ! { ${rescued} && ${same}; }` : sh``}; then
   printf '%s\\n' ${mismatch} >&2
   (cd ${ctx.releasePath} && find . -mindepth 1 -type l -printf '%P\\0') | awk ${unexpected} ${list} - | head -n 10 >&2
+  (cd ${ctx.releasePath} && ${changed} 2>/dev/null) | head -n 10 >&2
   tail -n 5 ${err} >&2 2>/dev/null || :${
     recycled
       ? sh`

@@ -387,6 +387,33 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     expect(fs.readFileSync(copy, 'utf8')).toBe('util hotfix\n');
   });
 
+  it('a code file replaced in the live release after the probe read it stops the deploy instead of going live in the new one; the next deploy names it and keeps a copy', async () => {
+    const p = project({}, { 'index.php': 'v1\n', 'app.php': 'source\n' });
+    await p.ok();
+    const first = p.live();
+    // A hotfix by hand while the deploy runs, between its probe and its upload: a hook after the
+    // changes stage stands in for the person. sed -i writes a new file: the hard link would take it.
+    const cfg = fs.readFileSync(p.file, 'utf8');
+    fs.writeFileSync(
+      p.file,
+      `${cfg}hooks:\n  after:\n    changes: ["sed -i s/source/hotfix/ current/app.php"]\n`,
+    );
+    writeTree(p.source, { 'index.php': 'v2\n' });
+    const stopped = await p.deploy();
+    expect(stopped.code, stopped.output).toBe(1);
+    expect(stopped.output).toContain('as the probe saw them');
+    expect(stopped.output).toContain('changed on the server since this deploy began: app.php');
+    expect(p.live()).toBe(first);
+    expect(fs.readFileSync(p.current('app.php'), 'utf8')).toBe('hotfix\n');
+    fs.writeFileSync(p.file, cfg);
+    const res = await p.ok();
+    expect(res.output).toMatch(/app\.php/);
+    expect(fs.readFileSync(p.current('app.php'), 'utf8')).toBe('source\n');
+    expect(fs.readFileSync(path.join(p.deployPath, 'shared/.rescued', first, 'app.php'), 'utf8')).toBe(
+      'hotfix\n',
+    );
+  });
+
   it('rollback refuses a release whose files changed since it was deployed (a write in place reached it through a hard link), unless forced', async () => {
     const p = project({}, { 'index.php': 'v1\n', 'lib/util.php': 'util\n' });
     await p.ok();

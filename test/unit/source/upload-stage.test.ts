@@ -48,15 +48,25 @@ const seeded = (over: Partial<NonNullable<ReleaseContext['upload']>>): ReleaseCo
     ...over,
   }) as ReleaseContext['upload'];
 
+/** The mtime the kept files were given by their upload, in whole seconds (2026-01-01). */
+const KEPT_MTIME = 1767225600;
+
 /** A kept file as the previous upload's manifest records it. */
-const file = (p: string): ManifestEntry => ({
+const file = (p: string, size = 1, mtime = KEPT_MTIME): ManifestEntry => ({
   path: p,
   type: 'file',
   mode: 0o644,
-  size: 1,
-  mtime: 0,
+  size,
+  mtime,
   sha256: '0'.repeat(64),
 });
+
+/** A file on the server as an upload left it: the body, and the mtime the manifest records. */
+function uploaded(at: string, body: string, mtime = KEPT_MTIME): void {
+  fs.writeFileSync(at, body);
+  // A Date: node reads a negative number of seconds as now.
+  fs.utimesSync(at, new Date(mtime * 1000), new Date(mtime * 1000));
+}
 
 /** Runs the upload stage of `plan` in /bin/sh, as a deploy would, into a new release under `p`. */
 async function runUpload(
@@ -154,9 +164,14 @@ describe('the seeded release is checked before anything is extracted into it (ru
     const p = deployPaths(root);
     const prev = path.join(p.releases, '20260101-000000');
     fs.mkdirSync(path.join(prev, 'lib'), { recursive: true });
-    fs.writeFileSync(path.join(prev, 'lib/a.php'), 'a');
-    fs.writeFileSync(path.join(prev, 'index.php'), 'i');
-    fs.mkdirSync(p.meta, { recursive: true });
+    uploaded(path.join(prev, 'lib/a.php'), 'a');
+    uploaded(path.join(prev, 'index.php'), 'i');
+    // Before 1970 and with a fraction of a second: the probe's listing reads 0 and 1577836800.
+    uploaded(path.join(prev, 'old.php'), 'old', -10.5);
+    uploaded(path.join(prev, 'frac.php'), 'frac', 1577836800.5);
+    // The deploy's lock, taken before the probe.
+    fs.mkdirSync(p.lock, { recursive: true });
+    uploaded(path.join(p.lock, 'owner.json'), '{}', KEPT_MTIME + 60);
     plant(prev);
     const outside = path.join(root, 'outside');
     fs.mkdirSync(outside);
@@ -174,6 +189,8 @@ describe('the seeded release is checked before anything is extracted into it (ru
         ['lib', dir('lib')],
         ['lib/a.php', file('lib/a.php')],
         ['index.php', file('index.php')],
+        ['old.php', file('old.php', 3, 0)],
+        ['frac.php', file('frac.php', 4, 1577836800)],
       ]),
       compression: 'none',
     };
@@ -201,8 +218,33 @@ describe('the seeded release is checked before anything is extracted into it (ru
   it('stops when a kept file is missing from the release', async () => {
     const { r } = await run((prev) => fs.rmSync(path.join(prev, 'index.php')));
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain('does not hold exactly the 2 files and links');
+    expect(r.stderr).toContain('does not hold exactly the 4 files and links');
   });
+
+  // Named when its mtime is newer than the lock: the third puts its mtime back, so only the check sees it.
+  it.each([
+    [
+      'replaced by a new file (a hotfix by sed -i)',
+      (at: string) => uploaded(at, 'I', KEPT_MTIME + 120),
+      true,
+    ],
+    ['rewritten in place, its size the same', (at: string) => fs.writeFileSync(at, 'I'), true],
+    ['made longer, its mtime put back', (at: string) => uploaded(at, 'i and more'), false],
+  ])(
+    'stops when a kept file of the live release was %s after the probe read it: nothing goes live in place of the source',
+    async (_, change, named) => {
+      const { r, release } = await run((prev) => change(path.join(prev, 'index.php')));
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain(
+        'does not hold exactly the 4 files and links it keeps from it as the probe saw them',
+      );
+      const said = r.stderr
+        .split('\n')
+        .filter((l) => l.includes('changed on the server since this deploy began'));
+      expect(said).toEqual(named ? ['  changed on the server since this deploy began: index.php'] : []);
+      expect(fs.existsSync(path.join(release, 'lib/new.php'))).toBe(false);
+    },
+  );
 });
 
 describe('a recycled spare written into after the probe read it (run by /bin/sh)', () => {
@@ -212,11 +254,11 @@ describe('a recycled spare written into after the probe read it (run by /bin/sh)
     const p = deployPaths(root);
     const live = path.join(p.releases, '20260101-000000');
     fs.mkdirSync(path.join(live, 'lib'), { recursive: true });
-    fs.writeFileSync(path.join(live, 'lib/a.php'), 'a');
-    fs.writeFileSync(path.join(live, 'index.php'), 'i');
+    uploaded(path.join(live, 'lib/a.php'), 'a');
+    uploaded(path.join(live, 'index.php'), 'i');
     const spare = spareTree(p);
     fs.mkdirSync(path.join(spare, 'lib'), { recursive: true });
-    fs.writeFileSync(path.join(spare, 'lib/a.php'), 'a');
+    uploaded(path.join(spare, 'lib/a.php'), 'a');
     fs.writeFileSync(path.join(spare, 'old.php'), 'o');
     fs.mkdirSync(path.join(spare, 'olddir'));
     fs.writeFileSync(path.join(spare, 'olddir/x.php'), 'x');

@@ -212,7 +212,7 @@ export const configSchema = z
       .boolean()
       .default(false)
       .describe(
-        'Make no release when every host already runs what this deploy would give it: the same files, REVISION, deploy.yml and shipshape version, nothing changed in the live release on the server, its shared paths all there, and its deploy finished. The deploy reads the hosts, unlocks them and exits 0 with `unchanged`; no hook after the changes stage runs (those of setup, lock, probe and changes have run by then) and no notification is sent (like Deployer’s deploy:check_remote). Needs `upload: incremental` or `copy` (a full upload compares nothing). `--skip-unchanged` / `--no-skip-unchanged` override it.',
+        'Make no release when every host already runs what this deploy would give it: the same files, REVISION, deploy.yml and shipshape version, nothing changed in the live release on the server, its shared paths all there and linked from it, and its deploy finished. The deploy reads the hosts, unlocks them and exits 0 with `unchanged`; no hook after the changes stage runs (those of setup, lock, probe and changes have run by then) and no notification is sent (like Deployer’s deploy:check_remote). Needs `upload: incremental` or `copy` (a full upload compares nothing). `--skip-unchanged` / `--no-skip-unchanged` override it.',
       ),
     upload: z
       .enum(['incremental', 'full', 'copy'])

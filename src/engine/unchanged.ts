@@ -54,6 +54,8 @@ export function changeOf(
   if (liveChanged) return { change: `release ${live} was changed on the server since it went live` };
   const [missing] = ctx.remote.sharedMissing;
   if (missing !== undefined) return { change: `${missing} is missing on the server` };
+  const [unlinked] = ctx.remote.sharedUnlinked;
+  if (unlinked !== undefined) return { change: `current/${unlinked} is no longer a link into shared/` };
   const finished = ctx.remote.finished;
   const entry = ctx.remote.history.get(live);
   if (finished?.release !== live || entry?.status !== 'success')

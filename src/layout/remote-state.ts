@@ -26,6 +26,8 @@ export interface RemoteState {
   sharedUnseeded: Set<string>;
   /** skip_unchanged: shared directories and required files missing from shared/ (stages/probe.ts). */
   sharedMissing: Set<string>;
+  /** skip_unchanged: shared paths (relative) the live release does not link into shared/ (stages/probe.ts). */
+  sharedUnlinked: Set<string>;
   /** Public files (relative to public_dir) a deploy placed that shared/ lacks, or whose update still waits. */
   publicUnsettled: Set<string>;
   /** The release `current` points to, its upload manifest and on-disk listing (for incremental upload). */
@@ -52,6 +54,7 @@ export function emptyRemoteState(): RemoteState {
     badLogLines: 0,
     sharedUnseeded: new Set(),
     sharedMissing: new Set(),
+    sharedUnlinked: new Set(),
     publicUnsettled: new Set(),
   };
 }
@@ -90,6 +93,8 @@ export function parseRemoteState(stdout: string): RemoteState {
       state.sharedUnseeded.add(own(value));
     } else if (kind === 'shared-missing') {
       state.sharedMissing.add(own(value));
+    } else if (kind === 'shared-unlinked') {
+      state.sharedUnlinked.add(own(value));
     } else if (kind === 'public-missing' || kind === 'public-pending') {
       state.publicUnsettled.add(own(value));
     } else if (kind === 'log') {

@@ -5,6 +5,7 @@ import { PENDING_LIST } from '../layout/release-files.js';
 import { PLACED_MANIFEST } from './shared.js';
 import { probePreviousRelease, type HeldDigests } from '../layout/live-listing.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
+import { sharedTarget } from '../persistence/shared-links.js';
 import { planGuessListAhead, spareUntouched } from '../persistence/rescue.js';
 import { readCurrentRelease } from '../layout/current-link.js';
 import { probeFinished } from '../layout/finished.js';
@@ -84,6 +85,23 @@ function readSharedMissing(ctx: HostContext): ShellText[] {
 }
 
 /**
+ * skip_unchanged: shared paths the live release no longer links into shared/ (a link replaced by
+ * a directory by hand). The app would write into the release instead: such a host gets a
+ * release, whose shared stage links them again.
+ */
+function readSharedUnlinked(ctx: HostContext): ShellText[] {
+  if (!ctx.config.skip_unchanged) return [];
+  const p = persistenceOf(ctx);
+  // Link text is the same from every release directory: they all sit at releases/<name>.
+  const anyRelease = path.posix.join(ctx.paths.releases, 'x');
+  const linked = [...p.shared_dirs, ...p.shared_files.filter((f) => !f.optional).map((f) => f.path)];
+  return linked.map(
+    (rel) =>
+      sh`[ "$(readlink ${path.posix.join(ctx.paths.current, rel)})" = ${sharedTarget(anyRelease, ctx.paths.shared, rel)} ] || printf 'shared-unlinked\t%s\n' ${rel}`,
+  );
+}
+
+/**
  * What keeps a public file from counting as placed in shared/ although the live release's upload
  * sent it (source/upload-plan.ts sends such a file only when it changed): the file is gone from
  * shared/<public_dir> (`public-missing`: it is copied in again, as the docs promise), or its update
@@ -133,6 +151,7 @@ export const probe: Stage<HostContext> = {
       ...readState(ctx),
       ...readSharedUnseeded(ctx),
       ...readSharedMissing(ctx),
+      ...readSharedUnlinked(ctx),
       ...(mode === 'full' ? [] : readPublicUnsettled(ctx)),
       // Incremental upload needs the previous release's manifest and listing; reading them here costs no
       // extra exec, and what this machine already holds is named by digest and not sent again.

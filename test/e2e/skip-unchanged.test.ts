@@ -215,6 +215,20 @@ describe('skip_unchanged', () => {
     expect(fs.statSync(path.join(deployPath, 'shared/storage')).isDirectory()).toBe(true);
     await run('compared');
     await run('recorded');
+
+    // The live release's link into shared/ replaced by a directory by hand: the app would write
+    // into the release, so the comparison of the source alone must not call the host unchanged.
+    writeTree(source, { 'index.php': '<?php echo "v3";\n' });
+    await settle();
+    await run('made');
+    const storage = path.join(deployPath, current(deployPath), 'storage');
+    fs.rmSync(storage);
+    fs.mkdirSync(storage);
+    expect((await run('made')).stdout).toMatch(
+      /making a release: current\/storage is no longer a link into shared\//,
+    );
+    expect(fs.lstatSync(path.join(deployPath, current(deployPath), 'storage')).isSymbolicLink()).toBe(true);
+    await run('compared');
   });
 
   it('a dry run says whether a release would be made', async () => {

@@ -403,6 +403,22 @@ export const planDropListsAhead = (paths: DeployPaths): ShellText => sh`rm -f ${
 export const planRemoveRelease = (release: string, to: 'trash' | 'spare'): ShellText =>
   sh`__ss_remove_release ${release} ${to}`;
 
+/** A release a switch back left in place for want of its list from the switch: `<release>`. */
+const UNLISTED_MARKER = '@@shipshape-kept-unlisted ';
+
+/**
+ * After defineRemoveRelease: a release that was live and is being left (a switch back) goes as a
+ * pruned one does, what the app wrote into it moved out first. It went live, so its switch took
+ * its list; without one the rescue would take it for a release that never went live and let it
+ * go whole. It stays instead, and says so.
+ */
+export function planRemoveLeftRelease(paths: DeployPaths, release: string): ShellText {
+  const dir = path.posix.join(paths.releases, release);
+  return sh`if [ -n "$(__ss_manifest_of ${release})" ]; then __ss_remove_release ${release} trash
+elif [ -d ${dir} ] && [ ! -L ${dir} ]; then printf '%s%s\\n' ${UNLISTED_MARKER} ${release}
+fi`;
+}
+
 export function rescueNotes(stdout: string, sharedRoot: string): Note[] {
   const rescued = markerLines(stdout, RESCUE_MARKER)
     .map((l) => l.split(' '))
@@ -418,5 +434,9 @@ export function rescueNotes(stdout: string, sharedRoot: string): Note[] {
       message: `release ${release} was kept, not removed: what the app wrote into it could not be rescued${why ? ` (${why})` : ''}. It stays in releases/ and the next deploy tries again; fix the permissions or move the files by hand.`,
     };
   });
-  return [...rescued, ...kept];
+  const unlisted = markerLines(stdout, UNLISTED_MARKER).map((release) => ({
+    level: 'warn' as const,
+    message: `release ${release} was kept, not removed: it went live, but no list of its files was recorded at its switch (.deploy/manifests/${release}.list), so what the app wrote into it cannot be told apart from what was deployed. A later deploy prunes it without that check: move what the app wrote into it to ${sharedRoot}/ before then.`,
+  }));
+  return [...rescued, ...kept, ...unlisted];
 }

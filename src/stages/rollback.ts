@@ -1,7 +1,10 @@
 import type { ReleaseLogEntry } from '../layout/release-log.js';
 import type { RemoteState } from '../layout/remote-state.js';
 import { currentLinkText, releaseDir } from '../layout/paths.js';
-import { sh } from '../remote/sh.js';
+import { planEmptyTrash } from '../layout/trash.js';
+import { persistenceOf } from '../persistence/app-persistence.js';
+import { defineRemoveRelease, planRemoveLeftRelease, rescueNotes } from '../persistence/rescue.js';
+import { sh, type ShellText } from '../remote/sh.js';
 import { appendLog, logEntry } from './log-line.js';
 import { switchCurrent } from './symlink.js';
 import type { HostContext, ReleaseContext, Stage } from './types.js';
@@ -67,13 +70,25 @@ export const switchBack: Stage<SwitchBackContext> = {
       ? switchCurrent(ctx.paths, ctx.previous)
       : sh`if [ "$(readlink ${ctx.paths.current})" = ${currentLinkText(ctx.leaving)} ]; then rm -f ${ctx.paths.current}; fi`,
     ...(ctx.entry ? [appendLog(ctx.paths.log, ctx.entry)] : []),
-    ...(ctx.remove
-      ? [
-          sh`if [ "$(readlink ${ctx.paths.current})" != ${currentLinkText(ctx.leaving)} ]; then rm -rf -- ${releaseDir(ctx.paths, ctx.leaving)}; fi`,
-        ]
-      : []),
+    ...(ctx.remove ? removeLeft(ctx) : []),
   ],
+  notes: (o, ctx) => (ctx.remove ? rescueNotes(o.stdout, ctx.paths.shared) : []),
 };
+
+/**
+ * The release we leave goes only once `current` no longer points at it, and as pruning removes
+ * one: it was live, so the app may have written into it (an export, an upload), and that moves
+ * to shared/.rescued/ first; the delete itself runs from the trash, in the background.
+ */
+function removeLeft(ctx: SwitchBackContext): ShellText[] {
+  return [
+    defineRemoveRelease(ctx.paths, persistenceOf(ctx).ephemeral),
+    sh`if [ "$(readlink ${ctx.paths.current})" != ${currentLinkText(ctx.leaving)} ]; then
+${planRemoveLeftRelease(ctx.paths, ctx.leaving)}
+fi`,
+    planEmptyTrash(ctx.paths),
+  ];
+}
 
 /** A new release that failed after the switch: `current` goes back and the release is logged failed. */
 export function revertContext(

@@ -364,6 +364,46 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     ).toBe('hidden\n');
   });
 
+  it('a release switched back after a failed after-symlink hook: what the app wrote into it while it was live is rescued and reported before it goes', async () => {
+    // The hook (a cache warm-up, say) lets the app write while the new release is live, then fails.
+    const steps = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-warmup-'));
+    fs.chmodSync(steps, 0o755);
+    const stepFile = path.join(steps, 'step.sh');
+    const p = project(
+      {
+        writable_dirs: ['exports'],
+        hooks: { after: { symlink: [`[ ! -f ${quote(stepFile)} ] || sh ${quote(stepFile)}`] } },
+      },
+      { 'index.php': 'v1\n', 'exports/.keep': '' },
+    );
+    await p.ok();
+    const first = p.live();
+    // The app, as the app user, serving through `current`: it writes into whichever release is live.
+    const w = await worker(p.current('exports'), [
+      `printf 'order 4711, paid\\n' > ${quote(p.current('exports/order-4711.csv'))}`,
+    ]);
+    try {
+      fs.writeFileSync(stepFile, `${w.stepCommand(0)}\necho warmup failed >&2\nexit 1\n`, { mode: 0o644 });
+      writeTree(p.source, { 'index.php': 'v2\n' });
+      const r = await p.deploy();
+      expect(r.code, r.output).toBe(4);
+      expect(r.output).toContain('EAFTERSWITCH');
+      expect(p.live()).toBe(first);
+      const second = releasesOf(p.deployPath).find((name) => name > first);
+      expect(second, 'the release switched back is gone from releases/').toBeUndefined();
+      const left = /release (\S+): the app wrote 1 file\(s\) into it after it went live/.exec(r.output)?.[1];
+      expect(left, r.output).toBeDefined();
+      expect(left! > first).toBe(true);
+      expect(r.output).toContain(`moved to ${p.deployPath}/shared/.rescued/${left}/`);
+      const rescued = path.join(p.deployPath, 'shared/.rescued', left!, 'exports/order-4711.csv');
+      expect(fs.readFileSync(rescued, 'utf8')).toBe('order 4711, paid\n');
+      expect(fs.statSync(rescued).uid).toBe(uidOf(APP_USER));
+    } finally {
+      w.stop();
+      fs.rmSync(steps, { recursive: true, force: true });
+    }
+  });
+
   it('a code file edited on the server inside current is reported and copied to shared/.rescued; release_changes: fail stops the deploy', async () => {
     const p = project({}, { 'index.php': 'v1\n', 'lib/util.php': 'util v1\n' });
     await p.ok();

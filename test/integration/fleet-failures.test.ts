@@ -149,6 +149,33 @@ describe('a deploy that fails after some hosts switched', () => {
     expect(p.locked('a')).toBe(false);
   });
 
+  it('a host switched back because another failed: what was written into its new release while live is rescued and reported', async () => {
+    const p = project(['a', 'b']);
+    const first = await p.deploy();
+    expect(first.exitCode).toBe(0);
+    // On a, live on the new release, something writes into it (as the app would) before b's failure sends it back.
+    const writeOnA = { run: `printf 'order 4711\\n' > "$SHIPSHAPE_RELEASE_PATH/order.csv"`, hosts: ['a'] };
+    const reporter = new MemoryReporter();
+    const r = await p.deploy({
+      loaded: p.load({ hooks: { before: failOnB.hooks.before, after: { symlink: [writeOnA] } } }),
+      reporter,
+    });
+    expect(r.exitCode).toBe(4);
+    expect(r.outcomes.find((o) => o.host === 'a')!.error?.code).toBe('ESWITCHEDBACK');
+    expect(p.current('a')).toBe(`releases/${first.release}`);
+    expect(fs.existsSync(path.join(p.deployPath('a'), 'releases', r.release!))).toBe(false);
+    const rescued = path.join(p.deployPath('a'), 'shared/.rescued', r.release!, 'order.csv');
+    expect(fs.readFileSync(rescued, 'utf8')).toBe('order 4711\n');
+    expect(
+      reporter.events.some(
+        (e) =>
+          e.startsWith(`warn [a] release ${r.release}: the app wrote 1 file(s)`) &&
+          e.includes(`${p.deployPath('a')}/shared/.rescued/${r.release}/`),
+      ),
+      reporter.events.join('\n'),
+    ).toBe(true);
+  });
+
   it('the release log line failing after the rename counts as after the switch: the host goes back', async () => {
     const p = project(['a']);
     const first = await p.deploy();

@@ -4,14 +4,21 @@ import type { PublicReport } from './public-share.js';
 const list = (items: readonly string[], max = 10): string =>
   items.length > max ? `${items.slice(0, max).join(', ')} and ${items.length - max} more` : items.join(', ');
 
-/** The public-sharing report as reporter lines: counts always, each conflict and surprise as a warning. */
-export function publicNotes(r: PublicReport, publicDir: string): Note[] {
-  const notes: Note[] = [
-    {
+/**
+ * The public-sharing report as reporter lines: the counts (unless they are told later), each
+ * conflict and surprise as a warning.
+ */
+export function publicNotes(
+  r: PublicReport,
+  publicDir: string,
+  o: { counts: boolean } = { counts: true },
+): Note[] {
+  const notes: Note[] = [];
+  if (o.counts)
+    notes.push({
       level: 'info',
       message: `${publicDir}/: ${r.added} file(s) added to shared, ${r.updated} updated, ${r.leftAlone} left alone (edited in shared), ${r.unchanged} unchanged`,
-    },
-  ];
+    });
   if (r.moved.length)
     notes.push({ level: 'info', message: `${publicDir}/: moved into shared: ${list(r.moved)}` });
   if (r.adopted.length)

@@ -35,6 +35,13 @@ export interface PublicSharePlan {
 }
 
 /**
+ * The shared stage's counts when updates wait for the switch, which reports them once it knows
+ * which went in. Beside the updates' directory, never inside it, so no public file can be named so.
+ */
+const pendingCounts = (p: Pick<PublicSharePlan, 'releasePath' | 'publicDir'>): string =>
+  join(p.releasePath, PENDING_DIR, `${p.publicDir}.counts`);
+
+/**
  * Helpers of the script. Counters are shell variables because the whole plan runs in one shell;
  * each function returns non-zero on a failed write so the caller's `&&` chain stops.
  */
@@ -66,7 +73,7 @@ function helpers(p: PublicSharePlan): ShellText {
   __h=$(__ss_hash "$__d") || return 1
   if [ "$__h" = "$2" ]; then __ss_same=$((__ss_same + 1)); __ss_record "$1" "$2"; return; fi
   if [ -n "$3" ] || [ "$(__ss_placed "$1")" != "$__h" ]; then __ss_say conflict "$1"; __ss_kept=$((__ss_kept + 1)); return 0; fi
-  mkdir -p "$(dirname -- "$__U/$1")" && cp -p "$__R/$1" "$__U/$1" && printf '%s\t%s\n' "$2" "$1" >> "$__UL" && __ss_updated=$((__ss_updated + 1))
+  mkdir -p "$(dirname -- "$__U/$1")" && cp -p "$__R/$1" "$__U/$1" && printf '%s\t%s\t%s\n' "$2" "$1" "$__h" >> "$__UL" && __ss_updated=$((__ss_updated + 1))
 }`,
     sh`__ss_mkdir() { [ -d "$__S/$1" ] || mkdir -p "$__S/$1"; }`,
     // Same kind on both sides (dir and dir, file and file), or shared wins and the entry is a conflict.
@@ -267,6 +274,10 @@ fi`,
     ),
     sh`printf '%s\n' ${exclusionDoc(p)} > "$__S/.shared-exclusions"`,
     sh`__ss_say summary "$__ss_added" "$__ss_updated" "$__ss_kept" "$__ss_same" "$__ss_linked"`,
+    // The switch may still find an update's file edited meanwhile (planApplyUpdates): it tells the final counts.
+    sh`if [ "$__ss_updated" != 0 ]; then
+  printf '%s %s %s %s %s\n' "$__ss_added" "$__ss_updated" "$__ss_kept" "$__ss_same" "$__ss_linked" > ${pendingCounts(p)}
+fi`,
   );
   return out;
 }
@@ -361,20 +372,37 @@ export function planApplyUpdates(p: {
 }): ShellText {
   const list = join(p.releasePath, PENDING_LIST);
   const pending = join(p.releasePath, PENDING_DIR);
+  const counts = pendingCounts(p);
   const S = join(p.sharedRoot, p.publicDir);
   const H = join(p.sharedRoot, '.history', p.release, p.publicDir);
   const U = join(pending, p.publicDir);
   return lines(
-    sh`if [ -f ${list} ]; then __ue=0`,
-    // IFS is a tab: the hash, then the path (which has no tab: such names are never updated).
+    sh`if [ -f ${list} ]; then __ue=0 __ss_late=0`,
     // The old version is kept by a hard link (no copy), or a copy where links are not possible.
     sh`  __ss_keep_old() { [ ! -e ${S}/"$1" ] || ln -f ${S}/"$1" ${H}/"$1" 2>/dev/null || cp -p ${S}/"$1" ${H}/"$1"; }
-  __ss_place() { mkdir -p "$(dirname -- ${H}/"$1")" && __ss_keep_old "$1" && mv -f ${U}/"$1" ${S}/"$1"; }
-  while IFS='	' read -r __h __f; do
-    if __ss_place "$__f"; then printf '%s\t%s\n' "$__h" "$__f" >> ${p.placedManifest} || __ue=1
+  __ss_place() { mkdir -p "$(dirname -- ${H}/"$1")" && __ss_keep_old "$1" && mv -f ${U}/"$1" ${S}/"$1"; }`,
+    // The shared stage found shared's copy as a deploy placed it (hash $2), but someone may have saved
+    // theirs since: theirs wins, as it would have there. A file gone meanwhile is placed, as the shared
+    // stage adds one shared lacks. An unreadable file does not match, so it is left alone too.
+    sh`  __ss_edited() {
+    [ -L ${S}/"$1" ] && return 0
+    [ -e ${S}/"$1" ] || return 1
+    [ -f ${S}/"$1" ] || return 0
+    [ "$(sha256sum < ${S}/"$1" | cut -c1-64)" != "$2" ]
+  }`,
+    // IFS is a tab: the new hash, the path (which has no tab: such names are never updated), the hash
+    // the shared stage compared. A file left alone is not recorded, as in the shared stage: the
+    // placed manifest keeps the hash its copy no longer has, and its update is not retried.
+    sh`  while IFS='	' read -r __h __f __o; do
+    if __ss_edited "$__f" "$__o"; then __ss_late=$((__ss_late + 1)); printf '%s%s %s\n' ${PUBLIC_MARKER} conflict "$__f"
+    elif __ss_place "$__f"; then printf '%s\t%s\n' "$__h" "$__f" >> ${p.placedManifest} || __ue=1
     else __ue=1; printf '%s%s %s\n' ${PUBLIC_MARKER} ${APPLY_FAILED} "$__f"
     fi
   done < ${list}`,
+    // The shared stage's counts, with the updates found edited here moved to "left alone".
+    sh`  if [ -f ${counts} ] && read -r __a __u __k __s __l < ${counts}; then
+    printf '%s%s %s %s %s %s %s\n' ${PUBLIC_MARKER} summary "$__a" $((__u - __ss_late)) $((__k + __ss_late)) "$__s" "$__l"
+  fi`,
     sh`  if [ "$__ue" = 0 ]; then rm -rf -- ${pending} ${list} || :; fi`,
     sh`fi; :`,
   );

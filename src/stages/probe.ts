@@ -122,7 +122,8 @@ function readPublicUnsettled(ctx: HostContext): ShellText[] {
   done
 fi
 ${readCurrentRelease(ctx.paths)}
-if [ -n "$__cur" ] && [ -f ${pending} ]; then cut -f2- ${pending} | sed 's/^/public-pending\t/'; fi`,
+# The path is the second field alone: lists written before the third (the compared hash) have two.
+if [ -n "$__cur" ] && [ -f ${pending} ]; then cut -f2 ${pending} | sed 's/^/public-pending\t/'; fi`,
   ];
 }
 

@@ -118,9 +118,11 @@ export const shared: Stage = {
   notes: (o, ctx) => {
     const report = readPublicReport(o.stdout);
     const live = liveRelease(ctx.remote);
+    const pd = persistenceOf(ctx).public_dir ?? 'public';
     return [
       ...sharedNotes(o.stdout, live),
-      ...(report ? publicNotes(report, persistenceOf(ctx).public_dir ?? 'public') : []),
+      // Updates wait for the switch, which may still find one edited meanwhile: it tells the counts.
+      ...(report ? publicNotes(report, pd, { counts: report.updated === 0 }) : []),
     ];
   },
   interpret: (o, ctx) => {

@@ -6,7 +6,8 @@ import { RELEASE_PATTERN } from '../layout/release-log.js';
 import { REMOTE_EXIT } from './exit-codes.js';
 import { appendLog, logEntry } from './log-line.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
-import { readNotApplied } from '../persistence/public-share.js';
+import { publicNotes } from '../persistence/public-notes.js';
+import { readNotApplied, readPublicReport } from '../persistence/public-share.js';
 import { PENDING_DIR } from '../layout/release-files.js';
 import { recordManifest } from '../layout/release-files.js';
 import { applyPublicUpdates } from './shared.js';
@@ -56,12 +57,16 @@ export const symlink: Stage = {
     ...applyPublicUpdates(ctx),
     appendLog(ctx.paths.log, logEntry(ctx, 'success')),
   ],
-  notes: (o, ctx) =>
-    readNotApplied(o.stdout).map((f) => {
-      const pd = persistenceOf(ctx).public_dir ?? 'public';
-      return {
+  notes: (o, ctx) => {
+    const pd = persistenceOf(ctx).public_dir ?? 'public';
+    // The shared stage's counts, and its conflicts, with the updates found edited after its check.
+    const report = readPublicReport(o.stdout);
+    return [
+      ...(report ? publicNotes(report, pd) : []),
+      ...readNotApplied(o.stdout).map((f) => ({
         level: 'warn' as const,
         message: `shared/${pd}/${f} could not be updated; the new release is live and serves the previous version. The new one waits in ${path.posix.join(ctx.releasePath, PENDING_DIR, pd, f)}: move it into shared/${pd}/ by hand.`,
-      };
-    }),
+      })),
+    ];
+  },
 };

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { releasesOf, runCli, snapshot, sshHost, writeConfig, writeTree } from '../support/project.js';
 import type { SshdServer } from '../support/sshd.js';
 import { useSshd } from '../support/sshd-fixture.js';
+import { quote } from '../../src/remote/sh.js';
 
 let server: SshdServer;
 let work: string;
@@ -147,6 +148,45 @@ describe('persistence over a real sshd (laravel recipe)', () => {
     expect(
       fs.readFileSync(path.join(deployPath, `shared/.history/${release}/public/images/logo.svg`), 'utf8'),
     ).toBe('<svg>logo v1</svg>\n');
+  });
+
+  it('keeps a file edited in shared after the shared stage checked it, and reports it as left alone', async () => {
+    const arm = path.join(work, 'late-edit/arm');
+    const shared = path.join(work, 'late-edit/server/shared/public/images/logo.svg');
+    const { source, deploy, deployPath } = project('late-edit', {
+      // A step between the shared stage and the switch (migrations, say), during which an editor
+      // saves a new logo on the server; armed for the second deploy only.
+      hooks: {
+        before: {
+          symlink: [
+            `[ ! -f ${quote(arm)} ] || printf '<svg>edited on the server</svg>\\n' > ${quote(shared)}`,
+          ],
+        },
+      },
+    });
+    const logo = () => fs.readFileSync(shared, 'utf8');
+    putEnv(deployPath);
+    await deploy();
+    writeTree(source, { 'public/images/logo.svg': '<svg>logo v2</svg>\n' });
+    fs.writeFileSync(arm, '');
+    const r = await deploy();
+    expect(logo()).toBe('<svg>edited on the server</svg>\n');
+    expect(r.stdout).toMatch(
+      /public\/: 0 file\(s\) added to shared, 0 updated, 1 left alone \(edited in shared\)/,
+    );
+    expect(r.stdout).not.toMatch(/public\/: .* 1 updated/);
+    expect(r.stdout).toContain('conflict: shared/public/images/logo.svg was edited on the server');
+    const release = releasesOf(deployPath).at(-1)!;
+    expect(fs.existsSync(path.join(deployPath, `shared/.history/${release}/public/images/logo.svg`))).toBe(
+      false,
+    );
+
+    // The next deploy of the same source neither sends the release's version again nor puts it in place.
+    fs.unlinkSync(arm);
+    const next = await deploy();
+    expect(next.stdout).toContain('0 new or changed');
+    expect(next.stdout).toMatch(/public\/: 0 file\(s\) added to shared, 0 updated, 0 left alone/);
+    expect(logo()).toBe('<svg>edited on the server</svg>\n');
   });
 
   it('moves what the running app created in public/ into shared and links it in the live and the new release', async () => {

@@ -32,6 +32,10 @@ function runSh(script: string, input = ''): { code: number; stdout: string } {
   }
 }
 
+/** The public counts line of a two-release deploy that changes one file. */
+const counts = (updated: number, leftAlone: number) =>
+  `public/: 0 file(s) added to shared, ${updated} updated, ${leftAlone} left alone (edited in shared), 0 unchanged`;
+
 /** The shared stage's public sharing for one release whose public dir holds `files`. */
 function sharePlan(root: string, release: string, files: Record<string, string>, publicDir = 'public') {
   const paths = deployPaths(root);
@@ -116,7 +120,36 @@ describe('shared public updates and the switch', () => {
       'i1',
     );
     expect(fs.existsSync(path.join(root, 'releases', r2, PENDING_DIR))).toBe(false);
-    expect(symlink.notes!({ exitCode: 0, stdout: r.stdout, stderr: '' }, ctx)).toEqual([]);
+    // The shared stage held its counts back for the switch, which knows the update went in.
+    expect(symlink.notes!({ exitCode: 0, stdout: r.stdout, stderr: '' }, ctx)).toEqual([
+      { level: 'info', message: counts(1, 0) },
+    ]);
+  });
+
+  it('a file edited in shared after the shared stage checked it is left alone at the switch, as a conflict', () => {
+    const { root, r2, icon, ctx } = twoReleases();
+    fs.writeFileSync(path.join(root, 'shared/public/images/icon.svg'), 'edited by a user');
+    const r = runSymlink(ctx);
+    expect(r.code).toBe(0);
+    expect(fs.readlinkSync(path.join(root, 'current'))).toBe(`releases/${r2}`);
+    expect(icon()).toBe('edited by a user');
+    expect(fs.existsSync(path.join(root, `shared/.history/${r2}`))).toBe(false);
+    expect(symlink.notes!({ exitCode: 0, stdout: r.stdout, stderr: '' }, ctx)).toEqual([
+      { level: 'info', message: counts(0, 1) },
+      {
+        level: 'warn',
+        message:
+          "conflict: shared/public/images/icon.svg was edited on the server; kept it, the release's version is not live",
+      },
+    ]);
+    // Not retried: nothing waits in the release, and the placed manifest still names the hash the
+    // user's copy no longer has, so the next deploy that brings a new version sees the edit.
+    expect(fs.existsSync(path.join(root, 'releases', r2, PENDING_DIR))).toBe(false);
+    const placed = fs
+      .readFileSync(path.join(root, '.deploy', PLACED_MANIFEST), 'utf8')
+      .trim()
+      .split('\n');
+    expect(placed.at(-1)).toBe(`${sha('i1')}\timages/icon.svg`);
   });
 
   it('an update that cannot be placed after the switch is a warning, and shared keeps a whole file', () => {
@@ -128,6 +161,7 @@ describe('shared public updates and the switch', () => {
     expect(icon()).toBe('i1');
     const notes = symlink.notes!({ exitCode: 0, stdout: r.stdout, stderr: '' }, ctx);
     expect(notes).toEqual([
+      { level: 'info', message: counts(1, 0) },
       expect.objectContaining({
         level: 'warn',
         message: expect.stringContaining('shared/public/images/icon.svg could not be updated'),

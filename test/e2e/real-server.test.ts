@@ -66,6 +66,17 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     };
   }
 
+  /**
+   * A remote step the test arms later: the hook runs step.sh once the test has written it (in a
+   * directory the deploy user can read), and does nothing before.
+   */
+  function armedStep(prefix: string): { file: string; hook: string } {
+    const steps = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    fs.chmodSync(steps, 0o755);
+    const file = path.join(steps, 'step.sh');
+    return { file, hook: `[ ! -f ${quote(file)} ] || sh ${quote(file)}` };
+  }
+
   /** One release at a time, and an exports/ dir the app writes into (by ACL). */
   const exportsApp = () =>
     project({ keep_releases: 1, writable_dirs: ['exports'] }, { 'index.php': 'v0\n', 'exports/.keep': '' });
@@ -276,15 +287,9 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
   it('what such a worker writes into the spare after the probe read it, on its way into the new release, is rescued and the deploy goes on', async () => {
     // The worker is told to write between the probe's walk of the spare and its rename into the
     // new release: by a remote step before the upload stage, once the test has written it.
-    const steps = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-window-'));
-    fs.chmodSync(steps, 0o755);
-    const stepFile = path.join(steps, 'step.sh');
+    const step = armedStep('shipshape-window-');
     const p = project(
-      {
-        keep_releases: 1,
-        writable_dirs: ['exports'],
-        hooks: { before: { upload: [`[ ! -f ${quote(stepFile)} ] || sh ${quote(stepFile)}`] } },
-      },
+      { keep_releases: 1, writable_dirs: ['exports'], hooks: { before: { upload: [step.hook] } } },
       { 'index.php': 'v0\n', 'exports/.keep': '' },
     );
     await p.ok();
@@ -294,7 +299,7 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     ]);
     try {
       await deployUntilFirstIsSpare(p);
-      fs.writeFileSync(stepFile, w.stepCommand(0), { mode: 0o644 });
+      fs.writeFileSync(step.file, w.stepCommand(0), { mode: 0o644 });
       writeTree(p.source, { 'index.php': 'v2\n' });
       const r = await p.ok();
       expect(r.output).toMatch(/in the directories of a pruned release/);
@@ -308,7 +313,7 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
       expect(fs.readFileSync(p.current('index.php'), 'utf8')).toBe('v2\n');
     } finally {
       w.stop();
-      fs.rmSync(steps, { recursive: true, force: true });
+      fs.rmSync(path.dirname(step.file), { recursive: true, force: true });
     }
   });
 
@@ -366,14 +371,9 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
 
   it('a release switched back after a failed after-symlink hook: what the app wrote into it while it was live is rescued and reported before it goes', async () => {
     // The hook (a cache warm-up, say) lets the app write while the new release is live, then fails.
-    const steps = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-warmup-'));
-    fs.chmodSync(steps, 0o755);
-    const stepFile = path.join(steps, 'step.sh');
+    const step = armedStep('shipshape-warmup-');
     const p = project(
-      {
-        writable_dirs: ['exports'],
-        hooks: { after: { symlink: [`[ ! -f ${quote(stepFile)} ] || sh ${quote(stepFile)}`] } },
-      },
+      { writable_dirs: ['exports'], hooks: { after: { symlink: [step.hook] } } },
       { 'index.php': 'v1\n', 'exports/.keep': '' },
     );
     await p.ok();
@@ -383,7 +383,7 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
       `printf 'order 4711, paid\\n' > ${quote(p.current('exports/order-4711.csv'))}`,
     ]);
     try {
-      fs.writeFileSync(stepFile, `${w.stepCommand(0)}\necho warmup failed >&2\nexit 1\n`, { mode: 0o644 });
+      fs.writeFileSync(step.file, `${w.stepCommand(0)}\necho warmup failed >&2\nexit 1\n`, { mode: 0o644 });
       writeTree(p.source, { 'index.php': 'v2\n' });
       const r = await p.deploy();
       expect(r.code, r.output).toBe(4);
@@ -400,7 +400,7 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
       expect(fs.statSync(rescued).uid).toBe(uidOf(APP_USER));
     } finally {
       w.stop();
-      fs.rmSync(steps, { recursive: true, force: true });
+      fs.rmSync(path.dirname(step.file), { recursive: true, force: true });
     }
   });
 

@@ -94,7 +94,7 @@ function seedCheck(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
   const unexpected = `BEGIN { RS = "\\0" } FILENAME == ARGV[1] { want[$0] = 1; next } !($0 in want) { print "  unexpected symlink: " $0 }`;
   const { file, other, negative, fraction } = KEPT_ON_SERVER;
   const records = sh`find . -mindepth 1 ! -type d \\( -type f -printf ${file} -o -printf ${other} \\) |
-    LC_ALL=C sed -z -e ${negative} -e ${fraction} | LC_ALL=C sort -z | sha256sum`;
+    LC_ALL=C sed -z -e ${fraction} -e ${negative} | LC_ALL=C sort -z | sha256sum`;
   const same = sh`{ __ss_got=$(cd ${ctx.releasePath} && ${records}) && [ "\${__ss_got%% *}" = ${want.digest} ]; }`;
   // What changed on the server while this deploy ran: written after it took the lock.
   const changed = sh`find . -mindepth 1 -type f -newer ${path.posix.join(ctx.paths.lock, 'owner.json')} -printf '  changed on the server since this deploy began: %P\\n'`;

@@ -169,6 +169,8 @@ describe('the seeded release is checked before anything is extracted into it (ru
     // Before 1970 and with a fraction of a second: the probe's listing reads 0 and 1577836800.
     uploaded(path.join(prev, 'old.php'), 'old', -10.5);
     uploaded(path.join(prev, 'frac.php'), 'frac', 1577836800.5);
+    // A name the server's sed must leave as it is: a fraction and negative seconds lookalike.
+    uploaded(path.join(prev, 'v1.5\t-7\t.php'), 'odd');
     // The deploy's lock, taken before the probe.
     fs.mkdirSync(p.lock, { recursive: true });
     uploaded(path.join(p.lock, 'owner.json'), '{}', KEPT_MTIME + 60);
@@ -191,6 +193,7 @@ describe('the seeded release is checked before anything is extracted into it (ru
         ['index.php', file('index.php')],
         ['old.php', file('old.php', 3, 0)],
         ['frac.php', file('frac.php', 4, 1577836800)],
+        ['v1.5\t-7\t.php', file('v1.5\t-7\t.php', 3)],
       ]),
       compression: 'none',
     };
@@ -218,7 +221,7 @@ describe('the seeded release is checked before anything is extracted into it (ru
   it('stops when a kept file is missing from the release', async () => {
     const { r } = await run((prev) => fs.rmSync(path.join(prev, 'index.php')));
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain('does not hold exactly the 4 files and links');
+    expect(r.stderr).toContain('does not hold exactly the 5 files and links');
   });
 
   // Named when its mtime is newer than the lock: the third puts its mtime back, so only the check sees it.
@@ -236,7 +239,7 @@ describe('the seeded release is checked before anything is extracted into it (ru
       const { r, release } = await run((prev) => change(path.join(prev, 'index.php')));
       expect(r.status).not.toBe(0);
       expect(r.stderr).toContain(
-        'does not hold exactly the 4 files and links it keeps from it as the probe saw them',
+        'does not hold exactly the 5 files and links it keeps from it as the probe saw them',
       );
       const said = r.stderr
         .split('\n')

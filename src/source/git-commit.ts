@@ -4,9 +4,9 @@ import path from 'node:path';
 import ignore from 'ignore';
 import { DeployError } from '../definitions/errors.js';
 import type { ContentSource } from './content.js';
-import { git, GIT_ENV, GitError, nulFields, type GitLocation } from './git.js';
+import { git, GIT_ENV, GitError, nulSlices, type GitLocation } from './git.js';
 import { BlobStream } from './git-blobs.js';
-import type { SourceEntry } from './scan.js';
+import { notUtf8, shownName, type SourceEntry } from './scan.js';
 
 /** A commit of the repository that holds the source, resolved from a tag, branch or sha. */
 export interface Commit {
@@ -94,10 +94,14 @@ export async function listCommit(c: Commit, patterns: readonly string[]): Promis
   let skipped: string | undefined;
   let asked = 0;
   const mtimeMs = c.time * 1000;
-  for (const field of nulFields(out)) {
+  for (const raw of nulSlices(out)) {
     // "<mode> <type> <object> <size, padded>\t<path>"
+    const field = raw.toString('utf8');
     const tab = field.indexOf('\t');
     if (tab < 0) continue;
+    // As in a directory (source/scan.ts): a name that is not UTF-8 cannot be sent as named.
+    if (field.includes('\uFFFD') && !Buffer.from(field, 'utf8').equals(raw))
+      throw notUtf8(shownName(raw.subarray(raw.indexOf(9) + 1)));
     const [mode, type, oid, size] = field.slice(0, tab).split(/ +/);
     const p = field.slice(tab + 1);
     if (skipped !== undefined && p.startsWith(skipped)) continue;

@@ -42,17 +42,20 @@ export function git(
   });
 }
 
-/** NUL-separated fields of `-z` output, as UTF-8 strings (the scan reads names as UTF-8 too). */
-export function nulFields(out: Buffer): string[] {
-  const fields: string[] = [];
+/** NUL-separated fields of `-z` output, as bytes. */
+export function nulSlices(out: Buffer): Buffer[] {
+  const fields: Buffer[] = [];
   for (let start = 0; start < out.length;) {
     let end = out.indexOf(0, start);
     if (end < 0) end = out.length;
-    fields.push(out.toString('utf8', start, end));
+    fields.push(out.subarray(start, end));
     start = end + 1;
   }
   return fields;
 }
+
+/** NUL-separated fields of `-z` output, as UTF-8 strings (the scan reads names as UTF-8 too). */
+export const nulFields = (out: Buffer): string[] => nulSlices(out).map((b) => b.toString('utf8'));
 
 /** Where a directory sits in git, or undefined when it is not in a work tree (or git is missing). */
 export interface GitLocation {

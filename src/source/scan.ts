@@ -151,7 +151,7 @@ function sourceFs<T>(rel: string, call: () => T): T {
 }
 
 /** A name's bytes shown as text: printable ASCII as is, every other byte as \xHH. */
-const shownName = (name: Buffer): string =>
+export const shownName = (name: Buffer): string =>
   [...name]
     .map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`))
     .join('');
@@ -165,14 +165,18 @@ function verifyUtf8Name(source: string, rel: string, decoded: string): void {
   const raw = sourceFs(rel || '.', () => fsSync.readdirSync(path.join(source, rel), { encoding: 'buffer' }));
   for (const name of raw) {
     if (name.toString('utf8') !== decoded || Buffer.from(decoded, 'utf8').equals(name)) continue;
-    throw new DeployError('ESOURCE', {
-      path: rel ? `${rel}/${shownName(name)}` : shownName(name),
-      reason: 'its name is not valid UTF-8, so it cannot be sent under that name',
-      advice:
-        'Rename it to a UTF-8 name (e.g. `convmv -f latin1 -t utf-8 --notest <file>`) and run the deploy again.',
-    });
+    throw notUtf8(rel ? `${rel}/${shownName(name)}` : shownName(name));
   }
 }
+
+/** The refusal of a name that is not UTF-8 (shown byte by byte), from a directory or a commit. */
+export const notUtf8 = (shown: string): DeployError =>
+  new DeployError('ESOURCE', {
+    path: shown,
+    reason: 'its name is not valid UTF-8, so it cannot be sent under that name',
+    advice:
+      'Rename it to a UTF-8 name (e.g. `convmv -f latin1 -t utf-8 --notest <file>`) and run the deploy again.',
+  });
 
 /**
  * One object literal, so every entry shares V8's hidden class. Built by spreading a common

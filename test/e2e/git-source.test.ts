@@ -258,6 +258,18 @@ describe('deploy --revision', () => {
     expect(p.g.run('worktree', 'list').split('\n')).toHaveLength(1);
   });
 
+  it('refuses a commit holding a name that is not UTF-8, as a deploy of the directory does; nothing goes live', async () => {
+    const p = project('revision-latin1');
+    fs.writeFileSync(Buffer.from(path.join(p.app, 'lat\xe9.txt'), 'latin1'), 'latin-1 name\n');
+    p.g.commitAll('v1');
+    for (const args of [['--revision', 'HEAD'], []]) {
+      const r = await runCli(['-c', p.file, 'web', ...args], { env: p.env });
+      expect(r.code, r.output).toBe(1);
+      expect(r.stderr).toContain('lat\\xe9.txt: its name is not valid UTF-8');
+    }
+    expect(fs.existsSync(live(p.deployPath))).toBe(false);
+  });
+
   it('refuses a revision that names no commit with exit 2 before any connection', async () => {
     const p = project('revision-bad');
     p.g.commitAll('v1');

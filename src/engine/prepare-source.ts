@@ -20,6 +20,7 @@ import { artifactSource, loadArtifact, type LoadedArtifact } from '../source/art
 import { openStore } from '../source/artifact/open-store.js';
 import { objectCache, type ObjectCache } from '../source/artifact/object-cache.js';
 import type { ArtifactStore } from '../source/artifact/store.js';
+import { basePersistence } from '../persistence/app-persistence.js';
 import type { HookBook } from './hooks.js';
 import type { Reporter } from './reporter.js';
 
@@ -35,7 +36,14 @@ const settingsOf = (loaded: LoadedConfig): SourceSettings => ({
   include: loaded.config.include,
   configFile: loaded.file,
   storeDir: loaded.config.artifacts.store.startsWith('s3://') ? undefined : loaded.config.artifacts.store,
+  unsent: unsentShared(loaded),
 });
+
+/** Shared paths whose local files the upload never sends: those without `seed_shared`. */
+function unsentShared(loaded: LoadedConfig): string[] {
+  const p = basePersistence(loaded.config);
+  return [...p.shared_dirs, ...p.shared_files.map((f) => f.path)].filter((s) => !p.seed_shared.includes(s));
+}
 
 /** How many changed files a warning names; the count says how many there are in all. */
 const NAMED = 5;
@@ -71,8 +79,10 @@ export async function checkSource(loaded: LoadedConfig): Promise<SourceCheck> {
   if (config.require_clean) {
     const loc = await locateGit(config.source);
     if (!loc) throw new DeployError('EDIRTY', { reason: `${config.source} is not in a git work tree` });
-    const patterns = await uploadPatterns(config.source, settingsOf(loaded));
-    const changes = uploadedChanges((await readWorkTreeView(config.source, loc)).changes, patterns);
+    const settings = settingsOf(loaded);
+    const patterns = await uploadPatterns(config.source, settings);
+    const { changes: all } = await readWorkTreeView(config.source, loc);
+    const changes = uploadedChanges(all, patterns, settings.unsent);
     if (changes.length > 0) throw new DeployError('EDIRTY', { reason: describeChanges(changes) });
   }
   return {};

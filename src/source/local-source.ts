@@ -18,6 +18,11 @@ export interface SourceSettings {
   configFile?: string;
   /** A directory artifact store, left out when it sits inside the source (never upload the store into itself). */
   storeDir?: string;
+  /**
+   * Shared paths (without `seed_shared`): the upload never sends an untracked file under them (a
+   * dir is seeded only from tracked files, once), so such a file is no change it carries.
+   */
+  unsent?: readonly string[];
 }
 
 /** Everything left out of an upload of the directory by name: the repository, `exclude`, .deployignore, deploy.yml. */
@@ -35,10 +40,18 @@ function configPattern(root: string, settings: SourceSettings): string[] {
   });
 }
 
-/** Changes under paths the upload leaves out (exclude, .deployignore, deploy.yml) are not the upload's. */
-export function uploadedChanges(changes: readonly Change[], patterns: readonly string[]): Change[] {
+/**
+ * Changes under paths the upload leaves out (exclude, .deployignore, deploy.yml) are not the
+ * upload's, nor untracked files under shared paths (`unsent`).
+ */
+export function uploadedChanges(
+  changes: readonly Change[],
+  patterns: readonly string[],
+  unsent: readonly string[] = [],
+): Change[] {
   const ig = ignore().add([...patterns]);
-  return changes.filter((c) => !ig.ignores(c.path));
+  const inUnsent = (p: string) => unsent.some((u) => p === u || p === `${u}/` || p.startsWith(`${u}/`));
+  return changes.filter((c) => !ig.ignores(c.path) && !(c.kind === 'untracked' && inUnsent(c.path)));
 }
 
 const headOf = async (dir: string): Promise<string | undefined> =>
@@ -75,7 +88,7 @@ export async function readTreeSource(
   const [view, head] = await Promise.all([readWorkTreeView(dir, loc, !!options.commit), headOf(dir)]);
   const entries = await scanSource(dir, patterns, respect ? { view, include } : undefined, findings);
   const ignored = respect ? leftOut(view, include) : [];
-  const changes = options.commit ? [] : uploadedChanges(view.changes, patterns);
+  const changes = options.commit ? [] : uploadedChanges(view.changes, patterns, settings.unsent);
   const builtButIgnored = options.commit
     ? ignored
     : options.before

@@ -148,6 +148,21 @@ describe('a source in a git work tree, over a real sshd', () => {
     const clean = await runCli(['-c', p.file, 'web'], { env: p.env });
     expect(clean.code, clean.output).toBe(0);
   });
+
+  it('an untracked file under a shared dir is no uncommitted change: the upload never sends it', async () => {
+    const p = project('shared-untracked', { shared_dirs: ['storage'], require_clean: true });
+    writeTree(p.app, { 'storage/.gitkeep': '' });
+    p.g.commitAll('app');
+    writeTree(p.app, { 'storage/logs/laravel.log': 'local.DEBUG: development\n' });
+    const r = await runCli(['-c', p.file, 'web'], { env: p.env });
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).not.toContain('uncommitted');
+    expect(read(path.join(live(p.deployPath), 'REVISION'))).toMatch(/^[0-9a-f]{40}\n$/);
+    expect(fs.readdirSync(path.join(p.deployPath, 'shared/storage'))).toEqual(['.gitkeep']);
+    // A tracked file edited there is still one: a first deploy seeds a shared dir from tracked files.
+    writeTree(p.app, { 'storage/.gitkeep': 'edited\n' });
+    expect((await runCli(['-c', p.file, 'web'], { env: p.env })).code).toBe(2);
+  });
 });
 
 describe('deploy --revision', () => {

@@ -86,7 +86,9 @@ export async function readTreeSource(
   const respect = settings.respect_gitignore !== false;
   const include = settings.include ?? [];
   const [view, head] = await Promise.all([readWorkTreeView(dir, loc, !!options.commit), headOf(dir)]);
-  const entries = await scanSource(dir, patterns, respect ? { view, include } : undefined, findings);
+  // Without respect_gitignore git still says what is tracked: a shared dir is seeded from that alone.
+  const scanView = respect ? view : { ...view, ignored: new Set<string>() };
+  const entries = await scanSource(dir, patterns, { view: scanView, include }, findings);
   const ignored = respect ? leftOut(view, include) : [];
   const changes = options.commit ? [] : uploadedChanges(view.changes, patterns, settings.unsent);
   const builtButIgnored = options.commit

@@ -149,6 +149,20 @@ describe('a source in a git work tree, over a real sshd', () => {
     expect(clean.code, clean.output).toBe(0);
   });
 
+  it('with respect_gitignore: false a shared dir is still seeded from its tracked files alone, on the first deploy', async () => {
+    const p = project('seed-unignored', { shared_dirs: ['storage'], respect_gitignore: false });
+    writeTree(p.app, { 'storage/app/.gitkeep': '', '.gitignore': '/storage/logs\n' });
+    p.g.commitAll('app');
+    writeTree(p.app, {
+      'storage/logs/laravel.log': 'local.DEBUG: development\n',
+      'storage/untracked.txt': 'x\n',
+    });
+    const r = await runCli(['-c', p.file, 'web'], { env: p.env });
+    expect(r.code, r.output).toBe(0);
+    const seeded = Object.keys(snapshot(path.join(p.deployPath, 'shared/storage')));
+    expect(seeded).toEqual(['app', 'app/.gitkeep']);
+  });
+
   it('an untracked file under a shared dir is no uncommitted change: the upload never sends it', async () => {
     const p = project('shared-untracked', { shared_dirs: ['storage'], require_clean: true });
     writeTree(p.app, { 'storage/.gitkeep': '' });

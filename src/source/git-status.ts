@@ -1,6 +1,15 @@
 import { git, nulFields, type GitLocation } from './git.js';
 
-type ChangeKind = 'modified' | 'added' | 'deleted' | 'untracked' | 'unmerged';
+type ChangeKind =
+  | 'modified'
+  | 'added'
+  | 'deleted'
+  | 'untracked'
+  | 'unmerged'
+  // Marked in the index so that `git status` does not look at it: the work tree may lack it
+  // (sparse checkout) or hold another version, unseen.
+  | 'skip-worktree'
+  | 'assume-unchanged';
 
 /** An uncommitted change under the source, as `git status` reports it. */
 export interface Change {
@@ -21,6 +30,12 @@ export interface WorkTreeView {
   changes: readonly Change[];
   /** Blob ids of tracked files the work tree holds unchanged (only when asked for). */
   blobs?: ReadonlyMap<string, string>;
+}
+
+/** ls-files -v tags: S skip-worktree, a lower-case letter assume-unchanged. */
+function hiddenBy(tag: string): ChangeKind | undefined {
+  if (tag === 'S' || tag === 's') return 'skip-worktree';
+  return tag >= 'a' && tag <= 'z' ? 'assume-unchanged' : undefined;
 }
 
 function kindOf(xy: string): ChangeKind {
@@ -52,14 +67,14 @@ export async function readWorkTreeView(
       '--',
       '.',
     ]),
-    git(source, ['ls-files', '-z', '--cached', ...(withBlobs ? ['--stage'] : []), '--', '.']),
+    git(source, ['ls-files', '-z', '-v', '--cached', ...(withBlobs ? ['--stage'] : []), '--', '.']),
   ]);
   return parseWorkTreeView(status, index, loc.prefix, withBlobs);
 }
 
 /**
- * Pure: `git status --porcelain=v1 -z` (paths from the top) and `git ls-files -z` (paths from the
- * source; with `--stage`, each is "<mode> <blob> <stage>\t<path>").
+ * Pure: `git status --porcelain=v1 -z` (paths from the top) and `git ls-files -z -v` (paths from
+ * the source, each after its tag and a space; with `--stage`, "<tag> <mode> <blob> <stage>\t<path>").
  */
 export function parseWorkTreeView(
   status: Buffer,
@@ -83,15 +98,19 @@ export function parseWorkTreeView(
   const tracked = new Set<string>();
   const changed = new Set(changes.map((c) => c.path));
   const blobs = staged ? new Map<string, string>() : undefined;
-  for (const field of nulFields(index)) {
+  for (const tagged of nulFields(index)) {
+    const field = tagged.slice(2);
+    const hidden = hiddenBy(tagged[0]!);
     let p = field;
     if (staged) {
       const tab = field.indexOf('\t');
       p = field.slice(tab + 1);
       const [mode, oid] = field.slice(0, tab).split(' ');
-      if (mode !== '160000' && !changed.has(p)) blobs!.set(p, oid!);
+      // A hidden entry's file is not known to be its blob: it is hashed like any other.
+      if (mode !== '160000' && !changed.has(p) && !hidden) blobs!.set(p, oid!);
     }
     if (p === '') continue;
+    if (hidden && !changed.has(p)) changes.push({ path: p, kind: hidden });
     tracked.add(p);
     for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1)) {
       const dir = p.slice(0, i);

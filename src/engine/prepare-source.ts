@@ -45,6 +45,20 @@ function unsentShared(loaded: LoadedConfig): string[] {
   return [...p.shared_dirs, ...p.shared_files.map((f) => f.path)].filter((s) => !p.seed_shared.includes(s));
 }
 
+/**
+ * deploy.yml and the artifact store are left out by their path under the source; in a worktree
+ * the source is elsewhere, so each is named at the same place under the worktree's source (a
+ * path outside the source stays outside, and is left out of nothing).
+ */
+function inWorktree(settings: SourceSettings, source: string, cwd: string): SourceSettings {
+  const moved = (p: string | undefined) => {
+    if (!p) return undefined;
+    const rel = path.relative(path.resolve(source), path.resolve(p));
+    return rel.startsWith('..') || path.isAbsolute(rel) ? undefined : path.join(cwd, rel);
+  };
+  return { ...settings, configFile: moved(settings.configFile), storeDir: moved(settings.storeDir) };
+}
+
 /** How many changed files a warning names; the count says how many there are in all. */
 const NAMED = 5;
 
@@ -149,7 +163,7 @@ export async function prepareSource(
       const cwd = path.join(tree.dir, commit.loc.prefix);
       reporter.log('info', `local steps run in a clean checkout of ${commit.sha.slice(0, 12)}: ${cwd}`);
       await build?.(cwd);
-      const source = await readTreeSource(cwd, settings, { commit });
+      const source = await readTreeSource(cwd, inWorktree(settings, config.source, cwd), { commit });
       warnAbout(source, reporter);
       return { source, cwd, dispose: tree.remove };
     } catch (e) {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DeployError } from '../definitions/errors.js';
 import { git, GitError } from './git.js';
+import { restoreCommittedBytes } from './git-worktree-bytes.js';
 import type { Commit } from './git-commit.js';
 
 export interface Worktree {
@@ -16,6 +17,8 @@ export interface Worktree {
  * A clean checkout of the commit in a temporary directory (`git worktree add --detach`), for the
  * local build steps of a `--revision` deploy: they never run in, or read, the developer's tree.
  * Repository hooks do not run for it (a post-checkout hook is the developer's, not the deploy's).
+ * Its files are the commit's blobs byte for byte, whatever the developer's git settings: the
+ * upload without local steps reads the blobs, and the two must not differ.
  */
 export async function addWorktree(c: Commit): Promise<Worktree> {
   const parent = await fs.mkdtemp(path.join(os.tmpdir(), 'shipshape-revision-'));
@@ -33,10 +36,13 @@ export async function addWorktree(c: Commit): Promise<Worktree> {
       'worktree',
       'add',
       '--detach',
+      '--no-checkout',
       '--quiet',
       dir,
       c.sha,
     ]);
+    await checkOutWhole(dir);
+    await restoreCommittedBytes(dir);
   } catch (e) {
     await remove();
     throw new DeployError('EREVISION', {
@@ -45,4 +51,23 @@ export async function addWorktree(c: Commit): Promise<Worktree> {
     });
   }
   return { dir, remove };
+}
+
+/**
+ * The developer's settings are for their own checkout, not the deploy's: `git worktree add`
+ * copies the sparse-checkout patterns into a new worktree (git 2.39 does), and autocrlf or
+ * core.eol would rewrite line endings. So the worktree is added empty and filled here with them
+ * overridden for this one command, and the copied patterns are removed so that the build's own
+ * git commands see the whole tree too (without the file, git checks out everything).
+ */
+async function checkOutWhole(dir: string): Promise<void> {
+  // Relative to `dir` as git prints it (git before 2.31 has no --path-format).
+  const where = await git(dir, ['rev-parse', '--git-path', 'info/sparse-checkout']);
+  const sparse = path.resolve(dir, where.toString('utf8').trim());
+  await fs.rm(sparse, { force: true });
+  await git(dir, [
+    ...['-c', 'core.hooksPath=/dev/null', '-c', 'core.sparseCheckout=false', '-c', 'index.sparse=false'],
+    ...['-c', 'core.autocrlf=false', '-c', 'core.eol=lf', '-c', 'core.symlinks=true'],
+    ...['reset', '--hard', '--quiet'],
+  ]);
 }

@@ -299,6 +299,50 @@ describe('deploy --revision', () => {
     expect(fs.existsSync(live(p.deployPath))).toBe(false);
   });
 
+  it("uploads the commit's blobs with a local step, whatever the developer's sparse checkout, autocrlf and attributes; not deploy.yml", async () => {
+    const p = project('revision-faithful');
+    writeTree(p.app, {
+      'big/data.bin': 'left out of the sparse checkout\n',
+      'lines.txt': 'l1\nl2\n',
+      'run.bat': 'echo one\necho two\n',
+      '.gitattributes': '*.bat text eol=crlf\n',
+    });
+    // deploy.yml inside the source, committed with it: never part of the release.
+    const file = writeConfig(p.app, {
+      ...readConfig(p.file),
+      source: '.',
+      hooks: {
+        before: {
+          upload: [{ run: 's=$(git status --porcelain) && printf %s "$s" > build-status', local: true }],
+        },
+      },
+    });
+    const sha = p.g.commitAll('v1');
+    p.g.run('sparse-checkout', 'set', '--no-cone', '/*', '!/app/big/');
+    p.g.run('config', 'core.autocrlf', 'true');
+    expect(fs.existsSync(path.join(p.app, 'big'))).toBe(false);
+
+    const r = await runCli(['-c', file, 'web', '--revision', sha], { env: p.env });
+    expect(r.code, r.output).toBe(0);
+    const current = fs.realpathSync(live(p.deployPath));
+    const committed = p.g
+      .run('ls-tree', '-r', '--name-only', 'HEAD:app')
+      .split('\n')
+      .filter((f) => f !== 'deploy.yml');
+    const released = Object.entries(snapshot(current))
+      .filter(([, v]) => v.startsWith('file'))
+      .map(([k]) => k);
+    expect(released.sort()).toEqual([...committed, 'REVISION', 'build-status'].sort());
+    for (const f of committed) {
+      const blob = execFileSync('git', ['-C', p.top, 'cat-file', 'blob', `HEAD:app/${f}`], { env: p.env });
+      expect(fs.readFileSync(path.join(current, f)).equals(blob), f).toBe(true);
+    }
+    expect(read(path.join(current, 'lines.txt'))).toBe('l1\nl2\n');
+    expect(read(path.join(current, 'run.bat'))).toBe('echo one\necho two\n');
+    // The build saw a clean checkout of the whole commit.
+    expect(read(path.join(current, 'build-status'))).toBe('');
+  });
+
   it('refuses a revision that names no commit with exit 2 before any connection', async () => {
     const p = project('revision-bad');
     p.g.commitAll('v1');

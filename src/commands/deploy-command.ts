@@ -37,7 +37,7 @@ export async function deployCommand(o: DeployCommandOptions): Promise<number> {
   applySourceFlags(loaded.config, o);
   const { config } = loaded;
   const selected = selectHosts(config, o.selector, o.limit);
-  await confirmRun(config, selected, question(`Deploy ${config.application} to`, selected), o);
+  await confirmRun(config, selected, question(`Deploy ${config.application} to`, selected), o, out.sanitise);
   const result = await rollout({
     loaded,
     selector: o.selector,

@@ -35,7 +35,9 @@ export async function initCommand(o: InitCommandOptions): Promise<number> {
   const write = o.write ?? ((t: string) => out.stdout(t));
   const file = path.resolve(o.config);
   if (fs.existsSync(file) && !o.force) {
-    const yes = await (o.ask ?? askYesNo)(`${o.config} exists. Overwrite it? [y/N] `);
+    const yes = await (o.ask ?? ((q: string) => askYesNo(q, out.sanitise)))(
+      `${o.config} exists. Overwrite it? [y/N] `,
+    );
     if (yes === undefined) {
       throw new DeployError('EUSAGE', {
         reason: `${o.config} already exists and there is no terminal to ask; run \`deploy init --force\` to overwrite it`,

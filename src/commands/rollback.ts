@@ -17,6 +17,7 @@ export async function rollbackCommand(o: RollbackCommandOptions): Promise<number
     selected,
     question(`Roll back ${loaded.config.application} on`, selected),
     o,
+    out.sanitise,
   );
   const result = await rollback({
     loaded,

@@ -47,6 +47,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     selected,
     question(`Run \`${command}\` (${loaded.config.application}) on`, selected),
     o,
+    out.sanitise,
   );
   // Connection warnings (e.g. a host key learned) are printed as they come, like the output.
   const reporter = new MemoryReporter();

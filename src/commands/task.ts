@@ -19,6 +19,7 @@ export async function taskCommand(o: TaskCommandOptions): Promise<number> {
       selected,
       question(`Run task ${o.name} of ${config.application} on`, selected),
       o,
+      out.sanitise,
     );
   const result = await runTask({
     loaded,

@@ -41,6 +41,18 @@ function lineReader(onLine: (line: string) => void) {
   };
 }
 
+/**
+ * The output a failing step's error quotes: `tail` with `line` appended, at most `2 * limit`
+ * characters. It is masked before it is cut, as stderrTail does: cut first, a secret straddling
+ * the cut would lose its opening characters and no longer match, and its rest would show. A
+ * secret still arriving sits at the end, whole, until a later pass. Cutting only at twice the
+ * limit masks once per `limit` characters of output, not once per line.
+ */
+export function keptTail(tail: string, line: string, mask: Mask, limit = TAIL_BYTES): string {
+  const next = `${tail}${line}\n`;
+  return next.length > 2 * limit ? mask(next).slice(-limit) : next;
+}
+
 /** Runs one `local: true` step on this machine in `cwd`; a non-zero exit fails the deploy. */
 export function runLocalStep(run: string, cwd: string, o: LocalStepOptions = {}): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -57,9 +69,10 @@ export function runLocalStep(run: string, cwd: string, o: LocalStepOptions = {})
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(head);
+    const mask = o.mask ?? noMask;
     let tail = '';
     const keep = (line: string) => {
-      tail = `${tail}${line}\n`.slice(-TAIL_BYTES);
+      tail = keptTail(tail, line, mask);
       o.onLine?.(line);
     };
     const readers = [child.stdout, child.stderr].map((stream) => {
@@ -88,7 +101,7 @@ export function runLocalStep(run: string, cwd: string, o: LocalStepOptions = {})
           stage: 'local hook',
           exitCode: code,
           command: run,
-          stderr: stderrTail(tail, o.mask ?? noMask),
+          stderr: stderrTail(tail, mask),
         }),
       );
     });

@@ -3,8 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { createMask } from '../../src/config/secrets.js';
+import { isDeployError } from '../../src/definitions/errors.js';
 import { checkUrl } from '../../src/engine/health.js';
 import { stderrTail } from '../../src/engine/executor.js';
+import { keptTail, runLocalStep } from '../../src/engine/hooks-local.js';
 import { quote } from '../../src/remote/sh.js';
 import { printedError } from '../support/errors.js';
 import { createSanitiser } from '../../src/ui/sanitise.js';
@@ -42,6 +44,29 @@ describe('masked before it is cut', () => {
     const tail = stderrTail(stderr, createMask([secret], {}));
     expect(tail).not.toMatch(/ab1|cd2|ef3|gh4/);
     expect(tail.split('\n')).toEqual(['***', ...Array.from({ length: 13 }, (_, i) => `noise ${i}`)]);
+  });
+
+  it('a local step’s kept output is masked before it is cut, so a secret straddling the cut is hidden', () => {
+    // 83 characters kept with a limit of 40: the cut, 40 from the end, falls inside the secret.
+    const lines = ['x'.repeat(40), SECRET, 'yyy'];
+    const tail = lines.reduce((t, line) => keptTail(t, line, mask, 40), '');
+    expect(tail).toBe(`${'x'.repeat(31)}\n***\nyyy\n`);
+    // Cut before masking, the secret's last characters would be kept.
+    expect(tail).not.toContain(SECRET.slice(-12));
+  });
+
+  it('a failing local step quotes its last lines masked, the secret 64 KiB back included', async () => {
+    const secret = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
+    // 65,549 characters in all: the 64 KiB tail of old began 13 characters into the secret.
+    const run = `printf '%s\\n' '${secret}'; head -c 65515 /dev/zero | tr '\\0' F; echo; exit 1`;
+    const failed = await runLocalStep(run, process.cwd(), { mask: createMask([secret], {}) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isDeployError(failed, 'ESTAGE')).toBe(true);
+    const stderr = isDeployError(failed, 'ESTAGE') ? failed.details.stderr : '';
+    expect(stderr.split('\n')[0]).toBe('***');
+    expect(stderr).not.toContain(secret.slice(-12));
   });
 
   describe('a health check URL whose error page echoes a secret', () => {

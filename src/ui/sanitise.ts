@@ -16,12 +16,14 @@ import { showControls } from '../definitions/visible-text.js';
  * 3. Neutralise the workflow-command syntax of the CI the output goes to, line by line (below).
  */
 
-export type CiProvider = 'github' | 'gitlab';
+export type CiProvider = 'github' | 'gitlab' | 'azure';
 
 /** The CI whose log stdout and stderr are, from its documented environment variables. */
 export function ciProviderOf(env: NodeJS.ProcessEnv): CiProvider | undefined {
   if (env.GITHUB_ACTIONS === 'true') return 'github';
   if (env.GITLAB_CI) return 'gitlab';
+  // Azure Pipelines sets `True`; the case is not something to bet the log on.
+  if (env.TF_BUILD?.toLowerCase() === 'true') return 'azure';
   return undefined;
 }
 
@@ -41,7 +43,20 @@ const githubLine = (line: string): string => line.replace(/^(\s*)::/u, '$1\\::')
  */
 const gitlabLine = (line: string): string => line.replace(/section_(start|end):/g, 'section-$1:');
 
-const NEUTRALISE: Record<CiProvider, (line: string) => string> = { github: githubLine, gitlab: gitlabLine };
+/**
+ * The Azure Pipelines agent (azure-pipelines-agent, Command.TryParse) finds `##vso[` anywhere in
+ * a line of stdout or stderr, not only at its start, and does not log a line it acts on; the
+ * log viewer formats `##[group]`, `##[error]` and the like. A backslash before the `[` breaks
+ * both, anywhere in the line. The agent compares case-sensitively; `##VSO[` is broken as well,
+ * as it costs nothing should an agent ever not.
+ */
+const azureLine = (line: string): string => line.replace(/##(vso)?\[/gi, '##$1\\[');
+
+const NEUTRALISE: Record<CiProvider, (line: string) => string> = {
+  github: githubLine,
+  gitlab: gitlabLine,
+  azure: azureLine,
+};
 
 export interface Sanitiser {
   /** Text from outside, any number of lines: masked, control characters visible, CI syntax neutral. */

@@ -7,7 +7,7 @@ import { createOutput } from '../../../src/ui/output.js';
 import { PlainReporter } from '../../../src/ui/plain.js';
 import { formatError } from '../../../src/ui/print-error.js';
 import { formatLocks, formatReleases } from '../../../src/ui/releases-table.js';
-import { createSanitiser, type CiProvider } from '../../../src/ui/sanitise.js';
+import { ciProviderOf, createSanitiser, type CiProvider } from '../../../src/ui/sanitise.js';
 import { sanitisedReporter } from '../../../src/ui/sanitised-reporter.js';
 import {
   githubCommands,
@@ -28,7 +28,7 @@ const ours = (c: { command: string; properties: string }) =>
 
 describe('the sanitiser', () => {
   it('shows every control character of the corpus as text, on every provider', () => {
-    for (const ci of [undefined, 'github', 'gitlab'] as const) {
+    for (const ci of [undefined, 'github', 'gitlab', 'azure'] as const) {
       const s = createSanitiser({ mask, ci });
       expect(rawControls(s.text(ALL)), `ci=${ci}`).toEqual([]);
       expect(rawControls(s.field(ALL)), `ci=${ci}`).toEqual([]);
@@ -59,6 +59,45 @@ describe('the sanitiser', () => {
     expect(gl).not.toContain('section_start:');
   });
 
+  it('leaves no line Azure Pipelines would read as a command, wherever in the line it starts', () => {
+    const lines = [
+      '##vso[task.setvariable variable=x]y',
+      `  note ##vso[task.setsecret]${SECRET} and ##vso[build.addbuildtag]z`,
+      'x ##[group]fold; ##[error]fake',
+      '##VSO[task.complete result=Failed]',
+    ];
+    // The agent's test (Command.TryParse) is `##vso[` anywhere; the viewer's is `##[`.
+    const commands = (text: string) => text.split('\n').filter((l) => /##(vso)?\[/i.test(l));
+    expect(commands(lines.join('\n'))).toHaveLength(4);
+    const az = createSanitiser({ mask, ci: 'azure' }).text(lines.join('\n'));
+    expect(commands(az)).toEqual([]);
+    expect(az.split('\n')).toEqual([
+      '##vso\\[task.setvariable variable=x]y',
+      '  note ##vso\\[task.setsecret]*** and ##vso\\[build.addbuildtag]z',
+      'x ##\\[group]fold; ##\\[error]fake',
+      '##VSO\\[task.complete result=Failed]',
+    ]);
+    expect(commands(createSanitiser({ ci: 'azure' }).text(ALL))).toEqual([]);
+    // GitLab and a terminal read no such syntax: their text keeps it.
+    expect(createSanitiser({ ci: 'gitlab' }).text(lines[0]!)).toBe(lines[0]);
+    expect(createSanitiser().text(lines[2]!)).toBe(lines[2]);
+  });
+
+  it('knows Azure Pipelines by TF_BUILD, and GitHub and GitLab as before', () => {
+    expect(ciProviderOf({ TF_BUILD: 'True' })).toBe('azure');
+    expect(ciProviderOf({ TF_BUILD: 'False' })).toBeUndefined();
+    expect(ciProviderOf({ GITHUB_ACTIONS: 'true' })).toBe('github');
+    expect(ciProviderOf({ GITLAB_CI: 'true' })).toBe('gitlab');
+    expect(ciProviderOf({})).toBeUndefined();
+    // A hook's line on an Azure agent, as a command prints it.
+    let shown = '';
+    createOutput({
+      env: { TF_BUILD: 'True' },
+      write: { stdout: (t) => (shown += t), stderr: () => undefined },
+    }).stdout('##vso[task.setvariable variable=x]y\n');
+    expect(shown).toBe('##vso\\[task.setvariable variable=x]y\n');
+  });
+
   it('masks before anything rewrites the text, so an escaped or split secret is still hidden', () => {
     const s = createSanitiser({ mask: createMask(['ab\u001b[2Jcd-secret', SECRET], {}), ci: 'github' });
     expect(s.text('x ab\u001b[2Jcd-secret y')).toBe('x *** y');
@@ -66,7 +105,7 @@ describe('the sanitiser', () => {
   });
 
   it('is idempotent, so text that passes twice is shown once', () => {
-    for (const ci of [undefined, 'github', 'gitlab'] as const) {
+    for (const ci of [undefined, 'github', 'gitlab', 'azure'] as const) {
       const s = createSanitiser({ mask, ci });
       expect(s.text(s.text(ALL))).toBe(s.text(ALL));
     }

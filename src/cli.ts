@@ -3,6 +3,7 @@ import { interruptSignal } from './commands/interrupt.js';
 import { EXIT } from './definitions/exit-codes.js';
 import { keepYoungGenerationSmall } from './commands/process-memory.js';
 import { packageVersion } from './definitions/package-root.js';
+import { usageErrorText } from './ui/usage-error.js';
 
 /** `--parallel 0` would wait forever and `--limit many` would select every host: refuse them (exit 2). */
 const atLeastOne = (v: string): number => {
@@ -97,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .argument(...selectorArg)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .configureOutput({ writeErr: (s) => process.stderr.write(usageErrorText(s)) })
     .action(async (selector: string[], opts) => {
       // Before the deploy's modules load (see process-memory.ts); no other command sets it.
       keepYoungGenerationSmall();

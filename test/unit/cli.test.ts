@@ -29,6 +29,14 @@ describe('command line', () => {
     expect(err()).toContain('a whole number of 1 or more');
   });
 
+  it('an unknown option is quoted with its control characters shown as text', async () => {
+    const err = stderr();
+    const code = await main(['node', 'deploy', '--bogus\u001b]0;PWNED\u0007\u001b[2J', 'hosts']);
+    expect(code).toBe(2);
+    expect(err()).toContain("unknown option '--bogus\\x1b]0;PWNED\\x07\\x1b[2J'");
+    expect(err()).not.toMatch(/[\u0007\u001b]/);
+  });
+
   it('an interrupt by SIGTERM exits 143, by SIGINT 130, wherever it is raised', () => {
     stderr();
     const term = new DeployError('EINTERRUPTED', { signal: 'SIGTERM' });

@@ -27,7 +27,7 @@ export async function dryRunCommand(
       hosts: hosts.map((h) => ({ ...h, error: errorJson(h.error) })),
     });
   } else
-    out.stdout(`${formatDryRun(hosts, source, o.verbose ?? 0)}
+    out.stdout(`${formatDryRun(hosts, source, o.verbose ?? 0, out.sanitise)}
 `);
   return exitCode;
 }

@@ -6,22 +6,25 @@ import type {
   PlannedUpload,
 } from '../engine/dry-run.js';
 import { formatBytes } from './progress.js';
+import { createSanitiser, type Sanitiser } from './sanitise.js';
 
 const LISTED = 5;
 
 const some = (items: readonly string[]): string =>
   items.slice(0, LISTED).join(', ') + (items.length > LISTED ? `, and ${items.length - LISTED} more` : '');
 
-function sourceLines(s: PlannedSource, verbose: number): string[] {
+function sourceLines(s: PlannedSource, verbose: number, clean: Sanitiser): string[] {
   const out = [`source: ${s.root}${s.revision ? ` at ${s.revision}` : ''} (${s.files} files)`];
-  if (s.changes.length) out.push(`source: ${s.changes.length} uncommitted change(s): ${some(s.changes)}`);
-  if (s.ignored.length) {
-    out.push(`source: left out by git's ignore rules: ${verbose ? s.ignored.join(', ') : some(s.ignored)}`);
+  const changes = s.changes.map(clean.field);
+  const ignored = s.ignored.map(clean.field);
+  if (changes.length) out.push(`source: ${changes.length} uncommitted change(s): ${some(changes)}`);
+  if (ignored.length) {
+    out.push(`source: left out by git's ignore rules: ${verbose ? ignored.join(', ') : some(ignored)}`);
   }
   return out;
 }
 
-function uploadLines(u: PlannedUpload, verbose: number): string[] {
+function uploadLines(u: PlannedUpload, verbose: number, clean: Sanitiser): string[] {
   const out = [
     `  send:   ${u.files} file(s) (${formatBytes(u.bytes)}), ${u.dirs} director(ies), ${u.symlinks} symlink(s)`,
     `  remove: ${u.remove.length} path(s) of the previous release, removed or replaced`,
@@ -34,21 +37,22 @@ function uploadLines(u: PlannedUpload, verbose: number): string[] {
     );
   }
   if (verbose) {
+    const path = clean.field;
     out.push(
-      ...u.send.map((p) => `    send ${p}`),
-      ...u.remove.map((p) => `    remove ${p}`),
-      ...spare.remove.map((p) => `    spare: remove ${p}`),
-      ...spare.link.map((p) => `    spare: link ${p}`),
+      ...u.send.map((p) => `    send ${path(p)}`),
+      ...u.remove.map((p) => `    remove ${path(p)}`),
+      ...spare.remove.map((p) => `    spare: remove ${path(p)}`),
+      ...spare.link.map((p) => `    spare: link ${path(p)}`),
     );
   } else if (u.send.length + u.remove.length + spare.remove.length + spare.link.length > 0)
     out.push('  (-v lists the paths)');
   return out;
 }
 
-function sharedLines(s: PlannedShared): string[] {
+function sharedLines(s: PlannedShared, clean: Sanitiser): string[] {
   const links = [
-    ...s.dirs.map((d) => `${d}/`),
-    ...s.files.map((f) => `${f.path}${f.optional ? ' (optional)' : ' (required)'}`),
+    ...s.dirs.map((d) => `${clean.field(d)}/`),
+    ...s.files.map((f) => `${clean.field(f.path)}${f.optional ? ' (optional)' : ' (required)'}`),
   ];
   return [
     `  shared: ${links.length ? links.join(', ') : 'nothing'}${s.publicDir ? `; each entry of ${s.publicDir}/ but the build output` : ''}`,
@@ -82,10 +86,16 @@ function stepLines(step: PlannedStep, verbose: number): string[] {
 /**
  * What `deploy --dry-run` shows: the source, then per host the release it would create, what the
  * upload would send, remove and keep, what it would link from shared/, and every step in the
- * order it would run. -v lists the paths; -vv adds what each step sends to the host.
+ * order it would run. -v lists the paths; -vv adds what each step sends to the host. A file
+ * name is one field of its line, so a newline in a name cannot pass for a line of the plan.
  */
-export function formatDryRun(hosts: readonly DryRunHost[], source?: PlannedSource, verbose = 0): string {
-  const out: string[] = source ? [...sourceLines(source, verbose), ''] : [];
+export function formatDryRun(
+  hosts: readonly DryRunHost[],
+  source?: PlannedSource,
+  verbose = 0,
+  clean: Sanitiser = createSanitiser(),
+): string {
+  const out: string[] = source ? [...sourceLines(source, verbose, clean), ''] : [];
   for (const h of hosts) {
     out.push(`=== ${h.host}${h.release ? `: would deploy release ${h.release}` : ''}`);
     if (h.error) {
@@ -94,8 +104,8 @@ export function formatDryRun(hosts: readonly DryRunHost[], source?: PlannedSourc
     }
     out.push(`  current: ${h.current ?? '(none)'}`);
     for (const note of h.notes) out.push(`  note: ${note}`);
-    if (h.upload) out.push(...uploadLines(h.upload, verbose));
-    if (h.shared) out.push(...sharedLines(h.shared));
+    if (h.upload) out.push(...uploadLines(h.upload, verbose, clean));
+    if (h.shared) out.push(...sharedLines(h.shared, clean));
     out.push('  steps, in order:');
     for (const p of h.phases) {
       out.push(`  ${p.phase}${p.script ? ' (one script on the host)' : ''}:`);

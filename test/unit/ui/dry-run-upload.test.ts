@@ -41,4 +41,21 @@ describe('the dry run’s upload lines', () => {
     expect(text).toContain('    remove a.txt');
     expect(text).not.toContain('spare');
   });
+
+  it('show each file name on its own line: a newline or an escape in a name is text', () => {
+    const odd = 'evil\n    remove index.html\u001b[2J';
+    const shown = 'evil\\x0a    remove index.html\\x1b[2J';
+    const upload = { ...nothingChanged, send: [odd], remove: [odd], spare: { remove: [odd], link: [odd] } };
+    const source = { root: '/app', files: 1, ignored: [odd], changes: [odd] };
+    const text = formatDryRun([{ ...host(upload), shared: { dirs: [odd], files: [] } }], source, 1);
+    expect(text).toContain(`    send ${shown}\n`);
+    expect(text).toContain(`    remove ${shown}\n`);
+    expect(text).toContain(`    spare: remove ${shown}\n    spare: link ${shown}\n`);
+    expect(text).toContain(`source: 1 uncommitted change(s): ${shown}\n`);
+    expect(text).toContain(`source: left out by git's ignore rules: ${shown}\n`);
+    expect(text).toContain(`  shared: ${shown}/`);
+    // No line of the plan comes from inside a name.
+    expect(text).not.toMatch(/^ {4}remove index\.html/m);
+    expect(text).not.toContain('\u001b');
+  });
 });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { SharedFile } from './recipe-schema.js';
-import { relativeLink } from '../layout/paths.js';
+import { relativeLink, type DeployPaths } from '../layout/paths.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
 
 export const MISSING_MARKER = '@@shipshape-missing ';
@@ -41,6 +41,10 @@ export const hasRealParents = (root: string, rel: string): ShellText =>
 /** Link text for release/<rel> -> shared/<rel>; the same from every release (all sit at releases/<name>). */
 export const sharedTarget = (releasePath: string, sharedRoot: string, rel: string): string =>
   relativeLink(join(releasePath, rel), join(sharedRoot, rel));
+
+/** The link text of a shared path in any release: they all sit at releases/<name>, so it is one. */
+export const releaseSharedTarget = (paths: DeployPaths, rel: string): string =>
+  sharedTarget(join(paths.releases, 'x'), paths.shared, rel);
 
 export interface SharedLinkPlan {
   releasePath: string;

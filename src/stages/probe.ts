@@ -5,7 +5,7 @@ import { PENDING_LIST } from '../layout/release-files.js';
 import { PLACED_MANIFEST } from './shared.js';
 import { probePreviousRelease, type HeldDigests } from '../layout/live-listing.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
-import { sharedTarget } from '../persistence/shared-links.js';
+import { releaseSharedTarget } from '../persistence/shared-links.js';
 import { planGuessListAhead, spareUntouched } from '../persistence/rescue.js';
 import { readCurrentRelease } from '../layout/current-link.js';
 import { probeFinished } from '../layout/finished.js';
@@ -92,12 +92,10 @@ function readSharedMissing(ctx: HostContext): ShellText[] {
 function readSharedUnlinked(ctx: HostContext): ShellText[] {
   if (!ctx.config.skip_unchanged) return [];
   const p = persistenceOf(ctx);
-  // Link text is the same from every release directory: they all sit at releases/<name>.
-  const anyRelease = path.posix.join(ctx.paths.releases, 'x');
   const linked = [...p.shared_dirs, ...p.shared_files.filter((f) => !f.optional).map((f) => f.path)];
   return linked.map(
     (rel) =>
-      sh`[ "$(readlink ${path.posix.join(ctx.paths.current, rel)})" = ${sharedTarget(anyRelease, ctx.paths.shared, rel)} ] || printf 'shared-unlinked\t%s\n' ${rel}`,
+      sh`[ "$(readlink ${path.posix.join(ctx.paths.current, rel)})" = ${releaseSharedTarget(ctx.paths, rel)} ] || printf 'shared-unlinked\t%s\n' ${rel}`,
   );
 }
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { AppPersistence } from '../persistence/app-persistence.js';
 import { casePattern, eachEntry } from '../persistence/each-entry.js';
-import { sharedTarget } from '../persistence/shared-links.js';
+import { releaseSharedTarget } from '../persistence/shared-links.js';
 import { markerLines } from '../remote/markers.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
 import type { HostContext, Stage } from './types.js';
@@ -32,8 +32,6 @@ function planVerify(ctx: VerifyContext): ShellText[] {
   const { paths } = ctx;
   const p = ctx.persistence;
   const C = paths.current;
-  // Link text is the same from every release directory: they all sit at releases/<name>.
-  const anyRelease = path.posix.join(paths.releases, 'x');
   const out: ShellText[] = [
     check(
       sh`[ -L ${C} ] && [ -d ${C}/ ]`,
@@ -44,7 +42,7 @@ function planVerify(ctx: VerifyContext): ShellText[] {
     check(sh`[ -d ${paths.shared} ]`, `${paths.shared} exists`, `${paths.shared} is missing`),
   ];
   for (const d of p.shared_dirs) {
-    const expected = sharedTarget(anyRelease, paths.shared, d);
+    const expected = releaseSharedTarget(paths, d);
     out.push(
       check(sh`[ -d ${path.posix.join(paths.shared, d)} ]`, `shared/${d} exists`, `shared/${d} is missing`),
       check(
@@ -55,7 +53,7 @@ function planVerify(ctx: VerifyContext): ShellText[] {
     );
   }
   for (const f of p.shared_files) {
-    const expected = sharedTarget(anyRelease, paths.shared, f.path);
+    const expected = releaseSharedTarget(paths, f.path);
     const at = path.posix.join(C, f.path);
     out.push(
       f.optional

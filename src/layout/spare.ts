@@ -24,16 +24,30 @@ export const spareOrigin = (paths: DeployPaths): string => path.posix.join(paths
 export const spareFiles = (paths: DeployPaths): string => path.posix.join(paths.meta, 'spare-files.list');
 
 /**
- * Renames the spare onto the (empty, just created) release directory. The probe listed it
- * under the lock, so it is still there unless someone removed it by hand; a symlink in its
- * place is never followed. The probe's walk of it moves to `walk`, and its release's name to
- * `$__ss_spr`: a process still running from that release may write into it until the upload's
- * seed check, which tells such files apart by the walk (persistence/rescue.ts: seedRescue).
+ * Moves the spare's entries into the (empty, just created) release directory and removes the
+ * spare's own directory. The probe listed it under the lock, so it is still there unless someone
+ * removed it by hand; a symlink in its place is never followed. Not one rename of the whole
+ * directory: a process still running from the pruned release (a queue worker nobody restarted)
+ * has its working directory there, and would go on writing into the new release after the
+ * seed check, files then recorded as deployed at the switch and deleted with the release. Its
+ * working directory is now a removed, empty one, so such a write fails in that process instead.
+ * Until then its writes land in the moved entries, which the seed check tells apart by the walk
+ * (persistence/rescue.ts: seedRescue). The probe's walk of the spare moves to `walk`, and its
+ * release's name to `$__ss_spr`.
  */
 export function planTakeSpare(paths: DeployPaths, releasePath: string, walk: string): ShellText {
   const spare = spareTree(paths);
   const gone = `the spare release ${spare} disappeared after the probe listed it; deploy again`;
-  return sh`{ [ -d ${spare} ] && [ ! -L ${spare} ] && mv -T -- ${spare} ${releasePath}; } || { printf '%s\n' ${gone} >&2; exit 1; }
+  const busy = `a process keeps creating files in the spare release ${spare} (a worker started from a pruned release?); stop it and deploy again`;
+  // -n and no status: an entry created again under a name already moved is left in the spare,
+  // never put over the moved one, and the loop then fails rather than losing either.
+  return sh`{ [ -d ${spare} ] && [ ! -L ${spare} ]; } || { printf '%s\n' ${gone} >&2; exit 1; }
+__ss_take=0
+until rmdir -- ${spare} 2>/dev/null; do
+  __ss_take=$((__ss_take + 1))
+  [ "$__ss_take" -le 5 ] || { printf '%s\n' ${busy} >&2; exit 1; }
+  find ${spare} -mindepth 1 -maxdepth 1 -exec mv -n -t ${releasePath} -- {} + 2>/dev/null || :
+done
 { read -r __ss_spr < ${spareOrigin(paths)}; } 2>/dev/null || __ss_spr=
 case "$__ss_spr" in ''|*/*|.|..) __ss_spr=spare ;; esac
 if [ -f ${spareFiles(paths)} ]; then mv -f -- ${spareFiles(paths)} ${walk}; fi

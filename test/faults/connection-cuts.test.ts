@@ -96,8 +96,8 @@ const cuts = (deployPath: string): Cut[] => [
   },
   {
     stage: 'upload',
-    where: 'just after the spare (a pruned release) was renamed into the new release',
-    pause: { command: 'mv', needle: `${deployPath}/.deploy/spare ${deployPath}/releases/`, when: 'after' },
+    where: 'just after the spare (a pruned release) was moved into the new release',
+    pause: { command: 'mv', needle: `-n -t ${deployPath}/releases/`, when: 'after' },
   },
 ];
 

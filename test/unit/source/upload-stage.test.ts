@@ -124,14 +124,12 @@ describe('upload stage plan', () => {
     expect(text[0]).toMatch(/^cp -a -- /);
   });
 
-  it('a recycled spare is renamed into place, corrected by removals, then links from the previous release, then tar', () => {
+  it('a recycled spare is moved into place, corrected by removals, then links from the previous release, then tar', () => {
     const text = upload
       .plan(ctx(seeded({ seed: 'recycle', remove: ['gone'], link: ['a/b.php', 'c'] })))
       .map((c) => c.text);
     // The probe offered the spare only if nothing was written into it since it was pruned.
-    expect(text[0]).toContain(
-      `mv -T -- '/srv/it'\\''s app/.deploy/spare' '/srv/it'\\''s app/releases/20260102-000000'`,
-    );
+    expect(text[0]).toContain(`mv -n -t '/srv/it'\\''s app/releases/20260102-000000' -- {} +`);
     expect(text[0]).toContain(`! -L '/srv/it'\\''s app/.deploy/spare'`);
     // The removal list and the links are kept aside: the rescue tells them from what a process
     // still running from the spare's release wrote into it since the probe read it.

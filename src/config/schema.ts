@@ -200,7 +200,7 @@ export const configSchema = z
       .min(1)
       .optional()
       .describe(
-        'Deploy this commit (tag, branch or sha) of the repository holding `source`, read from git, instead of the working tree; `--revision` overrides it.',
+        'Deploy this commit (tag, branch or sha) of the repository holding `source`, read from git, instead of the working tree (export-ignore paths left out, export-subst files expanded, as `git archive` does); `--revision` overrides it.',
       ),
     require_clean: z
       .boolean()

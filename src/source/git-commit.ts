@@ -6,6 +6,7 @@ import { DeployError } from '../definitions/errors.js';
 import type { ContentSource } from './content.js';
 import { git, GIT_ENV, GitError, nulSlices, type GitLocation } from './git.js';
 import { BlobStream } from './git-blobs.js';
+import { isExportIgnored, readExportRules, readSubstituted } from './git-export.js';
 import { notUtf8, shownName, type SourceEntry } from './scan.js';
 
 /** A commit of the repository that holds the source, resolved from a tag, branch or sha. */
@@ -75,9 +76,10 @@ const PATHS_PER_MATCHER = 1000;
  * `git ls-tree`, minus what the patterns (`exclude`, the commit's .deployignore) leave out, in
  * tree order (a directory before its contents). Files are mode 0644 or 0755 and directories
  * 0755, as a checkout under the usual umask makes them; every mtime is the commit's time. A
- * submodule is an empty directory, as in `git archive`.
+ * submodule is an empty directory, as in `git archive`, and as there export-ignore paths are left
+ * out and export-subst files are what git archive makes of them (`substituted`, by path).
  */
-export async function listCommit(c: Commit, patterns: readonly string[]): Promise<SourceEntry[]> {
+export async function listCommit(c: Commit, patterns: readonly string[]): Promise<CommitListing> {
   let out: Buffer;
   try {
     out = await git(c.loc.top, ['ls-tree', '-r', '-t', '-l', '-z', '--full-tree', treeOf(c)]);
@@ -94,7 +96,13 @@ export async function listCommit(c: Commit, patterns: readonly string[]): Promis
   let skipped: string | undefined;
   let asked = 0;
   const mtimeMs = c.time * 1000;
-  for (const raw of nulSlices(out)) {
+  const fields = nulSlices(out);
+  const exported = await readExportRules(
+    c,
+    fields.flatMap((raw) => repoPath(c, raw.toString('utf8')) ?? []),
+  );
+  const subst: SourceEntry[] = [];
+  for (const raw of fields) {
     // "<mode> <type> <object> <size, padded>\t<path>"
     const field = raw.toString('utf8');
     const tab = field.indexOf('\t');
@@ -107,7 +115,7 @@ export async function listCommit(c: Commit, patterns: readonly string[]): Promis
     if (skipped !== undefined && p.startsWith(skipped)) continue;
     const isDir = type === 'tree' || type === 'commit';
     if (++asked % PATHS_PER_MATCHER === 0) ig = ignore().add(rules);
-    if (ig.ignores(isDir ? `${p}/` : p)) {
+    if (ig.ignores(isDir ? `${p}/` : p) || isExportIgnored(exported, c.loc.prefix + p)) {
       if (isDir) skipped = `${p}/`;
       continue;
     }
@@ -124,9 +132,37 @@ export async function listCommit(c: Commit, patterns: readonly string[]): Promis
     };
     entries.push(entry);
     if (entry.type === 'symlink') links.push({ entry, size: Number(size) });
+    if (entry.type === 'file' && exported.subst.has(c.loc.prefix + p)) subst.push(entry);
   }
   await readLinkTargets(c, links);
-  return entries;
+  const substituted = new Map<string, Buffer>();
+  const expanded = await readSubstituted(
+    c,
+    subst.map((e) => c.loc.prefix + e.path),
+  );
+  for (const e of subst) {
+    const bytes = expanded.get(c.loc.prefix + e.path);
+    if (!bytes) continue;
+    substituted.set(e.path, bytes);
+    e.size = bytes.length;
+  }
+  return { entries, substituted };
+}
+
+/** A commit's files as the upload sends them. */
+export interface CommitListing {
+  entries: SourceEntry[];
+  /** export-subst files' bytes as `git archive` expands them, by source path; the rest are blobs. */
+  substituted: ReadonlyMap<string, Buffer>;
+}
+
+/** An ls-tree field's path from the repository's top, a directory's with a trailing `/`. */
+function repoPath(c: Commit, field: string): string | undefined {
+  const tab = field.indexOf('\t');
+  if (tab < 0) return undefined;
+  const type = field.slice(0, tab).split(/ +/)[1];
+  const p = c.loc.prefix + field.slice(tab + 1);
+  return type === 'tree' || type === 'commit' ? `${p}/` : p;
 }
 
 /** A symlink's target is its blob's content. */
@@ -154,18 +190,36 @@ async function readLinkTargets(
  * The bytes of a commit's files, from git's objects. The hash cache knows a file by its blob id:
  * a blob never changes, so a sha256 taken once serves every later deploy of any commit holding it.
  */
-export function commitContent(c: Commit): ContentSource {
+export function commitContent(c: Commit, substituted: ReadonlyMap<string, Buffer>): ContentSource {
   const top = c.loc.top;
+  const fromBlob = (e: SourceEntry) => e.type === 'file' && !substituted.has(e.path);
+  // An expanded file's bytes come with the commit (its date, its sha), so it is known by both.
+  const keyOf = (e: SourceEntry) => (substituted.has(e.path) ? `${e.oid!}@${c.sha}` : e.oid!);
+  const oidsOf = function* (entries: readonly SourceEntry[]): Generator<string> {
+    for (const e of entries) if (fromBlob(e)) yield e.oid!;
+  };
+  const chunksOf = (blobs: BlobStream, e: SourceEntry): AsyncIterable<Buffer> => {
+    const bytes = substituted.get(e.path);
+    return bytes ? once(bytes) : blobs.next(e.oid!, e.size, e.path);
+  };
   return {
     cacheRoot: path.join(c.loc.commonDir, 'objects'),
-    cacheKey: (e) => ({ path: e.oid!, type: 'file', mode: 0, size: e.size, mtimeMs: 0, ctimeMs: 0, ino: 0 }),
+    cacheKey: (e) => ({
+      path: keyOf(e),
+      type: 'file',
+      mode: 0,
+      size: e.size,
+      mtimeMs: 0,
+      ctimeMs: 0,
+      ino: 0,
+    }),
     hash: async (files) => {
       const out = new Map<string, string>();
       const blobs = new BlobStream(top, oidsOf(files));
       try {
         for (const e of files) {
           const h = createHash('sha256');
-          for await (const piece of blobs.next(e.oid!, e.size, e.path)) h.update(piece);
+          for await (const piece of chunksOf(blobs, e)) h.update(piece);
           out.set(e.path, h.digest('hex'));
         }
       } finally {
@@ -175,11 +229,11 @@ export function commitContent(c: Commit): ContentSource {
     },
     reader: (entries) => {
       const blobs = new BlobStream(top, oidsOf(entries));
-      return { chunks: (e) => blobs.next(e.oid!, e.size, e.path), close: () => blobs.close() };
+      return { chunks: (e) => chunksOf(blobs, e), close: () => blobs.close() };
     },
   };
 }
 
-function* oidsOf(entries: readonly SourceEntry[]): Generator<string> {
-  for (const e of entries) if (e.type === 'file') yield e.oid!;
+async function* once(bytes: Buffer): AsyncGenerator<Buffer> {
+  yield bytes;
 }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DeployError } from '../definitions/errors.js';
 import { git, GitError } from './git.js';
+import { applyExportRules } from './git-export.js';
 import { restoreCommittedBytes } from './git-worktree-bytes.js';
 import type { Commit } from './git-commit.js';
 
@@ -18,7 +19,9 @@ export interface Worktree {
  * local build steps of a `--revision` deploy: they never run in, or read, the developer's tree.
  * Repository hooks do not run for it (a post-checkout hook is the developer's, not the deploy's).
  * Its files are the commit's blobs byte for byte, whatever the developer's git settings: the
- * upload without local steps reads the blobs, and the two must not differ.
+ * upload without local steps reads the blobs, and the two must not differ. As there, what
+ * `git archive` leaves out (export-ignore) is not in it and export-subst files are expanded, so
+ * the build sees what is deployed.
  */
 export async function addWorktree(c: Commit): Promise<Worktree> {
   const parent = await fs.mkdtemp(path.join(os.tmpdir(), 'shipshape-revision-'));
@@ -43,6 +46,7 @@ export async function addWorktree(c: Commit): Promise<Worktree> {
     ]);
     await checkOutWhole(dir);
     await restoreCommittedBytes(dir);
+    await applyExportRules(c, dir);
   } catch (e) {
     await remove();
     throw new DeployError('EREVISION', {

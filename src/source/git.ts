@@ -27,9 +27,11 @@ export function git(
   cwd: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
+  /** Written to git's stdin (`--stdin` commands); without it stdin is closed at once. */
+  input?: Buffer,
 ): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       'git',
       args,
       { cwd, env: { ...env, ...GIT_ENV }, encoding: 'buffer', maxBuffer: MAX_OUTPUT },
@@ -39,6 +41,9 @@ export function git(
         reject(new GitError(args, stderr?.toString('utf8') ?? '', missing));
       },
     );
+    // An EPIPE from git ending before reading it all is reported by the exit status above.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(input);
   });
 }
 

@@ -143,12 +143,12 @@ export async function readCommitSource(
     ...deployignore.split(/\r?\n/),
     ...configPattern(root, settings),
   ];
-  const entries = await listCommit(c, patterns);
+  const { entries, substituted } = await listCommit(c, patterns);
   return {
     root,
     entries,
     revision: c.sha,
-    content: commitContent(c),
+    content: commitContent(c, substituted),
     readFile: (rel) => readCommitFileSync(c, rel),
     git: { commit: c.sha, changes: [], ignored: [], builtButIgnored: [] },
   };

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { contentOf } from '../../../src/source/source-info.js';
 import { locateGit } from '../../../src/source/git.js';
 import { resolveCommit } from '../../../src/source/git-commit.js';
+import { addWorktree } from '../../../src/source/git-worktree.js';
 import { readCommitSource, readTreeSource } from '../../../src/source/local-source.js';
 import { packTar } from '../../../src/source/tar.js';
 import { gitIn, isolatedGitEnv } from '../../support/git.js';
@@ -158,7 +159,7 @@ describe('a source in a git work tree', () => {
 });
 
 describe('a commit read from git objects', () => {
-  it('is byte for byte the tree `git archive` gives, minus exclude and the commit’s .deployignore', async () => {
+  it('is byte for byte the tree `git archive` gives (export-ignore, export-subst), minus exclude and the commit’s .deployignore', async () => {
     const long = 'd'.repeat(120);
     const { top, app, g } = repo('commit', {
       'app/index.php': 'v1\n',
@@ -171,6 +172,12 @@ describe('a commit read from git objects', () => {
       'app/docs/readme.md': 'not deployed\n',
       'app/secret.key': 'excluded by config\n',
       'top-level.txt': 'outside the source\n',
+      // What git archive does besides copying blobs, by attributes above and in the source.
+      '.gitattributes': 'app/tests export-ignore\n',
+      'app/.gitattributes': '/fixtures/ export-ignore\nVERSION export-subst\n*.key export-subst\n',
+      'app/tests/unit.php': 'not exported\n',
+      'app/fixtures/big.sql': 'not exported\n',
+      'app/VERSION': '$Format:%H$\n',
     });
     const old = g.commitAll('one');
     // Newer work, committed and not: the commit read must not see any of it.
@@ -187,7 +194,11 @@ describe('a commit read from git objects', () => {
 
     const archive = path.join(work, 'commit-archive');
     fs.mkdirSync(archive);
-    execFileSync('sh', ['-c', `git -C "${top}" archive ${old}:app | tar -x -f - -C "${archive}"`]);
+    // The commit, not its tree `old:app`: attributes apply from the top and $Format needs a commit.
+    execFileSync('sh', [
+      '-c',
+      `git -C "${top}" archive ${old} app | tar -x -f - -C "${archive}" --strip-components=1`,
+    ]);
     for (const gone of ['docs', 'secret.key']) fs.rmSync(path.join(archive, gone), { recursive: true });
 
     const ours = path.join(work, 'commit-ours');
@@ -206,12 +217,37 @@ describe('a commit read from git objects', () => {
     expect(snapshot(ours)['bin/run.sh']).toMatch(/^file 755 /);
     expect(snapshot(ours)['index.php']).toMatch(/^file 644 /);
     expect(fs.readFileSync(path.join(ours, 'index.php'), 'utf8')).toBe('v1\n');
+    expect(fs.readFileSync(path.join(ours, 'VERSION'), 'utf8')).toBe(`${old}\n`);
+    for (const gone of ['tests', 'fixtures']) expect(fs.existsSync(path.join(ours, gone))).toBe(false);
 
     const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
     expect(hashes.get('big.bin')).toBe(sha('x'.repeat(1_500_000)));
     const files = source.entries.filter((e) => e.type === 'file');
     const viaHash = await contentOf(source).hash(files);
     expect(Object.fromEntries(viaHash)).toEqual(Object.fromEntries(hashes));
+  });
+
+  it('gives local build steps a checkout holding what `git archive` holds: export-ignore gone, export-subst expanded', async () => {
+    const { app, g } = repo('worktree-export', {
+      '.gitattributes': 'app/tests export-ignore\n',
+      'app/.gitattributes': 'VERSION export-subst\n',
+      'app/index.php': 'v1\n',
+      'app/tests/unit.php': 'not exported\n',
+      'app/VERSION': '$Format:%H$\n',
+    });
+    const sha = g.commitAll('one');
+    const tree = await addWorktree(await resolveCommit((await locateGit(app))!, sha));
+    try {
+      const built = path.join(tree.dir, 'app');
+      expect(fs.readFileSync(path.join(built, 'VERSION'), 'utf8')).toBe(`${sha}\n`);
+      expect(fs.existsSync(path.join(built, 'tests'))).toBe(false);
+      expect(fs.readFileSync(path.join(built, 'index.php'), 'utf8')).toBe('v1\n');
+    } finally {
+      await tree.remove();
+    }
+    // The developer's tree is left as it was.
+    expect(fs.readFileSync(path.join(app, 'VERSION'), 'utf8')).toBe('$Format:%H$\n');
+    expect(fs.existsSync(path.join(app, 'tests', 'unit.php'))).toBe(true);
   });
 
   it('refuses a ref that names no commit, and a source directory the commit does not have', async () => {

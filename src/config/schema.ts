@@ -218,7 +218,7 @@ export const configSchema = z
       .enum(['incremental', 'full', 'copy'])
       .optional()
       .describe(
-        'Default: the recipe’s (copy for WordPress), else incremental. incremental: build the release from the previous one with hard links and send only new and changed files (the newest pruned release is kept as .deploy/spare and renamed into the next one); full: send everything; copy: like incremental but with independent copies, for apps that write into their release.',
+        'Default: the recipe’s (copy for WordPress), else incremental. incremental: build the release from the previous one with hard links and send only new and changed files (the newest pruned release is kept as .deploy/spare and moved into the next one); full: send everything; copy: like incremental but with independent copies, for apps that write into their release.',
       ),
     compression: z
       .enum(['none', 'gzip'])

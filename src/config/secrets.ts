@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { normalizePrivateKey } from '../ssh/connect-options.js';
 import { sharedFiles, type Config } from './schema.js';
+import type { Mask } from '../definitions/sanitise.js';
+
+export type { Mask };
 
 /**
  * How long a value must be to be masked. A `${VAR}` was put there by the user on purpose, so
@@ -12,8 +15,6 @@ export const MIN_ENV_SECRET = 4;
 const MIN_VALUE = 12;
 const MIN_LINE = 16;
 const MIN_KEY_LINE = 16;
-
-export type Mask = (text: string) => string;
 
 export const noMask: Mask = (text) => text;
 

@@ -1,6 +1,6 @@
 import type { NotifyConfig, NotifyEvent } from '../config/notify-schema.js';
-import { noMask, type Mask } from '../config/secrets.js';
-import { showControls } from '../definitions/visible-text.js';
+import type { Mask } from '../config/secrets.js';
+import { createSanitiser } from '../definitions/sanitise.js';
 import type { CiInfo } from '../layout/run-info.js';
 import type { Reporter } from './reporter.js';
 
@@ -67,18 +67,6 @@ function targets(config: NotifyConfig, s: RunSummary): Target[] {
   return out;
 }
 
-/**
- * Every string of the summary masked, then its control characters shown, as the sanitiser does
- * (an error message may quote a secret or a server's escape sequences, and a chat is output too).
- */
-function masked<T>(v: T, mask: Mask): T {
-  if (typeof v === 'string') return showControls(mask(v)) as T;
-  if (Array.isArray(v)) return v.map((x) => masked(x, mask)) as T;
-  if (v && typeof v === 'object')
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, masked(x, mask)])) as T;
-  return v;
-}
-
 async function post(t: Target, timeoutMs: number): Promise<string | undefined> {
   try {
     const res = await fetch(t.url, {
@@ -108,7 +96,9 @@ export async function notify(
   o: { reporter: Reporter; mask?: Mask; timeoutMs?: number },
 ): Promise<void> {
   if (!config || !config.on.includes(summary.event)) return;
-  const safe = masked(summary, o.mask ?? noMask);
+  // A chat and a webhook are output too (an error message may quote a secret or a server's escape
+  // sequences), but not a CI log: no CI's command syntax to neutralise.
+  const safe = createSanitiser({ mask: o.mask }).value(summary);
   await Promise.all(
     targets(config, safe).map(async (t) => {
       const failed = await post(t, o.timeoutMs ?? NOTIFY_TIMEOUT_MS);

@@ -41,6 +41,7 @@ export async function sshCommand(o: SshCommandOptions): Promise<number> {
   const transport = await connectSsh(alias, host, env, {
     config: loaded.config,
     log: (m) => out.stderr(`warning: ${m}\n`),
+    mask: out.sanitise.mask,
   });
   try {
     return await transport.shell(script, { stdin, stdout });

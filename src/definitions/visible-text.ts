@@ -2,9 +2,8 @@
  * Control characters as text: C0 (but tab and newline; CRLF is a newline), DEL, C1, bidi
  * overrides and isolates, and Unicode line separators become `\xHH` / `\uHHHH`, so a terminal
  * never receives an escape sequence (screen clear, window title, hyperlink, hidden text) and no
- * bare carriage return starts a new line. `oneLine` shows newlines and tabs too. Here, the
- * lowest layer, so that the sanitiser (ui/sanitise.ts) and the few lines written below it (the
- * passphrase prompt) share it; everything else goes through the sanitiser.
+ * bare carriage return starts a new line. `oneLine` shows newlines and tabs too. The second step
+ * of the sanitiser (sanitise.ts); output goes through the sanitiser, never through this alone.
  */
 export function showControls(text: string, oneLine = false): string {
   return text.replace(oneLine ? CONTROL_IN_LINE : CONTROL, shown);

@@ -323,7 +323,11 @@ async function runFleet(
   const connect =
     options.connect ??
     ((a: string, sel: SelectedHost) =>
-      connectHost(a, sel.host, env, { config: fleet.config, log: (m) => fleet.reporter.log('warn', m, a) }));
+      connectHost(a, sel.host, env, {
+        config: fleet.config,
+        log: (m) => fleet.reporter.log('warn', m, a),
+        mask: fleet.mask,
+      }));
   const byAlias = new Map(fleet.hosts.map((h) => [h.alias, h]));
   const pool = new ConnectionPool(fleet.parallel, async (alias) => {
     const selected = byAlias.get(alias);

@@ -51,6 +51,7 @@ export async function withHostSessions<T>(
       connectHost(alias, s.host, env, {
         config: o.loaded.config,
         log: (m) => o.reporter.log('warn', m, alias),
+        mask,
       }));
   const transports: (Transport | undefined)[] = [];
   try {

@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Client } from 'ssh2';
 import type { Config, HostConfig } from '../config/schema.js';
+import type { Mask } from '../config/secrets.js';
+import { ciProviderOf, createSanitiser } from '../definitions/sanitise.js';
 import { DeployError } from '../definitions/errors.js';
 import { loadKeys, planAuth, type PassphrasePrompt } from '../ssh/auth.js';
 import {
@@ -25,6 +27,8 @@ export interface ConnectHostOptions {
   /** Warnings a person should see, such as a host key recorded by accept-new. */
   log?: (message: string) => void;
   prompt?: PassphrasePrompt;
+  /** The run's mask, for what the passphrase prompt shows of a key's path. */
+  mask?: Mask;
 }
 
 const SHARED_KEYS = [
@@ -101,7 +105,9 @@ export async function connectSsh(
 
   // Every run, for every hop: an insecure setting must not go quiet once it is written down.
   for (const { options: o } of [...hops, { options: target }]) for (const w of o.warnings) options.log?.(w);
-  const prompt = options.prompt ?? terminalPassphrasePrompt();
+  const prompt =
+    options.prompt ??
+    terminalPassphrasePrompt(createSanitiser({ mask: options.mask, ci: ciProviderOf(env) }));
   const links: SshLink[] = [];
   for (const { options: o, label } of [...hops, { options: target, label: alias }]) {
     links.push(await prepareLink(o, label, env, prompt));

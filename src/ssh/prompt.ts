@@ -1,4 +1,4 @@
-import { showControls } from '../definitions/visible-text.js';
+import { createSanitiser, type Sanitiser } from '../definitions/sanitise.js';
 import type { PassphrasePrompt } from './auth.js';
 
 let queue: Promise<unknown> = Promise.resolve();
@@ -9,15 +9,15 @@ let queue: Promise<unknown> = Promise.resolve();
  * stderr nobody could answer, and the key is skipped instead of hanging the deploy.
  */
 export function terminalPassphrasePrompt(
+  clean: Sanitiser = createSanitiser(),
   input: NodeJS.ReadStream = process.stdin,
   output: NodeJS.WriteStream = process.stderr,
 ): PassphrasePrompt | undefined {
   if (!input.isTTY || !output.isTTY) return undefined;
   return (label) => {
-    // The label is a path from deploy.yml or the ssh config: shown, never obeyed, by the terminal.
-    const asked = queue.then(() =>
-      ask(input, output, `Enter passphrase for key '${showControls(label, true)}': `),
-    );
+    // The label is a path from deploy.yml or the ssh config, a value that may hold a secret:
+    // masked, and shown, never obeyed, by the terminal.
+    const asked = queue.then(() => ask(input, output, `Enter passphrase for key '${clean.field(label)}': `));
     queue = asked.catch(() => undefined);
     return asked;
   };

@@ -1,5 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { createMask } from '../../../src/config/secrets.js';
+import { createSanitiser } from '../../../src/definitions/sanitise.js';
 import { terminalPassphrasePrompt } from '../../../src/ssh/prompt.js';
 import { rawControls } from '../../support/hostile.js';
 
@@ -15,12 +17,22 @@ function terminal() {
 describe('the passphrase prompt', () => {
   it('shows the key path from the config as text, never as an escape sequence', async () => {
     const t = terminal();
-    const prompt = terminalPassphrasePrompt(t.input as never, t.output as never)!;
+    const prompt = terminalPassphrasePrompt(undefined, t.input as never, t.output as never)!;
     const answer = prompt('/keys/\u001b]0;pwned\u0007id_ed25519');
     t.input.write('sesame\r');
     expect(await answer).toBe('sesame');
     expect(t.shown()).toContain("Enter passphrase for key '/keys/\\x1b]0;pwned\\x07id_ed25519': ");
     expect(rawControls(t.shown())).toEqual([]);
     expect(t.shown()).not.toContain('sesame');
+  });
+
+  it('masks a secret in the key path before it shows it, as the sanitiser does', async () => {
+    const t = terminal();
+    const clean = createSanitiser({ mask: createMask(['hunter2-secret-value'], {}) });
+    const prompt = terminalPassphrasePrompt(clean, t.input as never, t.output as never)!;
+    const answer = prompt('/keys/hunter2-secret-value/\u001b[2Jid_ed25519');
+    t.input.write('\r');
+    await answer;
+    expect(t.shown()).toContain("Enter passphrase for key '/keys/***/\\x1b[2Jid_ed25519': ");
   });
 });

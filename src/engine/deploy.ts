@@ -238,9 +238,9 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     return result;
   } finally {
     const prepared = await preparing;
-    await prepared?.dispose();
     const r = result ?? resultOf(fleet);
     const context = r.context ?? fleetContext(fleet);
+    // Before the checkout of a --revision goes: its `after: success/failure` steps run there too.
     await finishDeploy(r, {
       config,
       book,
@@ -250,7 +250,9 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
       startedAt,
       reporter,
       mask: fleet.mask,
+      cwd: prepared?.cwd,
     });
+    await prepared?.dispose();
     await reporter.end(r.outcomes);
   }
 }
@@ -270,6 +272,8 @@ export const finishDeploy = (
     startedAt: number;
     reporter: Reporter;
     mask: Mask;
+    /** Where the local build ran (a --revision's checkout); the source directory otherwise. */
+    cwd?: string;
   },
 ): Promise<void> =>
   r.unchanged
@@ -282,7 +286,7 @@ export const finishDeploy = (
         revision: r.revision,
         error: r.error,
         ci: o.run.ci,
-        cwd: o.config.source,
+        cwd: o.cwd ?? o.config.source,
       });
 
 /** The opt-in `start` notification: before any host is contacted. */

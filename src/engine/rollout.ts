@@ -65,7 +65,7 @@ export async function rollout(options: RolloutOptions): Promise<DeployResult> {
   const selector = selectorText(config, options.selector);
   await notifyStart(config, selected, { selector, run, reporter, mask, startedAt: began });
   let result: DeployResult | undefined;
-  let dispose: (() => Promise<void>) | undefined;
+  let local: { cwd: string; dispose(): Promise<void> } | undefined;
   try {
     const prepared = await prepareDeploy(
       options.loaded,
@@ -79,13 +79,12 @@ export async function rollout(options: RolloutOptions): Promise<DeployResult> {
       result = combine([], [], selected, prepared);
       return result;
     }
-    dispose = prepared.dispose;
+    local = prepared;
     const batch = { ...options, prepared, now: startedAt(options) };
     result =
       options.atomic === false ? await eachHost(batch, selected) : await rollingBatches(batch, selected);
     return result;
   } finally {
-    await dispose?.();
     const r = result ?? { exitCode: EXIT.failed, outcomes: [] };
     const finished = { ...context, release: r.release, revision: r.revision };
     await finishDeploy(r, {
@@ -97,7 +96,10 @@ export async function rollout(options: RolloutOptions): Promise<DeployResult> {
       startedAt: began,
       reporter,
       mask,
+      cwd: local?.cwd,
     });
+    // After the run's own end: its `after: success/failure` steps run in a --revision's checkout too.
+    await local?.dispose();
     await reporter.end(r.outcomes);
   }
 }

@@ -244,7 +244,7 @@ describe('deploy --revision', () => {
     expect(releasesOf(p.deployPath).length).toBe(2);
   });
 
-  it('runs local build steps in a clean checkout of the commit, removed afterwards, also when the build fails', async () => {
+  it('runs local build steps (and `after: success`) in a clean checkout of the commit, removed afterwards, also when the build fails', async () => {
     const p = project('revision-build', {
       include: ['public/build'],
       hooks: {
@@ -252,6 +252,14 @@ describe('deploy --revision', () => {
           upload: [
             {
               run: `pwd > "${path.join(work, 'build-dir')}" && mkdir -p public/build && cat index.php > public/build/seen && git status --porcelain > public/build/status`,
+              local: true,
+            },
+          ],
+        },
+        after: {
+          success: [
+            {
+              run: `pwd > "${path.join(work, 'success-dir')}" && cat index.php > "${path.join(work, 'success-seen')}"`,
               local: true,
             },
           ],
@@ -271,6 +279,9 @@ describe('deploy --revision', () => {
     const buildDir = read(path.join(work, 'build-dir')).trim();
     expect(buildDir.startsWith(p.top)).toBe(false);
     expect(fs.existsSync(buildDir)).toBe(false);
+    // The end-of-run step ran there too, before the checkout went.
+    expect(read(path.join(work, 'success-dir')).trim()).toBe(buildDir);
+    expect(read(path.join(work, 'success-seen'))).toBe('<?php echo "v1";\n');
     expect(p.g.run('worktree', 'list').split('\n')).toHaveLength(1);
     expect(read(path.join(p.app, 'index.php'))).toBe('<?php echo "dirty";\n');
     expect(fs.existsSync(path.join(p.app, 'public/build'))).toBe(false);

@@ -1,5 +1,5 @@
 import type { Reporter } from '../engine/reporter.js';
-import { FoldingReporter, GITHUB, GITLAB } from './ci-folding.js';
+import { AZURE, FoldingReporter, GITHUB, GITLAB } from './ci-folding.js';
 import { ListrReporter } from './listr.js';
 import { PlainReporter } from './plain.js';
 import { ciProviderOf } from './sanitise.js';
@@ -36,6 +36,7 @@ export function chooseReporter({
   const shown = (r: Reporter) => atVerbosity(r, level);
   if (ci === 'github') return shown(new FoldingReporter(GITHUB, write));
   if (ci === 'gitlab') return shown(new FoldingReporter(GITLAB, write));
+  if (ci === 'azure') return shown(new FoldingReporter(AZURE, write));
   if (json || !isTTY || env.CI || level > 0 || !columns) return shown(new PlainReporter(write));
   return shown(new ListrReporter());
 }

@@ -38,6 +38,16 @@ export const GITLAB: FoldDialect = {
   annotate: (level, title, message) => `${level.toUpperCase()}: ${title}: ${message}`,
 };
 
+// https://learn.microsoft.com/azure/devops/pipelines/scripts/logging-commands: a command's
+// message is one line, escaped as azure-pipelines-task-lib's escapedata does.
+const azData = (s: string) => s.replace(/%/g, '%AZP25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+
+export const AZURE: FoldDialect = {
+  open: (_id, title) => `##[group]${azData(title)}`,
+  close: () => '##[endgroup]',
+  annotate: (level, title, message) => `##vso[task.logissue type=${level}]${azData(`${title}: ${message}`)}`,
+};
+
 interface Fold {
   id: string;
   /** Lines held back while several hosts run, so their folds never interleave. */

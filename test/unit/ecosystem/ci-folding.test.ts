@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FoldingReporter, GITHUB, GITLAB } from '../../../src/ui/ci-folding.js';
+import { AZURE, FoldingReporter, GITHUB, GITLAB } from '../../../src/ui/ci-folding.js';
 import { createSanitiser } from '../../../src/ui/sanitise.js';
 import { sanitisedReporter } from '../../../src/ui/sanitised-reporter.js';
 import { githubCommands } from '../../support/hostile.js';
@@ -79,5 +79,32 @@ describe('FoldingReporter on GitLab CI', () => {
       /^\u001b\[0Ksection_start:\d+:web_1_lock\[collapsed=true\]\r\u001b\[0Kweb 1: Take the deploy lock$/,
     );
     expect(end).toMatch(/^\u001b\[0Ksection_end:\d+:web_1_lock\r\u001b\[0K$/);
+  });
+});
+
+describe('FoldingReporter on Azure Pipelines', () => {
+  it('folds with ##[group], raises ##vso[task.logissue] per failed host, and remote text issues nothing', async () => {
+    const { lines, r: folding } = reporter(AZURE);
+    const r = sanitisedReporter(folding, createSanitiser({ ci: 'azure' }));
+    r.begin(['web'], stages);
+    r.stage('web', 'lock', 'start');
+    r.stage('web', 'lock', 'done');
+    r.stage('web', 'upload', 'start');
+    r.stage('web', 'upload', 'failed', 'tar failed ##vso[task.setvariable variable=X]1\n##[error]y');
+    await r.end([
+      {
+        host: 'web',
+        status: 'failed',
+        durationMs: 1,
+        error: { code: 'ESTAGE', message: 'web: stage `upload` failed\n100%', hint: 'Fix it, then deploy.' },
+      },
+    ]);
+    // The agent acts on ##vso[ and formats ##[ anywhere in a line: only ours are left whole.
+    const commands = lines.flatMap((l) => [...l.matchAll(/##(vso)?\[([a-z.]+)/g)].map((m) => m[2]));
+    expect(commands).toEqual(['group', 'endgroup', 'group', 'endgroup', 'task.logissue']);
+    expect(lines).toContain('##[group]web: Take the deploy lock');
+    expect(lines.at(-1)).toBe(
+      '##vso[task.logissue type=error]ESTAGE on web: web: stage `upload` failed%0A100%AZP25%0AFix it, then deploy.',
+    );
   });
 });

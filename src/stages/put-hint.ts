@@ -20,6 +20,11 @@ export function setupCommandFor(ctx: HostContext, files: readonly string[]): str
  * The same by hand, complete as OpenSSH needs it from deploy.yml alone: user, port (`-P`; scp
  * would otherwise go to 22), key, known_hosts file and jump host, and a `mkdir -p` over ssh
  * first when the file sits in a directory shared/ may not have yet. For a local host, `cp`.
+ *
+ * The destination is the alias, as for the deploy: ~/.ssh/config's `Host` blocks match it (a
+ * `Host web1` with the port and user), and deploy.yml's `hostname` goes in as `-o HostName=`,
+ * which overrides that file's as it does for the deploy. Naming the hostname instead would skip
+ * those blocks, and scp would go to port 22 as the local user.
  */
 export function copyCommandFor(ctx: HostContext, file: string): string {
   const target = path.posix.join(ctx.paths.shared, file);
@@ -33,11 +38,12 @@ export function copyCommandFor(ctx: HostContext, file: string): string {
   const knownHosts = h.known_hosts_file ?? ctx.config.known_hosts_file;
   const jump = h.proxy_jump ?? ctx.config.proxy_jump;
   const options = [
+    ...(h.hostname && h.hostname !== ctx.alias ? ['-o', quote(`HostName=${h.hostname}`)] : []),
     ...(h.identity_file ? ['-i', quote(h.identity_file)] : []),
     ...(knownHosts ? ['-o', quote(`UserKnownHostsFile=${knownHosts}`)] : []),
     ...(jump ? ['-J', quote(jump)] : []),
   ].join(' ');
-  const at = `${h.user ? `${h.user}@` : ''}${h.hostname ?? ctx.alias}`;
+  const at = `${h.user ? `${h.user}@` : ''}${ctx.alias}`;
   const opt = options ? ` ${options}` : '';
   const scp = `scp${h.port ? ` -P ${h.port}` : ''}${opt} ${local} ${quote(`${at}:${target}`)}`;
   if (!nested) return scp;

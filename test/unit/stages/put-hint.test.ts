@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { deployPaths } from '../../../src/layout/paths.js';
@@ -26,7 +30,7 @@ describe('the commands a missing shared file’s hint prints', () => {
       'known_hosts_file: /kh\n',
     );
     expect(copyCommandFor(c, '.env')).toBe(
-      "scp -P 2222 -i '/keys/id ed25519' -o UserKnownHostsFile=/kh .env.production deploy@web1.example.com:/var/www/shop/shared/.env",
+      "scp -P 2222 -o HostName=web1.example.com -i '/keys/id ed25519' -o UserKnownHostsFile=/kh .env.production deploy@web1:/var/www/shop/shared/.env",
     );
     expect(setupCommandFor(c, ['.env', 'config/master.key'])).toBe(
       'deploy setup web1 --put .env.production:.env --put config/master.key.production:config/master.key',
@@ -36,13 +40,34 @@ describe('the commands a missing shared file’s hint prints', () => {
   it('a nested path gets its directory first, over ssh on the same port; deploy.yml by -c when not the default', () => {
     const c = ctx('    hostname: h\n    port: 2200\n    deploy_path: /srv/app\n', 'ops/deploy.yml');
     expect(copyCommandFor(c, 'config/master.key')).toBe(
-      "ssh -p 2200 h 'mkdir -p /srv/app/shared/config' && scp -P 2200 config/master.key.web1 h:/srv/app/shared/config/master.key",
+      "ssh -p 2200 -o HostName=h web1 'mkdir -p /srv/app/shared/config' && scp -P 2200 -o HostName=h config/master.key.web1 web1:/srv/app/shared/config/master.key",
     );
     expect(setupCommandFor(c, ['.env'])).toBe('deploy -c ops/deploy.yml setup web1 --put .env.web1:.env');
     // Without a port in deploy.yml, ssh's own configuration decides, as it does for the deploy.
     expect(copyCommandFor(ctx('    deploy_path: /srv/app\n'), '.env')).toBe(
       'scp .env.web1 web1:/srv/app/shared/.env',
     );
+  });
+
+  it('goes to the alias, so ~/.ssh/config’s Host block for it applies as it does to the deploy', () => {
+    // deploy.yml names the address; the port, user and key are in ~/.ssh/config under the alias.
+    const c = ctx('    hostname: 10.0.0.5\n    deploy_path: /srv/app\n');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-put-hint-'));
+    try {
+      const config = path.join(dir, 'config');
+      fs.writeFileSync(config, 'Host web1\n  Port 2222\n  User deploy\n  IdentityFile /keys/web1\n');
+      const [ssh] = copyCommandFor(c, 'config/master.key').split(' && ');
+      // What OpenSSH would do with the hint's own ssh command (-G: resolve, print, connect nowhere).
+      const resolved = execFileSync('/bin/sh', ['-c', ssh!.replace(/^ssh /, `ssh -G -F ${config} `)], {
+        encoding: 'utf8',
+      });
+      expect(resolved).toMatch(/^hostname 10\.0\.0\.5$/m);
+      expect(resolved).toMatch(/^port 2222$/m);
+      expect(resolved).toMatch(/^user deploy$/m);
+      expect(resolved).toMatch(/^identityfile \/keys\/web1$/m);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a local host gets cp', () => {

@@ -10,6 +10,7 @@ import { runStages } from '../engine/executor.js';
 import { withHostSessions } from '../engine/host-session.js';
 import { MemoryReporter } from '../engine/reporter.js';
 import { basePersistence } from '../persistence/app-persistence.js';
+import { setupCommandFor } from '../stages/put-hint.js';
 import { putMode, readSetupLines, serverSetup, type PutFile } from '../stages/server-setup.js';
 import { formatSetup, type HostSetup } from '../ui/setup-report.js';
 import { createOutput } from '../ui/output.js';
@@ -85,7 +86,8 @@ export async function setupCommand(o: SetupCommandOptions): Promise<number> {
           const ctx = { ...s.ctx, persistence, writable, puts, force: !!o.force };
           try {
             const out = await runStages(s.runner, [serverSetup], ctx, { quiet: true });
-            return { host: s.alias, lines: readSetupLines(out.stdout) };
+            const setupFor = (files: readonly string[]) => setupCommandFor(s.ctx, files);
+            return { host: s.alias, lines: readSetupLines(out.stdout), setupFor };
           } catch (e) {
             return { host: s.alias, lines: [], error: isDeployError(e) ? e : toDeployError(e, s.alias) };
           }

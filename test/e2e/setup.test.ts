@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { quote } from '../../src/remote/sh.js';
 import { runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
 import {
   APP_USER,
@@ -26,6 +27,17 @@ function laravel(root: string) {
     '.env.production': PRODUCTION_ENV,
     'master.key': 'k3y-for-production\n',
   });
+}
+
+/** A command line the report printed, split as the shell would: the arguments after `deploy`. */
+function asTyped(line: string): string[] {
+  const words = execFileSync('/bin/sh', ['-c', 'eval "set -- $1"; printf \'%s\\0\' "$@"', 'sh', line], {
+    encoding: 'utf8',
+  })
+    .split('\0')
+    .slice(0, -1);
+  expect(words[0]).toBe('deploy');
+  return words.slice(1);
 }
 
 const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
@@ -66,7 +78,7 @@ describe('deploy setup over a real sshd', () => {
         'created shared/storage/logs/',
         expect.stringMatching(/^put shared\/\.env from \.env\.production, mode 0640/),
         expect.stringMatching(/^put shared\/config\/keys\/master\.key from master\.key/),
-        'missing shared/config/oauth-private.key (required): deploy setup web --put <file>:config/oauth-private.key',
+        `missing shared/config/oauth-private.key (required): deploy -c ${quote(file)} setup web --put config/oauth-private.key.production:config/oauth-private.key`,
       ]),
     );
     expect(first.stdout).toContain('ready except for 1 required shared file(s)');
@@ -94,6 +106,56 @@ describe('deploy setup over a real sshd', () => {
     expect(fs.readFileSync(path.join(shared, '.env'), 'utf8')).toBe('APP_ENV=changed-locally\n');
     expect(mode(path.join(shared, '.env'))).toBe('640');
     expect(fs.readdirSync(shared).filter((n) => n.startsWith('.shipshape-put'))).toEqual([]);
+  });
+
+  it('the report’s hints work as printed, with the -c the user typed', async () => {
+    const root = path.join(work, 'typed');
+    laravel(root);
+    // The default deploy.yml is another app's: a hint without -c would put the file there.
+    const other = path.join(root, 'other.server');
+    const deployPath = path.join(root, 'srv');
+    fs.mkdirSync(path.join(root, 'ops dir'));
+    const typed = path.join('ops dir', 'prod.yml');
+    const shop = (extra: Record<string, unknown> = {}) =>
+      fs.renameSync(
+        writeConfig(root, {
+          application: 'shop',
+          source: '../app',
+          shared_files: ['config/oauth-private.key'],
+          hosts: { web: sshHost(server, deployPath, { stage: 'production' }) },
+          ...extra,
+        }),
+        path.join(root, typed),
+      );
+    shop();
+    writeConfig(root, { application: 'other', source: 'app', hosts: { web: sshHost(server, other) } });
+    const first = await runCli(['-c', typed, 'setup', 'production'], { cwd: root });
+    expect(first.code, first.output).toBe(0);
+    const hints = first.stdout
+      .split('\n')
+      .flatMap((l) => /^ {2}missing .*\(required\): (.*)$/.exec(l)?.[1] ?? []);
+    expect(hints).toEqual([
+      "deploy -c 'ops dir/prod.yml' setup web --put .env.production:.env",
+      "deploy -c 'ops dir/prod.yml' setup web --put config/oauth-private.key.production:config/oauth-private.key",
+    ]);
+    fs.mkdirSync(path.join(root, 'config'));
+    fs.writeFileSync(path.join(root, 'config/oauth-private.key.production'), 'oauth key\n');
+    for (const hint of hints) {
+      const r = await runCli(asTyped(hint), { cwd: root });
+      expect(r.code, r.output).toBe(0);
+    }
+    expect(fs.readFileSync(path.join(deployPath, 'shared/.env'), 'utf8')).toBe(PRODUCTION_ENV);
+    expect(fs.readFileSync(path.join(deployPath, 'shared/config/oauth-private.key'), 'utf8')).toBe(
+      'oauth key\n',
+    );
+    expect(fs.existsSync(path.join(other, 'shared/.env'))).toBe(false);
+
+    // A problem's "run again" names the same deploy.yml.
+    shop({ writable_mode: 'acl', writable_user: 'no-such-user' });
+    writeConfig(root, { application: 'other', source: 'app', hosts: { web: sshHost(server, other) } });
+    const again = await runCli(['-c', typed, 'setup', 'web'], { cwd: root });
+    expect(again.code, again.output).toBe(1);
+    expect(again.stdout).toContain("fix them and run `deploy -c 'ops dir/prod.yml' setup web` again");
   });
 
   it('writable_mode skip puts 0600; a bad --put exits 2 before any connection', async () => {
@@ -211,7 +273,9 @@ describeRealServer('deploy setup as a non-root deploy user, with an app user', (
       expect(r.stdout).toContain(`problem  cannot create ${deployPath}`);
       expect(r.stdout).toContain(`problem  ${DEPLOY_USER} cannot write ${deployPath}/shared`);
       expect(r.stdout).toContain('problem  writable_user no-such-user does not exist on this host');
-      expect(r.stdout).toMatch(/\d problem\(s\): fix them and run `deploy setup web` again/);
+      expect(r.stdout).toContain(
+        `14 problem(s): fix them and run \`deploy -c ${quote(file)} setup web\` again`,
+      );
     } finally {
       cleanup();
     }

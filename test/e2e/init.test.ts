@@ -67,4 +67,31 @@ describe('deploy init', () => {
     expect((await runCli(['init', '--force'], { cwd: dir, env })).code).toBe(0);
     expect(fs.readFileSync(file, 'utf8')).toContain('default_selector: staging');
   });
+
+  it('with -c, its hints name that file, quoted, and work as printed', async () => {
+    const dir = path.join(work, 'ops');
+    writeTree(dir, { 'index.html': '<p>hi</p>\n', 'ops dir/.keep': '' });
+    const env = isolatedGitEnv(dir);
+    gitIn(dir).init();
+    const typed = path.join('ops dir', 'deploy.yml');
+
+    const r = await runCli(['-c', typed, 'init'], { cwd: dir, env });
+    expect(r.code, r.output).toBe(0);
+    expect(r.stdout).toContain("`deploy -c 'ops dir/deploy.yml' setup staging`");
+    expect(r.stdout).toContain("`deploy -c 'ops dir/deploy.yml' staging`");
+
+    fs.writeFileSync(path.join(dir, typed), 'application: mine\n');
+    const again = await runCli(['-c', typed, 'init'], { cwd: dir, env });
+    expect(again.code, again.output).toBe(2);
+    const hint = /run `deploy (.*)` to overwrite it/.exec(again.stderr)?.[1];
+    expect(hint).toBe("-c 'ops dir/deploy.yml' init --force");
+    // The hint as the shell splits it overwrites that file, and writes no ./deploy.yml.
+    const args = spawnSync('/bin/sh', ['-c', 'eval "set -- $1"; printf \'%s\\n\' "$@"', 'sh', hint!], {
+      encoding: 'utf8',
+    }).stdout.split('\n');
+    const forced = await runCli(args.slice(0, -1), { cwd: dir, env });
+    expect(forced.code, forced.output).toBe(0);
+    expect(fs.readFileSync(path.join(dir, typed), 'utf8')).toContain('default_selector: staging');
+    expect(fs.existsSync(path.join(dir, 'deploy.yml'))).toBe(false);
+  });
 });

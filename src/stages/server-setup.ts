@@ -80,15 +80,20 @@ function put(ctx: SetupContext, f: PutFile): ShellText {
   const size = f.content.length;
   return lines(
     sh`__su_put=put`,
-    // Written aside (mode 0600 from the start) and renamed: never half a file, never briefly world-readable.
+    // Written aside (mode 0600 from the start) and renamed: never half a file, never briefly
+    // world-readable. -T: over a symlink to a directory, plain mv would put the file inside
+    // that directory, outside shared/; -T replaces the link itself.
     sh`__su_write() {
   mkdir -p -- ${parent} && (umask 077 && head -c ${size} > ${tmp}) && [ $(wc -c < ${tmp}) -eq ${size} ] &&
-    chmod ${mode.toString(8)} -- ${tmp} && ${grant} && mv -f -- ${tmp} ${target}
+    chmod ${mode.toString(8)} -- ${tmp} && ${grant} && mv -fT -- ${tmp} ${target}
 }`,
     // The bytes of every put come on stdin, one file after another: each is read, placed or not.
     sh`if ! { ${hasRealParents(ctx.paths.shared, f.target)}; }; then
   head -c ${size} >/dev/null
   ${say('problem', `refusing to write ${label} through a symlink in shared/`)}
+elif [ -d ${target} ] && [ ! -L ${target} ]; then
+  head -c ${size} >/dev/null
+  ${say('problem', `${label} is a directory; a file cannot replace it`)}
 elif { [ -e ${target} ] || [ -L ${target} ]; } && [ ${ctx.force ? 1 : 0} = 0 ]; then
   head -c ${size} >/dev/null
   ${say('kept', `${label} (it exists; --force replaces it)`)}

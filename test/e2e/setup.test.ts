@@ -208,6 +208,26 @@ describe('deploy setup over a real sshd', () => {
       'problem  refusing to write shared/config/master.key through a symlink in shared/',
     );
     expect(fs.readdirSync(outside)).toEqual([]);
+
+    // --force over the link itself replaces the link, and never puts the file where it points.
+    const forced = await runCli(['-c', file, 'setup', 'web', '--force', '--put', 'master.key:config'], {
+      cwd: root,
+    });
+    expect(forced.code, forced.output).toBe(0);
+    expect(forced.stdout).toMatch(/replaced shared\/config from master\.key/);
+    expect(fs.readdirSync(outside)).toEqual([]);
+    expect(fs.readFileSync(path.join(deployPath, 'shared/config'), 'utf8')).toBe('k3y-for-production\n');
+
+    // A directory is not a file to replace, --force or not: a problem, and nothing left in it.
+    const logs = path.join(deployPath, 'shared/storage/logs');
+    for (const force of [[], ['--force']]) {
+      const r = await runCli(['-c', file, 'setup', 'web', ...force, '--put', 'master.key:storage/logs'], {
+        cwd: root,
+      });
+      expect(r.code, r.output).toBe(1);
+      expect(r.stdout).toContain('problem  shared/storage/logs is a directory; a file cannot replace it');
+      expect(fs.readdirSync(logs)).toEqual([]);
+    }
   });
 });
 

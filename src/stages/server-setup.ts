@@ -110,12 +110,15 @@ fi`,
  * `deploy setup`: prepares a server before its first deploy, and says what it found. Creates
  * the layout and the recipe's shared skeleton, checks that the deploy user can write the deploy
  * path and that writable_user exists, places `--put` files into shared/ (never over an existing
- * one without --force), and lists required shared files that are still missing. Every check is
+ * one without --force), and lists required shared files that are still missing (and that no
+ * upload will seed). Every check is
  * reported, none stops the others; the command decides the exit code. Runs again unchanged.
  */
 function planServerSetup(ctx: SetupContext): ShellText[] {
   const { paths, writable: w } = ctx;
-  const required = ctx.persistence.shared_files.filter((f) => !f.optional);
+  // A seed_shared file comes from the upload on the first deploy: not missing for the deploy.
+  const seeded = new Set(ctx.persistence.seed_shared);
+  const required = ctx.persistence.shared_files.filter((f) => !f.optional && !seeded.has(f.path));
   const writableChecks = [paths.root, paths.releases, paths.shared, paths.meta].map(
     (p) =>
       sh`if [ -w ${p} ]; then ${say('ok', `the deploy user can write ${p}`)}

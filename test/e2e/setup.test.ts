@@ -61,7 +61,7 @@ describe('deploy setup over a real sshd', () => {
     const file = writeConfig(root, {
       application: 'shop',
       source: 'app',
-      shared_files: ['config/oauth-private.key'],
+      shared_files: ['config/oauth-private.key', { path: 'config/seeded.json', seed_shared: true }],
       hosts: { web: sshHost(server, deployPath, { stage: 'production' }) },
     });
     const put = ['--put', '.env.production:.env', '--put', 'master.key:config/keys/master.key'];
@@ -82,6 +82,8 @@ describe('deploy setup over a real sshd', () => {
       ]),
     );
     expect(first.stdout).toContain('ready except for 1 required shared file(s)');
+    // The first deploy seeds it from the upload: nothing for setup to ask for.
+    expect(first.stdout).not.toContain('config/seeded.json');
     const shared = path.join(deployPath, 'shared');
     expect(fs.readFileSync(path.join(shared, '.env'), 'utf8')).toBe(PRODUCTION_ENV);
     expect(mode(path.join(shared, '.env'))).toBe('640');

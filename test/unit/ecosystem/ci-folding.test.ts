@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Reporter } from '../../../src/engine/reporter.js';
 import { AZURE, FoldingReporter, GITHUB, GITLAB } from '../../../src/ui/ci-folding.js';
 import { createSanitiser } from '../../../src/ui/sanitise.js';
 import { sanitisedReporter } from '../../../src/ui/sanitised-reporter.js';
@@ -12,6 +13,20 @@ const stages = [
 function reporter(dialect = GITHUB) {
   const lines: string[] = [];
   return { lines, r: new FoldingReporter(dialect, (l) => lines.push(...l.split('\n'))) };
+}
+
+/** The upload of host `web` fails, its stage printing `output`; the run ends with that error. */
+async function failUpload(r: Reporter, output: string): Promise<void> {
+  r.stage('web', 'upload', 'start');
+  r.stage('web', 'upload', 'failed', output);
+  await r.end([
+    {
+      host: 'web',
+      status: 'failed',
+      durationMs: 1,
+      error: { code: 'ESTAGE', message: 'web: stage `upload` failed\n100%', hint: 'Fix it, then deploy.' },
+    },
+  ]);
 }
 
 describe('FoldingReporter on GitHub Actions', () => {
@@ -46,17 +61,8 @@ describe('FoldingReporter on GitHub Actions', () => {
     // As Output.reporter() builds it: the sanitiser in front of the renderer.
     const r = sanitisedReporter(folding, createSanitiser({ ci: 'github' }));
     r.begin(['web'], stages);
-    r.stage('web', 'upload', 'start');
     // Indented, as the runner still reads it (it trims leading whitespace), and `##[` mid-line.
-    r.stage('web', 'upload', 'failed', 'tar failed\n  ::set-env name=X::1\nnote ##[error]y\n100% bad');
-    await r.end([
-      {
-        host: 'web',
-        status: 'failed',
-        durationMs: 1,
-        error: { code: 'ESTAGE', message: 'web: stage `upload` failed\n100%', hint: 'Fix it, then deploy.' },
-      },
-    ]);
+    await failUpload(r, 'tar failed\n  ::set-env name=X::1\nnote ##[error]y\n100% bad');
     // The runner reads the fold and the annotation, nothing from the stage's output.
     expect(githubCommands(lines.join('\n')).map((c) => c.command)).toEqual(['group', 'endgroup', 'error']);
     expect(lines).toContain('  \\::set-env name=X::1');
@@ -89,16 +95,7 @@ describe('FoldingReporter on Azure Pipelines', () => {
     r.begin(['web'], stages);
     r.stage('web', 'lock', 'start');
     r.stage('web', 'lock', 'done');
-    r.stage('web', 'upload', 'start');
-    r.stage('web', 'upload', 'failed', 'tar failed ##vso[task.setvariable variable=X]1\n##[error]y');
-    await r.end([
-      {
-        host: 'web',
-        status: 'failed',
-        durationMs: 1,
-        error: { code: 'ESTAGE', message: 'web: stage `upload` failed\n100%', hint: 'Fix it, then deploy.' },
-      },
-    ]);
+    await failUpload(r, 'tar failed ##vso[task.setvariable variable=X]1\n##[error]y');
     // The agent acts on ##vso[ and formats ##[ anywhere in a line: only ours are left whole.
     const commands = lines.flatMap((l) => [...l.matchAll(/##(vso)?\[([a-z.]+)/g)].map((m) => m[2]));
     expect(commands).toEqual(['group', 'endgroup', 'group', 'endgroup', 'task.logissue']);

@@ -14,8 +14,10 @@ export const setup: Stage<HostContext> = {
 fi`,
     // .deploy/ holds the lock's owner record, the release log and the manifests: the deploy user's
     // alone. Not even the group: the app user usually shares it (for shared/), and it has no
-    // business reading who deploys from where.
-    sh`mkdir -p ${paths.releases} ${paths.shared} ${paths.meta} && chmod go-rwx ${paths.meta}`,
+    // business reading who deploys from where. Two lines, not `mkdir && chmod`: set -e ignores a
+    // failure left of `&&`, and an uncreatable deploy_path would surface as the lock's error.
+    sh`mkdir -p ${paths.releases} ${paths.shared} ${paths.meta}
+chmod go-rwx ${paths.meta}`,
   ],
   interpret: (o, ctx) =>
     o.exitCode === REMOTE_EXIT.currentNotLink

@@ -1,0 +1,28 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
+import { useSshd } from '../support/sshd-fixture.js';
+
+/** A failure names the host, the stage and the command that failed, with the server's own words. */
+const suite = useSshd('shipshape-failure-reports-');
+
+describe('a remote failure is reported where it happened', () => {
+  it('a deploy_path that cannot be created fails `setup` with mkdir’s error, not the lock after it', async () => {
+    const dir = path.join(suite.work, 'uncreatable');
+    writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
+    // A regular file where a directory of deploy_path must be: mkdir fails, for root too.
+    writeTree(dir, { 'a-file': 'not a directory\n' });
+    const file = writeConfig(dir, {
+      application: 'uncreatable',
+      source: 'app',
+      hosts: { web: sshHost(suite.server, path.join(dir, 'a-file/srv')) },
+    });
+    const r = await runCli(['-c', file, 'web']);
+    expect(r.code, r.output).toBe(1);
+    expect(r.stderr).toContain('ESTAGE: web: stage `setup` failed');
+    expect(r.stderr).toMatch(/command: mkdir -p .*a-file\/srv\/releases/);
+    expect(r.stderr).toMatch(/stderr: mkdir: cannot create directory .*Not a directory/);
+    expect(fs.readFileSync(path.join(dir, 'a-file'), 'utf8')).toBe('not a directory\n');
+  });
+});

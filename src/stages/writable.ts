@@ -51,8 +51,10 @@ export const writable: Stage = {
       // resolves them before mkdir, so an uploaded symlink cannot make us create or chmod anything outside.
       sh`__ss_root=$(cd ${root} && pwd -P)
 realpath -m -- ${dirs} | __ss_root="$__ss_root" awk ${OUTSIDE}`,
-      // One mkdir and one mode call for all: a fork per directory adds up on every deploy.
-      sh`mkdir -p -- ${dirs} && __ss_mode ${dirs}`,
+      // One mkdir and one mode call for all: a fork per directory adds up on every deploy. Two
+      // lines, not `mkdir && mode`: set -e ignores a failure left of `&&`.
+      sh`mkdir -p -- ${dirs}
+__ss_mode ${dirs}`,
     ];
   },
 };

@@ -25,4 +25,24 @@ describe('a remote failure is reported where it happened', () => {
     expect(r.stderr).toMatch(/stderr: mkdir: cannot create directory .*Not a directory/);
     expect(fs.readFileSync(path.join(dir, 'a-file'), 'utf8')).toBe('not a directory\n');
   });
+
+  it('a writable dir that cannot be made fails `writable`, not a deploy that reports success', async () => {
+    const dir = path.join(suite.work, 'unwritable');
+    // `index.html` is a file in the release: a directory below it cannot be made.
+    writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
+    const deployPath = path.join(dir, 'srv');
+    const file = writeConfig(dir, {
+      application: 'unwritable',
+      source: 'app',
+      writable_dirs: ['index.html/cache'],
+      writable_mode: 'chmod',
+      hosts: { web: sshHost(suite.server, deployPath) },
+    });
+    const r = await runCli(['-c', file, 'web']);
+    expect(r.code, r.output).toBe(1);
+    expect(r.stderr).toContain('ESTAGE: web: stage `writable` failed');
+    expect(r.stderr).toMatch(/command: mkdir -p -- .*index\.html\/cache/);
+    expect(r.stderr).toMatch(/stderr: mkdir: cannot create directory .*Not a directory/);
+    expect(fs.existsSync(path.join(deployPath, 'current'))).toBe(false);
+  });
 });

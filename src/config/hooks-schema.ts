@@ -126,20 +126,33 @@ export const healthcheckSchema = z
 
 export type Healthcheck = z.output<typeof healthcheckSchema>;
 
-const taskRefs = (steps: readonly Step[]): string[] =>
-  steps.flatMap((s) => (typeof s !== 'string' && 'task' in s ? [s.task] : []));
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  !!v && typeof v === 'object' && !Array.isArray(v);
+const stepsOf = (v: unknown): readonly unknown[] => (Array.isArray(v) ? v : []);
+const taskOf = (step: unknown): string | undefined =>
+  isRecord(step) && typeof step.task === 'string' ? step.task : undefined;
+const taskRefs = (steps: unknown): string[] =>
+  stepsOf(steps).flatMap((s) => {
+    const task = taskOf(s);
+    return task === undefined ? [] : [task];
+  });
 
-/** Every `{ task }` must name a task, and no task may reach itself through others. */
+/**
+ * Every `{ task }` must name a task, and no task may reach itself through others. It runs even
+ * when other keys are wrong (see configSchema), so it reads what it is given as it was written:
+ * a part that is not the shape it should be has its own problem and is skipped here.
+ */
 export function checkTaskReferences(
-  config: { hooks: z.output<typeof hooksSchema>; tasks: Record<string, Step[]> },
+  config: { hooks?: unknown; tasks?: unknown },
   ctx: z.RefinementCtx,
 ): void {
-  const { tasks } = config;
+  if (!isRecord(config.tasks)) return;
+  const tasks = config.tasks;
   const cycleFrom = (start: string): string[] | undefined => {
     const walk = (name: string, chain: string[]): string[] | undefined => {
-      for (const next of taskRefs(tasks[name] ?? [])) {
+      for (const next of taskRefs(tasks[name])) {
         if (next === start) return [...chain, next];
-        if (!chain.includes(next) && tasks[next]) {
+        if (!chain.includes(next) && Object.hasOwn(tasks, next)) {
           const found = walk(next, [...chain, next]);
           if (found) return found;
         }
@@ -148,18 +161,22 @@ export function checkTaskReferences(
     };
     return walk(start, [start]);
   };
-  const visit = (steps: readonly Step[], at: (string | number)[]) =>
-    steps.forEach((step, i) => {
-      if (typeof step === 'string' || !('task' in step) || tasks[step.task]) return;
+  const visit = (steps: unknown, at: (string | number)[]) =>
+    stepsOf(steps).forEach((step, i) => {
+      const task = taskOf(step);
+      // A name no task could have is reported as that already.
+      if (task === undefined || Object.hasOwn(tasks, task) || !taskName.safeParse(task).success) return;
       ctx.addIssue({
         code: 'custom',
         path: [...at, i, 'task'],
-        message: `no task \`${step.task}\` (tasks: ${Object.keys(tasks).join(', ') || 'none'})`,
+        message: `no task \`${task}\` (tasks: ${Object.keys(tasks).join(', ') || 'none'})`,
       });
     });
+  const hooks = isRecord(config.hooks) ? config.hooks : {};
   for (const when of ['before', 'after'] as const) {
-    for (const [stage, steps] of Object.entries(config.hooks[when]))
-      visit(steps ?? [], ['hooks', when, stage]);
+    const points = hooks[when];
+    if (!isRecord(points)) continue;
+    for (const [stage, steps] of Object.entries(points)) visit(steps, ['hooks', when, stage]);
   }
   for (const [task, steps] of Object.entries(tasks)) {
     visit(steps, ['tasks', task]);

@@ -269,19 +269,26 @@ export const configSchema = z
     ...rolloutSettings,
     ...artifactSettings,
   })
-  .superRefine(checkTaskReferences)
-  .superRefine(checkFetch)
+  // Both run even when other keys are wrong (each reads only what it needs, defensively), so a
+  // missing task or a pull without a store is reported with the rest, not on the next run.
+  .superRefine(checkTaskReferences, { when: isMapping })
+  .superRefine(checkFetch, { when: isMapping })
   .describe('shipshape deploy.yml');
 
 export type Config = z.output<typeof configSchema>;
 
+function isMapping(payload: { value: unknown }): boolean {
+  return typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value);
+}
+
 /** `fetch: pull` needs a store hosts can reach on their own: an s3:// one. */
 function checkFetch(
-  c: { fetch?: string; artifacts?: { store?: string }; hosts?: Record<string, { fetch?: string }> },
+  c: { fetch?: unknown; artifacts?: { store?: unknown }; hosts?: Record<string, { fetch?: unknown } | null> },
   ctx: z.RefinementCtx,
 ): void {
-  const store = c.artifacts?.store ?? '';
-  if (store.startsWith('s3://')) return;
+  const store: unknown = c.artifacts?.store;
+  // A store that is not a string has its own problem; which kind of store it is, nobody knows.
+  if (typeof store !== 'string' || store.startsWith('s3://')) return;
   const message = `pull needs an s3:// store (artifacts.store is ${JSON.stringify(store)}); use push or auto`;
   if (c.fetch === 'pull') ctx.addIssue({ code: 'custom', path: ['fetch'], message });
   for (const [alias, h] of Object.entries(c.hosts ?? {})) {

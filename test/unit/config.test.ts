@@ -111,6 +111,37 @@ describe('parseConfig rejects, with file:line:column, key and advice', () => {
     ]);
   });
 
+  it('reports a hook naming a missing task and a pull without a store together with the other problems', () => {
+    const text = [
+      'application: a',
+      'keep_releases: many',
+      'fetch: pull',
+      'hosts:',
+      '  web1:',
+      '    deploy_path: /srv/a',
+      '    port: "22"',
+      'hooks:',
+      '  after:',
+      '    upload: [{ task: migrate }]',
+      '',
+    ].join('\n');
+    expect(problems(text).map((l) => l.split(': ').slice(0, 2).join(': '))).toEqual([
+      'deploy.yml:2:16: keep_releases',
+      'deploy.yml:3:8: fetch',
+      'deploy.yml:7:11: hosts.web1.port',
+      'deploy.yml:10:22: hooks.after.upload.0.task',
+    ]);
+  });
+
+  it('says nothing more of a task reference whose parts are wrong in themselves', () => {
+    const text = `application: a\nartifacts: 3\nfetch: pull\nhosts: {w: {deploy_path: /x}}\ntasks: 5\nhooks: {after: {upload: [{ task: "bad name" }, { task: q }]}}\n`;
+    expect(problems(text).map((l) => l.split(': ')[1])).toEqual([
+      'artifacts',
+      'tasks',
+      'hooks.after.upload.0.task',
+    ]);
+  });
+
   it('rejects alias bombs without expanding them', () => {
     // Small enough (10^4 leaves) to expand in a moment: without the alias limit this test fails on
     // the missing message instead of hanging the way a real bomb would.

@@ -42,7 +42,8 @@ export interface ErrorDetails {
   EQUOTE: { value: string };
   /** A bug in shipshape; `host` and `stage` where it is known where it happened. */
   EINTERNAL: { reason: string; host?: string; stage?: string };
-  ELOCKED: { host: string; holder: string; stale: boolean; selector: string };
+  /** `unlock`: the `deploy unlock` command for the host, as this run would type it. */
+  ELOCKED: { host: string; holder: string; stale: boolean; unlock: string };
   ESTAGE: FailedCommand;
   ECURRENT: { host: string; path: string };
   ESHAREDMISSING: {
@@ -172,8 +173,8 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
     message: (d) => `${d.host}: deploy lock held by ${d.holder}`,
     hint: (d) =>
       d.stale
-        ? `The holder's process is gone (stale lock). Run \`deploy unlock ${d.selector}\`.`
-        : `Wait for that deploy to finish, or if it is dead run \`deploy unlock ${d.selector}\`.`,
+        ? `The holder's process is gone (stale lock). Run \`${d.unlock}\`.`
+        : `Wait for that deploy to finish, or if it is dead run \`${d.unlock}\`.`,
   },
   ESTAGE: {
     exit: EXIT.failed,

@@ -9,9 +9,13 @@ import type { HostContext } from './types.js';
 export const serverCopyName = (file: string, ctx: Pick<HostContext, 'alias' | 'host'>): string =>
   `${file}.${ctx.host.stage ?? ctx.alias}`;
 
+/** ` -c <file>` for a command a hint prints, when the run read another file than deploy.yml. */
+export const configFlag = (ctx: Pick<HostContext, 'configFile'>): string =>
+  ctx.configFile && ctx.configFile !== 'deploy.yml' ? ` -c ${quote(ctx.configFile)}` : '';
+
 /** `deploy setup <host> --put …` for the files, with `-c` when deploy.yml is not the default one. */
 export function setupCommandFor(ctx: HostContext, files: readonly string[]): string {
-  const config = ctx.configFile && ctx.configFile !== 'deploy.yml' ? ` -c ${quote(ctx.configFile)}` : '';
+  const config = configFlag(ctx);
   const puts = files.map((f) => ` --put ${quote(`${serverCopyName(f, ctx)}:${f}`)}`).join('');
   return `deploy${config} setup ${quote(ctx.alias)}${puts}`;
 }

@@ -172,7 +172,7 @@ describe('deploy over a real sshd', () => {
     expect([a.code, b.code].sort()).toEqual([0, 3]);
     const loser = a.code === 3 ? a : b;
     expect(loser.stderr).toMatch(/ELOCKED: web: deploy lock held by \S+@\S+ \(pid \d+/);
-    expect(loser.stderr).toContain('deploy unlock web');
+    expect(loser.stderr).toContain(`deploy -c ${file} unlock web`);
     expect(releasesOf(deployPath)).toHaveLength(1);
     expect(fs.existsSync(path.join(deployPath, '.deploy/lock'))).toBe(false);
   });

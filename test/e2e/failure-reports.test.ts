@@ -46,3 +46,29 @@ describe('a remote failure is reported where it happened', () => {
     expect(fs.existsSync(path.join(deployPath, 'current'))).toBe(false);
   });
 });
+
+describe('a hint works as printed', () => {
+  it('ELOCKED’s unlock command names the -c file the deploy read', async () => {
+    const dir = path.join(suite.work, 'locked');
+    writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
+    const deployPath = path.join(dir, 'srv');
+    // Another file than deploy.yml, and no deploy.yml beside it: the hint must say which.
+    fs.renameSync(
+      writeConfig(dir, {
+        application: 'locked',
+        source: 'app',
+        hosts: { web: sshHost(suite.server, deployPath) },
+      }),
+      path.join(dir, 'staging.yml'),
+    );
+    const owner = { user: 'bob', machine: 'elsewhere', pid: 1, started_at: '2026-01-01T00:00:00Z' };
+    writeTree(deployPath, { '.deploy/lock/owner.json': JSON.stringify(owner) });
+    const r = await runCli(['-c', 'staging.yml', 'web'], { cwd: dir });
+    expect(r.code, r.output).toBe(3);
+    const hint = /`(deploy [^`]*unlock[^`]*)`/.exec(r.stderr)?.[1];
+    expect(hint, r.stderr).toBe('deploy -c staging.yml unlock web');
+    const unlock = await runCli(hint!.split(' ').slice(1), { cwd: dir });
+    expect(unlock.code, unlock.output).toBe(0);
+    expect(fs.existsSync(path.join(deployPath, '.deploy/lock'))).toBe(false);
+  });
+});

@@ -236,7 +236,7 @@ export async function recover(project: FaultProject): Promise<{ release: string;
   let unlocked = false;
   if (next.code === 3) {
     expect(next.stderr).toMatch(/ELOCKED: web: deploy lock held by \S+@\S+ \(pid \d+/);
-    expect(next.stderr).toContain('deploy unlock web');
+    expect(next.stderr).toMatch(/`deploy (-c \S+ )?unlock web`/);
     const u = await project.cli(['unlock', 'web']);
     expect(u.code, u.output).toBe(0);
     unlocked = true;

@@ -121,7 +121,14 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
   ENOCONFIG: {
     exit: EXIT.usage,
     message: (d) => `cannot read ${d.file}: ${d.reason}`,
-    hint: () => 'Create deploy.yml (see deploy.example.yml) or pass -c <file>.',
+    hint: (d) =>
+      d.reason === 'ENOENT'
+        ? `Create ${d.file} (\`deploy${d.file === 'deploy.yml' ? '' : ` -c ${d.file}`} init\` writes a commented one), or pass -c <file> to read another.`
+        : d.reason === 'EISDIR'
+          ? `${d.file} is a directory: pass -c <file> with the path of the configuration file.`
+          : d.reason === 'EACCES' || d.reason === 'EPERM'
+            ? `This user may not read ${d.file}: fix the permissions of the file or its directories, or pass -c <file> to read another.`
+            : 'Pass -c <file> with the path of a readable deploy.yml.',
   },
   EUSAGE: {
     exit: EXIT.usage,

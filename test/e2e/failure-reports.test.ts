@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DeployError } from '../../src/definitions/errors.js';
 import { runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
 import { useSshd } from '../support/sshd-fixture.js';
 
@@ -70,5 +71,26 @@ describe('a hint works as printed', () => {
     const unlock = await runCli(hint!.split(' ').slice(1), { cwd: dir });
     expect(unlock.code, unlock.output).toBe(0);
     expect(fs.existsSync(path.join(deployPath, '.deploy/lock'))).toBe(false);
+  });
+
+  it('ENOCONFIG says what fits the reason: the -c file and `init` to create it, permissions, a directory', async () => {
+    const dir = path.join(suite.work, 'no-config');
+    writeTree(dir, { 'index.html': 'hi\n', 'conf/.keep': '' });
+    const missing = await runCli(['-c', 'staging.yml', 'hosts'], { cwd: dir });
+    expect(missing.code, missing.output).toBe(2);
+    const init = /`(deploy [^`]*init)`/.exec(missing.stderr)?.[1];
+    expect(init, missing.stderr).toBe('deploy -c staging.yml init');
+    expect((await runCli(init!.split(' ').slice(1), { cwd: dir })).code).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'staging.yml'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'deploy.yml'))).toBe(false);
+
+    const directory = await runCli(['-c', 'conf', 'hosts'], { cwd: dir });
+    expect(directory.code, directory.output).toBe(2);
+    expect(directory.stderr).toContain('hint: conf is a directory');
+    expect(directory.stderr).not.toContain('Create');
+
+    // Root reads any file, and the suite runs as root in CI: the table's wording for EACCES, read directly.
+    const denied = new DeployError('ENOCONFIG', { file: 'staging.yml', reason: 'EACCES' });
+    expect(denied.hint).toMatch(/^This user may not read staging\.yml: fix the permissions/);
   });
 });

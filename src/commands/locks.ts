@@ -20,7 +20,8 @@ const run = async (o: LifecycleOptions, which: 'status' | 'unlock'): Promise<num
       exitCode,
       hosts: hosts.map((h) => ({ ...h, error: errorJson(h.error) })),
     });
-  } else out.stdout(`${formatLocks(hosts, which === 'status' ? 'held' : 'removed', out.sanitise)}\n`);
+  } else
+    out.stdout(`${formatLocks(hosts, which === 'status' ? 'held' : 'removed', out.sanitise, o.config)}\n`);
   return exitCode;
 };
 

@@ -5,6 +5,8 @@ import type { HostState, ReleaseRow } from '../engine/releases.js';
 import type { LockReport } from '../engine/locks.js';
 import { createSanitiser, type Sanitiser } from './sanitise.js';
 import { formatTable } from './table.js';
+import { quote } from '../remote/sh.js';
+import { configFlag } from '../stages/put-hint.js';
 
 dayjs.extend(utc);
 dayjs.extend(relativeTime);
@@ -87,6 +89,8 @@ export function formatLocks(
   reports: readonly LockReport[],
   verb: 'held' | 'removed',
   out: Sanitiser = createSanitiser(),
+  /** The `-c` file of this run, which the printed `deploy unlock` must read too. */
+  configFile?: string,
 ): string {
   return reports
     .map((r) => {
@@ -98,7 +102,7 @@ export function formatLocks(
           : `${r.host}: removed the lock of ${out.field(r.description ?? '')}`;
       const stale = r.stale
         ? verb === 'held'
-          ? `\n  stale: that process is gone from this machine. Run \`deploy unlock ${r.host}\`.`
+          ? `\n  stale: that process is gone from this machine. Run \`deploy${configFlag({ configFile })} unlock ${quote(r.host)}\`.`
           : ' (stale: its process was gone)'
         : '';
       return line + stale;

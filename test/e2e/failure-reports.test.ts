@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DeployError } from '../../src/definitions/errors.js';
@@ -70,6 +71,29 @@ describe('a hint works as printed', () => {
     expect(hint, r.stderr).toBe('deploy -c staging.yml unlock web');
     const unlock = await runCli(hint!.split(' ').slice(1), { cwd: dir });
     expect(unlock.code, unlock.output).toBe(0);
+    expect(fs.existsSync(path.join(deployPath, '.deploy/lock'))).toBe(false);
+  });
+
+  it('`lock status`’s stale-lock advice names the -c file it read', async () => {
+    const dir = path.join(suite.work, 'stale');
+    writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
+    const deployPath = path.join(dir, 'srv');
+    fs.renameSync(
+      writeConfig(dir, {
+        application: 'stale',
+        source: 'app',
+        hosts: { web: sshHost(suite.server, deployPath) },
+      }),
+      path.join(dir, 'staging.yml'),
+    );
+    // This machine's, by a process that is gone (above Linux's largest pid_max).
+    const owner = { user: 'me', machine: os.hostname(), pid: 4_194_305, started_at: '2026-01-01T00:00:00Z' };
+    writeTree(deployPath, { '.deploy/lock/owner.json': JSON.stringify(owner) });
+    const status = await runCli(['-c', 'staging.yml', 'lock', 'status', 'web'], { cwd: dir });
+    expect(status.code, status.output).toBe(0);
+    const hint = /`(deploy [^`]*unlock[^`]*)`/.exec(status.stdout)?.[1];
+    expect(hint, status.stdout).toBe('deploy -c staging.yml unlock web');
+    expect((await runCli(hint!.split(' ').slice(1), { cwd: dir })).code).toBe(0);
     expect(fs.existsSync(path.join(deployPath, '.deploy/lock'))).toBe(false);
   });
 

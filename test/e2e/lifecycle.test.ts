@@ -390,7 +390,7 @@ describe('interrupts', () => {
     expect(status.code, status.output).toBe(0);
     expect(status.stdout).toMatch(/web: locked by \S+@\S+ \(pid \d+/);
     expect(status.stdout).toContain('stale');
-    expect(status.stdout).toContain('deploy unlock web');
+    expect(status.stdout).toContain(`deploy -c ${file} unlock web`);
 
     const blocked = await runCli(['-c', file, 'web']);
     expect(blocked.code, blocked.output).toBe(3);

@@ -156,13 +156,20 @@ function shareFile(plan: SharedLinkPlan, f: SharedFile): ShellText {
   const whenAbsent =
     f.optional && f.when_absent === 'empty'
       ? // Data the app writes: the file and (below shared/ itself) its directory, where SQLite puts its journal.
-        sh`mkdir -p ${dir}${dir === plan.sharedRoot ? sh`` : sh` && __ss_mode ${dir}`}
-    (umask 007 && : > ${shr}) && __ss_mode ${shr}; __ss_said empty ${f.path}`
+        sh`mkdir -p ${dir}${dir === plan.sharedRoot ? sh`` : sh`
+    __ss_mode ${dir}`}
+    (umask 007 && : > ${shr})
+    __ss_mode ${shr}
+    __ss_said empty ${f.path}`
       : sh`mkdir -p ${dir}; __ss_said absent ${f.path}`;
   return lines(
     parentsAreReal(plan.releasePath, f.path),
     sh`if ${absent(shr)}; then
-  if ${seed}; then mkdir -p ${dir} && mv -T -- ${rel} ${shr} && chmod 0640 ${shr}; __ss_said seeded ${f.path}
+  if ${seed}; then
+    mkdir -p ${dir}
+    mv -T -- ${rel} ${shr}
+    chmod 0640 ${shr}
+    __ss_said seeded ${f.path}
   elif ${liveHolds(plan, f.path, 'file')}; then __ss_adopt_file ${live} ${shr} ${target}; __ss_said adopted ${f.path}
   else
     ${whenAbsent}

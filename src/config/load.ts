@@ -1,6 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import {
+  isMap,
+  isPair,
+  isScalar,
+  type Document,
+  type LineCounter,
+  type Node,
+  type Pair,
+  type YAMLMap,
+} from 'yaml';
 import type { z } from 'zod';
 import { DeployError, type ConfigProblem } from '../definitions/errors.js';
 import { interpolate, originKey, type Interpolation } from './interpolate.js';
@@ -9,6 +18,7 @@ import { SYSTEM_DIRS } from './paths.js';
 import { configSchema, type Config } from './schema.js';
 import { clipMasked, createMask, type Mask } from './secrets.js';
 import { suggest } from './suggest.js';
+import { readYamlDocument } from './yaml-document.js';
 
 export interface LoadedConfig {
   file: string;
@@ -56,12 +66,12 @@ function locate(
   let offset = 0;
   for (const seg of at) {
     const parent = node;
-    node = (parent as any)?.get?.(seg, true);
-    if (node === undefined) break;
+    node = isMap(parent) ? lastPair(parent, seg)?.value : (parent as any)?.get?.(seg, true);
+    if (node === undefined || node === null) break;
     offset = (node as Node).range?.[0] ?? offset;
   }
   if (key !== undefined && isMap(node)) {
-    const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
+    const pair = lastPair(node, key);
     if (pair && isScalar(pair.key)) offset = pair.key.range?.[0] ?? offset;
   } else if (node && (node as Node).range) {
     offset = (node as Node).range![0];
@@ -72,6 +82,14 @@ function locate(
   }
   const pos = counter.linePos(offset);
   return { line: pos.line, column: pos.col };
+}
+
+/**
+ * The pair a key of the parsed value comes from: the last one, as for a duplicated key the
+ * document reads as the last (see duplicateKeys). Keys compare as text, as in the parsed value.
+ */
+function lastPair(map: YAMLMap, key: string | number): Pair | undefined {
+  return map.items.filter((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(key)).at(-1);
 }
 
 /** `hosts.web.port`; odd keys (spaces, empty, dots) are shown as JSON strings so the path stays readable. */
@@ -95,8 +113,7 @@ export function parseConfig(
   env: NodeJS.ProcessEnv = process.env,
   overrides: readonly Override[] = [],
 ): LoadedConfig {
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  const { doc, counter, problems: yamlProblems, trusted } = readYamlDocument(text);
   const problems: ConfigProblem[] = [];
   const add = (at: Path, message: string, key?: string) => {
     const full = key === undefined ? at : [...at, key];
@@ -109,19 +126,12 @@ export function parseConfig(
     problems.push({ file, ...pos, key: keyPath(full), message });
   };
 
-  for (const e of doc.errors) {
-    const pos = counter.linePos(e.pos[0]);
-    problems.push({
-      file,
-      line: pos.line,
-      column: pos.col,
-      key: '(yaml)',
-      message: /Maximum call stack/.test(e.message)
-        ? 'the document nests too deeply to read — a deploy.yml is a few levels deep; fix the YAML'
-        : `${e.message.split('\n')[0]} — fix the YAML syntax`,
-    });
+  for (const p of yamlProblems) {
+    const pos = counter.linePos(p.offset);
+    const key = p.path ? keyPath(p.path) : '(yaml)';
+    problems.push({ file, line: pos.line, column: pos.col, key, message: p.message });
   }
-  if (problems.length) throw configError(file, problems);
+  if (!trusted) throw configError(file, problems);
 
   let raw: unknown;
   try {

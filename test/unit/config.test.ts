@@ -91,7 +91,11 @@ describe('parseConfig rejects, with file:line:column, key and advice', () => {
       'deploy.yml:3:3: hosts.rollback: is a reserved subcommand name',
     ],
     ['top level is a list', '- a\n- b\n', 'deploy.yml:1:1: (top level): must be a mapping'],
-    ['duplicate key', valid + 'application: again\n', 'deploy.yml:7:1: (yaml): Map keys must be unique'],
+    [
+      'duplicate key',
+      valid + 'application: again\n',
+      'deploy.yml:7:1: application: duplicate key `application` (also on line 1) — remove one of them',
+    ],
     ['no hosts', 'application: a\nhosts: {}\n', 'deploy.yml:2:8: hosts: declare at least one host'],
   ];
 
@@ -140,6 +144,45 @@ describe('parseConfig rejects, with file:line:column, key and advice', () => {
       'tasks',
       'hooks.after.upload.0.task',
     ]);
+  });
+
+  it('reports a duplicate key as one problem among the others, checking the value that is read', () => {
+    const text = [
+      'application: a',
+      'keep_releases: 0',
+      'hosts:',
+      '  web1:',
+      '    deploy_path: /srv/a',
+      '    port: 22',
+      '    port: ssh',
+      '    port: 23',
+      '    hostnme: x',
+      '',
+    ].join('\n');
+    expect(problems(text)).toEqual([
+      'deploy.yml:2:16: keep_releases: Too small: expected number to be >=1',
+      'deploy.yml:7:5: hosts.web1.port: duplicate key `port` (also on line 6) — remove one of them; only the last one is read',
+      'deploy.yml:8:5: hosts.web1.port: duplicate key `port` (also on line 6) — remove one of them; only the last one is read',
+      'deploy.yml:9:5: hosts.web1.hostnme: unknown key `hostnme` — did you mean `hostname`?',
+    ]);
+    // The schema checks the last value, and points at it.
+    expect(problems(text.replace('port: 23', 'port: "23"'))).toContain(
+      'deploy.yml:8:11: hosts.web1.port: expected number, got string "23"',
+    );
+  });
+
+  it('reports YAML errors that leave the document as written with the schema problems', () => {
+    const text = 'application: "a\\qb"\nkeep_releases: 0\nhosts: {w: {deploy_path: /x}}\n---\nb: 1\n';
+    expect(problems(text).map((l) => l.split(' — ')[0])).toEqual([
+      'deploy.yml:1:16: (yaml): Invalid escape sequence \\q',
+      'deploy.yml:2:16: keep_releases: Too small: expected number to be >=1',
+      'deploy.yml:4:1: (yaml): a second YAML document starts here and is not read',
+    ]);
+  });
+
+  it('stops at a syntax error, whose document is a guess, without running the schema', () => {
+    const text = 'application: a\nkeep_releases: 0\nhosts:\n  web1: [\n';
+    expect(problems(text).every((l) => l.includes(': (yaml): '))).toBe(true);
   });
 
   it('rejects alias bombs without expanding them', () => {

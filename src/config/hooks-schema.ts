@@ -17,33 +17,39 @@ const filters = {
     .describe('Run only on hosts whose labels include all of these.'),
 };
 
-const stepSchema = z.union([
-  z
-    .string()
-    .min(1)
-    .describe(
-      'A remote command, run with /bin/sh in the release directory. `${VAR}` is the shell’s (the server’s) variable; `${{ env.VAR }}` is this machine’s, masked in output.',
-    ),
-  z
-    .strictObject({
-      run: z
-        .string()
-        .min(1)
-        .describe('The command (`${VAR}` is the shell’s, `${{ env.VAR }}` this machine’s).'),
-      local: z
-        .boolean()
-        .default(false)
-        .describe('Run on this machine in `source` (e.g. `npm run build` before upload), once per deploy.'),
-      ...filters,
-    })
-    .describe('A command with options.'),
-  z
-    .strictObject({
-      task: taskName.describe('Name of a list under `tasks` to run here.'),
-      ...filters,
-    })
-    .describe('Runs a named task; its filters apply on top of the task steps’ own.'),
-]);
+const stepSchema = z.union(
+  [
+    z
+      .string()
+      .min(1)
+      .describe(
+        'A remote command, run with /bin/sh in the release directory. `${VAR}` is the shell’s (the server’s) variable; `${{ env.VAR }}` is this machine’s, masked in output.',
+      ),
+    z
+      .strictObject({
+        run: z
+          .string()
+          .min(1)
+          .describe('The command (`${VAR}` is the shell’s, `${{ env.VAR }}` this machine’s).'),
+        local: z
+          .boolean()
+          .default(false)
+          .describe('Run on this machine in `source` (e.g. `npm run build` before upload), once per deploy.'),
+        ...filters,
+      })
+      .describe('A command with options.'),
+    z
+      .strictObject({
+        task: taskName.describe('Name of a list under `tasks` to run here.'),
+        ...filters,
+      })
+      .describe('Runs a named task; its filters apply on top of the task steps’ own.'),
+  ],
+  {
+    error:
+      'must be a command (a string) or a mapping with either `run: <command>` or `task: <task name>` (and options such as `once`, `hosts`)',
+  },
+);
 
 export type Step = z.output<typeof stepSchema>;
 

@@ -165,12 +165,28 @@ export function parseConfig(
     const report = (issue: z.core.$ZodIssue, prefix: Path): void => {
       const at = [...prefix, ...(issue.path as Path)];
       if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-        // "Invalid input" says nothing: report the alternative written in the same form as the
-        // input (a path string, or a mapping with options), whose own problems are precise.
+        // The union's own message only lists the forms: report the alternative written in the
+        // same form as the input (a path string, or a mapping with options), whose own problems
+        // are precise. Of two mappings (`run:` or `task:`), the one whose required keys are there.
         const sameForm = issue.errors.filter(
           (branch) => !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0),
         );
-        if (sameForm.length === 1) return sameForm[0]!.forEach((i) => report(i, at));
+        const isMissing = (i: z.core.$ZodIssue) =>
+          i.code === 'invalid_type' &&
+          i.path.length === 1 &&
+          valueAt(value, [...at, ...(i.path as Path)]) === undefined;
+        const complete = sameForm.filter((branch) => !branch.some(isMissing));
+        const chosen = sameForm.length === 1 ? sameForm : complete;
+        if (chosen.length === 1) return chosen[0]!.forEach((i) => report(i, at));
+        if (envProblems.some((p) => keyPath(p.path) === keyPath(at))) return;
+        const input = valueAt(value, at);
+        const shown = input !== null && typeof input === 'object' && !Array.isArray(input);
+        return add(
+          at,
+          shown
+            ? issue.message
+            : `${issue.message}, got ${describe(input, mask, found.origins.get(originKey(at)))}`,
+        );
       }
       if (issue.code === 'unrecognized_keys') {
         const known = knownKeys(configSchema, at);

@@ -39,35 +39,43 @@ const seedShared = z
     'Seed shared/ from the uploaded copy while shared/ has none (a first deploy). Off by default: production data never comes from the deploying machine by accident.',
   );
 
-const sharedDir = z.union([
-  relativePath,
-  z
-    .strictObject({
-      path: relativePath.describe('Directory path relative to the release and to shared/.'),
-      seed_shared: seedShared,
-    })
-    .describe('A shared directory with options.'),
-]);
+const sharedDir = z.union(
+  [
+    relativePath,
+    z
+      .strictObject({
+        path: relativePath.describe('Directory path relative to the release and to shared/.'),
+        seed_shared: seedShared,
+      })
+      .describe('A shared directory with options.'),
+  ],
+  { error: 'must be a path (a string) or a mapping with `path` (and `seed_shared`)' },
+);
 
-const sharedFile = z.union([
-  relativePath,
-  z
-    .strictObject({
-      path: relativePath.describe('File path relative to the release and to shared/.'),
-      optional: z
-        .boolean()
-        .default(false)
-        .describe('When true, a file missing from shared/ (and from the live release) is not an error.'),
-      when_absent: z
-        .enum(['link', 'empty'])
-        .optional()
-        .describe(
-          'An optional file shared/ does not hold yet: `link` links it anyway, so the app’s first write lands in shared/; `empty` creates it empty there, writable by the app (SQLite databases, .htaccess). Default: the recipe’s, else link.',
-        ),
-      seed_shared: seedShared,
-    })
-    .describe('A shared file with options.'),
-]);
+const sharedFile = z.union(
+  [
+    relativePath,
+    z
+      .strictObject({
+        path: relativePath.describe('File path relative to the release and to shared/.'),
+        optional: z
+          .boolean()
+          .default(false)
+          .describe('When true, a file missing from shared/ (and from the live release) is not an error.'),
+        when_absent: z
+          .enum(['link', 'empty'])
+          .optional()
+          .describe(
+            'An optional file shared/ does not hold yet: `link` links it anyway, so the app’s first write lands in shared/; `empty` creates it empty there, writable by the app (SQLite databases, .htaccess). Default: the recipe’s, else link.',
+          ),
+        seed_shared: seedShared,
+      })
+      .describe('A shared file with options.'),
+  ],
+  {
+    error: 'must be a path (a string) or a mapping with `path` (and options such as `optional`)',
+  },
+);
 
 const name = z
   .string()
@@ -247,7 +255,9 @@ export const configSchema = z
       .optional()
       .describe('Selector used when `deploy` is run without one.'),
     confirm: z
-      .union([z.boolean(), z.array(z.string().min(1))])
+      .union([z.boolean(), z.array(z.string().min(1))], {
+        error: 'must be true, false or a list of selectors such as `[production]`',
+      })
       .default(false)
       .describe(
         'true: ask before every deploy, rollback, task or run; a list of selectors (`[production, role=db]`): ask when the run selects a host one of them picks. Without a terminal the run is refused (exit 2) unless --yes.',

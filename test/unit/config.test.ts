@@ -185,6 +185,33 @@ describe('parseConfig rejects, with file:line:column, key and advice', () => {
     expect(problems(text).every((l) => l.includes(': (yaml): '))).toBe(true);
   });
 
+  it('says what a hook step, a shared path and confirm may be when the value is none of them', () => {
+    const STEP =
+      'must be a command (a string) or a mapping with either `run: <command>` or `task: <task name>` (and options such as `once`, `hosts`)';
+    const text = [
+      valid + 'confirm: "yes"',
+      'shared_dirs: [5]',
+      'shared_files: [~]',
+      'hooks:',
+      '  after:',
+      '    symlink: [~, 3, { foo: 1 }, { run: 1 }, { task: 2 }, { run: a, task: b }]',
+      '',
+    ].join('\n');
+    expect(problems(text)).toEqual([
+      'deploy.yml:7:10: confirm: must be true, false or a list of selectors such as `[production]`, got string "yes"',
+      'deploy.yml:8:15: shared_dirs.0: must be a path (a string) or a mapping with `path` (and `seed_shared`), got number 5',
+      'deploy.yml:9:16: shared_files.0: must be a path (a string) or a mapping with `path` (and options such as `optional`), got null',
+      `deploy.yml:12:15: hooks.after.symlink.0: ${STEP}, got null`,
+      `deploy.yml:12:18: hooks.after.symlink.1: ${STEP}, got number 3`,
+      `deploy.yml:12:21: hooks.after.symlink.2: ${STEP}`,
+      // A mapping with `run:` or `task:` is held to that form, whose own problem is precise.
+      'deploy.yml:12:40: hooks.after.symlink.3.run: expected string, got number 1',
+      'deploy.yml:12:53: hooks.after.symlink.4.task: expected string, got number 2',
+      `deploy.yml:12:58: hooks.after.symlink.5: ${STEP}`,
+      'deploy.yml:12:74: hooks.after.symlink.5.task: no task `b` (tasks: none)',
+    ]);
+  });
+
   it('rejects alias bombs without expanding them', () => {
     // Small enough (10^4 leaves) to expand in a moment: without the alias limit this test fails on
     // the missing message instead of hanging the way a real bomb would.

@@ -13,10 +13,23 @@ function lockRecord(ctx: HostContext): LockRecord {
   return { user, machine, pid, started_at, command, ci, token: ctx.lockToken };
 }
 
+/**
+ * The owner record is the server's file, written by whichever version took the lock (or by hand):
+ * a field it lacks is left out or said to be unknown, never printed as `undefined`.
+ */
 export function describeHolder(rec: LockRecord | undefined): string {
   if (!rec || !rec.user) return 'an unknown holder (the lock has no owner record)';
+  const known = (v: unknown): v is string | number =>
+    (typeof v === 'string' && v !== '') || typeof v === 'number';
   const ci = rec.ci?.url ?? rec.ci?.job;
-  return `${rec.user}@${rec.machine} (pid ${rec.pid}, since ${rec.started_at}, \`${rec.command}\`${ci ? `, CI ${ci}` : ''})`;
+  const details = [
+    known(rec.machine) ? undefined : 'machine not recorded',
+    known(rec.pid) ? `pid ${rec.pid}` : undefined,
+    known(rec.started_at) ? `since ${rec.started_at}` : undefined,
+    known(rec.command) ? `\`${rec.command}\`` : 'command not recorded',
+    known(ci) ? `CI ${ci}` : undefined,
+  ].filter((d) => d !== undefined);
+  return `${rec.user}${known(rec.machine) ? `@${rec.machine}` : ''} (${details.join(', ')})`;
 }
 
 /**

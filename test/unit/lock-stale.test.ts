@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DeployError } from '../../src/definitions/errors.js';
 import { deployPaths } from '../../src/layout/paths.js';
-import { HOLDER_MARKER, isStale, lock } from '../../src/stages/lock.js';
+import { describeHolder, HOLDER_MARKER, isStale, lock } from '../../src/stages/lock.js';
 import { REMOTE_EXIT } from '../../src/stages/exit-codes.js';
 import type { HostContext } from '../../src/stages/types.js';
 
@@ -34,5 +34,19 @@ describe('stale locks', () => {
       expect(error?.code).toBe('ELOCKED');
       expect((error as DeployError<'ELOCKED'>).details.stale).toBe(isStale(holder, 'here'));
     }
+  });
+
+  it('describes a holder whose owner record lacks fields without printing `undefined`', () => {
+    const full = { user: 'ann', machine: 'laptop', pid: 42, started_at: '2024-05-01T10:00:00Z' };
+    expect(describeHolder({ ...full, command: 'deploy web' })).toBe(
+      'ann@laptop (pid 42, since 2024-05-01T10:00:00Z, `deploy web`)',
+    );
+    expect(describeHolder(full)).toBe(
+      'ann@laptop (pid 42, since 2024-05-01T10:00:00Z, command not recorded)',
+    );
+    expect(describeHolder({ user: 'ann' })).toBe('ann (machine not recorded, command not recorded)');
+    expect(describeHolder({ user: 'ann', machine: 'ci', ci: { job: '7' } })).toBe(
+      'ann@ci (command not recorded, CI 7)',
+    );
   });
 });

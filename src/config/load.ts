@@ -210,7 +210,19 @@ export function parseConfig(
             ? `is required (${issue.expected})`
             : `expected ${issue.expected}, got ${describe(input, mask, found.origins.get(originKey(at)))}`,
         );
-      } else if (!envProblems.some((p) => keyPath(p.path) === keyPath(at))) {
+      } else if (envProblems.some((p) => keyPath(p.path) === keyPath(at))) {
+        // The environment problem already says why the value is wrong.
+      } else if (issue.code === 'invalid_value' && issue.values.every((v) => typeof v === 'string')) {
+        // zod's "Invalid option: expected one of "a"|"b"" neither shows the value nor guesses.
+        const input = valueAt(value, at);
+        const allowed = issue.values as string[];
+        const guess = typeof input === 'string' ? suggest(input, allowed) : undefined;
+        add(
+          at,
+          `must be one of ${allowed.join(', ')}, got ${describe(input, mask, found.origins.get(originKey(at)))}` +
+            (guess ? ` — did you mean \`${guess}\`?` : ''),
+        );
+      } else {
         add(at, issue.message);
       }
     };

@@ -96,6 +96,11 @@ describe('parseConfig rejects, with file:line:column, key and advice', () => {
       valid + 'application: again\n',
       'deploy.yml:7:1: application: duplicate key `application` (also on line 1) — remove one of them',
     ],
+    [
+      'unknown option, with a guess',
+      valid + 'writable_mode: acls\n',
+      'deploy.yml:7:16: writable_mode: must be one of chmod, acl, chown, skip, got string "acls" — did you mean `acl`?',
+    ],
     ['no hosts', 'application: a\nhosts: {}\n', 'deploy.yml:2:8: hosts: declare at least one host'],
   ];
 

@@ -1,4 +1,8 @@
 import { DeployError } from '../definitions/errors.js';
+import { quote } from '../definitions/shell-quote.js';
+
+// The quoting itself sits in definitions/, where an error's hint can print a command with it.
+export { quote };
 
 /** Only this module holds it, so only `sh`, `lines` and `sh.join` can make trusted text. */
 const TRUSTED: unique symbol = Symbol('trusted shell text');
@@ -20,22 +24,6 @@ export class ShellText {
 }
 
 export type ShellValue = string | number | ShellText | readonly (string | number | ShellText)[];
-
-const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/**
- * POSIX single-quote quoting. Debian's /bin/sh is dash, which has no `$'…'`,
- * so a quote inside a value closes the quotes, adds `\'` and reopens them.
- */
-export function quote(value: string): string {
-  if (value.includes('\0')) {
-    // Whole: a cut would leave a secret's first characters where the mask no longer finds them.
-    throw new DeployError('EQUOTE', { value: JSON.stringify(value) });
-  }
-  if (value === '') return "''";
-  if (SAFE.test(value) && !value.startsWith('-')) return value;
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 function render(value: ShellValue): string {
   if (value instanceof ShellText) return value.text;

@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { interruptSignal } from './commands/interrupt.js';
 import { EXIT } from './definitions/exit-codes.js';
+import { setInvokedConfigFile } from './definitions/invocation.js';
 import { keepYoungGenerationSmall } from './commands/process-memory.js';
 import { packageVersion } from './definitions/package-root.js';
 import { usageErrorText } from './ui/usage-error.js';
@@ -99,6 +100,8 @@ export async function main(argv: string[]): Promise<number> {
     .argument(...selectorArg)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(usageErrorText(s)) })
+    // Before any command runs: every `deploy …` a hint or warning prints carries this `-c`.
+    .hook('preAction', (root: Command) => setInvokedConfigFile(root.opts<{ config: string }>().config))
     .action(async (selector: string[], opts) => {
       // Before the deploy's modules load (see process-memory.ts); no other command sets it.
       keepYoungGenerationSmall();

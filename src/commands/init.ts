@@ -5,11 +5,11 @@ import { EXIT } from '../definitions/exit-codes.js';
 import { detectRecipes, resolvePersistence } from '../persistence/detect.js';
 import { initTemplate } from '../persistence/init-template.js';
 import { appFilesAt, loadRecipes } from '../persistence/recipes.js';
-import { quote } from '../remote/sh.js';
 import { locateGit } from '../source/git.js';
 import { readWorkTreeView } from '../source/git-status.js';
 import { askYesNo } from '../ui/confirm.js';
 import { createOutput } from '../ui/output.js';
+import { deployCommand } from '../definitions/invocation.js';
 
 export interface InitCommandOptions {
   config: string;
@@ -35,15 +35,13 @@ export async function initCommand(o: InitCommandOptions): Promise<number> {
   const out = createOutput();
   const write = o.write ?? ((t: string) => out.stdout(t));
   const file = path.resolve(o.config);
-  // As the user must type it again: quoted, and absent for the default.
-  const c = o.config === 'deploy.yml' ? '' : ` -c ${quote(o.config)}`;
   if (fs.existsSync(file) && !o.force) {
     const yes = await (o.ask ?? ((q: string) => askYesNo(q, out.sanitise)))(
       `${o.config} exists. Overwrite it? [y/N] `,
     );
     if (yes === undefined) {
       throw new DeployError('EUSAGE', {
-        reason: `${o.config} already exists and there is no terminal to ask; run \`deploy${c} init --force\` to overwrite it`,
+        reason: `${o.config} already exists and there is no terminal to ask; run \`${deployCommand`init --force`}\` to overwrite it`,
       });
     }
     if (!yes) {
@@ -58,7 +56,7 @@ export async function initCommand(o: InitCommandOptions): Promise<number> {
   write(`wrote ${o.config} for ${persistence.recipe} (${detection.reasons.at(-1) ?? ''})\n`);
   const env = persistence.shared_files.some((f) => f.path === '.env' && !f.optional);
   write(
-    `next: set hosts.staging1 in ${o.config}, prepare the server with \`deploy${c} setup staging${env ? ' --put .env.staging:.env' : ''}\`, then run \`deploy${c} staging\`\n`,
+    `next: set hosts.staging1 in ${o.config}, prepare the server with \`${deployCommand`setup staging`}${env ? ' --put .env.staging:.env' : ''}\`, then run \`${deployCommand`staging`}\`\n`,
   );
   return EXIT.ok;
 }

@@ -20,8 +20,7 @@ const run = async (o: LifecycleOptions, which: 'status' | 'unlock'): Promise<num
       exitCode,
       hosts: hosts.map((h) => ({ ...h, error: errorJson(h.error) })),
     });
-  } else
-    out.stdout(`${formatLocks(hosts, which === 'status' ? 'held' : 'removed', out.sanitise, o.config)}\n`);
+  } else out.stdout(`${formatLocks(hosts, which === 'status' ? 'held' : 'removed', out.sanitise)}\n`);
   return exitCode;
 };
 

@@ -1,4 +1,6 @@
 import { EXIT, type ExitCode } from './exit-codes.js';
+import { deployCommand, type DeployCommand } from './invocation.js';
+import { quote } from './shell-quote.js';
 
 /** One problem in deploy.yml (or in a `-o` override), where it is and what is wrong. */
 export interface ConfigProblem {
@@ -42,8 +44,7 @@ export interface ErrorDetails {
   EQUOTE: { value: string };
   /** A bug in shipshape; `host` and `stage` where it is known where it happened. */
   EINTERNAL: { reason: string; host?: string; stage?: string };
-  /** `unlock`: the `deploy unlock` command for the host, as this run would type it. */
-  ELOCKED: { host: string; holder: string; stale: boolean; unlock: string };
+  ELOCKED: { host: string; holder: string; stale: boolean };
   ESTAGE: FailedCommand;
   ECURRENT: { host: string; path: string };
   ESHAREDMISSING: {
@@ -51,8 +52,8 @@ export interface ErrorDetails {
     files: string;
     dir?: string;
     list: string[];
-    /** The `deploy setup … --put` command that puts them. */
-    setup: string;
+    /** The `--put` values (`LOCAL:SHARED_PATH`) of the `deploy setup` command that puts them. */
+    puts: string[];
     copy: string[];
     /** The server copies' file names the hint suggests. */
     copies: string;
@@ -102,7 +103,8 @@ interface ErrorDefinition<D> {
   /** Fixed, or read from the details when one code covers several outcomes. */
   exit: ExitCode | ((d: D) => ExitCode);
   message: (d: D) => string;
-  hint: (d: D) => string;
+  /** `deploy` builds each `deploy …` command the hint prints, so that it reads the run's `-c` file. */
+  hint: (d: D, deploy: DeployCommand) => string;
 }
 
 const failedCommand = (d: FailedCommand) =>
@@ -121,9 +123,9 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
   ENOCONFIG: {
     exit: EXIT.usage,
     message: (d) => `cannot read ${d.file}: ${d.reason}`,
-    hint: (d) =>
+    hint: (d, deploy) =>
       d.reason === 'ENOENT'
-        ? `Create ${d.file} (\`deploy${d.file === 'deploy.yml' ? '' : ` -c ${d.file}`} init\` writes a commented one), or pass -c <file> to read another.`
+        ? `Create ${d.file} (\`${deploy`init`}\` writes a commented one), or pass -c <file> to read another.`
         : d.reason === 'EISDIR'
           ? `${d.file} is a directory: pass -c <file> with the path of the configuration file.`
           : d.reason === 'EACCES' || d.reason === 'EPERM'
@@ -133,7 +135,7 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
   EUSAGE: {
     exit: EXIT.usage,
     message: (d) => d.reason,
-    hint: () => 'Run `deploy --help` for usage.',
+    hint: (_d, deploy) => `Run \`${deploy`--help`}\` for usage.`,
   },
   ESELECTOR: {
     exit: EXIT.usage,
@@ -158,10 +160,10 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
     exit: EXIT.failed,
     message: (d) =>
       `${d.host}: task \`${d.task}\` failed${d.exitCode === undefined ? '' : ` (exit ${String(d.exitCode)})`}\n  command: ${d.command}\n  output: ${d.stderr || '(empty)'}`,
-    hint: (d) =>
+    hint: (d, deploy) =>
       d.noRelease
-        ? `Nothing is deployed on ${d.host} yet: run \`deploy ${d.host}\` first.`
-        : `Its output is above; \`deploy ssh ${d.host}\` opens a shell in current. The deploy lock was released.`,
+        ? `Nothing is deployed on ${d.host} yet: run \`${deploy`${d.host}`}\` first.`
+        : `Its output is above; \`${deploy`ssh ${d.host}`}\` opens a shell in current. The deploy lock was released.`,
   },
   EQUOTE: {
     exit: EXIT.usage,
@@ -178,10 +180,10 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
   ELOCKED: {
     exit: EXIT.locked,
     message: (d) => `${d.host}: deploy lock held by ${d.holder}`,
-    hint: (d) =>
+    hint: (d, deploy) =>
       d.stale
-        ? `The holder's process is gone (stale lock). Run \`${d.unlock}\`.`
-        : `Wait for that deploy to finish, or if it is dead run \`${d.unlock}\`.`,
+        ? `The holder's process is gone (stale lock). Run \`${deploy`unlock ${d.host}`}\`.`
+        : `Wait for that deploy to finish, or if it is dead run \`${deploy`unlock ${d.host}`}\`.`,
   },
   ESTAGE: {
     exit: EXIT.failed,
@@ -198,10 +200,10 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
     exit: EXIT.failed,
     message: (d) =>
       `${d.host}: required shared files are missing: ${d.files}${d.dir ? ` (expected in ${d.dir})` : ''}`,
-    hint: (d) =>
+    hint: (d, deploy) =>
       [
         `Put them on the server, from copies with this server's values (${d.copies}), not your development files:`,
-        `  ${d.setup}`,
+        `  ${deploy`setup ${d.host}`}${d.puts.map((p) => ` --put ${quote(p)}`).join('')}`,
         'or by hand:',
         ...d.copy.map((c) => `  ${c}`),
         'or mark them optional in deploy.yml (shared_files: [{ path: …, optional: true }]).',
@@ -217,8 +219,8 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
   ETARGETCHANGED: {
     exit: EXIT.failed,
     message: (d) => `${d.host}: release ${d.release} is not what was deployed: ${d.changes}`,
-    hint: (d) =>
-      `Nothing was switched. Its files changed since it went live (a write in place reaches every release that shares the file). Pass --force to switch to it anyway, or choose another release (\`deploy releases ${d.host}\`, then --to).`,
+    hint: (d, deploy) =>
+      `Nothing was switched. Its files changed since it went live (a write in place reaches every release that shares the file). Pass --force to switch to it anyway, or choose another release (\`${deploy`releases ${d.host}`}\`, then --to).`,
   },
   ESOURCE: {
     exit: EXIT.failed,
@@ -243,15 +245,15 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
   EARTIFACT: {
     exit: EXIT.usage,
     message: (d) => `cannot deploy artifact \`${d.id}\`: ${d.reason}`,
-    hint: () =>
-      'Name an artifact the store holds (`deploy artifacts list`), or build one with `deploy build`; no host was contacted.',
+    hint: (_d, deploy) =>
+      `Name an artifact the store holds (\`${deploy`artifacts list`}\`), or build one with \`${deploy`build`}\`; no host was contacted.`,
   },
   EOBJECT: {
     exit: EXIT.failed,
     message: (d) =>
       `${d.host ? `${d.host}: ` : ''}${d.path}: its content in the artifact store does not match its sha256 ${d.sha256.slice(0, 12)}… (altered or damaged in ${d.store}); nothing was switched`,
-    hint: (d) =>
-      `Delete the damaged object from the store (objects/${d.sha256.slice(0, 2)}/${d.sha256}) and run \`deploy build\` for the same revision again: it stores what the store lacks, and the id stays the same.`,
+    hint: (d, deploy) =>
+      `Delete the damaged object from the store (objects/${d.sha256.slice(0, 2)}/${d.sha256}) and run \`${deploy`build`}\` for the same revision again: it stores what the store lacks, and the id stays the same.`,
   },
   EFETCH: {
     exit: EXIT.failed,
@@ -280,12 +282,12 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
   ECONNLOST: {
     exit: EXIT.connection,
     message: (d) => `${d.host}: connection lost${d.stage ? ` during stage \`${d.stage}\`` : ''}`,
-    hint: (d) =>
+    hint: (d, deploy) =>
       d.switched
         ? '`current` already points at the new, complete release.'
         : d.switchMaybe
-          ? '`current` may already point at the new release: check with `deploy releases`, then deploy again.'
-          : '`current` was not touched. Run the deploy again (use `deploy unlock` if it reports a stale lock).',
+          ? `\`current\` may already point at the new release: check with \`${deploy`releases`}\`, then deploy again.`
+          : `\`current\` was not touched. Run the deploy again (use \`${deploy`unlock`}\` if it reports a stale lock).`,
   },
   EAUTH: {
     exit: EXIT.connection,
@@ -297,7 +299,7 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
   ERUN: {
     exit: EXIT.failed,
     message: (d) => `${d.host}: command exited with ${String(d.exitCode)}`,
-    hint: (d) => `See its output above; \`deploy ssh ${d.host}\` opens a shell in current.`,
+    hint: (d, deploy) => `See its output above; \`${deploy`ssh ${d.host}`}\` opens a shell in current.`,
   },
   EHOSTKEY: {
     exit: EXIT.connection,
@@ -331,15 +333,16 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
   EREVERT: {
     exit: EXIT.failed,
     message: (d) => `${d.host}: could not switch back: \`current\` still points at ${d.release}: ${d.reason}`,
-    hint: (d) =>
+    hint: (d, deploy) =>
       d.previous
-        ? `Check with \`deploy releases ${d.host}\`, then \`deploy rollback ${d.host} --to ${d.previous}\`.`
-        : `Check with \`deploy releases ${d.host}\`; remove \`current\` by hand if that release must not serve.`,
+        ? `Check with \`${deploy`releases ${d.host}`}\`, then \`${deploy`rollback ${d.host} --to ${d.previous}`}\`.`
+        : `Check with \`${deploy`releases ${d.host}`}\`; remove \`current\` by hand if that release must not serve.`,
   },
   ENOROLLBACK: {
     exit: EXIT.failed,
     message: (d) => `${d.host}: ${d.reason}`,
-    hint: (d) => (d.candidates ? `Candidates: ${d.candidates}` : 'Run `deploy releases` to see the history.'),
+    hint: (d, deploy) =>
+      d.candidates ? `Candidates: ${d.candidates}` : `Run \`${deploy`releases`}\` to see the history.`,
   },
   EINTERRUPTED: {
     exit: (d) => (d.signal === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint),
@@ -385,7 +388,7 @@ export class DeployError<C extends ErrorCode = ErrorCode> extends Error {
     super(def.message(details), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DeployError';
     this.code = code;
-    this.hint = def.hint(details);
+    this.hint = def.hint(details, deployCommand);
     this.exitCode = typeof def.exit === 'function' ? def.exit(details) : def.exit;
     this.details = details;
     this.during = options.during;

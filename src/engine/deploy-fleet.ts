@@ -34,6 +34,7 @@ import { passedSwitch, type SwitchPoint } from './switch-point.js';
 import { changeOf, recordKey, sameByText, type SameBy } from './unchanged.js';
 import { readChanges, readUnchecked } from '../persistence/release-changes.js';
 import { releaseShape } from '../layout/release-shape.js';
+import { deployCommand } from '../definitions/invocation.js';
 
 /** What the run holds for a host once it is connected, locked, and given the release name. */
 interface Connected {
@@ -97,8 +98,6 @@ export interface Fleet {
   persistence?: AppPersistence;
   /** Where local steps run once the source is prepared (a `--revision` build's checkout); else `source`. */
   localCwd?: string;
-  /** deploy.yml as the user named it, for hints that print a command. */
-  configFile?: string;
   /** Fetch bundles put in the artifact store for this deploy; removed when the upload is over. */
   fetchBundles?: string[];
   /** Who runs the deploy, from where, and as which command: the lock's owner record, the hooks' SHIPSHAPE_USER. */
@@ -202,7 +201,6 @@ export async function connectAll(fleet: Fleet, pool: ConnectionPool, lockToken: 
       lockToken,
       mask: fleet.mask,
       persistence: fleet.persistence,
-      configFile: fleet.configFile,
       memory: openProbeMemory(memoryTarget(h)),
     };
     moveTo(h, { state: 'connected', runner, hostCtx });
@@ -551,7 +549,7 @@ async function dropRelease(fleet: Fleet, h: FleetHost, reason: string): Promise<
     // Typically a lost connection: the lock cannot be released from here, so say how to.
     fleet.reporter.log(
       'error',
-      `cleanup after failure did not finish: ${(e as Error).message}; the lock may still be held: check with \`deploy lock status ${h.alias}\`, remove it with \`deploy unlock ${h.alias}\``,
+      `cleanup after failure did not finish: ${(e as Error).message}; the lock may still be held: check with \`${deployCommand`lock status ${h.alias}`}\`, remove it with \`${deployCommand`unlock ${h.alias}`}\``,
       h.alias,
     );
   }

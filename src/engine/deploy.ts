@@ -202,7 +202,6 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
     phases: deployPhases(book),
     mask: configMask(loaded, options.env),
     persistence,
-    configFile: loaded.file,
   };
   if (options.prepared) return runFleet(fleet, options, options.prepared);
 

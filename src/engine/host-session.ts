@@ -73,7 +73,6 @@ export async function withHostSessions<T>(
           run,
           lockToken,
           mask,
-          configFile: o.loaded.file,
         },
         error: r.status === 'rejected' ? toDeployError(r.reason, s.alias) : undefined,
       };

@@ -15,6 +15,7 @@ import { runLocalStep } from './hooks-local.js';
 import { withHostSessions, type HostSession, type SessionOptions } from './host-session.js';
 import type { HostOutcome } from './reporter.js';
 import { rollbackCandidates } from './rollback-target.js';
+import { deployCommand } from '../definitions/invocation.js';
 
 export interface TaskOptions extends Omit<SessionOptions, 'command'> {
   /** The task, as named under `tasks:`. */
@@ -81,7 +82,7 @@ export async function runTask(o: TaskOptions): Promise<TaskResult> {
   if (!steps) {
     const known = Object.keys(config.tasks);
     throw new DeployError('EUSAGE', {
-      reason: `no task \`${o.name}\` in ${file} (tasks: ${known.join(', ') || 'none'}; \`deploy list\` shows them)`,
+      reason: `no task \`${o.name}\` in ${file} (tasks: ${known.join(', ') || 'none'}; \`${deployCommand`list`}\` shows them)`,
     });
   }
   const { reporter, signal } = o;

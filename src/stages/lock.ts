@@ -1,9 +1,8 @@
 import { DeployError } from '../definitions/errors.js';
 import type { LockRecord } from '../layout/remote-state.js';
 import { markerLines } from '../remote/markers.js';
-import { quote, sh } from '../remote/sh.js';
+import { sh } from '../remote/sh.js';
 import { REMOTE_EXIT } from './exit-codes.js';
-import { configFlag } from './put-hint.js';
 import type { HostContext, Stage } from './types.js';
 
 export const HOLDER_MARKER = '@@shipshape-holder ';
@@ -83,8 +82,6 @@ __ss_take_lock`,
       host: ctx.alias,
       holder: describeHolder(holder),
       stale,
-      // With the -c of this run: another deploy.yml may name another server `web1`.
-      unlock: `deploy${configFlag(ctx)} unlock ${quote(ctx.alias)}`,
     });
   },
 };

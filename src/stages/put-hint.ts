@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { deployCommand } from '../definitions/invocation.js';
 import { quote } from '../remote/sh.js';
 import type { HostContext } from './types.js';
 
@@ -9,15 +10,14 @@ import type { HostContext } from './types.js';
 export const serverCopyName = (file: string, ctx: Pick<HostContext, 'alias' | 'host'>): string =>
   `${file}.${ctx.host.stage ?? ctx.alias}`;
 
-/** ` -c <file>` for a command a hint prints, when the run read another file than deploy.yml. */
-export const configFlag = (ctx: Pick<HostContext, 'configFile'>): string =>
-  ctx.configFile && ctx.configFile !== 'deploy.yml' ? ` -c ${quote(ctx.configFile)}` : '';
+/** The `--put LOCAL:SHARED_PATH` values that place the files from their server copies. */
+export const putsFor = (ctx: Pick<HostContext, 'alias' | 'host'>, files: readonly string[]): string[] =>
+  files.map((f) => `${serverCopyName(f, ctx)}:${f}`);
 
-/** `deploy setup <host> --put …` for the files, with `-c` when deploy.yml is not the default one. */
+/** `deploy setup <host> --put …` for the files, as this run's user types it (with its `-c`). */
 export function setupCommandFor(ctx: HostContext, files: readonly string[]): string {
-  const config = configFlag(ctx);
-  const puts = files.map((f) => ` --put ${quote(`${serverCopyName(f, ctx)}:${f}`)}`).join('');
-  return `deploy${config} setup ${quote(ctx.alias)}${puts}`;
+  const puts = putsFor(ctx, files).map((p) => ` --put ${quote(p)}`);
+  return `${deployCommand`setup ${ctx.alias}`}${puts.join('')}`;
 }
 
 /**

@@ -23,7 +23,7 @@ import { sharedNotes } from '../persistence/shared-notes.js';
 import { markerLines } from '../remote/markers.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
 import { REMOTE_EXIT } from './exit-codes.js';
-import { copyCommandFor, serverCopyName, setupCommandFor } from './put-hint.js';
+import { copyCommandFor, putsFor, serverCopyName } from './put-hint.js';
 import type { ReleaseContext, Stage } from './types.js';
 import { modeFunction } from './writable.js';
 
@@ -133,7 +133,7 @@ export const shared: Stage = {
       files: files.join(', '),
       dir: `${ctx.paths.shared}/`,
       list: files,
-      setup: setupCommandFor(ctx, files),
+      puts: putsFor(ctx, files),
       copy: files.map((f) => copyCommandFor(ctx, f)),
       copies: files.map((f) => serverCopyName(f, ctx)).join(', '),
     });

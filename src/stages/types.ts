@@ -28,8 +28,6 @@ export interface HostContext {
    * means deploy.yml's lists only. A release context holds the complete one (public_dir's items).
    */
   persistence?: AppPersistence;
-  /** deploy.yml as the user named it (`-c`), for hints that print a command to run next. */
-  configFile?: string;
   /**
    * What this machine kept from its earlier deploys to this host and path: the probe sends only
    * what differs from it, and keeps what it sent as the next reference. Absent (a dry run, a

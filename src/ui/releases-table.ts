@@ -5,8 +5,7 @@ import type { HostState, ReleaseRow } from '../engine/releases.js';
 import type { LockReport } from '../engine/locks.js';
 import { createSanitiser, type Sanitiser } from './sanitise.js';
 import { formatTable } from './table.js';
-import { quote } from '../remote/sh.js';
-import { configFlag } from '../stages/put-hint.js';
+import { deployCommand } from '../definitions/invocation.js';
 
 dayjs.extend(utc);
 dayjs.extend(relativeTime);
@@ -78,7 +77,9 @@ export function formatReleases(
       ).map((l) => `  ${l}`),
     );
     if (h.lock)
-      out.push(`  (locked: a deploy is running or was interrupted; see \`deploy lock status ${h.host}\`)`);
+      out.push(
+        `  (locked: a deploy is running or was interrupted; see \`${deployCommand`lock status ${h.host}`}\`)`,
+      );
     out.push('');
   }
   return out.join('\n');
@@ -89,8 +90,6 @@ export function formatLocks(
   reports: readonly LockReport[],
   verb: 'held' | 'removed',
   out: Sanitiser = createSanitiser(),
-  /** The `-c` file of this run, which the printed `deploy unlock` must read too. */
-  configFile?: string,
 ): string {
   return reports
     .map((r) => {
@@ -102,7 +101,7 @@ export function formatLocks(
           : `${r.host}: removed the lock of ${out.field(r.description ?? '')}`;
       const stale = r.stale
         ? verb === 'held'
-          ? `\n  stale: that process is gone from this machine. Run \`deploy${configFlag({ configFile })} unlock ${quote(r.host)}\`.`
+          ? `\n  stale: that process is gone from this machine. Run \`${deployCommand`unlock ${r.host}`}\`.`
           : ' (stale: its process was gone)'
         : '';
       return line + stale;

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
+import { setInvokedConfigFile } from '../../../src/definitions/invocation.js';
 import { deployPaths } from '../../../src/layout/paths.js';
 import { copyCommandFor, setupCommandFor } from '../../../src/stages/put-hint.js';
 import type { HostContext } from '../../../src/stages/types.js';
@@ -18,7 +19,6 @@ function ctx(hostYaml: string, configFile = 'deploy.yml', top = ''): HostContext
     paths: deployPaths(host.deploy_path),
     run: { user: 'u', machine: 'm', pid: 1, started_at: '', command: 'deploy' },
     lockToken: 't',
-    configFile,
   };
 }
 
@@ -42,7 +42,12 @@ describe('the commands a missing shared file’s hint prints', () => {
     expect(copyCommandFor(c, 'config/master.key')).toBe(
       "ssh -p 2200 -o HostName=h web1 'mkdir -p /srv/app/shared/config' && scp -P 2200 -o HostName=h config/master.key.web1 web1:/srv/app/shared/config/master.key",
     );
-    expect(setupCommandFor(c, ['.env'])).toBe('deploy -c ops/deploy.yml setup web1 --put .env.web1:.env');
+    setInvokedConfigFile('ops/deploy.yml');
+    try {
+      expect(setupCommandFor(c, ['.env'])).toBe('deploy -c ops/deploy.yml setup web1 --put .env.web1:.env');
+    } finally {
+      setInvokedConfigFile();
+    }
     // Without a port in deploy.yml, ssh's own configuration decides, as it does for the deploy.
     expect(copyCommandFor(ctx('    deploy_path: /srv/app\n'), '.env')).toBe(
       'scp .env.web1 web1:/srv/app/shared/.env',

@@ -1,0 +1,177 @@
+import { execFileSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DeployError, ERRORS, type ErrorCode, type ErrorDetails } from '../../src/definitions/errors.js';
+import { deployCommandFor, setInvokedConfigFile } from '../../src/definitions/invocation.js';
+import { quote } from '../../src/remote/sh.js';
+import { formatLocks } from '../../src/ui/releases-table.js';
+
+/** A `-c` file a shell would split or end a quote on. */
+const FILE = "ops dir/it's.yml";
+const QUOTED = `'ops dir/it'\\''s.yml'`;
+
+const failed = { host: 'web1', stage: 'upload', exitCode: 1, command: 'tar x', stderr: 'boom' };
+
+/**
+ * Details for every code, one per way its hint reads: a new code fails to compile until it has
+ * some here, so its hint is checked too.
+ */
+const SAMPLES: { [C in ErrorCode]: ErrorDetails[C][] } = {
+  ECONFIG: [{ file: FILE, count: 1, problems: [], list: [] }],
+  ENOCONFIG: ['ENOENT', 'EISDIR', 'EACCES', 'EIO'].map((reason) => ({ file: FILE, reason })),
+  EUSAGE: [{ reason: 'bad' }],
+  ESELECTOR: [{ selector: 'x', choices: 'web1' }, { choices: 'web1' }],
+  ECONFIRM: [
+    { hosts: 'web1', confirming: 'web1' },
+    { hosts: 'web1', declined: true },
+  ],
+  ETASK: [
+    { host: 'web1', task: 'migrate', exitCode: 1, command: 'x', stderr: '' },
+    { host: 'web1', task: 'migrate', command: 'x', stderr: '', noRelease: true },
+  ],
+  EQUOTE: [{ value: 'x' }],
+  EINTERNAL: [{ reason: 'x' }],
+  ELOCKED: [
+    { host: 'web1', holder: 'bob', stale: true },
+    { host: 'web1', holder: 'bob', stale: false },
+  ],
+  ESTAGE: [failed],
+  ECURRENT: [{ host: 'web1', path: '/srv/current' }],
+  ESHAREDMISSING: [
+    {
+      host: 'web1',
+      files: '.env',
+      list: ['.env'],
+      puts: ['.env.web1:.env', 'my key.web1:my key'],
+      copy: ['scp .env.web1 web1:/srv/shared/.env'],
+      copies: '.env.web1',
+    },
+  ],
+  ERELEASECHANGED: [{ host: 'web1', changes: 'a', releasePath: '/srv/releases/1' }],
+  ETARGETCHANGED: [{ host: 'web1', release: '20260101000000', changes: 'a' }],
+  ESOURCE: [
+    { path: 'a', reason: 'x' },
+    { path: 'a', reason: 'x', changed: true },
+  ],
+  EDIRTY: [{ reason: 'x' }],
+  EREVISION: [{ revision: 'v1', reason: 'x' }],
+  EARTIFACT: [{ id: 'abc', reason: 'x' }],
+  EOBJECT: [{ path: 'a', sha256: 'ab'.repeat(32), store: '.deploy-artifacts' }],
+  EFETCH: [{ host: 'web1', reason: 'x' }],
+  ESTORE: [{ store: 's3://b', action: 'read', reason: 'x' }],
+  ERECIPE: [{ reason: 'x' }],
+  ECONNECT: [{ host: 'web1', address: 'h:22', reason: 'x' }],
+  ECONNLOST: [{ host: 'web1' }, { host: 'web1', switchMaybe: true }, { host: 'web1', switched: true }],
+  EAUTH: [{ host: 'web1', user: 'u', address: 'h:22', tried: 'agent' }],
+  ERUN: [{ host: 'web1', exitCode: 1, stdout: '', stderr: '' }],
+  EHOSTKEY: (['unknown', 'changed', 'revoked'] as const).map((reason) => ({
+    host: 'web1',
+    hostname: 'h',
+    port: 22,
+    keyType: 'ssh-ed25519',
+    fingerprint: 'SHA256:x',
+    reason,
+    entryName: 'h',
+  })),
+  EHEALTH: [{ host: 'web1', reason: 'x' }],
+  EAFTERSWITCH: [failed, { host: 'web1', stage: 'symlink', reason: 'x' }],
+  ESWITCHEDBACK: [{ host: 'web1', reason: 'x' }],
+  EREVERT: [
+    { host: 'web1', release: '2', previous: '20260101000000', reason: 'x' },
+    { host: 'web1', release: '2', reason: 'x' },
+  ],
+  ENOROLLBACK: [
+    { host: 'web1', reason: 'x' },
+    { host: 'web1', reason: 'x', candidates: '1, 2' },
+  ],
+  EINTERRUPTED: [
+    { signal: 'SIGINT' },
+    { signal: 'SIGINT', task: 't' },
+    { signal: 'SIGTERM', switched: true },
+  ],
+  EKNOWNHOSTS: [{ file: 'kh', reason: 'x' }],
+  EKEYFILE: [{ host: 'web1', file: 'id', reason: 'x' }],
+};
+
+const hintOf = <C extends ErrorCode>(code: C, d: ErrorDetails[C], file?: string): string =>
+  ERRORS[code].hint(d, deployCommandFor(file));
+
+/** Every `deploy …` command a text prints: in backticks, or alone on an indented line. */
+const deployCommands = (text: string): string[] => [
+  ...[...text.matchAll(/`(deploy(?: [^`]*)?)`/g)].map((m) => m[1]!),
+  ...[...text.matchAll(/^ +(deploy(?: .*)?)$/gm)].map((m) => m[1]!),
+];
+
+/** The words /bin/sh makes of a command, as a user's paste would run it. */
+const shellWords = (command: string): string[] =>
+  execFileSync('/bin/sh', ['-c', `printf '%s\\0' ${command}`], { encoding: 'utf8' })
+    .split('\0')
+    .slice(0, -1);
+
+const cases = (Object.keys(SAMPLES) as ErrorCode[]).flatMap((code) =>
+  (SAMPLES[code] as ErrorDetails[ErrorCode][]).map((d, i) => [`${code} #${i + 1}`, code, d] as const),
+);
+
+describe('every `deploy …` command a hint prints reads the run’s -c file', () => {
+  it('the codes with such a command are the ones expected (a sample per branch found them)', () => {
+    const withCommand = new Set(
+      cases.filter(([, c, d]) => deployCommands(hintOf(c, d, FILE)).length).map(([, c]) => c),
+    );
+    expect([...withCommand].sort()).toEqual(
+      [
+        'EARTIFACT',
+        'ECONNLOST',
+        'ELOCKED',
+        'ENOCONFIG',
+        'ENOROLLBACK',
+        'EOBJECT',
+        'EREVERT',
+        'ERUN',
+        'ESHAREDMISSING',
+        'ETARGETCHANGED',
+        'ETASK',
+        'EUSAGE',
+      ].sort(),
+    );
+  });
+
+  it.each(cases)('%s', (_name, code, d) => {
+    const hint = hintOf(code, d, FILE);
+    for (const command of deployCommands(hint)) {
+      expect(command, hint).toMatch(
+        new RegExp(`^deploy -c ${QUOTED.replace(/[\\'^$.*+?()[\]{}|]/g, '\\$&')}( |$)`),
+      );
+      // What a paste runs: `-c` and the file as one word, whatever the file's name holds.
+      expect(shellWords(command).slice(0, 3), command).toEqual(['deploy', '-c', FILE]);
+    }
+    // Without -c (deploy.yml), the same text without the flag: today's hints, unchanged.
+    expect(hintOf(code, d)).toBe(hint.split(` -c ${QUOTED}`).join(''));
+    expect(hintOf(code, d)).not.toContain('deploy -c');
+  });
+});
+
+describe('the run’s -c file reaches what is printed without being passed', () => {
+  afterEach(() => setInvokedConfigFile());
+
+  it('a DeployError made anywhere carries the file the CLI was given', () => {
+    expect(new DeployError('ERUN', SAMPLES.ERUN[0]!).hint).toContain('`deploy ssh web1`');
+    setInvokedConfigFile(FILE);
+    expect(new DeployError('ERUN', SAMPLES.ERUN[0]!).hint).toContain(`\`deploy -c ${QUOTED} ssh web1\``);
+    setInvokedConfigFile('deploy.yml');
+    expect(new DeployError('ERUN', SAMPLES.ERUN[0]!).hint).toContain('`deploy ssh web1`');
+  });
+
+  it('lock status’s stale-lock advice', () => {
+    setInvokedConfigFile(FILE);
+    const text = formatLocks([{ host: 'web1', locked: true, stale: true, description: 'me' }], 'held');
+    expect(text).toContain(`Run \`deploy -c ${QUOTED} unlock web1\`.`);
+  });
+
+  it('values are quoted as the remote commands are', () => {
+    const deploy = deployCommandFor(FILE);
+    expect(deploy`rollback ${'web 1'} --to ${'-x'}`).toBe(
+      `deploy -c ${QUOTED} rollback ${quote('web 1')} --to '-x'`,
+    );
+    expect(deploy``).toBe(`deploy -c ${QUOTED}`);
+    expect(deployCommandFor()`${'web1'}`).toBe('deploy web1');
+  });
+});

@@ -286,8 +286,8 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
       d.switched
         ? '`current` already points at the new, complete release.'
         : d.switchMaybe
-          ? `\`current\` may already point at the new release: check with \`${deploy`releases`}\`, then deploy again.`
-          : `\`current\` was not touched. Run the deploy again (use \`${deploy`unlock`}\` if it reports a stale lock).`,
+          ? `\`current\` may already point at the new release: check with \`${deploy`releases ${d.host}`}\`, then deploy again.`
+          : `\`current\` was not touched. Run the deploy again (use \`${deploy`unlock ${d.host}`}\` if it reports a stale lock).`,
   },
   EAUTH: {
     exit: EXIT.connection,
@@ -342,7 +342,9 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
     exit: EXIT.failed,
     message: (d) => `${d.host}: ${d.reason}`,
     hint: (d, deploy) =>
-      d.candidates ? `Candidates: ${d.candidates}` : `Run \`${deploy`releases`}\` to see the history.`,
+      d.candidates
+        ? `Candidates: ${d.candidates}`
+        : `Run \`${deploy`releases ${d.host}`}\` to see the history.`,
   },
   EINTERRUPTED: {
     exit: (d) => (d.signal === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint),

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -95,6 +96,49 @@ describe('a hint works as printed', () => {
     expect(hint, status.stdout).toBe('deploy -c staging.yml unlock web');
     expect((await runCli(hint!.split(' ').slice(1), { cwd: dir })).code).toBe(0);
     expect(fs.existsSync(path.join(deployPath, '.deploy/lock'))).toBe(false);
+  });
+
+  it('hints printed after -c with a space and a quote in the path run as printed, by /bin/sh', async () => {
+    const dir = path.join(suite.work, 'odd-config');
+    writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
+    const deployPath = path.join(dir, 'srv');
+    const config = "ops dir/it's.yml";
+    fs.mkdirSync(path.join(dir, 'ops dir'));
+    // Not deploy.yml, and none in the directory the hints run in: a hint without -c fails.
+    fs.renameSync(
+      writeConfig(dir, {
+        application: 'odd-config',
+        source: path.join(dir, 'app'),
+        tasks: { hello: ['echo hi'] },
+        hosts: { web: sshHost(suite.server, deployPath) },
+      }),
+      path.join(dir, config),
+    );
+    /** The printed command (the first backticked `deploy …` matching `pattern`), run as /bin/sh splits it. */
+    const runPrinted = async (text: string, pattern: RegExp) => {
+      const command = [...text.matchAll(/`(deploy [^`]*)`/g)].map((m) => m[1]!).find((c) => pattern.test(c));
+      expect(command, text).toBeDefined();
+      const words = execFileSync('/bin/sh', ['-c', `printf '%s\\0' ${command!}`], { encoding: 'utf8' })
+        .split('\0')
+        .slice(0, -1);
+      expect(words.slice(0, 3)).toEqual(['deploy', '-c', config]);
+      return runCli(words.slice(1), { cwd: dir });
+    };
+
+    // ETASK with nothing deployed: its hint deploys.
+    const task = await runCli(['-c', config, 'task', 'hello', 'web'], { cwd: dir });
+    expect(task.code, task.output).toBe(1);
+    const first = await runPrinted(task.stderr, / web$/);
+    expect(first.code, first.output).toBe(0);
+    expect(fs.existsSync(path.join(deployPath, 'current'))).toBe(true);
+
+    // ENOROLLBACK with one release: its hint lists the releases.
+    const rollback = await runCli(['-c', config, 'rollback', 'web'], { cwd: dir });
+    expect(rollback.code, rollback.output).not.toBe(0);
+    const releases = await runPrinted(rollback.stderr, / releases/);
+    expect(releases.code, releases.output).toBe(0);
+    expect(releases.stdout).toContain(fs.readdirSync(path.join(deployPath, 'releases'))[0]);
+    expect(fs.existsSync(path.join(dir, 'deploy.yml'))).toBe(false);
   });
 
   it('ENOCONFIG says what fits the reason: the -c file and `init` to create it, permissions, a directory', async () => {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { quote } from '../../src/remote/sh.js';
 import { releasesOf, runCli, runCliOnTerminal, sshHost, writeConfig, writeTree } from '../support/project.js';
 import { useSshd } from '../support/sshd-fixture.js';
 
@@ -71,7 +72,8 @@ describe('deploy task', () => {
     const fresh = await runCli(['-c', p.file, 'task', 'hello', 'web1'], { env: NO_CI });
     expect(fresh.code, fresh.output).toBe(1);
     expect(fresh.stderr).toContain('no release is live');
-    expect(fresh.stderr).toContain('run `deploy web1` first');
+    // With the -c this run read: a bare `deploy web1` would look for ./deploy.yml.
+    expect(fresh.stderr).toContain(`run \`deploy -c ${quote(p.file)} web1\` first`);
     expect(fs.existsSync(path.join(p.deployPaths.web1, '.deploy/lock'))).toBe(false);
   });
 });

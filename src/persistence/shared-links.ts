@@ -153,11 +153,13 @@ function shareFile(plan: SharedLinkPlan, f: SharedFile): ShellText {
   const seed = plan.seeded.has(f.path) ? realFile(rel) : sh`false`;
   const live = plan.liveReleasePath ? join(plan.liveReleasePath, f.path) : '';
   const dir = path.posix.dirname(shr);
+  // shared/ itself keeps the mode it has; a directory made for the file gets the writable mode.
+  const modeDir = dir === plan.sharedRoot ? sh`:` : sh`__ss_mode ${dir}`;
   const whenAbsent =
     f.optional && f.when_absent === 'empty'
-      ? // Data the app writes: the file and (below shared/ itself) its directory, where SQLite puts its journal.
-        sh`mkdir -p ${dir}${dir === plan.sharedRoot ? sh`` : sh`
-    __ss_mode ${dir}`}
+      ? // Data the app writes: the file and its directory, where SQLite puts its journal.
+        sh`mkdir -p ${dir}
+    ${modeDir}
     (umask 007 && : > ${shr})
     __ss_mode ${shr}
     __ss_said empty ${f.path}`

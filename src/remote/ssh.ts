@@ -335,10 +335,14 @@ export class SshTransport implements Transport {
     return readPgid(stderr());
   }
 
-  /** Kills what an aborted script left running; its channel closing alone would orphan it. */
+  /**
+   * Kills what an aborted script left running; its channel closing alone would orphan it.
+   * `-s TERM --`, not `-TERM --`: the login shell runs this line, and dash (Debian's /bin/sh, a
+   * deploy user's shell) reads `--` after `-TERM` as a pid, "Illegal number", and kills nothing.
+   */
   private async killGroup(pgid: number | undefined): Promise<void> {
     if (!pgid || !this.isConnected) return;
-    await this.run(this.openChannel(sh`kill -TERM -- -${pgid} 2>/dev/null; exit 0`)).catch(() => undefined);
+    await this.run(this.openChannel(sh`kill -s TERM -- -${pgid} 2>/dev/null; exit 0`)).catch(() => undefined);
   }
 
   /** Resolves once the socket is really closed, so a connection limit (`--parallel`) holds exactly. */

@@ -34,22 +34,80 @@ export const spareFiles = (paths: DeployPaths): string => path.posix.join(paths.
  * Until then its writes land in the moved entries, which the seed check tells apart by the walk
  * (persistence/rescue.ts: seedRescue). The probe's walk of the spare moves to `walk`, and its
  * release's name to `$__ss_spr`.
+ *
+ * Before the first entry moves, the spare's name and list are kept under the release's name as
+ * well (`takenSpare`, with the release directory's inode), until the upload's seed check drops
+ * them: a deploy stopped before that check gives the entries back (planReturnOrRemove).
  */
-export function planTakeSpare(paths: DeployPaths, releasePath: string, walk: string): ShellText {
+export function planTakeSpare(
+  paths: DeployPaths,
+  release: string,
+  releasePath: string,
+  walk: string,
+): ShellText {
   const spare = spareTree(paths);
+  const taken = takenSpare(paths, release);
   const gone = `the spare release ${spare} disappeared after the probe listed it; deploy again`;
   const busy = `a process keeps creating files in the spare release ${spare} (a worker started from a pruned release?); stop it and deploy again`;
   // -n and no status: an entry created again under a name already moved is left in the spare,
   // never put over the moved one, and the loop then fails rather than losing either.
   return sh`{ [ -d ${spare} ] && [ ! -L ${spare} ]; } || { printf '%s\n' ${gone} >&2; exit 1; }
+{ read -r __ss_spr < ${spareOrigin(paths)}; } 2>/dev/null || __ss_spr=
+case "$__ss_spr" in ''|*/*|.|..) __ss_spr=spare ;; esac
+if [ -f ${spareFiles(paths)} ]; then mv -f -- ${spareFiles(paths)} ${walk}; fi
+if [ -f ${spareOrigin(paths)} ]; then
+  { sed -n 1p ${spareOrigin(paths)}; stat -c %i -- ${releasePath}; } > ${taken.origin}
+  if [ -f ${spareManifest(paths)} ]; then ln -f -- ${spareManifest(paths)} ${taken.manifest}; fi
+fi
 __ss_take=0
 until rmdir -- ${spare} 2>/dev/null; do
   __ss_take=$((__ss_take + 1))
   [ "$__ss_take" -le 5 ] || { printf '%s\n' ${busy} >&2; exit 1; }
   find ${spare} -mindepth 1 -maxdepth 1 -exec mv -n -t ${releasePath} -- {} + 2>/dev/null || :
 done
-{ read -r __ss_spr < ${spareOrigin(paths)}; } 2>/dev/null || __ss_spr=
-case "$__ss_spr" in ''|*/*|.|..) __ss_spr=spare ;; esac
-if [ -f ${spareFiles(paths)} ]; then mv -f -- ${spareFiles(paths)} ${walk}; fi
 rm -f ${spareManifest(paths)} ${spareOrigin(paths)}`;
 }
+
+/** The spare's list and name while it is this deploy's release, until the upload's seed check drops them. */
+export const takenSpare = (paths: DeployPaths, release: string): { manifest: string; origin: string } => ({
+  manifest: path.posix.join(paths.meta, `seed-${release}.spare-list`),
+  origin: path.posix.join(paths.meta, `seed-${release}.spare-name`),
+});
+
+const RETURNED_MARKER = '@@shipshape-spare-returned';
+
+/**
+ * For a deploy stopped before its upload's seed check: when the release holds the spare's entries
+ * (its inode is the one planTakeSpare recorded), they go back to be the spare, with its list,
+ * instead of being deleted: a process still running from the spare's release may have written
+ * into them since the probe, and only the spare's check (before it is reused or replaced) tells
+ * those files apart and moves them to shared/.rescued/. Stopped while the entries moved, the
+ * spare still has its own directory, name and list: the moved ones go back into it. Otherwise
+ * the release becomes the spare, its inode already in the name kept. Any other release is
+ * removed. Prints RETURNED_MARKER when it gave the spare back.
+ */
+export function planReturnOrRemove(paths: DeployPaths, release: string, releasePath: string): ShellText {
+  const spare = spareTree(paths);
+  const taken = takenSpare(paths, release);
+  const kept = `${releasePath} still holds entries of the spare that could not go back to ${spare} (a name in both): it is kept`;
+  return sh`__ss_ri=$(stat -c %i -- ${releasePath} 2>/dev/null) || __ss_ri=
+if [ -n "$__ss_ri" ] && [ ! -L ${releasePath} ] && [ "$(sed -n 2p ${taken.origin} 2>/dev/null)" = "$__ss_ri" ]; then
+  if [ -d ${spare} ] && [ ! -L ${spare} ]; then
+    find ${releasePath} -mindepth 1 -maxdepth 1 -exec mv -n -t ${spare} -- {} + 2>/dev/null || :
+    rmdir -- ${releasePath} 2>/dev/null || printf '%s\n' ${kept} >&2
+    printf '%s\n' ${RETURNED_MARKER}
+  elif [ ! -e ${spare} ] && [ ! -L ${spare} ]; then
+    mv -T -- ${releasePath} ${spare}
+    mv -f -- ${taken.origin} ${spareOrigin(paths)}
+    if [ -f ${taken.manifest} ]; then mv -f -- ${taken.manifest} ${spareManifest(paths)}; fi
+    printf '%s\n' ${RETURNED_MARKER}
+  else
+    rm -rf -- ${releasePath}
+  fi
+else
+  rm -rf -- ${releasePath}
+fi
+rm -f -- ${taken.origin} ${taken.manifest}`;
+}
+
+export const spareReturned = (stdout: string): boolean => stdout.includes(RETURNED_MARKER);

@@ -1,4 +1,5 @@
 import { currentLinkText } from '../layout/paths.js';
+import { planReturnOrRemove, spareReturned, spareTree } from '../layout/spare.js';
 import { sh } from '../remote/sh.js';
 import { appendLog, logEntry } from './log-line.js';
 import { switchTempLink } from './symlink.js';
@@ -7,7 +8,8 @@ import type { ReleaseContext, Stage } from './types.js';
 const KEPT_LIVE_MARKER = '@@shipshape-kept-live';
 
 /**
- * After a failure before the switch: the incomplete release goes, the log says why. An
+ * After a failure before the switch: the incomplete release goes, the log says why (the spare
+ * renamed into it goes back instead, to be checked: layout/spare.ts, planReturnOrRemove). An
  * interrupt can land between the rename over `current` and the symlink stage's log line; then
  * the release is live and complete, so it stays and is logged a success (removing it would
  * leave `current` dangling: the fault suite's SIGINT runs found exactly that).
@@ -21,7 +23,7 @@ export const discard: Stage<ReleaseContext & { reason: string }> = {
   printf '%s\n' ${KEPT_LIVE_MARKER}
   ${appendLog(ctx.paths.log, logEntry(ctx, 'success'))}
 else
-  rm -rf -- ${ctx.releasePath}
+  ${planReturnOrRemove(ctx.paths, ctx.release, ctx.releasePath)}
   rm -f -- ${switchTempLink(ctx.paths, ctx.release)}
   ${appendLog(ctx.paths.log, logEntry(ctx, 'failed', { reason: ctx.reason }))}
 fi`,
@@ -34,5 +36,12 @@ fi`,
             message: `current already pointed at ${ctx.release} when the run stopped: it stays live`,
           },
         ]
-      : [],
+      : spareReturned(o.stdout)
+        ? [
+            {
+              level: 'warn',
+              message: `release ${ctx.release} was the spare renamed into place: it went back to ${spareTree(ctx.paths)}, where the next deploy checks it for files written into it`,
+            },
+          ]
+        : [],
 };

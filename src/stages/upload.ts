@@ -16,7 +16,7 @@ import { Readable } from 'node:stream';
 import { fetchInput, fetchSteps, interpretFetch } from './upload-fetch.js';
 import { releaseDir } from '../layout/paths.js';
 import { contentOf } from '../source/source-info.js';
-import { planTakeSpare } from '../layout/spare.js';
+import { planTakeSpare, takenSpare } from '../layout/spare.js';
 import {
   defineSeedMove,
   planListAhead,
@@ -47,7 +47,7 @@ function seed(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
   // The probe offered the spare only if nothing was written into it since it was pruned.
   if (plan.seed === 'recycle')
     return [
-      planTakeSpare(ctx.paths, ctx.releasePath, seedFile(ctx, 'spare')),
+      planTakeSpare(ctx.paths, ctx.release, ctx.releasePath, seedFile(ctx, 'spare')),
       defineSeedMove(ctx.paths, ctx.releasePath),
     ];
   if (plan.seed === 'empty' || !plan.base) return [];
@@ -104,8 +104,9 @@ function seedCheck(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
   const recycled = plan.seed === 'recycle';
   const files = seedFiles(ctx);
   const rescued = recycled ? seedRescue(ctx.releasePath, files) : undefined;
+  const taken = takenSpare(ctx.paths, ctx.release);
   const done = recycled
-    ? sh`rm -f ${list} ${err} ${files.walk} ${files.removed} ${files.relinked} ${files.out} ${`${files.out}.now`}`
+    ? sh`rm -f ${list} ${err} ${files.walk} ${files.removed} ${files.relinked} ${files.out} ${`${files.out}.now`} ${taken.origin} ${taken.manifest}`
     : sh`rm -f ${list} ${err}`;
   return [
     sh`head -c ${links} > ${list}

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
@@ -11,7 +13,15 @@ import {
   type CliOptions,
   type CliResult,
 } from '../support/project.js';
-import { describeRealServer, realRoot, realWritable, startRealSshd } from '../support/real-server.js';
+import {
+  APP_USER,
+  describeRealServer,
+  realRoot,
+  realWritable,
+  startAs,
+  startRealSshd,
+  uidOf,
+} from '../support/real-server.js';
 import type { SshdServer } from '../support/sshd.js';
 import { quote } from '../../src/remote/sh.js';
 
@@ -24,12 +34,15 @@ describeRealServer('a real server: deploys that are interrupted', () => {
   let server: SshdServer;
   const roots: { cleanup(): void }[] = [];
 
+  const hold = holdAfterMv();
+
   beforeAll(async () => {
-    server = await startRealSshd();
+    server = await startRealSshd({ env: { PATH: `${hold.bin}:/usr/local/bin:/usr/bin:/bin` } });
   });
   afterAll(async () => {
     await server?.stop();
     for (const r of roots) r.cleanup();
+    hold.cleanup();
   });
 
   function project(config: Record<string, unknown>) {
@@ -89,4 +102,107 @@ describeRealServer('a real server: deploys that are interrupted', () => {
     expect(fs.existsSync(path.join(p.deployPath, '.deploy/lock'))).toBe(false);
     expect(logOf(p.deployPath).at(-1)).toMatchObject({ status: 'failed' });
   });
+  it('Ctrl-C just after the upload moved the spare into the new release: what a worker wrote into it meanwhile is kept and rescued, not deleted', async () => {
+    const p = project({ keep_releases: 1, writable_dirs: ['exports'] });
+    writeTree(p.source, { 'exports/.keep': '' });
+    expect((await p.cli()).code).toBe(0);
+    const first = path.basename(p.live());
+    // A queue worker started in the first release and never restarted: its directory moves with it.
+    const w = await workerIn(
+      path.join(p.deployPath, 'current/exports'),
+      'printf "window body\\n" > window.csv',
+    );
+    try {
+      writeTree(p.source, { 'index.php': 'v2\n' });
+      expect((await p.cli()).code).toBe(0);
+      expect(
+        fs.existsSync(path.join(p.deployPath, '.deploy/spare/index.php')),
+        'the first release is the spare',
+      ).toBe(true);
+      const second = p.live();
+      writeTree(p.source, { 'index.php': 'v3\n' });
+      hold.arm(`-n -t ${path.join(p.deployPath, 'releases')}/`);
+      // The worker writes into the spare just after its entries moved into the new release, then Ctrl-C.
+      const r = await interruptWhen(
+        (o) => p.cli([], o),
+        () => hold.reached() && (w.write(), true),
+      ).finally(() => hold.release());
+      expect(r.code, r.output).toBe(130);
+      expect(p.live()).toBe(second);
+      const next = await p.cli();
+      expect(next.code, next.output).toBe(0);
+      const rescued = path.join(p.deployPath, 'shared/.rescued', first, 'exports/window.csv');
+      expect(fs.existsSync(rescued), `window.csv was lost:\n${r.output}\n${next.output}`).toBe(true);
+      expect(fs.readFileSync(rescued, 'utf8')).toBe('window body\n');
+      expect(fs.statSync(rescued).uid).toBe(uidOf(APP_USER));
+    } finally {
+      w.stop();
+    }
+  });
 });
+
+/**
+ * A `mv` first in the sessions' PATH: once armed with a needle, the next mv whose arguments
+ * contain it runs, then holds (up to 20 s) until released, so a test can act at that moment.
+ */
+function holdAfterMv() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-hold-'));
+  fs.chmodSync(dir, 0o777);
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin, { mode: 0o755 });
+  const [rule, reached, go] = ['rule', 'reached', 'go'].map((f) => path.join(dir, f)) as [
+    string,
+    string,
+    string,
+  ];
+  const wrapper = [
+    '#!/bin/sh',
+    `[ -f ${quote(rule)} ] && needle=$(cat ${quote(rule)}) && case "$*" in *"$needle"*) ;; *) needle= ;; esac`,
+    '[ -n "$needle" ] || exec /bin/mv "$@"',
+    `/bin/rm -f ${quote(rule)}`,
+    '/bin/mv "$@"; rc=$?',
+    `: > ${quote(reached)}`,
+    `n=200; while [ "$n" -gt 0 ] && [ ! -e ${quote(go)} ]; do sleep 0.1; n=$((n - 1)); done`,
+    'exit $rc',
+    '',
+  ].join('\n');
+  fs.writeFileSync(path.join(bin, 'mv'), wrapper, { mode: 0o755 });
+  return {
+    bin,
+    arm: (needle: string) => {
+      for (const f of [reached, go]) fs.rmSync(f, { force: true });
+      fs.writeFileSync(rule, needle, { mode: 0o644 });
+    },
+    reached: () => fs.existsSync(reached),
+    release: () => fs.writeFileSync(go, ''),
+    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A process of the app started in `dir`, never restarted, that runs `script` there when told to. */
+async function workerIn(dir: string, script: string) {
+  const flags = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-worker-'));
+  fs.chmodSync(flags, 0o777);
+  const [ready, go, done] = ['ready', 'go', 'done'].map((f) => path.join(flags, f)) as [
+    string,
+    string,
+    string,
+  ];
+  const proc = startAs(
+    APP_USER,
+    `cd "$1" && touch "$2" && while [ ! -e "$3" ]; do sleep 0.1; done && ${script}; touch "$4"; sleep 600`,
+    [fs.realpathSync(dir), ready, go, done],
+  );
+  while (!fs.existsSync(ready)) await new Promise((r) => setTimeout(r, 50));
+  return {
+    /** Runs the script now and waits for it (blocking: the CLI is a child process and runs on). */
+    write: () => {
+      fs.writeFileSync(go, '');
+      while (!fs.existsSync(done)) spawnSync('sleep', ['0.05']);
+    },
+    stop: () => {
+      proc.kill();
+      fs.rmSync(flags, { recursive: true, force: true });
+    },
+  };
+}

@@ -4,10 +4,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deployPaths } from '../../../src/layout/paths.js';
-import { planTakeSpare, spareFiles, spareTree } from '../../../src/layout/spare.js';
+import {
+  planReturnOrRemove,
+  planTakeSpare,
+  spareFiles,
+  spareManifest,
+  spareOrigin,
+  spareTree,
+} from '../../../src/layout/spare.js';
 import type { ShellText } from '../../../src/remote/sh.js';
 
-const run = (script: ShellText) => execFileSync('/bin/sh', ['-c', script.text], { stdio: 'pipe' });
+/** Runs a script by /bin/sh; `args` are its $1, $2 …; returns its stdout. */
+const run = (script: ShellText | string, args: string[] = []) =>
+  execFileSync('/bin/sh', ['-c', typeof script === 'string' ? script : script.text, 'sh', ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 
 function deployRoot() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "spare it's-"));
@@ -29,7 +41,7 @@ describe('the spare (run by /bin/sh on a real tree)', () => {
     const next = path.join(paths.releases, '20260101-000003');
     fs.mkdirSync(next);
     const walk = path.join(paths.meta, 'seed-20260101-000003.spare');
-    run(planTakeSpare(paths, next, walk));
+    run(planTakeSpare(paths, '20260101-000003', next, walk));
     expect(fs.readFileSync(path.join(next, 'name'), 'utf8')).toBe('20260101-000001');
     expect(fs.readdirSync(next).sort()).toEqual(['name']);
 
@@ -40,9 +52,11 @@ describe('the spare (run by /bin/sh on a real tree)', () => {
 
     const other = path.join(paths.releases, '20260101-000004');
     fs.mkdirSync(other);
-    expect(() => run(planTakeSpare(paths, other, walk))).toThrow(/disappeared after the probe listed it/);
+    expect(() => run(planTakeSpare(paths, '20260101-000004', other, walk))).toThrow(
+      /disappeared after the probe listed it/,
+    );
     fs.symlinkSync(path.join(paths.releases, '20260101-000002'), spareTree(paths));
-    expect(() => run(planTakeSpare(paths, other, walk))).toThrow(/disappeared/);
+    expect(() => run(planTakeSpare(paths, '20260101-000004', other, walk))).toThrow(/disappeared/);
     expect(fs.readdirSync(other)).toEqual([]);
     expect(fs.readFileSync(path.join(paths.releases, '20260101-000002', 'name'), 'utf8')).toBe(
       '20260101-000002',
@@ -67,13 +81,60 @@ describe('the spare (run by /bin/sh on a real tree)', () => {
         `cd "$1" && sh -c "$2" && { echo late > export.csv && echo wrote || echo refused; } && { echo late > cache/x || echo refused; }`,
         'sh',
         spareTree(paths),
-        planTakeSpare(paths, next, walk).text,
+        planTakeSpare(paths, '20260101-000003', next, walk).text,
       ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
     );
     expect(late.trim().split('\n')).toEqual(['refused', 'refused']);
     expect(fs.readdirSync(next).sort()).toEqual(['cache', 'name']);
     expect(fs.readdirSync(path.join(next, 'cache'))).toEqual([]);
+    expect(fs.existsSync(spareTree(paths))).toBe(false);
+    fs.rmSync(paths.root, { recursive: true });
+  });
+
+  it('a deploy stopped before its seed check gives the entries back to the spare, bound to its list, also when stopped halfway through the move', () => {
+    for (const halfway of [false, true]) {
+      const paths = deployRoot();
+      fs.mkdirSync(paths.meta, { recursive: true });
+      fs.mkdirSync(path.join(paths.releases, '20260101-000001', 'exports'));
+      fs.renameSync(path.join(paths.releases, '20260101-000001'), spareTree(paths));
+      // What the cleanup that kept it wrote: its release's name and its directory's inode, its list.
+      fs.writeFileSync(spareOrigin(paths), `20260101-000001\n${fs.statSync(spareTree(paths)).ino}\n`);
+      fs.writeFileSync(spareManifest(paths), 'the list\n');
+      const next = path.join(paths.releases, '20260101-000003');
+      fs.mkdirSync(next);
+      const take = planTakeSpare(paths, '20260101-000003', next, path.join(paths.meta, 'walk')).text;
+      // Halfway: one entry moved, the rest of the take (the spare's directory, name, list) not yet.
+      run(halfway ? take.replace(/^__ss_take=0[^]*$/m, 'mv -- "$1"/exports "$2"/') : take, [
+        spareTree(paths),
+        next,
+      ]);
+      expect(fs.existsSync(spareTree(paths))).toBe(halfway);
+      // A worker, its working directory in exports/ (it moved with it), writes its export.
+      fs.writeFileSync(path.join(next, 'exports', 'order.csv'), 'written meanwhile');
+      const back = run(planReturnOrRemove(paths, '20260101-000003', next));
+      expect(back).toContain('@@shipshape-spare-returned');
+      expect(fs.existsSync(next)).toBe(false);
+      expect(fs.readFileSync(path.join(spareTree(paths), 'exports', 'order.csv'), 'utf8')).toBe(
+        'written meanwhile',
+      );
+      expect(fs.readFileSync(path.join(spareTree(paths), 'name'), 'utf8')).toBe('20260101-000001');
+      // The list is the spare's again: the next probe checks the spare against it and rescues.
+      expect(fs.readFileSync(spareManifest(paths), 'utf8')).toBe('the list\n');
+      const [name, ino] = fs.readFileSync(spareOrigin(paths), 'utf8').split('\n');
+      expect(name).toBe('20260101-000001');
+      expect(ino).toBe(String(fs.statSync(spareTree(paths)).ino));
+      expect(fs.readdirSync(paths.meta).filter((f) => f.startsWith('seed-'))).toEqual([]);
+      fs.rmSync(paths.root, { recursive: true });
+    }
+  });
+
+  it('any other failed release is removed', () => {
+    const paths = deployRoot();
+    fs.mkdirSync(paths.meta, { recursive: true });
+    const failed = path.join(paths.releases, '20260101-000002');
+    expect(run(planReturnOrRemove(paths, '20260101-000002', failed))).not.toContain('returned');
+    expect(fs.existsSync(failed)).toBe(false);
     expect(fs.existsSync(spareTree(paths))).toBe(false);
     fs.rmSync(paths.root, { recursive: true });
   });

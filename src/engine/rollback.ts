@@ -1,5 +1,11 @@
 import { configMask } from '../config/secrets.js';
-import { DeployError, shownError, toDeployError, type ShownError } from '../definitions/errors.js';
+import {
+  DeployError,
+  isDeployError,
+  shownError,
+  toDeployError,
+  type ShownError,
+} from '../definitions/errors.js';
 import { lock } from '../stages/lock.js';
 import { probeState } from '../stages/probe.js';
 import { rollbackSwitch, type RollbackContext } from '../stages/rollback.js';
@@ -193,11 +199,14 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
         ),
     );
 
+    // Cut off once the switch had begun: nobody knows where `current` is, so no row says "still on".
+    const unknown = (h: HostRollback) =>
+      !h.switched && isDeployError(h.error, 'ECONNLOST') && h.error.details.switchMaybe === true;
     const rows = hosts.map((h) => {
       const r: RollbackHostResult = {
         host: h.alias,
         from: h.live,
-        to: h.switched ? h.rb?.target : h.live,
+        to: h.switched ? h.rb?.target : unknown(h) ? undefined : h.live,
         status: h.switched ? 'rolled_back' : h.error ? 'failed' : 'skipped',
         error: h.error && shownError(h.error),
       };
@@ -209,7 +218,7 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
       release: r.to,
       previous: h.live,
       // A host that failed but still runs what it ran is not a failed release: say it is unchanged.
-      status: r.status === 'failed' && h.live ? 'unchanged' : r.status,
+      status: r.status === 'failed' && h.live && !unknown(h) ? 'unchanged' : r.status,
       durationMs: Date.now() - h.started,
       error: r.error,
     }));

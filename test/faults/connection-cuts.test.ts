@@ -206,6 +206,8 @@ describe('a connection cut during rollback', () => {
       expect(r.stderr).toContain('ECONNLOST: web: connection lost during stage `rollback`');
       // The rename was under way: the only honest answer is "check".
       expect(r.stderr).toMatch(/`current` may already point/);
+      // Nor may a line claim the host is still on the release it may have left.
+      expect(r.output).not.toMatch(/still on|\bunchanged\b/);
       expect([older, newer]).toContain(currentOf(p.deployPath));
       if (lockHeld(p.deployPath)) {
         const u = await p.cli(['unlock', 'web']);

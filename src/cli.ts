@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { interruptSignal } from './commands/interrupt.js';
+import { interruptSignal, LEFT_LOCKED } from './commands/interrupt.js';
 import { EXIT } from './definitions/exit-codes.js';
 import { setInvokedConfigFile } from './definitions/invocation.js';
 import { keepYoungGenerationSmall } from './commands/process-memory.js';
@@ -106,7 +106,7 @@ export async function main(argv: string[]): Promise<number> {
       // Before the deploy's modules load (see process-memory.ts); no other command sets it.
       keepYoungGenerationSmall();
       const { deployCommand } = await import('./commands/deploy-command.js');
-      code = await deployCommand({ ...opts, selector, signal: interruptSignal() });
+      code = await deployCommand({ ...opts, selector, signal: interruptSignal(LEFT_LOCKED) });
     });
 
   program
@@ -139,7 +139,11 @@ export async function main(argv: string[]): Promise<number> {
     )
     .action(async (selector: string[], _o, cmd: Command) => {
       const { rollbackCommand } = await import('./commands/rollback.js');
-      code = await rollbackCommand({ ...cmd.optsWithGlobals(), selector, signal: interruptSignal() });
+      code = await rollbackCommand({
+        ...cmd.optsWithGlobals(),
+        selector,
+        signal: interruptSignal(LEFT_LOCKED),
+      });
     });
   program
     .command('releases')

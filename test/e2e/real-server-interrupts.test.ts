@@ -70,12 +70,17 @@ describeRealServer('a real server: deploys that are interrupted', () => {
     run: (o: CliOptions) => Promise<CliResult>,
     ready: () => boolean,
     signal: NodeJS.Signals = 'SIGINT',
+    times = 1,
   ) {
     let pid = 0;
     let done = false;
     const result = run({ onSpawn: (p) => (pid = p) }).finally(() => (done = true));
     while (!done && !ready()) await new Promise((r) => setTimeout(r, 50));
-    if (!done) process.kill(pid, signal);
+    for (let i = 0; i < times && !done; i++) {
+      // The next signal only once the CLI has had the time to take in this one.
+      if (i > 0) await new Promise((r) => setTimeout(r, 500));
+      if (!done) process.kill(pid, signal);
+    }
     return result;
   }
 
@@ -102,6 +107,37 @@ describeRealServer('a real server: deploys that are interrupted', () => {
     expect(fs.existsSync(path.join(p.deployPath, '.deploy/lock'))).toBe(false);
     expect(logOf(p.deployPath).at(-1)).toMatchObject({ status: 'failed' });
   });
+  it('Ctrl-C twice exits at once and says what may be left; the stale lock hint and the next deploy clear it', async () => {
+    const p = project({});
+    expect((await p.cli()).code).toBe(0);
+    const first = releasesOf(p.deployPath);
+    const started = path.join(p.deployPath, 'hook-started');
+    // A hook that ignores the first Ctrl-C's TERM, so the cleanup waits for it and a second one comes.
+    p.reconfigure({ hooks: { after: { upload: [`trap '' TERM; touch ${quote(started)}; sleep 20`] } } });
+    writeTree(p.source, { 'index.php': 'v2\n' });
+
+    const r = await interruptWhen(
+      (o) => p.cli([], o),
+      () => fs.existsSync(started),
+      'SIGINT',
+      2,
+    );
+    expect(r.code, r.output).toBe(130);
+    expect(r.stderr).toContain('interrupted again by SIGINT: exited without cleaning up the hosts');
+    expect(r.stderr).toContain('`deploy unlock`');
+
+    p.reconfigure({});
+    const blocked = await p.cli();
+    expect(blocked.code, blocked.output).toBe(3);
+    expect(blocked.stderr).toContain('Run `deploy unlock web`');
+    expect((await runCli(['-c', p.file, 'unlock', 'web'])).code).toBe(0);
+    const next = await p.cli();
+    expect(next.code, next.output).toBe(0);
+    // The release the first Ctrl-C left is gone from releases/ (pruned, as a release never finished).
+    expect(releasesOf(p.deployPath)).toEqual([...first, path.basename(p.live())]);
+    expect(fs.existsSync(path.join(p.deployPath, '.deploy/lock'))).toBe(false);
+  });
+
   it('Ctrl-C just after the upload moved the spare into the new release: what a worker wrote into it meanwhile is kept and rescued, not deleted', async () => {
     const p = project({ keep_releases: 1, writable_dirs: ['exports'] });
     writeTree(p.source, { 'exports/.keep': '' });

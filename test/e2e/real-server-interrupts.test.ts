@@ -226,7 +226,7 @@ async function workerIn(dir: string, script: string) {
   ];
   const proc = startAs(
     APP_USER,
-    `cd "$1" && touch "$2" && while [ ! -e "$3" ]; do sleep 0.1; done && ${script}; touch "$4"; sleep 600`,
+    `cd "$1" && touch "$2" && while [ ! -e "$3" ]; do sleep 0.1; done && ${script}; touch "$4"; exec sleep 600`,
     [fs.realpathSync(dir), ready, go, done],
   );
   while (!fs.existsSync(ready)) await new Promise((r) => setTimeout(r, 50));

@@ -129,7 +129,8 @@ describeRealServer('a real server: deploys that are interrupted', () => {
     p.reconfigure({});
     const blocked = await p.cli();
     expect(blocked.code, blocked.output).toBe(3);
-    expect(blocked.stderr).toContain('Run `deploy unlock web`');
+    // The hint names the deploy.yml this run read (-c), as it must be typed again.
+    expect(blocked.stderr).toContain(`Run \`deploy -c ${quote(p.file)} unlock web\``);
     expect((await runCli(['-c', p.file, 'unlock', 'web'])).code).toBe(0);
     const next = await p.cli();
     expect(next.code, next.output).toBe(0);

@@ -50,22 +50,26 @@ describe('a remote failure is reported where it happened', () => {
   });
 });
 
+/**
+ * An app whose config is staging.yml, with no deploy.yml beside it (a hint must say which file),
+ * and a deploy path whose lock `owner` holds.
+ */
+function lockedStaging(name: string, owner: object): { dir: string; deployPath: string } {
+  const dir = path.join(suite.work, name);
+  writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
+  const deployPath = path.join(dir, 'srv');
+  fs.renameSync(
+    writeConfig(dir, { application: name, source: 'app', hosts: { web: sshHost(suite.server, deployPath) } }),
+    path.join(dir, 'staging.yml'),
+  );
+  writeTree(deployPath, { '.deploy/lock/owner.json': JSON.stringify(owner) });
+  return { dir, deployPath };
+}
+
 describe('a hint works as printed', () => {
   it('ELOCKED’s unlock command names the -c file the deploy read', async () => {
-    const dir = path.join(suite.work, 'locked');
-    writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
-    const deployPath = path.join(dir, 'srv');
-    // Another file than deploy.yml, and no deploy.yml beside it: the hint must say which.
-    fs.renameSync(
-      writeConfig(dir, {
-        application: 'locked',
-        source: 'app',
-        hosts: { web: sshHost(suite.server, deployPath) },
-      }),
-      path.join(dir, 'staging.yml'),
-    );
     const owner = { user: 'bob', machine: 'elsewhere', pid: 1, started_at: '2026-01-01T00:00:00Z' };
-    writeTree(deployPath, { '.deploy/lock/owner.json': JSON.stringify(owner) });
+    const { dir, deployPath } = lockedStaging('locked', owner);
     const r = await runCli(['-c', 'staging.yml', 'web'], { cwd: dir });
     expect(r.code, r.output).toBe(3);
     const hint = /`(deploy [^`]*unlock[^`]*)`/.exec(r.stderr)?.[1];
@@ -76,20 +80,9 @@ describe('a hint works as printed', () => {
   });
 
   it('`lock status`’s stale-lock advice names the -c file it read', async () => {
-    const dir = path.join(suite.work, 'stale');
-    writeTree(path.join(dir, 'app'), { 'index.html': 'hi\n' });
-    const deployPath = path.join(dir, 'srv');
-    fs.renameSync(
-      writeConfig(dir, {
-        application: 'stale',
-        source: 'app',
-        hosts: { web: sshHost(suite.server, deployPath) },
-      }),
-      path.join(dir, 'staging.yml'),
-    );
     // This machine's, by a process that is gone (above Linux's largest pid_max).
     const owner = { user: 'me', machine: os.hostname(), pid: 4_194_305, started_at: '2026-01-01T00:00:00Z' };
-    writeTree(deployPath, { '.deploy/lock/owner.json': JSON.stringify(owner) });
+    const { dir, deployPath } = lockedStaging('stale', owner);
     const status = await runCli(['-c', 'staging.yml', 'lock', 'status', 'web'], { cwd: dir });
     expect(status.code, status.output).toBe(0);
     const hint = /`(deploy [^`]*unlock[^`]*)`/.exec(status.stdout)?.[1];

@@ -92,7 +92,8 @@ export interface ErrorDetails {
   EREVERT: { host: string; release: string; previous?: string; reason: string };
   ENOROLLBACK: { host: string; reason: string; candidates?: string };
   /** `task`: a task was running; `switched`: the new release was already live. */
-  EINTERRUPTED: { signal: string; switched?: boolean; task?: string };
+  /** `rollback`: the run was a rollback, which makes no release; `switched`: `current` moved. */
+  EINTERRUPTED: { signal: string; switched?: boolean; task?: string; rollback?: boolean };
   EKNOWNHOSTS: { file: string; reason: string };
   EKEYFILE: { host: string; file: string; reason: string };
 }
@@ -349,12 +350,16 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
   EINTERRUPTED: {
     exit: (d) => (d.signal === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint),
     message: (d) => `interrupted by ${d.signal}`,
-    hint: (d) =>
+    hint: (d, deploy) =>
       d.task
         ? `The task \`${d.task}\` was stopped on every host and the deploy lock released; \`current\` was not touched.`
-        : d.switched
-          ? 'The new release was already live and stays live.'
-          : '`current` was not touched; the incomplete release was removed.',
+        : d.rollback
+          ? d.switched
+            ? `\`current\` had already moved to the rollback's target on some hosts and stays there: check with \`${deploy`releases`}\`.`
+            : '`current` was not touched: nothing was rolled back.'
+          : d.switched
+            ? 'The new release was already live and stays live.'
+            : '`current` was not touched; the incomplete release was removed.',
   },
   EKNOWNHOSTS: {
     exit: EXIT.usage,

@@ -15,11 +15,13 @@ export function worstError<E extends { exitCode: number }>(errors: Iterable<E | 
 export function interruption(
   signal: AbortSignal | undefined,
   switched: boolean,
+  /** A rollback makes no release: its hint speaks of the target, not of a new release. */
+  rollback = false,
 ): { error: DeployError; exitCode: number } | undefined {
   if (!signal?.aborted) return undefined;
   const name = String(signal.reason ?? 'SIGINT');
   return {
-    error: new DeployError('EINTERRUPTED', { signal: name, switched }),
+    error: new DeployError('EINTERRUPTED', { signal: name, switched, ...(rollback && { rollback }) }),
     exitCode: name === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint,
   };
 }

@@ -225,6 +225,7 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
     const stopped = interruption(
       signal,
       hosts.some((h) => h.switched),
+      true,
     );
     const error = stopped?.error ?? worstError(hosts.map((h) => h.error));
     if (o.notify !== false) {

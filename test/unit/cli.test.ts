@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main, separateRunCommand } from '../../src/cli.js';
 import { reportUncaught } from '../../src/commands/uncaught-error.js';
+import { interruption } from '../../src/engine/exit-status.js';
 import { DeployError } from '../../src/definitions/errors.js';
 
 const stderr = () => {
@@ -43,6 +44,15 @@ describe('command line', () => {
     expect(term.exitCode).toBe(143);
     expect(reportUncaught(term, undefined, {})).toBe(143);
     expect(reportUncaught(new DeployError('EINTERRUPTED', { signal: 'SIGINT' }), undefined, {})).toBe(130);
+  });
+
+  it('an interrupted rollback speaks of its target, never of a new release', () => {
+    const stopped = (switched: boolean, rollback: boolean) =>
+      interruption({ aborted: true, reason: 'SIGINT' } as AbortSignal, switched, rollback)!.error.hint;
+    expect(stopped(true, false)).toContain('new release');
+    for (const switched of [true, false]) expect(stopped(switched, true)).not.toContain('release was');
+    expect(stopped(true, true)).toContain("rollback's target");
+    expect(stopped(false, true)).toContain('nothing was rolled back');
   });
 
   it('an error that escaped a command is printed with the configuration’s secrets masked', () => {

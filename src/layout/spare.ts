@@ -57,7 +57,11 @@ case "$__ss_spr" in ''|*/*|.|..) __ss_spr=spare ;; esac
 if [ -f ${spareFiles(paths)} ]; then mv -f -- ${spareFiles(paths)} ${walk}; fi
 if [ -f ${spareOrigin(paths)} ]; then
   { sed -n 1p ${spareOrigin(paths)}; stat -c %i -- ${releasePath}; } > ${taken.origin}
-  if [ -f ${spareManifest(paths)} ]; then ln -f -- ${spareManifest(paths)} ${taken.manifest}; fi
+  # A list kept for another directory (its inode in the name) is not this spare's: given back as
+  # its own, it would be bound to the spare and the spare checked against another release's files.
+  if [ -f ${spareManifest(paths)} ] && [ "$(stat -c %i -- ${spare})" = "$(sed -n 2p ${spareOrigin(paths)})" ]; then
+    ln -f -- ${spareManifest(paths)} ${taken.manifest}
+  fi
 fi
 __ss_take=0
 until rmdir -- ${spare} 2>/dev/null; do

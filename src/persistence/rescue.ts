@@ -38,6 +38,11 @@ done`;
 export function defineRemoveRelease(paths: DeployPaths, ephemeral: readonly string[]): ShellText {
   const trash = trashDir(paths);
   const spare = spareTree(paths);
+  // layout/spare.ts: takenSpare, for the release named by $1.
+  const taken = {
+    manifest: sh`${paths.meta}/seed-"$1".spare-list`,
+    origin: sh`${paths.meta}/seed-"$1".spare-name`,
+  };
   return lines(
     defineChanges(ephemeral),
     defineManifestOf(paths),
@@ -69,15 +74,28 @@ __ss_await_list() {
     __ss_li=$((__ss_li + 1))
   done
 }
+# A release that a deploy cut off (no discard ran) left holding the spare it took has no manifest,
+# but the spare's list and name, kept beside it for the seed check (layout/spare.ts): what was
+# written into the spare is told apart by them, as discard's return would have let the next check
+# do, instead of going with a release that seems never to have been live.
+__ss_taken_list() {
+  [ "$(stat -c %i -- ${paths.releases}/"$1")" = "$(sed -n 2p ${taken.origin} 2>/dev/null)" ] &&
+    [ -f ${taken.manifest} ] && printf '%s\n' ${taken.manifest}
+}
 __ss_rescue() {
   __ss_dir=${paths.releases}/"$1"
   __ss_m=$(__ss_manifest_of "$1")
+  __ss_rn=$1
+  if [ -z "$__ss_m" ] && __ss_m=$(__ss_taken_list "$1"); then
+    __ss_rn=$(sed -n 1p ${taken.origin})
+    case "$__ss_rn" in ''|*/*|.|..) __ss_rn=spare ;; esac
+  fi
   [ -n "$__ss_m" ] || return 0
   # Only for the spare (see planListAhead): what was written after the list was made stays in it.
   __ss_files_of= __ss_files=${listedAhead(paths, sh`"$1"`)}
   if [ "$2" = spare ]; then __ss_await_list "$__ss_files"; fi
   if [ "$2" = spare ] && [ -f "$__ss_files" ]; then __ss_files_of=$__ss_dir; fi
-  __ss_move_written "$__ss_dir" "$__ss_m" "$__ss_m.rescue" "$1" ${RESCUE_MARKER}
+  __ss_move_written "$__ss_dir" "$__ss_m" "$__ss_m.rescue" "$__ss_rn" ${RESCUE_MARKER}
 }
 __ss_remove_release() {
   __ss_err=${paths.meta}/remove-"$1".err
@@ -97,13 +115,15 @@ __ss_remove_release() {
       mv -T -- ${paths.releases}/"$1" ${spare} 2>> "$__ss_err" || { __ss_kept "$1" "$__ss_err"; return 0; }
     # Kept for the deploy that reuses the spare: what is written into it from now on is told apart.
     __ss_ml=${path.posix.join(paths.meta, 'manifests')}/"$1".list
+    if [ ! -f "$__ss_ml" ] && [ "$__ss_rn" != "$1" ]; then __ss_ml=${taken.manifest}; fi
     if [ -f "$__ss_ml" ] && __ss_si=$(stat -c %i -- ${spare}); then
-      printf '%s\\n%s\\n' "$1" "$__ss_si" > ${spareOrigin(paths)} && mv -f -- "$__ss_ml" ${spareManifest(paths)} || rm -f ${spareManifest(paths)}
+      printf '%s\\n%s\\n' "$__ss_rn" "$__ss_si" > ${spareOrigin(paths)} && mv -f -- "$__ss_ml" ${spareManifest(paths)} || rm -f ${spareManifest(paths)}
     fi
   else
     { mkdir -p ${trash} && mv -T -- ${paths.releases}/"$1" ${trash}/"$1".$$; } 2> "$__ss_err" || { __ss_kept "$1" "$__ss_err"; return 0; }
   fi
-  rm -f -- "$__ss_err" ${path.posix.join(paths.meta, 'manifests')}/"$1".list ${path.posix.join(paths.meta, 'manifests')}/"$1".tsv
+  rm -f -- "$__ss_err" ${taken.origin} ${taken.manifest}
+  rm -f -- ${path.posix.join(paths.meta, 'manifests')}/"$1".list ${path.posix.join(paths.meta, 'manifests')}/"$1".tsv
 }`,
   );
 }

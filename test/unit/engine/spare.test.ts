@@ -12,7 +12,8 @@ import {
   spareOrigin,
   spareTree,
 } from '../../../src/layout/spare.js';
-import type { ShellText } from '../../../src/remote/sh.js';
+import { defineRemoveRelease, planRemoveRelease } from '../../../src/persistence/rescue.js';
+import { lines, type ShellText } from '../../../src/remote/sh.js';
 
 /** Runs a script by /bin/sh; `args` are its $1, $2 …; returns its stdout. */
 const run = (script: ShellText | string, args: string[] = []) =>
@@ -137,5 +138,59 @@ describe('the spare (run by /bin/sh on a real tree)', () => {
     expect(fs.existsSync(failed)).toBe(false);
     expect(fs.existsSync(spareTree(paths))).toBe(false);
     fs.rmSync(paths.root, { recursive: true });
+  });
+
+  it("a list kept for another directory is not given back as the spare's own after a stopped deploy", () => {
+    const paths = deployRoot();
+    fs.mkdirSync(paths.meta, { recursive: true });
+    fs.renameSync(path.join(paths.releases, '20260101-000001'), spareTree(paths));
+    // Left beside another spare: its inode is not the spare's, so the spare is not checked by it.
+    fs.writeFileSync(spareOrigin(paths), '20251231-000000\n1\n');
+    fs.writeFileSync(spareManifest(paths), "another release's list\n");
+    const next = path.join(paths.releases, '20260101-000003');
+    fs.mkdirSync(next);
+    run(planTakeSpare(paths, '20260101-000003', next, path.join(paths.meta, 'walk')));
+    expect(run(planReturnOrRemove(paths, '20260101-000003', next))).toContain('@@shipshape-spare-returned');
+    expect(fs.readFileSync(path.join(spareTree(paths), 'name'), 'utf8')).toBe('20260101-000001');
+    expect(fs.existsSync(spareManifest(paths))).toBe(false);
+    fs.rmSync(paths.root, { recursive: true });
+  });
+
+  it('a release a cut-off deploy left holding the spare it took: the next cleanup rescues what was written into it', () => {
+    for (const to of ['spare', 'trash'] as const) {
+      const paths = deployRoot();
+      fs.mkdirSync(paths.meta, { recursive: true });
+      fs.mkdirSync(path.join(paths.releases, '20260101-000001', 'exports'));
+      fs.renameSync(path.join(paths.releases, '20260101-000001'), spareTree(paths));
+      const list = run(`cd "$1" && find . -mindepth 1 ! -type d -printf '%s\\t%T@\\t%i\\t%P\\0'`, [
+        spareTree(paths),
+      ]);
+      fs.writeFileSync(spareManifest(paths), list);
+      fs.writeFileSync(spareOrigin(paths), `20260101-000001\n${fs.statSync(spareTree(paths)).ino}\n`);
+      const next = path.join(paths.releases, '20260101-000003');
+      fs.mkdirSync(next);
+      run(planTakeSpare(paths, '20260101-000003', next, path.join(paths.meta, 'walk')));
+      // The connection drops before the seed check: no discard runs. A worker writes its export.
+      fs.writeFileSync(path.join(next, 'exports', 'order.csv'), 'written meanwhile');
+      // The next deploy prunes the abandoned release (logged `started`, never live).
+      const out = run(lines(defineRemoveRelease(paths, []), planRemoveRelease('20260101-000003', to)));
+      expect(out).toContain('@@shipshape-rescued 20260101-000001 1');
+      expect(
+        fs.readFileSync(
+          path.join(paths.shared, '.rescued', '20260101-000001', 'exports', 'order.csv'),
+          'utf8',
+        ),
+      ).toBe('written meanwhile');
+      expect(fs.existsSync(next)).toBe(false);
+      expect(fs.readdirSync(paths.meta).filter((f) => f.startsWith('seed-'))).toEqual([]);
+      if (to === 'spare') {
+        // Still bound to its list, so what is written into it later is checked too.
+        expect(fs.readFileSync(spareManifest(paths), 'utf8')).toBe(list);
+        expect(fs.readFileSync(spareOrigin(paths), 'utf8')).toBe(
+          `20260101-000001\n${fs.statSync(spareTree(paths)).ino}\n`,
+        );
+      }
+      fs.rmSync(paths.root, { recursive: true });
+    }
   });
 });

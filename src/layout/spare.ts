@@ -48,7 +48,7 @@ export function planTakeSpare(
   const spare = spareTree(paths);
   const taken = takenSpare(paths, release);
   const gone = `the spare release ${spare} disappeared after the probe listed it; deploy again`;
-  const busy = `a process keeps creating files in the spare release ${spare} (a worker started from a pruned release?); stop it and deploy again`;
+  const busy = `the spare release ${spare} could not be moved into the new release (a process keeps creating files in it?); stop it and deploy again`;
   // -n and no status: an entry created again under a name already moved is left in the spare,
   // never put over the moved one, and the loop then fails rather than losing either.
   return sh`{ [ -d ${spare} ] && [ ! -L ${spare} ]; } || { printf '%s\n' ${gone} >&2; exit 1; }
@@ -66,7 +66,19 @@ fi
 __ss_take=0
 until rmdir -- ${spare} 2>/dev/null; do
   __ss_take=$((__ss_take + 1))
-  [ "$__ss_take" -le 5 ] || { printf '%s\n' ${busy} >&2; exit 1; }
+  if [ "$__ss_take" -gt 5 ]; then
+    # An entry that will not move: a directory this user may not write (moving it rewrites its
+    # \`..\`), or one a process keeps making. The spare then moves whole, as before this move
+    # existed: what moved goes back, the spare is renamed onto the release, and the name kept
+    # for a stopped deploy gets that directory's inode.
+    find ${releasePath} -mindepth 1 -maxdepth 1 -exec mv -n -t ${spare} -- {} + 2>/dev/null || :
+    { rmdir -- ${releasePath} && mv -T -- ${spare} ${releasePath}; } || { printf '%s\n' ${busy} >&2; exit 1; }
+    if [ -f ${taken.origin} ]; then
+      { sed -n 1p ${taken.origin}; stat -c %i -- ${releasePath}; } > ${taken.origin}.new
+      mv -f -- ${taken.origin}.new ${taken.origin}
+    fi
+    break
+  fi
   find ${spare} -mindepth 1 -maxdepth 1 -exec mv -n -t ${releasePath} -- {} + 2>/dev/null || :
 done
 rm -f ${spareManifest(paths)} ${spareOrigin(paths)}`;

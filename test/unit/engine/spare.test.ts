@@ -14,6 +14,7 @@ import {
 } from '../../../src/layout/spare.js';
 import { defineRemoveRelease, planRemoveRelease } from '../../../src/persistence/rescue.js';
 import { lines, type ShellText } from '../../../src/remote/sh.js';
+import { needs } from '../../support/requirements.js';
 
 /** Runs a script by /bin/sh; `args` are its $1, $2 …; returns its stdout. */
 const run = (script: ShellText | string, args: string[] = []) =>
@@ -192,5 +193,35 @@ describe('the spare (run by /bin/sh on a real tree)', () => {
       }
       fs.rmSync(paths.root, { recursive: true });
     }
+  });
+
+  it('moves whole, as before, when an entry will not move: a directory the deploy user may not write (run as another user)', (ctx) => {
+    needs(ctx, process.getuid?.() === 0 ? undefined : 'root, to run the take as another user');
+    const paths = deployRoot();
+    fs.mkdirSync(paths.meta, { recursive: true });
+    fs.mkdirSync(path.join(paths.releases, '20260101-000001', 'ro'));
+    fs.writeFileSync(path.join(paths.releases, '20260101-000001', 'ro', 'kept.txt'), 'kept');
+    fs.renameSync(path.join(paths.releases, '20260101-000001'), spareTree(paths));
+    fs.writeFileSync(spareOrigin(paths), `20260101-000001\n${fs.statSync(spareTree(paths)).ino}\n`);
+    fs.writeFileSync(spareManifest(paths), 'the list\n');
+    const next = path.join(paths.releases, '20260101-000003');
+    fs.mkdirSync(next);
+    execFileSync('chown', ['-R', 'nobody', paths.root]);
+    // Moving a directory to another parent rewrites its `..`: a user who may not write it cannot.
+    fs.chmodSync(path.join(spareTree(paths), 'ro'), 0o555);
+    const spareIno = fs.statSync(spareTree(paths)).ino;
+    const take = planTakeSpare(paths, '20260101-000003', next, path.join(paths.meta, 'walk')).text;
+    execFileSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '/bin/sh', '-c', take], {
+      stdio: 'pipe',
+    });
+    expect(fs.readdirSync(next).sort()).toEqual(['name', 'ro']);
+    expect(fs.readFileSync(path.join(next, 'ro', 'kept.txt'), 'utf8')).toBe('kept');
+    expect(fs.existsSync(spareTree(paths))).toBe(false);
+    // The release is the spare's directory now; a stopped deploy would find it by that inode.
+    expect(fs.statSync(next).ino).toBe(spareIno);
+    const taken = fs.readFileSync(path.join(paths.meta, 'seed-20260101-000003.spare-name'), 'utf8');
+    expect(taken).toBe(`20260101-000001\n${spareIno}\n`);
+    fs.chmodSync(path.join(next, 'ro'), 0o755);
+    fs.rmSync(paths.root, { recursive: true });
   });
 });

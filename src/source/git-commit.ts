@@ -193,8 +193,6 @@ async function readLinkTargets(
 export function commitContent(c: Commit, substituted: ReadonlyMap<string, Buffer>): ContentSource {
   const top = c.loc.top;
   const fromBlob = (e: SourceEntry) => e.type === 'file' && !substituted.has(e.path);
-  // An expanded file's bytes come with the commit (its date, its sha), so it is known by both.
-  const keyOf = (e: SourceEntry) => (substituted.has(e.path) ? `${e.oid!}@${c.sha}` : e.oid!);
   const oidsOf = function* (entries: readonly SourceEntry[]): Generator<string> {
     for (const e of entries) if (fromBlob(e)) yield e.oid!;
   };
@@ -204,15 +202,13 @@ export function commitContent(c: Commit, substituted: ReadonlyMap<string, Buffer
   };
   return {
     cacheRoot: path.join(c.loc.commonDir, 'objects'),
-    cacheKey: (e) => ({
-      path: keyOf(e),
-      type: 'file',
-      mode: 0,
-      size: e.size,
-      mtimeMs: 0,
-      ctimeMs: 0,
-      ino: 0,
-    }),
+    // An expanded file is never cached: its bytes are not the commit's alone (%d, %D and
+    // %(describe) read the refs of the moment, %ar the clock), and they are in memory anyway.
+    // No inode: the hash cache neither answers for it nor keeps it.
+    cacheKey: (e) =>
+      substituted.has(e.path)
+        ? { ...e, ino: undefined }
+        : { path: e.oid!, type: 'file', mode: 0, size: e.size, mtimeMs: 0, ctimeMs: 0, ino: 0 },
     hash: async (files) => {
       const out = new Map<string, string>();
       const blobs = new BlobStream(top, oidsOf(files));

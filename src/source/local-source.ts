@@ -76,7 +76,11 @@ export async function readTreeSource(
   settings: SourceSettings,
   options: TreeOptions = {},
 ): Promise<SourceInfo> {
-  const patterns = await uploadPatterns(dir, settings);
+  // A fresh worktree's .deployignore is the commit's, as without local steps: export-ignore
+  // may have taken the file out of the checkout, and its patterns still apply.
+  const patterns = options.commit
+    ? await commitPatterns(options.commit, dir, settings)
+    : await uploadPatterns(dir, settings);
   const loc = await locateGit(dir);
   const findings: ScanFindings = { sparse: [] };
   if (!loc) {
@@ -136,14 +140,7 @@ export async function readCommitSource(
   settings: SourceSettings,
   root: string,
 ): Promise<SourceInfo> {
-  const deployignore = (await readCommitFile(c, '.deployignore'))?.toString('utf8') ?? '';
-  const patterns = [
-    ...ALWAYS_EXCLUDED,
-    ...settings.exclude,
-    ...deployignore.split(/\r?\n/),
-    ...configPattern(root, settings),
-  ];
-  const { entries, substituted } = await listCommit(c, patterns);
+  const { entries, substituted } = await listCommit(c, await commitPatterns(c, root, settings));
   return {
     root,
     entries,
@@ -152,6 +149,17 @@ export async function readCommitSource(
     readFile: (rel) => readCommitFileSync(c, rel),
     git: { commit: c.sha, changes: [], ignored: [], builtButIgnored: [] },
   };
+}
+
+/** What an upload of the commit leaves out by name: the repository, `exclude`, the commit's .deployignore, deploy.yml. */
+async function commitPatterns(c: Commit, root: string, settings: SourceSettings): Promise<string[]> {
+  const deployignore = (await readCommitFile(c, '.deployignore'))?.toString('utf8') ?? '';
+  return [
+    ...ALWAYS_EXCLUDED,
+    ...settings.exclude,
+    ...deployignore.split(/\r?\n/),
+    ...configPattern(root, settings),
+  ];
 }
 
 /** The lstat of git's ignored entries before a local build, to name what the build wrote. */

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { contentOf } from '../../../src/source/source-info.js';
+import { hashEntries } from '../../../src/source/hash.js';
+import { loadHashCache } from '../../../src/source/hash-cache.js';
 import { locateGit } from '../../../src/source/git.js';
 import { resolveCommit } from '../../../src/source/git-commit.js';
 import { addWorktree } from '../../../src/source/git-worktree.js';
@@ -248,6 +250,63 @@ describe('a commit read from git objects', () => {
     // The developer's tree is left as it was.
     expect(fs.readFileSync(path.join(app, 'VERSION'), 'utf8')).toBe('$Format:%H$\n');
     expect(fs.existsSync(path.join(app, 'tests', 'unit.php'))).toBe(true);
+  });
+
+  it('hashes an export-subst file afresh on every deploy: the same commit expands anew when its tags change', async () => {
+    const { app, g } = repo('subst-cache', {
+      'app/.gitattributes': 'VERSION export-subst\n',
+      'app/VERSION': '$Format:%(describe)$\n',
+      'app/a': '1\n',
+    });
+    g.commitAll('one');
+    g.run('tag', '-a', '-m', 'v', 'v1.0');
+    writeTree(app, { b: '2\n' });
+    g.commitAll('two');
+    writeTree(app, { c: '3\n' });
+    const sha = g.commitAll('three');
+    process.env.SHIPSHAPE_CACHE_DIR = path.join(work, 'subst-cache.cache');
+    const hashed = async () => {
+      const source = await readCommitSource(
+        await resolveCommit((await locateGit(app))!, sha),
+        { exclude: [] },
+        app,
+      );
+      const cache = await loadHashCache(source.root);
+      const hashes = await hashEntries(
+        contentOf(source),
+        source.entries.filter((e) => e.type === 'file'),
+        cache,
+      );
+      await cache.save();
+      return hashes.get('VERSION');
+    };
+    const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+    expect(await hashed()).toBe(sha256('v1.0-2-g' + sha.slice(0, 7) + '\n'));
+    // A tag on its parent: the same commit, an expansion of the same length.
+    g.run('tag', '-a', '-m', 'v', 'v1.1', `${sha}~1`);
+    expect(await hashed()).toBe(sha256('v1.1-1-g' + sha.slice(0, 7) + '\n'));
+  });
+
+  it('applies the commit’s .deployignore with local build steps too, when export-ignore takes it out of the checkout', async () => {
+    const { app, g } = repo('deployignore-export', {
+      'app/.gitattributes': '/.deployignore export-ignore\n',
+      'app/.deployignore': 'tests/\nsecret.txt\n',
+      'app/tests/unit.php': 'not deployed\n',
+      'app/secret.txt': 'not deployed\n',
+      'app/index.php': 'v1\n',
+    });
+    const sha = g.commitAll('one');
+    const commit = await resolveCommit((await locateGit(app))!, sha);
+    const direct = await readCommitSource(commit, { exclude: [] }, app);
+    const tree = await addWorktree(commit);
+    try {
+      const built = path.join(tree.dir, 'app');
+      const fromBuild = await readTreeSource(built, { exclude: [] }, { commit });
+      expect(paths(fromBuild.entries).sort()).toEqual(paths(direct.entries).sort());
+      expect(paths(fromBuild.entries).sort()).toEqual(['.gitattributes', 'index.php']);
+    } finally {
+      await tree.remove();
+    }
   });
 
   it('refuses a ref that names no commit, and a source directory the commit does not have', async () => {

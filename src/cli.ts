@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { interruptSignal, LEFT_LOCKED } from './commands/interrupt.js';
 import { EXIT } from './definitions/exit-codes.js';
-import { setInvokedConfigFile } from './definitions/invocation.js';
+import { asInvocation, setInvokedConfigFile } from './definitions/invocation.js';
 import { keepYoungGenerationSmall } from './commands/process-memory.js';
 import { packageVersion } from './definitions/package-root.js';
 import { usageErrorText } from './ui/usage-error.js';
@@ -49,7 +49,12 @@ export function separateRunCommand(argv: readonly string[], takesValue: Readonly
  * command's module is imported inside its action, so `--help`, `releases` or `rollback` do not
  * load (and pay start-up time and memory for) what only another command uses.
  */
-export async function main(argv: string[]): Promise<number> {
+export function main(argv: string[]): Promise<number> {
+  // Its own invocation: the -c it is given names the commands its hints print, and no other call's.
+  return asInvocation(() => runMain(argv));
+}
+
+async function runMain(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
   const program = new Command()
     .name('deploy')

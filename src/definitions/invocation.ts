@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { quote } from './shell-quote.js';
 
 /** The configuration a bare `deploy` reads. */
@@ -26,17 +27,29 @@ export function deployCommandFor(configFile: string = DEFAULT_CONFIG_FILE): Depl
 }
 
 /*
- * One process is one invocation: the CLI names its `-c` file here before any command runs, so
- * every hint and printed advice made afterwards, at whatever layer it is made (an EARTIFACT in
- * source/, an ECONNLOST in remote/), names the same file. A state of its own rather than a
- * parameter threaded through every layer to each place that may throw.
+ * One call is one invocation: the CLI names its `-c` file for its own call of main(), and a
+ * library deploy() the file it was given, so that every hint and printed advice made within
+ * the call, at whatever layer it is made (an EARTIFACT in source/, an ECONNLOST in remote/),
+ * names that file. Scoped to the call (AsyncLocalStorage), not to the process: a process-wide
+ * setting made one main() give a later deploy() of another deploy.yml its -c, and so a
+ * `deploy -c <other> setup … --put` that would put a file on the other file's server.
  */
-let invoked = deployCommandFor();
+const current = new AsyncLocalStorage<{ command: DeployCommand }>();
+/** Outside any invocation (a unit test of a hint): what setInvokedConfigFile last set. */
+let outside = deployCommandFor();
 
-/** Called once by the CLI with its `-c` value (the default when there is none). */
+/** Runs `run` as one invocation reading `configFile`; setInvokedConfigFile within it names another. */
+export function asInvocation<T>(run: () => T, configFile?: string): T {
+  return current.run({ command: deployCommandFor(configFile) }, run);
+}
+
+/** Called by the CLI with its `-c` value (the default when there is none), within its invocation. */
 export function setInvokedConfigFile(configFile: string = DEFAULT_CONFIG_FILE): void {
-  invoked = deployCommandFor(configFile);
+  const invocation = current.getStore();
+  if (invocation) invocation.command = deployCommandFor(configFile);
+  else outside = deployCommandFor(configFile);
 }
 
 /** `deploy …` for this run's configuration: the command a hint or a warning prints. */
-export const deployCommand: DeployCommand = (strings, ...values) => invoked(strings, ...values);
+export const deployCommand: DeployCommand = (strings, ...values) =>
+  (current.getStore()?.command ?? outside)(strings, ...values);

@@ -51,6 +51,7 @@ import { readRunInfo, type RunInfo } from '../layout/run-info.js';
 import type { Mask } from '../config/secrets.js';
 import { selectHosts, type SelectedHost } from './selector.js';
 import { checkSource, prepareSource, readSource, type SourceCheck } from './prepare-source.js';
+import { asInvocation } from '../definitions/invocation.js';
 
 export { toDeployError, readSource };
 
@@ -182,7 +183,12 @@ export async function prepareDeploy(
   }
 }
 
-export async function deploy(options: DeployOptions): Promise<DeployResult> {
+export function deploy(options: DeployOptions): Promise<DeployResult> {
+  // A library call is an invocation of its own: its hints carry its deploy.yml, as the CLI's do.
+  return asInvocation(() => deployLoaded(options), options.loaded.file);
+}
+
+async function deployLoaded(options: DeployOptions): Promise<DeployResult> {
   const { loaded, reporter } = options;
   const { config } = loaded;
   const selected = options.hosts ?? selectHosts(config, options.selector, options.limit);

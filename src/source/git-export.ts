@@ -102,7 +102,9 @@ export function isExportIgnored(rules: ExportRules, p: string): boolean {
 
 /**
  * Makes a checkout of the commit at `top` hold what `git archive` gives, before the local build
- * steps run in it: export-ignored paths removed, export-subst files expanded.
+ * steps run in it: export-ignored paths removed, export-subst files expanded. The files changed
+ * so are marked skip-worktree, so that the build's own `git status` (`git describe --dirty`,
+ * setuptools_scm) still sees a clean checkout of the commit; the upload hashes such files afresh.
  */
 export async function applyExportRules(c: Commit, top: string): Promise<void> {
   const listed = await git(c.loc.top, ['ls-tree', '-r', '-t', '-z', '--full-tree', c.sha]);
@@ -117,4 +119,8 @@ export async function applyExportRules(c: Commit, top: string): Promise<void> {
   for (const p of rules.ignored) await fs.rm(path.join(top, p), { recursive: true, force: true });
   const subst = [...rules.subst].filter((p) => !isExportIgnored(rules, p));
   for (const [p, bytes] of await readSubstituted(c, subst)) await fs.writeFile(path.join(top, p), bytes);
+  const changed = [...subst, ...paths.filter((p) => !p.endsWith('/') && isExportIgnored(rules, p))];
+  if (changed.length === 0) return;
+  const input = Buffer.from(`${changed.join('\0')}\0`, 'utf8');
+  await git(top, ['update-index', '--skip-worktree', '-z', '--stdin'], process.env, input);
 }

@@ -244,6 +244,8 @@ describe('a commit read from git objects', () => {
       expect(fs.readFileSync(path.join(built, 'VERSION'), 'utf8')).toBe(`${sha}\n`);
       expect(fs.existsSync(path.join(built, 'tests'))).toBe(false);
       expect(fs.readFileSync(path.join(built, 'index.php'), 'utf8')).toBe('v1\n');
+      // The build's own git sees a clean checkout of the commit (git describe --dirty, setuptools_scm).
+      expect(execFileSync('git', ['-C', built, 'status', '--porcelain'], { encoding: 'utf8' })).toBe('');
     } finally {
       await tree.remove();
     }

@@ -92,8 +92,16 @@ export interface ErrorDetails {
   EREVERT: { host: string; release: string; previous?: string; reason: string };
   ENOROLLBACK: { host: string; reason: string; candidates?: string };
   /** `task`: a task was running; `switched`: the new release was already live. */
-  /** `rollback`: the run was a rollback, which makes no release; `switched`: `current` moved. */
-  EINTERRUPTED: { signal: string; switched?: boolean; task?: string; rollback?: boolean };
+  /**
+   * `rollback`: the run was a rollback, which makes no release, of the hosts its selector words
+   * name (none: the default selector); `switched`: `current` moved.
+   */
+  EINTERRUPTED: {
+    signal: string;
+    switched?: boolean;
+    task?: string;
+    rollback?: { selector: readonly string[] };
+  };
   EKNOWNHOSTS: { file: string; reason: string };
   EKEYFILE: { host: string; file: string; reason: string };
 }
@@ -355,7 +363,7 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
         ? `The task \`${d.task}\` was stopped on every host and the deploy lock released; \`current\` was not touched.`
         : d.rollback
           ? d.switched
-            ? `\`current\` had already moved to the rollback's target on some hosts and stays there: check with \`${deploy`releases`}\`.`
+            ? `\`current\` had already moved to the rollback's target on some hosts and stays there: check with \`${deploy`releases`}${d.rollback.selector.map((w) => ` ${quote(w)}`).join('')}\`.`
             : '`current` was not touched: nothing was rolled back.'
           : d.switched
             ? 'The new release was already live and stays live.'

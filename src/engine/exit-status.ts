@@ -15,8 +15,8 @@ export function worstError<E extends { exitCode: number }>(errors: Iterable<E | 
 export function interruption(
   signal: AbortSignal | undefined,
   switched: boolean,
-  /** A rollback makes no release: its hint speaks of the target, not of a new release. */
-  rollback = false,
+  /** A rollback (its selector words) makes no release: its hint speaks of the target, not of a new release. */
+  rollback?: { selector: readonly string[] },
 ): { error: DeployError; exitCode: number } | undefined {
   if (!signal?.aborted) return undefined;
   const name = String(signal.reason ?? 'SIGINT');

@@ -225,7 +225,7 @@ export async function rollback(o: RollbackOptions): Promise<RollbackResult> {
     const stopped = interruption(
       signal,
       hosts.some((h) => h.switched),
-      true,
+      { selector: [o.selector ?? []].flat() },
     );
     const error = stopped?.error ?? worstError(hosts.map((h) => h.error));
     if (o.notify !== false) {

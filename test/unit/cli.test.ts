@@ -47,12 +47,16 @@ describe('command line', () => {
   });
 
   it('an interrupted rollback speaks of its target, never of a new release', () => {
-    const stopped = (switched: boolean, rollback: boolean) =>
+    const web = { selector: ['web 1'] };
+    const stopped = (switched: boolean, rollback?: typeof web) =>
       interruption({ aborted: true, reason: 'SIGINT' } as AbortSignal, switched, rollback)!.error.hint;
-    expect(stopped(true, false)).toContain('new release');
-    for (const switched of [true, false]) expect(stopped(switched, true)).not.toContain('release was');
-    expect(stopped(true, true)).toContain("rollback's target");
-    expect(stopped(false, true)).toContain('nothing was rolled back');
+    expect(stopped(true)).toContain('new release');
+    for (const switched of [true, false]) expect(stopped(switched, web)).not.toContain('release was');
+    // The command names the hosts the rollback was asked for, as the user typed them.
+    expect(stopped(true, web)).toContain(
+      "rollback's target on some hosts and stays there: check with `deploy releases 'web 1'`",
+    );
+    expect(stopped(false, web)).toContain('nothing was rolled back');
   });
 
   it('an error that escaped a command is printed with the configuration’s secrets masked', () => {

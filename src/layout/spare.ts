@@ -50,7 +50,7 @@ export function planTakeSpare(
   const gone = `the spare release ${spare} disappeared after the probe listed it; deploy again`;
   const busy = `the spare release ${spare} could not be moved into the new release (a process keeps creating files in it?); stop it and deploy again`;
   // -n and no status: an entry created again under a name already moved is left in the spare,
-  // never put over the moved one, and the loop then fails rather than losing either.
+  // never put over the moved one; what still will not move after five tries is handled below.
   return sh`{ [ -d ${spare} ] && [ ! -L ${spare} ]; } || { printf '%s\n' ${gone} >&2; exit 1; }
 { read -r __ss_spr < ${spareOrigin(paths)}; } 2>/dev/null || __ss_spr=
 case "$__ss_spr" in ''|*/*|.|..) __ss_spr=spare ;; esac

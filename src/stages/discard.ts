@@ -8,8 +8,8 @@ import type { ReleaseContext, Stage } from './types.js';
 const KEPT_LIVE_MARKER = '@@shipshape-kept-live';
 
 /**
- * After a failure before the switch: the incomplete release goes, the log says why (the spare
- * renamed into it goes back instead, to be checked: layout/spare.ts, planReturnOrRemove). An
+ * After a failure before the switch: the incomplete release goes, the log says why (the spare's
+ * entries moved into it go back instead, to be checked: layout/spare.ts, planReturnOrRemove). An
  * interrupt can land between the rename over `current` and the symlink stage's log line; then
  * the release is live and complete, so it stays and is logged a success (removing it would
  * leave `current` dangling: the fault suite's SIGINT runs found exactly that).
@@ -40,7 +40,7 @@ fi`,
         ? [
             {
               level: 'warn',
-              message: `release ${ctx.release} was the spare renamed into place: it went back to ${spareTree(ctx.paths)}, where the next deploy checks it for files written into it`,
+              message: `release ${ctx.release} held the spare moved into place: it went back to ${spareTree(ctx.paths)}, where the next deploy checks it for files written into it`,
             },
           ]
         : [],

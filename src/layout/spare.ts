@@ -72,11 +72,13 @@ until rmdir -- ${spare} 2>/dev/null; do
     # existed: what moved goes back, the spare is renamed onto the release, and the name kept
     # for a stopped deploy gets that directory's inode.
     find ${releasePath} -mindepth 1 -maxdepth 1 -exec mv -n -t ${spare} -- {} + 2>/dev/null || :
-    { rmdir -- ${releasePath} && mv -T -- ${spare} ${releasePath}; } || { printf '%s\n' ${busy} >&2; exit 1; }
+    rmdir -- ${releasePath} 2>/dev/null || { printf '%s\n' ${busy} >&2; exit 1; }
+    # In this order, a deploy stopped at any line finds the entries where the kept name says.
     if [ -f ${taken.origin} ]; then
-      { sed -n 1p ${taken.origin}; stat -c %i -- ${releasePath}; } > ${taken.origin}.new
+      { sed -n 1p ${taken.origin}; stat -c %i -- ${spare}; } > ${taken.origin}.new
       mv -f -- ${taken.origin}.new ${taken.origin}
     fi
+    mv -T -- ${spare} ${releasePath}
     break
   fi
   find ${spare} -mindepth 1 -maxdepth 1 -exec mv -n -t ${releasePath} -- {} + 2>/dev/null || :
@@ -115,7 +117,11 @@ if [ -n "$__ss_ri" ] && [ ! -L ${releasePath} ] && [ "$(sed -n 2p ${taken.origin
   elif [ ! -e ${spare} ] && [ ! -L ${spare} ]; then
     mv -T -- ${releasePath} ${spare}
     mv -f -- ${taken.origin} ${spareOrigin(paths)}
-    if [ -f ${taken.manifest} ]; then mv -f -- ${taken.manifest} ${spareManifest(paths)}; fi
+    # Stopped before the take dropped the spare's own list, the kept one is that same file (a hard
+    # link), which mv refuses to move over itself.
+    if [ -f ${taken.manifest} ] && [ ! ${taken.manifest} -ef ${spareManifest(paths)} ]; then
+      mv -f -- ${taken.manifest} ${spareManifest(paths)}
+    fi
     printf '%s\n' ${RETURNED_MARKER}
   else
     rm -rf -- ${releasePath}

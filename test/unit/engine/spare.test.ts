@@ -95,7 +95,7 @@ describe('the spare (run by /bin/sh on a real tree)', () => {
   });
 
   it('a deploy stopped before its seed check gives the entries back to the spare, bound to its list, also when stopped halfway through the move', () => {
-    for (const halfway of [false, true]) {
+    for (const halfway of [false, true, 'before the spare drops its own list'] as const) {
       const paths = deployRoot();
       fs.mkdirSync(paths.meta, { recursive: true });
       fs.mkdirSync(path.join(paths.releases, '20260101-000001', 'exports'));
@@ -107,14 +107,19 @@ describe('the spare (run by /bin/sh on a real tree)', () => {
       fs.mkdirSync(next);
       const take = planTakeSpare(paths, '20260101-000003', next, path.join(paths.meta, 'walk')).text;
       // Halfway: one entry moved, the rest of the take (the spare's directory, name, list) not yet.
-      run(halfway ? take.replace(/^__ss_take=0[^]*$/m, 'mv -- "$1"/exports "$2"/') : take, [
-        spareTree(paths),
-        next,
-      ]);
-      expect(fs.existsSync(spareTree(paths))).toBe(halfway);
+      // Or the spare's directory gone, its own name and list not yet (the take's last line).
+      const stopped =
+        halfway === true
+          ? take.replace(/^__ss_take=0[^]*$/m, 'mv -- "$1"/exports "$2"/')
+          : halfway
+            ? take.replace(/\nrm -f [^\n]*$/, '')
+            : take;
+      run(stopped, [spareTree(paths), next]);
+      expect(fs.existsSync(spareTree(paths))).toBe(halfway === true);
       // A worker, its working directory in exports/ (it moved with it), writes its export.
       fs.writeFileSync(path.join(next, 'exports', 'order.csv'), 'written meanwhile');
-      const back = run(planReturnOrRemove(paths, '20260101-000003', next));
+      // Under set -e, as discard runs it (engine/compose.ts): every step's status counts.
+      const back = run(`set -e\n${planReturnOrRemove(paths, '20260101-000003', next).text}`);
       expect(back).toContain('@@shipshape-spare-returned');
       expect(fs.existsSync(next)).toBe(false);
       expect(fs.readFileSync(path.join(spareTree(paths), 'exports', 'order.csv'), 'utf8')).toBe(

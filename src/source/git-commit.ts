@@ -6,7 +6,7 @@ import { DeployError } from '../definitions/errors.js';
 import type { ContentSource } from './content.js';
 import { git, GIT_ENV, GitError, nulSlices, type GitLocation } from './git.js';
 import { BlobStream } from './git-blobs.js';
-import { isExportIgnored, readExportRules, readSubstituted } from './git-export.js';
+import { attributePath, isExportIgnored, readExportRules, readSubstituted } from './git-export.js';
 import { notUtf8, shownName, type SourceEntry } from './scan.js';
 
 /** A commit of the repository that holds the source, resolved from a tag, branch or sha. */
@@ -99,7 +99,7 @@ export async function listCommit(c: Commit, patterns: readonly string[]): Promis
   const fields = nulSlices(out);
   const exported = await readExportRules(
     c,
-    fields.flatMap((raw) => repoPath(c, raw.toString('utf8')) ?? []),
+    fields.flatMap((raw) => attributePath(raw.toString('utf8'), c.loc.prefix) ?? []),
   );
   const subst: SourceEntry[] = [];
   for (const raw of fields) {
@@ -154,15 +154,6 @@ export interface CommitListing {
   entries: SourceEntry[];
   /** export-subst files' bytes as `git archive` expands them, by source path; the rest are blobs. */
   substituted: ReadonlyMap<string, Buffer>;
-}
-
-/** An ls-tree field's path from the repository's top, a directory's with a trailing `/`. */
-function repoPath(c: Commit, field: string): string | undefined {
-  const tab = field.indexOf('\t');
-  if (tab < 0) return undefined;
-  const type = field.slice(0, tab).split(/ +/)[1];
-  const p = c.loc.prefix + field.slice(tab + 1);
-  return type === 'tree' || type === 'commit' ? `${p}/` : p;
 }
 
 /** A symlink's target is its blob's content. */

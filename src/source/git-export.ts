@@ -92,6 +92,18 @@ function readTar(tar: Buffer, out: Map<string, Buffer>): Promise<void> {
   });
 }
 
+/**
+ * An `ls-tree -t` field's path as the attributes are asked about it: from the repository's top
+ * (`prefix`: where the listed tree sits), a directory's with a trailing `/`.
+ */
+export function attributePath(field: string, prefix = ''): string | undefined {
+  const tab = field.indexOf('\t');
+  if (tab < 0) return undefined;
+  const type = field.slice(0, tab).split(/ +/)[1];
+  const p = prefix + field.slice(tab + 1);
+  return type === 'tree' || type === 'commit' ? `${p}/` : p;
+}
+
 /** True for a path at or below one of `ignored` (directories there end in `/`). */
 export function isExportIgnored(rules: ExportRules, p: string): boolean {
   if (rules.ignored.has(p) || rules.ignored.has(`${p}/`)) return true;
@@ -108,13 +120,7 @@ export function isExportIgnored(rules: ExportRules, p: string): boolean {
  */
 export async function applyExportRules(c: Commit, top: string): Promise<void> {
   const listed = await git(c.loc.top, ['ls-tree', '-r', '-t', '-z', '--full-tree', c.sha]);
-  const paths = nulFields(listed).flatMap((field) => {
-    const tab = field.indexOf('\t');
-    if (tab < 0) return [];
-    const type = field.slice(0, tab).split(' ')[1];
-    const p = field.slice(tab + 1);
-    return [type === 'tree' || type === 'commit' ? `${p}/` : p];
-  });
+  const paths = nulFields(listed).flatMap((field) => attributePath(field) ?? []);
   const rules = await readExportRules(c, paths);
   for (const p of rules.ignored) await fs.rm(path.join(top, p), { recursive: true, force: true });
   const subst = [...rules.subst].filter((p) => !isExportIgnored(rules, p));

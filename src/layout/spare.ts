@@ -87,9 +87,13 @@ rm -f ${spareManifest(paths)} ${spareOrigin(paths)}`;
 }
 
 /** The spare's list and name while it is this deploy's release, until the upload's seed check drops them. */
-export const takenSpare = (paths: DeployPaths, release: string): { manifest: string; origin: string } => ({
-  manifest: path.posix.join(paths.meta, `seed-${release}.spare-list`),
-  origin: path.posix.join(paths.meta, `seed-${release}.spare-name`),
+export const takenSpare = (
+  paths: DeployPaths,
+  /** The release's name, or the shell's word for it (the cleanup's `"$1"`). */
+  release: string | ShellText,
+): { manifest: ShellText; origin: ShellText } => ({
+  manifest: sh`${paths.meta}/seed-${release}.spare-list`,
+  origin: sh`${paths.meta}/seed-${release}.spare-name`,
 });
 
 const RETURNED_MARKER = '@@shipshape-spare-returned';

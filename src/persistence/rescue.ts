@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Note } from '../definitions/note.js';
 import type { DeployPaths } from '../layout/paths.js';
 import { defineChanges, defineManifestOf, MANIFEST_FILES, RECORD } from '../layout/release-files.js';
-import { spareFiles, spareManifest, spareOrigin, spareTree } from '../layout/spare.js';
+import { spareFiles, spareManifest, spareOrigin, spareTree, takenSpare } from '../layout/spare.js';
 import { trashDir } from '../layout/trash.js';
 import { markerLines } from '../remote/markers.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
@@ -38,11 +38,7 @@ done`;
 export function defineRemoveRelease(paths: DeployPaths, ephemeral: readonly string[]): ShellText {
   const trash = trashDir(paths);
   const spare = spareTree(paths);
-  // layout/spare.ts: takenSpare, for the release named by $1.
-  const taken = {
-    manifest: sh`${paths.meta}/seed-"$1".spare-list`,
-    origin: sh`${paths.meta}/seed-"$1".spare-name`,
-  };
+  const taken = takenSpare(paths, sh`"$1"`);
   return lines(
     defineChanges(ephemeral),
     defineManifestOf(paths),

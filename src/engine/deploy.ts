@@ -50,7 +50,13 @@ import type { HostOutcome, Reporter, StageInfo } from './reporter.js';
 import { readRunInfo, type RunInfo } from '../layout/run-info.js';
 import type { Mask } from '../config/secrets.js';
 import { selectHosts, type SelectedHost } from './selector.js';
-import { checkSource, prepareSource, readSource, type SourceCheck } from './prepare-source.js';
+import {
+  checkSource,
+  prepareSource,
+  readSource,
+  type LocalCheckout,
+  type SourceCheck,
+} from './prepare-source.js';
 import { asInvocation } from '../definitions/invocation.js';
 
 export { toDeployError, readSource };
@@ -153,6 +159,8 @@ export async function prepareDeploy(
   check?: SourceCheck,
   /** What the build steps see: the selected hosts, before any is contacted. */
   context?: RunContext,
+  /** Given: holds where local steps run and what removes it, also when preparing fails. */
+  owner?: LocalCheckout,
 ): Promise<PreparedDeploy> {
   const { config } = loaded;
   const phases = deployPhases(book);
@@ -172,13 +180,15 @@ export async function prepareDeploy(
     book,
     build,
     reporter,
+    owner,
   );
+  if (owner) Object.assign(owner, { cwd, dispose });
   try {
     const persistence = await resolveAppPersistence(config, source.entries, undefined, source);
     for (const w of persistence.warnings) reporter.log('warn', w);
     return { book, source, persistence, cwd, dispose };
   } catch (e) {
-    await dispose();
+    if (!owner) await dispose();
     throw e;
   }
 }
@@ -220,6 +230,8 @@ async function deployLoaded(options: DeployOptions): Promise<DeployResult> {
   await notifyStart(config, selected, { selector, run: fleet.run, reporter, mask: fleet.mask, startedAt });
   let result: DeployResult | undefined;
   let preparing: Promise<PreparedDeploy | undefined> | undefined;
+  // Where `after: success/failure` run: a --revision's checkout even when the build in it failed.
+  const checkout: LocalCheckout = {};
   try {
     // A bad revision, or uncommitted changes under require_clean, stop the deploy before it connects.
     const check = await checkSource(loaded).catch((e: unknown) => {
@@ -228,10 +240,12 @@ async function deployLoaded(options: DeployOptions): Promise<DeployResult> {
     });
     if (!check) return (result = resultOf(fleet));
     const context = selectionContext(config, selected, fleet.run.user);
-    preparing = prepareDeploy(loaded, book, reporter, options.signal, check, context).catch((e: unknown) => {
-      for (const h of fleet.hosts) h.error ??= toDeployError(e, 'local');
-      return undefined;
-    });
+    preparing = prepareDeploy(loaded, book, reporter, options.signal, check, context, checkout).catch(
+      (e: unknown) => {
+        for (const h of fleet.hosts) h.error ??= toDeployError(e, 'local');
+        return undefined;
+      },
+    );
     // A local build must fail before any host is touched. Without one, preparing is reading the
     // source, and connecting, locking and probing the hosts meanwhile costs nothing but overlaps.
     if (buildsLocally(book, fleet.phases)) {
@@ -242,7 +256,7 @@ async function deployLoaded(options: DeployOptions): Promise<DeployResult> {
     }
     return result;
   } finally {
-    const prepared = await preparing;
+    await preparing;
     const r = result ?? resultOf(fleet);
     const context = r.context ?? fleetContext(fleet);
     // Before the checkout of a --revision goes: its `after: success/failure` steps run there too.
@@ -255,9 +269,9 @@ async function deployLoaded(options: DeployOptions): Promise<DeployResult> {
       startedAt,
       reporter,
       mask: fleet.mask,
-      cwd: prepared?.cwd,
+      cwd: checkout.cwd,
     });
-    await prepared?.dispose();
+    await checkout.dispose?.();
     await reporter.end(r.outcomes);
   }
 }

@@ -124,6 +124,12 @@ export interface PreparedSource {
 const hasLocalSteps = (book: HookBook): boolean =>
   HOOK_STAGES.some((s) => book.local('before', s).length > 0 || book.local('after', s).length > 0);
 
+/** Where a run's local steps go, from the moment a --revision's checkout exists until the run ends. */
+export interface LocalCheckout {
+  cwd?: string;
+  dispose?: () => Promise<void>;
+}
+
 /**
  * Runs the local build (`build`, in the right directory) and reads the source it leaves. A
  * commit with local steps gets a temporary worktree: the build and every later local step run
@@ -137,6 +143,11 @@ export async function prepareSource(
   /** Runs the local steps before the upload (the build) in the directory given; undefined: there are none. */
   build: ((cwd: string) => Promise<void>) | undefined,
   reporter: Reporter,
+  /**
+   * Given: the checkout is handed over as soon as it is made, and the caller removes it, also
+   * when the build in it fails, so that `after: failure` runs there and not in the developer's tree.
+   */
+  owner?: LocalCheckout,
 ): Promise<PreparedSource> {
   const { config } = loaded;
   const settings = settingsOf(loaded);
@@ -159,15 +170,16 @@ export async function prepareSource(
   }
   if (commit && hasLocalSteps(book)) {
     const tree = await addWorktree(commit);
+    const cwd = path.join(tree.dir, commit.loc.prefix);
+    if (owner) Object.assign(owner, { cwd, dispose: tree.remove });
     try {
-      const cwd = path.join(tree.dir, commit.loc.prefix);
       reporter.log('info', `local steps run in a clean checkout of ${commit.sha.slice(0, 12)}: ${cwd}`);
       await build?.(cwd);
       const source = await readTreeSource(cwd, inWorktree(settings, config.source, cwd), { commit });
       warnAbout(source, reporter);
       return { source, cwd, dispose: tree.remove };
     } catch (e) {
-      await tree.remove();
+      if (!owner) await tree.remove();
       throw e;
     }
   }

@@ -17,6 +17,7 @@ import { worstError } from './exit-status.js';
 import { hookBook } from './hooks.js';
 import { eachLimited } from '../source/pool.js';
 import type { HostOutcome, Reporter } from './reporter.js';
+import type { LocalCheckout } from './prepare-source.js';
 import { rollback } from './rollback.js';
 import { selectHosts, type SelectedHost } from './selector.js';
 
@@ -65,7 +66,7 @@ export async function rollout(options: RolloutOptions): Promise<DeployResult> {
   const selector = selectorText(config, options.selector);
   await notifyStart(config, selected, { selector, run, reporter, mask, startedAt: began });
   let result: DeployResult | undefined;
-  let local: { cwd: string; dispose(): Promise<void> } | undefined;
+  const local: LocalCheckout = {};
   try {
     const prepared = await prepareDeploy(
       options.loaded,
@@ -74,12 +75,12 @@ export async function rollout(options: RolloutOptions): Promise<DeployResult> {
       options.signal,
       undefined,
       context,
+      local,
     ).catch((e: unknown) => toDeployError(e, 'local'));
     if (isDeployError(prepared)) {
       result = combine([], [], selected, prepared);
       return result;
     }
-    local = prepared;
     const batch = { ...options, prepared, now: startedAt(options) };
     result =
       options.atomic === false ? await eachHost(batch, selected) : await rollingBatches(batch, selected);
@@ -96,10 +97,10 @@ export async function rollout(options: RolloutOptions): Promise<DeployResult> {
       startedAt: began,
       reporter,
       mask,
-      cwd: local?.cwd,
+      cwd: local.cwd,
     });
     // After the run's own end: its `after: success/failure` steps run in a --revision's checkout too.
-    await local?.dispose();
+    await local.dispose?.();
     await reporter.end(r.outcomes);
   }
 }

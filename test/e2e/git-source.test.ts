@@ -244,7 +244,7 @@ describe('deploy --revision', () => {
     expect(releasesOf(p.deployPath).length).toBe(2);
   });
 
-  it('runs local build steps (and `after: success`) in a clean checkout of the commit, removed afterwards, also when the build fails', async () => {
+  it('runs local build steps (and `after: success/failure`) in a clean checkout of the commit, removed afterwards, also when the build fails', async () => {
     const p = project('revision-build', {
       include: ['public/build'],
       hooks: {
@@ -290,11 +290,23 @@ describe('deploy --revision', () => {
       ...readConfig(p.file),
       hooks: {
         before: { upload: [{ run: `pwd > "${path.join(work, 'failed-dir')}"; exit 3`, local: true }] },
+        after: {
+          failure: [
+            {
+              run: `pwd > "${path.join(work, 'failure-dir')}" && cat index.php > "${path.join(work, 'failure-seen')}"`,
+              local: true,
+            },
+          ],
+        },
       },
     });
     const failed = await runCli(['-c', p.file, 'web', '--revision', 'main'], { env: p.env });
     expect(failed.code, failed.output).toBe(1);
-    expect(fs.existsSync(read(path.join(work, 'failed-dir')).trim())).toBe(false);
+    const failedDir = read(path.join(work, 'failed-dir')).trim();
+    expect(fs.existsSync(failedDir)).toBe(false);
+    // `after: failure` ran in the checkout whose build failed, not in the developer's tree.
+    expect(read(path.join(work, 'failure-dir')).trim()).toBe(failedDir);
+    expect(read(path.join(work, 'failure-seen'))).toBe('<?php echo "v1";\n');
     expect(p.g.run('worktree', 'list').split('\n')).toHaveLength(1);
   });
 

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { deployCommand } from '../definitions/invocation.js';
 import { quote } from '../remote/sh.js';
+import { persistenceOf } from '../persistence/app-persistence.js';
+import { grantRead, putMode } from './server-setup.js';
 import type { HostContext } from './types.js';
 
 /**
@@ -24,6 +26,8 @@ export function setupCommandFor(ctx: HostContext, files: readonly string[]): str
  * The same by hand, complete as OpenSSH needs it from deploy.yml alone: user, port (`-P`; scp
  * would otherwise go to 22), key, known_hosts file and jump host, and a `mkdir -p` over ssh
  * first when the file sits in a directory shared/ may not have yet. For a local host, `cp`.
+ * Then the mode and read grant `deploy setup --put` gives: scp leaves the server's default
+ * (0644 under umask 022), which lets every account on the server read the secret.
  *
  * The destination is the alias, as for the deploy: ~/.ssh/config's `Host` blocks match it (a
  * `Host web1` with the port and user), and deploy.yml's `hostname` goes in as `-o HostName=`,
@@ -35,8 +39,11 @@ export function copyCommandFor(ctx: HostContext, file: string): string {
   const parent = path.posix.dirname(target);
   const local = quote(serverCopyName(file, ctx));
   const nested = file.includes('/');
+  const w = persistenceOf(ctx).writable;
+  const grant = grantRead(w, target);
+  const secure = `chmod ${putMode(w).mode.toString(8)} ${quote(target)}${grant ? ` && ${grant.text}` : ''}`;
   if (ctx.host.local) {
-    return `${nested ? `mkdir -p ${quote(parent)} && ` : ''}cp ${local} ${quote(target)}`;
+    return `${nested ? `mkdir -p ${quote(parent)} && ` : ''}cp ${local} ${quote(target)} && ${secure}`;
   }
   const h = ctx.host;
   const knownHosts = h.known_hosts_file ?? ctx.config.known_hosts_file;
@@ -50,7 +57,6 @@ export function copyCommandFor(ctx: HostContext, file: string): string {
   const at = `${h.user ? `${h.user}@` : ''}${ctx.alias}`;
   const opt = options ? ` ${options}` : '';
   const scp = `scp${h.port ? ` -P ${h.port}` : ''}${opt} ${local} ${quote(`${at}:${target}`)}`;
-  if (!nested) return scp;
-  const ssh = `ssh${h.port ? ` -p ${h.port}` : ''}${opt} ${quote(at)} ${quote(`mkdir -p ${quote(parent)}`)}`;
-  return `${ssh} && ${scp}`;
+  const ssh = (command: string) => `ssh${h.port ? ` -p ${h.port}` : ''}${opt} ${quote(at)} ${quote(command)}`;
+  return `${nested ? `${ssh(`mkdir -p ${quote(parent)}`)} && ` : ''}${scp} && ${ssh(secure)}`;
 }

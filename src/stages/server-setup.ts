@@ -54,6 +54,13 @@ export function putMode(w: WritableSettings): { mode: number; how: string } {
   };
 }
 
+/** What gives the app user the read `putMode` promises, beyond the mode bits: an ACL entry or the group. */
+export function grantRead(w: WritableSettings, file: string): ShellText | undefined {
+  if (w.mode === 'acl' && w.user) return sh`setfacl -m ${`u:${w.user}:r`} -- ${file}`;
+  if (w.mode === 'chown' && w.user) return sh`chgrp "$(id -gn ${w.user})" -- ${file}`;
+  return undefined;
+}
+
 const say = (kind: SetupKind, text: ShellText | string): ShellText =>
   sh`printf '%s%s %s\n' ${SETUP_MARKER} ${kind} ${text}`;
 
@@ -70,13 +77,7 @@ function put(ctx: SetupContext, f: PutFile): ShellText {
   const tmp = path.posix.join(parent, `.shipshape-put.${ctx.lockToken}`);
   const label = `shared/${f.target}`;
   const { mode } = putMode(ctx.writable);
-  const w = ctx.writable;
-  const grant =
-    w.mode === 'acl' && w.user
-      ? sh`setfacl -m ${`u:${w.user}:r`} -- ${tmp}`
-      : w.mode === 'chown' && w.user
-        ? sh`chgrp "$(id -gn ${w.user})" -- ${tmp}`
-        : sh`true`;
+  const grant = grantRead(ctx.writable, tmp) ?? sh`true`;
   const size = f.content.length;
   return lines(
     sh`__su_put=put`,

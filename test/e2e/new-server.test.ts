@@ -89,6 +89,10 @@ describe('a new server, from a git repository', () => {
     expect(fs.readFileSync(path.join(deployPath, 'shared/config/oauth-private.key'), 'utf8')).toBe(
       'oauth private key\n',
     );
+    // With the mode setup gives them (below), not the server umask's world-readable 0644.
+    for (const f of ['shared/.env', 'shared/config/oauth-private.key']) {
+      expect((fs.statSync(path.join(deployPath, f)).mode & 0o777).toString(8), f).toBe('640');
+    }
     fs.rmSync(path.join(deployPath, 'shared'), { recursive: true });
 
     // 3. deploy setup puts production's .env (0640: the app reads it through the group).

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { setInvokedConfigFile } from '../../../src/definitions/invocation.js';
 import { deployPaths } from '../../../src/layout/paths.js';
+import { configOnlyPersistence } from '../../../src/persistence/app-persistence.js';
 import { copyCommandFor, setupCommandFor } from '../../../src/stages/put-hint.js';
 import type { HostContext } from '../../../src/stages/types.js';
 
@@ -30,7 +31,8 @@ describe('the commands a missing shared file’s hint prints', () => {
       'known_hosts_file: /kh\n',
     );
     expect(copyCommandFor(c, '.env')).toBe(
-      "scp -P 2222 -o HostName=web1.example.com -i '/keys/id ed25519' -o UserKnownHostsFile=/kh .env.production deploy@web1:/var/www/shop/shared/.env",
+      "scp -P 2222 -o HostName=web1.example.com -i '/keys/id ed25519' -o UserKnownHostsFile=/kh .env.production deploy@web1:/var/www/shop/shared/.env" +
+        " && ssh -p 2222 -o HostName=web1.example.com -i '/keys/id ed25519' -o UserKnownHostsFile=/kh deploy@web1 'chmod 600 /var/www/shop/shared/.env'",
     );
     expect(setupCommandFor(c, ['.env', 'config/master.key'])).toBe(
       'deploy setup web1 --put .env.production:.env --put config/master.key.production:config/master.key',
@@ -40,7 +42,8 @@ describe('the commands a missing shared file’s hint prints', () => {
   it('a nested path gets its directory first, over ssh on the same port; deploy.yml by -c when not the default', () => {
     const c = ctx('    hostname: h\n    port: 2200\n    deploy_path: /srv/app\n', 'ops/deploy.yml');
     expect(copyCommandFor(c, 'config/master.key')).toBe(
-      "ssh -p 2200 -o HostName=h web1 'mkdir -p /srv/app/shared/config' && scp -P 2200 -o HostName=h config/master.key.web1 web1:/srv/app/shared/config/master.key",
+      "ssh -p 2200 -o HostName=h web1 'mkdir -p /srv/app/shared/config' && scp -P 2200 -o HostName=h config/master.key.web1 web1:/srv/app/shared/config/master.key" +
+        " && ssh -p 2200 -o HostName=h web1 'chmod 600 /srv/app/shared/config/master.key'",
     );
     setInvokedConfigFile('ops/deploy.yml');
     try {
@@ -50,7 +53,7 @@ describe('the commands a missing shared file’s hint prints', () => {
     }
     // Without a port in deploy.yml, ssh's own configuration decides, as it does for the deploy.
     expect(copyCommandFor(ctx('    deploy_path: /srv/app\n'), '.env')).toBe(
-      'scp .env.web1 web1:/srv/app/shared/.env',
+      "scp .env.web1 web1:/srv/app/shared/.env && ssh web1 'chmod 600 /srv/app/shared/.env'",
     );
   });
 
@@ -75,10 +78,32 @@ describe('the commands a missing shared file’s hint prints', () => {
     }
   });
 
-  it('a local host gets cp', () => {
+  it('a local host gets cp, and the file the mode deploy setup gives it, not the umask’s 0644', () => {
     const c = ctx('    local: true\n    deploy_path: /srv/app\n');
     expect(copyCommandFor(c, 'a/b c')).toBe(
-      "mkdir -p /srv/app/shared/a && cp 'a/b c.web1' '/srv/app/shared/a/b c'",
+      "mkdir -p /srv/app/shared/a && cp 'a/b c.web1' '/srv/app/shared/a/b c' && chmod 600 '/srv/app/shared/a/b c'",
+    );
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-put-hint-'));
+    try {
+      fs.writeFileSync(path.join(dir, '.env.web1'), 'SECRET=1\n', { mode: 0o644 });
+      // The deploy that prints the hint has made shared/.
+      fs.mkdirSync(path.join(dir, 'app/shared'), { recursive: true });
+      const here = ctx(`    local: true\n    deploy_path: ${dir}/app\n`);
+      execFileSync('/bin/sh', ['-c', `umask 022 && ${copyCommandFor(here, '.env')}`], { cwd: dir });
+      const placed = path.join(dir, 'app/shared/.env');
+      expect(fs.readFileSync(placed, 'utf8')).toBe('SECRET=1\n');
+      expect((fs.statSync(placed).mode & 0o777).toString(8)).toBe('600');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives the app user the read that writable_mode promises, as deploy setup --put does', () => {
+    const c = ctx('    deploy_path: /srv/app\n');
+    const writable = { mode: 'acl' as const, user: 'www-data', recursive: false };
+    const acl = { ...c, persistence: { ...configOnlyPersistence(c.config), writable } };
+    expect(copyCommandFor(acl, '.env')).toBe(
+      "scp .env.web1 web1:/srv/app/shared/.env && ssh web1 'chmod 640 /srv/app/shared/.env && setfacl -m u:www-data:r -- /srv/app/shared/.env'",
     );
   });
 });

@@ -31,13 +31,18 @@ const VERB: Record<NotifyEvent, string> = {
 };
 const ICON: Record<NotifyEvent, string> = { start: '🚀', success: '✅', failure: '❌', rollback: '↩️' };
 
-/** One line for a chat: what happened, where, by whom, and the error's first line. */
+/**
+ * One line for a chat: what happened, where, by whom, and the error's first line. Names stay on
+ * it: a newline in `application` or a user name would start a line that reads as another message.
+ */
 export function chatText(s: RunSummary): string {
+  const { field } = createSanitiser();
   const failedRollback = s.event === 'rollback' && s.error;
-  const hosts = s.hosts.map((h) => h.host).join(', ');
-  const release = s.release ? ` ${s.release}` : '';
-  const head = `${ICON[s.event]} ${s.application}: ${failedRollback ? 'rollback failed' : VERB[s.event]}${s.event === 'rollback' ? '' : release} on ${hosts}`;
-  const who = ` (${s.selector || 'default selector'}, by ${s.user}${s.ci?.url ? `, ${s.ci.url}` : ''}, ${(s.duration_ms / 1000).toFixed(1)}s)`;
+  const hosts = field(s.hosts.map((h) => h.host).join(', '));
+  const release = s.release ? ` ${field(s.release)}` : '';
+  const head = `${ICON[s.event]} ${field(s.application)}: ${failedRollback ? 'rollback failed' : VERB[s.event]}${s.event === 'rollback' ? '' : release} on ${hosts}`;
+  const by = `${field(s.user)}${s.ci?.url ? `, ${field(s.ci.url)}` : ''}`;
+  const who = ` (${field(s.selector) || 'default selector'}, by ${by}, ${(s.duration_ms / 1000).toFixed(1)}s)`;
   const why = s.error ? `\n${s.error.code}: ${s.error.message.split('\n')[0]}` : '';
   return `${head}${who}${why}`;
 }

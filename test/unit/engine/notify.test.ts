@@ -25,6 +25,11 @@ describe('notifications', () => {
     expect(chatText(summary({ event: 'rollback', error: undefined }))).toBe(
       '↩️ shop: rolled back on web1 (production, by alice, 12.3s)',
     );
+    // A name with a line break stays on the message's one line; only the error's line follows.
+    const forged = chatText(summary({ application: 'shop\n✅ shop: deployed', user: 'alice\r\nbob' }));
+    expect(forged.split('\n')).toHaveLength(2);
+    expect(forged).toContain('❌ shop\\x0a✅ shop: deployed: deploy failed');
+    expect(forged).toContain('by alice\\x0d\\x0abob,');
   });
 
   it('Slack gets its three characters escaped; every string is masked; the URL is never in a warning', async () => {

@@ -105,8 +105,11 @@ async function runMain(argv: string[]): Promise<number> {
     .argument(...selectorArg)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(usageErrorText(s)) })
-    // Before any command runs: every `deploy …` a hint or warning prints carries this `-c`.
-    .hook('preAction', (root: Command) => setInvokedConfigFile(root.opts<{ config: string }>().config))
+    // Before any command runs: every `deploy …` a hint or warning prints carries this `-c` and `-o`.
+    .hook('preAction', (root: Command) => {
+      const { config, option } = root.opts<{ config: string; option?: string[] }>();
+      setInvokedConfigFile(config, option);
+    })
     .action(async (selector: string[], opts) => {
       // Before the deploy's modules load (see process-memory.ts); no other command sets it.
       keepYoungGenerationSmall();

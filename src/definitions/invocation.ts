@@ -7,16 +7,21 @@ export const DEFAULT_CONFIG_FILE = 'deploy.yml';
 /**
  * `deploy …` as the user must type it to act on the same configuration: the literal text is
  * trusted, every `${value}` is shell-quoted, and ` -c <file>` follows `deploy` unless the file
- * is the default one. Written as a tagged template: deploy`unlock ${host}`.
+ * is the default one, then the run's `-o key=value` overrides (a `hosts.web1.port=2222` given
+ * to reach the server is needed again to unlock it). Written as a tagged template: deploy`unlock ${host}`.
  */
 export type DeployCommand = (
   strings: TemplateStringsArray,
   ...values: readonly (string | number)[]
 ) => string;
 
-/** The builder for commands that read `configFile` (as given to `-c`, relative to where it ran). */
-export function deployCommandFor(configFile: string = DEFAULT_CONFIG_FILE): DeployCommand {
-  const config = configFile === DEFAULT_CONFIG_FILE ? '' : ` -c ${quote(configFile)}`;
+/** The builder for commands that read `configFile` (as given to `-c`, relative to where it ran) with `options` (`-o`). */
+export function deployCommandFor(
+  configFile: string = DEFAULT_CONFIG_FILE,
+  options: readonly string[] = [],
+): DeployCommand {
+  const file = configFile === DEFAULT_CONFIG_FILE ? '' : ` -c ${quote(configFile)}`;
+  const config = `${file}${options.map((o) => ` -o ${quote(o)}`).join('')}`;
   return (strings, ...values) => {
     let args = strings[0] ?? '';
     values.forEach((v, i) => {
@@ -34,20 +39,30 @@ export function deployCommandFor(configFile: string = DEFAULT_CONFIG_FILE): Depl
  * setting made one main() give a later deploy() of another deploy.yml its -c, and so a
  * `deploy -c <other> setup … --put` that would put a file on the other file's server.
  */
-const current = new AsyncLocalStorage<{ command: DeployCommand }>();
+const current = new AsyncLocalStorage<{ command: DeployCommand; file?: string }>();
 /** Outside any invocation (a unit test of a hint): what setInvokedConfigFile last set. */
 let outside = deployCommandFor();
 
-/** Runs `run` as one invocation reading `configFile`; setInvokedConfigFile within it names another. */
+/**
+ * Runs `run` as one invocation reading `configFile`; setInvokedConfigFile within it names another.
+ * Within an invocation of the same file (the CLI's deploy calling deploy()), `run` stays in it, so
+ * the hints keep the command line's `-o` overrides, which the file alone does not know.
+ */
 export function asInvocation<T>(run: () => T, configFile?: string): T {
-  return current.run({ command: deployCommandFor(configFile) }, run);
+  const within = current.getStore();
+  if (within && configFile !== undefined && within.file === configFile) return run();
+  return current.run({ command: deployCommandFor(configFile), file: configFile }, run);
 }
 
-/** Called by the CLI with its `-c` value (the default when there is none), within its invocation. */
-export function setInvokedConfigFile(configFile: string = DEFAULT_CONFIG_FILE): void {
+/** Called by the CLI with its `-c` value (the default when there is none) and `-o` values, within its invocation. */
+export function setInvokedConfigFile(
+  configFile: string = DEFAULT_CONFIG_FILE,
+  options: readonly string[] = [],
+): void {
   const invocation = current.getStore();
-  if (invocation) invocation.command = deployCommandFor(configFile);
-  else outside = deployCommandFor(configFile);
+  if (invocation)
+    Object.assign(invocation, { command: deployCommandFor(configFile, options), file: configFile });
+  else outside = deployCommandFor(configFile, options);
 }
 
 /** `deploy …` for this run's configuration: the command a hint or a warning prints. */

@@ -79,6 +79,22 @@ describe('a hint works as printed', () => {
     expect(fs.existsSync(path.join(deployPath, '.deploy/lock'))).toBe(false);
   });
 
+  it('ELOCKED’s unlock command carries the -o overrides the deploy needed to reach the server', async () => {
+    const owner = { user: 'bob', machine: 'elsewhere', pid: 1, started_at: '2026-01-01T00:00:00Z' };
+    const { dir, deployPath } = lockedStaging('locked-port', owner);
+    // deploy.yml names a port nothing listens on; the real one comes from the command line.
+    const file = path.join(dir, 'staging.yml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(`port: ${suite.server.port}`, 'port: 1'));
+    const port = `hosts.web.port=${suite.server.port}`;
+    const r = await runCli(['-c', 'staging.yml', '-o', port, 'web'], { cwd: dir });
+    expect(r.code, r.output).toBe(3);
+    const hint = /`(deploy [^`]*unlock[^`]*)`/.exec(r.stderr)?.[1];
+    expect(hint, r.stderr).toBe(`deploy -c staging.yml -o ${port} unlock web`);
+    const unlock = await runCli(hint!.split(' ').slice(1), { cwd: dir });
+    expect(unlock.code, unlock.output).toBe(0);
+    expect(fs.existsSync(path.join(deployPath, '.deploy/lock'))).toBe(false);
+  });
+
   it('`lock status`’s stale-lock advice names the -c file it read', async () => {
     // This machine's, by a process that is gone (above Linux's largest pid_max).
     const owner = { user: 'me', machine: os.hostname(), pid: 4_194_305, started_at: '2026-01-01T00:00:00Z' };

@@ -175,6 +175,10 @@ describe('the run’s -c file reaches what is printed without being passed', () 
       `deploy -c ${QUOTED} rollback ${quote('web 1')} --to '-x'`,
     );
     expect(deploy``).toBe(`deploy -c ${QUOTED}`);
+    // The run's -o overrides follow, quoted: the same configuration as the run that printed it.
+    expect(
+      deployCommandFor('deploy.yml', ['hosts.web1.port=2222', "application=it's"])`unlock ${'web1'}`,
+    ).toBe(`deploy -o hosts.web1.port=2222 -o ${quote("application=it's")} unlock web1`);
     expect(deployCommandFor()`${'web1'}`).toBe('deploy web1');
   });
 });

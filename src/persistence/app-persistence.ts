@@ -9,6 +9,7 @@ import type { SourceEntry } from '../source/scan.js';
 import type { SourceInfo } from '../source/source-info.js';
 import { detectRecipes, resolvePersistence, type AppFiles, type Persistence } from './detect.js';
 import { appFilesAt, loadRecipes } from './recipes.js';
+import { uploadedServerCopies } from './server-copy.js';
 
 /** A file or directory the deploy puts under public_dir, relative to public_dir. */
 export interface PublicItem {
@@ -148,7 +149,13 @@ export async function resolveAppPersistence(
       else if (e.type === 'dir') publicItems.push({ path: rel, type: 'dir' });
     }
   }
-  return { ...base, writable, publicEntries, publicItems };
+  const uploaded = new Set(entries.filter((e) => e.type === 'file').map((e) => e.path));
+  const copies = uploadedServerCopies(
+    config,
+    base.shared_files.map((f) => f.path),
+    uploaded,
+  );
+  return { ...base, warnings: [...base.warnings, ...copies], writable, publicEntries, publicItems };
 }
 
 /** Persistence from deploy.yml alone, for contexts built without a recipe (tests, other commands). */

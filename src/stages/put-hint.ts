@@ -2,15 +2,9 @@ import path from 'node:path';
 import { deployCommand } from '../definitions/invocation.js';
 import { quote } from '../remote/sh.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
+import { serverCopyName } from '../persistence/server-copy.js';
 import { grantRead, putMode } from './server-setup.js';
 import type { HostContext } from './types.js';
-
-/**
- * A local name for the server's copy of a shared file: `.env.production` for `.env` on a
- * production host. A name, not the developer's own `.env`: that one holds development values.
- */
-export const serverCopyName = (file: string, ctx: Pick<HostContext, 'alias' | 'host'>): string =>
-  `${file}.${ctx.host.stage ?? ctx.alias}`;
 
 /** The `--put LOCAL:SHARED_PATH` values that place the files from their server copies. */
 export const putsFor = (ctx: Pick<HostContext, 'alias' | 'host'>, files: readonly string[]): string[] =>

@@ -23,7 +23,8 @@ import { sharedNotes } from '../persistence/shared-notes.js';
 import { markerLines } from '../remote/markers.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
 import { REMOTE_EXIT } from './exit-codes.js';
-import { copyCommandFor, putsFor, serverCopyName } from './put-hint.js';
+import { serverCopyName } from '../persistence/server-copy.js';
+import { copyCommandFor, putsFor } from './put-hint.js';
 import type { ReleaseContext, Stage } from './types.js';
 import { modeFunction } from './writable.js';
 

@@ -51,6 +51,26 @@ describe('resolveAppPersistence', () => {
     expect(p.writable).toEqual({ mode: 'chmod', user: undefined, recursive: false });
   });
 
+  it('warns when the upload carries a server copy of a shared file, named as the missing-file hint names it', async () => {
+    const config = configFor('laravel', {
+      hosts: {
+        h: { local: true, deploy_path: '/tmp/x', stage: 'production' },
+        s: { local: true, deploy_path: '/tmp/y' },
+      },
+    });
+    const file = (p: string) => ({ path: p, type: 'file' as const, mode: 0o644, size: 1, mtimeMs: 0 });
+    const p = await resolveAppPersistence(config, [
+      file('.env.production'),
+      file('.env.s'),
+      file('.env.example'),
+    ]);
+    expect(p.warnings).toEqual([
+      expect.stringMatching(/^\.env\.production is uploaded into the release: .*shared\/\.env.*\.gitignore/),
+      expect.stringMatching(/^\.env\.s is uploaded into the release/),
+    ]);
+    expect((await resolveAppPersistence(config, [file('.env.example')])).warnings).toEqual([]);
+  });
+
   it('fails before any host with ERECIPE for an unknown recipe or acl without a user', async () => {
     await expect(
       resolveAppPersistence(configFor('laravel', { recipe: 'cakephp' }), []),

@@ -118,7 +118,8 @@ __ss_remove_release() {
   else
     { mkdir -p ${trash} && mv -T -- ${paths.releases}/"$1" ${trash}/"$1".$$; } 2> "$__ss_err" || { __ss_kept "$1" "$__ss_err"; return 0; }
   fi
-  rm -f -- "$__ss_err" ${taken.origin} ${taken.manifest}
+  # The seed's walk files too (seed-RELEASE.*), left by a deploy cut off before its seed check.
+  rm -f -- "$__ss_err" ${taken.origin} ${taken.manifest} ${paths.meta}/seed-"$1".*
   rm -f -- ${path.posix.join(paths.meta, 'manifests')}/"$1".list ${path.posix.join(paths.meta, 'manifests')}/"$1".tsv
 }`,
   );

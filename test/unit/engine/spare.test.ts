@@ -178,6 +178,11 @@ describe('the spare (run by /bin/sh on a real tree)', () => {
       run(planTakeSpare(paths, '20260101-000003', next, path.join(paths.meta, 'walk')));
       // The connection drops before the seed check: no discard runs. A worker writes its export.
       fs.writeFileSync(path.join(next, 'exports', 'order.csv'), 'written meanwhile');
+      // The seed's own walk files, left as the deploy was cut off, go with the release.
+      for (const kind of ['err', 'links', 'spare']) {
+        fs.writeFileSync(path.join(paths.meta, `seed-20260101-000003.${kind}`), '');
+      }
+      fs.writeFileSync(path.join(paths.meta, 'seed-20260101-000004.err'), 'another deploy’s');
       // The next deploy prunes the abandoned release (logged `started`, never live).
       const out = run(lines(defineRemoveRelease(paths, []), planRemoveRelease('20260101-000003', to)));
       expect(out).toContain('@@shipshape-rescued 20260101-000001 1');
@@ -188,7 +193,9 @@ describe('the spare (run by /bin/sh on a real tree)', () => {
         ),
       ).toBe('written meanwhile');
       expect(fs.existsSync(next)).toBe(false);
-      expect(fs.readdirSync(paths.meta).filter((f) => f.startsWith('seed-'))).toEqual([]);
+      expect(fs.readdirSync(paths.meta).filter((f) => f.startsWith('seed-'))).toEqual([
+        'seed-20260101-000004.err',
+      ]);
       if (to === 'spare') {
         // Still bound to its list, so what is written into it later is checked too.
         expect(fs.readFileSync(spareManifest(paths), 'utf8')).toBe(list);

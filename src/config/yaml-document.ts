@@ -1,4 +1,15 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Pair } from 'yaml';
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node,
+  type Pair,
+  type YAMLError,
+} from 'yaml';
 
 type Path = (string | number)[];
 
@@ -39,33 +50,56 @@ function libraryMessage(code: string, message: string): string {
 
 const keyName = (pair: Pair): string | undefined => (isScalar(pair.key) ? String(pair.key.value) : undefined);
 
+/** A node of the document and the key path it is at: a key's own path is its mapping's and itself. */
+interface Placed {
+  node: Node;
+  path: Path;
+}
+
+/** Every node of the document with its path, keys included. Its own stack: deep nesting cannot overflow it. */
+function placedNodes(doc: Document): Placed[] {
+  const found: Placed[] = [];
+  const stack: Placed[] = doc.contents ? [{ node: doc.contents, path: [] }] : [];
+  while (stack.length > 0) {
+    const placed = stack.pop()!;
+    found.push(placed);
+    const { node, path } = placed;
+    if (isSeq(node))
+      node.items.forEach((item, i) => {
+        if (item) stack.push({ node: item as Node, path: [...path, i] });
+      });
+    if (!isMap(node)) continue;
+    for (const pair of node.items) {
+      const key = keyName(pair);
+      const at = key === undefined ? path : [...path, key];
+      if (pair.key) stack.push({ node: pair.key as Node, path: at });
+      if (pair.value) stack.push({ node: pair.value as Node, path: at });
+    }
+  }
+  return found;
+}
+
 /**
  * Keys set twice in one mapping. The library's own check (`uniqueKeys`) gives a position and no
- * key, so it is off and this walk names the key and its path. Every later one is reported: the
- * last one is what the document reads as (and what the schema checks), whatever the user meant.
- * The walk keeps its own stack, so a deeply nested document cannot overflow it.
+ * key, so it is off and this names the key and its path. Every later one is reported: the last
+ * one is what the document reads as (and what the schema checks), whatever the user meant.
  */
-function duplicateKeys(doc: Document, counter: LineCounter): YamlProblem[] {
+function duplicateKeys(nodes: readonly Placed[], counter: LineCounter): YamlProblem[] {
   const found: YamlProblem[] = [];
-  const stack: { node: unknown; path: Path }[] = [{ node: doc.contents, path: [] }];
-  while (stack.length > 0) {
-    const { node, path } = stack.pop()!;
-    if (isSeq(node)) node.items.forEach((item, i) => stack.push({ node: item, path: [...path, i] }));
+  for (const { node, path } of nodes) {
     if (!isMap(node)) continue;
     const first = new Map<string, Pair>();
     for (const pair of node.items) {
-      if (!isPair(pair)) continue;
       const key = keyName(pair);
       if (key === undefined) continue;
-      stack.push({ node: pair.value, path: [...path, key] });
       const earlier = first.get(key);
       if (!earlier) {
         first.set(key, pair);
         continue;
       }
-      const line = counter.linePos((earlier.key as { range?: [number] }).range?.[0] ?? 0).line;
+      const line = counter.linePos((earlier.key as Node).range?.[0] ?? 0).line;
       found.push({
-        offset: (pair.key as { range?: [number] }).range?.[0] ?? 0,
+        offset: (pair.key as Node).range?.[0] ?? 0,
         path: [...path, key],
         message: `duplicate key \`${key}\` (also on line ${line}) — remove one of them; only the last one is read`,
       });
@@ -74,16 +108,62 @@ function duplicateKeys(doc: Document, counter: LineCounter): YamlProblem[] {
   return found;
 }
 
+/**
+ * The node a warning is about: the one its text (a tag) belongs to is the first node after it
+ * that carries a tag. A warning of the document itself (a directive) has none.
+ */
+function warnedNode(nodes: readonly Placed[], warning: YAMLError): Placed | undefined {
+  let best: Placed | undefined;
+  for (const placed of nodes) {
+    const start = placed.node.range?.[0];
+    if (start === undefined || start < warning.pos[1] || placed.node.tag === undefined) continue;
+    if (!best || start < best.node.range![0]) best = placed;
+  }
+  return best;
+}
+
+/**
+ * The library's warnings are about text it read as something other than written: a tag it does
+ * not know (`!foo 22`, `!binary abc`) or that does not fit its value (`!!int abc`) is dropped and
+ * the value read without it, so what the user meant is lost; each one is a problem of the file.
+ */
+function warningProblem(
+  doc: Document,
+  nodes: readonly Placed[],
+  warning: YAMLError,
+  text: string,
+): YamlProblem {
+  const offset = warning.pos[0];
+  if (warning.code !== 'TAG_RESOLVE_FAILED' && warning.code !== 'BAD_COLLECTION_TYPE')
+    return { offset, message: `${warning.message.split('\n')[0]} — fix the YAML` };
+  const tag = text.slice(offset, warning.pos[1]);
+  const at = warnedNode(nodes, warning);
+  const known = doc.schema.tags.some((t) => t.tag === at?.node.tag);
+  const message = known
+    ? `the tag \`${tag}\` does not fit this value — remove the tag \`${tag}\``
+    : `unknown tag \`${tag}\` — remove the tag \`${tag}\``;
+  return { offset, path: at?.path, message };
+}
+
 /** Parses deploy.yml into a document and every problem of its YAML, without throwing. */
 export function readYamlDocument(text: string): YamlDocument {
   const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: false });
+  const doc = parseDocument(text, {
+    lineCounter: counter,
+    prettyErrors: false,
+    uniqueKeys: false,
+    // The YAML 1.1 types (`!!binary`, `!!set`, `!!timestamp`) would reach the schema as a Buffer,
+    // a Set or a Date; unresolved, they are warnings below like any other tag.
+    resolveKnownTags: false,
+  });
   const problems: YamlProblem[] = doc.errors.map((e) => ({
     offset: e.pos[0],
     message: libraryMessage(e.code, e.message),
   }));
   const trusted = doc.errors.every((e) => RECOVERABLE.has(e.code));
+  const nodes = placedNodes(doc);
+  for (const w of doc.warnings) problems.push(warningProblem(doc, nodes, w, text));
   // On a guessed tree, a "duplicate" may be two keys the user wrote in different mappings.
-  if (trusted) problems.push(...duplicateKeys(doc, counter));
+  if (trusted) problems.push(...duplicateKeys(nodes, counter));
   return { doc, counter, problems, trusted };
 }

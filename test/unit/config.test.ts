@@ -185,6 +185,32 @@ describe('parseConfig rejects, with file:line:column, key and advice', () => {
     ]);
   });
 
+  it('reports a tag the loader does not read as a problem, at the tag, with the other problems', () => {
+    const text = [
+      'application: a',
+      'keep_releases: 0',
+      'source: !binary abc',
+      'exclude: !!set {a}',
+      'hosts:',
+      '  web1:',
+      '    deploy_path: /srv/a',
+      '    port: !foo 22',
+      '',
+    ].join('\n');
+    expect(problems(text)).toEqual([
+      'deploy.yml:2:16: keep_releases: Too small: expected number to be >=1',
+      'deploy.yml:3:9: source: unknown tag `!binary` — remove the tag `!binary`',
+      'deploy.yml:4:10: exclude: unknown tag `!!set` — remove the tag `!!set`',
+      'deploy.yml:4:16: exclude: expected array, got a mapping',
+      'deploy.yml:8:11: hosts.web1.port: unknown tag `!foo` — remove the tag `!foo`',
+      'deploy.yml:8:16: hosts.web1.port: expected number, got string "22"',
+    ]);
+    // A core tag on a value it does not fit is dropped the same way.
+    expect(problems(valid + 'keep_releases: !!int many\n')[0]).toBe(
+      'deploy.yml:7:16: keep_releases: the tag `!!int` does not fit this value — remove the tag `!!int`',
+    );
+  });
+
   it('stops at a syntax error, whose document is a guess, without running the schema', () => {
     const text = 'application: a\nkeep_releases: 0\nhosts:\n  web1: [\n';
     expect(problems(text).every((l) => l.includes(': (yaml): '))).toBe(true);

@@ -1,4 +1,6 @@
 import {
+  isAlias,
+  isCollection,
   isMap,
   isPair,
   isScalar,
@@ -109,6 +111,30 @@ function duplicateKeys(nodes: readonly Placed[], counter: LineCounter): YamlProb
 }
 
 /**
+ * Keys written as a mapping or a list (`? {a: 1}`, `{a: 1}: x`, an alias of one). The value
+ * needs text keys: the library would make one up from the collection, printing a warning of its
+ * own, and the schema would then report the made-up key. So each one is reported and its pair
+ * taken out of the document, which is then as written apart from that pair.
+ */
+function collectionKeys(doc: Document, nodes: readonly Placed[]): YamlProblem[] {
+  const found: YamlProblem[] = [];
+  for (const { node, path } of nodes) {
+    if (!isMap(node)) continue;
+    node.items = node.items.filter((pair) => {
+      const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
+      if (!isCollection(key)) return true;
+      found.push({
+        offset: (pair.key as Node).range?.[0] ?? 0,
+        path,
+        message: `this key is ${isMap(key) ? 'a mapping' : 'a list'} — a key must be a plain string: write it as a name, in quotes if it holds \`{\`, \`[\` or \`:\``,
+      });
+      return false;
+    });
+  }
+  return found;
+}
+
+/**
  * The node a warning is about: the one its text (a tag) belongs to is the first node after it
  * that carries a tag. A warning of the document itself (a directive) has none.
  */
@@ -145,7 +171,10 @@ function warningProblem(
   return { offset, path: at?.path, message };
 }
 
-/** Parses deploy.yml into a document and every problem of its YAML, without throwing. */
+/**
+ * Parses deploy.yml into a document and every problem of its YAML, without throwing. A pair whose
+ * key is a mapping or a list is taken out of the document (see collectionKeys).
+ */
 export function readYamlDocument(text: string): YamlDocument {
   const counter = new LineCounter();
   const doc = parseDocument(text, {
@@ -155,6 +184,8 @@ export function readYamlDocument(text: string): YamlDocument {
     // The YAML 1.1 types (`!!binary`, `!!set`, `!!timestamp`) would reach the schema as a Buffer,
     // a Set or a Date; unresolved, they are warnings below like any other tag.
     resolveKnownTags: false,
+    // At 'warn', toJS() prints what it thinks wrong (process.emitWarning): only our output may print.
+    logLevel: 'error',
   });
   const problems: YamlProblem[] = doc.errors.map((e) => ({
     offset: e.pos[0],
@@ -164,6 +195,6 @@ export function readYamlDocument(text: string): YamlDocument {
   const nodes = placedNodes(doc);
   for (const w of doc.warnings) problems.push(warningProblem(doc, nodes, w, text));
   // On a guessed tree, a "duplicate" may be two keys the user wrote in different mappings.
-  if (trusted) problems.push(...duplicateKeys(nodes, counter));
+  if (trusted) problems.push(...duplicateKeys(nodes, counter), ...collectionKeys(doc, nodes));
   return { doc, counter, problems, trusted };
 }

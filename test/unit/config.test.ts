@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { configProblems } from '../support/errors.js';
 
@@ -209,6 +209,33 @@ describe('parseConfig rejects, with file:line:column, key and advice', () => {
     expect(problems(valid + 'keep_releases: !!int many\n')[0]).toBe(
       'deploy.yml:7:16: keep_releases: the tag `!!int` does not fit this value — remove the tag `!!int`',
     );
+  });
+
+  it('reports a mapping or a list used as a key with the other problems, and prints nothing itself', () => {
+    const KEY = 'a key must be a plain string: write it as a name, in quotes if it holds `{`, `[` or `:`';
+    const text = [
+      'application: a',
+      'keep_releases: 0',
+      'hosts:',
+      '  [b]: x',
+      '  ? {a: 1}',
+      '  : 2',
+      '  web1:',
+      '    deploy_path: /srv/a',
+      '',
+    ].join('\n');
+    // The library warns through process.emitWarning, which Node prints to stderr.
+    const warn = vi.spyOn(process, 'emitWarning');
+    try {
+      expect(problems(text)).toEqual([
+        'deploy.yml:2:16: keep_releases: Too small: expected number to be >=1',
+        `deploy.yml:4:3: hosts: this key is a list — ${KEY}`,
+        `deploy.yml:5:5: hosts: this key is a mapping — ${KEY}`,
+      ]);
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('stops at a syntax error, whose document is a guess, without running the schema', () => {

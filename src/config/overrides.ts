@@ -1,5 +1,5 @@
-import { parse } from 'yaml';
 import { DeployError } from '../definitions/errors.js';
+import { readYamlDocument } from './yaml-document.js';
 
 /** One `-o key=value` from the command line: a dotted path into deploy.yml and the value to put there. */
 export interface Override {
@@ -12,17 +12,22 @@ export interface Override {
 /**
  * The value as YAML reads a scalar or a flow collection: `-o keep_releases=1` is a number,
  * `-o respect_gitignore=false` a boolean, `-o 'exclude=[a, b]'` a list. Anything else stays the
- * string it was (`-o application=shop: staging` is the name, not a mapping).
+ * string it was (`-o application=shop: staging` is the name, not a mapping), and so does text
+ * YAML cannot read. A value read as YAML is held to deploy.yml's rules (no unknown tag, no
+ * mapping as a key): `problem` says what is wrong with it.
  */
-function readValue(text: string): unknown {
-  if (text === '') return '';
+function readValue(text: string): { value: unknown; problem?: string } {
+  if (text === '') return { value: '' };
+  const { doc, problems } = readYamlDocument(text);
+  if (doc.errors.length > 0) return { value: text };
+  let v: unknown;
   try {
-    const v: unknown = parse(text);
-    if (v !== null && typeof v === 'object' && !/^\s*[[{]/.test(text)) return text;
-    return v;
+    v = doc.toJS({ maxAliasCount: 100 });
   } catch {
-    return text;
+    return { value: text };
   }
+  if (v !== null && typeof v === 'object' && !/^\s*[[{]/.test(text)) return { value: text };
+  return { value: v, problem: problems[0]?.message };
 }
 
 /** Parses `key=value` overrides; a malformed one is a usage error naming all of them, before anything runs. */
@@ -39,11 +44,12 @@ export function parseOverrides(specs: readonly string[]): Override[] {
       );
       continue;
     }
-    out.push({
-      key,
-      path: path.map((seg) => (/^\d+$/.test(seg) ? Number(seg) : seg)),
-      value: readValue(spec.slice(eq + 1)),
-    });
+    const { value, problem } = readValue(spec.slice(eq + 1));
+    if (problem !== undefined) {
+      bad.push(`-o ${spec}: ${problem}`);
+      continue;
+    }
+    out.push({ key, path: path.map((seg) => (/^\d+$/.test(seg) ? Number(seg) : seg)), value });
   }
   if (bad.length) throw new DeployError('EUSAGE', { reason: bad.join('\n') });
   return out;

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { parseOverrides } from '../../../src/config/overrides.js';
 import { suggest } from '../../../src/config/suggest.js';
@@ -57,6 +57,24 @@ describe('-o key=value', () => {
       }
       expect(error?.code, bad).toBe('EUSAGE');
       expect(error?.message).toContain(`-o ${bad}: expected key=value`);
+    }
+  });
+
+  it('a value with an unknown tag or a mapping as a key is a usage error saying so, and nothing else prints', () => {
+    // The YAML library warns through process.emitWarning, which Node prints to stderr.
+    const warn = vi.spyOn(process, 'emitWarning');
+    try {
+      expect(() =>
+        parseOverrides(['hosts.web1.port=!foo 22', 'exclude=[{a: 1}: x]', 'keep_releases=2']),
+      ).toThrow(
+        [
+          '-o hosts.web1.port=!foo 22: unknown tag `!foo` — remove the tag `!foo`',
+          '-o exclude=[{a: 1}: x]: this key is a mapping — a key must be a plain string: write it as a name, in quotes if it holds `{`, `[` or `:`',
+        ].join('\n'),
+      );
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
     }
   });
 });

@@ -16,6 +16,7 @@ import { interpolate, originKey, type Interpolation } from './interpolate.js';
 import { applyOverrides, overrideAt, type Override } from './overrides.js';
 import { SYSTEM_DIRS } from './paths.js';
 import { configSchema, type Config } from './schema.js';
+import { keyForms, knownKeys } from './schema-keys.js';
 import { clipMasked, createMask, type Mask } from './secrets.js';
 import { suggest } from './suggest.js';
 import { readYamlDocument } from './yaml-document.js';
@@ -31,30 +32,6 @@ export interface LoadedConfig {
 }
 
 type Path = (string | number)[];
-
-/** Keys a strict object allows, found by walking the schema along a path; used for "did you mean". */
-function knownKeys(schema: z.ZodType, at: Path): string[] {
-  let cur: any = schema;
-  const unwrap = (s: any): any => {
-    while (s?.def && ['optional', 'default', 'pipe', 'nullable'].includes(s.def.type)) {
-      s = s.def.type === 'pipe' ? s.def.in : s.def.innerType;
-    }
-    return s;
-  };
-  for (const seg of at) {
-    cur = unwrap(cur);
-    if (cur?.def?.type === 'object') cur = cur.def.shape[seg];
-    else if (cur?.def?.type === 'record') cur = cur.def.valueType;
-    else if (cur?.def?.type === 'array') cur = cur.def.element;
-    else if (cur?.def?.type === 'union')
-      cur = cur.def.options.find((o: any) => unwrap(o)?.def?.type === 'object');
-    else return [];
-  }
-  cur = unwrap(cur);
-  if (cur?.def?.type === 'union')
-    cur = unwrap(cur.def.options.find((o: any) => unwrap(o)?.def?.type === 'object'));
-  return cur?.def?.type === 'object' ? Object.keys(cur.def.shape) : [];
-}
 
 function locate(
   doc: Document,
@@ -178,6 +155,27 @@ export function parseConfig(
         const complete = sameForm.filter((branch) => !branch.some(isMissing));
         const chosen = sameForm.length === 1 ? sameForm : complete;
         if (chosen.length === 1) return chosen[0]!.forEach((i) => report(i, at));
+        // A key none of the mappings takes is named, as in a strict object, with what each may hold.
+        const unknown = keysNoFormTakes(sameForm);
+        if (unknown.length > 0) {
+          const forms = keyForms(configSchema, at);
+          const guesses = forms.flatMap((f) => [...f.required, ...f.optional]);
+          for (const k of unknown) {
+            const guess = suggest(k, guesses);
+            add(
+              at,
+              guess
+                ? `unknown key \`${k}\` — did you mean \`${guess}\`?`
+                : `unknown key \`${k}\` — ${describeForms(forms)}`,
+              k,
+            );
+          }
+          // What every mapping finds wrong in the rest (`once: 3`) is wrong whichever was meant.
+          const inAll = (i: z.core.$ZodIssue) =>
+            sameForm.every((branch) => branch.some((j) => sameIssue(i, j)));
+          const rest = sameForm[0]!.filter((i) => i.code !== 'unrecognized_keys' && !isMissing(i));
+          return rest.filter(inAll).forEach((i) => report(i, at));
+        }
         if (envProblems.some((p) => keyPath(p.path) === keyPath(at))) return;
         const input = valueAt(value, at);
         const shown = input !== null && typeof input === 'object' && !Array.isArray(input);
@@ -278,6 +276,25 @@ function localDeployPathProblem(deployPath: string, source: string): string | un
   if (within(real, src))
     return `resolves to ${real}, inside \`source\` (${src}): every deploy would upload the releases before it; choose a directory outside it`;
   return undefined;
+}
+
+/** The keys every alternative of a union of mappings reports as unknown. */
+function keysNoFormTakes(branches: readonly (readonly z.core.$ZodIssue[])[]): string[] {
+  const unknownIn = (branch: readonly z.core.$ZodIssue[]) =>
+    branch.flatMap((i) => (i.code === 'unrecognized_keys' && i.path.length === 0 ? i.keys : []));
+  const [first = [], ...rest] = branches.map(unknownIn);
+  return first.filter((k) => rest.every((keys) => keys.includes(k)));
+}
+
+const sameIssue = (a: z.core.$ZodIssue, b: z.core.$ZodIssue): boolean =>
+  a.code === b.code && a.message === b.message && keyPath(a.path as Path) === keyPath(b.path as Path);
+
+/** "a mapping here has `run` (with local, once) or `task` (with once)". */
+function describeForms(forms: ReturnType<typeof keyForms>): string {
+  const one = (f: (typeof forms)[number]) =>
+    f.required.map((k) => `\`${k}\``).join(' and ') +
+    (f.optional.length > 0 ? ` (with ${f.optional.join(', ')})` : '');
+  return `a mapping here has ${forms.map(one).join(' or ')}`;
 }
 
 function valueAt(root: unknown, at: Path): unknown {

@@ -246,6 +246,8 @@ describe('parseConfig rejects, with file:line:column, key and advice', () => {
   it('says what a hook step, a shared path and confirm may be when the value is none of them', () => {
     const STEP =
       'must be a command (a string) or a mapping with either `run: <command>` or `task: <task name>` (and options such as `once`, `hosts`)';
+    const MAPPINGS =
+      'a mapping here has `run` (with local, once, hosts, labels) or `task` (with once, hosts, labels)';
     const text = [
       valid + 'confirm: "yes"',
       'shared_dirs: [5]',
@@ -261,12 +263,31 @@ describe('parseConfig rejects, with file:line:column, key and advice', () => {
       'deploy.yml:9:16: shared_files.0: must be a path (a string) or a mapping with `path` (and options such as `optional`), got null',
       `deploy.yml:12:15: hooks.after.symlink.0: ${STEP}, got null`,
       `deploy.yml:12:18: hooks.after.symlink.1: ${STEP}, got number 3`,
-      `deploy.yml:12:21: hooks.after.symlink.2: ${STEP}`,
+      `deploy.yml:12:23: hooks.after.symlink.2.foo: unknown key \`foo\` — ${MAPPINGS}`,
       // A mapping with `run:` or `task:` is held to that form, whose own problem is precise.
       'deploy.yml:12:40: hooks.after.symlink.3.run: expected string, got number 1',
       'deploy.yml:12:53: hooks.after.symlink.4.task: expected string, got number 2',
       `deploy.yml:12:58: hooks.after.symlink.5: ${STEP}`,
       'deploy.yml:12:74: hooks.after.symlink.5.task: no task `b` (tasks: none)',
+    ]);
+  });
+
+  it('names a key no form of a hook step takes, with what a step mapping may hold', () => {
+    const text = [
+      valid + 'hooks:',
+      '  after:',
+      '    symlink:',
+      '      - { foo: 1 }',
+      '      - { rn: make }',
+      '      - { foo: 1, once: 3 }',
+      '',
+    ].join('\n');
+    expect(problems(text)).toEqual([
+      'deploy.yml:10:11: hooks.after.symlink.0.foo: unknown key `foo` — a mapping here has `run` (with local, once, hosts, labels) or `task` (with once, hosts, labels)',
+      'deploy.yml:11:11: hooks.after.symlink.1.rn: unknown key `rn` — did you mean `run`?',
+      'deploy.yml:12:11: hooks.after.symlink.2.foo: unknown key `foo` — a mapping here has `run` (with local, once, hosts, labels) or `task` (with once, hosts, labels)',
+      // Wrong in every form of a step, so reported whichever form was meant.
+      'deploy.yml:12:25: hooks.after.symlink.2.once: expected boolean, got number 3',
     ]);
   });
 

@@ -16,7 +16,7 @@ import { interpolate, originKey, type Interpolation } from './interpolate.js';
 import { applyOverrides, overrideAt, type Override } from './overrides.js';
 import { SYSTEM_DIRS } from './paths.js';
 import { configSchema, type Config } from './schema.js';
-import { keyForms, knownKeys } from './schema-keys.js';
+import { keyForms, knownKeys, unionMessage } from './schema-keys.js';
 import { clipMasked, createMask, type Mask } from './secrets.js';
 import { suggest } from './suggest.js';
 import { readYamlDocument } from './yaml-document.js';
@@ -220,6 +220,14 @@ export function parseConfig(
           `must be one of ${allowed.join(', ')}, got ${describe(input, mask, found.origins.get(originKey(at)))}` +
             (guess ? ` — did you mean \`${guess}\`?` : ''),
         );
+      } else if (FORM_CHECKS.has(issue.code) && unionMessage(configSchema, at, issue) !== undefined) {
+        // Of a union, zod reports the one form of the value's type with that form's check alone
+        // (-1 "Too small" for batch_size): the union's own message says what every form allows.
+        const input = valueAt(value, at);
+        add(
+          at,
+          `${unionMessage(configSchema, at, issue)}, got ${describe(input, mask, found.origins.get(originKey(at)))}`,
+        );
       } else {
         add(at, issue.message);
       }
@@ -277,6 +285,9 @@ function localDeployPathProblem(deployPath: string, source: string): string | un
     return `resolves to ${real}, inside \`source\` (${src}): every deploy would upload the releases before it; choose a directory outside it`;
   return undefined;
 }
+
+/** Checks of a value within its type: a number's range, a string's length or pattern. */
+const FORM_CHECKS = new Set<string>(['too_small', 'too_big', 'invalid_format', 'not_multiple_of']);
 
 /** The keys every alternative of a union of mappings reports as unknown. */
 function keysNoFormTakes(branches: readonly (readonly z.core.$ZodIssue[])[]): string[] {

@@ -15,10 +15,9 @@ export const rolloutSettings = {
       'all-at-once: every host is prepared before any switches, then all switch together (a failure anywhere switches none). rolling: batches of batch_size hosts are prepared, switched and health-checked one after another.',
     ),
   batch_size: z
-    .union([
-      z.number().int().min(1),
-      z.string().regex(/^([1-9]\d?|100)%$/, { message: 'a count, or a percentage like 25%' }),
-    ])
+    .union([z.number().int().min(1), z.string().regex(/^([1-9]\d?|100)%$/)], {
+      error: 'must be a number of hosts (1 or more) or a percentage of them (`25%`, from 1% to 100%)',
+    })
     .default('25%')
     .describe(
       'Rolling strategy: hosts per batch, as a count (2) or a share of the selected hosts (25%, rounded up).',

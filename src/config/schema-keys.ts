@@ -49,3 +49,12 @@ export function keyForms(schema: z.ZodType, at: Path): { required: string[]; opt
     };
   });
 }
+
+/** The message a union at `at` was given (`z.union([...], { error })`), if it was given one. */
+export function unionMessage(schema: z.ZodType, at: Path, issue: z.core.$ZodIssue): string | undefined {
+  const cur = schemaAt(schema, at);
+  if (cur?.def?.type !== 'union' || typeof cur.def.error !== 'function') return undefined;
+  const message: unknown = cur.def.error(issue);
+  if (typeof message === 'string') return message;
+  return (message as { message?: string } | undefined)?.message;
+}

@@ -102,6 +102,16 @@ describe('parseConfig rejects, with file:line:column, key and advice', () => {
       'deploy.yml:7:16: writable_mode: must be one of chmod, acl, chown, skip, got string "acls" — did you mean `acl`?',
     ],
     ['no hosts', 'application: a\nhosts: {}\n', 'deploy.yml:2:8: hosts: declare at least one host'],
+    [
+      'batch_size below one, where a percentage is allowed too',
+      valid + 'batch_size: -1\n',
+      'deploy.yml:7:13: batch_size: must be a number of hosts (1 or more) or a percentage of them (`25%`, from 1% to 100%), got number -1',
+    ],
+    [
+      'batch_size a percentage out of range',
+      valid + 'batch_size: 0%\n',
+      'deploy.yml:7:13: batch_size: must be a number of hosts (1 or more) or a percentage of them (`25%`, from 1% to 100%), got string "0%"',
+    ],
   ];
 
   it.each(cases)('%s', (_name, text, expected) => {

@@ -116,6 +116,25 @@ __ss_adopt_dir() {
 }
 __ss_link() {
   rm -rf -- "$1" && mkdir -p -- "\${1%/*}" && ln -s -- "$2" "$1"
+}
+# Adds to the shared dir $2 what it lacks of the seed $1, replacing nothing. Not \`cp -Rn\`: its status
+# when it skips a file changed across coreutils releases (9.2 made a skip an error), so it went unchecked
+# and a copy that failed went live. tar --skip-old-files creates each file with O_EXCL, skips what exists
+# with status 0 (GNU tar 1.24 on), and fails on a file it cannot write; nor does it touch what it skips.
+__ss_seed_dir() {
+  __ss_seed_rc=0
+  if ! tar -C "$1" -cf - . | tar -C "$2" --skip-old-files --no-same-owner -xpf -; then
+    # A full disk leaves the file tar was writing cut short, and a later seed skips it as it skips any.
+    printf 'seeding %s failed: a file tar wrote only in part stays there; remove it before deploying again\n' "$2" >&2
+    __ss_seed_rc=1
+  fi
+  # dash has no pipefail, so the first tar's status is lost: every entry of the seed must now be in $2.
+  (cd -- "$1" && find . -mindepth 1 -exec sh -c '
+    for e do
+      if [ ! -e "$0/$e" ] && [ ! -L "$0/$e" ]; then printf "not seeded into %s: %s\\n" "$0" "\${e#./}" >&2; s=1; fi
+    done
+    exit \${s:-0}' "$2" {} +) || __ss_seed_rc=1
+  return "$__ss_seed_rc"
 }`;
 
 /**
@@ -137,7 +156,10 @@ function shareDir(plan: SharedLinkPlan, d: string): ShellText {
   else mkdir ${shr}; __ss_said created ${d}
   fi
 fi
-if ${seed}; then cp -Rpn -- ${rel}/. ${shr}/ && __ss_said seeded ${d}; fi`,
+if ${seed}; then
+  __ss_seed_dir ${rel} ${shr}
+  __ss_said seeded ${d}
+fi`,
     sh`__ss_link ${rel} ${target}`,
   );
 }

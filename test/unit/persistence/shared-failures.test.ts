@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { composeScript } from '../../../src/engine/compose.js';
 import { persistenceOf } from '../../../src/persistence/app-persistence.js';
 import { shared } from '../../../src/stages/shared.js';
+import { needs } from '../../support/requirements.js';
 import { releaseContext } from '../../support/stage-context.js';
 import { tmpDir, writeTree } from '../../support/project.js';
 
@@ -34,11 +35,13 @@ function runShared(
     persistence: { ...persistenceOf({ config }), shared_skeleton: skeleton },
   });
   const script = composeScript([{ id: 'shared', commands: shared.plan(ctx) }]).text;
+  const releasePath = path.join(root, 'releases', r);
   try {
     execFileSync('/bin/sh', ['-c', script], { stdio: 'pipe' });
-    return { code: 0, release: path.join(root, 'releases', r) };
+    return { code: 0, release: releasePath, stderr: '' };
   } catch (e) {
-    return { code: (e as { status: number }).status, release: path.join(root, 'releases', r) };
+    const { status, stderr } = e as { status: number; stderr: Buffer };
+    return { code: status, release: releasePath, stderr: stderr.toString() };
   }
 }
 
@@ -75,5 +78,44 @@ describe('the shared stage stops at a step that fails (run by /bin/sh on a real 
       ['storage/framework/sessions'],
     );
     expect(r.code).not.toBe(0);
+  });
+
+  it('a shared dir the seed cannot be written into fails the stage, naming each entry it lacks; what shared/ held is kept', () => {
+    // shared/storage/logs is a file: the seed's logs/.gitkeep has nowhere to go.
+    const r = runShared(
+      'seed-dir',
+      'shared_dirs: [storage]\n',
+      { 'storage/app.json': 'skeleton', 'storage/logs/.gitkeep': '', 'storage/cache/.gitkeep': '' },
+      { 'storage/app.json': 'live', 'storage/logs': 'not a directory' },
+    );
+    expect(r.code, r.stderr).not.toBe(0);
+    const storage = path.join(work, 'seed-dir/shared/storage');
+    expect(r.stderr).toContain(`not seeded into ${storage}: logs/.gitkeep`);
+    expect(r.stderr).not.toContain('cache');
+    expect(fs.readFileSync(path.join(storage, 'app.json'), 'utf8')).toBe('live');
+    expect(fs.readFileSync(path.join(storage, 'logs'), 'utf8')).toBe('not a directory');
+    expect(fs.existsSync(path.join(storage, 'cache/.gitkeep'))).toBe(true);
+  });
+
+  it('a seed cut short by a full disk fails the stage (a real tmpfs of 64 kB)', (ctx) => {
+    const storage = path.join(work, 'seed-full/shared/storage');
+    fs.mkdirSync(storage, { recursive: true });
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', storage]).status === 0;
+    needs(ctx, mounted ? undefined : 'a 64 kB tmpfs cannot be mounted (needs root and mount)');
+    try {
+      const r = runShared(
+        'seed-full',
+        'shared_dirs: [storage]\n',
+        { 'storage/app.json': 'skeleton', 'storage/fonts/big.bin': 'x'.repeat(256 * 1024) },
+        { 'storage/app.json': 'live' },
+      );
+      expect(r.code, r.stderr).not.toBe(0);
+      // tar's own words for a full disk (its write came back short), then ours.
+      expect(r.stderr).toContain('tar: ./fonts/big.bin: Wrote only');
+      expect(r.stderr).toContain(`seeding ${storage} failed: a file tar wrote only in part stays there`);
+      expect(fs.readFileSync(path.join(storage, 'app.json'), 'utf8')).toBe('live');
+    } finally {
+      spawnSync('umount', [storage]);
+    }
   });
 });

@@ -1,0 +1,101 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { gitIn, isolatedGitEnv } from '../support/git.js';
+import { releasesOf, runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
+import {
+  APP_GROUP,
+  APP_USER,
+  describeRealServer,
+  realRoot,
+  realWritable,
+  runAs,
+  startRealSshd,
+} from '../support/real-server.js';
+import type { SshdServer } from '../support/sshd.js';
+
+/**
+ * shared/ on a real server: a non-root deploy user, the app as another user. What the deploy puts
+ * into shared/ must be there in full when it goes live, and never over what the app keeps there.
+ */
+describeRealServer('shared/ on a real server: the seed of a shared dir', () => {
+  let server: SshdServer;
+  const roots: { cleanup(): void }[] = [];
+
+  beforeAll(async () => {
+    server = await startRealSshd();
+  });
+  afterAll(async () => {
+    await server?.stop();
+    for (const r of roots) r.cleanup();
+  });
+
+  /** An app in a git repository: a shared dir is seeded from its tracked files only. */
+  function gitProject(config: Record<string, unknown>, files: Record<string, string>) {
+    const r = realRoot('shipshape-real-shared-');
+    roots.push(r);
+    const source = path.join(r.root, 'app');
+    writeTree(source, files);
+    const env = isolatedGitEnv(source);
+    const g = gitIn(source);
+    g.init();
+    g.commitAll('app');
+    const file = writeConfig(r.root, {
+      application: 'real-shared',
+      source: 'app',
+      ...realWritable,
+      hosts: { web: sshHost(server, r.deployPath) },
+      ...config,
+    });
+    const deploy = (args: string[] = []) => runCli(['-c', file, ...args, 'web'], { env });
+    const live = () => fs.readlinkSync(path.join(r.deployPath, 'current')).replace(/^releases\//, '');
+    return { ...r, source, g, file, deploy, live };
+  }
+
+  it('a shared dir the app user made, which the deploy user cannot write: the seed fails the deploy before the switch, naming what it could not add; nothing there is overwritten', async () => {
+    const p = gitProject({}, { 'index.php': 'v1\n' });
+    const first = await p.deploy();
+    expect(first.code, first.output).toBe(0);
+    const v1 = p.live();
+    // The app user's own storage/ in shared/ (an administrator made it for the app, 0755), with
+    // the app's data in it.
+    const storage = path.join(p.deployPath, 'shared/storage');
+    fs.mkdirSync(storage, { mode: 0o755 });
+    execFileSync('chown', [`${APP_USER}:${APP_GROUP}`, storage]);
+    fs.chmodSync(storage, 0o755);
+    runAs(APP_USER, `printf 'live data\\n' > "$1/settings.json"`, [storage]);
+    // The next version shares storage/ and tracks its skeleton: one file the app already has,
+    // and a directory with a file it does not.
+    fs.appendFileSync(p.file, 'shared_dirs: [storage]\n');
+    writeTree(p.source, {
+      'index.php': 'v2\n',
+      'storage/settings.json': 'skeleton\n',
+      'storage/logs/.gitkeep': '',
+    });
+    p.g.commitAll('v2');
+
+    const failed = await p.deploy();
+    expect(failed.code, failed.output).toBe(1);
+    expect(failed.output).toContain('web: stage `shared` failed (exit 1)');
+    expect(failed.output).toMatch(/command: .*shared\/storage/);
+    // The stderr tail names what the copy could not add, and why.
+    expect(failed.output).toMatch(/stderr: [^]*Permission denied/);
+    expect(failed.output).toMatch(/not seeded into \S*shared\/storage: logs\/\.gitkeep/);
+    expect(failed.output).not.toContain('shared/storage: seeded');
+    expect(p.live()).toBe(v1);
+    expect(releasesOf(p.deployPath)).toEqual([v1]);
+    expect(fs.readFileSync(path.join(storage, 'settings.json'), 'utf8')).toBe('live data\n');
+
+    // Opened up for the deploy user (the group shares it), the next deploy seeds what was missing
+    // and still keeps the app's file.
+    fs.chmodSync(storage, 0o775);
+    const fixed = await p.deploy();
+    expect(fixed.code, fixed.output).toBe(0);
+    expect(fixed.output).toContain('shared/storage: seeded');
+    expect(p.live()).not.toBe(v1);
+    expect(fs.existsSync(path.join(storage, 'logs/.gitkeep'))).toBe(true);
+    expect(fs.readFileSync(path.join(storage, 'settings.json'), 'utf8')).toBe('live data\n');
+    expect(fs.readlinkSync(path.join(p.deployPath, 'current/storage'))).toBe('../../shared/storage');
+  });
+});

@@ -141,5 +141,15 @@ export function tryAs(user: string, script: string): { status: number | null; ou
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
+/**
+ * The same as tryAs for a local user in none of the profile's groups (`nobody`), who must not read
+ * what the deploy keeps for the app.
+ */
+export function tryAsOutsider(script: string): { status: number | null; output: string } {
+  const args = ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', '--', '/bin/sh', '-c', script];
+  const r = spawnSync('setpriv', args, { cwd: '/', encoding: 'utf8', env: sessionEnv });
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
 /** Settings every real-server deploy.yml shares: the app user gets write access by ACL. */
 export const realWritable = { writable_mode: 'acl', writable_user: APP_USER } as const;

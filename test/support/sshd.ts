@@ -23,6 +23,11 @@ export interface SshdOptions {
    * tests must run as root. The harness's files are then made readable to that user.
    */
   user?: string;
+  /**
+   * the sessions' umask (octal, e.g. '027'), as pam_umask or login.defs' UMASK sets it on a server;
+   * OpenSSH only: sshd starts with it and every session inherits it
+   */
+  umask?: string;
 }
 
 export interface SshdServer {
@@ -61,6 +66,7 @@ const execFileAsync = promisify(execFile);
 export async function startSshd(options: SshdOptions = {}): Promise<SshdServer> {
   if (hasOpenSsh) return startOpenSsh(options);
   if (options.user) throw new Error(`logging in as ${options.user} needs OpenSSH (${SSHD} was not found)`);
+  if (options.umask) throw new Error(`a session umask needs OpenSSH (${SSHD} was not found)`);
   if (process.env.CI) {
     throw new Error(`OpenSSH is required in CI: ${SSHD} was not found (install openssh-server).`);
   }
@@ -159,7 +165,7 @@ async function startOpenSsh(options: SshdOptions): Promise<SshdServer> {
         layout.configFile,
         sshdConfig(layout, host, port, options.extraConfig ?? [], options.env ?? {}),
       );
-      const child = await spawnSshd(layout, options.netns);
+      const child = await spawnSshd(layout, options.netns, options.umask);
       try {
         await waitUntilListening(host, port, child, layout.logFile, !!options.netns);
       } catch (e) {
@@ -227,10 +233,12 @@ async function sshKeygen(file: string, comment: string): Promise<void> {
   await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
 }
 
-async function spawnSshd(layout: Layout, netns?: string): Promise<ChildProcess> {
+async function spawnSshd(layout: Layout, netns?: string, umask?: string): Promise<ChildProcess> {
   // -E, not -e: with -e a session child's debug lines, logged after it dup2()s the session's stderr,
   // reach the client as part of the command's stderr. Stderr still goes to the log for anything unlogged.
   const sshdArgs = [
+    // exec keeps the pid: stopping the child stops sshd itself.
+    ...(umask ? ['/bin/sh', '-c', 'umask "$0" && exec "$@"', umask] : []),
     ...(netns ? ['ip', 'netns', 'exec', netns] : []),
     SSHD,
     '-D',

@@ -12,12 +12,14 @@ import {
   realWritable,
   runAs,
   startRealSshd,
+  tryAsOutsider,
 } from '../support/real-server.js';
 import type { SshdServer } from '../support/sshd.js';
 
 /**
  * shared/ on a real server: a non-root deploy user, the app as another user. What the deploy puts
- * into shared/ must be there in full when it goes live, and never over what the app keeps there.
+ * into shared/ must be there in full when it goes live, and never over what the app keeps there;
+ * what the app needs must stay in its reach when the deploy user's sessions have a strict umask.
  */
 describeRealServer('shared/ on a real server: the seed of a shared dir', () => {
   let server: SshdServer;
@@ -98,4 +100,78 @@ describeRealServer('shared/ on a real server: the seed of a shared dir', () => {
     expect(fs.readFileSync(path.join(storage, 'settings.json'), 'utf8')).toBe('live data\n');
     expect(fs.readlinkSync(path.join(p.deployPath, 'current/storage'))).toBe('../../shared/storage');
   });
+});
+
+/**
+ * A server whose sessions get umask 027 (pam_umask or login.defs' UMASK, as hardening guides set
+ * it): what the deploy makes is closed to other users. The app user reaches it through the group it
+ * shares with the deploy user (the profile's, and docs/persistence.md's "Setting up a real server"):
+ * 0750 keeps the group's r-x.
+ */
+describeRealServer('shared/ on a real server: sessions of the deploy user with umask 027', () => {
+  let server: SshdServer;
+  const roots: { cleanup(): void }[] = [];
+
+  beforeAll(async () => {
+    server = await startRealSshd({ umask: '027' });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    for (const r of roots) r.cleanup();
+  });
+
+  const ENV = 'APP_KEY=base64:cHJvZHVjdGlvbg==\n';
+
+  it.each(['acl', 'chmod'])(
+    'after deploy setup and the deploy, the app user reads .env and its code and writes storage, bootstrap/cache and its SQLite database; .env stays 0640, closed to other users (writable_mode %s)',
+    async (mode) => {
+      const r = realRoot('shipshape-real-umask-');
+      roots.push(r);
+      writeTree(path.join(r.root, 'app'), {
+        artisan: '#!/usr/bin/env php\n',
+        'composer.json': '{"require":{"laravel/framework":"^11.0"}}\n',
+        'public/index.php': '<?php // front controller\n',
+        'app/Models/User.php': '<?php // model\n',
+      });
+      const envFile = path.join(r.root, 'env.production');
+      fs.writeFileSync(envFile, ENV);
+      const file = writeConfig(r.root, {
+        application: 'real-umask',
+        source: 'app',
+        writable_mode: mode,
+        writable_user: APP_USER,
+        hosts: { web: sshHost(server, r.deployPath) },
+      });
+      const setup = await runCli(['-c', file, 'setup', 'web', '--put', `${envFile}:.env`]);
+      expect(setup.code, setup.output).toBe(0);
+      const deployed = await runCli(['-c', file, 'web']);
+      expect(deployed.code, deployed.output).toBe(0);
+
+      // The umask reached what setup and the deploy made: nothing there is open to other users.
+      const modeOf = (rel: string) => fs.statSync(path.join(r.deployPath, rel)).mode & 0o777;
+      for (const dir of ['shared', 'releases', 'current']) expect(modeOf(dir), dir).toBe(0o750);
+      const sharedEnv = path.join(r.deployPath, 'shared/.env');
+      expect(modeOf('shared/.env')).toBe(0o640);
+
+      const current = (rel: string) => path.join(r.deployPath, 'current', rel);
+      expect(runAs(APP_USER, 'cat "$1"', [current('.env')])).toBe(ENV);
+      expect(runAs(APP_USER, 'cat "$1"', [current('app/Models/User.php')])).toBe('<?php // model\n');
+      runAs(APP_USER, 'printf "booted\\n" >> "$1"', [current('storage/logs/laravel.log')]);
+      runAs(APP_USER, 'printf "<?php return [];\\n" > "$1"', [current('bootstrap/cache/config.php')]);
+      runAs(APP_USER, 'sqlite3 "$1" "create table jobs (id integer); insert into jobs values (1);"', [
+        current('database/database.sqlite'),
+      ]);
+      expect(
+        runAs(APP_USER, 'sqlite3 "$1" "select id from jobs"', [current('database/database.sqlite')]),
+      ).toBe('1\n');
+      expect(fs.readFileSync(path.join(r.deployPath, 'shared/storage/logs/laravel.log'), 'utf8')).toBe(
+        'booted\n',
+      );
+
+      // Another local user reads neither the secret nor the code.
+      for (const p of [current('.env'), sharedEnv, current('app/Models/User.php')]) {
+        expect(tryAsOutsider(`cat '${p}'`).status, p).not.toBe(0);
+      }
+    },
+  );
 });

@@ -118,9 +118,10 @@ __ss_link() {
   rm -rf -- "$1" && mkdir -p -- "\${1%/*}" && ln -s -- "$2" "$1"
 }
 # Adds to the shared dir $2 what it lacks of the seed $1, replacing nothing. Not \`cp -Rn\`: its status
-# when it skips a file changed across coreutils releases (9.2 made a skip an error), so it went unchecked
-# and a copy that failed went live. tar --skip-old-files creates each file with O_EXCL, skips what exists
-# with status 0 (GNU tar 1.24 on), and fails on a file it cannot write; nor does it touch what it skips.
+# when it skips a file changed across coreutils releases (9.2 made a skip an error, 9.5 undid it with a
+# warning), so it went unchecked and a copy that failed went live. tar --skip-old-files creates each file
+# with O_EXCL, skips what exists with status 0 (GNU tar 1.24 on), fails on a file it cannot write, and
+# leaves alone what it skips (cp -p failed on the times of an existing directory the app owns).
 __ss_seed_dir() {
   __ss_seed_rc=0
   if ! tar -C "$1" -cf - . | tar -C "$2" --skip-old-files --no-same-owner -xpf -; then

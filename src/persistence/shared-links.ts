@@ -126,7 +126,7 @@ __ss_seed_dir() {
   __ss_seed_rc=0
   if ! tar -C "$1" -cf - . | tar -C "$2" --skip-old-files --no-same-owner -xpf -; then
     # A full disk leaves the file tar was writing cut short, and a later seed skips it as it skips any.
-    printf 'seeding %s failed: a file tar wrote only in part stays there; remove it before deploying again\n' "$2" >&2
+    printf 'seeding %s failed (tar, above); if the disk was full, the file it was writing stays cut short: remove it\n' "$2" >&2
     __ss_seed_rc=1
   fi
   # dash has no pipefail, so the first tar's status is lost: every entry of the seed must now be in $2.

@@ -112,7 +112,9 @@ describe('the shared stage stops at a step that fails (run by /bin/sh on a real 
       expect(r.code, r.stderr).not.toBe(0);
       // tar's own words for a full disk (its write came back short), then ours.
       expect(r.stderr).toContain('tar: ./fonts/big.bin: Wrote only');
-      expect(r.stderr).toContain(`seeding ${storage} failed: a file tar wrote only in part stays there`);
+      expect(r.stderr).toContain(
+        `seeding ${storage} failed (tar, above); if the disk was full, the file it was writing stays cut short`,
+      );
       expect(fs.readFileSync(path.join(storage, 'app.json'), 'utf8')).toBe('live');
     } finally {
       spawnSync('umount', [storage]);

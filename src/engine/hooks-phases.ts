@@ -34,11 +34,12 @@ export const linkJoinsUpload = (book: HookBook, phases: Phases, fetching: boolea
 
 /**
  * With one host there is no other host to switch before it finishes, so with no health check and
- * nothing on this machine between the two, the finish phase (hooks after the switch, cleanup,
- * unlock) runs in the switch phase's script: one exec request, and at a distance one round trip,
- * less. Only when the script starts with the switch itself: the finish runs whatever happens
- * (an interrupt included, as it would once the release is live), so a remote step before the
- * switch, which an interrupt must still stop, keeps the phases apart.
+ * nothing on this machine between the two, the finish phase (the recipe's steps after the switch,
+ * cleanup, unlock) runs in the switch phase's script: one exec request, and at a distance one
+ * round trip, less. Only when the script is the switch alone: the finish runs whatever happens
+ * (an interrupt included, as it would once the release is live), so a hook before or after the
+ * switch, which an interrupt must still stop, keeps the phases apart (joined, a Ctrl-C would wait
+ * for a hook after the switch to end, where with two hosts it stops it).
  */
 export const finishJoinsSwitch = (
   book: HookBook,
@@ -48,6 +49,7 @@ export const finishJoinsSwitch = (
 ): boolean =>
   hosts === 1 &&
   !checksHealth &&
+  phases.switch.length === 1 &&
   phases.switch[0]?.id === symlink.id &&
   !phases.switch.some((s) => book.local('after', s.id).length) &&
   !phases.finish.some((s) => book.local('before', s.id).length);

@@ -317,6 +317,22 @@ async function interruptAt(args: string[], marker: RegExp, signal: NodeJS.Signal
   return { ...r, sent: sentAt > 0, tookMs: Date.now() - sentAt };
 }
 
+/** Runs the CLI and sends `signal` once `file` exists (a hook touched it): a moment no clock decides. */
+async function interruptWhenExists(args: string[], file: string, signal: NodeJS.Signals) {
+  let pid = 0;
+  let sent = false;
+  const poll = setInterval(() => {
+    if (sent || !pid || !fs.existsSync(file)) return;
+    sent = true;
+    process.kill(pid, signal);
+  }, 20);
+  try {
+    return { ...(await runCli(args, { onSpawn: (p) => (pid = p) })), sent };
+  } finally {
+    clearInterval(poll);
+  }
+}
+
 const psLines = (needle: string): string[] =>
   execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
     .split('\n')
@@ -362,21 +378,39 @@ describe('interrupts', () => {
     expect(lockFree(deployPath)).toBe(true);
   });
 
-  it('SIGINT in a hook after the switch leaves the new release live, says so, unlocks, exits 130', async () => {
-    const { deployPath, file: plain } = project('sigint-after-switch');
-    await deployOk(plain);
-    const file = reconfigure(plain, deployPath, {
-      hooks: { after: { symlink: ['sleep 32.5'] } },
-    });
-    const r = await interruptAt(['-c', file, 'web'], /> after:symlink/);
-    expect(r.code, r.output).toBe(130);
-    expect(r.stderr).toContain('The new release was already live and stays live.');
-    expect(psLines('sleep 32.5')).toEqual([]);
-    const newest = releasesOf(deployPath).at(-1)!;
-    expect(current(deployPath)).toBe(`releases/${newest}`);
-    expect(statusOf(deployPath).get(newest)).toBe('success');
-    expect(lockFree(deployPath)).toBe(true);
-  });
+  // The hook touches `started` first: the signal follows the switch, whatever the machine's speed.
+  it.each([
+    ['SIGINT', 130, '33.5'],
+    ['SIGTERM', 143, '34.5'],
+  ] as const)(
+    '%s in a hook after the switch stops the hook; the new release stays live, is cleaned up and unlocked; exits %i',
+    async (signal, code, seconds) => {
+      const name = `${signal.toLowerCase()}-after-switch`;
+      const { deployPath, file: plain } = project(name);
+      await deployOk(plain);
+      const started = path.join(work, `${name}-started`);
+      const finished = path.join(work, `${name}-finished`);
+      const file = reconfigure(plain, deployPath, {
+        // Cleanup leaves the new release alone only if it ran: keep_releases 1 prunes the previous one.
+        keep_releases: 1,
+        hooks: {
+          after: { symlink: [`touch ${quote(started)} && sleep ${seconds} && touch ${quote(finished)}`] },
+        },
+      });
+      const r = await interruptWhenExists(['-c', file, 'web'], started, signal);
+      expect(r.sent, r.output).toBe(true);
+      expect(r.code, r.output).toBe(code);
+      expect(fs.existsSync(finished), 'the hook ran to its end').toBe(false);
+      expect(psLines(`sleep ${seconds}`)).toEqual([]);
+      expect(r.stderr).toContain(`EINTERRUPTED: interrupted by ${signal}`);
+      expect(r.stderr).toContain('The new release was already live and stays live.');
+      const newest = releasesOf(deployPath).at(-1)!;
+      expect(current(deployPath)).toBe(`releases/${newest}`);
+      expect(statusOf(deployPath).get(newest)).toBe('success');
+      expect(releasesOf(deployPath)).toEqual([newest]);
+      expect(lockFree(deployPath)).toBe(true);
+    },
+  );
 
   it('kill -9 mid-deploy leaves a stale lock: deploy exits 3 naming it, unlock says whose it was, deploy succeeds', async () => {
     const { deployPath, file: plain } = project('kill9');

@@ -55,21 +55,23 @@ describe('the finish phase in the switch phase script', () => {
     return finishJoinsSwitch(b, deployPhases(b), hosts, checksHealth);
   };
 
-  it('joins it for one host with no health check, remote steps after the switch or not', () => {
+  it('joins it for one host with no health check, remote steps of the finish phase or not', () => {
     expect(joins('')).toBe(true);
-    expect(joins('hooks:\n  after:\n    symlink: [reload]\n  before:\n    cleanup: [note]\n')).toBe(true);
+    expect(joins('hooks:\n  before:\n    cleanup: [note]\n  after:\n    unlock: [note]\n')).toBe(true);
     // Before the switch (a build) or once the run is over (a notification): not between the two.
     expect(joins('hooks:\n  before:\n    symlink: [{run: note, local: true}]\n')).toBe(true);
     expect(joins('hooks:\n  after:\n    unlock: [{run: notify, local: true}]\n')).toBe(true);
   });
 
-  it('keeps it apart for several hosts, a health check, a step on this machine between, or a remote step before the switch', () => {
+  it('keeps it apart for several hosts, a health check, a step on this machine between, or a remote step before or after the switch', () => {
     expect(joins('', 2)).toBe(false);
     expect(joins('', 1, true)).toBe(false);
     expect(joins('hooks:\n  after:\n    symlink: [{run: notify, local: true}]\n')).toBe(false);
     expect(joins('hooks:\n  before:\n    cleanup: [{run: notify, local: true}]\n')).toBe(false);
     // A migration an interrupt must still be able to stop before `current` moves.
     expect(joins('hooks:\n  before:\n    symlink: [migrate]\n')).toBe(false);
+    // A hook after the switch too: an interrupt stops it, and the finish runs in a script of its own.
+    expect(joins('hooks:\n  after:\n    symlink: [reload]\n')).toBe(false);
   });
 
   it('sends the joined phases in the script of the phase before them', () => {

@@ -13,7 +13,7 @@ import {
 } from './deploy.js';
 import { readRunInfo } from '../layout/run-info.js';
 import { configMask } from '../config/secrets.js';
-import { worstError } from './exit-status.js';
+import { interruption, worstError } from './exit-status.js';
 import { hookBook } from './hooks.js';
 import { eachLimited } from '../source/pool.js';
 import type { HostOutcome, Reporter } from './reporter.js';
@@ -129,15 +129,26 @@ async function rollingBatches(options: DeployOptions, selected: SelectedHost[]):
   const results: DeployResult[] = [];
   let failed: number | undefined;
   for (const [i, batch] of batches.entries()) {
+    // A signal that came once the batch before went through (during its `after: success` hooks)
+    // stops the rollout here: that batch stays as deployed, this one and the rest are not started.
+    if (options.signal?.aborted) break;
     reporter.log('info', `rolling: batch ${i + 1}/${batches.length}: ${aliases(batch)}`);
     const result = await deploy({ ...options, hosts: batch });
     results.push(result);
-    if (result.exitCode !== EXIT.ok || options.signal?.aborted) {
+    if (result.exitCode !== EXIT.ok) {
       failed = i;
       break;
     }
   }
-  if (failed === undefined) return combine(results, []);
+  if (failed === undefined) {
+    const untouched = batches.slice(results.length).flat();
+    if (untouched.length === 0) return combine(results, []);
+    reporter.log(
+      'warn',
+      `rolling: interrupted before batch ${results.length + 1}/${batches.length}; not started: ${aliases(untouched)}`,
+    );
+    return interrupted(combine(results, untouched), options.signal);
+  }
 
   // A batch found unchanged got no release: it stays as it was, whatever rollback_on_failure says.
   const unchanged = new Set(
@@ -174,6 +185,13 @@ async function rollingBatches(options: DeployOptions, selected: SelectedHost[]):
   }
   if (untouched.length) reporter.log('warn', `rolling: not started: ${aliases(untouched)}`);
   return combine(results, untouched);
+}
+
+/** A rollout a signal stopped exits 130/143 like any interrupted deploy, never 0: its later batches never ran. */
+function interrupted(result: DeployResult, signal: AbortSignal | undefined): DeployResult {
+  const switched = result.outcomes.some((o) => o.status === 'success');
+  const stopped = interruption(signal, switched);
+  return stopped ? { ...result, exitCode: stopped.exitCode, error: stopped.error } : result;
 }
 
 /** The rollout's display stays open: a rollback inside it reports stages and lines, not its own begin and end. */

@@ -317,14 +317,23 @@ async function interruptAt(args: string[], marker: RegExp, signal: NodeJS.Signal
   return { ...r, sent: sentAt > 0, tookMs: Date.now() - sentAt };
 }
 
-/** Runs the CLI and sends `signal` once `file` exists (a hook touched it): a moment no clock decides. */
-async function interruptWhenExists(args: string[], file: string, signal: NodeJS.Signals) {
+/**
+ * Runs the CLI and sends `signal` once `file` exists (a hook touched it): a moment no clock
+ * decides. `then` runs right after the signal is sent (to let a waiting hook end).
+ */
+async function interruptWhenExists(
+  args: string[],
+  file: string,
+  signal: NodeJS.Signals,
+  then: () => void = () => {},
+) {
   let pid = 0;
   let sent = false;
   const poll = setInterval(() => {
     if (sent || !pid || !fs.existsSync(file)) return;
     sent = true;
     process.kill(pid, signal);
+    then();
   }, 20);
   try {
     return { ...(await runCli(args, { onSpawn: (p) => (pid = p) })), sent };
@@ -411,6 +420,41 @@ describe('interrupts', () => {
       expect(lockFree(deployPath)).toBe(true);
     },
   );
+
+  it('SIGINT once a rolling batch went through stops the rollout there: exits 130, that batch stays live, the next is not started', async () => {
+    const base = path.join(work, 'rolling-stop');
+    writeTree(path.join(base, 'app'), { 'index.html': 'x\n' });
+    const [one, two] = [path.join(base, 'one'), path.join(base, 'two')];
+    const [started, go] = [path.join(base, 'hook-started'), path.join(base, 'hook-go')];
+    // The first batch's last step (not one an interrupt stops) waits for the test's signal.
+    const wait = `touch ${quote(started)}; while [ ! -e ${quote(go)} ]; do sleep 0.1; done`;
+    const file = writeConfig(base, {
+      application: 'rolling-stop',
+      source: 'app',
+      strategy: 'rolling',
+      batch_size: 1,
+      hooks: { after: { success: [{ run: wait, hosts: ['one'] }] } },
+      hosts: {
+        one: sshHost(server, one, { stage: 'production' }),
+        two: sshHost(server, two, { stage: 'production' }),
+      },
+    });
+    const r = await interruptWhenExists(['-c', file, 'production'], started, 'SIGINT', () =>
+      fs.writeFileSync(go, ''),
+    );
+    expect(r.sent, r.output).toBe(true);
+    expect(r.code, r.output).toBe(130);
+    expect(r.stderr).toContain('EINTERRUPTED: interrupted by SIGINT');
+    expect(r.stderr).toContain('The new release was already live and stays live.');
+    expect(r.output).toContain('rolling: interrupted before batch 2/2; not started: two');
+    expect(r.output).not.toContain('was not left on the new release');
+    const [release] = releasesOf(one);
+    expect(current(one)).toBe(`releases/${release}`);
+    expect(statusOf(one).get(release!)).toBe('success');
+    expect(lockFree(one)).toBe(true);
+    expect(releasesOf(two)).toEqual([]);
+    expect(fs.existsSync(path.join(two, 'current'))).toBe(false);
+  });
 
   it('kill -9 mid-deploy leaves a stale lock: deploy exits 3 naming it, unlock says whose it was, deploy succeeds', async () => {
     const { deployPath, file: plain } = project('kill9');

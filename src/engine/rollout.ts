@@ -159,9 +159,13 @@ async function rollingBatches(options: DeployOptions, selected: SelectedHost[]):
     .flat()
     .filter((h) => !unchanged.has(h.alias));
   const untouched = batches.slice(failed + 1).flat();
+  const batch = `batch ${failed + 1} (${aliases(batches[failed] ?? [])})`;
+  // An interrupted batch may have switched, and then it stays on the new release: the hint says whether.
   reporter.log(
     'warn',
-    `rolling: batch ${failed + 1} (${aliases(batches[failed] ?? [])}) failed and was not left on the new release`,
+    options.signal?.aborted
+      ? `rolling: interrupted in ${batch}`
+      : `rolling: ${batch} failed and was not left on the new release`,
   );
   if (kept.length && config.rollback_on_failure === 'all' && !options.signal?.aborted) {
     reporter.log('warn', `rolling: rollback_on_failure is all: rolling back ${aliases(kept)}`);

@@ -456,6 +456,39 @@ describe('interrupts', () => {
     expect(fs.existsSync(path.join(two, 'current'))).toBe(false);
   });
 
+  it('SIGINT in a hook after the switch of a rolling batch: the batch stays live and is said to, the next is not started', async () => {
+    const base = path.join(work, 'rolling-after-switch');
+    writeTree(path.join(base, 'app'), { 'index.html': 'x\n' });
+    const [one, two] = [path.join(base, 'one'), path.join(base, 'two')];
+    const [started, finished] = [path.join(base, 'hook-started'), path.join(base, 'hook-finished')];
+    const file = writeConfig(base, {
+      application: 'rolling-after-switch',
+      source: 'app',
+      strategy: 'rolling',
+      batch_size: 1,
+      hooks: {
+        after: { symlink: [`touch ${quote(started)} && sleep 35.5 && touch ${quote(finished)}`] },
+      },
+      hosts: {
+        one: sshHost(server, one, { stage: 'production' }),
+        two: sshHost(server, two, { stage: 'production' }),
+      },
+    });
+    const r = await interruptWhenExists(['-c', file, 'production'], started, 'SIGINT');
+    expect(r.sent, r.output).toBe(true);
+    expect(r.code, r.output).toBe(130);
+    expect(fs.existsSync(finished), 'the hook ran to its end').toBe(false);
+    expect(r.stderr).toContain('The new release was already live and stays live.');
+    expect(r.output).toContain('rolling: interrupted in batch 1 (one)');
+    expect(r.output).not.toContain('was not left on the new release');
+    expect(r.output).toContain('rolling: not started: two');
+    const [release] = releasesOf(one);
+    expect(current(one)).toBe(`releases/${release}`);
+    expect(statusOf(one).get(release!)).toBe('success');
+    expect(lockFree(one)).toBe(true);
+    expect(releasesOf(two)).toEqual([]);
+  });
+
   it('kill -9 mid-deploy leaves a stale lock: deploy exits 3 naming it, unlock says whose it was, deploy succeeds', async () => {
     const { deployPath, file: plain } = project('kill9');
     const file = reconfigure(plain, deployPath, {

@@ -3,7 +3,7 @@ import type { Mask } from '../config/secrets.js';
 import { DeployError, isDeployError, toDeployError } from '../definitions/errors.js';
 import { forgetPlanningHashes, prepareUpload } from './prepare-upload.js';
 import type { UploadChoice } from '../source/upload-plan.js';
-import { discard } from '../stages/discard.js';
+import { discard, keptLive } from '../stages/discard.js';
 import { revertContext } from '../stages/rollback.js';
 import { switchCurrent, symlink } from '../stages/symlink.js';
 import type { HostContext, ReleaseContext, SourceInfo, Stage } from '../stages/types.js';
@@ -540,10 +540,13 @@ async function dropRelease(fleet: Fleet, h: FleetHost, reason: string): Promise<
   try {
     if (at.state === 'created' || at.state === 'live' || at.state === 'done') {
       const why = h.error ? firstLine(fleet, h.error) : reason;
-      await runStages<ReleaseContext & { reason: string }>(runner, [discard, unlock], {
+      const out = await runStages<ReleaseContext & { reason: string }>(runner, [discard, unlock], {
         ...at.ctx,
         reason: why,
       });
+      // Stopped between the rename over `current` and the symlink stage's end: live after all, and
+      // the run's outcome and hint say so instead of "`current` was not touched".
+      if (at.state === 'created' && keptLive(out.stdout)) h.progress = { ...at, state: 'live' };
     } else await runStages(runner, [unlock], at.hostCtx);
   } catch (e) {
     // Typically a lost connection: the lock cannot be released from here, so say how to.

@@ -7,6 +7,9 @@ import type { ReleaseContext, Stage } from './types.js';
 
 const KEPT_LIVE_MARKER = '@@shipshape-kept-live';
 
+/** The discard found `current` already on the release: the run was stopped after the switch after all. */
+export const keptLive = (stdout: string): boolean => stdout.includes(KEPT_LIVE_MARKER);
+
 /**
  * After a failure before the switch: the incomplete release goes, the log says why (the spare's
  * entries moved into it go back instead, to be checked: layout/spare.ts, planReturnOrRemove). An
@@ -29,7 +32,7 @@ else
 fi`,
   ],
   notes: (o, ctx) =>
-    o.stdout.includes(KEPT_LIVE_MARKER)
+    keptLive(o.stdout)
       ? [
           {
             level: 'warn',

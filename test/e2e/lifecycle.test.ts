@@ -421,6 +421,34 @@ describe('interrupts', () => {
     },
   );
 
+  it('SIGINT between the rename over current and the end of the symlink stage: the release stays live, and the hint says so', async () => {
+    const name = 'sigint-in-switch';
+    const { deployPath, file: plain } = project(name);
+    await deployOk(plain);
+    const started = path.join(work, `${name}-started`);
+    // The last moment of the switch, held open: `current` is already on the new release, as after
+    // the switch's rename, when the signal lands and the stage has not ended.
+    const file = reconfigure(plain, deployPath, {
+      hooks: {
+        before: {
+          symlink: [
+            `cd "$SHIPSHAPE_DEPLOY_PATH" && ln -sfn "releases/$SHIPSHAPE_RELEASE" current && touch ${quote(started)} && sleep 31.5`,
+          ],
+        },
+      },
+    });
+    const r = await interruptWhenExists(['-c', file, 'web'], started, 'SIGINT');
+    expect(r.sent, r.output).toBe(true);
+    expect(r.code, r.output).toBe(130);
+    const newest = releasesOf(deployPath).at(-1)!;
+    expect(current(deployPath)).toBe(`releases/${newest}`);
+    expect(statusOf(deployPath).get(newest)).toBe('success');
+    expect(r.output).toContain(`current already pointed at ${newest} when the run stopped: it stays live`);
+    expect(r.stderr).toContain('The new release was already live and stays live.');
+    expect(r.stderr).not.toContain('`current` was not touched');
+    expect(lockFree(deployPath)).toBe(true);
+  });
+
   it('SIGINT once a rolling batch went through stops the rollout there: exits 130, that batch stays live, the next is not started', async () => {
     const base = path.join(work, 'rolling-stop');
     writeTree(path.join(base, 'app'), { 'index.html': 'x\n' });

@@ -8,12 +8,22 @@ export const DEFAULT_CONFIG_FILE = 'deploy.yml';
  * `deploy …` as the user must type it to act on the same configuration: the literal text is
  * trusted, every `${value}` is shell-quoted, and ` -c <file>` follows `deploy` unless the file
  * is the default one, then the run's `-o key=value` overrides (a `hosts.web1.port=2222` given
- * to reach the server is needed again to unlock it). Written as a tagged template: deploy`unlock ${host}`.
+ * to reach the server is needed again to unlock it), but for a notification URL (below). Written
+ * as a tagged template: deploy`unlock ${host}`.
  */
 export type DeployCommand = (
   strings: TemplateStringsArray,
   ...values: readonly (string | number)[]
 ) => string;
+
+/**
+ * An override a printed command leaves out: a chat or webhook URL is its password, masked in all
+ * output when deploy.yml has it, and every hint would print it in full into a terminal or CI log.
+ * The command works without it; it then notifies as deploy.yml says.
+ */
+const SECRET_OVERRIDE = /^notify(\.(webhook|slack|discord))?$/;
+const isPrintable = (option: string): boolean =>
+  !SECRET_OVERRIDE.test(option.slice(0, Math.max(option.indexOf('='), 0)).trim());
 
 /** The builder for commands that read `configFile` (as given to `-c`, relative to where it ran) with `options` (`-o`). */
 export function deployCommandFor(
@@ -21,7 +31,8 @@ export function deployCommandFor(
   options: readonly string[] = [],
 ): DeployCommand {
   const file = configFile === DEFAULT_CONFIG_FILE ? '' : ` -c ${quote(configFile)}`;
-  const config = `${file}${options.map((o) => ` -o ${quote(o)}`).join('')}`;
+  const printed = options.filter(isPrintable);
+  const config = `${file}${printed.map((o) => ` -o ${quote(o)}`).join('')}`;
   return (strings, ...values) => {
     let args = strings[0] ?? '';
     values.forEach((v, i) => {

@@ -181,4 +181,19 @@ describe('the run’s -c file reaches what is printed without being passed', () 
     ).toBe(`deploy -o hosts.web1.port=2222 -o ${quote("application=it's")} unlock web1`);
     expect(deployCommandFor()`${'web1'}`).toBe('deploy web1');
   });
+
+  it('leaves out an -o that sets a notification URL: the URL is a password, and the command works without it', () => {
+    const slack = 'notify.slack=https://hooks.slack.com/services/T0/B0/SECRETTOKEN';
+    const deploy = deployCommandFor('deploy.yml', [
+      slack,
+      'notify.webhook=https://example.com/hook?token=SECRETTOKEN',
+      ' notify.discord =https://discord.com/api/webhooks/1/SECRETTOKEN',
+      "notify={slack: 'https://hooks.slack.com/services/T0/B0/SECRETTOKEN'}",
+      'hosts.web1.port=2222',
+      'notify.on=[start]',
+    ]);
+    expect(deploy`unlock ${'web1'}`).toBe(
+      `deploy -o hosts.web1.port=2222 -o ${quote('notify.on=[start]')} unlock web1`,
+    );
+  });
 });

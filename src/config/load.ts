@@ -13,7 +13,7 @@ import {
 import type { z } from 'zod';
 import { DeployError, type ConfigProblem } from '../definitions/errors.js';
 import { interpolate, originKey, type Interpolation } from './interpolate.js';
-import { applyOverrides, overrideAt, type Override } from './overrides.js';
+import { applyOverrides, overrideAt, secretOverrides, type Override } from './overrides.js';
 import { SYSTEM_DIRS } from './paths.js';
 import { configSchema, type Config } from './schema.js';
 import { keyForms, knownKeys, unionMessage } from './schema-keys.js';
@@ -132,6 +132,7 @@ export function parseConfig(
   // Overrides come after interpolation: the shell that ran `deploy` already expanded them.
   const value = interpolate(raw, env, found) as Record<string, unknown>;
   applyOverrides(value, overrides);
+  for (const url of secretOverrides(overrides)) found.secrets.add(url);
   const { secrets, problems: envProblems } = found;
   for (const p of envProblems) add(p.path, p.message);
   // A value from the environment that fails validation would be quoted in the message.

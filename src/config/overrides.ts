@@ -55,6 +55,28 @@ export function parseOverrides(specs: readonly string[]): Override[] {
   return out;
 }
 
+const NOTIFY_URLS = ['webhook', 'slack', 'discord'];
+
+/**
+ * The notification URLs the overrides set: each is a password (a chat webhook's URL is), masked
+ * as a `${VAR}` of deploy.yml is. The shell expanded the variable an -o was written with, so
+ * only the value is left to know it by.
+ */
+export function secretOverrides(overrides: readonly Override[]): string[] {
+  const out: string[] = [];
+  for (const { path, value } of overrides) {
+    if (path[0] !== 'notify') continue;
+    const urls: unknown[] =
+      path.length === 1 && isContainer(value)
+        ? NOTIFY_URLS.map((k) => (value as Record<string, unknown>)[k])
+        : path.length === 2 && NOTIFY_URLS.includes(String(path[1]))
+          ? [value]
+          : [];
+    for (const u of urls) if (typeof u === 'string' && u !== '') out.push(u);
+  }
+  return out;
+}
+
 const isContainer = (v: unknown): v is Record<string | number, unknown> => !!v && typeof v === 'object';
 
 /** The document with each override set at its path, later ones winning; missing mappings are created. */

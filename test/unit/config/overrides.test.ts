@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
+import { configMask } from '../../../src/config/secrets.js';
 import { parseOverrides } from '../../../src/config/overrides.js';
 import { suggest } from '../../../src/config/suggest.js';
 import { DeployError } from '../../../src/definitions/errors.js';
@@ -18,6 +19,16 @@ const problems = (text: string, ...specs: string[]): string[] =>
   configProblems(() => parseConfig(text, 'deploy.yml', {}, parseOverrides(specs)));
 
 describe('-o key=value', () => {
+  it('a notification URL set by -o is masked, as one from a ${VAR} of deploy.yml is', () => {
+    const slack = 'https://hooks.slack.com/services/T0/B0/SLACKTOKEN';
+    const discord = 'https://discord.com/api/webhooks/1/DISCORDTOKEN';
+    const loaded = load(`notify.slack=${slack}`, `notify={discord: '${discord}', on: [success]}`);
+    const mask = configMask(loaded, {});
+    expect(mask(`posting to ${slack} and ${discord}`)).toBe('posting to *** and ***');
+    // Not the rest of notify: `success` stays readable.
+    expect(mask('on success')).toBe('on success');
+  });
+
   it('sets values at dotted keys, typed as YAML reads them; later ones win; missing mappings are created', () => {
     const { config } = load(
       'keep_releases=1',

@@ -1,4 +1,5 @@
 import { DeployError } from '../definitions/errors.js';
+import { quote } from '../definitions/shell-quote.js';
 import { readYamlDocument } from './yaml-document.js';
 
 /** One `-o key=value` from the command line: a dotted path into deploy.yml and the value to put there. */
@@ -44,9 +45,15 @@ export function parseOverrides(specs: readonly string[]): Override[] {
       );
       continue;
     }
-    const { value, problem } = readValue(spec.slice(eq + 1));
+    const text = spec.slice(eq + 1);
+    const { value, problem } = readValue(text);
     if (problem !== undefined) {
-      bad.push(`-o ${spec}: ${problem}`);
+      // On a command line `!` starts a password or a name as often as a tag: removing the tag
+      // would leave nothing. The text itself is a YAML string in quotes (JSON's are YAML's too).
+      const asText = /^\s*!/.test(text)
+        ? `; to set the text \`${text.trim()}\` itself, quote it for YAML: -o ${quote(`${key}=${JSON.stringify(text.trim())}`)}`
+        : '';
+      bad.push(`-o ${spec}: ${problem}${asText}`);
       continue;
     }
     out.push({ key, path: path.map((seg) => (/^\d+$/.test(seg) ? Number(seg) : seg)), value });

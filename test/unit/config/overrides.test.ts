@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { configMask } from '../../../src/config/secrets.js';
@@ -79,13 +80,29 @@ describe('-o key=value', () => {
         parseOverrides(['hosts.web1.port=!foo 22', 'exclude=[{a: 1}: x]', 'keep_releases=2']),
       ).toThrow(
         [
-          '-o hosts.web1.port=!foo 22: unknown tag `!foo` — remove the tag `!foo`',
+          `-o hosts.web1.port=!foo 22: unknown tag \`!foo\` — remove the tag \`!foo\`; to set the text \`!foo 22\` itself, quote it for YAML: -o 'hosts.web1.port="!foo 22"'`,
           '-o exclude=[{a: 1}: x]: this key is a mapping — a key must be a plain string: write it as a name, in quotes if it holds `{`, `[` or `:`',
         ].join('\n'),
       );
       expect(warn).not.toHaveBeenCalled();
     } finally {
       warn.mockRestore();
+    }
+  });
+
+  it('a value that starts with `!` is told how to be set as text, and that -o works as printed', () => {
+    for (const text of ['!secret', '!it\'s \\ "x"']) {
+      let message = '';
+      try {
+        parseOverrides([`hosts.web1.user=${text}`]);
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      const printed = / -o ('.*')$/.exec(message)?.[1];
+      expect(printed, message).toBeDefined();
+      // As a shell hands it to deploy.
+      const arg = execFileSync('/bin/sh', ['-c', `printf '%s' ${printed}`], { encoding: 'utf8' });
+      expect(parseOverrides([arg])[0]?.value).toBe(text);
     }
   });
 });

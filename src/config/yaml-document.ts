@@ -171,6 +171,10 @@ function warningProblem(
   return { offset, path: at?.path, message };
 }
 
+/** The YAML 1.1 types whose values are no text, number, boolean, list or mapping (by name or tag). */
+const UNREAD = ['binary', 'omap', 'pairs', 'set', 'timestamp'];
+const UNREAD_TAGS = new Set([...UNREAD, ...UNREAD.map((t) => `tag:yaml.org,2002:${t}`)]);
+
 /**
  * Parses deploy.yml into a document and every problem of its YAML, without throwing. A pair whose
  * key is a mapping or a list is taken out of the document (see collectionKeys).
@@ -182,8 +186,10 @@ export function readYamlDocument(text: string): YamlDocument {
     prettyErrors: false,
     uniqueKeys: false,
     // The YAML 1.1 types (`!!binary`, `!!set`, `!!timestamp`) would reach the schema as a Buffer,
-    // a Set or a Date; unresolved, they are warnings below like any other tag.
+    // a Set or a Date; unresolved, they are warnings below like any other tag. A `%YAML 1.1`
+    // document has them in its schema itself (a date even untagged): they are taken out of it.
     resolveKnownTags: false,
+    customTags: (tags) => tags.filter((t) => !UNREAD_TAGS.has(typeof t === 'string' ? t : t.tag)),
     // At 'warn', toJS() prints what it thinks wrong (process.emitWarning): only our output may print.
     logLevel: 'error',
   });

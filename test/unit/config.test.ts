@@ -248,6 +248,17 @@ describe('parseConfig rejects, with file:line:column, key and advice', () => {
     }
   });
 
+  it('reads no date, binary or set in a `%YAML 1.1` document either', () => {
+    const v11 = (body: string) => `%YAML 1.1\n---\n${valid.replace('application: shop\n', '')}${body}`;
+    expect(parseConfig(v11('application: 2001-12-14\n'), 'deploy.yml', {}).config.application).toBe(
+      '2001-12-14',
+    );
+    expect(problems(v11('application: !!timestamp 2001-12-14\nsource: !!binary YWJj\n'))).toEqual([
+      expect.stringMatching(/: application: unknown tag `!!timestamp` — remove the tag `!!timestamp`$/),
+      expect.stringMatching(/: source: unknown tag `!!binary` — remove the tag `!!binary`$/),
+    ]);
+  });
+
   it('stops at a syntax error, whose document is a guess, without running the schema', () => {
     const text = 'application: a\nkeep_releases: 0\nhosts:\n  web1: [\n';
     expect(problems(text).every((l) => l.includes(': (yaml): '))).toBe(true);

@@ -189,13 +189,17 @@ export function parseConfig(
       }
       if (issue.code === 'unrecognized_keys') {
         const known = knownKeys(configSchema, at);
+        const forms = keyForms(configSchema, at);
         for (const k of issue.keys) {
           const guess = suggest(k, known);
           add(
             at,
-            guess
-              ? `unknown key \`${k}\` — did you mean \`${guess}\`?`
-              : `unknown key \`${k}\` — allowed: ${known.join(', ')}`,
+            // Known to another form of a union (`local` in a `task:` step): which form takes it.
+            guess === k && forms.length > 0
+              ? `\`${k}\` does not go with the keys beside it — ${describeForms(forms)}`
+              : guess
+                ? `unknown key \`${k}\` — did you mean \`${guess}\`?`
+                : `unknown key \`${k}\` — allowed: ${known.join(', ')}`,
             k,
           );
         }

@@ -301,6 +301,8 @@ describe('parseConfig rejects, with file:line:column, key and advice', () => {
       '      - { foo: 1 }',
       '      - { rn: make }',
       '      - { foo: 1, once: 3 }',
+      '      - { task: t, local: true }',
+      'tasks: { t: [make] }',
       '',
     ].join('\n');
     expect(problems(text)).toEqual([
@@ -309,6 +311,8 @@ describe('parseConfig rejects, with file:line:column, key and advice', () => {
       'deploy.yml:12:11: hooks.after.symlink.2.foo: unknown key `foo` — a mapping here has `run` (with local, once, hosts, labels) or `task` (with once, hosts, labels)',
       // Wrong in every form of a step, so reported whichever form was meant.
       'deploy.yml:12:25: hooks.after.symlink.2.once: expected boolean, got number 3',
+      // A key of the other form, not a typo: "did you mean `local`?" said nothing.
+      'deploy.yml:13:20: hooks.after.symlink.3.local: `local` does not go with the keys beside it — a mapping here has `run` (with local, once, hosts, labels) or `task` (with once, hosts, labels)',
     ]);
   });
 

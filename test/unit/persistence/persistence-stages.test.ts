@@ -65,7 +65,10 @@ describe('resolveAppPersistence', () => {
       file('.env.example'),
     ]);
     expect(p.warnings).toEqual([
-      expect.stringMatching(/^\.env\.production is uploaded into the release: .*shared\/\.env.*\.gitignore/),
+      // exclude first: .gitignore does not leave out a file git tracks.
+      expect.stringMatching(
+        /^\.env\.production is uploaded into the release: .*shared\/\.env.*List it under `exclude:` in deploy\.yml \(or in \.gitignore, if git does not track it\)/,
+      ),
       expect.stringMatching(/^\.env\.s is uploaded into the release/),
     ]);
     expect((await resolveAppPersistence(config, [file('.env.example')])).warnings).toEqual([]);

@@ -149,7 +149,8 @@ export async function resolveAppPersistence(
       else if (e.type === 'dir') publicItems.push({ path: rel, type: 'dir' });
     }
   }
-  const uploaded = new Set(entries.filter((e) => e.type === 'file').map((e) => e.path));
+  // A committed one was put in git on purpose (Next.js and Vite commit .env.production's defaults).
+  const uploaded = new Set(entries.filter((e) => e.type === 'file' && e.tracked !== true).map((e) => e.path));
   const copies = uploadedServerCopies(
     config,
     base.shared_files.map((f) => f.path),

@@ -13,7 +13,8 @@ export const serverCopyName = (
  * Warnings for server copies that the upload would carry: the hint for a missing shared file
  * suggests creating `.env.production` beside the project's files, and unless .gitignore or
  * `exclude` leaves it out, every release (and every host's) would hold production's secrets.
- * `exclude` is named first: .gitignore leaves out no file git tracks (a committed one).
+ * Only for files git does not track (or a source outside git): .gitignore then leaves them out, and
+ * a committed one was put there on purpose.
  */
 export function uploadedServerCopies(
   config: Pick<Config, 'hosts'>,
@@ -28,6 +29,6 @@ export function uploadedServerCopies(
     .map(
       ([copy, f]) =>
         `${copy} is uploaded into the release: it is named as the server copy of shared/${f} that ` +
-        '`deploy setup --put` reads. List it under `exclude:` in deploy.yml (or in .gitignore, if git does not track it) so that its values stay on your machine.',
+        '`deploy setup --put` reads. Add it to .gitignore (or list it under `exclude:` in deploy.yml) so that its values stay on your machine.',
     );
 }

@@ -65,13 +65,15 @@ describe('resolveAppPersistence', () => {
       file('.env.example'),
     ]);
     expect(p.warnings).toEqual([
-      // exclude first: .gitignore does not leave out a file git tracks.
       expect.stringMatching(
-        /^\.env\.production is uploaded into the release: .*shared\/\.env.*List it under `exclude:` in deploy\.yml \(or in \.gitignore, if git does not track it\)/,
+        /^\.env\.production is uploaded into the release: .*shared\/\.env.*Add it to \.gitignore \(or list it under `exclude:` in deploy\.yml\)/,
       ),
       expect.stringMatching(/^\.env\.s is uploaded into the release/),
     ]);
     expect((await resolveAppPersistence(config, [file('.env.example')])).warnings).toEqual([]);
+    // A committed one (Next.js and Vite commit .env.production's defaults) was put in git on purpose.
+    const committed = { ...file('.env.production'), tracked: true };
+    expect((await resolveAppPersistence(config, [committed])).warnings).toEqual([]);
   });
 
   it('fails before any host with ERECIPE for an unknown recipe or acl without a user', async () => {

@@ -21,7 +21,9 @@ export function setupCommandFor(ctx: HostContext, files: readonly string[]): str
  * would otherwise go to 22), key, known_hosts file and jump host, and a `mkdir -p` over ssh
  * first when the file sits in a directory shared/ may not have yet. For a local host, `cp`.
  * Then the mode and read grant `deploy setup --put` gives: scp leaves the server's default
- * (0644 under umask 022), which lets every account on the server read the secret.
+ * (0644 under umask 022), which lets every account on the server read the secret. The local copy
+ * is made 0600 first, so the file scp creates is never readable by others before that (scp and
+ * cp create it with the source's mode), nor after it, should the last step fail.
  *
  * The destination is the alias, as for the deploy: ~/.ssh/config's `Host` blocks match it (a
  * `Host web1` with the port and user), and deploy.yml's `hostname` goes in as `-o HostName=`,
@@ -36,8 +38,9 @@ export function copyCommandFor(ctx: HostContext, file: string): string {
   const w = persistenceOf(ctx).writable;
   const grant = grantRead(w, target);
   const secure = `chmod ${putMode(w).mode.toString(8)} ${quote(target)}${grant ? ` && ${grant.text}` : ''}`;
+  const closed = `chmod 600 ${local}`;
   if (ctx.host.local) {
-    return `${nested ? `mkdir -p ${quote(parent)} && ` : ''}cp ${local} ${quote(target)} && ${secure}`;
+    return `${closed} && ${nested ? `mkdir -p ${quote(parent)} && ` : ''}cp ${local} ${quote(target)} && ${secure}`;
   }
   const h = ctx.host;
   const knownHosts = h.known_hosts_file ?? ctx.config.known_hosts_file;
@@ -52,5 +55,5 @@ export function copyCommandFor(ctx: HostContext, file: string): string {
   const opt = options ? ` ${options}` : '';
   const scp = `scp${h.port ? ` -P ${h.port}` : ''}${opt} ${local} ${quote(`${at}:${target}`)}`;
   const ssh = (command: string) => `ssh${h.port ? ` -p ${h.port}` : ''}${opt} ${quote(at)} ${quote(command)}`;
-  return `${nested ? `${ssh(`mkdir -p ${quote(parent)}`)} && ` : ''}${scp} && ${ssh(secure)}`;
+  return `${closed} && ${nested ? `${ssh(`mkdir -p ${quote(parent)}`)} && ` : ''}${scp} && ${ssh(secure)}`;
 }

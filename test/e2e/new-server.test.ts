@@ -78,18 +78,22 @@ describe('a new server, from a git repository', () => {
 
     // 2. The hint's commands by hand work as printed: on the test server's port, with its user,
     //    making the nested directory first. (Undone afterwards: setup is what this user runs.)
-    const byHand = first.stderr.split('\n').filter((l) => /^ {2}(scp|ssh) /.test(l));
+    const byHand = first.stderr.split('\n').filter((l) => /^ {2}chmod 600 /.test(l));
     expect(byHand).toHaveLength(2);
     expect(byHand[0]).toContain(`scp -P ${server.port} `);
     expect(byHand[1]).toMatch(
-      new RegExp(`^ {2}ssh -p ${server.port} .*'mkdir -p .*/shared/config' && scp -P ${server.port} `),
+      new RegExp(
+        `^ {2}chmod 600 \\S+ && ssh -p ${server.port} .*'mkdir -p .*/shared/config' && scp -P ${server.port} `,
+      ),
     );
     for (const line of byHand) execFileSync('/bin/sh', ['-c', line], { cwd: top, stdio: 'pipe' });
     expect(fs.readFileSync(path.join(deployPath, 'shared/.env'), 'utf8')).toBe(PRODUCTION_ENV);
     expect(fs.readFileSync(path.join(deployPath, 'shared/config/oauth-private.key'), 'utf8')).toBe(
       'oauth private key\n',
     );
-    // With the mode setup gives them (below), not the server umask's world-readable 0644.
+    // With the mode setup gives them (below), not the server umask's world-readable 0644, and the
+    // local copies closed too.
+    expect((fs.statSync(path.join(top, '.env.production')).mode & 0o777).toString(8)).toBe('600');
     for (const f of ['shared/.env', 'shared/config/oauth-private.key']) {
       expect((fs.statSync(path.join(deployPath, f)).mode & 0o777).toString(8), f).toBe('640');
     }

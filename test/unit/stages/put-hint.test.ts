@@ -31,7 +31,8 @@ describe('the commands a missing shared file’s hint prints', () => {
       'known_hosts_file: /kh\n',
     );
     expect(copyCommandFor(c, '.env')).toBe(
-      "scp -P 2222 -o HostName=web1.example.com -i '/keys/id ed25519' -o UserKnownHostsFile=/kh .env.production deploy@web1:/var/www/shop/shared/.env" +
+      'chmod 600 .env.production && ' +
+        "scp -P 2222 -o HostName=web1.example.com -i '/keys/id ed25519' -o UserKnownHostsFile=/kh .env.production deploy@web1:/var/www/shop/shared/.env" +
         " && ssh -p 2222 -o HostName=web1.example.com -i '/keys/id ed25519' -o UserKnownHostsFile=/kh deploy@web1 'chmod 600 /var/www/shop/shared/.env'",
     );
     expect(setupCommandFor(c, ['.env', 'config/master.key'])).toBe(
@@ -42,7 +43,8 @@ describe('the commands a missing shared file’s hint prints', () => {
   it('a nested path gets its directory first, over ssh on the same port; deploy.yml by -c when not the default', () => {
     const c = ctx('    hostname: h\n    port: 2200\n    deploy_path: /srv/app\n', 'ops/deploy.yml');
     expect(copyCommandFor(c, 'config/master.key')).toBe(
-      "ssh -p 2200 -o HostName=h web1 'mkdir -p /srv/app/shared/config' && scp -P 2200 -o HostName=h config/master.key.web1 web1:/srv/app/shared/config/master.key" +
+      'chmod 600 config/master.key.web1 && ' +
+        "ssh -p 2200 -o HostName=h web1 'mkdir -p /srv/app/shared/config' && scp -P 2200 -o HostName=h config/master.key.web1 web1:/srv/app/shared/config/master.key" +
         " && ssh -p 2200 -o HostName=h web1 'chmod 600 /srv/app/shared/config/master.key'",
     );
     setInvokedConfigFile('ops/deploy.yml');
@@ -53,7 +55,7 @@ describe('the commands a missing shared file’s hint prints', () => {
     }
     // Without a port in deploy.yml, ssh's own configuration decides, as it does for the deploy.
     expect(copyCommandFor(ctx('    deploy_path: /srv/app\n'), '.env')).toBe(
-      "scp .env.web1 web1:/srv/app/shared/.env && ssh web1 'chmod 600 /srv/app/shared/.env'",
+      "chmod 600 .env.web1 && scp .env.web1 web1:/srv/app/shared/.env && ssh web1 'chmod 600 /srv/app/shared/.env'",
     );
   });
 
@@ -64,7 +66,7 @@ describe('the commands a missing shared file’s hint prints', () => {
     try {
       const config = path.join(dir, 'config');
       fs.writeFileSync(config, 'Host web1\n  Port 2222\n  User deploy\n  IdentityFile /keys/web1\n');
-      const [ssh] = copyCommandFor(c, 'config/master.key').split(' && ');
+      const [, ssh] = copyCommandFor(c, 'config/master.key').split(' && ');
       // What OpenSSH would do with the hint's own ssh command (-G: resolve, print, connect nowhere).
       const resolved = execFileSync('/bin/sh', ['-c', ssh!.replace(/^ssh /, `ssh -G -F ${config} `)], {
         encoding: 'utf8',
@@ -81,7 +83,7 @@ describe('the commands a missing shared file’s hint prints', () => {
   it('a local host gets cp, and the file the mode deploy setup gives it, not the umask’s 0644', () => {
     const c = ctx('    local: true\n    deploy_path: /srv/app\n');
     expect(copyCommandFor(c, 'a/b c')).toBe(
-      "mkdir -p /srv/app/shared/a && cp 'a/b c.web1' '/srv/app/shared/a/b c' && chmod 600 '/srv/app/shared/a/b c'",
+      "chmod 600 'a/b c.web1' && mkdir -p /srv/app/shared/a && cp 'a/b c.web1' '/srv/app/shared/a/b c' && chmod 600 '/srv/app/shared/a/b c'",
     );
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-put-hint-'));
     try {
@@ -93,6 +95,7 @@ describe('the commands a missing shared file’s hint prints', () => {
       const placed = path.join(dir, 'app/shared/.env');
       expect(fs.readFileSync(placed, 'utf8')).toBe('SECRET=1\n');
       expect((fs.statSync(placed).mode & 0o777).toString(8)).toBe('600');
+      expect((fs.statSync(path.join(dir, '.env.web1')).mode & 0o777).toString(8)).toBe('600');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -103,7 +106,7 @@ describe('the commands a missing shared file’s hint prints', () => {
     const writable = { mode: 'acl' as const, user: 'www-data', recursive: false };
     const acl = { ...c, persistence: { ...configOnlyPersistence(c.config), writable } };
     expect(copyCommandFor(acl, '.env')).toBe(
-      "scp .env.web1 web1:/srv/app/shared/.env && ssh web1 'chmod 640 /srv/app/shared/.env && setfacl -m u:www-data:r -- /srv/app/shared/.env'",
+      "chmod 600 .env.web1 && scp .env.web1 web1:/srv/app/shared/.env && ssh web1 'chmod 640 /srv/app/shared/.env && setfacl -m u:www-data:r -- /srv/app/shared/.env'",
     );
   });
 });

@@ -1,5 +1,5 @@
 import { DeployError } from '../definitions/errors.js';
-import { quote } from '../definitions/shell-quote.js';
+import { isScalar } from 'yaml';
 import { readYamlDocument } from './yaml-document.js';
 
 /** One `-o key=value` from the command line: a dotted path into deploy.yml and the value to put there. */
@@ -12,10 +12,12 @@ export interface Override {
 
 /**
  * The value as YAML reads a scalar or a flow collection: `-o keep_releases=1` is a number,
- * `-o respect_gitignore=false` a boolean, `-o 'exclude=[a, b]'` a list. Anything else stays the
- * string it was (`-o application=shop: staging` is the name, not a mapping), and so does text
- * YAML cannot read. A value read as YAML is held to deploy.yml's rules (no unknown tag, no
- * mapping as a key): `problem` says what is wrong with it.
+ * `-o respect_gitignore=false` a boolean, `-o 'exclude=[a, b]'` a list. Text is the text as
+ * typed: the shell already took its quotes, so `My App #2` keeps what YAML would read as a
+ * comment, `!admin` what it would read as a tag, `&a x` its anchor; a mapping's text stays too
+ * (`-o application=shop: staging` is the name), and so does text YAML cannot read. Only a quoted
+ * scalar is read as YAML's string. A flow collection is held to deploy.yml's rules (no unknown
+ * tag, no mapping as a key): `problem` says what is wrong with it.
  */
 function readValue(text: string): { value: unknown; problem?: string } {
   if (text === '') return { value: '' };
@@ -27,7 +29,12 @@ function readValue(text: string): { value: unknown; problem?: string } {
   } catch {
     return { value: text };
   }
-  if (v !== null && typeof v === 'object' && !/^\s*[[{]/.test(text)) return { value: text };
+  if (!/^\s*[[{]/.test(text)) {
+    const node = doc.contents;
+    const quoted = isScalar(node) && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE');
+    if (typeof v === 'string' && quoted && problems.length === 0) return { value: v };
+    if (typeof v === 'string' || (v !== null && typeof v === 'object')) return { value: text.trim() };
+  }
   return { value: v, problem: problems[0]?.message };
 }
 
@@ -45,15 +52,9 @@ export function parseOverrides(specs: readonly string[]): Override[] {
       );
       continue;
     }
-    const text = spec.slice(eq + 1);
-    const { value, problem } = readValue(text);
+    const { value, problem } = readValue(spec.slice(eq + 1));
     if (problem !== undefined) {
-      // On a command line `!` starts a password or a name as often as a tag: removing the tag
-      // would leave nothing. The text itself is a YAML string in quotes (JSON's are YAML's too).
-      const asText = /^\s*!/.test(text)
-        ? `; to set the text \`${text.trim()}\` itself, quote it for YAML: -o ${quote(`${key}=${JSON.stringify(text.trim())}`)}`
-        : '';
-      bad.push(`-o ${spec}: ${problem}${asText}`);
+      bad.push(`-o ${spec}: ${problem}`);
       continue;
     }
     out.push({ key, path: path.map((seg) => (/^\d+$/.test(seg) ? Number(seg) : seg)), value });

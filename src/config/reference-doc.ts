@@ -137,6 +137,8 @@ export function renderReference(schema: JsonSchema): string {
     "`${{ env.VAR }}` reads this machine's, as it does in any string. Values of 4 characters or more",
     'read from the environment are masked as `***` in all output. Unknown keys are errors.',
     '`-o key=value` (dotted keys, repeatable) overrides a value for one run, checked like the file.',
+    'The value is a number, a boolean or `null` as YAML reads one, a list or mapping in flow form',
+    "(`-o 'exclude=[a, b]'`), and otherwise the text as typed (`-o 'application=My App #2'`).",
     '`deploy config [selector]` prints the resolved configuration per host.',
     '',
     'Editors that use yaml-language-server (VS Code YAML, Neovim, JetBrains) complete and check',

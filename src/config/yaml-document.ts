@@ -189,6 +189,9 @@ export function readYamlDocument(text: string): YamlDocument {
     // a Set or a Date; unresolved, they are warnings below like any other tag. A `%YAML 1.1`
     // document has them in its schema itself (a date even untagged): they are taken out of it.
     resolveKnownTags: false,
+    // `<<: *web1` shares one host's settings with another, as in Compose files and most YAML
+    // configs; YAML 1.2 left merge keys out, the library reads them when asked.
+    merge: true,
     customTags: (tags) => tags.filter((t) => !UNREAD_TAGS.has(typeof t === 'string' ? t : t.tag)),
     // At 'warn', toJS() prints what it thinks wrong (process.emitWarning): only our output may print.
     logLevel: 'error',

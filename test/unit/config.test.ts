@@ -29,6 +29,28 @@ describe('parseConfig accepts', () => {
     expect(loaded.secrets).toContain('secret-host.internal');
   });
 
+  it('merge keys: one host’s settings shared with another by an anchor, its own keys winning', () => {
+    const text = `application: shop
+hosts:
+  web1: &web
+    hostname: web1.example.com
+    user: deploy
+    port: 2222
+    deploy_path: /srv/shop
+  web2:
+    <<: *web
+    hostname: web2.example.com
+`;
+    const { config } = parseConfig(text, 'deploy.yml', {});
+    expect(config.hosts.web2).toMatchObject({
+      hostname: 'web2.example.com',
+      user: 'deploy',
+      port: 2222,
+      deploy_path: '/srv/shop',
+    });
+    expect(config.hosts.web2).not.toHaveProperty('<<');
+  });
+
   it('a relative deploy_path on a local host, resolved against the config file', () => {
     const text = `application: a\nhosts:\n  here:\n    local: true\n    deploy_path: ../target\n`;
     expect(parseConfig(text, '/tmp/app/deploy.yml', {}).config.hosts.here?.deploy_path).toBe('/tmp/target');

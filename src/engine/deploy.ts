@@ -2,7 +2,7 @@ import { configMask } from '../config/secrets.js';
 import { randomUUID } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { DeployError, shownError, toDeployError } from '../definitions/errors.js';
+import { DeployError, isDeployError, shownError, toDeployError } from '../definitions/errors.js';
 import { EXIT } from '../definitions/exit-codes.js';
 import { connectHost } from '../remote/connect.js';
 import type { Transport } from '../remote/transport.js';
@@ -413,14 +413,26 @@ async function runFleet(
 }
 
 function outcomesOf(hosts: readonly FleetHost[]): HostOutcome[] {
-  return hosts.map((h) => ({
-    host: h.alias,
-    release: isLive(h) ? h.progress.ctx.release : isUnchanged(h) ? h.progress.previous : undefined,
-    previous: heldFor(h).previous,
-    status: h.error ? 'failed' : isLive(h) ? 'success' : isUnchanged(h) ? 'unchanged' : 'skipped',
-    durationMs: Date.now() - h.started,
-    error: h.error && shownError(h.error),
-  }));
+  return hosts.map((h) => {
+    // Stopped once live: the release stays, logged a success, and its error says so (the remote
+    // command that was cut knew nothing of the switch: "`current` was not touched").
+    const stoppedLive = isLive(h) && isDeployError(h.error, 'EINTERRUPTED');
+    const error = stoppedLive
+      ? new DeployError('EINTERRUPTED', {
+          ...(h.error as DeployError<'EINTERRUPTED'>).details,
+          switched: true,
+        })
+      : h.error;
+    return {
+      host: h.alias,
+      release: isLive(h) ? h.progress.ctx.release : isUnchanged(h) ? h.progress.previous : undefined,
+      previous: heldFor(h).previous,
+      status:
+        h.error && !stoppedLive ? 'failed' : isLive(h) ? 'success' : isUnchanged(h) ? 'unchanged' : 'skipped',
+      durationMs: Date.now() - h.started,
+      error: error && shownError(error),
+    };
+  });
 }
 
 function resultOf(fleet: Fleet): DeployResult {

@@ -437,13 +437,19 @@ describe('interrupts', () => {
         },
       },
     });
-    const r = await interruptWhenExists(['-c', file, 'web'], started, 'SIGINT');
+    const r = await interruptWhenExists(['-c', file, 'web', '--json'], started, 'SIGINT');
     expect(r.sent, r.output).toBe(true);
     expect(r.code, r.output).toBe(130);
     const newest = releasesOf(deployPath).at(-1)!;
     expect(current(deployPath)).toBe(`releases/${newest}`);
     expect(statusOf(deployPath).get(newest)).toBe('success');
     expect(r.output).toContain(`current already pointed at ${newest} when the run stopped: it stays live`);
+    // The host is what `deploy releases` says of it, and its own error agrees with the run's.
+    const json = JSON.parse(r.stdout) as { hosts: { status: string; error?: { hint: string } }[] };
+    expect(json.hosts[0]).toMatchObject({
+      status: 'success',
+      error: { hint: 'The new release was already live and stays live.' },
+    });
     expect(r.stderr).toContain('The new release was already live and stays live.');
     expect(r.stderr).not.toContain('`current` was not touched');
     expect(lockFree(deployPath)).toBe(true);

@@ -42,6 +42,12 @@ export async function runStages<C extends HostContext>(
   ctx: C,
   options: { quiet?: boolean; followedBy?: boolean } = {},
 ): Promise<StageOutcome> {
+  // A script is not started once the run is stopped: the transports stop a script when the signal
+  // fires, and one sent after that would run to its end (the next host of a phase run `parallel`
+  // at a time: its hook, or its switch). Not placed: nothing ran, `current` did not move.
+  if (runner.signal?.aborted)
+    throw new DeployError('EINTERRUPTED', { signal: String(runner.signal.reason ?? 'SIGINT') });
+
   const planned = stages.map((s) => {
     try {
       const commands = s.plan(ctx);

@@ -523,6 +523,35 @@ describe('interrupts', () => {
     expect(releasesOf(two)).toEqual([]);
   });
 
+  it('SIGINT in a hook of one host, with parallel 1: the next host does not start its script, whose hook would have run to its end', async () => {
+    const base = path.join(work, 'parallel-one');
+    writeTree(path.join(base, 'app'), { 'index.html': 'x\n' });
+    const [one, two] = [path.join(base, 'one'), path.join(base, 'two')];
+    const [started, ranTwo] = [path.join(base, 'hook-started'), path.join(base, 'hook-ran-on-two')];
+    // One host at a time: one's hook waits for the signal; two's, started after it, would not be stopped.
+    const hook = `if [ "$SHIPSHAPE_HOST" = one ]; then touch ${quote(started)}; sleep 31.5; else touch ${quote(ranTwo)}; fi`;
+    const file = writeConfig(base, {
+      application: 'parallel-one',
+      source: 'app',
+      parallel: 1,
+      hooks: { after: { upload: [hook] } },
+      hosts: {
+        one: sshHost(server, one, { stage: 'production' }),
+        two: sshHost(server, two, { stage: 'production' }),
+      },
+    });
+    const r = await interruptWhenExists(['-c', file, 'production'], started, 'SIGINT');
+    expect(r.sent, r.output).toBe(true);
+    expect(r.code, r.output).toBe(130);
+    expect(fs.existsSync(ranTwo), 'two ran its script after the signal').toBe(false);
+    expect(r.stderr).toContain('`current` was not touched; the incomplete release was removed.');
+    for (const host of [one, two]) {
+      expect(releasesOf(host), host).toEqual([]);
+      expect(fs.existsSync(path.join(host, 'current')), host).toBe(false);
+      expect(lockFree(host), host).toBe(true);
+    }
+  });
+
   it('kill -9 mid-deploy leaves a stale lock: deploy exits 3 naming it, unlock says whose it was, deploy succeeds', async () => {
     const { deployPath, file: plain } = project('kill9');
     const file = reconfigure(plain, deployPath, {

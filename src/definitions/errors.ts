@@ -101,6 +101,9 @@ export interface ErrorDetails {
     switched?: boolean;
     task?: string;
     rollback?: { selector: readonly string[] };
+    /** A deploy stopped with the new release live on some hosts (`live`) and not on the others. */
+    live?: readonly string[];
+    notLive?: readonly string[];
   };
   EKNOWNHOSTS: { file: string; reason: string };
   EKEYFILE: { host: string; file: string; reason: string };
@@ -366,7 +369,9 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
             ? `\`current\` had already moved to the rollback's target on some hosts and stays there: check with \`${deploy`releases`}${d.rollback.selector.map((w) => ` ${quote(w)}`).join('')}\`.`
             : '`current` was not touched: nothing was rolled back.'
           : d.switched
-            ? 'The new release was already live and stays live.'
+            ? d.live?.length && d.notLive?.length
+              ? `The new release was already live on ${d.live.join(', ')} and stays live there; on ${d.notLive.join(', ')} \`current\` was not touched and no new release is left.`
+              : 'The new release was already live and stays live.'
             : '`current` was not touched; the incomplete release was removed.',
   },
   EKNOWNHOSTS: {

@@ -36,7 +36,7 @@ import {
   type Fleet,
   type FleetHost,
 } from './deploy-fleet.js';
-import { interruption, worstError } from './exit-status.js';
+import { deployInterruption, worstError } from './exit-status.js';
 import { dropFetchBundles, mayPull, planFetches } from './plan-fetch.js';
 import { storeReach } from '../stages/store-reach.js';
 import { eventOf, finishRun, runRemoteEventHooks, runSummary, shared } from './events.js';
@@ -436,7 +436,10 @@ function outcomesOf(hosts: readonly FleetHost[]): HostOutcome[] {
 }
 
 function resultOf(fleet: Fleet): DeployResult {
-  const stopped = interruption(fleet.signal, fleet.hosts.some(isLive));
+  const stopped = deployInterruption(
+    fleet.signal,
+    fleet.hosts.map((h) => ({ host: h.alias, live: isLive(h) })),
+  );
   // A host left on the new release while the others went back outranks every other failure.
   const stuck = fleet.hosts.find((h) => h.error?.code === 'EREVERT')?.error;
   const error = stopped?.error ?? stuck ?? worstError(fleet.hosts.map((h) => h.error));

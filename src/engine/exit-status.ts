@@ -25,3 +25,19 @@ export function interruption(
     exitCode: name === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint,
   };
 }
+
+/**
+ * A stopped deploy, by where each host was left: the new release live (it stays), or not. When
+ * some are and some are not, the hint names both: "stays live" alone is wrong for the others.
+ */
+export function deployInterruption(
+  signal: AbortSignal | undefined,
+  hosts: readonly { host: string; live: boolean }[],
+): { error: DeployError; exitCode: number } | undefined {
+  const live = hosts.filter((h) => h.live).map((h) => h.host);
+  const stopped = interruption(signal, live.length > 0);
+  if (!stopped || live.length === 0 || live.length === hosts.length) return stopped;
+  const notLive = hosts.filter((h) => !h.live).map((h) => h.host);
+  const { details } = stopped.error as DeployError<'EINTERRUPTED'>;
+  return { ...stopped, error: new DeployError('EINTERRUPTED', { ...details, live, notLive }) };
+}

@@ -13,7 +13,7 @@ import {
 } from './deploy.js';
 import { readRunInfo } from '../layout/run-info.js';
 import { configMask } from '../config/secrets.js';
-import { interruption, worstError } from './exit-status.js';
+import { deployInterruption, worstError } from './exit-status.js';
 import { hookBook } from './hooks.js';
 import { eachLimited } from '../source/pool.js';
 import type { HostOutcome, Reporter } from './reporter.js';
@@ -150,6 +150,8 @@ async function rollingBatches(options: DeployOptions, selected: SelectedHost[]):
     return interrupted(combine(results, untouched), options.signal);
   }
 
+  // Stopped by the signal, not by a failure: nothing is rolled back, and the run's error says where each host is.
+  const stopped = !!options.signal?.aborted;
   // A batch found unchanged got no release: it stays as it was, whatever rollback_on_failure says.
   const unchanged = new Set(
     results.flatMap((r) => r.outcomes.filter((o) => o.status === 'unchanged').map((o) => o.host)),
@@ -163,11 +165,11 @@ async function rollingBatches(options: DeployOptions, selected: SelectedHost[]):
   // An interrupted batch may have switched, and then it stays on the new release: the hint says whether.
   reporter.log(
     'warn',
-    options.signal?.aborted
+    stopped
       ? `rolling: interrupted in ${batch}`
       : `rolling: ${batch} failed and was not left on the new release`,
   );
-  if (kept.length && config.rollback_on_failure === 'all' && !options.signal?.aborted) {
+  if (kept.length && config.rollback_on_failure === 'all' && !stopped) {
     reporter.log('warn', `rolling: rollback_on_failure is all: rolling back ${aliases(kept)}`);
     const rb = await rollback({
       loaded: options.loaded,
@@ -188,13 +190,18 @@ async function rollingBatches(options: DeployOptions, selected: SelectedHost[]):
     reporter.log('warn', `rolling: ${aliases(kept)} stay on the new release (earlier batches)`);
   }
   if (untouched.length) reporter.log('warn', `rolling: not started: ${aliases(untouched)}`);
-  return combine(results, untouched);
+  const result = combine(results, untouched);
+  return stopped ? interrupted(result, options.signal) : result;
 }
 
-/** A rollout a signal stopped exits 130/143 like any interrupted deploy, never 0: its later batches never ran. */
+/**
+ * A rollout a signal stopped exits 130/143 like any interrupted deploy, never 0: its later batches
+ * never ran. Its error says where each host was left: an earlier batch stays live, as the one
+ * stopped after its switch, while the others were not touched.
+ */
 function interrupted(result: DeployResult, signal: AbortSignal | undefined): DeployResult {
-  const switched = result.outcomes.some((o) => o.status === 'success');
-  const stopped = interruption(signal, switched);
+  const hosts = result.outcomes.map((o) => ({ host: o.host, live: o.status === 'success' }));
+  const stopped = deployInterruption(signal, hosts);
   return stopped ? { ...result, exitCode: stopped.exitCode, error: stopped.error } : result;
 }
 

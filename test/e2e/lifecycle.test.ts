@@ -479,7 +479,10 @@ describe('interrupts', () => {
     expect(r.sent, r.output).toBe(true);
     expect(r.code, r.output).toBe(130);
     expect(r.stderr).toContain('EINTERRUPTED: interrupted by SIGINT');
-    expect(r.stderr).toContain('The new release was already live and stays live.');
+    // one is live, two was not started: the hint says both.
+    expect(r.stderr).toContain(
+      'The new release was already live on one and stays live there; on two `current` was not touched and no new release is left.',
+    );
     expect(r.output).toContain('rolling: interrupted before batch 2/2; not started: two');
     expect(r.output).not.toContain('was not left on the new release');
     const [release] = releasesOf(one);
@@ -512,7 +515,9 @@ describe('interrupts', () => {
     expect(r.sent, r.output).toBe(true);
     expect(r.code, r.output).toBe(130);
     expect(fs.existsSync(finished), 'the hook ran to its end').toBe(false);
-    expect(r.stderr).toContain('The new release was already live and stays live.');
+    expect(r.stderr).toContain(
+      'The new release was already live on one and stays live there; on two `current` was not touched and no new release is left.',
+    );
     expect(r.output).toContain('rolling: interrupted in batch 1 (one)');
     expect(r.output).not.toContain('was not left on the new release');
     expect(r.output).toContain('rolling: not started: two');
@@ -550,6 +555,73 @@ describe('interrupts', () => {
       expect(fs.existsSync(path.join(host, 'current')), host).toBe(false);
       expect(lockFree(host), host).toBe(true);
     }
+  });
+
+  it('SIGINT with the new release live on one host and not on the other: the run says which is which', async () => {
+    const base = path.join(work, 'mixed-stop');
+    writeTree(path.join(base, 'app'), { 'index.html': 'x\n' });
+    const [one, two] = [path.join(base, 'one'), path.join(base, 'two')];
+    const started = path.join(base, 'hook-started');
+    // parallel 1: one switches and waits in its hook after the switch; two has not switched yet.
+    const file = writeConfig(base, {
+      application: 'mixed-stop',
+      source: 'app',
+      parallel: 1,
+      hooks: { after: { symlink: [{ run: `touch ${quote(started)} && sleep 31.5`, hosts: ['one'] }] } },
+      hosts: {
+        one: sshHost(server, one, { stage: 'production' }),
+        two: sshHost(server, two, { stage: 'production' }),
+      },
+    });
+    const r = await interruptWhenExists(['-c', file, 'production', '--json'], started, 'SIGINT');
+    expect(r.sent, r.output).toBe(true);
+    expect(r.code, r.output).toBe(130);
+    const [release] = releasesOf(one);
+    expect(current(one)).toBe(`releases/${release}`);
+    expect(releasesOf(two)).toEqual([]);
+    const mixed =
+      'The new release was already live on one and stays live there; on two `current` was not touched and no new release is left.';
+    expect(r.stderr).toContain(`hint: ${mixed}`);
+    const json = JSON.parse(r.stdout) as {
+      hosts: { host: string; status: string; error: { hint: string } }[];
+    };
+    expect(json.hosts.map((h) => [h.host, h.status, h.error.hint])).toEqual([
+      ['one', 'success', 'The new release was already live and stays live.'],
+      ['two', 'failed', '`current` was not touched; the incomplete release was removed.'],
+    ]);
+    for (const host of [one, two]) expect(lockFree(host), host).toBe(true);
+  });
+
+  it('SIGINT in a rolling batch before its switch, an earlier batch live, rollback_on_failure all: nothing is rolled back and the run says which host is live', async () => {
+    const base = path.join(work, 'rolling-mixed');
+    writeTree(path.join(base, 'app'), { 'index.html': 'x\n' });
+    const [one, two] = [path.join(base, 'one'), path.join(base, 'two')];
+    const started = path.join(base, 'hook-started');
+    const file = writeConfig(base, {
+      application: 'rolling-mixed',
+      source: 'app',
+      strategy: 'rolling',
+      batch_size: 1,
+      rollback_on_failure: 'all',
+      hooks: { before: { symlink: [{ run: `touch ${quote(started)} && sleep 31.5`, hosts: ['two'] }] } },
+      hosts: {
+        one: sshHost(server, one, { stage: 'production' }),
+        two: sshHost(server, two, { stage: 'production' }),
+      },
+    });
+    const r = await interruptWhenExists(['-c', file, 'production'], started, 'SIGINT');
+    expect(r.sent, r.output).toBe(true);
+    expect(r.code, r.output).toBe(130);
+    expect(r.output).toContain('rolling: interrupted in batch 2 (two)');
+    expect(r.output).toContain('rolling: one stay on the new release (earlier batches)');
+    expect(r.output).not.toContain('rolling back');
+    expect(r.stderr).toContain(
+      'hint: The new release was already live on one and stays live there; on two `current` was not touched and no new release is left.',
+    );
+    const [release] = releasesOf(one);
+    expect(current(one)).toBe(`releases/${release}`);
+    expect(releasesOf(two)).toEqual([]);
+    for (const host of [one, two]) expect(lockFree(host), host).toBe(true);
   });
 
   it('kill -9 mid-deploy leaves a stale lock: deploy exits 3 naming it, unlock says whose it was, deploy succeeds', async () => {

@@ -87,6 +87,7 @@ const SAMPLES: { [C in ErrorCode]: ErrorDetails[C][] } = {
     { signal: 'SIGINT' },
     { signal: 'SIGINT', task: 't' },
     { signal: 'SIGTERM', switched: true },
+    { signal: 'SIGINT', switched: true, live: ['web1'], notLive: ['web2'] },
     { signal: 'SIGINT', switched: true, rollback: { selector: ['web1'] } },
     { signal: 'SIGINT', rollback: { selector: [] } },
   ],

@@ -50,7 +50,12 @@ function libraryMessage(code: string, message: string): string {
   return `${message.split('\n')[0]} — fix the YAML syntax`;
 }
 
-const keyName = (pair: Pair): string | undefined => (isScalar(pair.key) ? String(pair.key.value) : undefined);
+/** A merge key (`<<: *web1`): the library reads a plain `<<` as a symbol, a quoted one as text. */
+const isMergeKey = (pair: Pair): boolean =>
+  isScalar(pair.key) && typeof pair.key.value === 'symbol' && pair.key.value.description === '<<';
+
+const keyName = (pair: Pair): string | undefined =>
+  isMergeKey(pair) ? '<<' : isScalar(pair.key) ? String(pair.key.value) : undefined;
 
 /** A node of the document and the key path it is at: a key's own path is its mapping's and itself. */
 interface Placed {
@@ -93,7 +98,8 @@ function duplicateKeys(nodes: readonly Placed[], counter: LineCounter): YamlProb
     const first = new Map<string, Pair>();
     for (const pair of node.items) {
       const key = keyName(pair);
-      if (key === undefined) continue;
+      // Two merge keys are both read, as one `<<` with a list of them: the first one's keys win.
+      if (key === undefined || isMergeKey(pair)) continue;
       const earlier = first.get(key);
       if (!earlier) {
         first.set(key, pair);
@@ -127,6 +133,33 @@ function collectionKeys(doc: Document, nodes: readonly Placed[]): YamlProblem[] 
         offset: (pair.key as Node).range?.[0] ?? 0,
         path,
         message: `this key is ${isMap(key) ? 'a mapping' : 'a list'} — a key must be a plain string: write it as a name, in quotes if it holds \`{\`, \`[\` or \`:\``,
+      });
+      return false;
+    });
+  }
+  return found;
+}
+
+/**
+ * Merge keys whose value is not a mapping, an alias of one, or a list of them (`<<: abc`, an
+ * empty `<<:`). The library throws on one when the document is read, with no position, and no
+ * other problem would be reported; so each is a problem at its value and its pair is taken out.
+ */
+function mergeSources(doc: Document, nodes: readonly Placed[]): YamlProblem[] {
+  const found: YamlProblem[] = [];
+  const resolved = (n: unknown) => (isAlias(n) ? n.resolve(doc) : n);
+  const isSource = (n: unknown) => isMap(resolved(n));
+  for (const { node, path } of nodes) {
+    if (!isMap(node)) continue;
+    node.items = node.items.filter((pair) => {
+      if (!isMergeKey(pair)) return true;
+      const value = resolved(pair.value);
+      if (isSource(value) || (isSeq(value) && value.items.every(isSource))) return true;
+      found.push({
+        offset: (pair.value as Node | null)?.range?.[0] ?? (pair.key as Node).range?.[0] ?? 0,
+        path: [...path, '<<'],
+        message:
+          'a merge key takes a mapping, or an alias of one (`<<: *web1` after `web1: &web1`), or a list of them — it gets the keys of each',
       });
       return false;
     });
@@ -204,6 +237,11 @@ export function readYamlDocument(text: string): YamlDocument {
   const nodes = placedNodes(doc);
   for (const w of doc.warnings) problems.push(warningProblem(doc, nodes, w, text));
   // On a guessed tree, a "duplicate" may be two keys the user wrote in different mappings.
-  if (trusted) problems.push(...duplicateKeys(nodes, counter), ...collectionKeys(doc, nodes));
+  if (trusted)
+    problems.push(
+      ...duplicateKeys(nodes, counter),
+      ...collectionKeys(doc, nodes),
+      ...mergeSources(doc, nodes),
+    );
   return { doc, counter, problems, trusted };
 }

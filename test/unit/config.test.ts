@@ -51,6 +51,24 @@ hosts:
     expect(config.hosts.web2).not.toHaveProperty('<<');
   });
 
+  it('two merge keys in one host, both read as one `<<` with a list of them: not a duplicate key', () => {
+    const text = `application: shop
+hosts:
+  web1: &one { hostname: web1.example.com, deploy_path: /srv/shop }
+  web3: &three { hostname: web3.example.com, deploy_path: /srv/other, port: 2222 }
+  web2:
+    <<: *one
+    <<: *three
+    hostname: web2.example.com
+`;
+    const { config } = parseConfig(text, 'deploy.yml', {});
+    expect(config.hosts.web2).toMatchObject({
+      hostname: 'web2.example.com',
+      deploy_path: '/srv/shop',
+      port: 2222,
+    });
+  });
+
   it('a relative deploy_path on a local host, resolved against the config file', () => {
     const text = `application: a\nhosts:\n  here:\n    local: true\n    deploy_path: ../target\n`;
     expect(parseConfig(text, '/tmp/app/deploy.yml', {}).config.hosts.here?.deploy_path).toBe('/tmp/target');
@@ -150,6 +168,21 @@ describe('parseConfig rejects, with file:line:column, key and advice', () => {
       'hosts.web1.deploy_path',
       'hosts.web1.port',
     ]);
+  });
+
+  it('a merge key whose value is no mapping: at that key, with the other problems (it was `1:1 (yaml)` alone)', () => {
+    const text = `application: a\nkeep_releases: many\nhosts:\n  web1:\n    <<: web0\n    deploy_path: /srv/a\n`;
+    expect(problems(text)).toEqual([
+      'deploy.yml:2:16: keep_releases: expected number, got string "many"',
+      'deploy.yml:5:9: hosts.web1."<<": a merge key takes a mapping, or an alias of one (`<<: *web1` after `web1: &web1`), or a list of them — it gets the keys of each',
+    ]);
+  });
+
+  it('a problem inside a merged mapping names the merge key as `<<`', () => {
+    const text = `application: a\nhosts:\n  web1:\n    <<: { port: !foo 22 }\n    deploy_path: /srv/a\n`;
+    expect(problems(text)).toContain(
+      'deploy.yml:4:17: hosts.web1."<<".port: unknown tag `!foo` — remove the tag `!foo`',
+    );
   });
 
   it('reports a hook naming a missing task and a pull without a store together with the other problems', () => {

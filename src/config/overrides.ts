@@ -30,6 +30,9 @@ function readValue(text: string): { value: unknown; problem?: string } {
     return { value: text };
   }
   if (!/^\s*[[{]/.test(text)) {
+    // Null is what was typed as null (`null`, `~`); YAML reads a comment alone (`#general`), a
+    // `...` or blanks as nothing too, where the text, or an empty one, was meant.
+    if (v === null && !/^\s*(~|null|Null|NULL)\s*$/.test(text)) return { value: text.trim() };
     const node = doc.contents;
     const quoted = isScalar(node) && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE');
     if (typeof v === 'string' && quoted && problems.length === 0) return { value: v };

@@ -101,6 +101,9 @@ describe('-o key=value', () => {
     ]);
     // A number, a boolean or null stays one; a quoted scalar is YAML's string.
     expect(values('3', 'false', '"3"', "'a #b'")).toEqual([3, false, '3', 'a #b']);
+    expect(values('null', '~', ' NULL ')).toEqual([null, null, null]);
+    // What YAML reads as nothing but was not typed as null: a comment alone, `...`, blanks.
+    expect(values('#general', '# 2', '...', ' ', '')).toEqual(['#general', '# 2', '...', '', '']);
   });
 });
 

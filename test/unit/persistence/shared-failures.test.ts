@@ -20,6 +20,7 @@ function runShared(
   release: Record<string, string>,
   sharedTree: Record<string, string>,
   skeleton: string[] = [],
+  env?: NodeJS.ProcessEnv,
 ) {
   const root = path.join(work, name);
   const r = '20300101-000001';
@@ -37,7 +38,7 @@ function runShared(
   const script = composeScript([{ id: 'shared', commands: shared.plan(ctx) }]).text;
   const releasePath = path.join(root, 'releases', r);
   try {
-    execFileSync('/bin/sh', ['-c', script], { stdio: 'pipe' });
+    execFileSync('/bin/sh', ['-c', script], { stdio: 'pipe', env: env ?? process.env });
     return { code: 0, release: releasePath, stderr: '' };
   } catch (e) {
     const { status, stderr } = e as { status: number; stderr: Buffer };
@@ -95,6 +96,38 @@ describe('the shared stage stops at a step that fails (run by /bin/sh on a real 
     expect(fs.readFileSync(path.join(storage, 'app.json'), 'utf8')).toBe('live');
     expect(fs.readFileSync(path.join(storage, 'logs'), 'utf8')).toBe('not a directory');
     expect(fs.existsSync(path.join(storage, 'cache/.gitkeep'))).toBe(true);
+  });
+
+  it('a seed whose reading tar fails (a file it cannot read) fails the stage, though the extracting tar went through: the check names the file', () => {
+    // dash has no pipefail: only the extracting tar's status counts. The reading one leaves out a
+    // file and exits 2, as GNU tar does at a file it cannot open; the release's copy is there.
+    const shim = path.join(work, 'shim');
+    fs.mkdirSync(shim, { recursive: true });
+    const realTar = execFileSync('/bin/sh', ['-c', 'command -v tar'], { encoding: 'utf8' }).trim();
+    fs.writeFileSync(
+      path.join(shim, 'tar'),
+      `#!/bin/sh
+case " $* " in
+*" -cf "*) ${realTar} --exclude=./logs/app.log "$@"; exit 2 ;;
+esac
+exec ${realTar} "$@"
+`,
+      { mode: 0o755 },
+    );
+    const r = runShared(
+      'seed-read',
+      'shared_dirs: [storage]\n',
+      { 'storage/app.json': 'skeleton', 'storage/logs/app.log': 'seed' },
+      { 'storage/app.json': 'live' },
+      [],
+      { ...process.env, PATH: `${shim}:${process.env.PATH}` },
+    );
+    expect(r.code, r.stderr).not.toBe(0);
+    const storage = path.join(work, 'seed-read/shared/storage');
+    expect(r.stderr).toContain(`not seeded into ${storage}: logs/app.log`);
+    expect(r.stderr).not.toContain('seeding');
+    expect(fs.existsSync(path.join(storage, 'logs'))).toBe(true);
+    expect(fs.readFileSync(path.join(storage, 'app.json'), 'utf8')).toBe('live');
   });
 
   it('a seed cut short by a full disk fails the stage (a real tmpfs of 64 kB)', (ctx) => {

@@ -130,9 +130,15 @@ __ss_seed_dir() {
     __ss_seed_rc=1
   fi
   # dash has no pipefail, so the first tar's status is lost: every entry of the seed must now be in $2.
+  # One whose directory is something else there (a file, a link to nothing) says so: that stays.
   (cd -- "$1" && find . -mindepth 1 -exec sh -c '
     for e do
-      if [ ! -e "$0/$e" ] && [ ! -L "$0/$e" ]; then printf "not seeded into %s: %s\\n" "$0" "\${e#./}" >&2; s=1; fi
+      if [ -e "$0/$e" ] || [ -L "$0/$e" ]; then continue; fi
+      p=\${e%/*} why=
+      if [ ! -d "$0/$p" ] && { [ -e "$0/$p" ] || [ -L "$0/$p" ]; }; then
+        why=" (\${p#./} there is not a directory and is kept: move it away for the seed to add this)"
+      fi
+      printf "not seeded into %s: %s%s\\n" "$0" "\${e#./}" "$why" >&2; s=1
     done
     exit \${s:-0}' "$2" {} +) || __ss_seed_rc=1
   return "$__ss_seed_rc"

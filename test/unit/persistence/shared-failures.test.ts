@@ -91,11 +91,32 @@ describe('the shared stage stops at a step that fails (run by /bin/sh on a real 
     );
     expect(r.code, r.stderr).not.toBe(0);
     const storage = path.join(work, 'seed-dir/shared/storage');
-    expect(r.stderr).toContain(`not seeded into ${storage}: logs/.gitkeep`);
+    // What is in the way is named, and that it stays.
+    expect(r.stderr).toContain(
+      `not seeded into ${storage}: logs/.gitkeep (logs there is not a directory and is kept: move it away for the seed to add this)\n`,
+    );
     expect(r.stderr).not.toContain('cache');
     expect(fs.readFileSync(path.join(storage, 'app.json'), 'utf8')).toBe('live');
     expect(fs.readFileSync(path.join(storage, 'logs'), 'utf8')).toBe('not a directory');
     expect(fs.existsSync(path.join(storage, 'cache/.gitkeep'))).toBe(true);
+  });
+
+  it('a shared dir holding a link to nothing where the seed has a directory: the check names it, and the link stays', () => {
+    const storage = path.join(work, 'seed-dangling/shared/storage');
+    fs.mkdirSync(storage, { recursive: true });
+    fs.symlinkSync('/nonexistent/cache', path.join(storage, 'cache'));
+    const r = runShared(
+      'seed-dangling',
+      'shared_dirs: [storage]\n',
+      { 'storage/cache/.gitkeep': '', 'storage/new.txt': 'x' },
+      { 'storage/app.json': 'live' },
+    );
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(r.stderr).toContain(
+      `not seeded into ${storage}: cache/.gitkeep (cache there is not a directory and is kept: move it away for the seed to add this)\n`,
+    );
+    expect(fs.readlinkSync(path.join(storage, 'cache'))).toBe('/nonexistent/cache');
+    expect(fs.readFileSync(path.join(storage, 'new.txt'), 'utf8')).toBe('x');
   });
 
   it('a seed whose reading tar fails (a file it cannot read) fails the stage, though the extracting tar went through: the check names the file', () => {

@@ -321,6 +321,24 @@ async function interruptAt(args: string[], marker: RegExp, signal: NodeJS.Signal
  * Runs the CLI and sends `signal` once `file` exists (a hook touched it): a moment no clock
  * decides. `then` runs right after the signal is sent (to let a waiting hook end).
  */
+/** Two hosts of stage `production`, `one` and `two`, deploying `app/` under `work/<name>`. */
+function twoHosts(name: string) {
+  const base = path.join(work, name);
+  writeTree(path.join(base, 'app'), { 'index.html': 'x\n' });
+  const [one, two] = [path.join(base, 'one'), path.join(base, 'two')];
+  const configure = (extra: Record<string, unknown>): string =>
+    writeConfig(base, {
+      application: name,
+      source: 'app',
+      ...extra,
+      hosts: {
+        one: sshHost(server, one, { stage: 'production' }),
+        two: sshHost(server, two, { stage: 'production' }),
+      },
+    });
+  return { base, one, two, configure };
+}
+
 async function interruptWhenExists(
   args: string[],
   file: string,
@@ -456,22 +474,14 @@ describe('interrupts', () => {
   });
 
   it('SIGINT once a rolling batch went through stops the rollout there: exits 130, that batch stays live, the next is not started', async () => {
-    const base = path.join(work, 'rolling-stop');
-    writeTree(path.join(base, 'app'), { 'index.html': 'x\n' });
-    const [one, two] = [path.join(base, 'one'), path.join(base, 'two')];
+    const { base, one, two, configure } = twoHosts('rolling-stop');
     const [started, go] = [path.join(base, 'hook-started'), path.join(base, 'hook-go')];
     // The first batch's last step (not one an interrupt stops) waits for the test's signal.
     const wait = `touch ${quote(started)}; while [ ! -e ${quote(go)} ]; do sleep 0.1; done`;
-    const file = writeConfig(base, {
-      application: 'rolling-stop',
-      source: 'app',
+    const file = configure({
       strategy: 'rolling',
       batch_size: 1,
       hooks: { after: { success: [{ run: wait, hosts: ['one'] }] } },
-      hosts: {
-        one: sshHost(server, one, { stage: 'production' }),
-        two: sshHost(server, two, { stage: 'production' }),
-      },
     });
     const r = await interruptWhenExists(['-c', file, 'production'], started, 'SIGINT', () =>
       fs.writeFileSync(go, ''),
@@ -494,21 +504,13 @@ describe('interrupts', () => {
   });
 
   it('SIGINT in a hook after the switch of a rolling batch: the batch stays live and is said to, the next is not started', async () => {
-    const base = path.join(work, 'rolling-after-switch');
-    writeTree(path.join(base, 'app'), { 'index.html': 'x\n' });
-    const [one, two] = [path.join(base, 'one'), path.join(base, 'two')];
+    const { base, one, two, configure } = twoHosts('rolling-after-switch');
     const [started, finished] = [path.join(base, 'hook-started'), path.join(base, 'hook-finished')];
-    const file = writeConfig(base, {
-      application: 'rolling-after-switch',
-      source: 'app',
+    const file = configure({
       strategy: 'rolling',
       batch_size: 1,
       hooks: {
         after: { symlink: [`touch ${quote(started)} && sleep 35.5 && touch ${quote(finished)}`] },
-      },
-      hosts: {
-        one: sshHost(server, one, { stage: 'production' }),
-        two: sshHost(server, two, { stage: 'production' }),
       },
     });
     const r = await interruptWhenExists(['-c', file, 'production'], started, 'SIGINT');
@@ -529,21 +531,13 @@ describe('interrupts', () => {
   });
 
   it('SIGINT in a hook of one host, with parallel 1: the next host does not start its script, whose hook would have run to its end', async () => {
-    const base = path.join(work, 'parallel-one');
-    writeTree(path.join(base, 'app'), { 'index.html': 'x\n' });
-    const [one, two] = [path.join(base, 'one'), path.join(base, 'two')];
+    const { base, one, two, configure } = twoHosts('parallel-one');
     const [started, ranTwo] = [path.join(base, 'hook-started'), path.join(base, 'hook-ran-on-two')];
     // One host at a time: one's hook waits for the signal; two's, started after it, would not be stopped.
     const hook = `if [ "$SHIPSHAPE_HOST" = one ]; then touch ${quote(started)}; sleep 31.5; else touch ${quote(ranTwo)}; fi`;
-    const file = writeConfig(base, {
-      application: 'parallel-one',
-      source: 'app',
+    const file = configure({
       parallel: 1,
       hooks: { after: { upload: [hook] } },
-      hosts: {
-        one: sshHost(server, one, { stage: 'production' }),
-        two: sshHost(server, two, { stage: 'production' }),
-      },
     });
     const r = await interruptWhenExists(['-c', file, 'production'], started, 'SIGINT');
     expect(r.sent, r.output).toBe(true);
@@ -558,20 +552,12 @@ describe('interrupts', () => {
   });
 
   it('SIGINT with the new release live on one host and not on the other: the run says which is which', async () => {
-    const base = path.join(work, 'mixed-stop');
-    writeTree(path.join(base, 'app'), { 'index.html': 'x\n' });
-    const [one, two] = [path.join(base, 'one'), path.join(base, 'two')];
+    const { base, one, two, configure } = twoHosts('mixed-stop');
     const started = path.join(base, 'hook-started');
     // parallel 1: one switches and waits in its hook after the switch; two has not switched yet.
-    const file = writeConfig(base, {
-      application: 'mixed-stop',
-      source: 'app',
+    const file = configure({
       parallel: 1,
       hooks: { after: { symlink: [{ run: `touch ${quote(started)} && sleep 31.5`, hosts: ['one'] }] } },
-      hosts: {
-        one: sshHost(server, one, { stage: 'production' }),
-        two: sshHost(server, two, { stage: 'production' }),
-      },
     });
     const r = await interruptWhenExists(['-c', file, 'production', '--json'], started, 'SIGINT');
     expect(r.sent, r.output).toBe(true);
@@ -593,21 +579,13 @@ describe('interrupts', () => {
   });
 
   it('SIGINT in a rolling batch before its switch, an earlier batch live, rollback_on_failure all: nothing is rolled back and the run says which host is live', async () => {
-    const base = path.join(work, 'rolling-mixed');
-    writeTree(path.join(base, 'app'), { 'index.html': 'x\n' });
-    const [one, two] = [path.join(base, 'one'), path.join(base, 'two')];
+    const { base, one, two, configure } = twoHosts('rolling-mixed');
     const started = path.join(base, 'hook-started');
-    const file = writeConfig(base, {
-      application: 'rolling-mixed',
-      source: 'app',
+    const file = configure({
       strategy: 'rolling',
       batch_size: 1,
       rollback_on_failure: 'all',
       hooks: { before: { symlink: [{ run: `touch ${quote(started)} && sleep 31.5`, hosts: ['two'] }] } },
-      hosts: {
-        one: sshHost(server, one, { stage: 'production' }),
-        two: sshHost(server, two, { stage: 'production' }),
-      },
     });
     const r = await interruptWhenExists(['-c', file, 'production'], started, 'SIGINT');
     expect(r.sent, r.output).toBe(true);

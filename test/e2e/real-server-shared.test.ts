@@ -3,13 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { gitIn, isolatedGitEnv } from '../support/git.js';
-import { releasesOf, runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
+import { releasesOf, runCli, writeTree } from '../support/project.js';
 import {
   APP_GROUP,
   APP_USER,
   describeRealServer,
-  realRoot,
-  realWritable,
+  realProject,
   runAs,
   startRealSshd,
   tryAsOutsider,
@@ -35,24 +34,13 @@ describeRealServer('shared/ on a real server: the seed of a shared dir', () => {
 
   /** An app in a git repository: a shared dir is seeded from its tracked files only. */
   function gitProject(config: Record<string, unknown>, files: Record<string, string>) {
-    const r = realRoot('shipshape-real-shared-');
-    roots.push(r);
-    const source = path.join(r.root, 'app');
-    writeTree(source, files);
-    const env = isolatedGitEnv(source);
-    const g = gitIn(source);
+    const p = realProject({ server, roots }, 'real-shared', config, files, 'shipshape-real-shared-');
+    const env = isolatedGitEnv(p.source);
+    const g = gitIn(p.source);
     g.init();
     g.commitAll('app');
-    const file = writeConfig(r.root, {
-      application: 'real-shared',
-      source: 'app',
-      ...realWritable,
-      hosts: { web: sshHost(server, r.deployPath) },
-      ...config,
-    });
-    const deploy = (args: string[] = []) => runCli(['-c', file, ...args, 'web'], { env });
-    const live = () => fs.readlinkSync(path.join(r.deployPath, 'current')).replace(/^releases\//, '');
-    return { ...r, source, g, file, deploy, live };
+    const deploy = (args: string[] = []) => runCli(['-c', p.file, ...args, 'web'], { env });
+    return { ...p, g, deploy };
   }
 
   it('a shared dir the app user made, which the deploy user cannot write: the seed fails the deploy before the switch, naming what it could not add; nothing there is overwritten', async () => {
@@ -125,23 +113,21 @@ describeRealServer('shared/ on a real server: sessions of the deploy user with u
   it.each(['acl', 'chmod'])(
     'after deploy setup and the deploy, the app user reads .env and its code and writes storage, bootstrap/cache and its SQLite database; .env stays 0640, closed to other users (writable_mode %s)',
     async (mode) => {
-      const r = realRoot('shipshape-real-umask-');
-      roots.push(r);
-      writeTree(path.join(r.root, 'app'), {
-        artisan: '#!/usr/bin/env php\n',
-        'composer.json': '{"require":{"laravel/framework":"^11.0"}}\n',
-        'public/index.php': '<?php // front controller\n',
-        'app/Models/User.php': '<?php // model\n',
-      });
+      const r = realProject(
+        { server, roots },
+        'real-umask',
+        { writable_mode: mode, writable_user: APP_USER },
+        {
+          artisan: '#!/usr/bin/env php\n',
+          'composer.json': '{"require":{"laravel/framework":"^11.0"}}\n',
+          'public/index.php': '<?php // front controller\n',
+          'app/Models/User.php': '<?php // model\n',
+        },
+        'shipshape-real-umask-',
+      );
+      const { file } = r;
       const envFile = path.join(r.root, 'env.production');
       fs.writeFileSync(envFile, ENV);
-      const file = writeConfig(r.root, {
-        application: 'real-umask',
-        source: 'app',
-        writable_mode: mode,
-        writable_user: APP_USER,
-        hosts: { web: sshHost(server, r.deployPath) },
-      });
       const setup = await runCli(['-c', file, 'setup', 'web', '--put', `${envFile}:.env`]);
       expect(setup.code, setup.output).toBe(0);
       const deployed = await runCli(['-c', file, 'web']);

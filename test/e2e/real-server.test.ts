@@ -3,13 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { releasesOf, runCli, sshHost, writeConfig, writeTree } from '../support/project.js';
+import { releasesOf, runCli, writeTree } from '../support/project.js';
 import {
   APP_USER,
   DEPLOY_USER,
   describeRealServer,
-  realRoot,
-  realWritable,
+  realProject,
   runAs,
   startAs,
   startRealSshd,
@@ -37,33 +36,14 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
   });
 
   function project(config: Record<string, unknown>, files: Record<string, string>) {
-    const r = realRoot();
-    roots.push(r);
-    const source = path.join(r.root, 'app');
-    writeTree(source, files);
-    const file = writeConfig(r.root, {
-      application: 'real',
-      source: 'app',
-      ...realWritable,
-      hosts: { web: sshHost(server, r.deployPath) },
-      ...config,
-    });
-    const deploy = async (args: string[] = []) => runCli(['-c', file, ...args, 'web']);
+    const p = realProject({ server, roots }, 'real', config, files);
+    const deploy = async (args: string[] = []) => runCli(['-c', p.file, ...args, 'web']);
     const ok = async (args: string[] = []) => {
       const res = await deploy(args);
       expect(res.code, res.output).toBe(0);
       return res;
     };
-    const live = () => fs.readlinkSync(path.join(r.deployPath, 'current')).replace(/^releases\//, '');
-    return {
-      ...r,
-      source,
-      file,
-      deploy,
-      ok,
-      live,
-      current: (p = '') => path.join(r.deployPath, 'current', p),
-    };
+    return { ...p, deploy, ok, current: (f = '') => path.join(p.deployPath, 'current', f) };
   }
 
   /**

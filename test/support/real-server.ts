@@ -2,6 +2,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { sshHost, writeConfig, writeTree } from './project.js';
 import { describeNeeding } from './requirements.js';
 import { hasOpenSsh, startSshd, type SshdOptions, type SshdServer } from './sshd.js';
 
@@ -87,6 +88,32 @@ export function realRoot(prefix = 'shipshape-real-'): { root: string; deployPath
   fs.mkdirSync(deployPath);
   execFileSync('chown', [`${DEPLOY_USER}:${APP_GROUP}`, deployPath]);
   return { root, deployPath, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
+}
+
+/**
+ * A project of a real-server suite: the app under `app/`, deploy.yml for one host `web` with the
+ * real-server writable settings, `config` on top; its root is cleaned up with the suite's `roots`.
+ */
+export function realProject(
+  suite: { server: SshdServer; roots: { cleanup(): void }[] },
+  application: string,
+  config: Record<string, unknown>,
+  files: Record<string, string>,
+  prefix?: string,
+) {
+  const r = realRoot(prefix);
+  suite.roots.push(r);
+  const source = path.join(r.root, 'app');
+  writeTree(source, files);
+  const file = writeConfig(r.root, {
+    application,
+    source: 'app',
+    ...realWritable,
+    hosts: { web: sshHost(suite.server, r.deployPath) },
+    ...config,
+  });
+  const live = () => fs.readlinkSync(path.join(r.deployPath, 'current')).replace(/^releases\//, '');
+  return { ...r, source, file, live };
 }
 
 /** `setpriv` arguments that run `script` with /bin/sh as `user` (in the app group), `args` as `$1`, `$2` … */

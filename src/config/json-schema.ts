@@ -49,6 +49,8 @@ export function buildJsonSchema(): JsonSchema {
   Object.assign(hosts.propertyNames as JsonSchema, reserved);
   const stage = ((hosts.additionalProperties as JsonSchema).properties as Record<string, JsonSchema>).stage;
   if (stage) Object.assign(stage, reserved);
+  // Anchors' blocks (`x-web: &web {…}`), which the loader sets aside.
+  schema.patternProperties = { '^x-': {} };
   return { $schema: schema.$schema, title: 'shipshape deploy.yml', ...schema };
 }
 

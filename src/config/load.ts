@@ -132,6 +132,9 @@ export function parseConfig(
   // Overrides come after interpolation: the shell that ran `deploy` already expanded them.
   const value = interpolate(raw, env, found) as Record<string, unknown>;
   applyOverrides(value, overrides);
+  // `x-` keys hold what YAML anchors point at (`x-web: &web {…}`, as in Compose files): read for
+  // the aliases and merge keys that use them, then set aside.
+  for (const key of Object.keys(value)) if (key.startsWith('x-')) delete value[key];
   for (const url of secretOverrides(overrides)) found.secrets.add(url);
   const { secrets, problems: envProblems } = found;
   for (const p of envProblems) add(p.path, p.message);

@@ -51,6 +51,22 @@ hosts:
     expect(config.hosts.web2).not.toHaveProperty('<<');
   });
 
+  it('a top-level `x-` key holds an anchor that is no host, and is set aside', () => {
+    const text = `application: shop
+x-web: &web
+  user: deploy
+  port: 2222
+  deploy_path: /srv/shop
+hosts:
+  web1: { <<: *web, hostname: web1.example.com }
+  web2: { <<: *web, hostname: web2.example.com }
+`;
+    const { config } = parseConfig(text, 'deploy.yml', {});
+    expect(Object.keys(config.hosts)).toEqual(['web1', 'web2']);
+    expect(config.hosts.web2).toMatchObject({ hostname: 'web2.example.com', user: 'deploy', port: 2222 });
+    expect(config).not.toHaveProperty('x-web');
+  });
+
   it('two merge keys in one host, both read as one `<<` with a list of them: not a duplicate key', () => {
     const text = `application: shop
 hosts:

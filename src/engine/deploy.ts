@@ -104,8 +104,6 @@ export interface PreparedDeploy {
   persistence: AppPersistence;
   /** Where local steps run: the source, or a clean checkout of the deployed commit. */
   cwd: string;
-  /** Removes what preparing made (a temporary checkout); never throws. */
-  dispose(): Promise<void>;
 }
 
 /** The stages a reporter shows for a deploy of these hosts. */
@@ -155,12 +153,16 @@ export async function prepareDeploy(
   loaded: LoadedConfig,
   book: HookBook,
   reporter: Reporter,
+  /**
+   * Where local steps run and what removes what preparing made (a temporary checkout), held as
+   * soon as it exists: the caller removes it once the run's last local step ran, also when
+   * preparing failed (`after: failure` runs in the checkout whose build failed).
+   */
+  owner: LocalCheckout,
   signal?: AbortSignal,
   check?: SourceCheck,
   /** What the build steps see: the selected hosts, before any is contacted. */
   context?: RunContext,
-  /** Given: holds where local steps run and what removes it, also when preparing fails. */
-  owner?: LocalCheckout,
 ): Promise<PreparedDeploy> {
   const { config } = loaded;
   const phases = deployPhases(book);
@@ -182,15 +184,10 @@ export async function prepareDeploy(
     reporter,
     owner,
   );
-  if (owner) Object.assign(owner, { cwd, dispose });
-  try {
-    const persistence = await resolveAppPersistence(config, source.entries, undefined, source);
-    for (const w of persistence.warnings) reporter.log('warn', w);
-    return { book, source, persistence, cwd, dispose };
-  } catch (e) {
-    if (!owner) await dispose();
-    throw e;
-  }
+  Object.assign(owner, { cwd, dispose });
+  const persistence = await resolveAppPersistence(config, source.entries, undefined, source);
+  for (const w of persistence.warnings) reporter.log('warn', w);
+  return { book, source, persistence, cwd };
 }
 
 export function deploy(options: DeployOptions): Promise<DeployResult> {
@@ -240,7 +237,7 @@ async function deployLoaded(options: DeployOptions): Promise<DeployResult> {
     });
     if (!check) return (result = resultOf(fleet));
     const context = selectionContext(config, selected, fleet.run.user);
-    preparing = prepareDeploy(loaded, book, reporter, options.signal, check, context, checkout).catch(
+    preparing = prepareDeploy(loaded, book, reporter, checkout, options.signal, check, context).catch(
       (e: unknown) => {
         for (const h of fleet.hosts) h.error ??= toDeployError(e, 'local');
         return undefined;

@@ -72,10 +72,10 @@ export async function rollout(options: RolloutOptions): Promise<DeployResult> {
       options.loaded,
       book,
       reporter,
+      local,
       options.signal,
       undefined,
       context,
-      local,
     ).catch((e: unknown) => toDeployError(e, 'local'));
     if (isDeployError(prepared)) {
       result = combine([], [], selected, prepared);

@@ -158,7 +158,7 @@ describe('odd input', () => {
     });
     const loaded = loadConfig(file, {});
     const reporter = new MemoryReporter();
-    await prepareDeploy(loaded, hookBook(loaded.config, []), reporter);
+    await prepareDeploy(loaded, hookBook(loaded.config, []), reporter, {});
     expect(reporter.events).toContainEqual(
       expect.stringMatching(
         /^warn disk\.img is a sparse file of 2\.1 GB with 0 bytes on disk: .* at its full size/,

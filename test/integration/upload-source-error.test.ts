@@ -24,7 +24,7 @@ it('a source file that changes during the upload fails the deploy cleanly: unloc
   const reporter = new MemoryReporter();
   const book = hookBook(loaded.config, selectHosts(loaded.config, 'web'));
   // Scanned first, changed after: the packer finds the size no longer matches mid-stream.
-  const prepared = await prepareDeploy(loaded, book, reporter);
+  const prepared = await prepareDeploy(loaded, book, reporter, {});
   fs.writeFileSync(path.join(root, 'app', 'index.html'), 'a longer version 2\n');
 
   const r = await deploy({ loaded, selector: 'web', reporter, prepared });

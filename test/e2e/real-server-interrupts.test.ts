@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import {
   logOf,
   releasesOf,
@@ -19,10 +19,9 @@ import {
   realRoot,
   realWritable,
   startAs,
-  startRealSshd,
+  realSuite,
   uidOf,
 } from '../support/real-server.js';
-import type { SshdServer } from '../support/sshd.js';
 import { quote } from '../../src/remote/sh.js';
 
 /**
@@ -31,30 +30,20 @@ import { quote } from '../../src/remote/sh.js';
  * check reads the result on disk.
  */
 describeRealServer('a real server: deploys that are interrupted', () => {
-  let server: SshdServer;
-  const roots: { cleanup(): void }[] = [];
-
   const hold = holdAfterMv();
-
-  beforeAll(async () => {
-    server = await startRealSshd({ env: { PATH: `${hold.bin}:/usr/local/bin:/usr/bin:/bin` } });
-  });
-  afterAll(async () => {
-    await server?.stop();
-    for (const r of roots) r.cleanup();
-    hold.cleanup();
-  });
+  const suite = realSuite({ env: { PATH: `${hold.bin}:/usr/local/bin:/usr/bin:/bin` } });
+  afterAll(() => hold.cleanup());
 
   function project(config: Record<string, unknown>) {
     const r = realRoot('shipshape-interrupt-');
-    roots.push(r);
+    suite.roots.push(r);
     const source = path.join(r.root, 'app');
     writeTree(source, { 'index.php': 'v1\n' });
     const base = {
       application: 'interrupt',
       source: 'app',
       ...realWritable,
-      hosts: { web: sshHost(server, r.deployPath) },
+      hosts: { web: sshHost(suite.server, r.deployPath) },
       ...config,
     };
     const file = writeConfig(r.root, base);

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { gitIn, isolatedGitEnv } from '../support/git.js';
 import { releasesOf, runCli, writeTree } from '../support/project.js';
 import {
@@ -9,11 +9,10 @@ import {
   APP_USER,
   describeRealServer,
   realProject,
+  realSuite,
   runAs,
-  startRealSshd,
   tryAsOutsider,
 } from '../support/real-server.js';
-import type { SshdServer } from '../support/sshd.js';
 
 /**
  * shared/ on a real server: a non-root deploy user, the app as another user. What the deploy puts
@@ -21,20 +20,11 @@ import type { SshdServer } from '../support/sshd.js';
  * what the app needs must stay in its reach when the deploy user's sessions have a strict umask.
  */
 describeRealServer('shared/ on a real server: the seed of a shared dir', () => {
-  let server: SshdServer;
-  const roots: { cleanup(): void }[] = [];
-
-  beforeAll(async () => {
-    server = await startRealSshd();
-  });
-  afterAll(async () => {
-    await server?.stop();
-    for (const r of roots) r.cleanup();
-  });
+  const suite = realSuite();
 
   /** An app in a git repository: a shared dir is seeded from its tracked files only. */
   function gitProject(config: Record<string, unknown>, files: Record<string, string>) {
-    const p = realProject({ server, roots }, 'real-shared', config, files, 'shipshape-real-shared-');
+    const p = realProject(suite, 'real-shared', config, files, 'shipshape-real-shared-');
     const env = isolatedGitEnv(p.source);
     const g = gitIn(p.source);
     g.init();
@@ -97,16 +87,7 @@ describeRealServer('shared/ on a real server: the seed of a shared dir', () => {
  * 0750 keeps the group's r-x.
  */
 describeRealServer('shared/ on a real server: sessions of the deploy user with umask 027', () => {
-  let server: SshdServer;
-  const roots: { cleanup(): void }[] = [];
-
-  beforeAll(async () => {
-    server = await startRealSshd({ umask: '027' });
-  });
-  afterAll(async () => {
-    await server?.stop();
-    for (const r of roots) r.cleanup();
-  });
+  const suite = realSuite({ umask: '027' });
 
   const ENV = 'APP_KEY=base64:cHJvZHVjdGlvbg==\n';
 
@@ -114,7 +95,7 @@ describeRealServer('shared/ on a real server: sessions of the deploy user with u
     'after deploy setup and the deploy, the app user reads .env and its code and writes storage, bootstrap/cache and its SQLite database; .env stays 0640, closed to other users (writable_mode %s)',
     async (mode) => {
       const r = realProject(
-        { server, roots },
+        suite,
         'real-umask',
         { writable_mode: mode, writable_user: APP_USER },
         {

@@ -2,20 +2,19 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { releasesOf, runCli, writeTree } from '../support/project.js';
 import {
   APP_USER,
   DEPLOY_USER,
   describeRealServer,
   realProject,
+  realSuite,
   runAs,
   startAs,
-  startRealSshd,
   tryAs,
   uidOf,
 } from '../support/real-server.js';
-import type { SshdServer } from '../support/sshd.js';
 import { startS3Server } from '../support/s3-server.js';
 import { quote } from '../../src/remote/sh.js';
 
@@ -24,19 +23,10 @@ import { quote } from '../../src/remote/sh.js';
  * protection on. Every scenario writes as the app would and reads the result on disk.
  */
 describeRealServer('a real server: deploy user, app user, protected hard links', () => {
-  let server: SshdServer;
-  const roots: { cleanup(): void }[] = [];
-
-  beforeAll(async () => {
-    server = await startRealSshd();
-  });
-  afterAll(async () => {
-    await server?.stop();
-    for (const r of roots) r.cleanup();
-  });
+  const suite = realSuite();
 
   function project(config: Record<string, unknown>, files: Record<string, string>) {
-    const p = realProject({ server, roots }, 'real', config, files);
+    const p = realProject(suite, 'real', config, files);
     const deploy = async (args: string[] = []) => runCli(['-c', p.file, ...args, 'web']);
     const ok = async (args: string[] = []) => {
       const res = await deploy(args);

@@ -2,6 +2,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { sshHost, writeConfig, writeTree } from './project.js';
 import { describeNeeding } from './requirements.js';
 import { hasOpenSsh, startSshd, type SshdOptions, type SshdServer } from './sshd.js';
@@ -76,6 +77,25 @@ export async function startRealSshd(options: Omit<SshdOptions, 'user'> = {}): Pr
   return startSshd({ ...options, user: DEPLOY_USER });
 }
 
+/** A real-server suite's sshd, started before its tests, and its projects' roots, removed after them. */
+export interface RealSuite {
+  server: SshdServer;
+  roots: { cleanup(): void }[];
+}
+
+/** Registers the suite's beforeAll and afterAll; `server` is set once the suite's tests run. */
+export function realSuite(options: Omit<SshdOptions, 'user'> = {}): RealSuite {
+  const suite = { roots: [] } as unknown as RealSuite;
+  beforeAll(async () => {
+    suite.server = await startRealSshd(options);
+  });
+  afterAll(async () => {
+    await suite.server?.stop();
+    for (const r of suite.roots) r.cleanup();
+  });
+  return suite;
+}
+
 /**
  * A temporary root the deploy user can reach, with `server/` owned by it (the deploy path's
  * parent is prepared by an administrator on a real server, as `deploy setup` expects).
@@ -95,7 +115,7 @@ export function realRoot(prefix = 'shipshape-real-'): { root: string; deployPath
  * real-server writable settings, `config` on top; its root is cleaned up with the suite's `roots`.
  */
 export function realProject(
-  suite: { server: SshdServer; roots: { cleanup(): void }[] },
+  suite: RealSuite,
   application: string,
   config: Record<string, unknown>,
   files: Record<string, string>,

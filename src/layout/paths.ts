@@ -28,6 +28,14 @@ export function deployPaths(root: string): DeployPaths {
 
 export const releaseDir = (paths: DeployPaths, name: string): string => path.posix.join(paths.releases, name);
 
+/**
+ * A deploy's own files under .deploy/ until its upload's seed check are `seed-<release>.<kind>`:
+ * the check removes them, and the cleanup of a release cut off before it removes them by name.
+ */
+export const SEED_FILE_PREFIX = 'seed-';
+export const seedFilePath = (paths: DeployPaths, release: string, kind: string): string =>
+  path.posix.join(paths.meta, `${SEED_FILE_PREFIX}${release}.${kind}`);
+
 /** What `current` holds when it points at a release: relative, so deploy_path can move. */
 export const currentLinkText = (release: string): string => path.posix.join('releases', release);
 

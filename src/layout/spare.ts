@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { sh, type ShellText } from '../remote/sh.js';
-import type { DeployPaths } from './paths.js';
+import { SEED_FILE_PREFIX, type DeployPaths } from './paths.js';
 
 /**
  * One pruned release kept whole instead of deleted, for the next deploy to rename into its
@@ -92,8 +92,8 @@ export const takenSpare = (
   /** The release's name, or the shell's word for it (the cleanup's `"$1"`). */
   release: string | ShellText,
 ): { manifest: ShellText; origin: ShellText } => ({
-  manifest: sh`${paths.meta}/seed-${release}.spare-list`,
-  origin: sh`${paths.meta}/seed-${release}.spare-name`,
+  manifest: sh`${paths.meta}/${SEED_FILE_PREFIX}${release}.spare-list`,
+  origin: sh`${paths.meta}/${SEED_FILE_PREFIX}${release}.spare-name`,
 });
 
 const RETURNED_MARKER = '@@shipshape-spare-returned';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Note } from '../definitions/note.js';
-import type { DeployPaths } from '../layout/paths.js';
+import { SEED_FILE_PREFIX, type DeployPaths } from '../layout/paths.js';
 import { defineChanges, defineManifestOf, MANIFEST_FILES, RECORD } from '../layout/release-files.js';
 import { spareFiles, spareManifest, spareOrigin, spareTree, takenSpare } from '../layout/spare.js';
 import { trashDir } from '../layout/trash.js';
@@ -119,7 +119,7 @@ __ss_remove_release() {
     { mkdir -p ${trash} && mv -T -- ${paths.releases}/"$1" ${trash}/"$1".$$; } 2> "$__ss_err" || { __ss_kept "$1" "$__ss_err"; return 0; }
   fi
   # The seed's walk files too (seed-RELEASE.*), left by a deploy cut off before its seed check.
-  rm -f -- "$__ss_err" ${taken.origin} ${taken.manifest} ${paths.meta}/seed-"$1".*
+  rm -f -- "$__ss_err" ${taken.origin} ${taken.manifest} ${paths.meta}/${SEED_FILE_PREFIX}"$1".*
   rm -f -- ${path.posix.join(paths.meta, 'manifests')}/"$1".list ${path.posix.join(paths.meta, 'manifests')}/"$1".tsv
 }`,
   );

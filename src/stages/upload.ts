@@ -14,7 +14,7 @@ import {
 } from '../source/upload-stream.js';
 import { Readable } from 'node:stream';
 import { fetchInput, fetchSteps, interpretFetch } from './upload-fetch.js';
-import { releaseDir } from '../layout/paths.js';
+import { releaseDir, seedFilePath } from '../layout/paths.js';
 import { contentOf } from '../source/source-info.js';
 import { planTakeSpare, takenSpare } from '../layout/spare.js';
 import {
@@ -63,7 +63,7 @@ function seed(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
 const seedFile = (
   ctx: ReleaseContext,
   kind: 'err' | 'links' | 'spare' | 'removed' | 'relinked' | 'written',
-): string => path.posix.join(ctx.paths.meta, `seed-${ctx.release}.${kind}`);
+): string => seedFilePath(ctx.paths, ctx.release, kind);
 const seedErrors = (ctx: ReleaseContext): string => seedFile(ctx, 'err');
 
 /** In a recycled spare, what tells apart what a process wrote into it since the probe read it. */

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { SharedFile } from './recipe-schema.js';
 import { relativeLink, type DeployPaths } from '../layout/paths.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
+import { casePattern } from './each-entry.js';
 
 export const MISSING_MARKER = '@@shipshape-missing ';
 /** `<what> <path>`: what the shared stage did about a shared path shared/ did not hold yet. */
@@ -223,5 +224,33 @@ export function planSharedLinks(plan: SharedLinkPlan): ShellText[] {
     ...plan.files.map((f) => shareFile(plan, f)),
     // From now on the upload never seeds these again on this host (stages/probe.ts).
     sh`for __p in ${all}; do grep -qxF -- "$__p" ${plan.seededRecord} 2>/dev/null || printf '%s\n' "$__p" >> ${plan.seededRecord}; done`,
+  ];
+}
+
+/**
+ * Shared paths this host linked before (its seeded record lists every one) that deploy.yml no
+ * longer declares, while the live release still links them: the new release will not, so what the
+ * app wrote there stays in shared/ where the new release does not read it. Nothing is moved or
+ * deleted (the user may mean it, and a rollback links it again); the deploy says so.
+ */
+export function planDroppedCheck(plan: SharedLinkPlan): ShellText[] {
+  const live = plan.liveReleasePath;
+  if (!live) return [];
+  const all = [...plan.dirs, ...plan.files.map((f) => f.path)];
+  // A path inside a declared dir is still read through it.
+  const declared = all.length
+    ? sh`${casePattern(all)}|${sh.join(
+        all.map((d) => sh`${`${d}/`}*`),
+        '|',
+      )}`
+    : sh`''`;
+  return [
+    sh`if [ -f ${plan.seededRecord} ] && [ ! -L ${live} ]; then
+  while IFS= read -r __p; do
+    case "$__p" in ${declared}) continue ;; esac
+    __l=${live}/$__p __s=${plan.sharedRoot}/$__p __r=${plan.releasePath}/$__p
+    if [ -L "$__l" ] && [ "$__l" -ef "$__s" ] && ! [ "$__r" -ef "$__s" ]; then printf '%s%s %s\\n' ${SHARED_MARKER} dropped "$__p"; fi
+  done < ${plan.seededRecord}
+fi`,
   ];
 }

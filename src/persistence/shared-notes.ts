@@ -36,6 +36,13 @@ export function sharedNotes(stdout: string, liveRelease: string | undefined): No
             message: `shared/${p} does not exist yet (optional); linked anyway, so it is found in shared/ once it is put there`,
           },
         ];
+      case 'dropped':
+        return [
+          {
+            level: 'warn',
+            message: `shared/${p} is no longer in shared_dirs or shared_files: the live release${liveRelease ? ` ${liveRelease}` : ''} links it, the new release does not, so the files the app keeps there stay in shared/${p}, where the new release does not read them; nothing was moved or deleted (declare it again, or move the files where the app now reads them)`,
+          },
+        ];
       case 'created':
         return [{ level: 'info', message: `shared/${p}: created (empty)` }];
       default:

@@ -15,6 +15,7 @@ import { publicNotes } from '../persistence/public-notes.js';
 import {
   MISSING_MARKER,
   parentsAreReal,
+  planDroppedCheck,
   planMissingCheck,
   planSharedLinks,
   type SharedLinkPlan,
@@ -98,6 +99,7 @@ export const shared: Stage = {
       ...planMissingCheck(linkPlan(ctx), REMOTE_EXIT.sharedMissing),
       modeFunction(p.writable),
       ...planSharedLinks(linkPlan(ctx)),
+      ...planDroppedCheck(linkPlan(ctx)),
       // After the links: a skeleton made first would stop the first deploy seeding shared/ from the release.
       ...p.shared_skeleton.map((d) => {
         const at = path.posix.join(ctx.paths.shared, d);

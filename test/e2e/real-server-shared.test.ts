@@ -142,3 +142,52 @@ describeRealServer('shared/ on a real server: sessions of the deploy user with u
     },
   );
 });
+
+/**
+ * A user edits deploy.yml: a shared dir is renamed or dropped, or the admin moved one to another
+ * disk. What the app keeps in shared/ must stay there, and the deploy must say when the new
+ * release no longer reads it.
+ */
+describeRealServer('shared/ on a real server: deploy.yml changes what is shared', () => {
+  const suite = realSuite();
+
+  it('a shared dir dropped from deploy.yml: its files stay in shared/, the deploy says the new release no longer links it, and a rollback reads them again', async () => {
+    const p = realProject(
+      suite,
+      'real-dropped',
+      { shared_dirs: ['storage', 'uploads'], writable_dirs: ['uploads'] },
+      { 'index.php': 'v1\n', 'storage/.keep': '' },
+      'shipshape-real-dropped-',
+    );
+    const deploy = (args: string[] = []) => runCli(['-c', p.file, ...args, 'web']);
+    const first = await deploy();
+    expect(first.code, first.output).toBe(0);
+    const v1 = p.live();
+    runAs(APP_USER, 'printf "photo\\n" > "$1"', [path.join(p.deployPath, 'current/uploads/photo.jpg')]);
+
+    // The user drops uploads from shared_dirs (it stays writable: the app now writes into the release).
+    const cfg = fs.readFileSync(p.file, 'utf8');
+    const dropped = cfg.replace('shared_dirs:\n  - storage\n  - uploads\n', 'shared_dirs:\n  - storage\n');
+    expect(dropped).not.toBe(cfg);
+    fs.writeFileSync(p.file, dropped);
+    writeTree(p.source, { 'index.php': 'v2\n' });
+    const second = await deploy();
+    expect(second.code, second.output).toBe(0);
+    expect(second.output).toMatch(
+      new RegExp(
+        `warn: shared/uploads is no longer in shared_dirs or shared_files: the live release ${v1} links it`,
+      ),
+    );
+    expect(second.output).not.toMatch(/shared\/storage is no longer/);
+    const photo = path.join(p.deployPath, 'shared/uploads/photo.jpg');
+    expect(fs.readFileSync(photo, 'utf8')).toBe('photo\n');
+
+    // The release it left still links it: a rollback serves the photo again.
+    const back = await deploy(['rollback']);
+    expect(back.code, back.output).toBe(0);
+    expect(p.live()).toBe(v1);
+    expect(runAs(APP_USER, 'cat "$1"', [path.join(p.deployPath, 'current/uploads/photo.jpg')])).toBe(
+      'photo\n',
+    );
+  });
+});

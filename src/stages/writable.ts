@@ -32,9 +32,11 @@ export function modeFunction({ mode, user, recursive }: WritableSettings): Shell
   return sh`__ss_mode() { :; }`;
 }
 
-const OUTSIDE = `index($0, ENVIRON["__ss_root"] "/") != 1 {
-  print "refusing to change " $0 ": it is outside the deploy path" > "/dev/stderr"; bad = 1
-}
+// Inside deploy_path, or inside where a shared dir resolves: an admin may make shared/storage a link
+// to another disk. Only the shared dir itself counts, so a link inside it that leads elsewhere is refused.
+const OUTSIDE = `BEGIN { n = split(ENVIRON["__ss_shared"], shared, "\\n") }
+{ ok = index($0, ENVIRON["__ss_root"] "/") == 1; for (i = 1; i <= n; i++) if (shared[i] != "") ok = ok || $0 == shared[i] || index($0, shared[i] "/") == 1 }
+!ok { print "refusing to change " $0 ": it is outside the deploy path" > "/dev/stderr"; bad = 1 }
 END { exit bad }`;
 
 export const writable: Stage = {
@@ -45,12 +47,14 @@ export const writable: Stage = {
     if (p.writable_dirs.length === 0) return [];
     const root = ctx.paths.root;
     const dirs = p.writable_dirs.map((d) => path.posix.join(ctx.releasePath, d));
+    const shared = p.shared_dirs.map((d) => path.posix.join(ctx.paths.shared, d));
     return [
       modeFunction(p.writable),
       // The dirs may be links into shared/ (that is the point), but never out of deploy_path; realpath -m
       // resolves them before mkdir, so an uploaded symlink cannot make us create or chmod anything outside.
       sh`__ss_root=$(cd ${root} && pwd -P)
-realpath -m -- ${dirs} | __ss_root="$__ss_root" awk ${OUTSIDE}`,
+__ss_shared=${shared.length ? sh`$(realpath -e -- ${shared} 2>/dev/null || :)` : sh`''`}
+realpath -m -- ${dirs} | __ss_root="$__ss_root" __ss_shared="$__ss_shared" awk ${OUTSIDE}`,
       // One mkdir and one mode call for all: a fork per directory adds up on every deploy. Two
       // lines, not `mkdir && mode`: set -e ignores a failure left of `&&`.
       sh`mkdir -p -- ${dirs}

@@ -7,6 +7,7 @@ import { releasesOf, runCli, writeTree } from '../support/project.js';
 import {
   APP_GROUP,
   APP_USER,
+  DEPLOY_USER,
   describeRealServer,
   realProject,
   realSuite,
@@ -189,5 +190,39 @@ describeRealServer('shared/ on a real server: deploy.yml changes what is shared'
     expect(runAs(APP_USER, 'cat "$1"', [path.join(p.deployPath, 'current/uploads/photo.jpg')])).toBe(
       'photo\n',
     );
+  });
+
+  it('a shared dir the admin moved to another disk (shared/storage a symlink out of the deploy path) is linked and made writable; the app writes through it; a link inside it that leads elsewhere still fails the deploy', async () => {
+    const p = realProject(
+      suite,
+      'real-disk',
+      { shared_dirs: ['storage'], writable_dirs: ['storage', 'storage/logs'] },
+      { 'index.php': 'v1\n', 'storage/logs/.keep': '' },
+      'shipshape-real-disk-',
+    );
+    // The admin, as root: the data disk, given to the deploy user, and shared/storage pointing at it.
+    const disk = path.join(p.root, 'disk2/storage');
+    fs.mkdirSync(disk, { recursive: true });
+    execFileSync('chown', ['-R', `${DEPLOY_USER}:${APP_GROUP}`, path.join(p.root, 'disk2')]);
+    runAs(DEPLOY_USER, 'mkdir -p "$1/shared" && ln -s "$2" "$1/shared/storage"', [p.deployPath, disk]);
+    const deploy = () => runCli(['-c', p.file, 'web']);
+    const first = await deploy();
+    expect(first.code, first.output).toBe(0);
+    runAs(APP_USER, 'printf "booted\\n" >> "$1"', [path.join(p.deployPath, 'current/storage/logs/app.log')]);
+    expect(fs.readFileSync(path.join(disk, 'logs/app.log'), 'utf8')).toBe('booted\n');
+    expect(fs.lstatSync(path.join(p.deployPath, 'shared/storage')).isSymbolicLink()).toBe(true);
+
+    // A writable dir that leads out of both the deploy path and the admin's disk is still refused.
+    runAs(DEPLOY_USER, 'ln -s /etc "$1/elsewhere"', [disk]);
+    fs.writeFileSync(
+      p.file,
+      fs
+        .readFileSync(p.file, 'utf8')
+        .replace('  - storage/logs\n', '  - storage/logs\n  - storage/elsewhere\n'),
+    );
+    writeTree(p.source, { 'index.php': 'v2\n' });
+    const refused = await deploy();
+    expect(refused.code, refused.output).toBe(1);
+    expect(refused.output).toContain('refusing to change /etc: it is outside the deploy path');
   });
 });

@@ -202,7 +202,14 @@ function shareFile(plan: SharedLinkPlan, f: SharedFile): ShellText {
     mv -T -- ${rel} ${shr}
     chmod 0640 ${shr}
     __ss_said seeded ${f.path}
-  elif ${liveHolds(plan, f.path, 'file')}; then __ss_adopt_file ${live} ${shr} ${target}; __ss_said adopted ${f.path}
+  elif ${liveHolds(plan, f.path, 'file')}; then
+    # The app wrote it in a directory it may write: the one made for it here must be so too (SQLite's journal).
+    if [ ! -d ${dir} ]; then
+      mkdir -p ${dir}
+      ${modeDir}
+    fi
+    __ss_adopt_file ${live} ${shr} ${target}
+    __ss_said adopted ${f.path}
   else
     ${whenAbsent}
   fi

@@ -185,6 +185,67 @@ describeRealServer('a real server: deploy user, app user, protected hard links',
     runAs(APP_USER, `printf 'more\\n' >> ${p.current('data/db.sqlite3')}`);
   });
 
+  it.each([
+    ['acl', 'delete'],
+    ['chmod', 'wal'],
+  ])(
+    'a SQLite database the app keeps in its release, open while the deploy shares it: adopted into shared/, where the app goes on writing it through its open connection and new ones, journal and all (writable_mode %s, journal_mode %s)',
+    async (mode, journal) => {
+      const p = project(
+        { writable_mode: mode, writable_dirs: ['database'] },
+        { 'index.php': 'v1\n', 'database/.gitignore': '*.sqlite*\n' },
+      );
+      await p.ok();
+      const db = `${fs.realpathSync(p.current('database'))}/database.sqlite`;
+      const sql = (at: string, statement: string) =>
+        tryAs(APP_USER, `sqlite3 ${quote(at)} ${quote(statement)}`);
+      const created = sql(
+        db,
+        `pragma journal_mode=${journal}; create table t (v text); insert into t values ('row1');`,
+      );
+      expect(created.status, created.output).toBe(0);
+      // A worker of the app with the database open: it reads statements from a fifo, one connection throughout.
+      const fifos = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-sqlite-'));
+      fs.chmodSync(fifos, 0o755);
+      const fifo = path.join(fifos, 'statements');
+      execFileSync('mkfifo', ['-m', '666', fifo]);
+      const holder = startAs(APP_USER, 'exec 3<>"$2"; exec sqlite3 "$1" <&3', [db, fifo]);
+      const rows = (at: string) => sql(at, 'select group_concat(v) from t').output;
+      const current = p.current('database/database.sqlite');
+      const inShared = path.join(p.deployPath, 'shared/database/database.sqlite');
+      try {
+        fs.writeFileSync(fifo, "insert into t values ('open-before');\n");
+        await until(() => rows(db).includes('open-before'));
+
+        // The Laravel recipe's entry: the user shares the database from now on.
+        fs.appendFileSync(
+          p.file,
+          'shared_files:\n  - path: database/database.sqlite\n    optional: true\n    when_absent: empty\n',
+        );
+        writeTree(p.source, { 'index.php': 'v2\n' });
+        const res = await p.ok();
+        expect(res.output).toMatch(/shared\/database\/database\.sqlite: adopted from the live release/);
+        expect(fs.lstatSync(current).isSymbolicLink()).toBe(true);
+
+        // The open connection goes on writing, into the same file, now in shared/.
+        fs.writeFileSync(fifo, "insert into t values ('open-after');\n");
+        await until(() => rows(inShared).includes('open-after'));
+        const exited = new Promise((r) => holder.on('exit', r));
+        fs.writeFileSync(fifo, '.quit\n');
+        await exited;
+      } finally {
+        holder.kill();
+        fs.rmSync(fifos, { recursive: true, force: true });
+      }
+      // An administrator looks at it (its -wal and -shm go when the last connection closes), then
+      // the app writes through current: SQLite makes its journal beside the file, in shared/database/.
+      expect(execFileSync('sqlite3', [inShared, 'select count(*) from t'], { encoding: 'utf8' })).toBe('3\n');
+      const added = sql(current, "insert into t values ('new');");
+      expect(added.status, added.output).toBe(0);
+      expect(rows(current)).toBe('row1,open-before,open-after,new\n');
+    },
+  );
+
   it('with keep_releases 1, what the app wrote into a release (odd names, its own 0600 files) is still under the deploy path five deploys later', async () => {
     const p = exportsApp();
     await p.ok();

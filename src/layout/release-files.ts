@@ -12,7 +12,7 @@ import type { DeployPaths } from './paths.js';
  * and whether a rollback target is still the code that was deployed. GNU find is needed (its
  * -printf); Debian's /bin/sh is dash, but its findutils are GNU.
  */
-const manifestPath = (paths: DeployPaths, release: string): string =>
+export const manifestPath = (paths: DeployPaths, release: string): string =>
   path.posix.join(paths.meta, 'manifests', `${release}.list`);
 
 /**

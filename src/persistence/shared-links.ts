@@ -58,6 +58,8 @@ export interface SharedLinkPlan {
   seededRecord: string;
   /** The release `current` points to, whose app-made copies of shared paths move into shared/. */
   liveReleasePath?: string;
+  /** Its manifest from its switch (layout/release-files.ts): what the deploy put there, not the app. */
+  liveManifest?: string;
 }
 
 const absent = (p: string): ShellText => sh`{ [ ! -e ${p} ] && [ ! -L ${p} ]; }`;
@@ -115,6 +117,39 @@ __ss_adopt_dir() {
   if ! mv -T -- "$1" "$2"; then rm -f -- "$1.ss-link.$$"; return 1; fi
   mv -T -- "$1.ss-link.$$" "$1"
 }
+# Files under the live release's own dir $1 (at $3 in it) that shared/ ($2) lacks and that its
+# manifest ($4, from its switch) does not list: the app wrote them. No manifest: all of them count.
+__ss_hidden() {
+  [ -f "$4" ] || set -- "$1" "$2" "$3" /dev/null
+  __ss_t=$(mktemp) || return 1
+  if ! (cd -- "$1" && find . -type f -exec sh -c '
+    s=$1; shift
+    for f do
+      if [ ! -e "$s/$f" ]; then printf "%s\\0" "\${f#./}"; fi
+    done' sh "$2" {} +) > "$__ss_t"; then
+    rm -f -- "$__ss_t"
+    return 1
+  fi
+  __ss_at=$3 awk 'BEGIN { RS = "\\0" }
+FILENAME == ARGV[1] { p = $0; for (i = 0; i < 3; i++) sub(/^[^\\t]*\\t/, "", p); listed[p] = 1; next }
+!((ENVIRON["__ss_at"] "/" $0) in listed) { print $0 }' "$4" "$__ss_t"
+  __ss_rc=$?
+  rm -f -- "$__ss_t"
+  return "$__ss_rc"
+}
+# shared/ had the dir before deploy.yml shared it (made by hand, an admin's link to another disk) while
+# the live release kept a real one: what the app wrote there would vanish from its view at the switch.
+__ss_keep_in_view() {
+  if ! __ss_h=$(__ss_hidden "$1" "$2" "$4" "$3"); then
+    printf 'could not read %s, the live release'"'"'s own %s, to compare it with %s (above)\\n' "$1" "$4" "$2" >&2
+    return 1
+  fi
+  [ -n "$__ss_h" ] || return 0
+  printf '%s holds %s file(s) the app wrote that %s lacks (%s): the new release links %s instead, so the app would no longer see them.\\n' \\
+    "$1" "$(printf '%s\\n' "$__ss_h" | wc -l)" "$2" "$(printf '%s\\n' "$__ss_h" | head -n 3 | tr '\\n' ' ')" "$4" >&2
+  printf 'Copy them into %s as their owner (cp -Rn %s/. %s/), or remove %s if it is empty, and deploy again.\\n' "$2" "$1" "$2" "$2" >&2
+  return 1
+}
 __ss_link() {
   rm -rf -- "$1" && mkdir -p -- "\${1%/*}" && ln -s -- "$2" "$1"
 }
@@ -163,6 +198,8 @@ function shareDir(plan: SharedLinkPlan, d: string): ShellText {
   elif ${seed}; then mv -T -- ${rel} ${shr}; __ss_said seeded ${d}
   else mkdir ${shr}; __ss_said created ${d}
   fi
+elif ${liveHolds(plan, d, 'dir')}; then
+  __ss_keep_in_view ${live} ${shr} ${plan.liveManifest ?? ''} ${d}
 fi
 if ${seed}; then
   __ss_seed_dir ${rel} ${shr}

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { DeployError } from '../definitions/errors.js';
 import { releaseDir } from '../layout/paths.js';
+import { manifestPath } from '../layout/release-files.js';
 import { liveRelease } from '../layout/remote-state.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
 import {
@@ -46,6 +47,7 @@ const linkPlan = (ctx: ReleaseContext): SharedLinkPlan => {
     seeded: new Set([...p.shared_dirs, ...p.seed_shared]),
     seededRecord: ctx.paths.seeded,
     liveReleasePath: live && live !== ctx.release ? releaseDir(ctx.paths, live) : undefined,
+    liveManifest: live && live !== ctx.release ? manifestPath(ctx.paths, live) : undefined,
   };
 };
 

@@ -225,4 +225,46 @@ describeRealServer('shared/ on a real server: deploy.yml changes what is shared'
     expect(refused.code, refused.output).toBe(1);
     expect(refused.output).toContain('refusing to change /etc: it is outside the deploy path');
   });
+
+  it('a dir newly shared while shared/ already has it (the admin linked it to another disk) and the live release keeps its own with what the app wrote: the deploy stops before the switch, naming them; once moved, it goes live and the app sees them', async () => {
+    const p = realProject(
+      suite,
+      'real-premade',
+      { writable_dirs: ['uploads'] },
+      { 'index.php': 'v1\n', 'uploads/.keep': '' },
+      'shipshape-real-premade-',
+    );
+    const deploy = () => runCli(['-c', p.file, 'web']);
+    const first = await deploy();
+    expect(first.code, first.output).toBe(0);
+    const v1 = p.live();
+    const photo = (at: string) => path.join(p.deployPath, at, 'uploads/photo.jpg');
+    runAs(APP_USER, 'printf "photo\\n" > "$1"', [photo('current')]);
+
+    // The admin puts uploads on a data disk for the app, and the user shares it from now on.
+    const disk = path.join(p.root, 'disk2/uploads');
+    fs.mkdirSync(disk, { recursive: true });
+    execFileSync('chown', ['-R', `${DEPLOY_USER}:${APP_GROUP}`, path.join(p.root, 'disk2')]);
+    fs.chmodSync(disk, 0o2775);
+    runAs(DEPLOY_USER, 'ln -s "$2" "$1/shared/uploads"', [p.deployPath, disk]);
+    fs.appendFileSync(p.file, 'shared_dirs: [uploads]\n');
+    writeTree(p.source, { 'index.php': 'v2\n' });
+    const stopped = await deploy();
+    expect(stopped.code, stopped.output).toBe(1);
+    expect(stopped.output).toMatch(
+      /uploads holds 1 file\(s\) the app wrote that \S*shared\/uploads lacks \(photo\.jpg \)/,
+    );
+    expect(stopped.output).toContain('hint: `current` was not switched');
+    expect(p.live()).toBe(v1);
+    expect(runAs(APP_USER, 'cat "$1"', [photo('current')])).toBe('photo\n');
+
+    // Copied as the error says, the deploy goes live and the app reads its photo through the link.
+    expect(stopped.output).toContain('Copy them into');
+    runAs(APP_USER, 'cp -Rn "$1"/. "$2"/', [path.dirname(photo(`releases/${v1}`)), disk]);
+    const done = await deploy();
+    expect(done.code, done.output).toBe(0);
+    expect(p.live()).not.toBe(v1);
+    expect(fs.readlinkSync(path.join(p.deployPath, 'current/uploads'))).toBe('../../shared/uploads');
+    expect(runAs(APP_USER, 'cat "$1"', [photo('current')])).toBe('photo\n');
+  });
 });

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { DeployError } from '../definitions/errors.js';
-import { GIT_ENV } from './git.js';
+import { gitEnv } from './git.js';
 
 /**
  * Blobs from `git cat-file --batch`, in the order they were asked for. The ids are written to
@@ -16,7 +16,7 @@ export class BlobStream {
   private closed = false;
 
   constructor(cwd: string, oids: Iterable<string>) {
-    this.child = spawn('git', ['cat-file', '--batch'], { cwd, env: { ...process.env, ...GIT_ENV } });
+    this.child = spawn('git', ['cat-file', '--batch'], { cwd, env: gitEnv() });
     this.child.stderr.on('data', (c: Buffer) => (this.stderr = (this.stderr + c.toString()).slice(-2000)));
     // A reader closed halfway leaves git's stdin with nobody to read it: that error is expected.
     this.child.stdin.on('error', () => undefined);

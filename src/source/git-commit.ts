@@ -4,7 +4,7 @@ import path from 'node:path';
 import ignore from 'ignore';
 import { DeployError } from '../definitions/errors.js';
 import type { ContentSource } from './content.js';
-import { git, GIT_ENV, GitError, nulSlices, type GitLocation } from './git.js';
+import { git, gitEnv, GitError, nulSlices, type GitLocation } from './git.js';
 import { BlobStream } from './git-blobs.js';
 import { attributePath, isExportIgnored, readExportRules, readSubstituted } from './git-export.js';
 import { notUtf8, shownName, type SourceEntry } from './scan.js';
@@ -58,7 +58,7 @@ export function readCommitFileSync(c: Commit, rel: string): Buffer | undefined {
   try {
     return execFileSync('git', ['cat-file', 'blob', `${c.sha}:${c.loc.prefix}${rel}`], {
       cwd: c.loc.top,
-      env: { ...process.env, ...GIT_ENV },
+      env: gitEnv(),
       stdio: ['ignore', 'pipe', 'ignore'],
       maxBuffer: 64 << 20,
     });

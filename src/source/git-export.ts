@@ -31,7 +31,7 @@ export async function readExportRules(c: Commit, paths: readonly string[]): Prom
   if (paths.length === 0) return { ignored, subst };
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'shipshape-attributes-'));
   try {
-    const env = { ...process.env, GIT_INDEX_FILE: path.join(dir, 'index') };
+    const env = { GIT_INDEX_FILE: path.join(dir, 'index') };
     await git(c.loc.top, ['read-tree', c.sha], env);
     const input = Buffer.from(`${paths.join('\0')}\0`, 'utf8');
     const out = await git(
@@ -62,7 +62,7 @@ const PATHS_PER_ARCHIVE = 500;
  */
 export async function readSubstituted(c: Commit, files: readonly string[]): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
-  const env = { ...process.env, GIT_LITERAL_PATHSPECS: '1' };
+  const env = { GIT_LITERAL_PATHSPECS: '1' };
   for (let i = 0; i < files.length; i += PATHS_PER_ARCHIVE) {
     const tar = await git(
       c.loc.top,
@@ -128,5 +128,5 @@ export async function applyExportRules(c: Commit, top: string): Promise<void> {
   const changed = [...subst, ...paths.filter((p) => !p.endsWith('/') && isExportIgnored(rules, p))];
   if (changed.length === 0) return;
   const input = Buffer.from(`${changed.join('\0')}\0`, 'utf8');
-  await git(top, ['update-index', '--skip-worktree', '-z', '--stdin'], process.env, input);
+  await git(top, ['update-index', '--skip-worktree', '-z', '--stdin'], {}, input);
 }

@@ -9,6 +9,37 @@ import path from 'node:path';
  */
 export const GIT_ENV = { GIT_OPTIONAL_LOCKS: '0', GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat' } as const;
 
+/**
+ * Variables that point git at a repository other than the one it finds from its directory (the
+ * list `git rev-parse --local-env-vars` prints, but the `-c` settings). A git hook, or an alias
+ * run from one, sets GIT_DIR (often relative) or GIT_INDEX_FILE; inherited, they made git answer
+ * for the wrong tree: a relative GIT_DIR said the source was in no work tree, so what .gitignore
+ * leaves out was uploaded, and an absolute one listed every file as deleted. `source` names the
+ * directory; its repository is the one git finds from there, as git does for a submodule.
+ */
+const REPOSITORY_VARIABLES = [
+  'GIT_DIR',
+  'GIT_WORK_TREE',
+  'GIT_IMPLICIT_WORK_TREE',
+  'GIT_COMMON_DIR',
+  'GIT_INDEX_FILE',
+  'GIT_OBJECT_DIRECTORY',
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_GRAFT_FILE',
+  'GIT_SHALLOW_FILE',
+  'GIT_NO_REPLACE_OBJECTS',
+  'GIT_REPLACE_REF_BASE',
+  'GIT_PREFIX',
+  'GIT_INTERNAL_SUPER_PREFIX',
+];
+
+/** The environment of a git child: this process's, without the variables above, plus `extra`. */
+export function gitEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of REPOSITORY_VARIABLES) delete env[name];
+  return { ...env, ...extra, ...GIT_ENV };
+}
+
 /** Listings of a 40,000-file tree are a few megabytes; this leaves room for far larger ones. */
 const MAX_OUTPUT = 1 << 30;
 
@@ -26,7 +57,8 @@ export class GitError extends Error {
 export function git(
   cwd: string,
   args: readonly string[],
-  env: NodeJS.ProcessEnv = process.env,
+  /** Variables added to gitEnv()'s: a temporary index of shipshape's own, say. */
+  extra: NodeJS.ProcessEnv = {},
   /** Written to git's stdin (`--stdin` commands); without it stdin is closed at once. */
   input?: Buffer,
 ): Promise<Buffer> {
@@ -34,7 +66,7 @@ export function git(
     const child = execFile(
       'git',
       args,
-      { cwd, env: { ...env, ...GIT_ENV }, encoding: 'buffer', maxBuffer: MAX_OUTPUT },
+      { cwd, env: gitEnv(extra), encoding: 'buffer', maxBuffer: MAX_OUTPUT },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
@@ -72,13 +104,15 @@ export interface GitLocation {
   commonDir: string;
 }
 
-export async function locateGit(dir: string, env?: NodeJS.ProcessEnv): Promise<GitLocation | undefined> {
+export async function locateGit(dir: string): Promise<GitLocation | undefined> {
   try {
-    const out = await git(
-      dir,
-      ['rev-parse', '--is-inside-work-tree', '--show-toplevel', '--show-prefix', '--git-common-dir'],
-      env,
-    );
+    const out = await git(dir, [
+      'rev-parse',
+      '--is-inside-work-tree',
+      '--show-toplevel',
+      '--show-prefix',
+      '--git-common-dir',
+    ]);
     const [inside, top, prefix, commonDir] = out.toString('utf8').split('\n');
     if (inside !== 'true' || !top || !commonDir) return undefined;
     // Relative to `dir` when git prints it so (git before 2.31 has no --path-format).

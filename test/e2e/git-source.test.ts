@@ -129,6 +129,31 @@ describe('a source in a git work tree, over a real sshd', () => {
     );
   });
 
+  it("run from a git hook (GIT_DIR set, relative or not), reads the source's own repository", async () => {
+    const p = project('hook-env');
+    const sha = p.g.commitAll('app');
+    // A relative GIT_DIR, as git sets it for a hook, from the top of the work tree.
+    const relative = await runCli(['-c', p.file, '--dry-run', '--verbose', 'web'], {
+      env: { ...p.env, GIT_DIR: '.git' },
+      cwd: p.top,
+    });
+    expect(relative.code, relative.output).toBe(0);
+    expect(relative.stdout).toContain(`source: ${p.app} at ${sha} (`);
+    expect(relative.stdout).not.toContain('send secret.local');
+    expect(relative.stdout).toMatch(/left out by git's ignore rules: .*node_modules\//);
+
+    const absolute = {
+      ...p.env,
+      GIT_DIR: path.join(p.top, '.git'),
+      GIT_INDEX_FILE: path.join(p.top, '.git/index'),
+    };
+    const r = await runCli(['-c', p.file, '--require-clean', 'web'], { env: absolute, cwd: p.top });
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).not.toContain('uncommitted');
+    expect(read(path.join(live(p.deployPath), 'REVISION'))).toBe(`${sha}\n`);
+    expect(fs.existsSync(path.join(live(p.deployPath), 'secret.local'))).toBe(false);
+  });
+
   it('--require-clean (or require_clean: true) refuses uncommitted changes with exit 2 before any connection', async () => {
     const p = project('require-clean');
     p.g.commitAll('app');

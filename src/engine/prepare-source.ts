@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { HOOK_STAGES } from '../definitions/hook-points.js';
 import { DeployError } from '../definitions/errors.js';
+import { createSanitiser } from '../definitions/sanitise.js';
 import type { Change } from '../source/git-status.js';
 import { readWorkTreeView } from '../source/git-status.js';
 import { resolveCommit, type Commit } from '../source/git-commit.js';
@@ -62,8 +63,15 @@ function inWorktree(settings: SourceSettings, source: string, cwd: string): Sour
 /** How many changed files a warning names; the count says how many there are in all. */
 const NAMED = 5;
 
+/**
+ * A file name inside a sentence of ours: the output's sanitiser keeps a newline or a tab of a
+ * message as one (messages have lines), which would cut a name across lines; as a field it is
+ * `\x0a`, as the dry run lists it.
+ */
+const nameOf = createSanitiser().field;
+
 function describeChanges(changes: readonly Change[]): string {
-  const named = changes.slice(0, NAMED).map((c) => `${c.path} (${c.kind})`);
+  const named = changes.slice(0, NAMED).map((c) => `${nameOf(c.path)} (${c.kind})`);
   const more = changes.length > NAMED ? `, and ${changes.length - NAMED} more` : '';
   return `${changes.length} uncommitted change(s) in the source: ${named.join(', ')}${more}`;
 }
@@ -220,7 +228,7 @@ function warnAbout(source: SourceInfo, reporter: Reporter): void {
     );
   }
   if (g.builtButIgnored.length > 0) {
-    const named = g.builtButIgnored.slice(0, NAMED).join(', ');
+    const named = g.builtButIgnored.slice(0, NAMED).map(nameOf).join(', ');
     const more = g.builtButIgnored.length > NAMED ? `, and ${g.builtButIgnored.length - NAMED} more` : '';
     reporter.log(
       'warn',

@@ -129,6 +129,23 @@ describe('a source in a git work tree, over a real sshd', () => {
     );
   });
 
+  it('names a changed file whose name holds a newline, a tab or ESC on one line, in the warning and in EDIRTY', async () => {
+    const p = project('dirty-names');
+    p.g.commitAll('app');
+    writeTree(p.app, { 'a\n::error::b.php': '1\n', 'tab\there.php': '2\n', 'esc\x1b[31mred.php': '3\n' });
+    const shown =
+      'a\\x0a::error::b.php (untracked), esc\\x1b[31mred.php (untracked), tab\\x09here.php (untracked)';
+    const r = await runCli(['-c', p.file, 'web'], {
+      env: { ...p.env, GITHUB_ACTIONS: 'true', GITLAB_CI: '' },
+    });
+    expect(r.code, r.output).toBe(0);
+    expect(r.stdout).toContain(`warn: 3 uncommitted change(s) in the source: ${shown}; they are deployed`);
+    expect(r.output).not.toMatch(/^\s*::error/m);
+    const refused = await runCli(['-c', p.file, '--require-clean', 'web'], { env: p.env });
+    expect(refused.code, refused.output).toBe(2);
+    expect(refused.stderr).toContain(`(require_clean): 3 uncommitted change(s) in the source: ${shown}\n`);
+  });
+
   it("run from a git hook (GIT_DIR set, relative or not), reads the source's own repository", async () => {
     const p = project('hook-env');
     const sha = p.g.commitAll('app');

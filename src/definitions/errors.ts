@@ -62,7 +62,8 @@ export interface ErrorDetails {
   ETARGETCHANGED: { host: string; release: string; changes: string };
   /** `changed`: something writes into the source; `advice` replaces the hint. */
   ESOURCE: { path: string; reason: string; changed?: boolean; advice?: string };
-  EDIRTY: { reason: string };
+  /** `notGit`: the source is in no git work tree, so nothing tells what is committed. */
+  EDIRTY: { reason: string; notGit?: boolean };
   EREVISION: { revision: string; reason: string };
   EARTIFACT: { id: string; reason: string };
   EOBJECT: { host?: string; path: string; sha256: string; store: string };
@@ -245,8 +246,14 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
   },
   EDIRTY: {
     exit: EXIT.usage,
-    message: (d) => `refusing to deploy uncommitted changes (require_clean): ${d.reason}`,
-    hint: () => 'Commit or stash them, or deploy a commit with `--revision <ref>`; no host was contacted.',
+    message: (d) =>
+      d.notGit
+        ? `require_clean needs git to tell what is committed: ${d.reason}`
+        : `refusing to deploy uncommitted changes (require_clean): ${d.reason}`,
+    hint: (d) =>
+      d.notGit
+        ? 'Deploy from a git checkout, or leave out --require-clean and `require_clean: true`; no host was contacted.'
+        : 'Commit or stash them, or deploy a commit with `--revision <ref>`; no host was contacted.',
   },
   EREVISION: {
     exit: EXIT.usage,

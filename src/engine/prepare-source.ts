@@ -100,7 +100,8 @@ export async function checkSource(loaded: LoadedConfig): Promise<SourceCheck> {
   }
   if (config.require_clean) {
     const loc = await locateGit(config.source);
-    if (!loc) throw new DeployError('EDIRTY', { reason: `${config.source} is not in a git work tree` });
+    if (!loc)
+      throw new DeployError('EDIRTY', { reason: `${config.source} is in no git work tree`, notGit: true });
     const settings = settingsOf(loaded);
     const patterns = await uploadPatterns(config.source, settings);
     const { changes: all } = await readWorkTreeView(config.source, loc);

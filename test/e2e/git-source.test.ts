@@ -189,6 +189,20 @@ describe('a source in a git work tree, over a real sshd', () => {
     p.g.commitAll('edit');
     const clean = await runCli(['-c', p.file, 'web'], { env: p.env });
     expect(clean.code, clean.output).toBe(0);
+
+    // A source in no git work tree has no uncommitted changes to commit or stash: it says so.
+    const plain = path.join(work, 'require-clean-no-git');
+    writeTree(plain, { 'app/index.php': '<?php\n' });
+    const file = writeConfig(plain, { ...readConfig(p.file), source: 'app' });
+    const connections = await server.connections();
+    const noGit = await runCli(['-c', file, 'web'], { env: p.env });
+    expect(noGit.code, noGit.output).toBe(2);
+    expect(noGit.stderr).toContain(
+      `EDIRTY: require_clean needs git to tell what is committed: ${path.join(plain, 'app')} is in no git work tree`,
+    );
+    expect(noGit.stderr).toContain('hint: Deploy from a git checkout, or leave out --require-clean');
+    expect(noGit.stderr).not.toContain('Commit or stash');
+    expect(await server.connections()).toBe(connections);
   });
 
   it('with respect_gitignore: false a shared dir is still seeded from its tracked files alone, on the first deploy', async () => {

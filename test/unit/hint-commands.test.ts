@@ -52,7 +52,7 @@ const SAMPLES: { [C in ErrorCode]: ErrorDetails[C][] } = {
     { path: 'a', reason: 'x' },
     { path: 'a', reason: 'x', changed: true },
   ],
-  EDIRTY: [{ reason: 'x' }],
+  EDIRTY: [{ reason: 'x' }, { reason: 'x', notGit: true }],
   EREVISION: [{ revision: 'v1', reason: 'x' }],
   EARTIFACT: [{ id: 'abc', reason: 'x' }],
   EOBJECT: [{ path: 'a', sha256: 'ab'.repeat(32), store: '.deploy-artifacts' }],

@@ -208,7 +208,7 @@ export const configSchema = z
       .min(1)
       .optional()
       .describe(
-        'Deploy this commit (tag, branch or sha) of the repository holding `source`, read from git, instead of the working tree (export-ignore paths left out, export-subst files expanded, as `git archive` does); `--revision` overrides it.',
+        'Deploy this commit (tag, branch or sha) of the repository holding `source`, read from git, instead of the working tree: what `git archive` gives (export-ignore paths left out, export-subst expanded, eol=crlf and ident applied as the committed attributes say; the local core.autocrlf is not used); `--revision` overrides it.',
       ),
     require_clean: z
       .boolean()

@@ -77,7 +77,7 @@ const PATHS_PER_MATCHER = 1000;
  * tree order (a directory before its contents). Files are mode 0644 or 0755 and directories
  * 0755, as a checkout under the usual umask makes them; every mtime is the commit's time. A
  * submodule is an empty directory, as in `git archive`, and as there export-ignore paths are left
- * out and export-subst files are what git archive makes of them (`substituted`, by path).
+ * out; export-subst files and those the attributes convert are git archive's bytes (`substituted`).
  */
 export async function listCommit(c: Commit, patterns: readonly string[]): Promise<CommitListing> {
   let out: Buffer;
@@ -132,7 +132,7 @@ export async function listCommit(c: Commit, patterns: readonly string[]): Promis
     };
     entries.push(entry);
     if (entry.type === 'symlink') links.push({ entry, size: Number(size) });
-    if (entry.type === 'file' && exported.subst.has(c.loc.prefix + p)) subst.push(entry);
+    if (entry.type === 'file' && exported.rewritten.has(c.loc.prefix + p)) subst.push(entry);
   }
   await readLinkTargets(c, links);
   const substituted = new Map<string, Buffer>();
@@ -152,7 +152,7 @@ export async function listCommit(c: Commit, patterns: readonly string[]): Promis
 /** A commit's files as the upload sends them. */
 export interface CommitListing {
   entries: SourceEntry[];
-  /** export-subst files' bytes as `git archive` expands them, by source path; the rest are blobs. */
+  /** Bytes `git archive` writes other than the blob's (export-subst, eol=crlf, ident…), by source path. */
   substituted: ReadonlyMap<string, Buffer>;
 }
 

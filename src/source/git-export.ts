@@ -4,19 +4,51 @@ import path from 'node:path';
 import { extract } from 'tar-stream';
 import { git, nulFields } from './git.js';
 import type { Commit } from './git-commit.js';
+import { forgetStat } from './git-worktree-bytes.js';
 
 /**
  * What `git archive` makes of a commit besides copying its blobs, and so what a deploy of a
  * commit does too (Capistrano deploys `git archive`): a path with the `export-ignore` attribute
- * is left out, and a file with `export-subst` has its `$Format:…$` placeholders expanded. Line
- * endings, `ident` and filters stay the blobs' (docs/configuration.md, `revision`): they are how
- * a checkout looks on one machine, not what the repository says to ship.
+ * is left out, and a file `git archive` writes other than its blob is its bytes: `export-subst`
+ * placeholders expanded, and what the committed attributes convert on the way out (`eol=crlf`,
+ * `ident`, `working-tree-encoding`, a filter whose driver is configured). This machine's
+ * `core.autocrlf` and `core.eol` are left out (docs/configuration.md, `revision`): they are how
+ * one checkout looks, not what the repository says to ship; a server's git has neither.
  */
 export interface ExportRules {
   /** Repository paths left out, directories with a trailing `/` (everything below goes too). */
   ignored: ReadonlySet<string>;
-  /** Repository paths of files whose placeholders are expanded. */
-  subst: ReadonlySet<string>;
+  /** Repository paths of files whose bytes are `git archive`'s, not their blob's. */
+  rewritten: ReadonlySet<string>;
+}
+
+const ATTRIBUTES = [
+  'export-ignore',
+  'export-subst',
+  'text',
+  'eol',
+  'ident',
+  'working-tree-encoding',
+  'filter',
+];
+
+/** A file's attributes as check-attr gives them: `set`, `unset`, `unspecified` or a value. */
+type Attributes = Partial<Record<(typeof ATTRIBUTES)[number], string>>;
+
+/**
+ * Whether `git archive` (core.autocrlf and core.eol at git's defaults) may write other bytes
+ * than the blob's; git itself then makes them. `text` or `text=auto` alone writes LF, which a
+ * blob already has: that is the common `* text=auto`, and it stays a blob.
+ */
+function isRewritten(a: Attributes, filters: ReadonlySet<string>): boolean {
+  const valued = (v: string | undefined) => v !== undefined && v !== 'unspecified' && v !== 'unset';
+  return (
+    a['export-subst'] === 'set' ||
+    a.ident === 'set' ||
+    (a.eol === 'crlf' && a.text !== 'unset') ||
+    valued(a['working-tree-encoding']) ||
+    (valued(a.filter) && filters.has(a.filter!))
+  );
 }
 
 /**
@@ -27,30 +59,47 @@ export interface ExportRules {
  */
 export async function readExportRules(c: Commit, paths: readonly string[]): Promise<ExportRules> {
   const ignored = new Set<string>();
-  const subst = new Set<string>();
-  if (paths.length === 0) return { ignored, subst };
+  const rewritten = new Set<string>();
+  if (paths.length === 0) return { ignored, rewritten };
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'shipshape-attributes-'));
   try {
     const env = { GIT_INDEX_FILE: path.join(dir, 'index') };
     await git(c.loc.top, ['read-tree', c.sha], env);
     const input = Buffer.from(`${paths.join('\0')}\0`, 'utf8');
-    const out = await git(
-      c.loc.top,
-      ['check-attr', '--cached', '-z', '--stdin', 'export-ignore', 'export-subst'],
-      env,
-      input,
-    );
-    // "<path>\0<attribute>\0<value>\0" per path and attribute.
+    const [out, filters] = await Promise.all([
+      git(c.loc.top, ['check-attr', '--cached', '-z', '--stdin', ...ATTRIBUTES], env, input),
+      configuredFilters(c),
+    ]);
+    // "<path>\0<attribute>\0<value>\0" per path and attribute, a path's attributes together.
     const f = nulFields(out);
+    const byPath = new Map<string, Attributes>();
     for (let i = 0; i + 2 < f.length; i += 3) {
-      if (f[i + 2] !== 'set') continue;
-      if (f[i + 1] === 'export-ignore') ignored.add(f[i]!);
-      else if (f[i + 1] === 'export-subst') subst.add(f[i]!);
+      const a = byPath.get(f[i]!) ?? {};
+      a[f[i + 1]!] = f[i + 2]!;
+      byPath.set(f[i]!, a);
+    }
+    for (const [p, a] of byPath) {
+      if (a['export-ignore'] === 'set') ignored.add(p);
+      else if (!p.endsWith('/') && isRewritten(a, filters)) rewritten.add(p);
     }
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
-  return { ignored, subst };
+  return { ignored, rewritten };
+}
+
+/** Filter drivers git would run on the way out: those with a smudge or process command. */
+async function configuredFilters(c: Commit): Promise<Set<string>> {
+  const out = await git(c.loc.top, [
+    'config',
+    '-z',
+    '--get-regexp',
+    '^filter\\..*\\.(smudge|process)$',
+  ]).catch(() => Buffer.alloc(0));
+  // "<key>\n<value>\0" per setting.
+  return new Set(
+    nulFields(out).flatMap((kv) => /^filter\.(.+)\.(?:smudge|process)(?:\n|$)/s.exec(kv)?.[1] ?? []),
+  );
 }
 
 /** Pathspecs per `git archive` call: a command line has a length limit. */
@@ -58,7 +107,8 @@ const PATHS_PER_ARCHIVE = 500;
 
 /**
  * The bytes `git archive` gives for these files (repository paths), which expands what git's
- * pretty formats mean exactly as git does; nothing here parses a placeholder.
+ * pretty formats mean and converts what attributes say exactly as git does; nothing here parses
+ * a placeholder or a line ending. core.autocrlf and core.eol are git's defaults, as on a server.
  */
 export async function readSubstituted(c: Commit, files: readonly string[]): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
@@ -66,7 +116,10 @@ export async function readSubstituted(c: Commit, files: readonly string[]): Prom
   for (let i = 0; i < files.length; i += PATHS_PER_ARCHIVE) {
     const tar = await git(
       c.loc.top,
-      ['archive', '--format=tar', c.sha, '--', ...files.slice(i, i + PATHS_PER_ARCHIVE)],
+      [
+        ...['-c', 'core.autocrlf=false', '-c', 'core.eol=lf'],
+        ...['archive', '--format=tar', c.sha, '--', ...files.slice(i, i + PATHS_PER_ARCHIVE)],
+      ],
       env,
     );
     await readTar(tar, out);
@@ -114,7 +167,7 @@ export function isExportIgnored(rules: ExportRules, p: string): boolean {
 
 /**
  * Makes a checkout of the commit at `top` hold what `git archive` gives, before the local build
- * steps run in it: export-ignored paths removed, export-subst files expanded. The files changed
+ * steps run in it: export-ignored paths removed, files `git archive` rewrites as it writes them. The files changed
  * so are marked skip-worktree, so that the build's own `git status` (`git describe --dirty`,
  * setuptools_scm) still sees a clean checkout of the commit; the upload hashes such files afresh.
  */
@@ -123,9 +176,10 @@ export async function applyExportRules(c: Commit, top: string): Promise<void> {
   const paths = nulFields(listed).flatMap((field) => attributePath(field) ?? []);
   const rules = await readExportRules(c, paths);
   for (const p of rules.ignored) await fs.rm(path.join(top, p), { recursive: true, force: true });
-  const subst = [...rules.subst].filter((p) => !isExportIgnored(rules, p));
-  for (const [p, bytes] of await readSubstituted(c, subst)) await fs.writeFile(path.join(top, p), bytes);
-  const changed = [...subst, ...paths.filter((p) => !p.endsWith('/') && isExportIgnored(rules, p))];
+  const rewritten = [...rules.rewritten].filter((p) => !isExportIgnored(rules, p));
+  for (const [p, bytes] of await readSubstituted(c, rewritten)) await fs.writeFile(path.join(top, p), bytes);
+  if (rewritten.length > 0) await forgetStat(top);
+  const changed = [...rewritten, ...paths.filter((p) => !p.endsWith('/') && isExportIgnored(rules, p))];
   if (changed.length === 0) return;
   const input = Buffer.from(`${changed.join('\0')}\0`, 'utf8');
   await git(top, ['update-index', '--skip-worktree', '-z', '--stdin'], {}, input);

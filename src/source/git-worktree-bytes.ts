@@ -40,9 +40,10 @@ export async function restoreCommittedBytes(dir: string): Promise<string[]> {
 /**
  * The index remembers the size of what the checkout wrote; a rewritten file of another size would
  * count as modified without git reading it, and the build's own `git status` would say so. An
- * index read fresh from the commit has no sizes, so the refresh compares content instead.
+ * index read fresh from the commit has no sizes, so the refresh compares content instead (a file
+ * with CRLF that `eol=crlf` makes, or `ident`'s expansion, cleans to its blob and is unchanged).
  */
-async function forgetStat(dir: string): Promise<void> {
+export async function forgetStat(dir: string): Promise<void> {
   await git(dir, ['read-tree', 'HEAD']);
   // Exits 1 when a file still differs after cleaning; the upload does not depend on it.
   await git(dir, ['-c', 'core.autocrlf=false', '-c', 'core.eol=lf', 'update-index', '-q', '--refresh']).catch(

@@ -18,10 +18,11 @@ export interface Worktree {
  * A clean checkout of the commit in a temporary directory (`git worktree add --detach`), for the
  * local build steps of a `--revision` deploy: they never run in, or read, the developer's tree.
  * Repository hooks do not run for it (a post-checkout hook is the developer's, not the deploy's).
- * Its files are the commit's blobs byte for byte, whatever the developer's git settings: the
- * upload without local steps reads the blobs, and the two must not differ. As there, what
- * `git archive` leaves out (export-ignore) is not in it and export-subst files are expanded, so
- * the build sees what is deployed.
+ * Its files are what `git archive` gives, whatever the developer's git settings (autocrlf,
+ * sparse checkout): the upload without local steps sends that, and the two must not differ. So
+ * what git archive leaves out (export-ignore) is not in it, and export-subst files and those the
+ * committed attributes convert (eol=crlf, ident) hold git archive's bytes: the build sees what
+ * is deployed.
  */
 export async function addWorktree(c: Commit): Promise<Worktree> {
   const parent = await fs.mkdtemp(path.join(os.tmpdir(), 'shipshape-revision-'));

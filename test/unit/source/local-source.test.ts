@@ -176,7 +176,11 @@ describe('a commit read from git objects', () => {
       'top-level.txt': 'outside the source\n',
       // What git archive does besides copying blobs, by attributes above and in the source.
       '.gitattributes': 'app/tests export-ignore\n',
-      'app/.gitattributes': '/fixtures/ export-ignore\nVERSION export-subst\n*.key export-subst\n',
+      'app/.gitattributes':
+        '/fixtures/ export-ignore\nVERSION export-subst\n*.key export-subst\n*.bat text eol=crlf\nid.txt ident\n',
+      // Converted by git archive as the attributes say; a checkout of this machine's settings is not.
+      'app/run.bat': 'echo one\necho two\n',
+      'app/id.txt': '$Id$\n',
       'app/tests/unit.php': 'not exported\n',
       'app/fixtures/big.sql': 'not exported\n',
       'app/VERSION': '$Format:%H$\n',
@@ -220,6 +224,10 @@ describe('a commit read from git objects', () => {
     expect(snapshot(ours)['index.php']).toMatch(/^file 644 /);
     expect(fs.readFileSync(path.join(ours, 'index.php'), 'utf8')).toBe('v1\n');
     expect(fs.readFileSync(path.join(ours, 'VERSION'), 'utf8')).toBe(`${old}\n`);
+    expect(fs.readFileSync(path.join(ours, 'run.bat'), 'utf8')).toBe('echo one\r\necho two\r\n');
+    expect(fs.readFileSync(path.join(ours, 'id.txt'), 'utf8')).toBe(
+      `$Id: ${g.run('rev-parse', `${old}:app/id.txt`)} $\n`,
+    );
     for (const gone of ['tests', 'fixtures']) expect(fs.existsSync(path.join(ours, gone))).toBe(false);
 
     const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { git, nulFields, type GitLocation } from './git.js';
 
 type ChangeKind =
@@ -30,6 +32,8 @@ export interface WorkTreeView {
   changes: readonly Change[];
   /** Blob ids of tracked files the work tree holds unchanged (only when asked for). */
   blobs?: ReadonlyMap<string, string>;
+  /** Submodules (gitlinks) in the index, when it was read with `--stage`. */
+  gitlinks?: readonly string[];
 }
 
 /** ls-files -v tags: S skip-worktree, a lower-case letter assume-unchanged. */
@@ -50,6 +54,11 @@ function kindOf(xy: string): ChangeKind {
  * Reads the status and the index of the source's subtree in two git calls, run together.
  * `--ignored=matching` names what an ignore rule matches (an ignored directory once, not its
  * contents); `--no-renames` keeps one path per entry and spares the rename search.
+ *
+ * git's status stops at a submodule, whose files the upload of the directory sends all the
+ * same: a checked-out submodule is read the same way, so that what its own .gitignore leaves
+ * out (a theme's node_modules/, a plugin's .env) stays home too. Its changes are not added: the
+ * source's status already names the submodule as modified.
  */
 export async function readWorkTreeView(
   source: string,
@@ -67,9 +76,20 @@ export async function readWorkTreeView(
       '--',
       '.',
     ]),
-    git(source, ['ls-files', '-z', '-v', '--cached', ...(withBlobs ? ['--stage'] : []), '--', '.']),
+    git(source, ['ls-files', '-z', '-v', '--cached', '--stage', '--', '.']),
   ]);
-  return parseWorkTreeView(status, index, loc.prefix, withBlobs);
+  const view = parseWorkTreeView(status, index, loc.prefix, true);
+  const ignored = new Set(view.ignored);
+  const tracked = new Set(view.tracked);
+  for (const link of view.gitlinks ?? []) {
+    const dir = path.join(source, link);
+    // Not initialised (no checkout): an empty directory, nothing in it to leave out.
+    if (!fs.existsSync(path.join(dir, '.git'))) continue;
+    const inner = await readWorkTreeView(dir, { ...loc, prefix: '' });
+    for (const p of inner.ignored) ignored.add(`${link}/${p}`);
+    for (const p of inner.tracked) tracked.add(`${link}/${p}`);
+  }
+  return { ...view, ignored, tracked, blobs: withBlobs ? view.blobs : undefined };
 }
 
 /**
@@ -98,6 +118,7 @@ export function parseWorkTreeView(
   const tracked = new Set<string>();
   const changed = new Set(changes.map((c) => c.path));
   const blobs = staged ? new Map<string, string>() : undefined;
+  const gitlinks: string[] = [];
   for (const tagged of nulFields(index)) {
     const field = tagged.slice(2);
     const hidden = hiddenBy(tagged[0]!);
@@ -106,8 +127,9 @@ export function parseWorkTreeView(
       const tab = field.indexOf('\t');
       p = field.slice(tab + 1);
       const [mode, oid] = field.slice(0, tab).split(' ');
+      if (mode === '160000') gitlinks.push(p);
       // A hidden entry's file is not known to be its blob: it is hashed like any other.
-      if (mode !== '160000' && !changed.has(p) && !hidden) blobs!.set(p, oid!);
+      else if (!changed.has(p) && !hidden) blobs!.set(p, oid!);
     }
     if (p === '') continue;
     if (hidden && !changed.has(p)) changes.push({ path: p, kind: hidden });
@@ -118,5 +140,5 @@ export function parseWorkTreeView(
       tracked.add(dir);
     }
   }
-  return { ignored, tracked, changes, blobs };
+  return { ignored, tracked, changes, blobs, gitlinks: staged ? gitlinks : undefined };
 }

@@ -129,6 +129,29 @@ describe('a source in a git work tree, over a real sshd', () => {
     );
   });
 
+  it("leaves out what a submodule's own .gitignore ignores, and sends the rest of its checkout", async () => {
+    const p = project('submodule');
+    const theme = path.join(work, 'submodule-theme');
+    writeTree(theme, { 'style.css': 'body {}\n', '.gitignore': 'secret.env\nnode_modules/\n' });
+    const t = gitIn(theme);
+    t.init();
+    t.commitAll('theme');
+    p.g.run('-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', theme, 'app/theme');
+    p.g.commitAll('app');
+    writeTree(path.join(p.app, 'theme'), { 'secret.env': 'PASSWORD=x\n', 'node_modules/dep.js': 'dep\n' });
+
+    const dry = await runCli(['-c', p.file, '--dry-run', '--verbose', 'web'], { env: p.env });
+    expect(dry.code, dry.output).toBe(0);
+    expect(dry.stdout).toMatch(/left out by git's ignore rules: .*theme\/node_modules\/, theme\/secret\.env/);
+    expect(dry.stdout).toContain('    send theme/style.css');
+    const r = await runCli(['-c', p.file, 'web'], { env: p.env });
+    expect(r.code, r.output).toBe(0);
+    const release = snapshot(live(p.deployPath));
+    expect(release['theme/style.css']).toMatch(/^file /);
+    for (const gone of ['theme/secret.env', 'theme/node_modules', 'theme/.git'])
+      expect(release[gone], gone).toBeUndefined();
+  });
+
   it('names a changed file whose name holds a newline, a tab or ESC on one line, in the warning and in EDIRTY', async () => {
     const p = project('dirty-names');
     p.g.commitAll('app');

@@ -167,9 +167,12 @@ export function isExportIgnored(rules: ExportRules, p: string): boolean {
 
 /**
  * Makes a checkout of the commit at `top` hold what `git archive` gives, before the local build
- * steps run in it: export-ignored paths removed, files `git archive` rewrites as it writes them. The files changed
- * so are marked skip-worktree, so that the build's own `git status` (`git describe --dirty`,
- * setuptools_scm) still sees a clean checkout of the commit; the upload hashes such files afresh.
+ * steps run in it: export-ignored paths removed, and the files git archive rewrites as it writes
+ * them. The build's own `git status` (`git describe --dirty`, setuptools_scm) must still see a
+ * clean checkout of the commit: the files removed are marked skip-worktree, the files rewritten
+ * assume-unchanged. Not skip-worktree: with the developer's sparse checkout on (core.sparseCheckout
+ * is shared by every worktree), git clears that mark from every file present on disk, and an
+ * expanded export-subst file showed as modified. The upload hashes such files afresh.
  */
 export async function applyExportRules(c: Commit, top: string): Promise<void> {
   const listed = await git(c.loc.top, ['ls-tree', '-r', '-t', '-z', '--full-tree', c.sha]);
@@ -179,8 +182,12 @@ export async function applyExportRules(c: Commit, top: string): Promise<void> {
   const rewritten = [...rules.rewritten].filter((p) => !isExportIgnored(rules, p));
   for (const [p, bytes] of await readSubstituted(c, rewritten)) await fs.writeFile(path.join(top, p), bytes);
   if (rewritten.length > 0) await forgetStat(top);
-  const changed = [...rewritten, ...paths.filter((p) => !p.endsWith('/') && isExportIgnored(rules, p))];
-  if (changed.length === 0) return;
-  const input = Buffer.from(`${changed.join('\0')}\0`, 'utf8');
-  await git(top, ['update-index', '--skip-worktree', '-z', '--stdin'], {}, input);
+  const removed = paths.filter((p) => !p.endsWith('/') && isExportIgnored(rules, p));
+  await mark(top, '--assume-unchanged', rewritten);
+  await mark(top, '--skip-worktree', removed);
+}
+
+async function mark(top: string, flag: string, paths: readonly string[]): Promise<void> {
+  if (paths.length === 0) return;
+  await git(top, ['update-index', flag, '-z', '--stdin'], {}, Buffer.from(`${paths.join('\0')}\0`, 'utf8'));
 }

@@ -407,7 +407,8 @@ describe('deploy --revision', () => {
       'big/data.bin': 'left out of the sparse checkout\n',
       'lines.txt': 'l1\nl2\n',
       'run.bat': 'echo one\necho two\n',
-      '.gitattributes': '*.bat text eol=crlf\n',
+      VERSION: '$Format:%H$\n',
+      '.gitattributes': '*.bat text eol=crlf\nVERSION export-subst\n',
     });
     // deploy.yml inside the source, committed with it: never part of the release.
     const file = writeConfig(p.app, {
@@ -451,6 +452,7 @@ describe('deploy --revision', () => {
     expect(read(path.join(current, 'lines.txt'))).toBe('l1\nl2\n');
     // The committed attribute converts it, as git archive (Capistrano, Deployer) does.
     expect(read(path.join(current, 'run.bat'))).toBe('echo one\r\necho two\r\n');
+    expect(read(path.join(current, 'VERSION'))).toBe(`${sha}\n`);
     // The build saw a clean checkout of the whole commit.
     expect(read(path.join(current, 'build-status'))).toBe('');
   });

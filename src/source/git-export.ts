@@ -11,9 +11,11 @@ import { forgetStat } from './git-worktree-bytes.js';
  * commit does too (Capistrano deploys `git archive`): a path with the `export-ignore` attribute
  * is left out, and a file `git archive` writes other than its blob is its bytes: `export-subst`
  * placeholders expanded, and what the committed attributes convert on the way out (`eol=crlf`,
- * `ident`, `working-tree-encoding`, a filter whose driver is configured). This machine's
- * `core.autocrlf` and `core.eol` are left out (docs/configuration.md, `revision`): they are how
- * one checkout looks, not what the repository says to ship; a server's git has neither.
+ * `ident`, `working-tree-encoding`). This machine's `core.autocrlf` and `core.eol` are left out
+ * (docs/configuration.md, `revision`): they are how one checkout looks, not what the repository
+ * says to ship; a server's git has neither. A filter is not run: a Git LFS file is its pointer,
+ * as git archive gives it where git-lfs is not installed (smudged, a repository's large files
+ * would all be held in memory here).
  */
 export interface ExportRules {
   /** Repository paths left out, directories with a trailing `/` (everything below goes too). */
@@ -22,15 +24,7 @@ export interface ExportRules {
   rewritten: ReadonlySet<string>;
 }
 
-const ATTRIBUTES = [
-  'export-ignore',
-  'export-subst',
-  'text',
-  'eol',
-  'ident',
-  'working-tree-encoding',
-  'filter',
-];
+const ATTRIBUTES = ['export-ignore', 'export-subst', 'text', 'eol', 'ident', 'working-tree-encoding'];
 
 /** A file's attributes as check-attr gives them: `set`, `unset`, `unspecified` or a value. */
 type Attributes = Partial<Record<(typeof ATTRIBUTES)[number], string>>;
@@ -40,14 +34,13 @@ type Attributes = Partial<Record<(typeof ATTRIBUTES)[number], string>>;
  * than the blob's; git itself then makes them. `text` or `text=auto` alone writes LF, which a
  * blob already has: that is the common `* text=auto`, and it stays a blob.
  */
-function isRewritten(a: Attributes, filters: ReadonlySet<string>): boolean {
-  const valued = (v: string | undefined) => v !== undefined && v !== 'unspecified' && v !== 'unset';
+function isRewritten(a: Attributes): boolean {
   return (
     a['export-subst'] === 'set' ||
     a.ident === 'set' ||
     (a.eol === 'crlf' && a.text !== 'unset') ||
-    valued(a['working-tree-encoding']) ||
-    (valued(a.filter) && filters.has(a.filter!))
+    (a['working-tree-encoding'] !== undefined &&
+      !['unspecified', 'unset'].includes(a['working-tree-encoding']))
   );
 }
 
@@ -66,10 +59,7 @@ export async function readExportRules(c: Commit, paths: readonly string[]): Prom
     const env = { GIT_INDEX_FILE: path.join(dir, 'index') };
     await git(c.loc.top, ['read-tree', c.sha], env);
     const input = Buffer.from(`${paths.join('\0')}\0`, 'utf8');
-    const [out, filters] = await Promise.all([
-      git(c.loc.top, ['check-attr', '--cached', '-z', '--stdin', ...ATTRIBUTES], env, input),
-      configuredFilters(c),
-    ]);
+    const out = await git(c.loc.top, ['check-attr', '--cached', '-z', '--stdin', ...ATTRIBUTES], env, input);
     // "<path>\0<attribute>\0<value>\0" per path and attribute, a path's attributes together.
     const f = nulFields(out);
     const byPath = new Map<string, Attributes>();
@@ -80,26 +70,12 @@ export async function readExportRules(c: Commit, paths: readonly string[]): Prom
     }
     for (const [p, a] of byPath) {
       if (a['export-ignore'] === 'set') ignored.add(p);
-      else if (!p.endsWith('/') && isRewritten(a, filters)) rewritten.add(p);
+      else if (!p.endsWith('/') && isRewritten(a)) rewritten.add(p);
     }
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
   return { ignored, rewritten };
-}
-
-/** Filter drivers git would run on the way out: those with a smudge or process command. */
-async function configuredFilters(c: Commit): Promise<Set<string>> {
-  const out = await git(c.loc.top, [
-    'config',
-    '-z',
-    '--get-regexp',
-    '^filter\\..*\\.(smudge|process)$',
-  ]).catch(() => Buffer.alloc(0));
-  // "<key>\n<value>\0" per setting.
-  return new Set(
-    nulFields(out).flatMap((kv) => /^filter\.(.+)\.(?:smudge|process)(?:\n|$)/s.exec(kv)?.[1] ?? []),
-  );
 }
 
 /** Pathspecs per `git archive` call: a command line has a length limit. */

@@ -3,6 +3,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { noMask, type Mask } from '../config/secrets.js';
 import { DeployError } from '../definitions/errors.js';
 import { deliverScript, userCommand } from '../remote/script-stdin.js';
+import { withoutRepositoryVariables } from '../source/git.js';
 import type { Stage } from '../stages/types.js';
 import { stderrTail } from './executor.js';
 import { hookEnv, type RunContext } from './hook-env.js';
@@ -64,7 +65,7 @@ export function runLocalStep(run: string, cwd: string, o: LocalStepOptions = {})
     const child = spawn('/bin/sh', ['-c', bootstrap.text], {
       cwd,
       detached: true,
-      env: { ...process.env, ...o.env },
+      env: { ...withoutRepositoryVariables(), ...o.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     child.stdin.on('error', () => undefined);

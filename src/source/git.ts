@@ -15,7 +15,8 @@ export const GIT_ENV = { GIT_OPTIONAL_LOCKS: '0', GIT_TERMINAL_PROMPT: '0', GIT_
  * run from one, sets GIT_DIR (often relative) or GIT_INDEX_FILE; inherited, they made git answer
  * for the wrong tree: a relative GIT_DIR said the source was in no work tree, so what .gitignore
  * leaves out was uploaded, and an absolute one listed every file as deleted. `source` names the
- * directory; its repository is the one git finds from there, as git does for a submodule.
+ * directory; its repository is the one git finds from there, as git does for a submodule. Local
+ * steps get the same environment (hooks-local.ts).
  */
 const REPOSITORY_VARIABLES = [
   'GIT_DIR',
@@ -33,11 +34,19 @@ const REPOSITORY_VARIABLES = [
   'GIT_INTERNAL_SUPER_PREFIX',
 ];
 
+/**
+ * This process's environment without the variables above: also for local steps, whose git must
+ * see the directory they run in (a --revision build's checkout), not the developer's repository.
+ */
+export function withoutRepositoryVariables(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env };
+  for (const name of REPOSITORY_VARIABLES) delete out[name];
+  return out;
+}
+
 /** The environment of a git child: this process's, without the variables above, plus `extra`. */
 export function gitEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of REPOSITORY_VARIABLES) delete env[name];
-  return { ...env, ...extra, ...GIT_ENV };
+  return { ...withoutRepositoryVariables(), ...extra, ...GIT_ENV };
 }
 
 /** Listings of a 40,000-file tree are a few megabytes; this leaves room for far larger ones. */

@@ -259,6 +259,32 @@ describe('a source in a git work tree, over a real sshd', () => {
 });
 
 describe('deploy --revision', () => {
+  it("run from a git hook (GIT_DIR set), the build's git sees its clean checkout of the commit", async () => {
+    const p = project('revision-hook-env', {
+      include: ['public/build'],
+      hooks: {
+        before: {
+          upload: [
+            {
+              run: 'mkdir -p public/build && git rev-parse HEAD > public/build/head && git status --porcelain > public/build/status',
+              local: true,
+            },
+          ],
+        },
+      },
+    });
+    const older = p.g.commitAll('v1');
+    writeTree(p.app, { 'index.php': '<?php echo "v2";\n' });
+    p.g.commitAll('v2');
+    const env = { ...p.env, GIT_DIR: path.join(p.top, '.git') };
+    const r = await runCli(['-c', p.file, 'web', '--revision', older], { env, cwd: p.top });
+    expect(r.code, r.output).toBe(0);
+    const current = live(p.deployPath);
+    expect(read(path.join(current, 'public/build/head'))).toBe(`${older}\n`);
+    expect(read(path.join(current, 'public/build/status'))).toBe('');
+    expect(read(path.join(current, 'index.php'))).toBe('<?php echo "v1";\n');
+  });
+
   it('deploys an older commit byte for byte as `git archive` has it, leaving the working tree alone', async () => {
     const p = project('revision', { exclude: ['config/app.php'], shared_dirs: ['storage'] });
     writeTree(p.app, {

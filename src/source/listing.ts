@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 
@@ -170,7 +171,32 @@ function decodeRecord(buf: Buffer, pos: number, end: number): [string, RemoteEnt
     uid: num(5, 10),
   };
   if (type === 'symlink') entry.link = buf.toString('utf8', pathEnd, end);
-  return [buf.toString('utf8', pathStart, pathEnd), entry];
+  const name = buf.toString('utf8', pathStart, pathEnd);
+  // A name that is not UTF-8 (an app wrote it on the server) would be read as U+FFFD: the plan's
+  // removal of it would name no file, and the copy of the release would keep it. Not readable.
+  if (name.includes('\uFFFD') && !isUtf8(buf.subarray(pathStart, pathEnd))) return undefined;
+  return [name, entry];
+}
+
+/**
+ * The first path in a listing that is not UTF-8, as its bytes: why decodeListing could not read
+ * a listing the server sent whole, so that the fallback says which file it was.
+ */
+export function nonUtf8Path(buf: Listing | undefined): Buffer | undefined {
+  if (!buf) return undefined;
+  for (let pos = 0; pos < buf.length;) {
+    const end = buf.indexOf(NUL, pos);
+    if (end < 0) return undefined;
+    let start = pos;
+    for (let f = 0; f < HEAD_FIELDS && start <= end; f++) start = buf.indexOf(TAB, start) + 1;
+    if (start > 0 && start <= end) {
+      const lengthField = buf.subarray(buf.lastIndexOf(TAB, start - 2) + 1, start - 1);
+      const stop = lengthField.length ? Math.min(end, start + Number(lengthField.toString('latin1'))) : end;
+      if (!isUtf8(buf.subarray(start, stop))) return Buffer.from(buf.subarray(start, stop));
+    }
+    pos = end + 1;
+  }
+  return undefined;
 }
 
 /** Every record of buf into tree: how many there were, or -1 when one is garbled. */

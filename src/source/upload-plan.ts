@@ -1,12 +1,12 @@
 import type { Config, HostConfig } from '../config/schema.js';
 import { decodeManifest, type ManifestEntry } from './manifest.js';
-import { decodeListing, type RemoteEntry } from './listing.js';
+import { decodeListing, nonUtf8Path, type RemoteEntry } from './listing.js';
 import type { PreviousRelease } from './previous-release.js';
 import { recyclePlan } from './recycle-plan.js';
 import { sameAsRecorded } from './same-content.js';
 import { topMost } from './top-most.js';
 import { usesSpare, type Compression, type UploadMode, type UploadPlan } from './upload-plan-types.js';
-import type { SourceEntry } from './scan.js';
+import { shownName, type SourceEntry } from './scan.js';
 
 export * from './upload-plan-types.js';
 export { topMost } from './top-most.js';
@@ -107,7 +107,15 @@ export async function planUpload(input: UploadInput): Promise<UploadChoice> {
   if (read.manifest.release !== base)
     return full('warn', `the upload manifest of ${base} names another release`);
   const tree = decodeListing(previous.tree);
-  if (!tree) return full('warn', `could not list ${base} on the server (GNU find, sort and gzip are needed)`);
+  if (!tree) {
+    const odd = nonUtf8Path(previous.tree);
+    return odd
+      ? full(
+          'warn',
+          `${base} holds ${shownName(odd)}, whose name is not valid UTF-8 (written on the server), so a copy of it could not be told what to leave out; it stays in ${base}, and is rescued with what the app wrote when ${base} is pruned`,
+        )
+      : full('warn', `could not list ${base} on the server (GNU find, sort and gzip are needed)`);
+  }
 
   // A copy can be made of any file the deploy user can read; a hard link, under
   // fs.protected_hardlinks, only of one it owns (or may write).

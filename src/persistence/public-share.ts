@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { relativeLink } from '../layout/paths.js';
 import { PENDING_DIR, PENDING_LIST } from '../layout/release-files.js';
-import { markerLines } from '../remote/markers.js';
+import { defineSayLine, markerLines } from '../remote/markers.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
 import { isManifestSafe, type AppPersistence, type PublicItem } from './app-persistence.js';
 import type { PublicShared } from '../source/upload-plan.js';
@@ -52,7 +52,7 @@ function helpers(p: PublicSharePlan): ShellText {
     sh`__R=${R} __S=${S} __M=${p.placedManifest} __U=${join(p.releasePath, PENDING_DIR, p.publicDir)} __UL=${join(p.releasePath, PENDING_LIST)}`,
     sh`__P=${relativeLink(join(R, 'x'), join(S, 'x')).slice(0, -2)}`,
     sh`__ss_added=0 __ss_updated=0 __ss_kept=0 __ss_same=0 __ss_linked=0 __ss_err=0`,
-    sh`__ss_say() { printf '%s%s\n' ${PUBLIC_MARKER} "$*"; }`,
+    defineSayLine(sh`__ss_say`, PUBLIC_MARKER),
     // ENVIRON, not awk -v: -v would interpret backslashes in the path.
     sh`__ss_placed() { [ -f "$__M" ] || return 0; __ssp="$1" awk -F '\t' '$2 == ENVIRON["__ssp"] { h = $1 } END { print h }' "$__M"; }`,
     // A freshly moved entry has no current line in the manifest: append without the lookup (no fork).

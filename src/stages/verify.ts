@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { AppPersistence } from '../persistence/app-persistence.js';
 import { casePattern, eachEntry } from '../persistence/each-entry.js';
 import { releaseSharedTarget } from '../persistence/shared-links.js';
-import { markerLines } from '../remote/markers.js';
+import { defineSayLine, markerLines } from '../remote/markers.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
 import type { HostContext, Stage } from './types.js';
 import {
@@ -175,7 +175,7 @@ function planPublicChecks(ctx: VerifyContext, pd: string): ShellText[] {
       `current/${pd} is a link (the whole-directory layout); deploy again to split it into entries`,
     ),
     sh`__S=${S} __P=${P} __X=${prefix} __pd=${pd}
-__ss_say() { printf '%s%s %s\n' ${VERIFY_MARKER} "$1" "$2"; }
+${defineSayLine(sh`__ss_say`, VERIFY_MARKER)}
 __ss_links_into_shared() { case "$(readlink "$1")" in "$__X"/*) return 0 ;; *) return 1 ;; esac; }`,
     // Every entry of shared/<public_dir> is linked from current, except excluded names left there.
     eachEntry(

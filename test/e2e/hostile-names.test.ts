@@ -51,4 +51,32 @@ describeRealServer('names the app writes on a real server', () => {
     const second = p.live();
     expect((await p.ok()).output).toContain(`incremental upload from ${second}`);
   });
+
+  it("a name with a newline, made by the app in public/: the deploy's report and `deploy verify` show it as one name, and no line of it reads as shipshape's own", async () => {
+    const p = project({ public_dir: 'public', writable_dirs: ['public'] }, { 'public/app.css': 'css\n' });
+    await p.ok();
+    // Each name's second line is a report line of the deploy (a warning, a rescue that never
+    // happened) or of verify (a failed check).
+    const forged = [
+      'a\n@@shipshape-public warn FORGED warning',
+      'b\n@@shipshape-rescued-seed 20990101-000000 77',
+      'c\n@@shipshape-verify fail FORGED check',
+    ];
+    for (const name of forged)
+      runAs(APP_USER, 'printf x > "$1/$2"', [path.join(p.deployPath, 'current/public'), name]);
+
+    const next = await p.ok();
+    expect(next.output).not.toContain('warn: release 20990101-000000');
+    expect(next.output).not.toMatch(/warn: FORGED/);
+    expect(next.output).toContain(
+      'the running app created a\\n@@shipshape-public warn FORGED warning, b\\n@@shipshape-rescued-seed 20990101-000000 77, c\\n@@shipshape-verify fail FORGED check inside the live release',
+    );
+    for (const name of forged)
+      expect(fs.readFileSync(path.join(p.deployPath, 'shared/public', name), 'utf8')).toBe('x');
+
+    const verify = await runCli(['-c', p.file, 'verify', 'web']);
+    expect(verify.code, verify.output).toBe(0);
+    expect(verify.output).not.toMatch(/^\s*\S+ FORGED check/m);
+    expect(verify.output).toContain('current/public/c\\n@@shipshape-verify fail FORGED check -> ');
+  });
 });

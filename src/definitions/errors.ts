@@ -328,8 +328,9 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
       d.reason === 'revoked'
         ? // Re-adding it would undo the revocation: a revoked key is one that must never be trusted again.
           `Do not trust this key again: it is marked @revoked in your known_hosts. Find out why the server presents it (a host restored from an old image, or one that is not yours), give it new host keys (\`ssh-keygen -A\` after removing the old ones), and record the new fingerprint once you have checked it on the server.`
-        : `${d.reason === 'changed' ? `If the server was really re-keyed, remove the old entry first (\`ssh-keygen -R '${d.entryName}'${d.knownHostsFile ? ` -f ${d.knownHostsFile}` : ''}\`). ` : ''}` +
-          `Compare the fingerprint with the server's (\`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub\` on it), then trust it: \`ssh-keyscan -p ${d.port} ${d.hostname} >> ${d.knownHostsFile || '~/.ssh/known_hosts'}\``,
+        : // Commands a person pastes: every name in them quoted (a known_hosts path with a space in it).
+          `${d.reason === 'changed' ? `If the server was really re-keyed, remove the old entry first (\`ssh-keygen -R ${quote(String(d.entryName))}${d.knownHostsFile ? ` -f ${quote(String(d.knownHostsFile))}` : ''}\`). ` : ''}` +
+          `Compare the fingerprint with the server's (\`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub\` on it), then trust it: \`ssh-keyscan -p ${d.port} ${quote(String(d.hostname))} >> ${d.knownHostsFile ? quote(String(d.knownHostsFile)) : '~/.ssh/known_hosts'}\``,
   },
   EHEALTH: {
     exit: EXIT.rolledBack,
@@ -391,7 +392,7 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
     exit: EXIT.usage,
     message: (d) => `${d.host}: identity_file ${d.file} ${d.reason}`,
     hint: (d) =>
-      `Fix identity_file in deploy.yml, create the key (\`ssh-keygen -t ed25519 -f ${d.file}\`), or set SSH_PRIVATE_KEY.`,
+      `Fix identity_file in deploy.yml, create the key (\`ssh-keygen -t ed25519 -f ${quote(String(d.file))}\`), or set SSH_PRIVATE_KEY.`,
   },
 };
 

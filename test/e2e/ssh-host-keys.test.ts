@@ -67,6 +67,22 @@ describe('host key verification against a real sshd', () => {
     expect(fs.existsSync(deployPath)).toBe(false);
   });
 
+  it('the keyscan hint is a command that works as printed: a known_hosts path with a space is quoted', async () => {
+    const dir = path.join(work, 'spaced', 'My Keys');
+    const knownHosts = knownHostsWith(dir, '');
+    const { file } = project('spaced', { known_hosts_file: knownHosts });
+    const r = await runCli(['-c', file, 'web'], { env: env() });
+    expect(r.code, r.output).toBe(5);
+    const hint = /`(ssh-keyscan [^`]*)`/.exec(r.stderr)?.[1];
+    expect(hint, r.stderr).toBe(`ssh-keyscan -p ${server.port} ${server.host} >> '${knownHosts}'`);
+    // Run as a person pastes it: the key goes into that file, and no other file is made.
+    execFileSync('sh', ['-c', hint!], { stdio: 'ignore' });
+    expect(fs.readFileSync(knownHosts, 'utf8')).toContain(server.hostPublicKey.split(' ')[1]!);
+    expect(fs.readdirSync(path.dirname(dir)).sort()).toEqual(['My Keys', 'deploy.yml', 'app'].sort());
+    const again = await runCli(['-c', file, 'web'], { env: env() });
+    expect(again.code, again.output).toBe(0);
+  });
+
   it('refuses a changed key, also with accept-new, and names the file to fix', async () => {
     const dir = path.join(work, 'changed');
     fs.mkdirSync(dir);

@@ -153,6 +153,30 @@ describe('every `deploy …` command a hint prints reads the run’s -c file', (
   });
 });
 
+describe('the ssh commands a hint prints take each path as one word', () => {
+  const sshCommands = (text: string): string[] =>
+    [...text.matchAll(/`(ssh-key(?:gen|scan) [^`]*)`/g)]
+      .map((m) => m[1]!.split(' >> ')[0]!)
+      // The fingerprint's command runs on the server, on its own files.
+      .filter((c) => !c.startsWith('ssh-keygen -lf'));
+  const spaced = "/home/ops/My Keys/it's";
+
+  it('ssh-keygen -f for a missing identity_file', () => {
+    const hint = new DeployError('EKEYFILE', { host: 'web1', file: spaced, reason: 'does not exist' }).hint!;
+    const [command] = sshCommands(hint);
+    expect(shellWords(command!)).toEqual(['ssh-keygen', '-t', 'ed25519', '-f', spaced]);
+  });
+
+  it('ssh-keygen -R and ssh-keyscan for a changed host key, and the file the keyscan appends to', () => {
+    const d = { ...SAMPLES.EHOSTKEY[1]!, knownHostsFile: spaced, entryName: '[h]:2222' };
+    const hint = new DeployError('EHOSTKEY', d).hint!;
+    const [remove, scan] = sshCommands(hint);
+    expect(shellWords(remove!)).toEqual(['ssh-keygen', '-R', '[h]:2222', '-f', spaced]);
+    expect(shellWords(scan!)).toEqual(['ssh-keyscan', '-p', '22', 'h']);
+    expect(shellWords(hint.split(' >> ')[1]!.split('`')[0]!)).toEqual([spaced]);
+  });
+});
+
 describe('the run’s -c file reaches what is printed without being passed', () => {
   afterEach(() => setInvokedConfigFile());
 

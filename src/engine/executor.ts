@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { clipMasked, noMask, type Mask } from '../config/secrets.js';
 import { DeployError, isDeployError, toDeployError } from '../definitions/errors.js';
 import { afterMarker } from '../remote/markers.js';
 import { isMarkerLine, stripMarkers, type Transport } from '../remote/transport.js';
 import type { HostContext, Stage, StageOutcome } from '../stages/types.js';
-import { composeScript, readScriptReport, STAGE_MARKER } from './compose.js';
+import { composeScript, readScriptReport, scriptMarkers } from './compose.js';
 import type { Reporter } from './reporter.js';
 
 export interface HostRunner {
@@ -20,8 +21,8 @@ const STDERR_TAIL_LINES = 15;
 const SWITCHING_STAGES = new Set(['symlink', 'rollback', 'revert']);
 
 /** What the script wrote to stderr from `stageId`'s marker on: that stage's own lines. */
-function stageStderr(stderr: string, stageId: string): string {
-  const at = stderr.lastIndexOf(`\n${STAGE_MARKER}${stageId}\n`);
+function stageStderr(stderr: string, stageId: string, stageMarker: string): string {
+  const at = stderr.lastIndexOf(`\n${stageMarker}${stageId}\n`);
   return at < 0 ? stderr : stderr.slice(at + 1);
 }
 
@@ -70,7 +71,10 @@ export async function runStages<C extends HostContext>(
     });
   }
   const input = withInput[0];
-  const script = composeScript(planned);
+  // This run's markers (compose.ts): a hook's output cannot print one.
+  const token = randomBytes(6).toString('hex');
+  const markers = scriptMarkers(token);
+  const script = composeScript(planned, token);
   const { reporter, alias } = runner;
   const report = (id: string, state: 'start' | 'done' | 'failed', detail?: string) =>
     !options.quiet && reporter.stage(alias, id, state, detail);
@@ -107,7 +111,7 @@ export async function runStages<C extends HostContext>(
     const parts = pending.split('\n');
     pending = parts.pop() ?? '';
     for (const line of parts) {
-      const id = afterMarker(line, STAGE_MARKER)?.trim();
+      const id = afterMarker(line, markers.stage)?.trim();
       if (id !== undefined) onStart(id);
       if (isMarkerLine(line)) heldBlank = false;
       else onOutput(line);
@@ -146,7 +150,7 @@ export async function runStages<C extends HostContext>(
     return outcome;
   }
 
-  const scriptReport = readScriptReport(result.stderr);
+  const scriptReport = readScriptReport(result.stderr, token);
   const failedId = scriptReport.failed?.stage ?? scriptReport.started.at(-1) ?? stages[0]?.id;
   const stage = stages.find((s) => s.id === failedId) ?? stages[0];
   if (!stage) throw new DeployError('EINTERNAL', { host: alias, reason: 'a script without stages failed' });
@@ -161,7 +165,7 @@ export async function runStages<C extends HostContext>(
       stage: stage.id,
       exitCode: outcome.exitCode,
       command: oneLine(command ?? '(unknown)', ctx.mask),
-      stderr: stderrTail(stageStderr(result.stderr, stage.id), ctx.mask),
+      stderr: stderrTail(stageStderr(result.stderr, stage.id, markers.stage), ctx.mask),
     });
   report(stage.id, 'failed', error.message);
   // The failed command's index tells a failure before a stage's switch from one after it.

@@ -390,6 +390,29 @@ describe('interrupts', () => {
     });
   });
 
+  it('a before:symlink hook whose output holds the text of a stage marker, interrupted: nothing is taken for live, the release is removed', async () => {
+    const { deployPath, file: plain } = project('sigint-forged-marker');
+    await deployOk(plain);
+    const before = { current: current(deployPath), releases: releasesOf(deployPath) };
+    // What a migration or a `cat` may print: a line that reads as the script's own "cleanup started".
+    const file = reconfigure(plain, deployPath, {
+      hooks: {
+        before: { symlink: ["printf 'migrating\\n@@shipshape-stage cleanup\\nREADY\\n' >&2; sleep 30"] },
+      },
+    });
+    // Sent once the hook printed READY, or (as before the fix) once the fake marker started `cleanup`.
+    const r = await interruptAt(['-c', file, 'web'], /\| READY$|> cleanup:/m);
+    expect(r.sent, r.output).toBe(true);
+    expect(r.code, r.output).toBe(130);
+    expect(r.output).not.toContain('> cleanup:');
+    expect(r.output).not.toContain('stays live');
+    expect(r.output).not.toMatch(/^web +\S+ +success/m);
+    expect(current(deployPath)).toBe(before.current);
+    expect(releasesOf(deployPath)).toEqual(before.releases);
+    expect(lockFree(deployPath)).toBe(true);
+    expect(logOf(deployPath).at(-1)).toMatchObject({ status: 'failed' });
+  });
+
   it('SIGTERM during the upload of a large tree stops tar, leaves no partial release, exits 143', async () => {
     const { source, deployPath, file } = project('sigterm-upload');
     await deployOk(file);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { DeployError } from '../../../src/definitions/errors.js';
-import { STAGE_MARKER } from '../../../src/engine/compose.js';
+import { scriptMarkers } from '../../../src/engine/compose.js';
 import { runStages } from '../../../src/engine/executor.js';
 import { deployPaths } from '../../../src/layout/paths.js';
 import type { Reporter } from '../../../src/engine/reporter.js';
@@ -25,8 +25,10 @@ const quiet: Reporter = { stage: () => {}, log: () => {} } as unknown as Reporte
 function droppingAfter(seen: string[]): Transport {
   return {
     kind: 'ssh',
-    async exec({ onStderr }: ExecRequest) {
-      for (const id of seen) onStderr?.(`${STAGE_MARKER}${id}\n`);
+    async exec({ script, onStderr }: ExecRequest) {
+      // The markers of this run, as the script prints them: with the token the executor chose.
+      const token = /@@shipshape-stage ([0-9a-f]+) /.exec(script.text)?.[1];
+      for (const id of seen) onStderr?.(`${scriptMarkers(token).stage}${id}\n`);
       throw new DeployError('ECONNLOST', { host: 'web' });
     },
     async close() {},

@@ -58,6 +58,19 @@ export interface ErrorDetails {
     /** The server copies' file names the hint suggests. */
     copies: string;
   };
+  /**
+   * writable_mode could not change the writable dirs: `denied` names what another user owns (only a
+   * file's owner or root may chmod or setfacl it; `link`: the release's path that resolves to it),
+   * or, for chown, the deploy user is not root.
+   */
+  EWRITABLE: {
+    host: string;
+    mode: string;
+    writableUser?: string;
+    recursive: boolean;
+    deployUser: string;
+    denied: { path: string; owner: string; link?: string }[];
+  };
   ERELEASECHANGED: { host: string; release?: string; changes: string; releasePath: string };
   ETARGETCHANGED: { host: string; release: string; changes: string };
   /** `changed`: something writes into the source; `advice` replaces the hint. */
@@ -221,6 +234,19 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorDefinition<ErrorDetails[C
         ...d.copy.map((c) => `  ${c}`),
         'or mark them optional in deploy.yml (shared_files: [{ path: …, optional: true }]).',
       ].join('\n'),
+  },
+  EWRITABLE: {
+    exit: EXIT.failed,
+    message: (d) =>
+      d.mode === 'chown'
+        ? `${d.host}: writable_mode chown could not give the writable dirs to ${d.writableUser ?? '?'}: only root may give a file away, and the deploy user ${d.deployUser} is not root`
+        : `${d.host}: writable_mode ${d.mode} could not change the permissions of ${d.denied
+            .map((x) => `${x.path}${x.link ? ` (${x.link} links to it)` : ''}, owned by ${x.owner}`)
+            .join('; ')}: only its owner or root may, and the deploy user is ${d.deployUser}`,
+    hint: (d, deploy) =>
+      d.mode === 'chown'
+        ? `\`current\` was not switched. With a non-root deploy user use \`writable_mode: acl\` (writable_user: ${d.writableUser ?? 'www-data'}), as docs/persistence.md ("Setting up a real server") sets it up, or deploy as root.`
+        : `\`current\` was not switched. As root, give ${d.denied.length > 1 ? 'them' : 'it'} to the deploy user: \`chown ${d.recursive ? '-R ' : ''}${d.deployUser} -- ${d.denied.map((x) => quote(x.path)).join(' ')}\`${d.recursive ? '' : ` (not -R: the app keeps its files in ${d.denied.length > 1 ? 'them' : 'it'})`}; the next deploy makes ${d.denied.length > 1 ? 'them' : 'it'} writable for the app again. \`${deploy`setup ${d.host}`}\` lists every writable dir another user owns.`,
   },
   ERELEASECHANGED: {
     exit: EXIT.failed,

@@ -10,4 +10,5 @@ export const REMOTE_EXIT = {
   targetChanged: 68,
   locked: 75,
   noCurrent: 69,
+  writableDenied: 77,
 } as const;

@@ -108,6 +108,32 @@ fi`,
 }
 
 /**
+ * The writable dirs in shared/ another user owns (an admin's `chown -R www-data shared/storage`):
+ * chmod and setfacl work only for a file's owner, so every deploy would fail in the writable stage.
+ * With writable_recursive, anything below them counts too. Root may change any file: not checked.
+ */
+function ownedByOthers(ctx: SetupContext): ShellText[] {
+  const { paths, writable: w, persistence: p } = ctx;
+  if (w.mode !== 'chmod' && w.mode !== 'acl') return [];
+  const inShared = p.writable_dirs.filter((d) => p.shared_dirs.some((s) => d === s || d.startsWith(`${s}/`)));
+  const depth = w.recursive ? sh`` : sh`-maxdepth 0 `;
+  const chown = w.recursive ? sh`chown -R` : sh`chown`;
+  return inShared.map((d) => {
+    const at = path.posix.join(paths.shared, d);
+    // Recursive: what is named may be below the dir, the first file another user owns there.
+    const what = w.recursive ? sh`"shared/"${d}" (at least $__su_other in it)"` : sh`"shared/"${d}`;
+    return sh`if [ "$(id -u)" != 0 ] && [ -e ${at} ]; then
+  __su_other=$(find -H ${at} ${depth}! -user "$(id -u)" -print -quit 2>/dev/null) || :
+  if [ -n "$__su_other" ]; then
+    __su_msg=${what}" is owned by $(stat -c %U -- "$__su_other"), not $(id -un): writable_mode "${w.mode}
+    __su_msg="$__su_msg changes its permissions on every deploy, which only its owner may."
+    ${say('problem', sh`"$__su_msg As root: "${chown}" $(id -un) -- "${at}`)}
+  fi
+fi`;
+  });
+}
+
+/**
  * `deploy setup`: prepares a server before its first deploy, and says what it found. Creates
  * the layout and the recipe's shared skeleton, checks that the deploy user can write the deploy
  * path and that writable_user exists, places `--put` files into shared/ (never over an existing
@@ -127,6 +153,16 @@ else ${say('problem', sh`"$(id -un) cannot write "${p}`)}
 fi`,
   );
   return [
+    ...(w.mode === 'chown'
+      ? [
+          // chown gives a file away, which only root may: every deploy that makes a dir writable would fail.
+          sh`if [ "$(id -u)" != 0 ]; then
+  __su_msg="writable_mode chown needs the deploy user to be root (only root may give a file away), and $(id -un) is not:"
+  __su_msg="$__su_msg use writable_mode acl with writable_user "${w.user ?? 'www-data'}" (docs/persistence.md, Setting up a real server)"
+  ${say('problem', sh`"$__su_msg"`)}
+fi`,
+        ]
+      : []),
     sh`if [ -e ${paths.current} ] && [ ! -L ${paths.current} ]; then
   printf '%s exists and is not a symlink\n' ${paths.current} >&2
   exit ${REMOTE_EXIT.currentNotLink}
@@ -159,6 +195,7 @@ else ${say('problem', 'writable_mode acl needs setfacl (apt-get install acl)')}
 fi`,
         ]
       : []),
+    ...ownedByOthers(ctx),
     ...ctx.puts.map((f) => put(ctx, f)),
     ...required.map((f) => {
       const at = path.posix.join(paths.shared, f.path);

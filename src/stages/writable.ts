@@ -1,6 +1,9 @@
 import path from 'node:path';
+import { DeployError } from '../definitions/errors.js';
 import { persistenceOf, type WritableSettings } from '../persistence/app-persistence.js';
+import { markerLines } from '../remote/markers.js';
 import { sh, type ShellText } from '../remote/sh.js';
+import { REMOTE_EXIT } from './exit-codes.js';
 import type { Stage } from './types.js';
 
 /**
@@ -32,6 +35,41 @@ export function modeFunction({ mode, user, recursive }: WritableSettings): Shell
   return sh`__ss_mode() { :; }`;
 }
 
+const DENIED_MARKER = '@@shipshape-writable-denied ';
+const USER_MARKER = '@@shipshape-writable-user ';
+
+/**
+ * Defines `__ss_denied <path>...`, run when `__ss_mode` failed as a user other than root: chmod and
+ * setfacl work only for a file's owner, chown not at all. It names what another user owns where the
+ * paths resolve (the first such file below each when recursive), and exits with writableDenied.
+ */
+function deniedFunction({ recursive }: WritableSettings): ShellText {
+  const depth = recursive ? sh`` : sh`-maxdepth 0 `;
+  return sh`__ss_denied() {
+  [ "$(id -u)" != 0 ] || return 1
+  printf '%s%s\n' ${USER_MARKER} "$(id -un)"
+  for __ss_at do
+    __ss_real=$(realpath -e -- "$__ss_at") || continue
+    __ss_other=$(find -H "$__ss_real" ${depth}! -user "$(id -u)" -print -quit 2>/dev/null) || :
+    [ -z "$__ss_other" ] || printf '%s%s\t%s\t%s\n' ${DENIED_MARKER} "$(stat -c %U -- "$__ss_other")" "$__ss_other" "$__ss_at"
+  done
+  exit ${REMOTE_EXIT.writableDenied}
+}`;
+}
+
+/** What `__ss_denied` found: the deploy user, and each path another user owns with the dir it was reached from. */
+export function readDenied(stdout: string): {
+  deployUser: string;
+  denied: { owner: string; path: string; from: string }[];
+} {
+  const deployUser = markerLines(stdout, USER_MARKER)[0] ?? '?';
+  const denied = markerLines(stdout, DENIED_MARKER).map((l) => {
+    const [owner = '?', at = '', from = ''] = l.split('\t');
+    return { owner, path: at, from };
+  });
+  return { deployUser, denied };
+}
+
 // Inside deploy_path, or inside where a shared dir resolves: an admin may make shared/storage a link
 // to another disk. Only the shared dir itself counts, so a link inside it that leads elsewhere is refused.
 const OUTSIDE = `BEGIN { n = split(ENVIRON["__ss_shared"], shared, "\\n") }
@@ -50,6 +88,7 @@ export const writable: Stage = {
     const shared = p.shared_dirs.map((d) => path.posix.join(ctx.paths.shared, d));
     return [
       modeFunction(p.writable),
+      deniedFunction(p.writable),
       // The dirs may be links into shared/ (that is the point), but never out of deploy_path; realpath -m
       // resolves them before mkdir, so an uploaded symlink cannot make us create or chmod anything outside.
       sh`__ss_root=$(cd ${root} && pwd -P)
@@ -58,7 +97,26 @@ realpath -m -- ${dirs} | __ss_root="$__ss_root" __ss_shared="$__ss_shared" awk $
       // One mkdir and one mode call for all: a fork per directory adds up on every deploy. Two
       // lines, not `mkdir && mode`: set -e ignores a failure left of `&&`.
       sh`mkdir -p -- ${dirs}
-__ss_mode ${dirs}`,
+__ss_mode ${dirs} || __ss_denied ${dirs}`,
     ];
+  },
+  interpret: (o, ctx) => {
+    if (o.exitCode !== REMOTE_EXIT.writableDenied) return undefined;
+    const w = persistenceOf(ctx).writable;
+    const { deployUser, denied } = readDenied(o.stdout);
+    // Nothing another user owns: chmod or setfacl failed for another reason, which stderr tells.
+    if (w.mode !== 'chown' && denied.length === 0) return undefined;
+    return new DeployError('EWRITABLE', {
+      host: ctx.alias,
+      mode: w.mode,
+      writableUser: w.user,
+      recursive: w.recursive,
+      deployUser,
+      denied: denied.map((d) => ({
+        path: d.path,
+        owner: d.owner,
+        link: d.from === d.path ? undefined : d.from,
+      })),
+    });
   },
 };

@@ -36,6 +36,24 @@ const SAMPLES: { [C in ErrorCode]: ErrorDetails[C][] } = {
   ],
   ESTAGE: [failed],
   ECURRENT: [{ host: 'web1', path: '/srv/current' }],
+  EWRITABLE: [
+    {
+      host: 'web1',
+      mode: 'acl',
+      writableUser: 'www-data',
+      recursive: false,
+      deployUser: 'deploy',
+      denied: [{ path: '/srv/shared/storage', owner: 'www-data', link: '/srv/releases/1/storage' }],
+    },
+    {
+      host: 'web1',
+      mode: 'chown',
+      writableUser: 'www-data',
+      recursive: false,
+      deployUser: 'deploy',
+      denied: [],
+    },
+  ],
   ESHAREDMISSING: [
     {
       host: 'web1',
@@ -134,6 +152,7 @@ describe('every `deploy …` command a hint prints reads the run’s -c file', (
         'ETARGETCHANGED',
         'ETASK',
         'EUSAGE',
+        'EWRITABLE',
       ].sort(),
     );
   });

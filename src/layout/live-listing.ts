@@ -50,7 +50,7 @@ function helpers(paths: DeployPaths, held: HeldDigests): ShellText {
     sh`__ss_listing() {
   __ss_lf='f\\t%m\\t%s\\t%T@\\t%D:%i\\t%U\\t\\t%P\\0' __ss_lo='%y\\t%m\\t\\t\\t\\t%U\\t\\t%P\\0' __ss_ll='%m\\0%U\\0%P\\0%l\\0'
   (cd "$1" && find . -mindepth 1 \\( -type f -printf "$__ss_lf" \\( ${MANIFEST_FILES} -fprintf "\${3:-/dev/null}" ${RECORD} -o -true \\) \\) \\
-    -o \\( -type l -fprintf "$2.links" "$__ss_ll" \\) -o -printf "$__ss_lo") > "$2.raw" 2>/dev/null &&
+    -o \\( -type l -fprintf "$2.links" "$__ss_ll" \\) -o -printf "$__ss_lo") > "$2.raw" 2> "$2.err" &&
     LC_ALL=C awk ${LINK_RECORDS} "$2.links" >> "$2.raw" &&
     LC_ALL=C sort -z "$2.raw" > "$2"
   __ss_lrc=$?
@@ -82,8 +82,12 @@ function helpers(paths: DeployPaths, held: HeldDigests): ShellText {
       # Names are hex digests: ls is safe to read here.
       ls -1t "$__ss_lsd" | sed '1,${KEPT_LISTINGS}d' | (cd "$__ss_lsd" && xargs -r rm -f --)
     fi
+  else
+    # What find said, its first line: a directory the app made that the deploy user cannot read
+    # is not missing tools, and the plan says which.
+    printf '%s-error\\t%s\\n' "$1" "$(head -c 400 "$__t.err" | head -n 1 | tr -d '\\t')"
   fi
-  rm -f "$__t"
+  rm -f "$__t" "$__t.err"
   return $__ss_sr
 }`,
   );

@@ -14,6 +14,8 @@ export interface PreviousReleaseRaw {
   tree?: ListingWire;
   /** The same for the spare: a pruned release kept to be renamed into the next one. */
   spare?: ListingWire;
+  /** Why the release could not be listed: the first line find wrote to stderr (empty: it said nothing). */
+  treeError?: string;
   /** The deploy user's uid on the host. */
   uid?: string;
 }
@@ -25,6 +27,7 @@ export const PREVIOUS_KINDS = [
   'prev-manifest',
   'prev-tree',
   'prev-tree-delta',
+  'prev-tree-error',
   'spare-tree',
   'spare-tree-delta',
 ] as const;
@@ -50,6 +53,7 @@ export function readPreviousLine(
   else if (kind === 'prev-uid') out.uid = value;
   else if (kind === 'prev-manifest-digest') out.manifestDigest = value;
   else if (kind === 'prev-manifest') out.manifest = value;
+  else if (kind === 'prev-tree-error') out.treeError = value;
   else if (kind.startsWith('prev-tree')) out.tree = readWire(value, kind.endsWith('-delta'));
   else out.spare = readWire(value, kind.endsWith('-delta'));
   return out;
@@ -63,6 +67,8 @@ export interface PreviousRelease {
   manifest?: Buffer;
   tree?: Listing;
   spare?: Listing;
+  /** Why the server could not list it, in find's words (PreviousReleaseRaw.treeError). */
+  treeError?: string;
 }
 
 /** What this machine kept from earlier deploys to the same host and path (source/probe-cache.ts). */
@@ -100,5 +106,6 @@ export function resolvePrevious(
     manifest,
     tree: listingOf(raw.tree, held),
     spare: listingOf(raw.spare, held),
+    treeError: raw.treeError,
   };
 }

@@ -91,6 +91,24 @@ export function uploadSettings(ctx: {
   };
 }
 
+/**
+ * Why the release could not be listed, from find's first line on stderr. A directory the app made
+ * that the deploy user may not read (mode 0700) is the usual reason on a real server, not missing
+ * tools: it is named, with what to do.
+ */
+function unlisted(base: string, error: string | undefined): string {
+  const denied = error && /^find: ['‘`"]?(.*?)['’"]?: Permission denied$/.exec(error);
+  if (denied) {
+    const dir = denied[1]!.replace(/^\.\//, '');
+    return (
+      `: the deploy user may not read ${dir} in it (${error}). Nothing is lost, but every deploy uploads in full` +
+      ` while it stays closed: let the deploy user's group read it (as the app user: chmod -R g+rX releases/${base}/${dir}),` +
+      ' or keep what the app writes there out of the release (shared_dirs)'
+    );
+  }
+  return error ? ` (${error}; GNU find, sort and gzip are needed)` : ' (GNU find, sort and gzip are needed)';
+}
+
 /** Chooses between an incremental and a full upload and says why when it falls back. */
 export async function planUpload(input: UploadInput): Promise<UploadChoice> {
   const { entries, mode, compression, previous } = input;
@@ -114,7 +132,7 @@ export async function planUpload(input: UploadInput): Promise<UploadChoice> {
           'warn',
           `${base} holds ${shownName(odd)}, whose name is not valid UTF-8 (written on the server), so a copy of it could not be told what to leave out; it stays in ${base}, and is rescued with what the app wrote when ${base} is pruned`,
         )
-      : full('warn', `could not list ${base} on the server (GNU find, sort and gzip are needed)`);
+      : full('warn', `could not list ${base} on the server${unlisted(base, previous.treeError)}`);
   }
 
   // A copy can be made of any file the deploy user can read; a hard link, under

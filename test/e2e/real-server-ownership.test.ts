@@ -110,4 +110,42 @@ describeRealServer('a real server: writable dirs another user owns', () => {
     const done = await deploy();
     expect(done.code, done.output).toBe(0);
   });
+
+  it('a directory the app made 0700 in the live release: the full upload says which directory the deploy user could not read and what to do, not that tools are missing; opened to the group, the next deploy is incremental again', async () => {
+    const p = realProject(
+      suite,
+      'real-closed',
+      { writable_dirs: ['cache'] },
+      { 'index.php': 'v1\n', 'cache/.keep': '' },
+      'shipshape-real-closed-',
+    );
+    const deploy = () => runCli(['-c', p.file, 'web']);
+    const first = await deploy();
+    expect(first.code, first.output).toBe(0);
+    const v1 = p.live();
+    const closed = path.join(p.deployPath, 'current/cache/private');
+    runAs(APP_USER, 'mkdir -m 700 "$1" && printf "secret\\n" > "$1/token"', [closed]);
+
+    writeTree(p.source, { 'index.php': 'v2\n' });
+    const second = await deploy();
+    expect(second.code, second.output).toBe(0);
+    expect(second.output).not.toContain('GNU find');
+    expect(second.output).toContain(
+      `full upload: could not list ${v1} on the server: the deploy user may not read cache/private in it (find: `,
+    );
+    expect(second.output).toMatch(
+      /cache\/private'?: Permission denied\)\. Nothing is lost, but every deploy uploads in full/,
+    );
+    expect(second.output).toContain(`as the app user: chmod -R g+rX releases/${v1}/cache/private`);
+
+    // Done as it says in the release now live: the deploy after it links again.
+    const v2 = p.live();
+    runAs(APP_USER, 'mkdir -m 700 "$1" && chmod -R g+rX "$1"', [
+      path.join(p.deployPath, 'current/cache/private'),
+    ]);
+    writeTree(p.source, { 'index.php': 'v3\n' });
+    const third = await deploy();
+    expect(third.code, third.output).toBe(0);
+    expect(third.output).toContain(`incremental upload from ${v2}`);
+  });
 });

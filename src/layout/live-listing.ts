@@ -84,8 +84,8 @@ function helpers(paths: DeployPaths, held: HeldDigests): ShellText {
     fi
   else
     # What find said, its first line: a directory the app made that the deploy user cannot read
-    # is not missing tools, and the plan says which.
-    printf '%s-error\\t%s\\n' "$1" "$(head -c 400 "$__t.err" | head -n 1 | tr -d '\\t')"
+    # is not missing tools, and the plan says which. The spare's output is offered only when whole.
+    [ "$1" != prev-tree ] || printf '%s-error\\t%s\\n' "$1" "$(head -c 400 "$__t.err" | head -n 1 | tr -d '\\t')"
   fi
   rm -f "$__t" "$__t.err"
   return $__ss_sr

@@ -185,6 +185,14 @@ function adoptLoop(
         skipExcluded(p),
         skipDeployed,
         sh`[ -L "$__p" ] && continue`,
+        // Renaming a directory to another parent rewrites its `..`, which needs write permission on it: a
+        // directory the app made 0755 (writable_mode chmod, umask 022) cannot move, and nothing does.
+        sh`if [ -d "$__p" ] && [ ! -w "$__p" ]; then
+  printf '%s (owned by %s): the deploy user may not write it, which moving a directory needs.\n' "$__p" "$(stat -c %U -- "$__p")" >&2
+  printf 'Nothing was moved. As its owner: chmod g+w %s (the deploy user shares its group), then deploy again;\n' "$__p" >&2
+  printf 'writable_mode acl keeps what the app makes in public_dir writable for the deploy user.\n' >&2
+  __ss_err=1; break
+fi`,
         // Into shared/ when the name is free there; when it is taken (shared wins), kept in .rescued/.
         sh`if [ ! -e "$__S/$__n" ] && [ ! -L "$__S/$__n" ]; then
   mv -T "$__p" "$__S/$__n" || { __ss_err=1; break; }

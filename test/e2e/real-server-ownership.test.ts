@@ -148,4 +148,41 @@ describeRealServer('a real server: writable dirs another user owns', () => {
     expect(third.code, third.output).toBe(0);
     expect(third.output).toContain(`incremental upload from ${v2}`);
   });
+
+  it('a directory the app made in public_dir with writable_mode chmod, which the deploy user may not write: the deploy stops before the switch naming it, nothing moved, and says what to do; done, the next deploy shares it and the app keeps its files', async () => {
+    const p = realProject(
+      suite,
+      'real-public',
+      { writable_mode: 'chmod', public_dir: 'public', writable_dirs: ['public'] },
+      { 'index.php': 'v1\n', 'public/index.php': 'front\n' },
+      'shipshape-real-public-',
+    );
+    const deploy = () => runCli(['-c', p.file, 'web']);
+    const first = await deploy();
+    expect(first.code, first.output).toBe(0);
+    const v1 = p.live();
+    const uploads = path.join(p.deployPath, 'releases', v1, 'public/uploads');
+    runAs(APP_USER, 'mkdir "$1" && printf "photo\\n" > "$1/a.jpg"', [uploads]);
+
+    writeTree(p.source, { 'index.php': 'v2\n' });
+    const stopped = await deploy();
+    expect(stopped.code, stopped.output).toBe(1);
+    expect(stopped.output).toContain(
+      `${uploads} (owned by ${APP_USER}): the deploy user may not write it, which moving a directory needs.`,
+    );
+    expect(stopped.output).toContain(`Nothing was moved. As its owner: chmod g+w ${uploads}`);
+    expect(p.live()).toBe(v1);
+    expect(fs.readFileSync(path.join(uploads, 'a.jpg'), 'utf8')).toBe('photo\n');
+    expect(fs.existsSync(path.join(p.deployPath, 'shared/public/uploads'))).toBe(false);
+
+    // Done as it says: the deploy moves it into shared/public, and the app still writes there.
+    runAs(APP_USER, 'chmod g+w "$1"', [uploads]);
+    const done = await deploy();
+    expect(done.code, done.output).toBe(0);
+    expect(p.live()).not.toBe(v1);
+    const shared = path.join(p.deployPath, 'shared/public/uploads');
+    expect(fs.readFileSync(path.join(shared, 'a.jpg'), 'utf8')).toBe('photo\n');
+    runAs(APP_USER, 'printf "second\\n" > "$1/b.jpg"', [path.join(p.deployPath, 'current/public/uploads')]);
+    expect(fs.readFileSync(path.join(shared, 'b.jpg'), 'utf8')).toBe('second\n');
+  });
 });

@@ -118,19 +118,36 @@ function ownedByOthers(ctx: SetupContext): ShellText[] {
   const inShared = p.writable_dirs.filter((d) => p.shared_dirs.some((s) => d === s || d.startsWith(`${s}/`)));
   const depth = w.recursive ? sh`` : sh`-maxdepth 0 `;
   const chown = w.recursive ? sh`chown -R` : sh`chown`;
-  return inShared.map((d) => {
-    const at = path.posix.join(paths.shared, d);
-    // Recursive: what is named may be below the dir, the first file another user owns there.
-    const what = w.recursive ? sh`"shared/"${d}" (at least $__su_other in it)"` : sh`"shared/"${d}`;
-    return sh`if [ "$(id -u)" != 0 ] && [ -e ${at} ]; then
+  // setfacl changes nothing, so needs no ownership, where the entries it would add are all there
+  // (the ACLs an earlier deploy set, kept by the admin's chown). Not judged when recursive.
+  const granted = w.mode === 'acl' && !w.recursive ? w.user : undefined;
+  const unchanged = granted ? sh` && ! __su_granted "$__su_other" ${granted}` : sh``;
+  const helper = granted
+    ? [
+        sh`__su_granted() {
+  __su_me=$(id -un)
+  __su_n=$(getfacl -cpE -- "$1" 2>/dev/null | grep -cxF -e "user:$2:rwx" -e "user:$__su_me:rwx" -e 'mask::rwx' \
+    -e "default:user:$2:rwx" -e "default:user:$__su_me:rwx" -e 'default:mask::rwx') || :
+  [ "$__su_n" = 6 ]
+}`,
+      ]
+    : [];
+  return [
+    ...helper,
+    ...inShared.map((d) => {
+      const at = path.posix.join(paths.shared, d);
+      // Recursive: what is named may be below the dir, the first file another user owns there.
+      const what = w.recursive ? sh`"shared/"${d}" (at least $__su_other in it)"` : sh`"shared/"${d}`;
+      return sh`if [ "$(id -u)" != 0 ] && [ -e ${at} ]; then
   __su_other=$(find -H ${at} ${depth}! -user "$(id -u)" -print -quit 2>/dev/null) || :
-  if [ -n "$__su_other" ]; then
+  if [ -n "$__su_other" ]${unchanged}; then
     __su_msg=${what}" is owned by $(stat -c %U -- "$__su_other"), not $(id -un): writable_mode "${w.mode}
     __su_msg="$__su_msg changes its permissions on every deploy, which only its owner may."
     ${say('problem', sh`"$__su_msg As root: "${chown}" $(id -un) -- "${at}`)}
   fi
 fi`;
-  });
+    }),
+  ];
 }
 
 /**

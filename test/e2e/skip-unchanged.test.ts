@@ -45,6 +45,48 @@ const hookRuns = (deployPath: string): string[] =>
   fs.readFileSync(path.join(deployPath, 'shared/hook-runs'), 'utf8').split('\n').filter(Boolean);
 const current = (deployPath: string): string => fs.readlinkSync(path.join(deployPath, 'current'));
 
+/** A project with skip_unchanged: true, deployed once; deploy() says whether the next run made a release. */
+async function skipping(name: string) {
+  const p = project(name);
+  const yml = parse(fs.readFileSync(p.file, 'utf8')) as Record<string, unknown>;
+  const configure = (extra: Record<string, unknown> = {}) =>
+    writeConfig(path.dirname(p.file), { ...yml, skip_unchanged: true, ...extra });
+  configure();
+  expect((await runCli(['-c', p.file, 'web'], { env })).code).toBe(0);
+  // Releases are pruned (keep_releases): which one is live says whether one was made.
+  const deploy = async (expected: 'unchanged' | 'made', why?: RegExp) => {
+    const before = current(p.deployPath);
+    const r = await runCli(['-c', p.file, 'web'], { env });
+    expect(r.code, r.output).toBe(0);
+    if (expected === 'made') expect(current(p.deployPath), r.output).not.toBe(before);
+    else expect(current(p.deployPath), r.output).toBe(before);
+    if (why) expect(r.stdout).toMatch(why);
+    return r;
+  };
+  return { ...p, configure, deploy };
+}
+
+/** A project deployed once with skip_unchanged; run() says whether the next run compared, trusted its record or made a release. */
+async function recording(name: string) {
+  const p = await skipping(name);
+  const run = async (expected: 'compared' | 'recorded' | 'made') => {
+    const before = current(p.deployPath);
+    const r = await runCli(['-c', p.file, 'web'], { env });
+    expect(r.code, r.output).toBe(0);
+    expect(current(p.deployPath) !== before, r.output).toBe(expected === 'made');
+    if (expected === 'compared')
+      expect(r.stdout).toMatch(/already holds this source.*\(compared with its upload manifest\)/);
+    if (expected === 'recorded')
+      expect(r.stdout).toMatch(/already holds this source.*\(as recorded when last compared\)/);
+    return r;
+  };
+  return { ...p, run };
+}
+
+// The source's key is taken only once its files settled: 2 s covers a file system that keeps
+// whole seconds (0.1 s does for sub-second times).
+const settle = () => new Promise((r) => setTimeout(r, 2_100));
+
 describe('skip_unchanged', () => {
   it('makes no release, runs no hook and leaves no lock when the host already runs the source', async () => {
     const { deployPath, file } = project('same');
@@ -73,20 +115,8 @@ describe('skip_unchanged', () => {
     expect(hookRuns(deployPath)).toHaveLength(2);
   });
 
-  it('makes a release when a file, a mode, a removal, deploy.yml or the live release itself differs', async () => {
-    const { source, deployPath, file } = project('differs');
-    const yml = parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-    writeConfig(path.dirname(file), { ...yml, skip_unchanged: true });
-    expect((await runCli(['-c', file, 'web'], { env })).code).toBe(0);
-    // Releases are pruned (keep_releases): which one is live says whether one was made.
-    const deploy = async (expected: 'unchanged' | 'made', why?: RegExp) => {
-      const before = current(deployPath);
-      const r = await runCli(['-c', file, 'web'], { env });
-      expect(r.code, r.output).toBe(0);
-      if (expected === 'made') expect(current(deployPath), r.output).not.toBe(before);
-      else expect(current(deployPath), r.output).toBe(before);
-      if (why) expect(r.stdout).toMatch(why);
-    };
+  it('makes a release when a file, a mode, a removal or an addition differs in the source', async () => {
+    const { source, deploy } = await skipping('differs');
     await deploy('unchanged', /web: unchanged: release \S+ already holds this source/);
 
     writeTree(source, { 'index.php': '<?php echo "v2";\n' });
@@ -100,7 +130,10 @@ describe('skip_unchanged', () => {
     writeTree(source, { 'config/new.php': '<?php\n' });
     await deploy('made');
     await deploy('unchanged');
+  });
 
+  it('makes a release when the live release was changed on the server', async () => {
+    const { deployPath, deploy } = await skipping('live');
     // A file added in the live release on the server: a release without it is made, the file rescued.
     fs.writeFileSync(path.join(deployPath, current(deployPath), 'hotfix.php'), '<?php // by hand\n');
     await deploy('made', /was changed on the server since it went live/);
@@ -112,29 +145,20 @@ describe('skip_unchanged', () => {
     fs.writeFileSync(path.join(deployPath, current(deployPath), 'index.php'), 'edited on the server\n');
     await deploy('made');
     expect(fs.readFileSync(path.join(deployPath, current(deployPath), 'index.php'), 'utf8')).toBe(
-      '<?php echo "v2";\n',
+      '<?php echo "v1";\n',
     );
+  });
 
-    writeConfig(path.dirname(file), {
-      ...yml,
-      skip_unchanged: true,
-      hooks: { after: { symlink: [HOOK, 'true'] } },
-    });
+  it('makes a release after another deploy.yml, an unfinished deploy, --no-skip-unchanged or a rollback', async () => {
+    const { file, deployPath, configure, deploy } = await skipping('history');
+    configure({ hooks: { after: { symlink: [HOOK, 'true'] } } });
     await deploy('made', /made with another deploy.yml or shipshape version/);
     await deploy('unchanged');
     // A deploy whose finish failed (a warning: its release stays live) is not trusted as finished.
-    writeConfig(path.dirname(file), {
-      ...yml,
-      skip_unchanged: true,
-      hooks: { after: { symlink: [HOOK, 'true'] }, before: { cleanup: ['exit 3'] } },
-    });
+    configure({ hooks: { after: { symlink: [HOOK, 'true'] }, before: { cleanup: ['exit 3'] } } });
     await deploy('made', /made with another deploy.yml/);
     await deploy('made', /the deploy of release \S+ is not recorded as finished/);
-    writeConfig(path.dirname(file), {
-      ...yml,
-      skip_unchanged: true,
-      hooks: { after: { symlink: [HOOK, 'true'] } },
-    });
+    configure({ hooks: { after: { symlink: [HOOK, 'true'] } } });
     await deploy('made');
     await deploy('unchanged');
     const runs = hookRuns(deployPath).length;
@@ -149,26 +173,9 @@ describe('skip_unchanged', () => {
     await deploy('unchanged');
   });
 
-  it('a run that compared records it; the next trusts the record only while the release and source are as recorded', async () => {
-    const { source, deployPath, file } = project('record');
-    const yml = parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-    writeConfig(path.dirname(file), { ...yml, skip_unchanged: true });
-    expect((await runCli(['-c', file, 'web'], { env })).code).toBe(0);
+  it('a run that compared records it; the next trusts the record only while the source is as recorded', async () => {
+    const { source, deployPath, run } = await recording('record');
     const finished = () => fs.readFileSync(path.join(deployPath, '.deploy/finished'), 'utf8').split('\t');
-    const run = async (expected: 'compared' | 'recorded' | 'made') => {
-      const before = current(deployPath);
-      const r = await runCli(['-c', file, 'web'], { env });
-      expect(r.code, r.output).toBe(0);
-      expect(current(deployPath) !== before, r.output).toBe(expected === 'made');
-      if (expected === 'compared')
-        expect(r.stdout).toMatch(/already holds this source.*\(compared with its upload manifest\)/);
-      if (expected === 'recorded')
-        expect(r.stdout).toMatch(/already holds this source.*\(as recorded when last compared\)/);
-      return r;
-    };
-    // The source's key is taken only once its files settled: 2 s covers a file system that keeps
-    // whole seconds (0.1 s does for sub-second times).
-    const settle = () => new Promise((r) => setTimeout(r, 2_100));
     expect(finished()).toHaveLength(2);
     await settle();
     await run('compared');
@@ -191,7 +198,13 @@ describe('skip_unchanged', () => {
     expect(app).toContain('debug');
     await run('compared');
     await run('recorded');
+  });
 
+  it('the record is not trusted once a mode or a symlink of the live release was changed on the server', async () => {
+    const { deployPath, run } = await recording('record-live');
+    await settle();
+    await run('compared');
+    await run('recorded');
     // A mode changed on the server: the changes stage does not look at modes, the listing does.
     fs.chmodSync(path.join(deployPath, current(deployPath), 'bin/run.sh'), 0o777);
     await run('made');
@@ -206,7 +219,13 @@ describe('skip_unchanged', () => {
     await run('made');
     expect(fs.readlinkSync(path.join(deployPath, current(deployPath), 'link'))).toBe('config/app.php');
     await run('compared');
+  });
 
+  it('the record is not trusted once a shared dir is gone or the release’s link into shared/ is a dir', async () => {
+    const { source, deployPath, run } = await recording('record-shared');
+    await settle();
+    await run('compared');
+    await run('recorded');
     // A shared directory gone from shared/: a deploy makes it again, so no skip leaves it missing.
     fs.rmSync(path.join(deployPath, 'shared/storage'), { recursive: true });
     expect((await run('made')).stdout).toMatch(

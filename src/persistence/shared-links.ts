@@ -150,6 +150,20 @@ __ss_keep_in_view() {
   printf 'Copy them into %s as their owner (cp -Rn %s/. %s/), or remove %s if it is empty, and deploy again.\\n' "$2" "$1" "$2" "$2" >&2
   return 1
 }
+# The same for a file newly shared: the live release's own $1 goes out of the app's view unless it is
+# what the deploy put there ($3, its manifest: same size and time) or what shared/ ($2) already holds.
+__ss_keep_file_in_view() {
+  cmp -s -- "$1" "$2" && return 0
+  __ss_now=$(find "$1" -maxdepth 0 -printf '%s\\t%T@') && [ -f "$3" ] &&
+    __ss_at=$4 __ss_now=$__ss_now awk 'BEGIN { RS = "\\0" }
+{ p = $0; for (i = 0; i < 3; i++) sub(/^[^\\t]*\\t/, "", p) }
+p == ENVIRON["__ss_at"] && index($0, ENVIRON["__ss_now"] "\\t") == 1 { found = 1; exit }
+END { exit !found }' "$3" && return 0
+  printf '%s is not the file its release went live with (the app wrote it), and %s differs from it (or could not be read): ' "$1" "$2" >&2
+  printf 'the new release links %s instead, so the app would no longer see it.\\n' "$4" >&2
+  printf 'Keep the one the app should use: copy it over as its owner (cp %s %s), or move the other away, and deploy again.\\n' "$1" "$2" >&2
+  return 1
+}
 __ss_link() {
   rm -rf -- "$1" && mkdir -p -- "\${1%/*}" && ln -s -- "$2" "$1"
 }
@@ -250,6 +264,8 @@ function shareFile(plan: SharedLinkPlan, f: SharedFile): ShellText {
   else
     ${whenAbsent}
   fi
+elif ${liveHolds(plan, f.path, 'file')}; then
+  __ss_keep_file_in_view ${live} ${shr} ${plan.liveManifest ?? ''} ${f.path}
 fi`,
     sh`__ss_link ${rel} ${target}`,
   );

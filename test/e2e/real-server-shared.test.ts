@@ -268,3 +268,57 @@ describeRealServer('shared/ on a real server: deploy.yml changes what is shared'
     expect(runAs(APP_USER, 'cat "$1"', [photo('current')])).toBe('photo\n');
   });
 });
+
+describeRealServer('shared/ on a real server: a file newly shared', () => {
+  const suite = realSuite();
+
+  it('a file newly shared while shared/ already has one and the live release keeps the one the app wrote: the deploy stops before the switch, naming it; a file the deploy put there does not stop it; once copied, it goes live and the app reads its data', async () => {
+    const p = realProject(
+      suite,
+      'real-premade-file',
+      { writable_dirs: ['data'] },
+      { 'index.php': 'v1\n', 'data/.keep': '', 'config/settings.ini': 'development\n' },
+      'shipshape-real-premade-file-',
+    );
+    const deploy = () => runCli(['-c', p.file, 'web']);
+    const first = await deploy();
+    expect(first.code, first.output).toBe(0);
+    const v1 = p.live();
+    const db = (at: string) => path.join(p.deployPath, at, 'data/app.sqlite');
+    runAs(APP_USER, 'printf "orders\\n" > "$1"', [db('current')]);
+
+    // Someone put copies into shared/ by hand (a stale database, production's settings), and
+    // deploy.yml shares both from now on.
+    const shared = path.join(p.deployPath, 'shared');
+    runAs(
+      DEPLOY_USER,
+      'mkdir -p "$1/data" "$1/config" && printf "stale\\n" > "$1/data/app.sqlite" && chmod 664 "$1/data/app.sqlite" && printf "production\\n" > "$1/config/settings.ini"',
+      [shared],
+    );
+    fs.appendFileSync(
+      p.file,
+      'shared_files: [{ path: config/settings.ini }, { path: data/app.sqlite, optional: true }]\n',
+    );
+    writeTree(p.source, { 'index.php': 'v2\n' });
+    const stopped = await deploy();
+    expect(stopped.code, stopped.output).toBe(1);
+    expect(stopped.output).toMatch(/data\/app\.sqlite is not the file its release went live with/);
+    expect(stopped.output).not.toMatch(/settings\.ini is not the file/);
+    expect(stopped.output).toContain('hint: `current` was not switched');
+    expect(p.live()).toBe(v1);
+    expect(runAs(APP_USER, 'cat "$1"', [db('current')])).toBe('orders\n');
+
+    // Copied as the error says, the deploy goes live: the app reads its data through the link, and
+    // the settings are production's.
+    expect(stopped.output).toContain(`cp ${db(`releases/${v1}`)} ${path.join(shared, 'data/app.sqlite')}`);
+    runAs(APP_USER, 'cp "$1" "$2"', [db(`releases/${v1}`), path.join(shared, 'data/app.sqlite')]);
+    const done = await deploy();
+    expect(done.code, done.output).toBe(0);
+    expect(p.live()).not.toBe(v1);
+    expect(fs.readlinkSync(db('current'))).toBe('../../../shared/data/app.sqlite');
+    expect(runAs(APP_USER, 'cat "$1"', [db('current')])).toBe('orders\n');
+    expect(fs.readFileSync(path.join(p.deployPath, 'current/config/settings.ini'), 'utf8')).toBe(
+      'production\n',
+    );
+  });
+});

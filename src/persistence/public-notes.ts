@@ -26,6 +26,11 @@ export function publicNotes(
       level: 'warn',
       message: `${publicDir}/: the running app created ${list(r.adopted)} inside the live release; moved into shared and linked`,
     });
+  if (r.replaced.length)
+    notes.push({
+      level: 'warn',
+      message: `${publicDir}/: the running app replaced its link to ${list(r.replaced)} with a newer file of its own in the live release; that file is now in shared and linked, the version it replaced kept in shared/.history/`,
+    });
   for (const c of r.conflicts)
     notes.push({
       level: 'warn',

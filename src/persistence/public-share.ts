@@ -164,7 +164,9 @@ export function publicShared(
 
 /**
  * Real entries of `dir` that are neither excluded nor deployed move into shared (or, when shared
- * already has the name, to shared/.rescued/<release>/) and are replaced by a link. Links are left.
+ * already has the name, to shared/.rescued/<release>/; in the live release, a file newer than
+ * shared's replaces it, which goes to shared/.history/<release>/) and are replaced by a link.
+ * Links are left.
  */
 function adoptLoop(
   p: PublicSharePlan,
@@ -174,6 +176,7 @@ function adoptLoop(
   verb: 'adopted' | 'carried',
 ): ShellText {
   const Q = join(p.sharedRoot, '.rescued', release, p.publicDir);
+  const H = join(p.sharedRoot, '.history', release, p.publicDir);
   const skipDeployed = deployed.length
     ? sh`case "$__n" in ${casePattern(deployed)}) continue ;; esac`
     : sh`:`;
@@ -193,10 +196,16 @@ function adoptLoop(
   printf 'writable_mode acl keeps what the app makes in public_dir writable for the deploy user.\n' >&2
   __ss_err=1; break
 fi`,
-        // Into shared/ when the name is free there; when it is taken (shared wins), kept in .rescued/.
+        // Into shared/ when the name is free there; when it is taken, shared wins and this is kept in .rescued/,
+        // unless the running app put a newer file of its own over its link (Symfony's dumpFile, Laravel's
+        // replace(): a rename). That is what it serves now, as a write through the link would have been
+        // shared's: it goes into shared/, the version it replaced to .history/.
         sh`if [ ! -e "$__S/$__n" ] && [ ! -L "$__S/$__n" ]; then
   mv -T "$__p" "$__S/$__n" || { __ss_err=1; break; }
   __ss_say ${verb} "$__n"
+elif ${verb === 'adopted' ? sh`[ -f "$__p" ] && [ -f "$__S/$__n" ] && [ ! -L "$__S/$__n" ] && [ "$__p" -nt "$__S/$__n" ]` : sh`false`}; then
+  { mkdir -p ${H} && mv -T "$__S/$__n" ${H}/"$__n" && mv -T "$__p" "$__S/$__n"; } || { __ss_err=1; break; }
+  __ss_say replaced "$__n"
 else
   { mkdir -p ${Q} && mv -T "$__p" ${Q}/"$__n"; } || { __ss_err=1; break; }
   __ss_say rescued ${`${Q}/`}"$__n"
@@ -312,6 +321,8 @@ export interface PublicReport {
   conflicts: string[];
   moved: string[];
   adopted: string[];
+  /** Files the running app put over its links, newer than shared's: now shared's. */
+  replaced: string[];
   rescued: string[];
   excludedInShared: string[];
   warnings: string[];
@@ -333,6 +344,7 @@ export function readPublicReport(stdout: string): PublicReport | undefined {
     conflicts: [],
     moved: [],
     adopted: [],
+    replaced: [],
     rescued: [],
     excludedInShared: [],
     warnings: [],
@@ -354,6 +366,7 @@ export function readPublicReport(stdout: string): PublicReport | undefined {
     } else if (kind === 'conflict') r.conflicts.push(rest);
     else if (kind === 'moved') r.moved.push(rest);
     else if (kind === 'adopted' || kind === 'carried') r.adopted.push(rest);
+    else if (kind === 'replaced') r.replaced.push(rest);
     else if (kind === 'rescued') r.rescued.push(rest);
     else if (kind === 'excluded-in-shared') r.excludedInShared.push(rest);
     else if (kind === 'warn') r.warnings.push(rest);

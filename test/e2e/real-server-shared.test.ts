@@ -322,3 +322,45 @@ describeRealServer('shared/ on a real server: a file newly shared', () => {
     );
   });
 });
+
+describeRealServer('shared/ on a real server: public files the app writes', () => {
+  const suite = realSuite();
+
+  it('a public file the app writes by rename (a temp file moved over its link): the next deploy serves the app’s newest version from shared/ and keeps the one it replaced in .history/', async () => {
+    const p = realProject(
+      suite,
+      'real-public-rename',
+      { public_dir: 'public', writable_dirs: ['public'] },
+      { 'index.php': 'v1\n', 'public/robots.txt': 'deployed\n' },
+      'shipshape-real-public-rename-',
+    );
+    const deploy = async () => {
+      const r = await runCli(['-c', p.file, 'web']);
+      expect(r.code, r.output).toBe(0);
+      return r;
+    };
+    const sitemap = path.join(p.deployPath, 'current/public/sitemap.xml');
+    // As Symfony's dumpFile and Laravel's File::replace write: a temp file renamed into place.
+    const generate = (body: string) =>
+      runAs(APP_USER, 'printf "%s\\n" "$2" > "$1.tmp" && mv -f "$1.tmp" "$1"', [sitemap, body]);
+    await deploy();
+    generate('first');
+    await deploy();
+    const second = p.live();
+    expect(fs.lstatSync(sitemap).isSymbolicLink()).toBe(true);
+    generate('second');
+    expect(fs.lstatSync(sitemap).isSymbolicLink()).toBe(false);
+
+    writeTree(p.source, { 'index.php': 'v2\n' });
+    const third = await deploy();
+    expect(third.output).toContain('the running app replaced its link to sitemap.xml with a newer file');
+    expect(fs.lstatSync(sitemap).isSymbolicLink()).toBe(true);
+    expect(runAs(APP_USER, 'cat "$1"', [sitemap])).toBe('second\n');
+    const kept = path.join(p.deployPath, 'shared/.history', second, 'public/sitemap.xml');
+    expect(fs.readFileSync(kept, 'utf8')).toBe('first\n');
+    expect(fs.existsSync(path.join(p.deployPath, 'shared/.rescued'))).toBe(false);
+    // The app goes on writing it the same way.
+    generate('third');
+    expect(runAs(APP_USER, 'cat "$1"', [sitemap])).toBe('third\n');
+  });
+});

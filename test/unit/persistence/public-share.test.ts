@@ -151,6 +151,37 @@ describe('planPublicShare (run with /bin/sh on a temp tree)', () => {
     expect(fs.lstatSync(path.join(liveReleasePath, 'public/css')).isDirectory()).toBe(true);
   });
 
+  it('a file of the live release in place of its link: the newer of it and shared’s is shared’s, the other kept', () => {
+    const { root, plan, pub, shared } = fixture({ 'images/a.png': 'a' });
+    const live = '20200101-000000';
+    const liveReleasePath = path.join(root, 'releases', live);
+    // sitemap.xml: the app's rename over its link, newer than shared's. feed.xml: shared's edited by
+    // hand after the app's, so shared's wins and the app's is rescued.
+    writeTree(shared, { 'sitemap.xml': 'old map', 'feed.xml': 'edited feed' });
+    writeTree(liveReleasePath, { 'public/sitemap.xml': 'new map', 'public/feed.xml': 'app feed' });
+    const at = (dir: string, name: string, s: number) => fs.utimesSync(path.join(dir, name), s, s);
+    at(shared, 'sitemap.xml', 1_000);
+    at(path.join(liveReleasePath, 'public'), 'sitemap.xml', 2_000);
+    at(path.join(liveReleasePath, 'public'), 'feed.xml', 1_000);
+    at(shared, 'feed.xml', 2_000);
+    const r = run({ ...plan, liveReleasePath, liveRelease: live });
+    expect(r.code).toBe(0);
+    const report = readPublicReport(r.stdout)!;
+    expect(report.replaced).toEqual(['sitemap.xml']);
+    expect(report.rescued).toEqual([path.join(root, 'shared/.rescued', live, 'public/feed.xml')]);
+    expect(fs.readFileSync(path.join(shared, 'sitemap.xml'), 'utf8')).toBe('new map');
+    expect(fs.readFileSync(path.join(root, 'shared/.history', live, 'public/sitemap.xml'), 'utf8')).toBe(
+      'old map',
+    );
+    expect(fs.readFileSync(path.join(shared, 'feed.xml'), 'utf8')).toBe('edited feed');
+    expect(fs.readFileSync(path.join(root, 'shared/.rescued', live, 'public/feed.xml'), 'utf8')).toBe(
+      'app feed',
+    );
+    for (const dir of [pub, path.join(liveReleasePath, 'public')])
+      for (const name of ['sitemap.xml', 'feed.xml'])
+        expect(fs.readlinkSync(path.join(dir, name))).toBe(`../../../shared/public/${name}`);
+  });
+
   it('refuses a release whose public dir is a symlink', () => {
     const { plan, pub } = fixture({});
     fs.mkdirSync(path.dirname(pub), { recursive: true });

@@ -3,9 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // A ceiling for a hung test, not a speed check: CI machines run the e2e files up to twice as
-    // slowly as ours, and a test of twenty deploys must not fail for that.
-    testTimeout: 120_000,
+    // A ceiling for a hung test, not a speed check: a CI machine ran the e2e files about twice as
+    // slowly as ours, and a test of a dozen deploys must not fail for that.
+    testTimeout: 180_000,
     hookTimeout: 60_000,
     // e2e files each start their own sshd; two cores, so keep the fan-out modest.
     maxWorkers: 2,

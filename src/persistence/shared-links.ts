@@ -152,7 +152,15 @@ __ss_keep_in_view() {
 }
 # The same for a file newly shared: the live release's own $1 goes out of the app's view unless it is
 # what the deploy put there ($3, its manifest: same size and time) or what shared/ ($2) already holds.
+# SQLite in WAL mode keeps committed writes in $1-wal until a checkpoint: neither check sees them.
 __ss_keep_file_in_view() {
+  if [ -s "$1-wal" ] && ! cmp -s -- "$1-wal" "$2-wal"; then
+    printf '%s holds writes of the app that %s lacks (SQLite keeps them there until a checkpoint): ' "$1-wal" "$2" >&2
+    printf 'the new release links %s instead, so the app would no longer see them.\\n' "$4" >&2
+    printf 'As its owner, checkpoint it (sqlite3 %s "pragma wal_checkpoint(truncate)") or stop the app, ' "$1" >&2
+    printf 'then copy it over (cp %s %s), and deploy again.\\n' "$1" "$2" >&2
+    return 1
+  fi
   cmp -s -- "$1" "$2" && return 0
   __ss_now=$(find "$1" -maxdepth 0 -printf '%s\\t%T@') && [ -f "$3" ] &&
     __ss_at=$4 __ss_now=$__ss_now awk 'BEGIN { RS = "\\0" }

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { gitIn, isolatedGitEnv } from '../support/git.js';
@@ -12,6 +13,7 @@ import {
   realProject,
   realSuite,
   runAs,
+  startAs,
   tryAsOutsider,
 } from '../support/real-server.js';
 
@@ -320,6 +322,63 @@ describeRealServer('shared/ on a real server: a file newly shared', () => {
     expect(fs.readFileSync(path.join(p.deployPath, 'current/config/settings.ini'), 'utf8')).toBe(
       'production\n',
     );
+  });
+  it('a SQLite database newly shared while the app has it open in WAL mode: a copy of its main file as the stop says lacks the writes still in its -wal, so the deploy stops again, naming it; once checkpointed and copied, the new release reads them all', async () => {
+    const p = realProject(
+      suite,
+      'real-premade-wal',
+      { writable_dirs: ['data'] },
+      { 'index.php': 'v1\n', 'data/.keep': '' },
+      'shipshape-real-premade-wal-',
+    );
+    const deploy = () => runCli(['-c', p.file, 'web']);
+    const first = await deploy();
+    expect(first.code, first.output).toBe(0);
+    const v1 = p.live();
+    const live = path.join(p.deployPath, 'releases', v1, 'data/app.sqlite');
+    const inShared = path.join(p.deployPath, 'shared/data/app.sqlite');
+    const sql = (at: string, statement: string) => runAs(APP_USER, 'sqlite3 "$1" "$2"', [at, statement]);
+    sql(live, "pragma journal_mode=wal; create table orders (v text); insert into orders values ('one');");
+    // A worker of the app keeps a connection open, so its writes stay in the -wal until a checkpoint.
+    const fifos = fs.mkdtempSync(path.join(os.tmpdir(), 'shipshape-wal-'));
+    fs.chmodSync(fifos, 0o755);
+    const fifo = path.join(fifos, 'statements');
+    execFileSync('mkfifo', ['-m', '666', fifo]);
+    const holder = startAs(APP_USER, 'exec 3<>"$2"; exec sqlite3 "$1" <&3', [live, fifo]);
+    try {
+      fs.writeFileSync(fifo, "insert into orders values ('two');\n");
+      while (!sql(live, 'select group_concat(v) from orders').includes('two'))
+        await new Promise((r) => setTimeout(r, 50));
+      expect(fs.statSync(`${live}-wal`).size).toBeGreaterThan(0);
+
+      runAs(DEPLOY_USER, 'mkdir -p -m 775 "${1%/*}" && printf "stale\\n" > "$1" && chmod 664 "$1"', [
+        inShared,
+      ]);
+      fs.appendFileSync(p.file, 'shared_files: [{ path: data/app.sqlite, optional: true }]\n');
+      writeTree(p.source, { 'index.php': 'v2\n' });
+      const stopped = await deploy();
+      expect(stopped.code, stopped.output).toBe(1);
+      // The copy the stop names: the main file alone.
+      runAs(APP_USER, 'cp "$1" "$2"', [live, inShared]);
+      const again = await deploy();
+      expect(again.code, again.output).toBe(1);
+      expect(again.output).toContain(`${live}-wal holds writes of the app`);
+      expect(p.live()).toBe(v1);
+      expect(sql(live, 'select group_concat(v) from orders')).toBe('one,two\n');
+
+      // Checkpointed (as the stop says) and copied, it goes live with every write.
+      sql(live, 'pragma wal_checkpoint(truncate);');
+      runAs(APP_USER, 'cp "$1" "$2"', [live, inShared]);
+      const done = await deploy();
+      expect(done.code, done.output).toBe(0);
+      expect(p.live()).not.toBe(v1);
+      expect(
+        sql(path.join(p.deployPath, 'current/data/app.sqlite'), 'select group_concat(v) from orders'),
+      ).toBe('one,two\n');
+    } finally {
+      holder.kill();
+      fs.rmSync(fifos, { recursive: true, force: true });
+    }
   });
 });
 

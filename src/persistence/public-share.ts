@@ -199,12 +199,13 @@ fi`,
         // Into shared/ when the name is free there; when it is taken, shared wins and this is kept in .rescued/,
         // unless the running app put a newer file of its own over its link (Symfony's dumpFile, Laravel's
         // replace(): a rename). That is what it serves now, as a write through the link would have been
-        // shared's: it goes into shared/, the version it replaced to .history/.
+        // shared's: it goes into shared/, the version it replaced to .history/ (beside one kept there before, at a
+        // deploy that failed after this stage: a numbered backup, never over it).
         sh`if [ ! -e "$__S/$__n" ] && [ ! -L "$__S/$__n" ]; then
   mv -T "$__p" "$__S/$__n" || { __ss_err=1; break; }
   __ss_say ${verb} "$__n"
 elif ${verb === 'adopted' ? sh`[ -f "$__p" ] && [ -f "$__S/$__n" ] && [ ! -L "$__S/$__n" ] && [ "$__p" -nt "$__S/$__n" ]` : sh`false`}; then
-  { mkdir -p ${H} && mv -T "$__S/$__n" ${H}/"$__n" && mv -T "$__p" "$__S/$__n"; } || { __ss_err=1; break; }
+  { mkdir -p ${H} && mv -T --backup=numbered "$__S/$__n" ${H}/"$__n" && mv -T "$__p" "$__S/$__n"; } || { __ss_err=1; break; }
   __ss_say replaced "$__n"
 else
   { mkdir -p ${Q} && mv -T "$__p" ${Q}/"$__n"; } || { __ss_err=1; break; }

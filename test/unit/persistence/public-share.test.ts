@@ -182,6 +182,31 @@ describe('planPublicShare (run with /bin/sh on a temp tree)', () => {
         expect(fs.readlinkSync(path.join(dir, name))).toBe(`../../../shared/public/${name}`);
   });
 
+  it('a file of the live release in place of its link again, at a second deploy while it is still live (the first failed after this stage): the version kept in .history/ the first time stays', () => {
+    const { root, plan, shared } = fixture({ 'images/a.png': 'a' });
+    const live = '20200101-000000';
+    const livePub = path.join(root, 'releases', live, 'public');
+    const history = path.join(root, 'shared/.history', live, 'public');
+    const at = (file: string, s: number) => fs.utimesSync(file, s, s);
+    // Someone edited shared's robots.txt by hand; then the app renamed its own over its link, twice.
+    writeTree(shared, { 'robots.txt': 'hand edit' });
+    at(path.join(shared, 'robots.txt'), 1_000);
+    const appWrites = (body: string, s: number) => {
+      fs.rmSync(path.join(livePub, 'robots.txt'), { force: true });
+      writeTree(livePub, { 'robots.txt': body });
+      at(path.join(livePub, 'robots.txt'), s);
+    };
+    appWrites('app 1', 2_000);
+    expect(run({ ...plan, liveReleasePath: path.dirname(livePub), liveRelease: live }).code).toBe(0);
+    appWrites('app 2', 3_000);
+    const r = run({ ...plan, liveReleasePath: path.dirname(livePub), liveRelease: live });
+    expect(r.code).toBe(0);
+    expect(readPublicReport(r.stdout)!.replaced).toEqual(['robots.txt']);
+    expect(fs.readFileSync(path.join(shared, 'robots.txt'), 'utf8')).toBe('app 2');
+    const kept = fs.readdirSync(history).map((n) => fs.readFileSync(path.join(history, n), 'utf8'));
+    expect(kept.sort()).toEqual(['app 1', 'hand edit']);
+  });
+
   it('refuses a release whose public dir is a symlink', () => {
     const { plan, pub } = fixture({});
     fs.mkdirSync(path.dirname(pub), { recursive: true });

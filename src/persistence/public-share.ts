@@ -208,7 +208,7 @@ elif ${verb === 'adopted' ? sh`[ -f "$__p" ] && [ -f "$__S/$__n" ] && [ ! -L "$_
   { mkdir -p ${H} && mv -T --backup=numbered "$__S/$__n" ${H}/"$__n" && mv -T "$__p" "$__S/$__n"; } || { __ss_err=1; break; }
   __ss_say replaced "$__n"
 else
-  { mkdir -p ${Q} && mv -T "$__p" ${Q}/"$__n"; } || { __ss_err=1; break; }
+  { mkdir -p ${Q} && mv -T --backup=numbered "$__p" ${Q}/"$__n"; } || { __ss_err=1; break; }
   __ss_say rescued ${`${Q}/`}"$__n"
 fi`,
         sh`ln -s -T "$__P/$__n" "$__p" || __ss_say warn "could not link $__n into $__D"`,

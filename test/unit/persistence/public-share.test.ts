@@ -207,6 +207,29 @@ describe('planPublicShare (run with /bin/sh on a temp tree)', () => {
     expect(kept.sort()).toEqual(['app 1', 'hand edit']);
   });
 
+  it('a file of the live release rescued again under the same live release: the copy rescued the first time stays', () => {
+    const { root, plan, shared } = fixture({ 'images/a.png': 'a' });
+    const live = '20200101-000000';
+    const livePub = path.join(root, 'releases', live, 'public');
+    const rescued = path.join(root, 'shared/.rescued', live, 'public');
+    // shared's feed.xml is newer each time (edited by hand), so the app's goes to .rescued/, twice.
+    const round = (body: string, s: number) => {
+      fs.rmSync(path.join(livePub, 'feed.xml'), { force: true });
+      writeTree(livePub, { 'feed.xml': body });
+      fs.utimesSync(path.join(livePub, 'feed.xml'), s, s);
+      writeTree(shared, { 'feed.xml': 'hand edit' });
+      fs.utimesSync(path.join(shared, 'feed.xml'), s + 500, s + 500);
+      const r = run({ ...plan, liveReleasePath: path.dirname(livePub), liveRelease: live });
+      expect(r.code).toBe(0);
+      expect(readPublicReport(r.stdout)!.rescued).toHaveLength(1);
+    };
+    round('app 1', 1_000);
+    round('app 2', 2_000);
+    const kept = fs.readdirSync(rescued).map((n) => fs.readFileSync(path.join(rescued, n), 'utf8'));
+    expect(kept.sort()).toEqual(['app 1', 'app 2']);
+    expect(fs.readFileSync(path.join(shared, 'feed.xml'), 'utf8')).toBe('hand edit');
+  });
+
   it('refuses a release whose public dir is a symlink', () => {
     const { plan, pub } = fixture({});
     fs.mkdirSync(path.dirname(pub), { recursive: true });

@@ -58,12 +58,19 @@ export async function startTcpProxy(
 
   const server = net.createServer((client) => {
     total++;
-    peak = Math.max(peak, ++open);
-    // Closed once the client has sent its FIN: its own close waits for ours, which follows that
-    // FIN at once, so the next connection it opens is never counted alongside this one. Counted
-    // at 'close' alone, an accept could come first (a third of two under --parallel 2).
-    let counted = true;
+    // Closed once the client has sent its FIN (or reset). The client sent that before it opened its
+    // next connection, but one poll of this loop can hand us the accept of the next before the end
+    // of the last (seen under load: a third of two under --parallel 2). So a connection counts from
+    // the check phase after its accept, when every event of that poll has been handled.
+    let counted = false;
+    let gone = false;
+    setImmediate(() => {
+      if (gone) return;
+      counted = true;
+      peak = Math.max(peak, ++open);
+    });
     const closed = () => {
+      gone = true;
       if (counted) open--;
       counted = false;
     };

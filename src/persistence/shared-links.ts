@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { SharedFile } from './recipe-schema.js';
 import { relativeLink, type DeployPaths } from '../layout/paths.js';
 import { lines, sh, type ShellText } from '../remote/sh.js';
+import { AWK_ONE_LINE } from '../remote/awk-one-line.js';
 import { casePattern } from './each-entry.js';
 
 export const MISSING_MARKER = '@@shipshape-missing ';
@@ -90,6 +91,10 @@ export function planMissingCheck(plan: SharedLinkPlan, exitCode: number): ShellT
     ),
   ];
 }
+
+/** The seed check's lines, one per entry the seed could not add; fails when there is one. */
+const NOT_SEEDED = `${AWK_ONE_LINE}
+BEGIN { RS = "\\0" } { print "not seeded into " ENVIRON["__ss_into"] ": " one_line($0); n++ } END { exit n > 0 }`;
 
 /**
  * Shell functions of the shared stage. Adopting moves what the running app created inside the
@@ -189,6 +194,7 @@ __ss_seed_dir() {
   fi
   # dash has no pipefail, so the first tar's status is lost: every entry of the seed must now be in $2.
   # One whose directory is something else there (a file, a link to nothing) says so: that stays.
+  __ss_t=$(mktemp) || return 1
   (cd -- "$1" && find . -mindepth 1 -exec sh -c '
     for e do
       if [ -e "$0/$e" ] || [ -L "$0/$e" ]; then continue; fi
@@ -196,9 +202,10 @@ __ss_seed_dir() {
       if [ ! -d "$0/$p" ] && { [ -e "$0/$p" ] || [ -L "$0/$p" ]; }; then
         why=" (\${p#./} there is not a directory and is kept: move it away for the seed to add this)"
       fi
-      printf "not seeded into %s: %s%s\\n" "$0" "\${e#./}" "$why" >&2; s=1
-    done
-    exit \${s:-0}' "$2" {} +) || __ss_seed_rc=1
+      printf "%s%s\\0" "\${e#./}" "$why"
+    done' "$2" {} +) > "$__ss_t" || __ss_seed_rc=1
+  __ss_into=$2 awk ${NOT_SEEDED} "$__ss_t" >&2 || __ss_seed_rc=1
+  rm -f -- "$__ss_t"
   return "$__ss_seed_rc"
 }`;
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { sh, type ShellText } from '../remote/sh.js';
+import { AWK_ONE_LINE } from '../remote/awk-one-line.js';
 import { manifestDir, manifestFile, manifestList, manifestPieces } from '../layout/upload-manifests.js';
 import { fullPlan, type UploadPlan } from '../source/upload-plan.js';
 import { KEPT_ON_SERVER, keptCheck } from '../source/kept-check.js';
@@ -91,13 +92,16 @@ function seedCheck(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
   const err = seedErrors(ctx);
   const mismatch = `the new release, seeded from ${plan.base}, does not hold exactly the ${want.count} files and links it keeps from it as the probe saw them; nothing was extracted into it`;
   // FILENAME, not NR == FNR: the list of kept symlinks is often empty.
-  const unexpected = `BEGIN { RS = "\\0" } FILENAME == ARGV[1] { want[$0] = 1; next } !($0 in want) { print "  unexpected symlink: " $0 }`;
+  const unexpected = `${AWK_ONE_LINE}
+BEGIN { RS = "\\0" } FILENAME == ARGV[1] { want[$0] = 1; next } !($0 in want) { print "  unexpected symlink: " one_line($0) }`;
   const { file, other, negative, fraction } = KEPT_ON_SERVER;
   const records = sh`find . -mindepth 1 ! -type d \\( -type f -printf ${file} -o -printf ${other} \\) |
     LC_ALL=C sed -z -e ${fraction} -e ${negative} | LC_ALL=C sort -z | sha256sum`;
   const same = sh`{ __ss_got=$(cd ${ctx.releasePath} && ${records}) && [ "\${__ss_got%% *}" = ${want.digest} ]; }`;
   // What changed on the server while this deploy ran: written after it took the lock.
-  const changed = sh`find . -mindepth 1 -type f -newer ${path.posix.join(ctx.paths.lock, 'owner.json')} -printf '  changed on the server since this deploy began: %P\\n'`;
+  const changed = sh`find . -mindepth 1 -type f -newer ${path.posix.join(ctx.paths.lock, 'owner.json')} -printf '%P\\0'`;
+  const changedLines = `${AWK_ONE_LINE}
+BEGIN { RS = "\\0" } { print "  changed on the server since this deploy began: " one_line($0) }`;
   // In the spare, a process still running from its release may have written since the probe read
   // it: what it wrote moves to shared/.rescued/ and the check is made again, instead of the whole
   // release being discarded with it.
@@ -113,7 +117,7 @@ function seedCheck(ctx: ReleaseContext, plan: UploadPlan): ShellText[] {
 if ! ${same}${rescued ? sh` && ! { ${rescued} && ${same}; }` : sh``}; then
   printf '%s\\n' ${mismatch} >&2
   (cd ${ctx.releasePath} && find . -mindepth 1 -type l -printf '%P\\0') | awk ${unexpected} ${list} - | head -n 10 >&2
-  (cd ${ctx.releasePath} && ${changed} 2>/dev/null) | head -n 10 >&2
+  (cd ${ctx.releasePath} && ${changed} 2>/dev/null) | awk ${changedLines} | head -n 10 >&2
   tail -n 5 ${err} >&2 2>/dev/null || :${
     recycled
       ? sh`

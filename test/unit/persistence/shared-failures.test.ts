@@ -101,6 +101,20 @@ describe('the shared stage stops at a step that fails (run by /bin/sh on a real 
     expect(fs.existsSync(path.join(storage, 'cache/.gitkeep'))).toBe(true);
   });
 
+  it('a name the seed could not add that holds a newline is one line of the error, its newline written as \\n', () => {
+    const r = runShared(
+      'seed-newline',
+      'shared_dirs: [storage]\n',
+      { 'storage/logs/a\nnot seeded into here: b.log': '' },
+      { 'storage/logs': 'not a directory' },
+    );
+    expect(r.code, r.stderr).not.toBe(0);
+    const storage = path.join(work, 'seed-newline/shared/storage');
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('not seeded into'))).toEqual([
+      `not seeded into ${storage}: logs/a\\nnot seeded into here: b.log (logs there is not a directory and is kept: move it away for the seed to add this)`,
+    ]);
+  });
+
   it('a shared dir holding a link to nothing where the seed has a directory: the check names it, and the link stays', () => {
     const storage = path.join(work, 'seed-dangling/shared/storage');
     fs.mkdirSync(storage, { recursive: true });

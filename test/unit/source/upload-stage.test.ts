@@ -216,6 +216,23 @@ describe('the seeded release is checked before anything is extracted into it (ru
     expect(fs.existsSync(path.join(release, 'lib/new.php'))).toBe(false);
   });
 
+  it('names a planted symlink and a file changed since the lock on one line each, though their names hold a newline', async () => {
+    const { r } = await run((prev) => {
+      fs.symlinkSync('/etc', path.join(prev, 'x\n  unexpected symlink: y'));
+      uploaded(
+        path.join(prev, 'w\n  changed on the server since this deploy began: z'),
+        'w',
+        KEPT_MTIME + 120,
+      );
+    });
+    expect(r.status).not.toBe(0);
+    const said = (what: string) => r.stderr.split('\n').filter((l) => l.includes(what));
+    expect(said('unexpected symlink')).toEqual(['  unexpected symlink: x\\n  unexpected symlink: y']);
+    expect(said('changed on the server since')).toEqual([
+      '  changed on the server since this deploy began: w\\n  changed on the server since this deploy began: z',
+    ]);
+  });
+
   it('stops when a kept file is missing from the release', async () => {
     const { r } = await run((prev) => fs.rmSync(path.join(prev, 'index.php')));
     expect(r.status).not.toBe(0);

@@ -16,6 +16,13 @@ export const manifestPath = (paths: DeployPaths, release: string): string =>
   path.posix.join(paths.meta, 'manifests', `${release}.list`);
 
 /**
+ * The form of the list before it was NUL-separated, still on hosts last deployed by an older
+ * shipshape: `size TAB mtime TAB path` per line, no inode. Read where the list is read.
+ */
+export const legacyManifestPath = (paths: DeployPaths, release: string): string =>
+  path.posix.join(paths.meta, 'manifests', `${release}.tsv`);
+
+/**
  * Public updates waiting in a new release until after the switch (persistence/public-share.ts).
  * Inside the release, so discarding a failed release discards its pending updates too.
  */

@@ -61,8 +61,33 @@ export interface SharedLinkPlan {
   liveReleasePath?: string;
   /** Its manifest from its switch (layout/release-files.ts): what the deploy put there, not the app. */
   liveManifest?: string;
+  /** The same in the older line-based form, and where it is rewritten as a list when only it is there. */
+  liveLegacyManifest?: { tsv: string; asList: string };
 }
 
+/** The line-based form made a list (NUL-separated, no inode: `-`); names hold no newline there. */
+const LEGACY_AS_LIST = 's/^\\([^\\t]*\\t[^\\t]*\\t\\)/\\1-\\t/';
+
+/**
+ * Sets `__ss_lm` to the live release's list for the checks below: a release that went live under an
+ * older shipshape has only the line-based form, and without it what its deploy put there would
+ * be taken for the app's (a false stop).
+ */
+function liveListFor(plan: SharedLinkPlan): ShellText[] {
+  if (!plan.liveManifest) return [];
+  const legacy = plan.liveLegacyManifest;
+  return [
+    legacy
+      ? sh`__ss_lm=${plan.liveManifest}
+if [ ! -f "$__ss_lm" ] && [ -f ${legacy.tsv} ]; then
+  __ss_lm=${legacy.asList}
+  tr '\\n' '\\0' < ${legacy.tsv} | sed -z ${LEGACY_AS_LIST} > "$__ss_lm"
+fi`
+      : sh`__ss_lm=${plan.liveManifest}`,
+  ];
+}
+
+const liveList = (plan: SharedLinkPlan): ShellText => (plan.liveManifest ? sh`"$__ss_lm"` : sh`''`);
 const absent = (p: string): ShellText => sh`{ [ ! -e ${p} ] && [ ! -L ${p} ]; }`;
 const realFile = (p: string): ShellText => sh`{ [ -f ${p} ] && [ ! -L ${p} ]; }`;
 const realDir = (p: string): ShellText => sh`{ [ -d ${p} ] && [ ! -L ${p} ]; }`;
@@ -228,7 +253,7 @@ function shareDir(plan: SharedLinkPlan, d: string): ShellText {
   else mkdir ${shr}; __ss_said created ${d}
   fi
 elif ${liveHolds(plan, d, 'dir')}; then
-  __ss_keep_in_view ${live} ${shr} ${plan.liveManifest ?? ''} ${d}
+  __ss_keep_in_view ${live} ${shr} ${liveList(plan)} ${d}
 fi
 if ${seed}; then
   __ss_seed_dir ${rel} ${shr}
@@ -280,7 +305,7 @@ function shareFile(plan: SharedLinkPlan, f: SharedFile): ShellText {
     ${whenAbsent}
   fi
 elif ${liveHolds(plan, f.path, 'file')}; then
-  __ss_keep_file_in_view ${live} ${shr} ${plan.liveManifest ?? ''} ${f.path}
+  __ss_keep_file_in_view ${live} ${shr} ${liveList(plan)} ${f.path}
 fi`,
     sh`__ss_link ${rel} ${target}`,
   );
@@ -295,6 +320,7 @@ export function planSharedLinks(plan: SharedLinkPlan): ShellText[] {
   if (all.length === 0) return [];
   return [
     shareFunctions(),
+    ...liveListFor(plan),
     ...plan.dirs.map((d) => shareDir(plan, d)),
     ...plan.files.map((f) => shareFile(plan, f)),
     // From now on the upload never seeds these again on this host (stages/probe.ts).

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { DeployError } from '../definitions/errors.js';
 import { releaseDir } from '../layout/paths.js';
-import { manifestPath } from '../layout/release-files.js';
+import { legacyManifestPath, manifestPath } from '../layout/release-files.js';
 import { liveRelease } from '../layout/remote-state.js';
 import { persistenceOf } from '../persistence/app-persistence.js';
 import {
@@ -48,6 +48,13 @@ const linkPlan = (ctx: ReleaseContext): SharedLinkPlan => {
     seededRecord: ctx.paths.seeded,
     liveReleasePath: live && live !== ctx.release ? releaseDir(ctx.paths, live) : undefined,
     liveManifest: live && live !== ctx.release ? manifestPath(ctx.paths, live) : undefined,
+    liveLegacyManifest:
+      live && live !== ctx.release
+        ? {
+            tsv: legacyManifestPath(ctx.paths, live),
+            asList: path.posix.join(ctx.paths.meta, 'live-manifest.from-tsv'),
+          }
+        : undefined,
   };
 };
 

@@ -6,7 +6,13 @@ import { DeployError } from '../definitions/errors.js';
 import type { ContentSource } from './content.js';
 import { git, gitEnv, GitError, nulSlices, type GitLocation } from './git.js';
 import { BlobStream } from './git-blobs.js';
-import { attributePath, isExportIgnored, readExportRules, readSubstituted } from './git-export.js';
+import {
+  attributePath,
+  isExportIgnored,
+  readExportRules,
+  readSubstituted,
+  type ExportRules,
+} from './git-export.js';
 import { notUtf8, shownName, type SourceEntry } from './scan.js';
 
 /** A commit of the repository that holds the source, resolved from a tag, branch or sha. */
@@ -97,14 +103,16 @@ export async function listCommit(c: Commit, patterns: readonly string[]): Promis
   let asked = 0;
   const mtimeMs = c.time * 1000;
   const fields = nulSlices(out);
+  const texts = fields.map((raw) => raw.toString('utf8'));
   const exported = await readExportRules(
     c,
-    fields.flatMap((raw) => attributePath(raw.toString('utf8'), c.loc.prefix) ?? []),
+    texts.flatMap((field) => attributePath(field, c.loc.prefix) ?? []),
   );
+  const archived = archivedDirs(texts, exported, c.loc.prefix);
   const subst: SourceEntry[] = [];
-  for (const raw of fields) {
+  for (const [i, raw] of fields.entries()) {
     // "<mode> <type> <object> <size, padded>\t<path>"
-    const field = raw.toString('utf8');
+    const field = texts[i]!;
     const tab = field.indexOf('\t');
     if (tab < 0) continue;
     // As in a directory (source/scan.ts): a name that is not UTF-8 cannot be sent as named.
@@ -114,6 +122,7 @@ export async function listCommit(c: Commit, patterns: readonly string[]): Promis
     const p = field.slice(tab + 1);
     if (skipped !== undefined && p.startsWith(skipped)) continue;
     const isDir = type === 'tree' || type === 'commit';
+    if (type === 'tree' && !archived.has(p)) continue;
     if (++asked % PATHS_PER_MATCHER === 0) ig = ignore().add(rules);
     if (ig.ignores(isDir ? `${p}/` : p) || isExportIgnored(exported, c.loc.prefix + p)) {
       if (isDir) skipped = `${p}/`;
@@ -147,6 +156,27 @@ export async function listCommit(c: Commit, patterns: readonly string[]): Promis
     e.size = bytes.length;
   }
   return { entries, substituted };
+}
+
+/**
+ * The directories `git archive` writes: it writes one only on its way to a file, a link or a
+ * submodule beneath it (one it then leaves out as export-ignore says still counts; nothing under an
+ * export-ignored directory does), so a tree holding only empty trees (`git mktree`) is left out.
+ * `exclude` does not count here: it takes paths out of what git archive gives.
+ */
+function archivedDirs(fields: readonly string[], exported: ExportRules, prefix: string): Set<string> {
+  const dirs = new Set<string>();
+  for (const field of fields) {
+    const tab = field.indexOf('\t');
+    if (tab < 0 || field.slice(0, tab).split(/ +/)[1] === 'tree') continue;
+    const p = field.slice(tab + 1);
+    const parent = p.lastIndexOf('/');
+    if (parent < 0 || isExportIgnored(exported, prefix + p.slice(0, parent + 1))) continue;
+    // Ancestors deepest first: one already there has all of its own.
+    for (let i = p.lastIndexOf('/'); i > 0 && !dirs.has(p.slice(0, i)); i = p.lastIndexOf('/', i - 1))
+      dirs.add(p.slice(0, i));
+  }
+  return dirs;
 }
 
 /** A commit's files as the upload sends them. */

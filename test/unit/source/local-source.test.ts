@@ -237,6 +237,67 @@ describe('a commit read from git objects', () => {
     expect(Object.fromEntries(viaHash)).toEqual(Object.fromEntries(hashes));
   });
 
+  it('leaves out a directory `git archive` does not write (only empty trees beneath), and keeps one whose only file is export-ignored or excluded, as git archive does', async () => {
+    const { top, app, g } = repo('empty-trees', {
+      'app/index.php': 'v1\n',
+      'app/.gitattributes': 'conf/local.ini export-ignore\n',
+      'app/conf/local.ini': 'not exported\n',
+      'app/keep/only.secret': 'excluded by config\n',
+    });
+    const base = g.commitAll('one');
+    // Trees no porcelain command makes: empty, holding only an empty one, and a submodule's commit.
+    const crafted = execFileSync(
+      'sh',
+      [
+        '-c',
+        `set -e
+empty=$(git mktree < /dev/null)
+nest=$(printf '040000 tree %s\\tinner\\n' "$empty" | git mktree)
+app=$( (git ls-tree "$1:app"; printf '040000 tree %s\\tempty\\n040000 tree %s\\tnest\\n160000 commit %s\\tsub\\n' "$empty" "$nest" "$1") | git mktree --missing)
+root=$( (git ls-tree "$1" | grep -v '\tapp$' || :; printf '040000 tree %s\\tapp\\n' "$app") | git mktree --missing)
+git commit-tree "$root" -p "$1" -m crafted`,
+        'sh',
+        base,
+      ],
+      {
+        cwd: top,
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: 't',
+          GIT_AUTHOR_EMAIL: 't@example.com',
+          GIT_COMMITTER_NAME: 't',
+          GIT_COMMITTER_EMAIL: 't@example.com',
+        },
+      },
+    ).trim();
+    const commit = await resolveCommit((await locateGit(app))!, crafted);
+    const source = await readCommitSource(commit, { exclude: ['keep/only.secret'] }, app);
+
+    const archive = path.join(work, 'empty-trees-archive');
+    fs.mkdirSync(archive);
+    execFileSync('sh', [
+      '-c',
+      `git -C "${top}" archive ${crafted} app | tar -x -f - -C "${archive}" --strip-components=1`,
+    ]);
+    fs.rmSync(path.join(archive, 'keep/only.secret'));
+    const ours = path.join(work, 'empty-trees-ours');
+    fs.mkdirSync(ours);
+    const tar = path.join(work, 'empty-trees.tar');
+    await pipeline(packTar(contentOf(source), source.entries, []), fs.createWriteStream(tar));
+    execFileSync('tar', ['-x', '-p', '-f', tar, '-C', ours]);
+    const modeless = (s: Record<string, string>) =>
+      Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.replace(/^(file|dir) \d+/, '$1')]));
+    expect(modeless(snapshot(ours))).toEqual(modeless(snapshot(archive)));
+    expect(Object.keys(snapshot(ours)).sort()).toEqual([
+      '.gitattributes',
+      'conf',
+      'index.php',
+      'keep',
+      'sub',
+    ]);
+  });
+
   it('gives local build steps a checkout holding what `git archive` holds: export-ignore gone, export-subst expanded', async () => {
     const { app, g } = repo('worktree-export', {
       '.gitattributes': 'app/tests export-ignore\n',

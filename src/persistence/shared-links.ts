@@ -117,6 +117,12 @@ export function planMissingCheck(plan: SharedLinkPlan, exitCode: number): ShellT
   ];
 }
 
+/** Of the live dir's files shared/ lacks (the second file), those the release's list (the first) lacks: one line each. */
+const NOT_LISTED = `${AWK_ONE_LINE}
+BEGIN { RS = "\\0" }
+FILENAME == ARGV[1] { p = $0; for (i = 0; i < 3; i++) sub(/^[^\\t]*\\t/, "", p); listed[p] = 1; next }
+!((ENVIRON["__ss_at"] "/" $0) in listed) { print one_line($0) }`;
+
 /** The seed check's lines, one per entry the seed could not add; fails when there is one. */
 const NOT_SEEDED = `${AWK_ONE_LINE}
 BEGIN { RS = "\\0" } { print "not seeded into " ENVIRON["__ss_into"] ": " one_line($0); n++ } END { exit n > 0 }`;
@@ -160,9 +166,7 @@ __ss_hidden() {
     rm -f -- "$__ss_t"
     return 1
   fi
-  __ss_at=$3 awk 'BEGIN { RS = "\\0" }
-FILENAME == ARGV[1] { p = $0; for (i = 0; i < 3; i++) sub(/^[^\\t]*\\t/, "", p); listed[p] = 1; next }
-!((ENVIRON["__ss_at"] "/" $0) in listed) { print $0 }' "$4" "$__ss_t"
+  __ss_at=$3 awk ${NOT_LISTED} "$4" "$__ss_t"
   __ss_rc=$?
   rm -f -- "$__ss_t"
   return "$__ss_rc"

@@ -68,6 +68,13 @@ describe('a path newly shared on a host whose live release has the older, line-b
     expect(fs.readFileSync(path.join(r.live, 'uploads/photo.jpg'), 'utf8')).toBe('photo');
   });
 
+  it('a name the app wrote holding a newline counts once and is shown on the line, as \\n', () => {
+    const r = runNewlyShared('newline', { 'uploads/a\nb.jpg': 'photo' });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('holds 1 file(s) the app wrote');
+    expect(r.stderr).toContain('(a\\nb.jpg )');
+  });
+
   it('the live file the app rewrote is named too', () => {
     const r = runNewlyShared('app-rewrote', { 'data/app.ini': 'the app, longer\n' });
     expect(r.code).not.toBe(0);

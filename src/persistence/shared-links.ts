@@ -59,10 +59,11 @@ export interface SharedLinkPlan {
   seededRecord: string;
   /** The release `current` points to, whose app-made copies of shared paths move into shared/. */
   liveReleasePath?: string;
-  /** Its manifest from its switch (layout/release-files.ts): what the deploy put there, not the app. */
-  liveManifest?: string;
-  /** The same in the older line-based form, and where it is rewritten as a list when only it is there. */
-  liveLegacyManifest?: { tsv: string; asList: string };
+  /**
+   * Its manifest from its switch (layout/release-files.ts): what the deploy put there, not the app.
+   * `tsv` is the older line-based form, rewritten as a list at `asList` when only it is there.
+   */
+  liveManifest?: { list: string; tsv: string; asList: string };
 }
 
 /** The line-based form made a list (NUL-separated, no inode: `-`); names hold no newline there. */
@@ -74,16 +75,14 @@ const LEGACY_AS_LIST = 's/^\\([^\\t]*\\t[^\\t]*\\t\\)/\\1-\\t/';
  * be taken for the app's (a false stop).
  */
 function liveListFor(plan: SharedLinkPlan): ShellText[] {
-  if (!plan.liveManifest) return [];
-  const legacy = plan.liveLegacyManifest;
+  const m = plan.liveManifest;
+  if (!m) return [];
   return [
-    legacy
-      ? sh`__ss_lm=${plan.liveManifest}
-if [ ! -f "$__ss_lm" ] && [ -f ${legacy.tsv} ]; then
-  __ss_lm=${legacy.asList}
-  tr '\\n' '\\0' < ${legacy.tsv} | sed -z ${LEGACY_AS_LIST} > "$__ss_lm"
-fi`
-      : sh`__ss_lm=${plan.liveManifest}`,
+    sh`__ss_lm=${m.list}
+if [ ! -f "$__ss_lm" ] && [ -f ${m.tsv} ]; then
+  __ss_lm=${m.asList}
+  tr '\\n' '\\0' < ${m.tsv} | sed -z ${LEGACY_AS_LIST} > "$__ss_lm"
+fi`,
   ];
 }
 

@@ -173,7 +173,7 @@ function archivedDirs(fields: readonly string[], exported: ExportRules, prefix: 
     const parent = p.lastIndexOf('/');
     if (parent < 0 || isExportIgnored(exported, prefix + p.slice(0, parent + 1))) continue;
     // Ancestors deepest first: one already there has all of its own.
-    for (let i = p.lastIndexOf('/'); i > 0 && !dirs.has(p.slice(0, i)); i = p.lastIndexOf('/', i - 1))
+    for (let i = parent; i > 0 && !dirs.has(p.slice(0, i)); i = p.lastIndexOf('/', i - 1))
       dirs.add(p.slice(0, i));
   }
   return dirs;

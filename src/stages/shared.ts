@@ -47,10 +47,10 @@ const linkPlan = (ctx: ReleaseContext): SharedLinkPlan => {
     seeded: new Set([...p.shared_dirs, ...p.seed_shared]),
     seededRecord: ctx.paths.seeded,
     liveReleasePath: live && live !== ctx.release ? releaseDir(ctx.paths, live) : undefined,
-    liveManifest: live && live !== ctx.release ? manifestPath(ctx.paths, live) : undefined,
-    liveLegacyManifest:
+    liveManifest:
       live && live !== ctx.release
         ? {
+            list: manifestPath(ctx.paths, live),
             tsv: legacyManifestPath(ctx.paths, live),
             asList: path.posix.join(ctx.paths.meta, 'live-manifest.from-tsv'),
           }

@@ -97,7 +97,8 @@ export function uploadSettings(ctx: {
  * tools: it is named, with what to do.
  */
 function unlisted(base: string, error: string | undefined): string {
-  const denied = error && /^find: ['‘`"]?(.*?)['’"]?: Permission denied$/.exec(error);
+  // find's quotes in a UTF-8 locale written as escapes: the bin's bundle stays ASCII (scripts/bundle.mjs).
+  const denied = error && /^find: ['\u2018`"]?(.*?)['\u2019"]?: Permission denied$/.exec(error);
   if (denied) {
     const dir = denied[1]!.replace(/^\.\//, '');
     return (

@@ -45,12 +45,13 @@ export function fetchSteps(ctx: ReleaseContext, fetch: FetchPlan): ShellText[] {
     case "$__ss_path" in */*) mkdir -p -- "\${__ss_path%/*}" ;; esac
     printf '%s\\n' "\${__ss_line%% *}" | wget -q --tries=3 -O "./$__ss_path" -i - || exit 1
   done) 2> "$__ss_err" || __ss_fetch_failed 'files'`;
+  // The ellipsis sed puts for a query string is written \u2026: the bin's bundle stays ASCII (scripts/bundle.mjs).
   return [
     sh`__ss_bundle=${file} __ss_err=${file}.err
 # curl and wget say what failed, never the URL; sed drops any query string all the same.
 __ss_fetch_failed() {
   printf 'could not fetch %s from the artifact store:\\n' "$1" >&2
-  sed 's/[?][^[:space:]]*/?…/g' "$__ss_err" | tail -n 5 >&2
+  sed 's/[?][^[:space:]]*/?\u2026/g' "$__ss_err" | tail -n 5 >&2
   rm -f "$__ss_bundle" "$__ss_err"
   exit 1
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Note } from '../definitions/note.js';
 import { readCurrentRelease } from '../layout/current-link.js';
+import { AWK_ONE_LINE } from '../remote/awk-one-line.js';
 import type { DeployPaths } from '../layout/paths.js';
 import { defineChanges, defineManifestOf } from '../layout/release-files.js';
 import { markerLines } from '../remote/markers.js';
@@ -46,11 +47,12 @@ function mutableParts(p: AppPersistence) {
  */
 export function defineCheckRelease(paths: DeployPaths, p: AppPersistence): ShellText {
   const m = mutableParts(p);
-  const report = `BEGIN { RS = "\\0" }
+  const report = `${AWK_ONE_LINE}
+BEGIN { RS = "\\0" }
 {
   tab = index($0, "\\t"); kind = substr($0, 1, tab - 1); p = substr($0, tab + 1)
   count[kind]++
-  if (count[kind] <= ${SHOWN}) { gsub(/\\n/, "\\\\n", p); gsub(/\\t/, "\\\\t", p); printf "%s%s %s\\n", marker, kind, p }
+  if (count[kind] <= ${SHOWN}) printf "%s%s %s\\n", marker, kind, one_line(p)
 }
 END { printf "%s%s %d %d %d\\n", total, rel, count["changed"], count["added"], count["removed"] }`;
   return lines(
